@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+/**
+ * The only reader of the environment. Every entry point calls `loadConfig()` once and passes the
+ * values it needs down; workflows never see config, they get values as input.
+ */
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+
+  /** `file:<path>` (SQLite, the default) or `mssql://user:pass@host:1433/db?encrypt=false` (SQL Server). */
+  DATABASE_URL: z.string().min(1).default('file:data/dripline.db'),
+
+  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('dripline'),
+  TEMPORAL_UI_PORT: z.coerce.number().int().positive().default(8233),
+
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: z.coerce.number().int().positive().default(3000),
+  /** Where leads' phones and providers reach the API (webhook and CTA URLs are built from it). */
+  PUBLIC_BASE_URL: z.url().optional(),
+
+  /** Real Interakt credentials. When absent, `npm start` runs the local emulator instead. */
+  INTERAKT_API_KEY: z.string().min(1).optional(),
+  INTERAKT_BASE_URL: z.url().default('https://api.interakt.ai/v1/public'),
+  INTERAKT_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /** Sends per second for the whole Interakt account, enforced by the Temporal server on the send queue. */
+  INTERAKT_SENDS_PER_SECOND: z.coerce.number().positive().default(4.5),
+  PROVIDER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+
+  EMULATOR_PORT: z.coerce.number().int().positive().default(4010),
+
+  /** ISO 3166 country assumed for phone numbers typed without a country code. */
+  DEFAULT_COUNTRY: z.string().length(2).default('IN'),
+});
+
+export type Config = z.infer<typeof EnvSchema>;
+
+export class ConfigError extends Error {
+  readonly code = 'config_invalid';
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  - ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+export function publicBaseUrl(config: Config): string {
+  return (config.PUBLIC_BASE_URL ?? `http://localhost:${config.API_PORT}`).replace(/\/$/, '');
+}
+
+export function isMssqlUrl(url: string): boolean {
+  return /^(mssql|sqlserver):\/\//i.test(url);
+}
