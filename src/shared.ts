@@ -66,6 +66,20 @@ export interface DripStepSnapshot {
 export type AssignmentStatus = 'pending' | 'active' | 'paused' | 'completed' | 'cancelled' | 'failed';
 export const ACTIVE_ASSIGNMENT_STATUSES: readonly AssignmentStatus[] = ['pending', 'active', 'paused'];
 
+/** What LeadDripAssignment's step history records. */
+export const ASSIGNMENT_EVENTS = [
+  'started',
+  'step_sent',
+  'step_failed',
+  'step_skipped',
+  'paused',
+  'resumed',
+  'cancelled',
+  'completed',
+  'failed',
+] as const;
+export type AssignmentEventKind = (typeof ASSIGNMENT_EVENTS)[number];
+
 export interface DripWorkflowInput {
   assignmentId: number;
   leadId: number;

@@ -1,0 +1,38 @@
+import { and, count, eq, isNull } from 'drizzle-orm';
+import { asMssql, type Db } from '../client';
+import type { apiKeys } from '../schema/sqlite';
+import { firstOrThrow } from './common';
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+export interface CreateApiKeyParams {
+  name: string;
+  /** SHA-256 of the key, hex: the key itself is never stored. */
+  keyHash: string;
+  /** The key's first characters, so an admin can tell keys apart. */
+  keyPrefix: string;
+}
+
+export async function createApiKey(db: Db, params: CreateApiKeyParams): Promise<ApiKeyRow> {
+  const values = { name: params.name, keyHash: params.keyHash, keyPrefix: params.keyPrefix, createdAt: new Date() };
+  if (db.dialect === 'mssql') {
+    const { orm, schema } = asMssql(db);
+    return firstOrThrow(await orm.insert(schema.apiKeys).output().values(values), 'insert ApiKeys');
+  }
+  return firstOrThrow(await db.orm.insert(db.schema.apiKeys).values(values).returning(), 'insert ApiKeys');
+}
+
+export async function findActiveApiKeyByHash(db: Db, keyHash: string): Promise<ApiKeyRow | undefined> {
+  const { apiKeys } = db.schema;
+  const [row] = await db.orm
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt)));
+  return row;
+}
+
+export async function countActiveApiKeys(db: Db): Promise<number> {
+  const { apiKeys } = db.schema;
+  const [row] = await db.orm.select({ n: count() }).from(apiKeys).where(isNull(apiKeys.revokedAt));
+  return row?.n ?? 0;
+}

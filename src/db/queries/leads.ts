@@ -1,0 +1,139 @@
+import { and, count, desc, eq, inArray, like, or, type SQL } from 'drizzle-orm';
+import { asMssql, type Db } from '../client';
+import type { clients } from '../schema/sqlite';
+import { chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, pageOffset, parseJson, type Page, type PageParams } from './common';
+
+type LeadRow = typeof clients.$inferSelect;
+
+export type CustomFields = Record<string, unknown>;
+
+export interface Lead extends Omit<LeadRow, 'customFields'> {
+  customFields: CustomFields;
+}
+
+export interface CreateLeadParams {
+  name: string;
+  /** E.164, e.g. +919812345678; unique across leads. */
+  phone: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  email?: string | null;
+  status?: string;
+  stage?: string;
+  timeZone?: string | null;
+  optedOut?: boolean;
+  customFields?: CustomFields;
+}
+
+export type LeadPatch = Partial<{
+  name: string;
+  firstName: string | null;
+  lastName: string | null;
+  phone: string;
+  email: string | null;
+  status: string;
+  stage: string;
+  timeZone: string | null;
+  optedOut: boolean;
+  lastContactedAt: Date | null;
+  customFields: CustomFields;
+}>;
+
+export interface ListLeadsParams extends PageParams {
+  /** Matches anywhere in name, phone or email. */
+  search?: string;
+  status?: string;
+}
+
+function toLead(row: LeadRow): Lead {
+  return { ...row, customFields: parseJson<CustomFields>(row.customFields, 'Clients.CustomFields') };
+}
+
+export async function createLead(db: Db, params: CreateLeadParams): Promise<Lead> {
+  const now = new Date();
+  const values: typeof db.schema.clients.$inferInsert = {
+    name: params.name,
+    phone: params.phone,
+    firstName: params.firstName ?? null,
+    lastName: params.lastName ?? null,
+    email: params.email ?? null,
+    status: params.status,
+    stage: params.stage,
+    timeZone: params.timeZone ?? null,
+    optedOut: params.optedOut ?? false,
+    optedOutAt: params.optedOut ? now : null,
+    customFields: JSON.stringify(params.customFields ?? {}),
+    createdAt: now,
+    updatedAt: now,
+  };
+  if (db.dialect === 'mssql') {
+    const { orm, schema } = asMssql(db);
+    return toLead(firstOrThrow(await orm.insert(schema.clients).output().values(values), 'insert Clients'));
+  }
+  return toLead(firstOrThrow(await db.orm.insert(db.schema.clients).values(values).returning(), 'insert Clients'));
+}
+
+export async function getLead(db: Db, id: number): Promise<Lead | undefined> {
+  const { clients } = db.schema;
+  const [row] = await db.orm.select().from(clients).where(eq(clients.id, id));
+  return row && toLead(row);
+}
+
+/** Leads in no particular order; ids that do not exist are simply absent. */
+export async function getLeadsByIds(db: Db, ids: readonly number[]): Promise<Lead[]> {
+  const { clients } = db.schema;
+  const leads: Lead[] = [];
+  for (const part of chunk([...new Set(ids)], MAX_IDS_PER_STATEMENT)) {
+    const rows = await db.orm.select().from(clients).where(inArray(clients.id, part));
+    leads.push(...rows.map(toLead));
+  }
+  return leads;
+}
+
+export async function findLeadByPhone(db: Db, phone: string): Promise<Lead | undefined> {
+  const { clients } = db.schema;
+  const [row] = await db.orm.select().from(clients).where(eq(clients.phone, phone));
+  return row && toLead(row);
+}
+
+/**
+ * Applies `patch` and bumps UpdatedAt. Opting out stamps OptedOutAt the moment the flag turns on
+ * (not again while it stays on); opting back in clears it.
+ */
+export async function updateLead(db: Db, id: number, patch: LeadPatch): Promise<Lead | undefined> {
+  const { clients } = db.schema;
+  const current = await getLead(db, id);
+  if (!current) return undefined;
+
+  const now = new Date();
+  const { customFields, ...rest } = patch;
+  const set: Partial<typeof clients.$inferInsert> = { ...rest, updatedAt: now };
+  if (customFields !== undefined) set.customFields = JSON.stringify(customFields);
+  if (patch.optedOut === true && !current.optedOut) set.optedOutAt = now;
+  if (patch.optedOut === false) set.optedOutAt = null;
+
+  await db.orm.update(clients).set(set).where(eq(clients.id, id));
+  return getLead(db, id);
+}
+
+export async function listLeads(db: Db, params: ListLeadsParams): Promise<Page<Lead>> {
+  const { clients } = db.schema;
+  const offset = pageOffset(params);
+  const conditions: SQL[] = [];
+  if (params.search) {
+    const pattern = `%${params.search}%`;
+    conditions.push(or(like(clients.name, pattern), like(clients.phone, pattern), like(clients.email, pattern))!);
+  }
+  if (params.status) conditions.push(eq(clients.status, params.status));
+  const where = and(...conditions);
+
+  const [totalRow] = await db.orm.select({ total: count() }).from(clients).where(where);
+  let rows: LeadRow[];
+  if (db.dialect === 'mssql') {
+    const m = asMssql(db).schema.clients;
+    rows = await asMssql(db).orm.select().from(m).where(where).orderBy(desc(m.id)).offset(offset).fetch(params.pageSize);
+  } else {
+    rows = await db.orm.select().from(clients).where(where).orderBy(desc(clients.id)).limit(params.pageSize).offset(offset);
+  }
+  return { items: rows.map(toLead), total: totalRow?.total ?? 0, page: params.page, pageSize: params.pageSize };
+}

@@ -1,0 +1,303 @@
+/**
+ * The WhatsApp message log, which is also the send ledger that makes sends idempotent: a row is
+ * claimed under the send's idempotency key before the provider is called, and every later write is
+ * a conditional update, so retries, concurrent attempts and out-of-order webhooks cannot move a
+ * message backwards.
+ */
+import { and, asc, count, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { asMssql, type Db } from '../client';
+import { isUniqueViolation } from '../errors';
+import type { whatsAppMessages } from '../schema/sqlite';
+import type { MessageStatus, ReferenceType } from '../schema/values';
+import { affectedRows, firstOrThrow, pageOffset, parseJson, type Page, type PageParams } from './common';
+
+type MessageRow = typeof whatsAppMessages.$inferSelect;
+
+export type MessageContent = Record<string, unknown>;
+
+export interface MessageLogRow extends Omit<MessageRow, 'messageContent'> {
+  /** The values sent (header, body, buttons...), as given to claimOutgoingMessage. */
+  messageContent: MessageContent;
+}
+
+export interface ClaimOutgoingMessageParams {
+  idempotencyKey: string;
+  leadId: number | null;
+  phone: string;
+  provider: string;
+  templateName: string;
+  templateLanguage: string;
+  messageContent: MessageContent;
+  referenceType: ReferenceType | null;
+  referenceId: string | null;
+  workflowId: string | null;
+  stepIndex: number | null;
+  /** Sent to the provider and echoed back in its webhooks; normally the idempotency key. */
+  callbackData: string | null;
+  countryCode?: string | null;
+  mediaUrl?: string | null;
+  campaignId?: string | null;
+}
+
+export interface ListMessagesParams extends PageParams {
+  leadId?: number;
+  referenceType?: ReferenceType;
+  referenceId?: string;
+  status?: MessageStatus;
+  /** Newest first by default; `asc` reads a conversation in the order it happened. */
+  order?: 'asc' | 'desc';
+}
+
+export interface ApplyMessageStatusParams {
+  providerMessageId?: string;
+  /** Our idempotency key echoed back by the provider; finds a row whose provider id we never learned. */
+  callbackData?: string;
+  status: 'sent' | 'delivered' | 'read' | 'failed';
+  at: Date;
+  errorCode?: string;
+  errorMessage?: string;
+  /** The provider id to record when the row is found by callbackData and has none yet. */
+  providerMessageIdToSet?: string;
+}
+
+export interface ApplyMessageStatusResult {
+  matched: boolean;
+  changed: boolean;
+  messageId?: number;
+}
+
+/** Statuses a send attempt may start from or be confirmed from. */
+const IN_FLIGHT: MessageStatus[] = ['pending', 'sending'];
+/** Statuses a failure report may override: after delivery the message evidently did not fail. */
+const FAILABLE: MessageStatus[] = ['pending', 'sending', 'sent'];
+const PROGRESS_RANK: Record<MessageStatus, number> = { pending: 0, sending: 1, sent: 2, delivered: 3, read: 4, failed: -1 };
+const TIMESTAMP_OF = { sent: 'sentAt', delivered: 'deliveredAt', read: 'readAt' } as const;
+/** Lost races in applyMessageStatus before giving up; each loss means another writer moved the row. */
+const MAX_STATUS_ATTEMPTS = 5;
+
+function toMessage(row: MessageRow): MessageLogRow {
+  return { ...row, messageContent: parseJson<MessageContent>(row.messageContent, 'WhatsAppMessages.MessageContent') };
+}
+
+/**
+ * Returns the ledger row for this idempotency key, creating it as 'pending' if the key is new. An
+ * existing row is returned untouched, whatever its status. Two concurrent claims of one key both
+ * get the single row: the loser's insert hits the unique index and re-reads.
+ */
+export async function claimOutgoingMessage(db: Db, params: ClaimOutgoingMessageParams): Promise<MessageLogRow> {
+  const existing = await getMessageByKey(db, params.idempotencyKey);
+  if (existing) return existing;
+
+  const now = new Date();
+  const values = {
+    idempotencyKey: params.idempotencyKey,
+    leadId: params.leadId,
+    direction: 'outgoing' as const,
+    provider: params.provider,
+    phone: params.phone,
+    countryCode: params.countryCode ?? null,
+    templateName: params.templateName,
+    templateLanguage: params.templateLanguage,
+    messageContent: JSON.stringify(params.messageContent),
+    mediaUrl: params.mediaUrl ?? null,
+    referenceType: params.referenceType,
+    referenceId: params.referenceId,
+    workflowId: params.workflowId,
+    stepIndex: params.stepIndex,
+    callbackData: params.callbackData,
+    campaignId: params.campaignId ?? null,
+    status: 'pending' as const,
+    createdAt: now,
+    updatedAt: now,
+  };
+  try {
+    if (db.dialect === 'mssql') {
+      const { orm, schema } = asMssql(db);
+      return toMessage(firstOrThrow(await orm.insert(schema.whatsAppMessages).output().values(values), 'insert WhatsAppMessages'));
+    }
+    return toMessage(firstOrThrow(await db.orm.insert(db.schema.whatsAppMessages).values(values).returning(), 'insert WhatsAppMessages'));
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    const winner = await getMessageByKey(db, params.idempotencyKey);
+    if (!winner) throw err;
+    return winner;
+  }
+}
+
+/**
+ * Marks the start of a provider call: 'sending', one more attempt. Only a 'pending' or 'sending'
+ * row can start one; false means the row has moved on (sent, delivered, failed) or does not exist.
+ */
+export async function beginSendAttempt(db: Db, params: { id: number; now: Date }): Promise<boolean> {
+  const t = db.schema.whatsAppMessages;
+  const result = await db.orm
+    .update(t)
+    .set({ status: 'sending', attempts: sql`${t.attempts} + 1`, attemptStartedAt: params.now, updatedAt: params.now })
+    .where(and(eq(t.id, params.id), inArray(t.status, IN_FLIGHT)));
+  return affectedRows(result) > 0;
+}
+
+/**
+ * Records the provider's acceptance: 'sent' with its message id. A webhook may have got there first
+ * and moved the row to delivered or read; then the status stays, and only a missing provider id or
+ * SentAt is filled in. Returns whether the status moved to 'sent'.
+ */
+export async function markMessageAccepted(db: Db, params: { id: number; providerMessageId: string; at: Date }): Promise<boolean> {
+  const t = db.schema.whatsAppMessages;
+  const moved = await db.orm
+    .update(t)
+    .set({ status: 'sent', providerMessageId: params.providerMessageId, sentAt: params.at, updatedAt: params.at })
+    .where(and(eq(t.id, params.id), inArray(t.status, IN_FLIGHT)));
+  if (affectedRows(moved) > 0) return true;
+
+  await db.orm
+    .update(t)
+    .set({
+      providerMessageId: sql`coalesce(${t.providerMessageId}, ${params.providerMessageId})`,
+      sentAt: sql`coalesce(${t.sentAt}, ${params.at})`,
+      updatedAt: params.at,
+    })
+    .where(and(eq(t.id, params.id), inArray(t.status, ['delivered', 'read']), isNull(t.providerMessageId)));
+  return false;
+}
+
+/** The provider refused the message for good. Never overrides a delivered or read message. */
+export async function markMessageFailed(
+  db: Db,
+  params: { id: number; errorCode: string | null; errorMessage: string | null; at: Date },
+): Promise<boolean> {
+  const t = db.schema.whatsAppMessages;
+  const result = await db.orm
+    .update(t)
+    .set({ status: 'failed', errorCode: params.errorCode, errorMessage: params.errorMessage, failedAt: params.at, updatedAt: params.at })
+    .where(and(eq(t.id, params.id), inArray(t.status, FAILABLE)));
+  return affectedRows(result) > 0;
+}
+
+/** The provider definitely did not take the message (retryable refusal): back to 'pending'. */
+export async function releaseSendAttempt(db: Db, params: { id: number }): Promise<boolean> {
+  const t = db.schema.whatsAppMessages;
+  const result = await db.orm
+    .update(t)
+    .set({ status: 'pending', updatedAt: new Date() })
+    .where(and(eq(t.id, params.id), eq(t.status, 'sending')));
+  return affectedRows(result) > 0;
+}
+
+export async function getMessageByKey(db: Db, idempotencyKey: string): Promise<MessageLogRow | undefined> {
+  const t = db.schema.whatsAppMessages;
+  const [row] = await db.orm.select().from(t).where(eq(t.idempotencyKey, idempotencyKey));
+  return row && toMessage(row);
+}
+
+export async function getMessageById(db: Db, id: number): Promise<MessageLogRow | undefined> {
+  const t = db.schema.whatsAppMessages;
+  const [row] = await db.orm.select().from(t).where(eq(t.id, id));
+  return row && toMessage(row);
+}
+
+export async function listMessages(db: Db, params: ListMessagesParams): Promise<Page<MessageLogRow>> {
+  const t = db.schema.whatsAppMessages;
+  const offset = pageOffset(params);
+  const conditions: SQL[] = [];
+  if (params.leadId !== undefined) conditions.push(eq(t.leadId, params.leadId));
+  if (params.referenceType !== undefined) conditions.push(eq(t.referenceType, params.referenceType));
+  if (params.referenceId !== undefined) conditions.push(eq(t.referenceId, params.referenceId));
+  if (params.status !== undefined) conditions.push(eq(t.status, params.status));
+  const where = and(...conditions);
+
+  const [totalRow] = await db.orm.select({ total: count() }).from(t).where(where);
+  let rows: MessageRow[];
+  if (db.dialect === 'mssql') {
+    const { orm, schema } = asMssql(db);
+    const m = schema.whatsAppMessages;
+    rows = await orm.select().from(m).where(where).orderBy(params.order === 'asc' ? asc(m.id) : desc(m.id)).offset(offset).fetch(params.pageSize);
+  } else {
+    rows = await db.orm.select().from(t).where(where).orderBy(params.order === 'asc' ? asc(t.id) : desc(t.id)).limit(params.pageSize).offset(offset);
+  }
+  return { items: rows.map(toMessage), total: totalRow?.total ?? 0, page: params.page, pageSize: params.pageSize };
+}
+
+/**
+ * Applies a provider status report (webhook) monotonically:
+ * - the status only moves forward along pending < sending < sent < delivered < read;
+ * - 'failed' overrides only pending, sending and sent (a delivered message evidently did not fail),
+ *   and delivered/read, being proof of delivery, override 'failed';
+ * - each status's own timestamp column is set once, by the first report of it;
+ * - found by callbackData (our idempotency key) on a row that never learned its provider id, the
+ *   id is filled in and a 'sending' row becomes 'sent': that is how a send whose outcome was
+ *   unknown (timeout, crash) is reconciled.
+ * Reports may arrive twice and out of order; applying one again changes nothing.
+ */
+export async function applyMessageStatus(db: Db, params: ApplyMessageStatusParams): Promise<ApplyMessageStatusResult> {
+  for (let attempt = 0; attempt < MAX_STATUS_ATTEMPTS; attempt++) {
+    const found = await findForStatus(db, params);
+    if (!found) return { matched: false, changed: false };
+    const { row, byCallback } = found;
+
+    const update = nextState(row, params, byCallback);
+    if (!update) return { matched: true, changed: false, messageId: row.id };
+
+    // Optimistic: the update applies only if nothing it decided on has changed since the read.
+    const t = db.schema.whatsAppMessages;
+    const guards: SQL[] = [eq(t.id, row.id), eq(t.status, row.status)];
+    for (const column of ['sentAt', 'deliveredAt', 'readAt', 'failedAt', 'providerMessageId'] as const) {
+      if (update[column] !== undefined) guards.push(isNull(t[column]));
+    }
+    const result = await db.orm
+      .update(t)
+      .set({ ...update, updatedAt: new Date() })
+      .where(and(...guards));
+    if (affectedRows(result) > 0) return { matched: true, changed: true, messageId: row.id };
+  }
+  throw new Error(`applyMessageStatus lost ${MAX_STATUS_ATTEMPTS} races in a row for ${params.providerMessageId ?? params.callbackData}`);
+}
+
+async function findForStatus(db: Db, params: ApplyMessageStatusParams): Promise<{ row: MessageRow; byCallback: boolean } | undefined> {
+  const t = db.schema.whatsAppMessages;
+  if (params.providerMessageId) {
+    const [row] = await db.orm.select().from(t).where(eq(t.providerMessageId, params.providerMessageId));
+    if (row) return { row, byCallback: false };
+  }
+  if (params.callbackData) {
+    const [row] = await db.orm
+      .select()
+      .from(t)
+      .where(and(eq(t.callbackData, params.callbackData), eq(t.direction, 'outgoing')));
+    if (row) return { row, byCallback: true };
+  }
+  return undefined;
+}
+
+type StatusUpdate = Partial<Pick<MessageRow, 'status' | 'sentAt' | 'deliveredAt' | 'readAt' | 'failedAt' | 'providerMessageId' | 'errorCode' | 'errorMessage'>>;
+
+/** What the report changes on this row, or undefined when it changes nothing. */
+function nextState(row: MessageRow, params: ApplyMessageStatusParams, byCallback: boolean): StatusUpdate | undefined {
+  const update: StatusUpdate = {};
+  let status = row.status;
+
+  const learnedId = params.providerMessageIdToSet ?? params.providerMessageId;
+  if (byCallback && row.providerMessageId === null && learnedId) {
+    update.providerMessageId = learnedId;
+    if (status === 'sending') status = 'sent';
+  }
+
+  if (params.status === 'failed') {
+    if (FAILABLE.includes(status)) {
+      status = 'failed';
+      if (row.failedAt === null) update.failedAt = params.at;
+      if (params.errorCode !== undefined) update.errorCode = params.errorCode;
+      if (params.errorMessage !== undefined) update.errorMessage = params.errorMessage;
+    }
+  } else {
+    const forward = status === 'failed' ? params.status !== 'sent' : PROGRESS_RANK[params.status] > PROGRESS_RANK[status];
+    if (forward) status = params.status;
+    // Recorded even when the status is already past it: a late 'delivered' still says when.
+    const column = TIMESTAMP_OF[params.status];
+    if (row[column] === null) update[column] = params.at;
+  }
+  if (status === 'sent' && row.sentAt === null) update.sentAt ??= params.at;
+  if (status !== row.status) update.status = status;
+
+  return Object.keys(update).length > 0 ? update : undefined;
+}

@@ -1,0 +1,219 @@
+/**
+ * The SQL Server flavour of the schema: the same tables, columns, TS property names and JS value
+ * types as `sqlite.ts` (the shared query functions rely on that). The DDL lives in
+ * `../migrations/mssql/` and a test checks the two agree.
+ *
+ * Datetimes are datetime2(3), UTC (the mssql driver's default `useUTC`), matching SQLite's
+ * millisecond timestamps. Key columns are bounded nvarchar so they can be indexed.
+ */
+import { sql } from 'drizzle-orm';
+import { bit, datetime2, index, int, mssqlTable, nvarchar, uniqueIndex } from 'drizzle-orm/mssql-core';
+import {
+  ASSIGNMENT_EVENTS,
+  ASSIGNMENT_STATUSES,
+  HEADER_TYPES,
+  MESSAGE_DIRECTIONS,
+  MESSAGE_STATUSES,
+  REFERENCE_TYPES,
+} from './values';
+
+const id = () => int('Id').identity().primaryKey();
+const timestamp = (name: string) => datetime2(name, { mode: 'date', precision: 3 });
+const createdAt = () => timestamp('CreatedAt').notNull().$defaultFn(() => new Date());
+const updatedAt = () => timestamp('UpdatedAt').notNull().$defaultFn(() => new Date());
+const flag = (name: string) => bit(name).notNull().default(false);
+const str = (name: string, length: number) => nvarchar(name, { length });
+const longText = (name: string) => nvarchar(name, { length: 'max' });
+
+export const clients = mssqlTable('Clients', {
+  id: id(),
+  name: str('Name', 200).notNull(),
+  firstName: str('FirstName', 100),
+  lastName: str('LastName', 100),
+  phone: str('Phone', 32).notNull().unique('UQ_Clients_Phone'),
+  email: str('Email', 320),
+  status: str('Status', 50).notNull().default('New'),
+  stage: str('Stage', 100).notNull().default('New'),
+  optedOut: flag('OptedOut'),
+  optedOutAt: timestamp('OptedOutAt'),
+  timeZone: str('TimeZone', 64),
+  lastContactedAt: timestamp('LastContactedAt'),
+  customFields: longText('CustomFields').notNull().default('{}'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const users = mssqlTable('Users', {
+  id: id(),
+  name: str('Name', 200).notNull(),
+  email: str('Email', 320).notNull().unique('UQ_Users_Email'),
+  role: str('Role', 50).notNull(),
+  createdAt: createdAt(),
+});
+
+export const apiKeys = mssqlTable('ApiKeys', {
+  id: id(),
+  name: str('Name', 200).notNull(),
+  keyHash: str('KeyHash', 64).notNull().unique('UQ_ApiKeys_KeyHash'),
+  keyPrefix: str('KeyPrefix', 16).notNull(),
+  createdAt: createdAt(),
+  lastUsedAt: timestamp('LastUsedAt'),
+  revokedAt: timestamp('RevokedAt'),
+});
+
+export const masterData = mssqlTable(
+  'MasterData',
+  {
+    id: id(),
+    category: str('Category', 100).notNull(),
+    key: str('Key', 200).notNull(),
+    value: longText('Value').notNull(),
+    isSecret: flag('IsSecret'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('UX_MasterData_Category_Key').on(t.category, t.key)],
+);
+
+export const messageMaster = mssqlTable(
+  'MessageMaster',
+  {
+    id: id(),
+    name: str('Name', 200).notNull(),
+    language: str('Language', 20).notNull(),
+    category: str('Category', 50),
+    approvalStatus: str('ApprovalStatus', 30).notNull().default('Approved'),
+    headerType: nvarchar('HeaderType', { length: 20, enum: HEADER_TYPES }).notNull().default('none'),
+    headerText: str('HeaderText', 1000),
+    body: longText('Body').notNull(),
+    footer: str('Footer', 200),
+    buttons: longText('Buttons').notNull().default('[]'),
+    provider: str('Provider', 50),
+    providerTemplateId: str('ProviderTemplateId', 200),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    archivedAt: timestamp('ArchivedAt'),
+  },
+  (t) => [uniqueIndex('UX_MessageMaster_Name_Language').on(t.name, t.language)],
+);
+
+export const dripSequences = mssqlTable('DripSequence', {
+  id: id(),
+  name: str('Name', 200).notNull(),
+  description: str('Description', 2000),
+  stopOnReply: flag('StopOnReply'),
+  version: int('Version').notNull().default(1),
+  archivedAt: timestamp('ArchivedAt'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const dripSequenceSteps = mssqlTable(
+  'DripSequenceSteps',
+  {
+    id: id(),
+    sequenceId: int('SequenceId')
+      .notNull()
+      .references(() => dripSequences.id),
+    stepOrder: int('StepOrder').notNull(),
+    templateName: str('TemplateName', 200).notNull(),
+    templateLanguage: str('TemplateLanguage', 20).notNull(),
+    delaySeconds: int('DelaySeconds').notNull(),
+    variables: longText('Variables').notNull(),
+  },
+  (t) => [uniqueIndex('UX_DripSequenceSteps_Sequence_Order').on(t.sequenceId, t.stepOrder)],
+);
+
+export const leadDripAssignments = mssqlTable(
+  'LeadDripAssignment',
+  {
+    id: id(),
+    leadId: int('LeadId')
+      .notNull()
+      .references(() => clients.id),
+    sequenceId: int('SequenceId')
+      .notNull()
+      .references(() => dripSequences.id),
+    sequenceVersion: int('SequenceVersion').notNull(),
+    stepsSnapshot: longText('StepsSnapshot').notNull(),
+    status: nvarchar('Status', { length: 20, enum: ASSIGNMENT_STATUSES }).notNull(),
+    nextStep: int('NextStep').notNull().default(0),
+    totalSteps: int('TotalSteps').notNull(),
+    nextSendAt: timestamp('NextSendAt'),
+    stopReason: str('StopReason', 200),
+    lastError: str('LastError', 2000),
+    workflowId: str('WorkflowId', 200),
+    startedAt: timestamp('StartedAt').notNull().$defaultFn(() => new Date()),
+    completedAt: timestamp('CompletedAt'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    // The database itself refuses a second live enrolment of a lead in the same sequence.
+    uniqueIndex('UX_LeadDripAssignment_Active')
+      .on(t.leadId, t.sequenceId)
+      .where(sql`[Status] IN (N'pending', N'active', N'paused')`),
+    index('IX_LeadDripAssignment_Sequence_Status').on(t.sequenceId, t.status),
+    index('IX_LeadDripAssignment_Lead_Status').on(t.leadId, t.status),
+  ],
+);
+
+export const dripAssignmentEvents = mssqlTable(
+  'DripAssignmentEvents',
+  {
+    id: id(),
+    assignmentId: int('AssignmentId')
+      .notNull()
+      .references(() => leadDripAssignments.id),
+    stepIndex: int('StepIndex'),
+    event: nvarchar('Event', { length: 30, enum: ASSIGNMENT_EVENTS }).notNull(),
+    detail: longText('Detail'),
+    at: timestamp('At').notNull().$defaultFn(() => new Date()),
+  },
+  (t) => [index('IX_DripAssignmentEvents_Assignment').on(t.assignmentId, t.id)],
+);
+
+/** See `whatsAppMessages` in sqlite.ts for why this table is both the log and the send ledger. */
+export const whatsAppMessages = mssqlTable(
+  'WhatsAppMessages',
+  {
+    id: id(),
+    idempotencyKey: str('IdempotencyKey', 400),
+    leadId: int('LeadId'),
+    direction: nvarchar('Direction', { length: 10, enum: MESSAGE_DIRECTIONS }).notNull(),
+    provider: str('Provider', 50).notNull(),
+    providerMessageId: str('ProviderMessageId', 200),
+    phone: str('Phone', 32).notNull(),
+    countryCode: str('CountryCode', 8),
+    templateName: str('TemplateName', 200),
+    templateLanguage: str('TemplateLanguage', 20),
+    messageContent: longText('MessageContent').notNull().default('{}'),
+    mediaUrl: str('MediaUrl', 2000),
+    referenceType: nvarchar('ReferenceType', { length: 20, enum: REFERENCE_TYPES }),
+    referenceId: str('ReferenceId', 100),
+    workflowId: str('WorkflowId', 200),
+    stepIndex: int('StepIndex'),
+    callbackData: str('CallbackData', 400),
+    campaignId: str('CampaignId', 100),
+    status: nvarchar('Status', { length: 20, enum: MESSAGE_STATUSES }).notNull(),
+    attempts: int('Attempts').notNull().default(0),
+    attemptStartedAt: timestamp('AttemptStartedAt'),
+    sentAt: timestamp('SentAt'),
+    deliveredAt: timestamp('DeliveredAt'),
+    readAt: timestamp('ReadAt'),
+    failedAt: timestamp('FailedAt'),
+    errorCode: str('ErrorCode', 100),
+    errorMessage: str('ErrorMessage', 2000),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    // Filtered so incoming messages (no key) do not collide: SQL Server treats NULLs as equal in
+    // a plain unique index.
+    uniqueIndex('UX_WhatsAppMessages_IdempotencyKey')
+      .on(t.idempotencyKey)
+      .where(sql`[IdempotencyKey] IS NOT NULL`),
+    index('IX_WhatsAppMessages_ProviderMessageId').on(t.providerMessageId),
+    index('IX_WhatsAppMessages_CallbackData').on(t.callbackData),
+    index('IX_WhatsAppMessages_Lead_CreatedAt').on(t.leadId, t.createdAt),
+    index('IX_WhatsAppMessages_Reference').on(t.referenceType, t.referenceId),
+  ],
+);

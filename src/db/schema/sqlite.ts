@@ -1,0 +1,219 @@
+/**
+ * The SQLite flavour of the schema. `mssql.ts` declares the same tables, columns and JS value types;
+ * the DDL lives in `../migrations/sqlite/` and a test checks the two agree.
+ *
+ * Ids are AUTOINCREMENT so a deleted row's id is never reused: workflow ids are built from them
+ * (`drip-<assignmentId>`) and Temporal remembers closed workflows.
+ */
+import { sql } from 'drizzle-orm';
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import {
+  ASSIGNMENT_EVENTS,
+  ASSIGNMENT_STATUSES,
+  HEADER_TYPES,
+  MESSAGE_DIRECTIONS,
+  MESSAGE_STATUSES,
+  REFERENCE_TYPES,
+} from './values';
+
+const id = () => integer('Id').primaryKey({ autoIncrement: true });
+const timestamp = (name: string) => integer(name, { mode: 'timestamp_ms' });
+const createdAt = () => timestamp('CreatedAt').notNull().$defaultFn(() => new Date());
+const updatedAt = () => timestamp('UpdatedAt').notNull().$defaultFn(() => new Date());
+const flag = (name: string) => integer(name, { mode: 'boolean' }).notNull().default(false);
+
+export const clients = sqliteTable('Clients', {
+  id: id(),
+  name: text('Name').notNull(),
+  firstName: text('FirstName'),
+  lastName: text('LastName'),
+  phone: text('Phone').notNull().unique('UQ_Clients_Phone'),
+  email: text('Email'),
+  status: text('Status').notNull().default('New'),
+  stage: text('Stage').notNull().default('New'),
+  optedOut: flag('OptedOut'),
+  optedOutAt: timestamp('OptedOutAt'),
+  timeZone: text('TimeZone'),
+  lastContactedAt: timestamp('LastContactedAt'),
+  customFields: text('CustomFields').notNull().default('{}'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const users = sqliteTable('Users', {
+  id: id(),
+  name: text('Name').notNull(),
+  email: text('Email').notNull().unique('UQ_Users_Email'),
+  role: text('Role').notNull(),
+  createdAt: createdAt(),
+});
+
+export const apiKeys = sqliteTable('ApiKeys', {
+  id: id(),
+  name: text('Name').notNull(),
+  keyHash: text('KeyHash').notNull().unique('UQ_ApiKeys_KeyHash'),
+  keyPrefix: text('KeyPrefix').notNull(),
+  createdAt: createdAt(),
+  lastUsedAt: timestamp('LastUsedAt'),
+  revokedAt: timestamp('RevokedAt'),
+});
+
+export const masterData = sqliteTable(
+  'MasterData',
+  {
+    id: id(),
+    category: text('Category').notNull(),
+    key: text('Key').notNull(),
+    value: text('Value').notNull(),
+    isSecret: flag('IsSecret'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('UX_MasterData_Category_Key').on(t.category, t.key)],
+);
+
+export const messageMaster = sqliteTable(
+  'MessageMaster',
+  {
+    id: id(),
+    name: text('Name').notNull(),
+    language: text('Language').notNull(),
+    category: text('Category'),
+    approvalStatus: text('ApprovalStatus').notNull().default('Approved'),
+    headerType: text('HeaderType', { enum: HEADER_TYPES }).notNull().default('none'),
+    headerText: text('HeaderText'),
+    body: text('Body').notNull(),
+    footer: text('Footer'),
+    buttons: text('Buttons').notNull().default('[]'),
+    provider: text('Provider'),
+    providerTemplateId: text('ProviderTemplateId'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    archivedAt: timestamp('ArchivedAt'),
+  },
+  (t) => [uniqueIndex('UX_MessageMaster_Name_Language').on(t.name, t.language)],
+);
+
+export const dripSequences = sqliteTable('DripSequence', {
+  id: id(),
+  name: text('Name').notNull(),
+  description: text('Description'),
+  stopOnReply: flag('StopOnReply'),
+  version: integer('Version').notNull().default(1),
+  archivedAt: timestamp('ArchivedAt'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const dripSequenceSteps = sqliteTable(
+  'DripSequenceSteps',
+  {
+    id: id(),
+    sequenceId: integer('SequenceId')
+      .notNull()
+      .references(() => dripSequences.id),
+    stepOrder: integer('StepOrder').notNull(),
+    templateName: text('TemplateName').notNull(),
+    templateLanguage: text('TemplateLanguage').notNull(),
+    delaySeconds: integer('DelaySeconds').notNull(),
+    variables: text('Variables').notNull(),
+  },
+  (t) => [uniqueIndex('UX_DripSequenceSteps_Sequence_Order').on(t.sequenceId, t.stepOrder)],
+);
+
+export const leadDripAssignments = sqliteTable(
+  'LeadDripAssignment',
+  {
+    id: id(),
+    leadId: integer('LeadId')
+      .notNull()
+      .references(() => clients.id),
+    sequenceId: integer('SequenceId')
+      .notNull()
+      .references(() => dripSequences.id),
+    sequenceVersion: integer('SequenceVersion').notNull(),
+    stepsSnapshot: text('StepsSnapshot').notNull(),
+    status: text('Status', { enum: ASSIGNMENT_STATUSES }).notNull(),
+    nextStep: integer('NextStep').notNull().default(0),
+    totalSteps: integer('TotalSteps').notNull(),
+    nextSendAt: timestamp('NextSendAt'),
+    stopReason: text('StopReason'),
+    lastError: text('LastError'),
+    workflowId: text('WorkflowId'),
+    startedAt: timestamp('StartedAt').notNull().$defaultFn(() => new Date()),
+    completedAt: timestamp('CompletedAt'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    // The database itself refuses a second live enrolment of a lead in the same sequence.
+    uniqueIndex('UX_LeadDripAssignment_Active')
+      .on(t.leadId, t.sequenceId)
+      .where(sql`"Status" IN ('pending', 'active', 'paused')`),
+    index('IX_LeadDripAssignment_Sequence_Status').on(t.sequenceId, t.status),
+    index('IX_LeadDripAssignment_Lead_Status').on(t.leadId, t.status),
+  ],
+);
+
+export const dripAssignmentEvents = sqliteTable(
+  'DripAssignmentEvents',
+  {
+    id: id(),
+    assignmentId: integer('AssignmentId')
+      .notNull()
+      .references(() => leadDripAssignments.id),
+    stepIndex: integer('StepIndex'),
+    event: text('Event', { enum: ASSIGNMENT_EVENTS }).notNull(),
+    detail: text('Detail'),
+    at: timestamp('At').notNull().$defaultFn(() => new Date()),
+  },
+  (t) => [index('IX_DripAssignmentEvents_Assignment').on(t.assignmentId, t.id)],
+);
+
+/**
+ * The message log and the send ledger in one: an outgoing row is written (status 'pending') before
+ * the provider is called, keyed by the send's idempotency key, so a retried activity finds it.
+ * LeadId has no foreign key on purpose: the log outlives leads and records incoming messages from
+ * numbers that are not leads yet.
+ */
+export const whatsAppMessages = sqliteTable(
+  'WhatsAppMessages',
+  {
+    id: id(),
+    idempotencyKey: text('IdempotencyKey'),
+    leadId: integer('LeadId'),
+    direction: text('Direction', { enum: MESSAGE_DIRECTIONS }).notNull(),
+    provider: text('Provider').notNull(),
+    providerMessageId: text('ProviderMessageId'),
+    phone: text('Phone').notNull(),
+    countryCode: text('CountryCode'),
+    templateName: text('TemplateName'),
+    templateLanguage: text('TemplateLanguage'),
+    messageContent: text('MessageContent').notNull().default('{}'),
+    mediaUrl: text('MediaUrl'),
+    referenceType: text('ReferenceType', { enum: REFERENCE_TYPES }),
+    referenceId: text('ReferenceId'),
+    workflowId: text('WorkflowId'),
+    stepIndex: integer('StepIndex'),
+    callbackData: text('CallbackData'),
+    campaignId: text('CampaignId'),
+    status: text('Status', { enum: MESSAGE_STATUSES }).notNull(),
+    attempts: integer('Attempts').notNull().default(0),
+    attemptStartedAt: timestamp('AttemptStartedAt'),
+    sentAt: timestamp('SentAt'),
+    deliveredAt: timestamp('DeliveredAt'),
+    readAt: timestamp('ReadAt'),
+    failedAt: timestamp('FailedAt'),
+    errorCode: text('ErrorCode'),
+    errorMessage: text('ErrorMessage'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('UX_WhatsAppMessages_IdempotencyKey')
+      .on(t.idempotencyKey)
+      .where(sql`"IdempotencyKey" IS NOT NULL`),
+    index('IX_WhatsAppMessages_ProviderMessageId').on(t.providerMessageId),
+    index('IX_WhatsAppMessages_CallbackData').on(t.callbackData),
+    index('IX_WhatsAppMessages_Lead_CreatedAt').on(t.leadId, t.createdAt),
+    index('IX_WhatsAppMessages_Reference').on(t.referenceType, t.referenceId),
+  ],
+);
