@@ -1,0 +1,914 @@
+/**
+ * Local Interakt EMULATOR: a development and test stand-in that speaks Interakt's documented wire
+ * format (providers.md §1) and posts signed status webhooks back. Never a replacement for the real
+ * service: it knows only the templates it is given and delivers every message it accepts.
+ *
+ * Control surface, in-process (`emulator.state`) and over HTTP (`/__emulator/*`): recorded
+ * requests and accepted messages, a fault queue for the next sends, webhooks on demand, reset.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { z } from 'zod';
+import {
+  INTERAKT_CALLBACK_DATA_MAX,
+  INTERAKT_SIGNATURE_HEADER,
+  signInteraktWebhook,
+  type InteraktStatusWebhook,
+  type InteraktWebhookType,
+} from '../providers/interakt';
+import {
+  DEFAULT_EMULATOR_TEMPLATES,
+  EmulatorTemplateSchema,
+  countVariables,
+  storeTemplate,
+  templateKey,
+  templateListRow,
+  utcTimestamp,
+  type EmulatorTemplate,
+  type StoredTemplate,
+} from './interakt-templates';
+
+export { DEFAULT_EMULATOR_TEMPLATES, type EmulatorTemplate } from './interakt-templates';
+
+export const INTERAKT_API_PREFIX = '/v1/public';
+const CORRECT_THE_FOLLOWING = 'Please correct the following error - ';
+/** Interakt gives a webhook endpoint 3 s to answer before counting a failure. */
+const WEBHOOK_TIMEOUT_MS = 3_000;
+/** Longer than the default PROVIDER_TIMEOUT_MS, so a held response looks like a timeout. */
+const DEFAULT_HOLD_MS = 15_000;
+
+export interface WebhookDelays {
+  sent: number;
+  delivered: number;
+  read: number;
+}
+
+export interface InteraktEmulatorOptions {
+  apiKey: string;
+  webhookUrl?: string;
+  webhookSecret?: string;
+  /** Added to (or replacing same name + language in) the default templates. */
+  templates?: EmulatorTemplate[];
+  includeDefaultTemplates?: boolean;
+  /** Counted from acceptance. Defaults 200 / 500 / 1000 ms. */
+  webhookDelaysMs?: WebhookDelays;
+  /** Post sent/delivered/read by itself after each acceptance. Default true. */
+  autoWebhooks?: boolean;
+  /** Rows per page of the template list. Default 100. */
+  templatePageSize?: number;
+}
+
+const FaultCommon = {
+  /** How many matching sends this fault applies to. Default 1. */
+  times: z.number().int().positive().optional(),
+  match: z.object({ phone: z.string().min(1).optional() }).optional(),
+};
+
+export const EmulatorFaultSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('http_5xx'),
+    status: z.union([z.literal(500), z.literal(502), z.literal(503)]).optional(),
+    ...FaultCommon,
+  }),
+  z.object({ kind: z.literal('rate_limit'), retryAfterSeconds: z.number().int().nonnegative().optional(), ...FaultCommon }),
+  /** Holds the response for `ms` and does not accept the message. */
+  z.object({ kind: z.literal('timeout'), ms: z.number().int().positive().optional(), ...FaultCommon }),
+  /** Accepts and records the message but answers only after `ms`: the ambiguous case. */
+  z.object({ kind: z.literal('accept_then_timeout'), ms: z.number().int().positive().optional(), ...FaultCommon }),
+  /** 400 result:false; `message` is the whole `message` field. */
+  z.object({ kind: z.literal('permanent'), message: z.string().min(1).optional(), ...FaultCommon }),
+]);
+export type EmulatorFault = z.infer<typeof EmulatorFaultSchema>;
+
+export interface AcceptedMessage {
+  id: string;
+  acceptedAt: string;
+  /** E.164. */
+  phone: string;
+  countryCode: string;
+  phoneNumber: string;
+  callbackData: string | null;
+  template: { name: string; languageCode: string };
+  headerValues: string[];
+  bodyValues: string[];
+  buttonValues: Record<string, string[]>;
+  fileName: string | null;
+  /** The last status a webhook was posted for. */
+  status: 'Accepted' | 'Sent' | 'Delivered' | 'Read' | 'Failed';
+}
+
+export interface RecordedRequest {
+  seq: number;
+  at: string;
+  method: string;
+  /** Path and query as received. */
+  path: string;
+  /** Lower-cased names; `authorization` keeps only its scheme. */
+  headers: Record<string, string>;
+  /** Whether the Authorization header carried exactly `Basic <apiKey>`. */
+  authorized: boolean;
+  body: unknown;
+  /** Null while the response is held, or when the client left before it was sent. */
+  responseStatus: number | null;
+  responseBody?: unknown;
+}
+
+export interface WebhookDelivery {
+  seq: number;
+  at: string;
+  messageId: string;
+  type: InteraktWebhookType;
+  url: string;
+  /** Exactly the bytes posted (what the signature covers). */
+  rawBody: string;
+  signature: string | null;
+  /** Receiver's HTTP status, or null when it could not be reached. */
+  responseStatus: number | null;
+  error: string | null;
+}
+
+export interface WebhookSettings {
+  webhookUrl?: string | undefined;
+  webhookSecret?: string | undefined;
+  webhookDelaysMs?: WebhookDelays;
+  autoWebhooks?: boolean;
+}
+
+export interface DeliverWebhookOptions {
+  /** For `message_api_failed`. */
+  failureReason?: string;
+  errorCode?: string;
+}
+
+export interface InteraktEmulatorState {
+  acceptedMessages(): AcceptedMessage[];
+  requests(): RecordedRequest[];
+  webhookDeliveries(): WebhookDelivery[];
+  templates(): StoredTemplate[];
+  pendingFaults(): EmulatorFault[];
+  injectFault(fault: EmulatorFault): void;
+  upsertTemplate(template: EmulatorTemplate): StoredTemplate;
+  configureWebhooks(settings: WebhookSettings): void;
+  /** Posts one webhook now, whatever was posted before: duplicates and out-of-order on purpose. */
+  deliverWebhook(messageId: string, type: InteraktWebhookType, options?: DeliverWebhookOptions): Promise<WebhookDelivery>;
+  /** Back to the state right after creation: records, faults, templates, settings; pending webhooks dropped. */
+  reset(): void;
+}
+
+export interface ListeningEmulator {
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface InteraktEmulator {
+  app: express.Express;
+  listen(port?: number, host?: string): Promise<ListeningEmulator>;
+  state: InteraktEmulatorState;
+  reset(): void;
+}
+
+interface MessageRecord extends AcceptedMessage {
+  customerId: string;
+  templateRow: Record<string, unknown>;
+  sentAt: string | null;
+  deliveredAt: string | null;
+  seenAt: string | null;
+}
+
+interface QueuedFault {
+  fault: EmulatorFault;
+  remaining: number;
+}
+
+const SendBodySchema = z.object({
+  countryCode: z.string().optional(),
+  phoneNumber: z.string().optional(),
+  fullPhoneNumber: z.string().optional(),
+  callbackData: z.string().optional(),
+  type: z.string({ error: 'type is required' }),
+  campaignId: z.string().optional(),
+  template_category: z.string().optional(),
+  template: z
+    .object({
+      name: z.string({ error: 'template.name is required' }).min(1, 'template.name is required'),
+      languageCode: z.string({ error: 'template.languageCode is required' }).min(1, 'template.languageCode is required'),
+      headerValues: z.array(z.string()).optional(),
+      fileName: z.string().optional(),
+      bodyValues: z.array(z.string()).optional(),
+      buttonValues: z.record(z.string(), z.array(z.string())).optional(),
+    })
+    .optional(),
+});
+type SendBody = z.infer<typeof SendBodySchema>;
+
+const SESSION_MESSAGE_TYPES = new Set([
+  'Text',
+  'Image',
+  'Document',
+  'Video',
+  'Audio',
+  'Sticker',
+  'InteractiveButton',
+  'InteractiveList',
+]);
+
+const WEBHOOK_STATUS: Record<InteraktWebhookType, AcceptedMessage['status']> = {
+  message_api_sent: 'Sent',
+  message_api_delivered: 'Delivered',
+  message_api_read: 'Read',
+  message_api_failed: 'Failed',
+};
+
+const WebhookTypeSchema = z.enum(['message_api_sent', 'message_api_delivered', 'message_api_read', 'message_api_failed']);
+
+const SettingsSchema = z.object({
+  webhookUrl: z.url().nullable().optional(),
+  webhookSecret: z.string().nullable().optional(),
+  webhookDelaysMs: z
+    .object({ sent: z.number().nonnegative(), delivered: z.number().nonnegative(), read: z.number().nonnegative() })
+    .optional(),
+  autoWebhooks: z.boolean().optional(),
+});
+
+export function createInteraktEmulator(options: InteraktEmulatorOptions): InteraktEmulator {
+  const initialSettings = {
+    webhookUrl: options.webhookUrl,
+    webhookSecret: options.webhookSecret,
+    webhookDelaysMs: options.webhookDelaysMs ?? { sent: 200, delivered: 500, read: 1000 },
+    autoWebhooks: options.autoWebhooks ?? true,
+  };
+  const pageSize = options.templatePageSize ?? 100;
+
+  let settings = { ...initialSettings };
+  let messages = new Map<string, MessageRecord>();
+  let requestLog: RecordedRequest[] = [];
+  let deliveries: WebhookDelivery[] = [];
+  let faults: QueuedFault[] = [];
+  let templates = seedTemplates();
+  let customerIds = new Map<string, string>();
+  let requestSeq = 0;
+  let deliverySeq = 0;
+  // Aborted on reset and close, so timers and in-flight webhooks of an old run never leak into the next.
+  let lifecycle = new AbortController();
+
+  function seedTemplates(): Map<string, StoredTemplate> {
+    const seeded = new Map<string, StoredTemplate>();
+    const all = [...(options.includeDefaultTemplates === false ? [] : DEFAULT_EMULATOR_TEMPLATES), ...(options.templates ?? [])];
+    for (const template of all) {
+      const key = templateKey(template.name, template.language);
+      seeded.set(key, storeTemplate(template, seeded.get(key)));
+    }
+    return seeded;
+  }
+
+  function stopPendingWork(): void {
+    lifecycle.abort();
+    lifecycle = new AbortController();
+  }
+
+  const state: InteraktEmulatorState = {
+    acceptedMessages: () => [...messages.values()].map(publicMessage),
+    requests: () => structuredClone(requestLog),
+    webhookDeliveries: () => structuredClone(deliveries),
+    templates: () => structuredClone([...templates.values()]),
+    pendingFaults: () => faults.map(({ fault, remaining }) => ({ ...fault, times: remaining })),
+    injectFault(fault) {
+      const parsed = EmulatorFaultSchema.parse(fault);
+      faults.push({ fault: parsed, remaining: parsed.times ?? 1 });
+    },
+    upsertTemplate(template) {
+      const key = templateKey(template.name, template.language);
+      const stored = storeTemplate(template, templates.get(key));
+      templates.set(key, stored);
+      return structuredClone(stored);
+    },
+    configureWebhooks(update) {
+      settings = { ...settings, ...update };
+    },
+    deliverWebhook,
+    reset() {
+      stopPendingWork();
+      settings = { ...initialSettings };
+      messages = new Map();
+      requestLog = [];
+      deliveries = [];
+      faults = [];
+      templates = seedTemplates();
+      customerIds = new Map();
+    },
+  };
+
+  // ------------------------------------------------------------------------------------------
+  // Webhooks
+
+  async function deliverWebhook(
+    messageId: string,
+    type: InteraktWebhookType,
+    deliverOptions: DeliverWebhookOptions = {},
+  ): Promise<WebhookDelivery> {
+    const message = messages.get(messageId);
+    if (!message) throw new EmulatorNotFound(`No accepted message with id ${messageId}`);
+    const url = settings.webhookUrl;
+    if (!url) throw new EmulatorConflict('No webhook URL configured');
+
+    const rawBody = JSON.stringify(buildWebhook(message, type, deliverOptions));
+    const signature = settings.webhookSecret ? signInteraktWebhook(rawBody, settings.webhookSecret) : null;
+    const delivery: WebhookDelivery = {
+      seq: ++deliverySeq,
+      at: new Date().toISOString(),
+      messageId,
+      type,
+      url,
+      rawBody,
+      signature,
+      responseStatus: null,
+      error: null,
+    };
+    deliveries.push(delivery);
+
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'User-Agent': 'Interakt-Emulator/1.0',
+          ...(signature ? { [INTERAKT_SIGNATURE_HEADER]: signature } : {}),
+        },
+        body: rawBody,
+        signal: AbortSignal.any([lifecycle.signal, AbortSignal.timeout(WEBHOOK_TIMEOUT_MS)]),
+      });
+      delivery.responseStatus = response.status;
+      await response.arrayBuffer().catch(() => undefined);
+    } catch (error) {
+      delivery.error = describeFetchError(error);
+    }
+    return structuredClone(delivery);
+  }
+
+  function buildWebhook(message: MessageRecord, type: InteraktWebhookType, extra: DeliverWebhookOptions): InteraktStatusWebhook {
+    const now = utcTimestamp();
+    const status = WEBHOOK_STATUS[type];
+    if (type === 'message_api_sent') message.sentAt ??= now;
+    if (type === 'message_api_delivered') message.deliveredAt ??= now;
+    if (type === 'message_api_read') message.seenAt ??= now;
+    message.status = status;
+    const failed = type === 'message_api_failed';
+
+    return {
+      version: '1.0',
+      timestamp: now,
+      type,
+      data: {
+        customer: {
+          id: message.customerId,
+          channel_phone_number: message.phone.slice(1),
+          phone_number: message.phoneNumber,
+          country_code: message.countryCode,
+          traits: {},
+        },
+        message: {
+          id: message.id,
+          chat_message_type: 'PublicApiMessage',
+          channel_failure_reason: failed ? (extra.failureReason ?? 'Recipient is not a valid WhatsApp user') : null,
+          channel_error_code: failed ? (extra.errorCode ?? '1013') : null,
+          message_status: status,
+          received_at_utc: message.acceptedAt,
+          delivered_at_utc: message.deliveredAt,
+          seen_at_utc: message.seenAt,
+          campaign_id: null,
+          is_template_message: true,
+          message_content_type: 'Template',
+          media_url: null,
+          message: JSON.stringify(templateComponents(message)),
+          raw_template: JSON.stringify(message.templateRow),
+          meta_data: {
+            source: 'PublicAPI',
+            source_data: { callback_data: message.callbackData, source_type: 'PublicAPI' },
+          },
+        },
+      },
+    };
+  }
+
+  async function runAutoWebhooks(messageId: string, acceptedAtMs: number): Promise<void> {
+    const signal = lifecycle.signal;
+    const delays = settings.webhookDelaysMs;
+    // One chain per message: each webhook waits for the previous post, so the order holds even with zero delays.
+    const steps: Array<[InteraktWebhookType, number]> = [
+      ['message_api_sent', delays.sent],
+      ['message_api_delivered', delays.delivered],
+      ['message_api_read', delays.read],
+    ];
+    for (const [type, delay] of steps) {
+      await sleep(acceptedAtMs + delay - Date.now(), signal);
+      if (signal.aborted || !settings.autoWebhooks || !settings.webhookUrl) return;
+      await deliverWebhook(messageId, type);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Sends
+
+  function takeFault(body: unknown): EmulatorFault | undefined {
+    const phoneDigits = requestPhoneDigits(body);
+    const index = faults.findIndex(({ fault }) => {
+      const wanted = fault.match?.phone?.replace(/\D/g, '');
+      return !wanted || wanted === phoneDigits;
+    });
+    if (index === -1) return undefined;
+    const queued = faults[index]!;
+    queued.remaining -= 1;
+    if (queued.remaining <= 0) faults.splice(index, 1);
+    return queued.fault;
+  }
+
+  function accept(send: ValidSend): MessageRecord {
+    const id = randomUUID();
+    let customerId = customerIds.get(send.phone);
+    if (!customerId) {
+      customerId = randomUUID();
+      customerIds.set(send.phone, customerId);
+    }
+    const record: MessageRecord = {
+      ...send,
+      id,
+      acceptedAt: utcTimestamp(),
+      status: 'Accepted',
+      customerId,
+      sentAt: null,
+      deliveredAt: null,
+      seenAt: null,
+    };
+    messages.set(id, record);
+    if (settings.autoWebhooks && settings.webhookUrl) {
+      void runAutoWebhooks(id, Date.now()).catch(() => undefined);
+    }
+    return record;
+  }
+
+  function validateSend(raw: unknown): { ok: true; send: ValidSend } | { ok: false; reason: string } {
+    const parsed = SendBodySchema.safeParse(raw ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return { ok: false, reason: issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'Invalid request body' };
+    }
+    const body = parsed.data;
+    const phone = validatePhone(body);
+    if (!phone.ok) return phone;
+
+    if (body.callbackData !== undefined && body.callbackData.length > INTERAKT_CALLBACK_DATA_MAX) {
+      return { ok: false, reason: `callbackData must be at most ${INTERAKT_CALLBACK_DATA_MAX} characters` };
+    }
+    if (SESSION_MESSAGE_TYPES.has(body.type)) {
+      // The emulator has no inbound messages, so no customer is ever inside the 24-hour window.
+      return { ok: false, reason: 'Customer has not messaged within last 24 hours' };
+    }
+    if (body.type !== 'Template') return { ok: false, reason: `Invalid message type ${body.type}` };
+    if (!body.template) return { ok: false, reason: 'template is required for type Template' };
+
+    const { name, languageCode } = body.template;
+    const template = templates.get(templateKey(name, languageCode));
+    if (!template || template.approvalStatus !== 'APPROVED') {
+      return {
+        ok: false,
+        reason: `No approved template found with name ${name} and language ${languageCode}. Please re-sync on Interakt dashboard`,
+      };
+    }
+    const values = validateTemplateValues(template, body.template);
+    if (!values.ok) return values;
+
+    return {
+      ok: true,
+      send: {
+        ...phone.value,
+        callbackData: body.callbackData ?? null,
+        template: { name, languageCode },
+        headerValues: body.template.headerValues ?? [],
+        bodyValues: body.template.bodyValues ?? [],
+        buttonValues: body.template.buttonValues ?? {},
+        fileName: body.template.fileName ?? null,
+        templateRow: templateListRow(template),
+      },
+    };
+  }
+
+  async function handleSend(req: Request, res: Response): Promise<void> {
+    if (!isAuthorized(req, options.apiKey)) {
+      res.status(401).json({ result: false, message: 'Invalid token provided' });
+      return;
+    }
+    const fault = takeFault(req.body);
+
+    switch (fault?.kind) {
+      case 'http_5xx': {
+        const status = fault.status ?? 500;
+        // Gateways in front of the API answer 502/503 with HTML, not JSON.
+        if (status === 500) {
+          res.status(500).json({ result: false, message: 'Internal Server Error' });
+        } else {
+          const title = status === 502 ? 'Bad Gateway' : 'Service Unavailable';
+          res.status(status).type('html').send(`<html><body><h1>${status} ${title}</h1></body></html>`);
+        }
+        return;
+      }
+      case 'rate_limit':
+        if (fault.retryAfterSeconds !== undefined) res.set('Retry-After', String(fault.retryAfterSeconds));
+        res.status(429).json({ result: false, message: 'Rate limit exceeded for this resource' });
+        return;
+      case 'permanent':
+        res.status(400).json({
+          result: false,
+          message: fault.message ?? `${CORRECT_THE_FOLLOWING}Customer is not available for the organization`,
+        });
+        return;
+      case 'timeout':
+        if (await hold(res, fault.ms ?? DEFAULT_HOLD_MS)) {
+          res.status(504).json({ result: false, message: 'Gateway Timeout' });
+        }
+        return;
+      case 'accept_then_timeout':
+      case undefined:
+        break;
+    }
+
+    const validated = validateSend(req.body);
+    const accepted = validated.ok ? accept(validated.send) : undefined;
+    if (fault?.kind === 'accept_then_timeout' && !(await hold(res, fault.ms ?? DEFAULT_HOLD_MS))) return;
+    if (!accepted) {
+      res.status(400).json({ result: false, message: `${CORRECT_THE_FOLLOWING}${validated.ok ? '' : validated.reason}` });
+      return;
+    }
+    res.status(201).json({ result: true, message: 'Message created successfully', id: accepted.id });
+  }
+
+  function hold(res: Response, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        res.off('close', onClose);
+        resolve(!res.destroyed && !res.writableEnded);
+      }, ms);
+      const onClose = (): void => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      res.once('close', onClose);
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Routes
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(recordRequests);
+  app.use(express.json({ limit: '1mb' }));
+  app.use((req, res, next) => {
+    const entry = res.locals.recorded as RecordedRequest | undefined;
+    if (entry) entry.body = req.body ?? null;
+    next();
+  });
+
+  const api = express.Router();
+  api.post('/message/', handleSend);
+  api.get('/track/organization/templates', (req, res) => {
+    if (!isAuthorized(req, options.apiKey)) {
+      res.status(401).json({ result: false, message: 'Invalid token provided' });
+      return;
+    }
+    const offset = Number(req.query.offset ?? 0);
+    if (!Number.isInteger(offset) || offset < 0) {
+      res.status(400).json({ result: false, message: `${CORRECT_THE_FOLLOWING}offset must be a non-negative integer` });
+      return;
+    }
+    const approval = typeof req.query.approval_status === 'string' ? req.query.approval_status.toUpperCase() : 'ALL';
+    const language = typeof req.query.language === 'string' ? req.query.language : 'all';
+    const matching = [...templates.values()].filter(
+      (template) =>
+        (approval === 'ALL' || template.approvalStatus === approval) && (language === 'all' || template.language === language),
+    );
+    const page = matching.slice(offset, offset + pageSize);
+    res.json({
+      count: matching.length,
+      has_next: offset + page.length < matching.length,
+      results: { templates: page.map(templateListRow) },
+    });
+  });
+  api.use((_req, res) => {
+    res.status(404).json({ result: false, message: 'Not found' });
+  });
+  app.use(INTERAKT_API_PREFIX, api);
+
+  const control = express.Router();
+  control.get('/health', (_req, res) => {
+    res.json({ ok: true, emulator: 'interakt', acceptedMessages: messages.size });
+  });
+  control.get('/messages', (_req, res) => {
+    res.json({ messages: state.acceptedMessages() });
+  });
+  control.get('/requests', (_req, res) => {
+    res.json({ requests: state.requests() });
+  });
+  control.get('/webhooks', (_req, res) => {
+    res.json({ deliveries: state.webhookDeliveries() });
+  });
+  control.post('/webhooks', async (req, res) => {
+    const body = z
+        .object({
+          messageId: z.string().min(1),
+          type: WebhookTypeSchema,
+          failureReason: z.string().optional(),
+          errorCode: z.string().optional(),
+        })
+        .parse(req.body);
+    const { messageId, type, ...extra } = body;
+    res.json({ delivery: await deliverWebhook(messageId, type, extra) });
+  });
+  control.get('/faults', (_req, res) => {
+    res.json({ faults: state.pendingFaults() });
+  });
+  control.post('/faults', (req, res) => {
+    const body: unknown = req.body;
+    const list = Array.isArray(body)
+      ? body
+      : body && typeof body === 'object' && 'faults' in body && Array.isArray(body.faults)
+        ? (body.faults as unknown[])
+        : [body];
+    const parsed = z.array(EmulatorFaultSchema).parse(list);
+    for (const fault of parsed) state.injectFault(fault);
+    res.status(201).json({ faults: state.pendingFaults() });
+  });
+  control.post('/templates', (req, res) => {
+    const template = EmulatorTemplateSchema.parse(req.body);
+    res.json({ template: templateListRow(state.upsertTemplate(template)) });
+  });
+  control.post('/settings', (req, res) => {
+    const update = SettingsSchema.parse(req.body);
+    state.configureWebhooks({
+      ...(update.webhookUrl !== undefined ? { webhookUrl: update.webhookUrl ?? undefined } : {}),
+      ...(update.webhookSecret !== undefined ? { webhookSecret: update.webhookSecret ?? undefined } : {}),
+      ...(update.webhookDelaysMs ? { webhookDelaysMs: update.webhookDelaysMs } : {}),
+      ...(update.autoWebhooks !== undefined ? { autoWebhooks: update.autoWebhooks } : {}),
+    });
+    res.json({ ok: true, autoWebhooks: settings.autoWebhooks, webhookUrl: settings.webhookUrl ?? null });
+  });
+  control.post('/reset', (_req, res) => {
+    state.reset();
+    res.json({ ok: true });
+  });
+  app.use('/__emulator', control);
+
+  app.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    if (req.path.startsWith(INTERAKT_API_PREFIX)) {
+      const entry = res.locals.recorded as RecordedRequest | undefined;
+      if (entry && isBodyParseError(error)) entry.body = null;
+      if (isBodyParseError(error)) {
+        res.status(400).json({ result: false, message: `${CORRECT_THE_FOLLOWING}Invalid JSON body` });
+      } else {
+        res.status(500).json({ result: false, message: 'Internal Server Error' });
+      }
+      return;
+    }
+    if (error instanceof z.ZodError) {
+      res.status(400).json({ error: 'invalid_request', issues: error.issues });
+      return;
+    }
+    if (error instanceof EmulatorNotFound) {
+      res.status(404).json({ error: 'not_found', message: error.message });
+      return;
+    }
+    if (error instanceof EmulatorConflict) {
+      res.status(409).json({ error: 'conflict', message: error.message });
+      return;
+    }
+    if (isBodyParseError(error)) {
+      res.status(400).json({ error: 'invalid_json' });
+      return;
+    }
+    res.status(500).json({ error: 'internal', message: error instanceof Error ? error.message : String(error) });
+  });
+
+  function recordRequests(req: Request, res: Response, next: NextFunction): void {
+    if (!req.path.startsWith(`${INTERAKT_API_PREFIX}/`)) {
+      next();
+      return;
+    }
+    const entry: RecordedRequest = {
+      seq: ++requestSeq,
+      at: new Date().toISOString(),
+      method: req.method,
+      path: req.originalUrl,
+      headers: maskHeaders(req.headers),
+      authorized: isAuthorized(req, options.apiKey),
+      body: null,
+      responseStatus: null,
+    };
+    const log = requestLog;
+    log.push(entry);
+    res.locals.recorded = entry;
+    const json = res.json.bind(res);
+    res.json = (body: unknown) => {
+      entry.responseBody = body;
+      return json(body);
+    };
+    res.on('finish', () => {
+      entry.responseStatus = res.statusCode;
+    });
+    next();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Listening
+
+  async function listen(port = 0, host = '127.0.0.1'): Promise<ListeningEmulator> {
+    const server: Server = createServer(app);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return {
+      url: `http://${shownHost}:${address.port}`,
+      close: async () => {
+        stopPendingWork();
+        // Held (timeout-fault) responses would otherwise keep close() waiting for their timers.
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+
+  return { app, listen, state, reset: state.reset };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+type ValidSend = Omit<MessageRecord, 'id' | 'acceptedAt' | 'status' | 'customerId' | 'sentAt' | 'deliveredAt' | 'seenAt'>;
+
+class EmulatorNotFound extends Error {}
+class EmulatorConflict extends Error {}
+
+function publicMessage(record: MessageRecord): AcceptedMessage {
+  return structuredClone({
+    id: record.id,
+    acceptedAt: record.acceptedAt,
+    phone: record.phone,
+    countryCode: record.countryCode,
+    phoneNumber: record.phoneNumber,
+    callbackData: record.callbackData,
+    template: record.template,
+    headerValues: record.headerValues,
+    bodyValues: record.bodyValues,
+    buttonValues: record.buttonValues,
+    fileName: record.fileName,
+    status: record.status,
+  });
+}
+
+function validatePhone(
+  body: SendBody,
+): { ok: true; value: { phone: string; countryCode: string; phoneNumber: string } } | { ok: false; reason: string } {
+  const hasSplit = body.countryCode !== undefined || body.phoneNumber !== undefined;
+  if (hasSplit && body.fullPhoneNumber !== undefined) {
+    return { ok: false, reason: 'Provide either fullPhoneNumber or countryCode and phoneNumber, not both' };
+  }
+  let digits: string;
+  if (body.fullPhoneNumber !== undefined) {
+    if (!/^\d{6,15}$/.test(body.fullPhoneNumber)) {
+      return { ok: false, reason: 'fullPhoneNumber must be the country code and number, digits only, without +' };
+    }
+    digits = body.fullPhoneNumber;
+  } else {
+    if (body.countryCode === undefined || body.phoneNumber === undefined) {
+      return { ok: false, reason: 'countryCode and phoneNumber (or fullPhoneNumber) are required' };
+    }
+    if (!/^\+\d{1,4}$/.test(body.countryCode)) return { ok: false, reason: 'countryCode must look like +91' };
+    if (!/^\d{4,14}$/.test(body.phoneNumber)) return { ok: false, reason: 'phoneNumber must contain digits only' };
+    if (body.phoneNumber.startsWith('0')) {
+      return { ok: false, reason: 'phoneNumber must be the national number without a leading 0' };
+    }
+    digits = `${body.countryCode.slice(1)}${body.phoneNumber}`;
+  }
+  const parsed = parsePhoneNumberFromString(`+${digits}`);
+  if (!parsed || !parsed.isValid()) return { ok: false, reason: `Invalid phone number +${digits}` };
+  if (body.countryCode !== undefined && body.countryCode !== `+${parsed.countryCallingCode}`) {
+    return { ok: false, reason: `phoneNumber ${body.phoneNumber} does not belong to country code ${body.countryCode}` };
+  }
+  return {
+    ok: true,
+    value: { phone: parsed.number, countryCode: `+${parsed.countryCallingCode}`, phoneNumber: parsed.nationalNumber },
+  };
+}
+
+function validateTemplateValues(
+  template: StoredTemplate,
+  sent: NonNullable<SendBody['template']>,
+): { ok: true } | { ok: false; reason: string } {
+  const label = `Template ${template.name} (${template.language})`;
+  const bodyValues = sent.bodyValues ?? [];
+  const expectedBody = countVariables(template.body);
+  if (bodyValues.length !== expectedBody) {
+    return { ok: false, reason: `${label} expects ${expectedBody} body values, received ${bodyValues.length}` };
+  }
+  if (bodyValues.some((value) => value.trim() === '')) {
+    return { ok: false, reason: `${label}: body values must not be empty` };
+  }
+
+  const headerValues = sent.headerValues ?? [];
+  const header = template.header;
+  const expectedHeader = !header ? 0 : header.format === 'TEXT' ? countVariables(header.text) : 1;
+  if (headerValues.length !== expectedHeader) {
+    return { ok: false, reason: `${label} expects ${expectedHeader} header values, received ${headerValues.length}` };
+  }
+  if (header && header.format !== 'TEXT' && !/^https?:\/\//.test(headerValues[0] ?? '')) {
+    return { ok: false, reason: `${label} has a ${header.format} header: headerValues[0] must be the media URL` };
+  }
+
+  // Interakt keys buttons by their index among all the template's buttons, not among dynamic ones.
+  const buttons = template.buttons ?? [];
+  const buttonValues = sent.buttonValues ?? {};
+  for (const [index, button] of buttons.entries()) {
+    if (button.type === 'URL' && countVariables(button.url) > 0 && !buttonValues[String(index)]?.length) {
+      return { ok: false, reason: `${label}: button ${index} has a dynamic URL and needs buttonValues["${index}"]` };
+    }
+  }
+  for (const key of Object.keys(buttonValues)) {
+    if (!/^\d+$/.test(key) || Number(key) >= buttons.length) {
+      return { ok: false, reason: `${label} has no button at index ${key}` };
+    }
+  }
+  return { ok: true };
+}
+
+function templateComponents(message: MessageRecord): unknown[] {
+  const text = (value: string): { type: 'text'; text: string } => ({ type: 'text', text: value });
+  const components: unknown[] = [];
+  if (message.headerValues.length > 0) components.push({ type: 'header', parameters: message.headerValues.map(text) });
+  if (message.bodyValues.length > 0) components.push({ type: 'body', parameters: message.bodyValues.map(text) });
+  for (const [index, values] of Object.entries(message.buttonValues)) {
+    components.push({ type: 'button', index, parameters: values.map(text) });
+  }
+  return components;
+}
+
+function requestPhoneDigits(body: unknown): string | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  const fields = body as Record<string, unknown>;
+  if (typeof fields.fullPhoneNumber === 'string') return fields.fullPhoneNumber.replace(/\D/g, '');
+  if (typeof fields.countryCode === 'string' && typeof fields.phoneNumber === 'string') {
+    return `${fields.countryCode}${fields.phoneNumber}`.replace(/\D/g, '');
+  }
+  return undefined;
+}
+
+function isAuthorized(req: Request, apiKey: string): boolean {
+  return req.headers.authorization?.trim() === `Basic ${apiKey}`;
+}
+
+function maskHeaders(headers: Request['headers']): Record<string, string> {
+  const masked: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const text = Array.isArray(value) ? value.join(', ') : value;
+    masked[name] = name === 'authorization' ? `${text.split(' ')[0] ?? ''} ***`.trim() : text;
+  }
+  return masked;
+}
+
+function isBodyParseError(error: unknown): boolean {
+  return error instanceof Error && 'type' in error && error.type === 'entity.parse.failed';
+}
+
+function describeFetchError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  if (error.name === 'TimeoutError') return `no answer within ${WEBHOOK_TIMEOUT_MS} ms`;
+  const cause = error.cause instanceof Error ? error.cause : undefined;
+  const code = cause && 'code' in cause && typeof cause.code === 'string' ? cause.code : undefined;
+  return code ?? cause?.message ?? error.message;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,72 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Interakt signs each webhook with `Interakt-Signature: sha256=<hex>`, an HMAC-SHA256 of the raw
+ * body keyed with the webhook secret (reference/providers.md §1.6). Verify the bytes as received:
+ * re-serialised JSON would not match.
+ */
+export function verifyInteraktSignature(rawBody: Buffer, header: string | undefined, secret: string): boolean {
+  if (!header) return false;
+  const presented = header.trim().replace(/^sha256=/i, '');
+  if (!/^[0-9a-f]{64}$/i.test(presented)) return false;
+  const expected = createHmac('sha256', secret).update(rawBody).digest();
+  return timingSafeEqual(expected, Buffer.from(presented, 'hex'));
+}
+
+export type DeliveryStatus = 'sent' | 'delivered' | 'read' | 'failed';
+
+export interface InteraktStatusEvent {
+  kind: 'status';
+  providerMessageId: string;
+  callbackData: string | null;
+  status: DeliveryStatus;
+  at: Date;
+  errorCode: string | null;
+  errorMessage: string | null;
+}
+
+export interface InteraktOtherEvent {
+  kind: 'other';
+  type: string;
+}
+
+const STATUS_BY_SUFFIX: Record<string, DeliveryStatus> = {
+  sent: 'sent',
+  delivered: 'delivered',
+  read: 'read',
+  failed: 'failed',
+};
+
+type Json = Record<string, unknown>;
+const obj = (value: unknown): Json => (typeof value === 'object' && value !== null ? (value as Json) : {});
+const str = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
+
+/** Interakt timestamps are ISO without a zone and mean UTC. */
+function utc(value: unknown): Date | null {
+  const text = str(value);
+  if (!text) return null;
+  const date = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/** Reads the parts of an Interakt webhook we act on; anything unrecognised is `other`. */
+export function parseInteraktWebhook(payload: unknown, receivedAt: Date): InteraktStatusEvent | InteraktOtherEvent {
+  const body = obj(payload);
+  const type = str(body.type) ?? 'unknown';
+  const match = /^message_(?:api|campaign)_(sent|delivered|read|failed)$/.exec(type);
+  const message = obj(obj(body.data).message);
+  const providerMessageId = str(message.id);
+  if (!match || !providerMessageId) return { kind: 'other', type };
+
+  const status = STATUS_BY_SUFFIX[match[1]!]!;
+  const timestampField = { sent: 'received_at_utc', delivered: 'delivered_at_utc', read: 'seen_at_utc', failed: 'failed_at_utc' }[status];
+  return {
+    kind: 'status',
+    providerMessageId,
+    callbackData: str(obj(obj(message.meta_data).source_data).callback_data),
+    status,
+    at: utc(message[timestampField]) ?? utc(body.timestamp) ?? receivedAt,
+    errorCode: str(message.channel_error_code) ?? (typeof message.channel_error_code === 'number' ? String(message.channel_error_code) : null),
+    errorMessage: str(message.channel_failure_reason),
+  };
+}

@@ -1,0 +1,269 @@
+/**
+ * Interakt Public API client (send template). Wire format: providers.md §1.2. Every failure is a
+ * `ProviderError` whose kind says what a retry can achieve; the send activity turns that into
+ * Temporal retry behaviour.
+ */
+import { createHmac } from 'node:crypto';
+import { ProviderError } from './errors';
+import { splitE164 } from './phone';
+import type { MessagingProvider, SendAccepted, TemplateSend } from './types';
+
+export const INTERAKT_CALLBACK_DATA_MAX = 512;
+export const INTERAKT_SIGNATURE_HEADER = 'Interakt-Signature';
+
+export interface InteraktProviderOptions {
+  /** e.g. `https://api.interakt.ai/v1/public`, or the emulator's `<url>/v1/public`. */
+  baseUrl: string;
+  /** Read per send, so a rotated key is picked up without a restart. */
+  getApiKey: () => Promise<string> | string;
+  timeoutMs: number;
+  fetch?: typeof fetch;
+}
+
+/** The body of `POST /message/` for a template, exactly as Interakt documents it. */
+export interface InteraktTemplateSendBody {
+  countryCode: string;
+  phoneNumber: string;
+  callbackData?: string;
+  type: 'Template';
+  template: {
+    name: string;
+    languageCode: string;
+    headerValues?: string[];
+    fileName?: string;
+    bodyValues?: string[];
+    buttonValues?: Record<string, string[]>;
+  };
+}
+
+export interface InteraktApiResponse {
+  result?: boolean;
+  message?: string;
+  id?: string;
+}
+
+export type InteraktWebhookType =
+  | 'message_api_sent'
+  | 'message_api_delivered'
+  | 'message_api_read'
+  | 'message_api_failed';
+
+/** The parts of an Interakt status webhook Dripline reads (providers.md §1.6). */
+export interface InteraktStatusWebhook {
+  version: string;
+  timestamp: string;
+  type: InteraktWebhookType | (string & {});
+  data: {
+    customer: {
+      id: string;
+      /** Country code + number, digits only, e.g. `919876543210`. */
+      channel_phone_number: string;
+      phone_number?: string;
+      country_code?: string;
+      traits: Record<string, unknown>;
+    };
+    message: {
+      id: string;
+      message_status: 'Sent' | 'Delivered' | 'Read' | 'Failed' | (string & {});
+      received_at_utc: string | null;
+      delivered_at_utc: string | null;
+      seen_at_utc: string | null;
+      channel_failure_reason?: string | null;
+      channel_error_code?: string | null;
+      meta_data?: { source_data?: { callback_data?: string | null } & Record<string, unknown> } & Record<string, unknown>;
+    } & Record<string, unknown>;
+  };
+}
+
+export function buildInteraktSendBody(message: TemplateSend): InteraktTemplateSendBody {
+  let phone;
+  try {
+    phone = splitE164(message.to);
+  } catch {
+    throw new ProviderError('permanent', 'invalid_recipient', `Recipient is not an E.164 phone number: "${message.to}"`);
+  }
+  if (message.callbackData !== undefined && message.callbackData.length > INTERAKT_CALLBACK_DATA_MAX) {
+    // Truncating would break the correlation the webhooks rely on, so refuse instead.
+    throw new ProviderError(
+      'permanent',
+      'invalid_request',
+      `callbackData is ${message.callbackData.length} characters; Interakt accepts at most ${INTERAKT_CALLBACK_DATA_MAX}`,
+    );
+  }
+
+  const template: InteraktTemplateSendBody['template'] = {
+    name: message.templateName,
+    languageCode: message.languageCode,
+  };
+  if (message.headerValues?.length) template.headerValues = message.headerValues;
+  if (message.fileName) template.fileName = message.fileName;
+  if (message.bodyValues?.length) template.bodyValues = message.bodyValues;
+  if (message.buttonValues && Object.keys(message.buttonValues).length > 0) template.buttonValues = message.buttonValues;
+
+  // Interakt refuses fullPhoneNumber together with countryCode + phoneNumber, so only the split form is sent.
+  const body: InteraktTemplateSendBody = {
+    countryCode: phone.countryCode,
+    phoneNumber: phone.nationalNumber,
+    type: 'Template',
+    template,
+  };
+  if (message.callbackData) body.callbackData = message.callbackData;
+  return body;
+}
+
+export function createInteraktProvider(options: InteraktProviderOptions): MessagingProvider {
+  const fetchImpl = options.fetch ?? fetch;
+  const sendUrl = `${options.baseUrl.replace(/\/+$/, '')}/message/`;
+
+  async function sendTemplate(message: TemplateSend): Promise<SendAccepted> {
+    const body = buildInteraktSendBody(message);
+    const apiKey = await readApiKey(options.getApiKey);
+    const redact = (text: string): string => text.split(apiKey).join('[redacted]');
+
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetchImpl(sendUrl, {
+        method: 'POST',
+        headers: {
+          // The dashboard key is already the credential; encoding it again gives "Invalid token provided".
+          Authorization: `Basic ${apiKey}`,
+          'Content-Type': 'application/json',
+          Accept: 'application/json',
+        },
+        body: JSON.stringify(body),
+        // A redirect means a wrong base URL; following it would turn the POST into a GET.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      throw classifyTransportError(error, options.timeoutMs, redact);
+    }
+
+    const parsed = parseJson(text);
+    if (response.ok && parsed?.result === true && typeof parsed.id === 'string' && parsed.id !== '') {
+      return { provider: 'interakt', providerMessageId: parsed.id };
+    }
+    throw classifyResponse(response, parsed, text, redact);
+  }
+
+  return { name: 'interakt', sendTemplate };
+}
+
+async function readApiKey(getApiKey: InteraktProviderOptions['getApiKey']): Promise<string> {
+  let key: string;
+  try {
+    key = (await getApiKey()).trim();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ProviderError('config', 'api_key_unavailable', `Could not read the Interakt API key: ${reason}`);
+  }
+  if (key === '') throw new ProviderError('config', 'api_key_missing', 'The Interakt API key is empty');
+  return key;
+}
+
+function classifyTransportError(error: unknown, timeoutMs: number, redact: (text: string) => string): ProviderError {
+  if (error instanceof ProviderError) return error;
+  if (isTimeout(error)) {
+    // The request left; Interakt may have accepted it. Only a webhook or the message log can tell.
+    return new ProviderError('ambiguous', 'timeout', `Interakt did not answer within ${timeoutMs} ms`);
+  }
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
+  const causeCode = cause && 'code' in cause && typeof cause.code === 'string' ? cause.code : undefined;
+  const detail = causeCode ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+  return new ProviderError('retryable', 'network', redact(`Could not reach Interakt: ${detail}`));
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+}
+
+function classifyResponse(
+  response: Response,
+  parsed: InteraktApiResponse | undefined,
+  text: string,
+  redact: (text: string) => string,
+): ProviderError {
+  const status = response.status;
+  const providerMessage = redact(
+    typeof parsed?.message === 'string' ? parsed.message : text.replace(/\s+/g, ' ').trim().slice(0, 300),
+  );
+  const details = { httpStatus: status };
+
+  if (status === 429) {
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+    return new ProviderError(
+      'retryable',
+      'rate_limited',
+      `Interakt rate limit hit (HTTP 429)${providerMessage ? `: ${providerMessage}` : ''}`,
+      retryAfterMs === undefined ? details : { ...details, retryAfterMs },
+    );
+  }
+  if (status === 401 || status === 403 || /invalid token/i.test(providerMessage)) {
+    return new ProviderError(
+      'config',
+      status === 403 ? 'forbidden' : 'unauthorized',
+      `Interakt refused the API key (HTTP ${status})${providerMessage ? `: ${providerMessage}` : ''}`,
+      details,
+    );
+  }
+  if (status >= 500 || status === 408) {
+    return new ProviderError('retryable', `http_${status}`, `Interakt server error (HTTP ${status})`, details);
+  }
+  if (status >= 300 && status < 400) {
+    return new ProviderError(
+      'config',
+      'unexpected_redirect',
+      `Interakt answered with a redirect (HTTP ${status}); check INTERAKT_BASE_URL`,
+      details,
+    );
+  }
+  // A 2xx that explicitly says result:false was refused, not lost.
+  if (status >= 400 || parsed?.result === false) {
+    return new ProviderError(
+      'permanent',
+      rejectionCode(providerMessage),
+      `Interakt rejected the message (HTTP ${status}): ${providerMessage || 'no reason given'}`,
+      details,
+    );
+  }
+  return new ProviderError(
+    'ambiguous',
+    'unexpected_response',
+    `Interakt answered HTTP ${status} without a message id: ${providerMessage || 'empty body'}`,
+    details,
+  );
+}
+
+function rejectionCode(reason: string): string {
+  if (/template/i.test(reason)) return 'invalid_template';
+  if (/phone|number|whatsapp user|customer is not available|customer not available|recipient/i.test(reason)) {
+    return 'invalid_recipient';
+  }
+  return 'rejected';
+}
+
+function parseJson(text: string): InteraktApiResponse | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' ? (value as InteraktApiResponse) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `Retry-After` is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(header: string | null, now: number = Date.now()): number | undefined {
+  if (header === null) return undefined;
+  const value = header.trim();
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now);
+}
+
+/** `sha256=<hex HMAC-SHA256(raw body, secret)>`, the value of the `Interakt-Signature` header. */
+export function signInteraktWebhook(rawBody: string | Buffer, secret: string): string {
+  return `sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`;
+}
