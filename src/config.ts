@@ -28,6 +28,8 @@ const EnvSchema = z.object({
   /** Sends per second for the whole Interakt account, enforced by the Temporal server on the send queue. */
   INTERAKT_SENDS_PER_SECOND: z.coerce.number().positive().default(4.5),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** How long a send of unknown outcome waits for the provider's webhook before it is resent. */
+  SEND_RECONCILE_WINDOW_MS: z.coerce.number().int().positive().default(120_000),
 
   EMULATOR_PORT: z.coerce.number().int().positive().default(4010),
 

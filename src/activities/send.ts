@@ -1,0 +1,204 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { sendIdempotencyKey, type DripStepSnapshot, type StepOutcome } from '../shared';
+import type { Db } from '../db/client';
+import {
+  beginSendAttempt,
+  claimOutgoingMessage,
+  getLead,
+  getMessageById,
+  markMessageAccepted,
+  markMessageFailed,
+  releaseSendAttempt,
+  type MessageLogRow,
+} from '../db/queries';
+import { isProviderError } from '../providers/errors';
+import type { MessagingProvider, TemplateSend } from '../providers/types';
+import { MissingVariableError, resolveTemplateValues } from './variables';
+
+export interface SendDeps {
+  db: Db;
+  provider: MessagingProvider;
+  /**
+   * How long a send whose outcome is unknown (the process died or the provider timed out after
+   * the request left) waits for the provider's webhook to say it was accepted before we conclude
+   * it was not and send again. The webhook carries our idempotency key as callbackData.
+   */
+  reconcileWindowMs: number;
+  /** How long to wait before retrying when the provider rejects our credentials. */
+  configRetryDelayMs: number;
+  now?: () => Date;
+}
+
+export interface SendOnceRequest {
+  idempotencyKey: string;
+  leadId: number;
+  phone: string;
+  message: Omit<TemplateSend, 'to' | 'callbackData'>;
+  referenceType: 'drip' | 'welcome' | 'cta' | 'manual';
+  referenceId: string;
+  workflowId: string;
+  stepIndex: number | null;
+}
+
+export interface SendOnceResult {
+  messageId: number;
+  providerMessageId: string;
+}
+
+/** Failure types the workflows' retry policies refer to. */
+export const PERMANENT_SEND_ERROR = 'PermanentSendError';
+export const SEND_OUTCOME_UNKNOWN = 'SendOutcomeUnknown';
+
+/**
+ * Sends one template message at most once per idempotency key, however often it is retried.
+ * The message log row is written before the provider call (`sending`) and after it (`sent` or
+ * `failed`), so a retry can tell "never sent", "sent" and "maybe sent" apart:
+ * - sent (or further along): return the recorded result, do not call the provider again;
+ * - failed permanently: fail again with the recorded reason;
+ * - sending (a previous attempt died mid-call): wait for the reconcile window, during which the
+ *   provider's webhook may confirm it; only then send again.
+ */
+export async function sendTemplateOnce(deps: SendDeps, request: SendOnceRequest): Promise<SendOnceResult> {
+  const now = deps.now ?? (() => new Date());
+  const { db, provider } = deps;
+  const row = await claimOutgoingMessage(db, {
+    idempotencyKey: request.idempotencyKey,
+    leadId: request.leadId,
+    phone: request.phone,
+    provider: provider.name,
+    templateName: request.message.templateName,
+    templateLanguage: request.message.languageCode,
+    messageContent: {
+      headerValues: request.message.headerValues,
+      bodyValues: request.message.bodyValues,
+      buttonValues: request.message.buttonValues,
+      fileName: request.message.fileName,
+    },
+    referenceType: request.referenceType,
+    referenceId: request.referenceId,
+    workflowId: request.workflowId,
+    stepIndex: request.stepIndex,
+    callbackData: request.idempotencyKey,
+  });
+
+  const settled = settledResult(row);
+  if (settled) return settled;
+  if (row.status === 'sending' && row.attemptStartedAt) {
+    const waitedMs = now().getTime() - row.attemptStartedAt.getTime();
+    if (waitedMs < deps.reconcileWindowMs) {
+      throw ApplicationFailure.create({
+        type: SEND_OUTCOME_UNKNOWN,
+        message: 'a previous attempt may have been accepted; waiting for the provider to confirm before resending',
+        nextRetryDelay: Math.max(1_000, Math.min(deps.reconcileWindowMs - waitedMs, 30_000)),
+      });
+    }
+  }
+
+  if (!(await beginSendAttempt(db, { id: row.id, now: now() }))) {
+    // Someone else moved the row on (a webhook confirmed it, or it failed): report that.
+    const current = await getMessageById(db, row.id);
+    const result = current && settledResult(current);
+    if (result) return result;
+    throw ApplicationFailure.create({ type: SEND_OUTCOME_UNKNOWN, message: 'send attempt could not be claimed' });
+  }
+
+  let providerMessageId: string;
+  try {
+    const accepted = await provider.sendTemplate({ ...request.message, to: request.phone, callbackData: request.idempotencyKey });
+    providerMessageId = accepted.providerMessageId;
+  } catch (error) {
+    throw await failureFor(deps, row.id, error);
+  }
+  await markMessageAccepted(db, { id: row.id, providerMessageId, at: now() });
+  return { messageId: row.id, providerMessageId };
+}
+
+function settledResult(row: MessageLogRow): SendOnceResult | null {
+  if (row.status === 'failed') {
+    throw ApplicationFailure.create({
+      type: PERMANENT_SEND_ERROR,
+      message: row.errorMessage ?? 'send failed permanently',
+      nonRetryable: true,
+      details: [{ code: row.errorCode }],
+    });
+  }
+  if ((row.status === 'sent' || row.status === 'delivered' || row.status === 'read') && row.providerMessageId) {
+    return { messageId: row.id, providerMessageId: row.providerMessageId };
+  }
+  return null;
+}
+
+/** Records what the provider's error means for this row and returns the failure to throw. */
+async function failureFor(deps: SendDeps, messageId: number, error: unknown): Promise<Error> {
+  const now = deps.now ?? (() => new Date());
+  if (!isProviderError(error)) {
+    // Not a provider answer (a bug or a local failure): we cannot know whether the request left.
+    return error instanceof Error ? error : new Error(String(error));
+  }
+  switch (error.kind) {
+    case 'permanent':
+      await markMessageFailed(deps.db, { id: messageId, errorCode: error.code, errorMessage: error.message, at: now() });
+      return ApplicationFailure.create({
+        type: PERMANENT_SEND_ERROR,
+        message: error.message,
+        nonRetryable: true,
+        details: [{ code: error.code }],
+      });
+    case 'ambiguous':
+      // Leave the row in `sending`: the next attempt waits for the webhook before resending.
+      return ApplicationFailure.create({ type: SEND_OUTCOME_UNKNOWN, message: error.message, nextRetryDelay: deps.reconcileWindowMs });
+    case 'config':
+      await releaseSendAttempt(deps.db, { id: messageId });
+      return ApplicationFailure.create({ type: 'ProviderConfigError', message: error.message, nextRetryDelay: deps.configRetryDelayMs });
+    case 'retryable':
+      await releaseSendAttempt(deps.db, { id: messageId });
+      return ApplicationFailure.create({
+        type: 'ProviderUnavailable',
+        message: error.message,
+        nextRetryDelay: error.details.retryAfterMs,
+      });
+  }
+}
+
+export interface SendDripStepInput {
+  assignmentId: number;
+  workflowId: string;
+  leadId: number;
+  stepIndex: number;
+  step: DripStepSnapshot;
+}
+
+export function createSendActivities(deps: SendDeps) {
+  return {
+    /** Sends one drip step to its lead, unless the lead has opted out or no longer exists. */
+    async sendDripStep(input: SendDripStepInput): Promise<StepOutcome> {
+      const lead = await getLead(deps.db, input.leadId);
+      if (!lead) return { kind: 'skipped', reason: 'lead_not_found' };
+      if (lead.optedOut) return { kind: 'skipped', reason: 'opted_out' };
+
+      let values: ReturnType<typeof resolveTemplateValues>;
+      try {
+        values = resolveTemplateValues(lead, input.step.variables);
+      } catch (error) {
+        if (error instanceof MissingVariableError) {
+          throw ApplicationFailure.create({ type: PERMANENT_SEND_ERROR, message: error.message, nonRetryable: true });
+        }
+        throw error;
+      }
+
+      const result = await sendTemplateOnce(deps, {
+        idempotencyKey: sendIdempotencyKey(input.workflowId, input.stepIndex),
+        leadId: lead.id,
+        phone: lead.phone,
+        message: { templateName: input.step.templateName, languageCode: input.step.templateLanguage, ...values },
+        referenceType: 'drip',
+        referenceId: String(input.assignmentId),
+        workflowId: input.workflowId,
+        stepIndex: input.stepIndex,
+      });
+      return { kind: 'sent', ...result };
+    },
+  };
+}
+
+export type SendActivities = ReturnType<typeof createSendActivities>;

@@ -1,0 +1,47 @@
+import type { Client } from '@temporalio/client';
+import express, { type Express } from 'express';
+import type { CountryCode } from 'libphonenumber-js';
+import type { Db } from '../db/client';
+import { requireApiKey } from './auth';
+import { errorHandler, unknownRoute } from './errors';
+import { assignmentsRouter } from './routes/assignments';
+import { healthRouter } from './routes/health';
+import { leadsRouter } from './routes/leads';
+import { messagesRouter } from './routes/messages';
+import { sequencesRouter } from './routes/sequences';
+import { webhooksRouter } from './routes/webhooks';
+
+export interface ApiDeps {
+  db: Db;
+  temporal: Client;
+  /** Where workflows run, and where their provider sends run (rate-limited). */
+  taskQueue: string;
+  sendTaskQueue: string;
+  defaultCountry: CountryCode;
+  interaktWebhookSecret?: string | undefined;
+  log?: (line: string) => void;
+}
+
+/** Builds the API without listening, so tests mount it directly. */
+export function createApp(deps: ApiDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.use('/health', healthRouter(deps));
+  // Webhooks authenticate by signature over the raw body, so they come before the JSON parser.
+  app.use('/webhooks', webhooksRouter(deps));
+
+  const admin = express.Router();
+  admin.use(requireApiKey(deps.db));
+  admin.use(express.json({ limit: '2mb' }));
+  admin.use('/leads', leadsRouter(deps));
+  admin.use('/sequences', sequencesRouter(deps));
+  admin.use('/assignments', assignmentsRouter(deps));
+  admin.use('/messages', messagesRouter(deps));
+  app.use(admin);
+
+  app.use(unknownRoute);
+  app.use(errorHandler(deps.log ?? ((line) => console.error(line))));
+  return app;
+}

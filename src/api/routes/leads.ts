@@ -1,0 +1,88 @@
+import { Router } from 'express';
+import type { CountryCode } from 'libphonenumber-js';
+import type { Client } from '@temporalio/client';
+import {
+  createLead,
+  findLeadByPhone,
+  getLead,
+  listActiveAssignmentsForLead,
+  listLeads,
+  updateLead,
+} from '../../db/queries';
+import type { Db } from '../../db/client';
+import { normalizePhone } from '../../providers/phone';
+import { cancelDripSignal } from '../../shared';
+import type { ApiDeps } from '../app';
+import { conflict, HttpError, notFound } from '../errors';
+import { IdParams } from '../schemas/common';
+import { CreateLeadBody, ListLeadsQuery, UpdateLeadBody } from '../schemas/leads';
+import { handle } from '../validate';
+
+function e164OrThrow(phone: string, defaultCountry: CountryCode): string {
+  const result = normalizePhone(phone, defaultCountry);
+  if (!result.ok) {
+    throw new HttpError(400, 'validation_failed', `body.phone: ${result.reason}`, {
+      issues: [{ location: 'body', path: 'phone', message: result.reason }],
+    });
+  }
+  return result.e164;
+}
+
+export function leadsRouter(deps: ApiDeps): Router {
+  const router = Router();
+
+  router.post(
+    '/',
+    handle({ body: CreateLeadBody }, async ({ body }, res) => {
+      const phone = e164OrThrow(body.phone, deps.defaultCountry);
+      const existing = await findLeadByPhone(deps.db, phone);
+      if (existing) throw conflict('lead_exists', `a lead with phone ${phone} already exists`, { leadId: existing.id });
+      res.status(201).json(await createLead(deps.db, { ...body, phone }));
+    }),
+  );
+
+  router.get(
+    '/',
+    handle({ query: ListLeadsQuery }, async ({ query }, res) => {
+      res.json(await listLeads(deps.db, query));
+    }),
+  );
+
+  router.get(
+    '/:id',
+    handle({ params: IdParams }, async ({ params }, res) => {
+      const lead = await getLead(deps.db, params.id);
+      if (!lead) throw notFound('lead');
+      res.json(lead);
+    }),
+  );
+
+  router.patch(
+    '/:id',
+    handle({ params: IdParams, body: UpdateLeadBody }, async ({ params, body }, res) => {
+      const lead = await getLead(deps.db, params.id);
+      if (!lead) throw notFound('lead');
+      const phone = body.phone === undefined ? undefined : e164OrThrow(body.phone, deps.defaultCountry);
+      if (phone && phone !== lead.phone) {
+        const other = await findLeadByPhone(deps.db, phone);
+        if (other) throw conflict('lead_exists', `a lead with phone ${phone} already exists`, { leadId: other.id });
+      }
+      const updated = await updateLead(deps.db, params.id, { ...body, ...(phone && { phone }) });
+      if (body.optedOut === true && !lead.optedOut) await stopDripsOfLead(deps.db, deps.temporal, params.id, 'opted_out');
+      res.json(updated);
+    }),
+  );
+
+  return router;
+}
+
+/** Signals every running drip of the lead to stop now; drips that already ended are ignored. */
+export async function stopDripsOfLead(db: Db, temporal: Client, leadId: number, reason: string): Promise<number> {
+  const assignments = await listActiveAssignmentsForLead(db, leadId);
+  const results = await Promise.allSettled(
+    assignments
+      .filter((assignment) => assignment.workflowId)
+      .map((assignment) => temporal.workflow.getHandle(assignment.workflowId!).signal(cancelDripSignal, { reason })),
+  );
+  return results.filter((result) => result.status === 'fulfilled').length;
+}

@@ -1,0 +1,55 @@
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import type { Activities } from './activities';
+import { sendTaskQueue, type ProviderName } from './shared';
+
+export interface WorkerSetup {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: Activities;
+  provider: ProviderName;
+  /** The provider account's plan limit; the server enforces it across every worker of the queue. */
+  sendsPerSecond: number;
+  /** Pre-bundled workflow code (tests, production images); otherwise bundled at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/**
+ * Two workers share one connection: the main queue runs workflows and bookkeeping activities;
+ * the send queue runs only provider calls, rate-limited by the Temporal server
+ * (`maxTaskQueueActivitiesPerSecond`), so adding workers never exceeds the provider's limit.
+ */
+export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
+  const workflowSource = setup.workflowBundle
+    ? { workflowBundle: setup.workflowBundle }
+    : { workflowsPath: require.resolve('./workflows') };
+  const main = await Worker.create({
+    connection: setup.connection,
+    namespace: setup.namespace,
+    taskQueue: setup.taskQueue,
+    activities: setup.activities,
+    ...workflowSource,
+  });
+  const sends = await Worker.create({
+    connection: setup.connection,
+    namespace: setup.namespace,
+    taskQueue: sendTaskQueue(setup.taskQueue, setup.provider),
+    activities: setup.activities,
+    maxTaskQueueActivitiesPerSecond: setup.sendsPerSecond,
+  });
+  return [main, sends];
+}
+
+/** Runs the workers until one stops (or fails), then shuts the others down. */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  const runs = workers.map((worker) => worker.run());
+  try {
+    await Promise.race(runs);
+  } finally {
+    for (const worker of workers) {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    }
+    // The connection may only close once every worker has let go of it.
+    await Promise.allSettled(runs);
+  }
+}

@@ -1,0 +1,133 @@
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../../src/activities';
+import type { Db } from '../../src/db/client';
+import { createAssignments, createLead, createSequence, getAssignment, type StepInput } from '../../src/db/queries';
+import { createInteraktProvider } from '../../src/providers/interakt';
+import { dripWorkflowId, sendTaskQueue, type DripWorkflowInput } from '../../src/shared';
+import type { dripWorkflow } from '../../src/workflows/drip';
+import { createWorkers, runWorkers } from '../../src/workers';
+import { startInteraktEmulator } from './emulator';
+import { bundleWorkflows, uniqueTaskQueue } from './temporal';
+
+export const EMULATOR_KEY = 'test-interakt-key';
+
+export interface DripHarnessOptions {
+  db: Db;
+  connection: NativeConnection;
+  namespace: string;
+  webhookUrl?: string;
+  webhookSecret?: string;
+  reconcileWindowMs?: number;
+  /** Defaults to a fresh queue; pass one when the API under test must start on it. */
+  taskQueue?: string;
+}
+
+/**
+ * A real worker (both queues) against a real Temporal server, a real database and the Interakt
+ * emulator over HTTP: the pieces a drip needs, wired the way src/worker.ts wires them.
+ */
+export async function startDripHarness(options: DripHarnessOptions) {
+  const emulator = await startInteraktEmulator({
+    apiKey: EMULATOR_KEY,
+    webhookUrl: options.webhookUrl,
+    webhookSecret: options.webhookSecret,
+    autoWebhooks: options.webhookUrl !== undefined,
+  });
+  const provider = createInteraktProvider({ baseUrl: emulator.baseUrl, getApiKey: () => EMULATOR_KEY, timeoutMs: 2_000 });
+  const taskQueue = options.taskQueue ?? uniqueTaskQueue('drip');
+  const workers: Worker[] = await createWorkers({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue,
+    activities: createActivities({
+      db: options.db,
+      provider,
+      reconcileWindowMs: options.reconcileWindowMs ?? 3_000,
+      configRetryDelayMs: 1_000,
+    }),
+    provider: 'interakt',
+    sendsPerSecond: 200,
+    workflowBundle: await bundleWorkflows(),
+  });
+  const running = runWorkers(workers);
+
+  return {
+    emulator,
+    taskQueue,
+    sendTaskQueue: sendTaskQueue(taskQueue, 'interakt'),
+    /** Messages the provider accepted, in order. */
+    accepted: () => emulator.emulator.state.acceptedMessages(),
+    async stop() {
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await emulator.close();
+    },
+  };
+}
+
+export type DripHarness = Awaited<ReturnType<typeof startDripHarness>>;
+
+let phoneCounter = 0;
+/** A distinct valid Indian mobile number per call. */
+export function nextPhone(): string {
+  phoneCounter += 1;
+  return `+9198${String(10_000_000 + phoneCounter * 7919 + Math.floor(Math.random() * 1000)).slice(-8)}`;
+}
+
+/** Creates a lead, a sequence and its assignment row, and starts the drip workflow directly. */
+export async function startDrip(
+  db: Db,
+  client: Client,
+  harness: DripHarness,
+  steps: StepInput[],
+  lead: { name?: string; phone?: string } = {},
+) {
+  const createdLead = await createLead(db, { name: lead.name ?? 'Asha Rao', phone: lead.phone ?? nextPhone() });
+  const sequence = await createSequence(db, { name: `seq ${Date.now()}-${Math.random()}`, steps });
+  const snapshot = sequence.steps.map(({ templateName, templateLanguage, delaySeconds, variables }) => ({
+    templateName,
+    templateLanguage,
+    delaySeconds,
+    variables,
+  }));
+  const { created } = await createAssignments(db, [
+    { leadId: createdLead.id, sequenceId: sequence.id, sequenceVersion: sequence.version, steps: snapshot },
+  ]);
+  const assignmentId = created[0]!.id;
+  const input: DripWorkflowInput = {
+    assignmentId,
+    leadId: createdLead.id,
+    sequenceId: sequence.id,
+    sequenceVersion: sequence.version,
+    steps: snapshot,
+    sendTaskQueue: harness.sendTaskQueue,
+  };
+  const handle = await client.workflow.start<typeof dripWorkflow>('dripWorkflow', {
+    taskQueue: harness.taskQueue,
+    workflowId: dripWorkflowId(assignmentId),
+    args: [input],
+  });
+  return { lead: createdLead, sequence, assignmentId, handle, assignment: () => getAssignment(db, assignmentId) };
+}
+
+/** Polls until `probe` returns a truthy value (real time), failing after `timeoutMs`. */
+export async function waitFor<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export const DAY = 24 * 3600;
+
+/** A step of the emulator's seeded one-variable template, with {{1}} = the lead's name. */
+export const step = (templateName: string, delaySeconds: number): StepInput => ({
+  templateName,
+  templateLanguage: 'en',
+  delaySeconds,
+  variables: { body: [{ field: 'name' }] },
+});
