@@ -1,5 +1,5 @@
 /** Entry point: `npm run worker`. Runs every workflow and activity of Dripline. */
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { loadConfig } from './config';
 import { openDb } from './db/client';
@@ -8,6 +8,7 @@ import { createWorkers, runWorkers } from './workers';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL.toUpperCase() as LogLevel) });
   const db = await openDb(config.DATABASE_URL);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const apiKey = config.INTERAKT_API_KEY;

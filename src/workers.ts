@@ -1,4 +1,4 @@
-import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Activities } from './activities';
 import { sendTaskQueue, type ProviderName } from './shared';
 
@@ -20,15 +20,16 @@ export interface WorkerSetup {
  * (`maxTaskQueueActivitiesPerSecond`), so adding workers never exceeds the provider's limit.
  */
 export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
-  const workflowSource = setup.workflowBundle
-    ? { workflowBundle: setup.workflowBundle }
-    : { workflowsPath: require.resolve('./workflows') };
+  const workflowBundle =
+    setup.workflowBundle ??
+    // Bundled here rather than by Worker.create so webpack's report stays out of the log.
+    (await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: new DefaultLogger('WARN') }));
   const main = await Worker.create({
     connection: setup.connection,
     namespace: setup.namespace,
     taskQueue: setup.taskQueue,
     activities: setup.activities,
-    ...workflowSource,
+    workflowBundle,
   });
   const sends = await Worker.create({
     connection: setup.connection,

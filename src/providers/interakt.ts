@@ -172,8 +172,15 @@ function classifyTransportError(error: unknown, timeoutMs: number, redact: (text
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
   const causeCode = cause && 'code' in cause && typeof cause.code === 'string' ? cause.code : undefined;
   const detail = causeCode ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
-  return new ProviderError('retryable', 'network', redact(`Could not reach Interakt: ${detail}`));
+  if (causeCode && NEVER_CONNECTED.has(causeCode)) {
+    return new ProviderError('retryable', 'network', redact(`Could not reach Interakt: ${detail}`));
+  }
+  // The connection broke after it was made: the request may have been read and accepted.
+  return new ProviderError('ambiguous', 'connection_lost', redact(`Connection to Interakt failed mid-request: ${detail}`));
 }
+
+/** Errors raised before a byte of the request reached Interakt: resending cannot duplicate. */
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 function isTimeout(error: unknown): boolean {
   return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');

@@ -254,6 +254,24 @@ describe('drip API on the dev server', () => {
     expect(sent.map((message) => message.template.name)).toEqual(['drip_day_1', 'drip_day_2']);
   });
 
+  it('never sends twice when the provider accepted a send but its answer was lost: the webhook confirms it', async () => {
+    const lead = await createLead();
+    // Interakt records the message, then answers after the client's 2 s timeout.
+    harness.emulator.emulator.state.injectFault({ kind: 'accept_then_timeout', ms: 2_500, match: { phone: lead.phone } });
+    const sequence = await createSequence([{ templateName: 'drip_day_1', delaySeconds: 0 }]);
+    const { assignmentId } = (await request('POST', `/sequences/${sequence.id}/assignments`, { leadIds: [lead.id] })).body.assignments[0];
+
+    const done = await waitFor(async () => {
+      const body = (await request('GET', `/assignments/${assignmentId}`)).body;
+      return body.status === 'completed' ? body : null;
+    }, 'drip completed', 30_000);
+
+    const accepted = harness.accepted().filter((message) => message.phone === lead.phone);
+    expect(accepted).toHaveLength(1);
+    expect(done.messages).toHaveLength(1);
+    expect(done.messages[0].providerMessageId).toBe(accepted[0]!.id);
+  });
+
   it('rejects a webhook with a bad signature with 401 and changes nothing; the same body signed right applies', async () => {
     const state = harness.emulator.emulator.state;
     state.configureWebhooks({ autoWebhooks: false });

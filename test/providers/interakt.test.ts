@@ -205,6 +205,21 @@ describe('Interakt client against the emulator', () => {
     const offline = createInteraktProvider({ baseUrl: closed.baseUrl, getApiKey: () => API_KEY, timeoutMs: TIMEOUT_MS });
     expect(await sendError(offline.sendTemplate(welcome))).toMatchObject({ kind: 'retryable', code: 'network' });
   });
+
+  it('classifies a connection dropped after the request was read as ambiguous, not safe to resend', async () => {
+    const dropping = createServer((req) => {
+      req.resume();
+      req.on('end', () => req.socket.destroy());
+    });
+    await new Promise<void>((resolve) => dropping.listen(0, '127.0.0.1', resolve));
+    const { port } = dropping.address() as AddressInfo;
+    try {
+      const provider = createInteraktProvider({ baseUrl: `http://127.0.0.1:${port}/v1/public`, getApiKey: () => API_KEY, timeoutMs: TIMEOUT_MS });
+      expect(await sendError(provider.sendTemplate(welcome))).toMatchObject({ kind: 'ambiguous', code: 'connection_lost' });
+    } finally {
+      await new Promise((resolve) => dropping.close(resolve));
+    }
+  });
 });
 
 describe('Interakt client against answers the emulator does not give', () => {
