@@ -3,8 +3,10 @@ import type { Db } from '../db/client';
 import {
   createAssignments,
   findActiveAssignments,
+  getAssignment,
   getLeadsByIds,
   updateAssignment,
+  type Assignment,
   type SequenceWithSteps,
 } from '../db/queries';
 import {
@@ -24,7 +26,14 @@ export interface EnrolDeps {
   sendTaskQueue: string;
   /** Workflow starts in flight at once; the dev server saturates well below 64. */
   startConcurrency?: number;
+  now?: () => Date;
 }
+
+/**
+ * A `pending` row older than this lost its workflow start (the API process died between the
+ * insert and the start). The next assignment call for that lead and sequence starts it.
+ */
+const STALE_PENDING_MS = 60_000;
 
 export type SkipReason = 'duplicate_in_request' | 'lead_not_found' | 'opted_out' | 'already_assigned' | 'start_failed';
 
@@ -61,7 +70,10 @@ export async function enrolLeads(deps: EnrolDeps, sequence: SequenceWithSteps, l
 
   const existing = await findActiveAssignments(deps.db, { sequenceId: sequence.id, leadIds: eligible });
   const assigned = new Map(existing.map((row) => [row.leadId, row.id]));
-  for (const [leadId, assignmentId] of assigned) skipped.push({ leadId, reason: 'already_assigned', assignmentId });
+  const stalled = await stalledPending(deps, existing.filter((row) => row.status === 'pending').map((row) => row.id));
+  for (const [leadId, assignmentId] of assigned) {
+    if (!stalled.some((row) => row.id === assignmentId)) skipped.push({ leadId, reason: 'already_assigned', assignmentId });
+  }
 
   const steps: DripStepSnapshot[] = sequence.steps.map((step) => ({
     templateName: step.templateName,
@@ -77,17 +89,28 @@ export async function enrolLeads(deps: EnrolDeps, sequence: SequenceWithSteps, l
   );
   for (const leadId of conflicts) skipped.push({ leadId, reason: 'already_assigned' });
 
-  const started: EnrolResult['started'] = [];
-  await forEachConcurrently(created, deps.startConcurrency ?? 32, async ({ id, leadId }) => {
-    const workflowId = dripWorkflowId(id);
-    const input: DripWorkflowInput = {
+  const toStart: DripWorkflowInput[] = [
+    ...stalled.map((row) => ({
+      assignmentId: row.id,
+      leadId: row.leadId,
+      sequenceId: row.sequenceId,
+      sequenceVersion: row.sequenceVersion,
+      steps: row.stepsSnapshot,
+      sendTaskQueue: deps.sendTaskQueue,
+    })),
+    ...created.map(({ id, leadId }) => ({
       assignmentId: id,
       leadId,
       sequenceId: sequence.id,
       sequenceVersion: sequence.version,
       steps,
       sendTaskQueue: deps.sendTaskQueue,
-    };
+    })),
+  ];
+  const started: EnrolResult['started'] = [];
+  await forEachConcurrently(toStart, deps.startConcurrency ?? 32, async (input) => {
+    const { assignmentId: id, leadId } = input;
+    const workflowId = dripWorkflowId(id);
     try {
       await deps.temporal.workflow.start<typeof dripWorkflow>('dripWorkflow', {
         taskQueue: deps.taskQueue,
@@ -95,7 +118,7 @@ export async function enrolLeads(deps: EnrolDeps, sequence: SequenceWithSteps, l
         args: [input],
         typedSearchAttributes: [
           { key: LEAD_ID, value: leadId },
-          { key: DRIP_SEQUENCE_ID, value: sequence.id },
+          { key: DRIP_SEQUENCE_ID, value: input.sequenceId },
           { key: FLOW_KIND, value: 'drip' },
         ],
       });
@@ -111,6 +134,13 @@ export async function enrolLeads(deps: EnrolDeps, sequence: SequenceWithSteps, l
     }
   });
   return { started, skipped };
+}
+
+async function stalledPending(deps: EnrolDeps, pendingIds: number[]): Promise<Assignment[]> {
+  if (pendingIds.length === 0) return [];
+  const cutoff = (deps.now ?? (() => new Date()))().getTime() - STALE_PENDING_MS;
+  const rows = await Promise.all(pendingIds.map((id) => getAssignment(deps.db, id)));
+  return rows.filter((row): row is Assignment => row !== undefined && row.status === 'pending' && row.startedAt.getTime() < cutoff);
 }
 
 async function forEachConcurrently<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app';
 import { generateApiKey } from '../../src/api/auth';
 import type { Db } from '../../src/db/client';
-import { createApiKey, listMessages } from '../../src/db/queries';
+import { createApiKey, createAssignments, getSequence, listMessages } from '../../src/db/queries';
+import { enrolLeads } from '../../src/api/enrol';
 import { sendTaskQueue } from '../../src/shared';
 import { apiClient, listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
@@ -23,11 +24,11 @@ describe('drip API on the dev server', () => {
   let harness: DripHarness;
   let api: RunningApp;
   let request: ReturnType<typeof apiClient>;
+  const taskQueue = uniqueTaskQueue('api');
 
   beforeAll(async () => {
     env = await createDevServerEnv();
     db = await createTestDb();
-    const taskQueue = uniqueTaskQueue('api');
     const app = createApp({
       db,
       temporal: env.client,
@@ -252,6 +253,29 @@ describe('drip API on the dev server', () => {
     await waitFor(async () => (await request('GET', `/assignments/${assignmentId}`)).body.status === 'completed', 'completed', 30_000);
     const sent = harness.accepted().filter((message) => message.phone === lead.phone);
     expect(sent.map((message) => message.template.name)).toEqual(['drip_day_1', 'drip_day_2']);
+  });
+
+  it('starts an assignment whose workflow start was lost once it is stale, instead of refusing the lead forever', async () => {
+    const lead = await createLead();
+    const sequence = await createSequence([{ templateName: 'drip_day_1', delaySeconds: 0 }]);
+    const full = await getSequence(db, sequence.id);
+    // What an API process that died between the insert and the start leaves behind.
+    const { created } = await createAssignments(db, [
+      { leadId: lead.id, sequenceId: sequence.id, sequenceVersion: full!.version, steps: full!.steps.map(({ templateName, templateLanguage, delaySeconds, variables }) => ({ templateName, templateLanguage, delaySeconds, variables })) },
+    ]);
+    const stuckId = created[0]!.id;
+
+    const fresh = await request('POST', `/sequences/${sequence.id}/assignments`, { leadIds: [lead.id] });
+    expect(fresh.status).toBe(409);
+
+    const later = await enrolLeads(
+      { db, temporal: env.client, taskQueue, sendTaskQueue: sendTaskQueue(taskQueue, 'interakt'), now: () => new Date(Date.now() + 120_000) },
+      full!,
+      [lead.id],
+    );
+    expect(later.started).toEqual([{ assignmentId: stuckId, leadId: lead.id, workflowId: `drip-${stuckId}` }]);
+    await waitFor(async () => (await request('GET', `/assignments/${stuckId}`)).body.status === 'completed', 'the recovered drip completed');
+    expect(harness.accepted().filter((message) => message.phone === lead.phone)).toHaveLength(1);
   });
 
   it('never sends twice when the provider accepted a send but its answer was lost: the webhook confirms it', async () => {
