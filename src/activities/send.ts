@@ -9,6 +9,7 @@ import {
   markMessageAccepted,
   markMessageFailed,
   releaseSendAttempt,
+  touchLeadLastContact,
   type MessageLogRow,
 } from '../db/queries';
 import { isProviderError } from '../providers/errors';
@@ -109,7 +110,9 @@ export async function sendTemplateOnce(deps: SendDeps, request: SendOnceRequest)
   } catch (error) {
     throw await failureFor(deps, row.id, error);
   }
-  await markMessageAccepted(db, { id: row.id, providerMessageId, at: now() });
+  const acceptedAt = now();
+  await markMessageAccepted(db, { id: row.id, providerMessageId, at: acceptedAt });
+  await touchLeadLastContact(db, request.leadId, acceptedAt);
   return { messageId: row.id, providerMessageId };
 }
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client';
-import { createLead, findLeadByPhone, getLead, getLeadsByIds, listLeads, updateLead } from '../../src/db/queries';
+import { createLead, findLeadByPhone, getLead, getLeadsByIds, listLeads, touchLeadLastContact, updateLead } from '../../src/db/queries';
 import { withTransaction } from '../../src/db/client';
 import { createTestDb } from '../support/db';
 
@@ -13,6 +13,19 @@ afterEach(async () => {
 });
 
 describe('leads', () => {
+  it('touchLeadLastContact moves the last contact time forward, never backwards', async () => {
+    const lead = await createLead(db, { name: 'Asha Rao', phone: '+919812345670' });
+    const noon = new Date('2026-11-20T12:00:00Z');
+
+    expect(await touchLeadLastContact(db, lead.id, noon)).toBe(true);
+    expect(await touchLeadLastContact(db, lead.id, new Date('2026-11-20T09:00:00Z'))).toBe(false);
+    expect((await getLead(db, lead.id))?.lastContactedAt).toEqual(noon);
+
+    const later = new Date('2026-11-21T08:00:00Z');
+    expect(await touchLeadLastContact(db, lead.id, later)).toBe(true);
+    expect((await getLead(db, lead.id))?.lastContactedAt).toEqual(later);
+  });
+
   it('createLead fills the CRM defaults and round-trips custom fields as an object', async () => {
     const lead = await createLead(db, { name: 'Asha Rao', phone: '+919812345678', customFields: { city: 'Pune', score: 7 } });
 

@@ -49,6 +49,8 @@ describe('drip workflow (time skipping)', () => {
     expect(assignment).toMatchObject({ status: 'completed', nextStep: 3, nextSendAt: null });
     const log = await listMessages(db, { referenceType: 'drip', referenceId: String(drip.assignmentId), page: 1, pageSize: 10 });
     expect(log.items.map((row) => row.status)).toEqual(['sent', 'sent', 'sent']);
+    const lastSentAt = Math.max(...log.items.map((row) => row.sentAt!.getTime()));
+    expect((await getLead(db, drip.lead.id))?.lastContactedAt?.getTime()).toBe(lastSentAt);
   });
 
   it('records the next send time of each step in LeadDripAssignment while the drip sleeps', async () => {

@@ -1,7 +1,7 @@
-import { and, count, desc, eq, inArray, like, or, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNull, like, lt, or, type SQL } from 'drizzle-orm';
 import { asMssql, type Db } from '../client';
 import type { clients } from '../schema/sqlite';
-import { chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, pageOffset, parseJson, type Page, type PageParams } from './common';
+import { affectedRows, chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, pageOffset, parseJson, type Page, type PageParams } from './common';
 
 type LeadRow = typeof clients.$inferSelect;
 
@@ -136,4 +136,17 @@ export async function listLeads(db: Db, params: ListLeadsParams): Promise<Page<L
     rows = await db.orm.select().from(clients).where(where).orderBy(desc(clients.id)).limit(params.pageSize).offset(offset);
   }
   return { items: rows.map(toLead), total: totalRow?.total ?? 0, page: params.page, pageSize: params.pageSize };
+}
+
+/**
+ * Records that we were in touch with the lead at `at`. Contacts arrive out of order (retries,
+ * late webhooks, sync runs over old windows), so the time only ever moves forward.
+ */
+export async function touchLeadLastContact(db: Db, id: number, at: Date): Promise<boolean> {
+  const { clients } = db.schema;
+  const result = await db.orm
+    .update(clients)
+    .set({ lastContactedAt: at })
+    .where(and(eq(clients.id, id), or(isNull(clients.lastContactedAt), lt(clients.lastContactedAt, at))));
+  return affectedRows(result) > 0;
 }
