@@ -3,7 +3,7 @@
  * dialect schemas describe the same tables: every table, column, type, nullability, default,
  * unique constraint, index and foreign key is checked.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getTableColumns, sql } from 'drizzle-orm';
@@ -114,7 +114,12 @@ describe('SQLite migration vs schema', () => {
 });
 
 describe('SQL Server migration vs schema', () => {
-  const ddl = readFileSync(path.join(__dirname, '../../src/db/migrations/mssql/0001_init.sql'), 'utf8');
+  const dir = path.join(__dirname, '../../src/db/migrations/mssql');
+  const ddl = readdirSync(dir)
+    .filter((name) => name.endsWith('.sql'))
+    .sort()
+    .map((name) => readFileSync(path.join(dir, name), 'utf8'))
+    .join('\n');
 
   interface DdlColumn { name: string; type: string; rest: string }
   const createdTables = new Map<string, DdlColumn[]>();
@@ -125,6 +130,15 @@ describe('SQL Server migration vs schema', () => {
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => ({ name: m[1]!, type: m[2]!.toLowerCase(), rest: m[3]! }));
     createdTables.set(match[1]!, columns);
+  }
+  // Later migrations add columns with `ALTER TABLE [T] ADD <column>, <column>;`.
+  for (const match of ddl.matchAll(/ALTER TABLE \[(\w+)\] ADD\n([\s\S]*?);\n/g)) {
+    const added = match[2]!
+      .split('\n')
+      .map((line) => /^\s*\[(\w+)\]\s+(\w+(?:\([\w,]+\))?)(.*?),?$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ name: m[1]!, type: m[2]!.toLowerCase(), rest: m[3]! }));
+    createdTables.get(match[1]!)?.push(...added);
   }
   const createdIndexes = [...ddl.matchAll(/CREATE (UNIQUE )?INDEX \[(\w+)\] ON \[(\w+)\] \(([^)]*)\)(\s*WHERE [^;]+)?;/g)].map((m) => ({
     name: m[2]!,

@@ -92,8 +92,48 @@ export const messageMaster = mssqlTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     archivedAt: timestamp('ArchivedAt'),
+    headerMediaUrl: str('HeaderMediaUrl', 2048),
+    rejectionReason: str('RejectionReason', 1000),
+    source: str('Source', 50).notNull().default('crm'),
+    lastSyncedAt: timestamp('LastSyncedAt'),
+    removedUpstreamAt: timestamp('RemovedUpstreamAt'),
   },
   (t) => [uniqueIndex('UX_MessageMaster_Name_Language').on(t.name, t.language)],
+);
+
+export const templateSyncRuns = mssqlTable('TemplateSyncRuns', {
+  id: id(),
+  provider: str('Provider', 50).notNull(),
+  trigger: str('Trigger', 20).notNull(),
+  status: str('Status', 20).notNull(),
+  startedAt: timestamp('StartedAt').notNull(),
+  finishedAt: timestamp('FinishedAt'),
+  fetched: int('Fetched').notNull().default(0),
+  created: int('Created').notNull().default(0),
+  updated: int('Updated').notNull().default(0),
+  unchanged: int('Unchanged').notNull().default(0),
+  removed: int('Removed').notNull().default(0),
+  errorCount: int('ErrorCount').notNull().default(0),
+  errors: longText('Errors').notNull().default('[]'),
+});
+
+export const webhookEvents = mssqlTable(
+  'WebhookEvents',
+  {
+    id: id(),
+    provider: str('Provider', 50).notNull(),
+    dedupeKey: str('DedupeKey', 400).notNull(),
+    eventType: str('EventType', 100).notNull(),
+    providerMessageId: str('ProviderMessageId', 200),
+    messageId: int('MessageId'),
+    outcome: str('Outcome', 30).notNull(),
+    receivedAt: timestamp('ReceivedAt').notNull(),
+    payload: longText('Payload').notNull(),
+  },
+  (t) => [
+    uniqueIndex('UX_WebhookEvents_Provider_DedupeKey').on(t.provider, t.dedupeKey),
+    index('IX_WebhookEvents_ProviderMessageId').on(t.providerMessageId),
+  ],
 );
 
 export const dripSequences = mssqlTable('DripSequence', {

@@ -89,8 +89,53 @@ export const messageMaster = sqliteTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     archivedAt: timestamp('ArchivedAt'),
+    /** Default media URL for a document / image / video header. */
+    headerMediaUrl: text('HeaderMediaUrl'),
+    rejectionReason: text('RejectionReason'),
+    /** `crm` when created here, else the provider it was synced from. */
+    source: text('Source').notNull().default('crm'),
+    lastSyncedAt: timestamp('LastSyncedAt'),
+    /** Set when a sync no longer finds the template upstream. */
+    removedUpstreamAt: timestamp('RemovedUpstreamAt'),
   },
   (t) => [uniqueIndex('UX_MessageMaster_Name_Language').on(t.name, t.language)],
+);
+
+export const templateSyncRuns = sqliteTable('TemplateSyncRuns', {
+  id: id(),
+  provider: text('Provider').notNull(),
+  trigger: text('Trigger').notNull(),
+  status: text('Status').notNull(),
+  startedAt: timestamp('StartedAt').notNull(),
+  finishedAt: timestamp('FinishedAt'),
+  fetched: integer('Fetched').notNull().default(0),
+  created: integer('Created').notNull().default(0),
+  updated: integer('Updated').notNull().default(0),
+  unchanged: integer('Unchanged').notNull().default(0),
+  removed: integer('Removed').notNull().default(0),
+  errorCount: integer('ErrorCount').notNull().default(0),
+  /** JSON array of `{ template?, message }`. */
+  errors: text('Errors').notNull().default('[]'),
+});
+
+/** Every provider webhook event we accepted, once: the unique key is what makes replays no-ops. */
+export const webhookEvents = sqliteTable(
+  'WebhookEvents',
+  {
+    id: id(),
+    provider: text('Provider').notNull(),
+    dedupeKey: text('DedupeKey').notNull(),
+    eventType: text('EventType').notNull(),
+    providerMessageId: text('ProviderMessageId'),
+    messageId: integer('MessageId'),
+    outcome: text('Outcome').notNull(),
+    receivedAt: timestamp('ReceivedAt').notNull(),
+    payload: text('Payload').notNull(),
+  },
+  (t) => [
+    uniqueIndex('UX_WebhookEvents_Provider_DedupeKey').on(t.provider, t.dedupeKey),
+    index('IX_WebhookEvents_ProviderMessageId').on(t.providerMessageId),
+  ],
 );
 
 export const dripSequences = sqliteTable('DripSequence', {
