@@ -1,0 +1,27 @@
+/**
+ * The API process the webhook bench measures: the real createApp on the bench's SQLite file.
+ * Temporal is a lazy client that never connects (status webhooks do not signal workflows), so
+ * the bench needs no Temporal server. Env: DATABASE_URL, INTERAKT_WEBHOOK_SECRET, PORT.
+ */
+import { Client } from '@temporalio/client';
+import { createApp } from '../../src/api/app';
+import { openDb } from '../../src/db/client';
+
+async function main(): Promise<void> {
+  const db = await openDb(process.env.DATABASE_URL!);
+  const app = createApp({
+    db,
+    temporal: new Client(),
+    taskQueue: 'bench',
+    sendTaskQueue: 'bench-sends-interakt',
+    defaultCountry: 'IN',
+    interaktWebhookSecret: process.env.INTERAKT_WEBHOOK_SECRET,
+  });
+  const server = app.listen(Number(process.env.PORT), '127.0.0.1', () => console.log(`[webhook-api] listening on ${process.env.PORT}`));
+  process.once('SIGTERM', () => server.close(() => void db.close().finally(() => process.exit(0))));
+}
+
+main().catch((error: unknown) => {
+  console.error('[webhook-api] fatal:', error);
+  process.exit(1);
+});
