@@ -34,7 +34,7 @@ export type FlowKind = 'drip' | 'welcome' | 'cta' | 'infobip-sync' | 'campaign';
 // ---------------------------------------------------------------------------------------------
 // Providers and templates as they cross the workflow boundary.
 
-export type ProviderName = 'interakt';
+export type ProviderName = 'interakt' | 'meta';
 
 /** Where a template variable takes its value from at send time. */
 export type VariableSource = { field: LeadField } | { value: string };

@@ -1,5 +1,7 @@
 import type { ProviderName } from '../shared';
 
+export type HeaderFormat = 'text' | 'image' | 'video' | 'document';
+
 /** A template send as our code describes it; each client renders its provider's wire format. */
 export interface TemplateSend {
   /** Recipient in E.164, e.g. `+919876543210`. */
@@ -8,6 +10,11 @@ export interface TemplateSend {
   languageCode: string;
   /** Text-header variable, or the media URL for image / video / document headers. */
   headerValues?: string[];
+  /**
+   * The template's header kind, when known (Message Master). Meta needs it to label the header
+   * parameter; without it the Meta client infers it from `fileName` and the URL. Interakt ignores it.
+   */
+  headerFormat?: HeaderFormat;
   /** File name shown for a document header. */
   fileName?: string;
   bodyValues?: string[];
