@@ -14,6 +14,7 @@ import {
 } from '../db/queries';
 import { isProviderError } from '../providers/errors';
 import type { MessagingProvider, TemplateSend } from '../providers/types';
+import { checkTemplateSend } from '../templates/check';
 import { MissingVariableError, resolveTemplateValues } from './variables';
 
 export interface SendDeps {
@@ -46,9 +47,23 @@ export interface SendOnceResult {
   providerMessageId: string;
 }
 
+/** A reason, known before the provider is called, that this message must never be sent. */
+export interface SendRefusal {
+  code: string;
+  message: string;
+}
+
+export interface SendOnceOptions {
+  /** Recorded as the permanent failure of the key instead of calling the provider. */
+  refusal?: SendRefusal;
+}
+
 /** Failure types the workflows' retry policies refer to. */
 export const PERMANENT_SEND_ERROR = 'PermanentSendError';
 export const SEND_OUTCOME_UNKNOWN = 'SendOutcomeUnknown';
+
+/** The message-log error code of a send refused because its template may not be used (see templates/rules.ts). */
+export const TEMPLATE_NOT_USABLE = 'template_not_usable';
 
 /**
  * Sends one template message at most once per idempotency key, however often it is retried.
@@ -58,8 +73,10 @@ export const SEND_OUTCOME_UNKNOWN = 'SendOutcomeUnknown';
  * - failed permanently: fail again with the recorded reason;
  * - sending (a previous attempt died mid-call): wait for the reconcile window, during which the
  *   provider's webhook may confirm it; only then send again.
+ * A `refusal` takes the place of the provider call: the row is marked failed with its code, once,
+ * and every retry then fails the same way. A row already sent stays sent.
  */
-export async function sendTemplateOnce(deps: SendDeps, request: SendOnceRequest): Promise<SendOnceResult> {
+export async function sendTemplateOnce(deps: SendDeps, request: SendOnceRequest, options: SendOnceOptions = {}): Promise<SendOnceResult> {
   const now = deps.now ?? (() => new Date());
   const { db, provider } = deps;
   const row = await claimOutgoingMessage(db, {
@@ -95,12 +112,14 @@ export async function sendTemplateOnce(deps: SendDeps, request: SendOnceRequest)
     }
   }
 
+  if (options.refusal) {
+    // Unless a webhook confirmed an earlier attempt meanwhile, the row is now failed: report it.
+    await markMessageFailed(db, { id: row.id, errorCode: options.refusal.code, errorMessage: options.refusal.message, at: now() });
+    return reportCurrent(db, row.id);
+  }
   if (!(await beginSendAttempt(db, { id: row.id, now: now() }))) {
     // Someone else moved the row on (a webhook confirmed it, or it failed): report that.
-    const current = await getMessageById(db, row.id);
-    const result = current && settledResult(current);
-    if (result) return result;
-    throw ApplicationFailure.create({ type: SEND_OUTCOME_UNKNOWN, message: 'send attempt could not be claimed' });
+    return reportCurrent(db, row.id);
   }
 
   let providerMessageId: string;
@@ -114,6 +133,26 @@ export async function sendTemplateOnce(deps: SendDeps, request: SendOnceRequest)
   await markMessageAccepted(db, { id: row.id, providerMessageId, at: acceptedAt });
   await touchLeadLastContact(db, request.leadId, acceptedAt);
   return { messageId: row.id, providerMessageId };
+}
+
+/**
+ * Sends a template message after checking its values against the template in Message Master
+ * (approved, not archived or removed upstream, the right number of body, header and button values).
+ * A message that fails the check is recorded as a permanent `template_not_usable` failure of its
+ * key and never reaches the provider. Every flow that sends a named template goes through here.
+ */
+export async function sendTemplateMessage(deps: SendDeps, request: SendOnceRequest): Promise<SendOnceResult> {
+  const check = await checkTemplateSend(deps.db, request.message);
+  if (!check.ok) return sendTemplateOnce(deps, request, { refusal: { code: TEMPLATE_NOT_USABLE, message: check.reason } });
+  return sendTemplateOnce(deps, { ...request, message: check.message });
+}
+
+/** The recorded outcome of a row this attempt did not move itself. */
+async function reportCurrent(db: Db, messageId: number): Promise<SendOnceResult> {
+  const current = await getMessageById(db, messageId);
+  const result = current && settledResult(current);
+  if (result) return result;
+  throw ApplicationFailure.create({ type: SEND_OUTCOME_UNKNOWN, message: 'send attempt could not be claimed' });
 }
 
 function settledResult(row: MessageLogRow): SendOnceResult | null {
@@ -189,7 +228,7 @@ export function createSendActivities(deps: SendDeps) {
         throw error;
       }
 
-      const result = await sendTemplateOnce(deps, {
+      const result = await sendTemplateMessage(deps, {
         idempotencyKey: sendIdempotencyKey(input.workflowId, input.stepIndex),
         leadId: lead.id,
         phone: lead.phone,

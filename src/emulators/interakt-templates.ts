@@ -26,6 +26,11 @@ export const EmulatorTemplateSchema = z.object({
   body: z.string().min(1),
   footer: z.string().optional(),
   buttons: z.array(ButtonSchema).optional(),
+  /**
+   * Fields of the template-list row replaced verbatim: how tests serve what real Interakt
+   * sometimes does (double-encoded or broken `buttons`, an old category, a missing field).
+   */
+  listRowOverrides: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** Input form: category and approval status default to UTILITY / APPROVED. */
@@ -125,6 +130,7 @@ export function templateListRow(template: StoredTemplate): Record<string, unknow
     rejection_reason: template.approvalStatus === 'REJECTED' ? 'Rejected in the emulator' : null,
     is_archived: false,
     channel_type: 'Whatsapp',
+    ...template.listRowOverrides,
   };
 }
 

@@ -243,6 +243,13 @@ function classifyResponse(
   );
 }
 
+/** Shared with the template-list client (interakt-templates.ts), so both classify failures alike. */
+export {
+  readApiKey as readInteraktApiKey,
+  classifyTransportError as classifyInteraktTransportError,
+  classifyResponse as classifyInteraktResponse,
+};
+
 function rejectionCode(reason: string): string {
   if (/template/i.test(reason)) return 'invalid_template';
   if (/phone|number|whatsapp user|customer is not available|customer not available|recipient/i.test(reason)) {

@@ -6,9 +6,10 @@ import {
   listSequences,
   updateSequence,
 } from '../../db/queries';
+import { checkSequenceSteps, type NamedTemplateUse } from '../../templates/check';
 import type { ApiDeps } from '../app';
 import { enrolLeads } from '../enrol';
-import { conflict, HttpError, notFound } from '../errors';
+import { conflict, HttpError, notFound, ValidationError } from '../errors';
 import { IdParams } from '../schemas/common';
 import { AssignBody, CreateSequenceBody, ListSequencesQuery, UpdateSequenceBody } from '../schemas/sequences';
 import { handle } from '../validate';
@@ -19,6 +20,7 @@ export function sequencesRouter(deps: ApiDeps): Router {
   router.post(
     '/',
     handle({ body: CreateSequenceBody }, async ({ body }, res) => {
+      await assertStepsUsable(deps, body.steps);
       res.status(201).json(await createSequence(deps.db, body));
     }),
   );
@@ -46,6 +48,7 @@ export function sequencesRouter(deps: ApiDeps): Router {
       const existing = await getSequence(deps.db, params.id);
       if (!existing) throw notFound('sequence');
       if (existing.archivedAt) throw conflict('sequence_archived', 'an archived sequence cannot be edited');
+      if (body.steps) await assertStepsUsable(deps, body.steps);
       res.json(await updateSequence(deps.db, params.id, body));
     }),
   );
@@ -87,6 +90,12 @@ export function sequencesRouter(deps: ApiDeps): Router {
   );
 
   return router;
+}
+
+/** Each step's template must exist in Message Master and accept the step's variables: else 400, nothing written. */
+async function assertStepsUsable(deps: ApiDeps, steps: readonly NamedTemplateUse[]): Promise<void> {
+  const issues = await checkSequenceSteps(deps.db, steps);
+  if (issues.length > 0) throw new ValidationError(issues.map((issue) => ({ location: 'body', ...issue })));
 }
 
 function singleLeadRefusal(skip: { leadId: number; reason: string; assignmentId?: number } | undefined): HttpError {
