@@ -53,7 +53,9 @@ export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
       return;
     }
     if (isBodyParserError(error)) {
-      res.status(error.status).json({ error: { code: 'invalid_body', message: error.message } });
+      // JSON.parse's message quotes the body around the error, which may be an API key being set.
+      const message = error.type === 'entity.parse.failed' ? 'request body is not valid JSON' : error.message;
+      res.status(error.status).json({ error: { code: 'invalid_body', message } });
       return;
     }
     log(`[api] ${req.method} ${req.path} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
@@ -61,7 +63,7 @@ export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
   };
 }
 
-function isBodyParserError(error: unknown): error is { status: number; message: string } {
+function isBodyParserError(error: unknown): error is { status: number; message: string; type: unknown } {
   return (
     typeof error === 'object' &&
     error !== null &&

@@ -1,5 +1,4 @@
 import {
-  type ActivityOptions,
   ActivityFailure,
   ApplicationFailure,
   condition,
@@ -20,28 +19,13 @@ import {
   type DripProgress,
   type DripWorkflowInput,
 } from '../shared';
+import { SEND_OPTIONS } from './activity-options';
 
 /** Progress writes are plain SQL: retry them for as long as it takes, they are idempotent. */
 const { recordDripProgress } = proxyActivities<DripActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
-
-/**
- * Sends retry until they succeed or fail permanently: a message is never dropped because the
- * provider was down for an hour. Two days without success fails the step with its last error.
- * `PermanentSendError` (validation, invalid number, unknown template) is never retried.
- */
-const SEND_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '1 minute',
-  scheduleToCloseTimeout: '2 days',
-  retry: {
-    initialInterval: '5 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '10 minutes',
-    nonRetryableErrorTypes: ['PermanentSendError'],
-  },
-};
 
 /** Start a fresh run well before the history grows near Temporal's 10k-event warning. */
 const CONTINUE_AS_NEW_AFTER_EVENTS = 2_000;

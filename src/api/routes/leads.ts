@@ -11,12 +11,14 @@ import {
 } from '../../db/queries';
 import type { Db } from '../../db/client';
 import { normalizePhone } from '../../providers/phone';
+import { defaultCountryOf, readInteraktOptions } from '../../settings/provider-settings';
 import { cancelDripSignal } from '../../shared';
 import type { ApiDeps } from '../app';
 import { conflict, HttpError, notFound } from '../errors';
 import { IdParams } from '../schemas/common';
 import { CreateLeadBody, ListLeadsQuery, UpdateLeadBody } from '../schemas/leads';
 import { handle } from '../validate';
+import { startWelcomeWorkflow, wantsWelcome } from '../welcome';
 
 function e164OrThrow(phone: string, defaultCountry: CountryCode): string {
   const result = normalizePhone(phone, defaultCountry);
@@ -34,10 +36,13 @@ export function leadsRouter(deps: ApiDeps): Router {
   router.post(
     '/',
     handle({ body: CreateLeadBody }, async ({ body }, res) => {
-      const phone = e164OrThrow(body.phone, deps.defaultCountry);
+      const options = await readInteraktOptions(deps.db);
+      const phone = e164OrThrow(body.phone, defaultCountryOf(options, deps.defaultCountry));
       const existing = await findLeadByPhone(deps.db, phone);
       if (existing) throw conflict('lead_exists', `a lead with phone ${phone} already exists`, { leadId: existing.id });
-      res.status(201).json(await createLead(deps.db, { ...body, phone }));
+      const lead = await createLead(deps.db, { ...body, phone });
+      const welcome = wantsWelcome(options, lead) ? await startWelcomeWorkflow(deps, lead, options) : undefined;
+      res.status(201).json(welcome ? { ...lead, welcome } : lead);
     }),
   );
 
@@ -62,7 +67,8 @@ export function leadsRouter(deps: ApiDeps): Router {
     handle({ params: IdParams, body: UpdateLeadBody }, async ({ params, body }, res) => {
       const lead = await getLead(deps.db, params.id);
       if (!lead) throw notFound('lead');
-      const phone = body.phone === undefined ? undefined : e164OrThrow(body.phone, deps.defaultCountry);
+      const phone =
+        body.phone === undefined ? undefined : e164OrThrow(body.phone, defaultCountryOf(await readInteraktOptions(deps.db), deps.defaultCountry));
       if (phone && phone !== lead.phone) {
         const other = await findLeadByPhone(deps.db, phone);
         if (other) throw conflict('lead_exists', `a lead with phone ${phone} already exists`, { leadId: other.id });

@@ -1,4 +1,4 @@
-import { and, count, desc, eq, inArray, isNull, like, lt, or, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNull, like, lt, or, sql, type SQL } from 'drizzle-orm';
 import { asMssql, type Db } from '../client';
 import type { clients } from '../schema/sqlite';
 import { affectedRows, chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, pageOffset, parseJson, type Page, type PageParams } from './common';
@@ -43,7 +43,17 @@ export interface ListLeadsParams extends PageParams {
   /** Matches anywhere in name, phone or email. */
   search?: string;
   status?: string;
+  /** Every one must match: the custom field's scalar value, as text (`true`, `42`, `Pune`), equals `value`. */
+  customFields?: CustomFieldFilter[];
 }
+
+export interface CustomFieldFilter {
+  key: string;
+  value: string;
+}
+
+/** Custom field names, as lead creation accepts them; only such names are put into a JSON path. */
+export const CUSTOM_FIELD_KEY = /^[A-Za-z0-9_]{1,64}$/;
 
 function toLead(row: LeadRow): Lead {
   return { ...row, customFields: parseJson<CustomFields>(row.customFields, 'Clients.CustomFields') };
@@ -125,6 +135,7 @@ export async function listLeads(db: Db, params: ListLeadsParams): Promise<Page<L
     conditions.push(or(like(clients.name, pattern), like(clients.phone, pattern), like(clients.email, pattern))!);
   }
   if (params.status) conditions.push(eq(clients.status, params.status));
+  for (const filter of params.customFields ?? []) conditions.push(customFieldEquals(db, filter));
   const where = and(...conditions);
 
   const [totalRow] = await db.orm.select({ total: count() }).from(clients).where(where);
@@ -136,6 +147,22 @@ export async function listLeads(db: Db, params: ListLeadsParams): Promise<Page<L
     rows = await db.orm.select().from(clients).where(where).orderBy(desc(clients.id)).limit(params.pageSize).offset(offset);
   }
   return { items: rows.map(toLead), total: totalRow?.total ?? 0, page: params.page, pageSize: params.pageSize };
+}
+
+/**
+ * `CustomFields.<key> = value`, comparing the JSON scalar as text in both dialects: SQL Server's
+ * JSON_VALUE already returns text (`true`, `42`); SQLite's json_extract returns typed values, so
+ * booleans are spelled out and the rest cast. A row whose CustomFields is not valid JSON (written
+ * by hand in the CRM) matches nothing instead of failing the whole query.
+ */
+function customFieldEquals(db: Db, { key, value }: CustomFieldFilter): SQL {
+  if (!CUSTOM_FIELD_KEY.test(key)) throw new RangeError(`not a custom field name: ${JSON.stringify(key)}`);
+  const column = db.schema.clients.customFields;
+  const path = sql.raw(`'$."${key}"'`);
+  if (db.dialect === 'mssql') {
+    return sql`(case when isjson(${column}) = 1 then json_value(${column}, ${path}) end) = ${value}`;
+  }
+  return sql`(case when json_valid(${column}) then case json_type(${column}, ${path}) when 'true' then 'true' when 'false' then 'false' else cast(json_extract(${column}, ${path}) as text) end end) = ${value}`;
 }
 
 /**

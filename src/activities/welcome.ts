@@ -1,0 +1,53 @@
+import { getLead } from '../db/queries';
+import { sendIdempotencyKey, welcomeWorkflowId, type StepOutcome } from '../shared';
+import { sendTemplateOnce, type SendDeps } from './send';
+
+/** What `welcome-<leadId>` is started with: the settings as they were when the lead was created. */
+export interface WelcomeWorkflowInput {
+  leadId: number;
+  templateName: string;
+  templateLanguage: string;
+  /** Media URL for a document header (e.g. a policies PDF). */
+  headerMediaUrl?: string | undefined;
+  /** File name shown for the document header. */
+  fileName?: string | undefined;
+  sendTaskQueue: string;
+}
+
+export type SendWelcomeInput = Omit<WelcomeWorkflowInput, 'sendTaskQueue'>;
+
+export function createWelcomeActivities(deps: SendDeps) {
+  return {
+    /**
+     * Sends the welcome template to a new lead, at most once per lead: the idempotency key is
+     * `welcome-<leadId>:0` whichever run asks, so a second start of the workflow, or a retry,
+     * finds the first send in the message log. {{1}} is the lead's name.
+     */
+    async sendWelcome(input: SendWelcomeInput): Promise<StepOutcome> {
+      const lead = await getLead(deps.db, input.leadId);
+      if (!lead) return { kind: 'skipped', reason: 'lead_not_found' };
+      if (lead.optedOut) return { kind: 'skipped', reason: 'opted_out' };
+
+      const workflowId = welcomeWorkflowId(lead.id);
+      const result = await sendTemplateOnce(deps, {
+        idempotencyKey: sendIdempotencyKey(workflowId, 0),
+        leadId: lead.id,
+        phone: lead.phone,
+        message: {
+          templateName: input.templateName,
+          languageCode: input.templateLanguage,
+          bodyValues: [lead.name],
+          ...(input.headerMediaUrl && { headerValues: [input.headerMediaUrl] }),
+          ...(input.fileName && { fileName: input.fileName }),
+        },
+        referenceType: 'welcome',
+        referenceId: String(lead.id),
+        workflowId,
+        stepIndex: 0,
+      });
+      return { kind: 'sent', ...result };
+    },
+  };
+}
+
+export type WelcomeActivities = ReturnType<typeof createWelcomeActivities>;

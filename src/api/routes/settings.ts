@@ -1,0 +1,75 @@
+import { Router } from 'express';
+import type { CountryCode } from 'libphonenumber-js';
+import type { Db } from '../../db/client';
+import { SecretBoxError, type SecretBox } from '../../settings/secret-box';
+import {
+  defaultCountryOf,
+  maskSecret,
+  readInteraktOptions,
+  readInteraktSettings,
+  writeInteraktSettings,
+  type InteraktSettings,
+} from '../../settings/provider-settings';
+import { HttpError, ValidationError } from '../errors';
+import { UpdateInteraktSettingsBody } from '../schemas/settings';
+import { handle } from '../validate';
+
+export interface SettingsDeps {
+  db: Db;
+  secretBox: SecretBox;
+  defaultCountry: CountryCode;
+  /** The environment's values, in force while MasterData holds none. */
+  interaktApiKey?: string | undefined;
+  interaktWebhookSecret?: string | undefined;
+}
+
+/** `/settings/interakt`: secrets go in, and come out only masked. */
+export function settingsRouter(deps: SettingsDeps): Router {
+  const router = Router();
+  const fallback = { apiKey: deps.interaktApiKey, webhookSecret: deps.interaktWebhookSecret };
+  const current = () => readInteraktSettings(deps.db, deps.secretBox, fallback).catch(secretsUnavailable);
+
+  router.get(
+    '/interakt',
+    handle({}, async (_input, res) => {
+      res.json(publicSettings(await current(), deps.defaultCountry));
+    }),
+  );
+
+  router.put(
+    '/interakt',
+    handle({ body: UpdateInteraktSettingsBody }, async ({ body }, res) => {
+      const merged = { ...(await readInteraktOptions(deps.db)), ...body };
+      if (merged.welcomeOnCreate && !merged.welcomeTemplateName) {
+        throw new ValidationError([{ location: 'body', path: 'welcomeTemplateName', message: 'is required while welcomeOnCreate is on' }]);
+      }
+      if ((body.apiKey || body.webhookSecret) && !deps.secretBox.available) {
+        throw new HttpError(503, 'secret_key_missing', 'secrets cannot be stored: DRIPLINE_SECRET_KEY is not set');
+      }
+      await writeInteraktSettings(deps.db, deps.secretBox, body).catch(secretsUnavailable);
+      res.json(publicSettings(await current(), deps.defaultCountry));
+    }),
+  );
+
+  return router;
+}
+
+function publicSettings(settings: InteraktSettings, fallbackCountry: CountryCode) {
+  const { apiKey, webhookSecret, ...rest } = settings;
+  return {
+    ...rest,
+    /** The ISO country phones typed without a country code are read as. */
+    defaultCountry: defaultCountryOf(settings, fallbackCountry),
+    apiKey: apiKey === null ? null : maskSecret(apiKey),
+    apiKeySet: apiKey !== null,
+    webhookSecret: webhookSecret === null ? null : maskSecret(webhookSecret),
+    webhookSecretSet: webhookSecret !== null,
+  };
+}
+
+function secretsUnavailable(error: unknown): never {
+  if (error instanceof SecretBoxError) {
+    throw new HttpError(error.code === 'secret_key_missing' ? 503 : 500, error.code, error.message);
+  }
+  throw error;
+}

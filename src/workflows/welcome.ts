@@ -1,0 +1,16 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { WelcomeActivities, WelcomeWorkflowInput } from '../activities/welcome';
+import type { StepOutcome } from '../shared';
+import { SEND_OPTIONS } from './activity-options';
+
+/**
+ * `welcome-<leadId>`: the welcome template for a lead just created, sent once. The only wait is
+ * the send's own retries (provider down, rate limit, unknown outcome being reconciled); it ends
+ * when the send is accepted, skipped (the lead opted out or is gone), or fails permanently, which
+ * fails the run with the provider's reason (also recorded in the message log).
+ */
+export async function welcomeWorkflow(input: WelcomeWorkflowInput): Promise<StepOutcome> {
+  const { sendWelcome } = proxyActivities<WelcomeActivities>({ ...SEND_OPTIONS, taskQueue: input.sendTaskQueue });
+  const { sendTaskQueue: _queue, ...send } = input;
+  return sendWelcome(send);
+}
