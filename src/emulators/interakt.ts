@@ -116,11 +116,14 @@ export interface RecordedRequest {
   responseBody?: unknown;
 }
 
+/** Status webhooks, and `message_received` for a customer's message (deliverInbound). */
+export type EmulatorWebhookType = InteraktWebhookType | 'message_received';
+
 export interface WebhookDelivery {
   seq: number;
   at: string;
   messageId: string;
-  type: InteraktWebhookType;
+  type: EmulatorWebhookType;
   url: string;
   /** Exactly the bytes posted (what the signature covers). */
   rawBody: string;
@@ -151,9 +154,16 @@ export interface InteraktEmulatorState {
   pendingFaults(): EmulatorFault[];
   injectFault(fault: EmulatorFault): void;
   upsertTemplate(template: EmulatorTemplate): StoredTemplate;
+  /** Deletes a template, as deleting it on Interakt would; false when there was none. */
+  removeTemplate(name: string, language: string): boolean;
   configureWebhooks(settings: WebhookSettings): void;
   /** Posts one webhook now, whatever was posted before: duplicates and out-of-order on purpose. */
   deliverWebhook(messageId: string, type: InteraktWebhookType, options?: DeliverWebhookOptions): Promise<WebhookDelivery>;
+  /**
+   * Posts a `message_received` webhook now, as if the customer with this phone (E.164, or digits
+   * with country code) wrote `text`. Pass `messageId` to redeliver the same inbound message.
+   */
+  deliverInbound(phone: string, text: string, options?: { messageId?: string }): Promise<WebhookDelivery>;
   /** Back to the state right after creation: records, faults, templates, settings; pending webhooks dropped. */
   reset(): void;
 }
@@ -285,10 +295,14 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
       templates.set(key, stored);
       return structuredClone(stored);
     },
+    removeTemplate(name, language) {
+      return templates.delete(templateKey(name, language));
+    },
     configureWebhooks(update) {
       settings = { ...settings, ...update };
     },
     deliverWebhook,
+    deliverInbound,
     reset() {
       stopPendingWork();
       settings = { ...initialSettings };
@@ -311,10 +325,46 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
   ): Promise<WebhookDelivery> {
     const message = messages.get(messageId);
     if (!message) throw new EmulatorNotFound(`No accepted message with id ${messageId}`);
+    return postWebhook(messageId, type, JSON.stringify(buildWebhook(message, type, deliverOptions)));
+  }
+
+  async function deliverInbound(phone: string, text: string, inboundOptions: { messageId?: string } = {}): Promise<WebhookDelivery> {
+    const digits = phone.replace(/\D/g, '');
+    const parsed = parsePhoneNumberFromString(`+${digits}`);
+    if (!parsed) throw new EmulatorConflict(`Not a phone number: ${phone}`);
+    const id = inboundOptions.messageId ?? randomUUID();
+    const now = utcTimestamp();
+    const body = {
+      version: '1.0',
+      timestamp: now,
+      type: 'message_received',
+      data: {
+        customer: {
+          id: customerIdFor(parsed.number),
+          channel_phone_number: digits,
+          phone_number: parsed.nationalNumber,
+          country_code: `+${parsed.countryCallingCode}`,
+          traits: {},
+        },
+        message: {
+          id,
+          chat_message_type: 'CustomerMessage',
+          message_content_type: 'Text',
+          message: text,
+          media_url: null,
+          is_template_message: false,
+          received_at_utc: now,
+          message_status: 'Delivered',
+        },
+      },
+    };
+    return postWebhook(id, 'message_received', JSON.stringify(body));
+  }
+
+  async function postWebhook(messageId: string, type: EmulatorWebhookType, rawBody: string): Promise<WebhookDelivery> {
     const url = settings.webhookUrl;
     if (!url) throw new EmulatorConflict('No webhook URL configured');
 
-    const rawBody = JSON.stringify(buildWebhook(message, type, deliverOptions));
     const signature = settings.webhookSecret ? signInteraktWebhook(rawBody, settings.webhookSecret) : null;
     const delivery: WebhookDelivery = {
       seq: ++deliverySeq,
@@ -425,13 +475,18 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
     return queued.fault;
   }
 
-  function accept(send: ValidSend): MessageRecord {
-    const id = randomUUID();
-    let customerId = customerIds.get(send.phone);
+  function customerIdFor(phone: string): string {
+    let customerId = customerIds.get(phone);
     if (!customerId) {
       customerId = randomUUID();
-      customerIds.set(send.phone, customerId);
+      customerIds.set(phone, customerId);
     }
+    return customerId;
+  }
+
+  function accept(send: ValidSend): MessageRecord {
+    const id = randomUUID();
+    const customerId = customerIdFor(send.phone);
     const record: MessageRecord = {
       ...send,
       id,
@@ -626,6 +681,10 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
     const { messageId, type, ...extra } = body;
     res.json({ delivery: await deliverWebhook(messageId, type, extra) });
   });
+  control.post('/inbound', async (req, res) => {
+    const body = z.object({ phone: z.string().min(1), text: z.string(), messageId: z.string().min(1).optional() }).parse(req.body);
+    res.json({ delivery: await deliverInbound(body.phone, body.text, body.messageId ? { messageId: body.messageId } : {}) });
+  });
   control.get('/faults', (_req, res) => {
     res.json({ faults: state.pendingFaults() });
   });
@@ -643,6 +702,11 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
   control.post('/templates', (req, res) => {
     const template = EmulatorTemplateSchema.parse(req.body);
     res.json({ template: templateListRow(state.upsertTemplate(template)) });
+  });
+  control.delete('/templates/:name/:language', (req, res) => {
+    const { name, language } = req.params;
+    if (!state.removeTemplate(name, language)) throw new EmulatorNotFound(`No template ${name} (${language})`);
+    res.json({ removed: { name, language } });
   });
   control.post('/settings', (req, res) => {
     const update = SettingsSchema.parse(req.body);

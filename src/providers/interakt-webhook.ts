@@ -17,12 +17,29 @@ export type DeliveryStatus = 'sent' | 'delivered' | 'read' | 'failed';
 
 export interface InteraktStatusEvent {
   kind: 'status';
+  /** e.g. `message_api_delivered`; with the message id, what identifies the event. */
+  type: string;
   providerMessageId: string;
   callbackData: string | null;
   status: DeliveryStatus;
   at: Date;
   errorCode: string | null;
   errorMessage: string | null;
+}
+
+/** `message_received`: a customer wrote to us. */
+export interface InteraktInboundEvent {
+  kind: 'inbound';
+  type: 'message_received';
+  providerMessageId: string;
+  /** `+` and the digits of `data.customer.channel_phone_number` (country code included), not yet normalised. */
+  fromPhone: string | null;
+  /** The text of a text message, or the caption / description the provider gives for other kinds. */
+  text: string | null;
+  /** Interakt's `message_content_type`, e.g. `Text`, `Image`. */
+  contentType: string | null;
+  mediaUrl: string | null;
+  at: Date;
 }
 
 export interface InteraktOtherEvent {
@@ -49,19 +66,36 @@ function utc(value: unknown): Date | null {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
+export type InteraktWebhookEvent = InteraktStatusEvent | InteraktInboundEvent | InteraktOtherEvent;
+
 /** Reads the parts of an Interakt webhook we act on; anything unrecognised is `other`. */
-export function parseInteraktWebhook(payload: unknown, receivedAt: Date): InteraktStatusEvent | InteraktOtherEvent {
+export function parseInteraktWebhook(payload: unknown, receivedAt: Date): InteraktWebhookEvent {
   const body = obj(payload);
   const type = str(body.type) ?? 'unknown';
   const match = /^message_(?:api|campaign)_(sent|delivered|read|failed)$/.exec(type);
-  const message = obj(obj(body.data).message);
+  const data = obj(body.data);
+  const message = obj(data.message);
   const providerMessageId = str(message.id);
+  if (type === 'message_received' && providerMessageId) {
+    const digits = (str(obj(data.customer).channel_phone_number) ?? '').replace(/\D/g, '');
+    return {
+      kind: 'inbound',
+      type,
+      providerMessageId,
+      fromPhone: digits ? `+${digits}` : null,
+      text: str(message.message),
+      contentType: str(message.message_content_type),
+      mediaUrl: str(message.media_url),
+      at: utc(message.received_at_utc) ?? utc(body.timestamp) ?? receivedAt,
+    };
+  }
   if (!match || !providerMessageId) return { kind: 'other', type };
 
   const status = STATUS_BY_SUFFIX[match[1]!]!;
   const timestampField = { sent: 'received_at_utc', delivered: 'delivered_at_utc', read: 'seen_at_utc', failed: 'failed_at_utc' }[status];
   return {
     kind: 'status',
+    type,
     providerMessageId,
     callbackData: str(obj(obj(message.meta_data).source_data).callback_data),
     status,

@@ -1,16 +1,20 @@
 import express, { Router } from 'express';
-import { applyMessageStatus } from '../../db/queries';
+import { normalizePhone } from '../../providers/phone';
 import { parseInteraktWebhook, verifyInteraktSignature } from '../../providers/interakt-webhook';
+import { applyInboundMessage, applyStatusEvent, stopRepliedDrips } from '../../webhooks/ingest';
 import type { ApiDeps } from '../app';
 import { HttpError } from '../errors';
 
 /**
  * Provider webhooks. The signature is checked over the raw bytes before anything is parsed or
- * written; a bad one gets 401 and changes nothing. Events for messages we do not know are still
- * acknowledged, so the provider does not retry (and eventually disable) the webhook.
+ * written; a bad one gets 401 and changes nothing. Events are applied exactly once by
+ * src/webhooks/ingest.ts. Events for messages we do not know are still recorded and acknowledged,
+ * so the provider does not retry (and eventually disable) the webhook.
  */
 export function webhooksRouter(deps: ApiDeps): Router {
   const router = Router();
+  const log = deps.log ?? ((line: string) => console.error(line));
+
   router.post('/interakt', express.raw({ type: () => true, limit: '1mb' }), async (req, res) => {
     const secret = deps.interaktWebhookSecret;
     if (!secret) throw new HttpError(503, 'webhook_not_configured', 'no Interakt webhook secret is configured');
@@ -18,25 +22,56 @@ export function webhooksRouter(deps: ApiDeps): Router {
     if (!verifyInteraktSignature(raw, req.get('interakt-signature') ?? req.get('x-interakt-signature'), secret)) {
       throw new HttpError(401, 'invalid_signature', 'webhook signature does not match');
     }
+    const text = raw.toString('utf8');
     let payload: unknown;
     try {
-      payload = JSON.parse(raw.toString('utf8'));
+      payload = JSON.parse(text);
     } catch {
       throw new HttpError(400, 'invalid_body', 'webhook body is not JSON');
     }
-    const event = parseInteraktWebhook(payload, new Date());
+    const receivedAt = new Date();
+    const event = parseInteraktWebhook(payload, receivedAt);
+
+    // Interakt allows 3 s per delivery. The database work stays inline (a few indexed statements,
+    // and acknowledging only what is stored is what makes a lost write a redelivery, not a loss).
     if (event.kind === 'status') {
-      const result = await applyMessageStatus(deps.db, {
+      const result = await applyStatusEvent(deps, {
+        provider: 'interakt',
+        eventType: event.type,
         providerMessageId: event.providerMessageId,
-        callbackData: event.callbackData ?? undefined,
+        callbackData: event.callbackData,
         status: event.status,
         at: event.at,
-        errorCode: event.errorCode ?? undefined,
-        errorMessage: event.errorMessage ?? undefined,
+        errorCode: event.errorCode,
+        errorMessage: event.errorMessage,
+        receivedAt,
+        payload: text,
       });
-      res.json({ received: true, matched: result.matched, changed: result.changed });
+      res.json({ received: true, outcome: result.outcome });
       return;
     }
+
+    if (event.kind === 'inbound') {
+      const normalized = event.fromPhone ? normalizePhone(event.fromPhone, deps.defaultCountry) : undefined;
+      const result = await applyInboundMessage(deps, {
+        provider: 'interakt',
+        eventType: event.type,
+        providerMessageId: event.providerMessageId,
+        fromPhoneE164: normalized?.ok ? normalized.e164 : (event.fromPhone ?? ''),
+        text: event.text,
+        contentType: event.contentType,
+        mediaUrl: event.mediaUrl,
+        receivedAt: event.at,
+        raw: text,
+      });
+      res.json({ received: true, outcome: result.outcome, leadId: result.leadId });
+      // Temporal signals stay off the response path: a slow or unreachable Temporal must not make
+      // Interakt count a failed delivery (and disable the webhook). The reply is stored first, and
+      // a redelivery signals again (cancel is idempotent), so a lost signal is logged, not silent.
+      if (result.dripsToStop.length > 0) void stopRepliedDrips({ temporal: deps.temporal, log }, result.dripsToStop);
+      return;
+    }
+
     res.json({ received: true, ignored: event.type });
   });
   return router;

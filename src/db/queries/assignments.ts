@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import { asMssql, withTransaction, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { dripAssignmentEvents, leadDripAssignments } from '../schema/sqlite';
@@ -220,4 +220,27 @@ export async function addAssignmentEvent(db: Db, params: AddAssignmentEventParam
 export async function listAssignmentEvents(db: Db, assignmentId: number): Promise<AssignmentEvent[]> {
   const t = db.schema.dripAssignmentEvents;
   return db.orm.select().from(t).where(eq(t.assignmentId, assignmentId)).orderBy(asc(t.id));
+}
+
+/**
+ * The lead's live drips (pending, active, paused) whose sequence is marked "stop on reply" and
+ * that started no later than `startedBy`: a reply ends those, and never a drip enrolled after it.
+ * The flag is read from the sequence as it is now, not from the assignment's snapshot.
+ */
+export async function listActiveDripsStoppingOnReply(db: Db, params: { leadId: number; startedBy: Date }): Promise<ActiveAssignmentRef[]> {
+  const t = db.schema.leadDripAssignments;
+  const s = db.schema.dripSequences;
+  return db.orm
+    .select({ id: t.id, leadId: t.leadId, status: t.status, workflowId: t.workflowId })
+    .from(t)
+    .innerJoin(s, eq(s.id, t.sequenceId))
+    .where(
+      and(
+        eq(t.leadId, params.leadId),
+        inArray(t.status, [...ACTIVE_ASSIGNMENT_STATUSES]),
+        eq(s.stopOnReply, true),
+        lte(t.startedAt, params.startedBy),
+      ),
+    )
+    .orderBy(asc(t.id));
 }

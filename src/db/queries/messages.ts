@@ -4,11 +4,11 @@
  * a conditional update, so retries, concurrent attempts and out-of-order webhooks cannot move a
  * message backwards.
  */
-import { and, asc, count, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { whatsAppMessages } from '../schema/sqlite';
-import type { MessageStatus, ReferenceType } from '../schema/values';
+import type { MessageDirection, MessageStatus, ReferenceType } from '../schema/values';
 import { affectedRows, firstOrThrow, pageOffset, parseJson, type Page, type PageParams } from './common';
 
 type MessageRow = typeof whatsAppMessages.$inferSelect;
@@ -44,6 +44,12 @@ export interface ListMessagesParams extends PageParams {
   referenceType?: ReferenceType;
   referenceId?: string;
   status?: MessageStatus;
+  templateName?: string;
+  direction?: MessageDirection;
+  /** CreatedAt at or after. */
+  from?: Date;
+  /** CreatedAt before (exclusive). */
+  to?: Date;
   /** Newest first by default; `asc` reads a conversation in the order it happened. */
   order?: 'asc' | 'desc';
 }
@@ -204,6 +210,10 @@ export async function listMessages(db: Db, params: ListMessagesParams): Promise<
   if (params.referenceType !== undefined) conditions.push(eq(t.referenceType, params.referenceType));
   if (params.referenceId !== undefined) conditions.push(eq(t.referenceId, params.referenceId));
   if (params.status !== undefined) conditions.push(eq(t.status, params.status));
+  if (params.templateName !== undefined) conditions.push(eq(t.templateName, params.templateName));
+  if (params.direction !== undefined) conditions.push(eq(t.direction, params.direction));
+  if (params.from !== undefined) conditions.push(gte(t.createdAt, params.from));
+  if (params.to !== undefined) conditions.push(lt(t.createdAt, params.to));
   const where = and(...conditions);
 
   const [totalRow] = await db.orm.select({ total: count() }).from(t).where(where);
@@ -253,15 +263,19 @@ export async function applyMessageStatus(db: Db, params: ApplyMessageStatusParam
   throw new Error(`applyMessageStatus lost ${MAX_STATUS_ATTEMPTS} races in a row for ${params.providerMessageId ?? params.callbackData}`);
 }
 
-async function findForStatus(db: Db, params: ApplyMessageStatusParams): Promise<{ row: MessageRow; byCallback: boolean } | undefined> {
+/** The columns a status report is decided on (webhooks hit this path hard: read no more). */
+type StatusRow = Pick<MessageRow, 'id' | 'status' | 'providerMessageId' | 'sentAt' | 'deliveredAt' | 'readAt' | 'failedAt'>;
+
+async function findForStatus(db: Db, params: ApplyMessageStatusParams): Promise<{ row: StatusRow; byCallback: boolean } | undefined> {
   const t = db.schema.whatsAppMessages;
+  const columns = { id: t.id, status: t.status, providerMessageId: t.providerMessageId, sentAt: t.sentAt, deliveredAt: t.deliveredAt, readAt: t.readAt, failedAt: t.failedAt };
   if (params.providerMessageId) {
-    const [row] = await db.orm.select().from(t).where(eq(t.providerMessageId, params.providerMessageId));
+    const [row] = await db.orm.select(columns).from(t).where(eq(t.providerMessageId, params.providerMessageId));
     if (row) return { row, byCallback: false };
   }
   if (params.callbackData) {
     const [row] = await db.orm
-      .select()
+      .select(columns)
       .from(t)
       .where(and(eq(t.callbackData, params.callbackData), eq(t.direction, 'outgoing')));
     if (row) return { row, byCallback: true };
@@ -272,7 +286,7 @@ async function findForStatus(db: Db, params: ApplyMessageStatusParams): Promise<
 type StatusUpdate = Partial<Pick<MessageRow, 'status' | 'sentAt' | 'deliveredAt' | 'readAt' | 'failedAt' | 'providerMessageId' | 'errorCode' | 'errorMessage'>>;
 
 /** What the report changes on this row, or undefined when it changes nothing. */
-function nextState(row: MessageRow, params: ApplyMessageStatusParams, byCallback: boolean): StatusUpdate | undefined {
+function nextState(row: StatusRow, params: ApplyMessageStatusParams, byCallback: boolean): StatusUpdate | undefined {
   const update: StatusUpdate = {};
   let status = row.status;
 
@@ -300,4 +314,90 @@ function nextState(row: MessageRow, params: ApplyMessageStatusParams, byCallback
   if (status !== row.status) update.status = status;
 
   return Object.keys(update).length > 0 ? update : undefined;
+}
+
+export interface ListMessagesChangedSinceParams {
+  /** Keyset cursor: rows with (UpdatedAt, Id) after (since, afterId). */
+  since: Date;
+  afterId: number;
+  /** Only rows with UpdatedAt at or before this time (lets late writers settle; see live-log.ts). */
+  until?: Date;
+  leadId?: number;
+  limit: number;
+}
+
+/**
+ * Messages created or changed after a (UpdatedAt, Id) cursor, in cursor order: what the live log
+ * tails. Every write to a message row bumps UpdatedAt, in both processes that write them.
+ */
+export async function listMessagesChangedSince(db: Db, params: ListMessagesChangedSinceParams): Promise<MessageLogRow[]> {
+  const t = db.schema.whatsAppMessages;
+  const conditions: SQL[] = [or(gt(t.updatedAt, params.since), and(eq(t.updatedAt, params.since), gt(t.id, params.afterId)))!];
+  if (params.until !== undefined) conditions.push(lte(t.updatedAt, params.until));
+  if (params.leadId !== undefined) conditions.push(eq(t.leadId, params.leadId));
+  const where = and(...conditions);
+
+  let rows: MessageRow[];
+  if (db.dialect === 'mssql') {
+    const { orm, schema } = asMssql(db);
+    const m = schema.whatsAppMessages;
+    rows = await orm.select().from(m).where(where).orderBy(asc(m.updatedAt), asc(m.id)).offset(0).fetch(params.limit);
+  } else {
+    rows = await db.orm.select().from(t).where(where).orderBy(asc(t.updatedAt), asc(t.id)).limit(params.limit);
+  }
+  return rows.map(toMessage);
+}
+
+export interface InsertIncomingMessageParams {
+  provider: string;
+  providerMessageId: string;
+  /** E.164 when it could be normalised, else the number as the provider gave it. */
+  phone: string;
+  leadId: number | null;
+  messageContent: MessageContent;
+  mediaUrl?: string | null;
+  /** When the provider received it from the customer. */
+  receivedAt: Date;
+}
+
+/**
+ * Stores a message a customer sent us, once per provider message id: the row's idempotency key is
+ * `<provider>:in:<providerMessageId>`, so a redelivered webhook finds the first row (`created:
+ * false`) instead of adding a second.
+ *
+ * Convention for incoming rows: status 'delivered' (it reached us; nothing moves it further) with
+ * DeliveredAt = when the provider received it; no template; CreatedAt = when we stored it.
+ */
+export async function insertIncomingMessage(db: Db, params: InsertIncomingMessageParams): Promise<{ message: MessageLogRow; created: boolean }> {
+  const idempotencyKey = `${params.provider}:in:${params.providerMessageId}`;
+  const now = new Date();
+  const values = {
+    idempotencyKey,
+    leadId: params.leadId,
+    direction: 'incoming' as const,
+    provider: params.provider,
+    providerMessageId: params.providerMessageId,
+    phone: params.phone,
+    messageContent: JSON.stringify(params.messageContent),
+    mediaUrl: params.mediaUrl ?? null,
+    status: 'delivered' as const,
+    deliveredAt: params.receivedAt,
+    createdAt: now,
+    updatedAt: now,
+  };
+  try {
+    if (db.dialect === 'mssql') {
+      const { orm, schema } = asMssql(db);
+      return { message: toMessage(firstOrThrow(await orm.insert(schema.whatsAppMessages).output().values(values), 'insert WhatsAppMessages')), created: true };
+    }
+    return {
+      message: toMessage(firstOrThrow(await db.orm.insert(db.schema.whatsAppMessages).values(values).returning(), 'insert WhatsAppMessages')),
+      created: true,
+    };
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    const existing = await getMessageByKey(db, idempotencyKey);
+    if (!existing) throw err;
+    return { message: existing, created: false };
+  }
 }
