@@ -27,6 +27,17 @@ const EnvSchema = z.object({
   INTERAKT_WEBHOOK_SECRET: z.string().min(1).optional(),
   /** Sends per second for the whole Interakt account, enforced by the Temporal server on the send queue. */
   INTERAKT_SENDS_PER_SECOND: z.coerce.number().positive().default(4.5),
+  /** The sending provider of this deployment. */
+  MESSAGING_PROVIDER: z.enum(['interakt', 'meta']).default('interakt'),
+  /** Meta WhatsApp Cloud API (when MESSAGING_PROVIDER=meta). */
+  META_ACCESS_TOKEN: z.string().min(1).optional(),
+  META_PHONE_NUMBER_ID: z.string().min(1).optional(),
+  META_API_VERSION: z.string().regex(/^v\d+\.\d+$/).default('v21.0'),
+  META_GRAPH_BASE_URL: z.url().default('https://graph.facebook.com'),
+  META_APP_SECRET: z.string().min(1).optional(),
+  META_WEBHOOK_VERIFY_TOKEN: z.string().min(1).optional(),
+  /** 75% of Meta's default 80 messages/s per number: inbound messages count against it too. */
+  META_SENDS_PER_SECOND: z.coerce.number().positive().default(60),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** How long a send of unknown outcome waits for the provider's webhook before it is resent. */
   SEND_RECONCILE_WINDOW_MS: z.coerce.number().int().positive().default(120_000),
@@ -35,6 +46,23 @@ const EnvSchema = z.object({
 
   /** ISO 3166 country assumed for phone numbers typed without a country code. */
   DEFAULT_COUNTRY: z.string().length(2).default('IN'),
+
+  /**
+   * Encrypts secrets stored in MasterData (provider API keys, webhook secrets): 32 random bytes,
+   * base64 (`openssl rand -base64 32`). Required in production. Elsewhere it may be absent: `npm
+   * start` generates one into data/secret-key.txt and hands it to its children; a process started
+   * without one runs, but refuses to store or read secrets.
+   */
+  DRIPLINE_SECRET_KEY: z
+    .string()
+    .refine((value) => /^[A-Za-z0-9+/_-]{43}=?$/.test(value) && Buffer.from(value, 'base64').length === 32, {
+      message: 'must be 32 random bytes, base64-encoded (e.g. `openssl rand -base64 32`)',
+    })
+    .optional(),
+}).superRefine((env, ctx) => {
+  if (env.NODE_ENV === 'production' && env.DRIPLINE_SECRET_KEY === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['DRIPLINE_SECRET_KEY'], message: 'is required in production (it encrypts the secrets stored in MasterData)' });
+  }
 });
 
 export type Config = z.infer<typeof EnvSchema>;

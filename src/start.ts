@@ -16,17 +16,20 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { generateApiKey } from './api/auth';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openDb } from './db/client';
 import { migrate } from './db/migrate';
 import { countActiveApiKeys, createApiKey } from './db/queries';
 import { INTERAKT_API_PREFIX } from './emulators/interakt';
+import { generateSecretKey, SECRET_KEY_BYTES } from './settings/secret-box';
 import { SEARCH_ATTRIBUTES } from './shared';
+import { ensureTemplateSyncSchedule } from './templates/schedule';
 import { REPO_ROOT } from '../temporal/paths.cjs';
 
 const ADMIN_KEY_FILE = path.join(REPO_ROOT, 'data', 'admin-api-key.txt');
+const SECRET_KEY_FILE = path.join(REPO_ROOT, 'data', 'secret-key.txt');
 const TEMPORAL_READY_TIMEOUT_MS = 90_000;
 const CHILD_READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
@@ -143,6 +146,8 @@ async function main(): Promise<void> {
 async function startSystem(config: Config, supervisor: Supervisor): Promise<void> {
   fs.mkdirSync(path.join(REPO_ROOT, 'data'), { recursive: true });
   const childEnv: NodeJS.ProcessEnv = {};
+  // Production must bring its own key (config refuses to start without one); locally, one is made once.
+  if (!config.DRIPLINE_SECRET_KEY) childEnv.DRIPLINE_SECRET_KEY = ensureLocalSecretKey();
 
   // 1. Temporal.
   const temporal = parseHostPort(config.TEMPORAL_ADDRESS, 7233);
@@ -196,6 +201,7 @@ async function startSystem(config: Config, supervisor: Supervisor): Promise<void
   const apiHost = reachableHost(config.API_HOST);
   await waitForPort('api', apiHost, config.API_PORT, supervisor);
   await waitForWorker(temporalAddress, config.TEMPORAL_NAMESPACE, config.TEMPORAL_TASK_QUEUE, supervisor);
+  if (config.MESSAGING_PROVIDER === 'interakt') await syncTemplatesNow(temporalAddress, config);
 
   const temporalUi = temporalIsLocal ? `http://127.0.0.1:${config.TEMPORAL_UI_PORT}` : `(see your Temporal deployment for ${temporalAddress})`;
   const relativeKeyFile = path.relative(process.cwd(), ADMIN_KEY_FILE);
@@ -246,6 +252,25 @@ async function prepareDatabase(databaseUrl: string): Promise<string | null> {
   }
 }
 
+/**
+ * The development default for DRIPLINE_SECRET_KEY: generated on the first start into a 0600 file
+ * and reused after, since secrets sealed with it in data/dripline.db are unreadable with another.
+ */
+function ensureLocalSecretKey(): string {
+  if (fs.existsSync(SECRET_KEY_FILE)) {
+    const key = fs.readFileSync(SECRET_KEY_FILE, 'utf8').trim();
+    if (Buffer.from(key, 'base64').length !== SECRET_KEY_BYTES) {
+      throw new Error(`${path.relative(process.cwd(), SECRET_KEY_FILE)} does not hold a ${SECRET_KEY_BYTES}-byte base64 key; fix or delete it`);
+    }
+    return key;
+  }
+  const key = generateSecretKey();
+  fs.writeFileSync(SECRET_KEY_FILE, `${key}\n`, { mode: 0o600, flag: 'wx' });
+  fs.chmodSync(SECRET_KEY_FILE, 0o600);
+  say(`generated a local DRIPLINE_SECRET_KEY into ${path.relative(process.cwd(), SECRET_KEY_FILE)} (it encrypts secrets stored in settings)`);
+  return key;
+}
+
 /** Up, and with our search attributes: the worker's first start would fail without them. */
 async function waitForTemporal(address: string, namespace: string, supervisor: Supervisor): Promise<void> {
   const deadline = Date.now() + TEMPORAL_READY_TIMEOUT_MS;
@@ -279,6 +304,36 @@ async function waitForTemporal(address: string, namespace: string, supervisor: S
 }
 
 /** The worker bundles workflow code before it polls, which takes seconds; "running" means polling. */
+/**
+ * Message Master starts empty and sequences may only use known, approved templates: run the
+ * hourly template sync once now, so the provider's templates are there before the first request.
+ */
+async function syncTemplatesNow(address: string, config: Config): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const { handle } = await ensureTemplateSyncSchedule(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, every: '1h' });
+    const before = new Set((await handle.describe()).info.recentActions.map((action) => action.action.workflow.workflowId));
+    await handle.trigger();
+    const deadline = Date.now() + CHILD_READY_TIMEOUT_MS;
+    for (;;) {
+      const action = (await handle.describe()).info.recentActions.find((a) => !before.has(a.action.workflow.workflowId));
+      if (action) {
+        await client.workflow.getHandle(action.action.workflow.workflowId).result();
+        say('templates synced from Interakt into Message Master');
+        return;
+      }
+      if (Date.now() > deadline) throw new Error('the startup template sync did not start');
+      await sleep(250);
+    }
+  } catch (error) {
+    // A failed sync is not fatal: the schedule retries hourly and POST /templates/sync runs it now.
+    say(`template sync failed: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    await connection.close();
+  }
+}
+
 async function waitForWorker(address: string, namespace: string, taskQueue: string, supervisor: Supervisor): Promise<void> {
   const connection = await Connection.connect({ address });
   try {

@@ -1,9 +1,12 @@
 /** Entry point: `npm run worker`. Runs every workflow and activity of Dripline. */
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { loadConfig } from './config';
 import { openDb } from './db/client';
-import { createInteraktProvider } from './providers/interakt';
+import { createDeploymentProvider } from './providers/deployment';
+import { createSecretBox } from './settings/secret-box';
+import { ensureTemplateSyncSchedule } from './templates/schedule';
 import { createWorkers, runWorkers } from './workers';
 
 async function main(): Promise<void> {
@@ -11,30 +14,35 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL.toUpperCase() as LogLevel) });
   const db = await openDb(config.DATABASE_URL);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const apiKey = config.INTERAKT_API_KEY;
-  const provider = createInteraktProvider({
-    baseUrl: config.INTERAKT_BASE_URL,
-    timeoutMs: config.PROVIDER_TIMEOUT_MS,
-    getApiKey: () => {
-      if (!apiKey) throw new Error('INTERAKT_API_KEY is not configured');
-      return apiKey;
-    },
-  });
+  const secretBox = createSecretBox(config.DRIPLINE_SECRET_KEY);
+  if (!secretBox.available) console.warn('[worker] DRIPLINE_SECRET_KEY is not set: API keys stored in settings cannot be read');
+  const { provider, sendsPerSecond, templateClient } = createDeploymentProvider(config, db, secretBox);
   const activities = createActivities({
     db,
     provider,
     reconcileWindowMs: config.SEND_RECONCILE_WINDOW_MS,
     configRetryDelayMs: 5 * 60_000,
+    getInteraktTemplateClient: templateClient,
   });
   const workers = await createWorkers({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities,
-    provider: 'interakt',
-    sendsPerSecond: config.INTERAKT_SENDS_PER_SECOND,
+    provider: provider.name,
+    sendsPerSecond,
   });
-  console.log(`[worker] polling ${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);
+  if (templateClient) {
+    // Hourly template sync; creating it when it already exists is a no-op.
+    const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+    try {
+      const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+      await ensureTemplateSyncSchedule(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, every: '1h' });
+    } finally {
+      await clientConnection.close();
+    }
+  }
+  console.log(`[worker] polling ${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (provider ${provider.name})`);
   try {
     await runWorkers(workers);
   } finally {

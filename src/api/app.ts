@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
 import type { CountryCode } from 'libphonenumber-js';
 import type { Db } from '../db/client';
+import { createSecretBox, type SecretBox } from '../settings/secret-box';
 import { requireApiKey } from './auth';
 import { errorHandler, unknownRoute } from './errors';
 import { assignmentsRouter } from './routes/assignments';
@@ -9,7 +10,11 @@ import { healthRouter } from './routes/health';
 import { leadsRouter } from './routes/leads';
 import { messagesRouter } from './routes/messages';
 import { sequencesRouter } from './routes/sequences';
+import { settingsRouter } from './routes/settings';
+import { templateSyncRouter } from './routes/template-sync';
+import { templatesRouter } from './routes/templates';
 import { webhooksRouter } from './routes/webhooks';
+import { metaWebhooks } from './routes/webhooks-meta-ingest';
 
 export interface ApiDeps {
   db: Db;
@@ -19,6 +24,13 @@ export interface ApiDeps {
   sendTaskQueue: string;
   defaultCountry: CountryCode;
   interaktWebhookSecret?: string | undefined;
+  /** Meta Cloud API: the app secret signing webhooks, and the verify token of the handshake. */
+  metaAppSecret?: string | undefined;
+  metaVerifyToken?: string | undefined;
+  /** Seals and opens secrets kept in MasterData; without one, secret settings are refused. */
+  secretBox?: SecretBox;
+  /** The key from the environment, used while none is stored in settings. */
+  interaktApiKey?: string | undefined;
   log?: (line: string) => void;
 }
 
@@ -30,13 +42,18 @@ export function createApp(deps: ApiDeps): Express {
 
   app.use('/health', healthRouter(deps));
   // Webhooks authenticate by signature over the raw body, so they come before the JSON parser.
+  app.use('/webhooks/meta', metaWebhooks(deps));
   app.use('/webhooks', webhooksRouter(deps));
 
   const admin = express.Router();
   admin.use(requireApiKey(deps.db));
   admin.use(express.json({ limit: '2mb' }));
+  admin.use('/settings', settingsRouter({ ...deps, secretBox: deps.secretBox ?? createSecretBox(undefined) }));
   admin.use('/leads', leadsRouter(deps));
   admin.use('/sequences', sequencesRouter(deps));
+  // Sync routes first: the CRUD router's `GET /:id` would otherwise claim `/templates/sync-runs`.
+  admin.use('/templates', templateSyncRouter(deps));
+  admin.use('/templates', templatesRouter(deps));
   admin.use('/assignments', assignmentsRouter(deps));
   admin.use('/messages', messagesRouter(deps));
   app.use(admin);

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { CountryCode } from 'libphonenumber-js';
 import { loadConfig } from '../config';
 import { openDb } from '../db/client';
+import { createSecretBox } from '../settings/secret-box';
 import { sendTaskQueue } from '../shared';
 import { createApp } from './app';
 
@@ -11,14 +12,20 @@ async function main(): Promise<void> {
   const db = await openDb(config.DATABASE_URL);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const app = createApp({
+  const deps = {
     db,
     temporal,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    sendTaskQueue: sendTaskQueue(config.TEMPORAL_TASK_QUEUE, 'interakt'),
+    sendTaskQueue: sendTaskQueue(config.TEMPORAL_TASK_QUEUE, config.MESSAGING_PROVIDER),
     defaultCountry: config.DEFAULT_COUNTRY as CountryCode,
     interaktWebhookSecret: config.INTERAKT_WEBHOOK_SECRET,
-  });
+    interaktApiKey: config.INTERAKT_API_KEY,
+    metaAppSecret: config.META_APP_SECRET,
+    metaVerifyToken: config.META_WEBHOOK_VERIFY_TOKEN,
+    secretBox: createSecretBox(config.DRIPLINE_SECRET_KEY),
+  };
+  if (!deps.secretBox.available) console.warn('[api] DRIPLINE_SECRET_KEY is not set: secrets cannot be stored in settings');
+  const app = createApp(deps);
   const server = app.listen(config.API_PORT, config.API_HOST, () => {
     console.log(`[api] listening on http://${config.API_HOST}:${config.API_PORT}`);
   });
@@ -26,6 +33,9 @@ async function main(): Promise<void> {
     server.close(() => {
       void connection.close().then(() => db.close()).finally(() => process.exit(0));
     });
+    // Live-log streams never end by themselves: give requests in flight a moment, then cut.
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 2_000).unref();
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

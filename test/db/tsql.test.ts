@@ -11,8 +11,10 @@ import {
   createAssignments,
   findActiveAssignments,
   getLead,
+  getTemplateByNameLanguage,
   listAssignments,
   listLeads,
+  listTemplates,
   markMessageAccepted,
 } from '../../src/db/queries';
 import * as mssqlSchema from '../../src/db/schema/mssql';
@@ -31,6 +33,8 @@ const CLIENT_COLUMNS =
   '[Id], [Name], [FirstName], [LastName], [Phone], [Email], [Status], [Stage], [OptedOut], [OptedOutAt], [TimeZone], [LastContactedAt], [CustomFields], [CreatedAt], [UpdatedAt]';
 const ASSIGNMENT_COLUMNS =
   '[Id], [LeadId], [SequenceId], [SequenceVersion], [StepsSnapshot], [Status], [NextStep], [TotalSteps], [NextSendAt], [StopReason], [LastError], [WorkflowId], [StartedAt], [CompletedAt], [UpdatedAt]';
+const TEMPLATE_COLUMNS =
+  '[Id], [Name], [Language], [Category], [ApprovalStatus], [HeaderType], [HeaderText], [Body], [Footer], [Buttons], [Provider], [ProviderTemplateId], [CreatedAt], [UpdatedAt], [ArchivedAt], [HeaderMediaUrl], [RejectionReason], [Source], [LastSyncedAt], [RemovedUpstreamAt]';
 const MESSAGE_COLUMNS =
   '[Id], [IdempotencyKey], [LeadId], [Direction], [Provider], [ProviderMessageId], [Phone], [CountryCode], [TemplateName], [TemplateLanguage], [MessageContent], [MediaUrl], [ReferenceType], [ReferenceId], [WorkflowId], [StepIndex], [CallbackData], [CampaignId], [Status], [Attempts], [AttemptStartedAt], [SentAt], [DeliveredAt], [ReadAt], [FailedAt], [ErrorCode], [ErrorMessage], [CreatedAt], [UpdatedAt]';
 
@@ -216,7 +220,8 @@ describe('T-SQL of the message ledger', () => {
 
   it('applyMessageStatus falls back to CallbackData and updates only if the row is still as read (optimistic guard)', async () => {
     const { db, queries } = createRecordingMssql((q) => {
-      if (q.sql.includes('[CallbackData] = @par0')) return { recordset: [messageRecord({ status: 'sending', attempts: 1 })] };
+      // Only the columns the decision needs: Id, Status, ProviderMessageId, SentAt, DeliveredAt, ReadAt, FailedAt.
+      if (q.sql.includes('[CallbackData] = @par0')) return { recordset: [[9, 'sending', null, null, null, null, null]] };
       if (q.sql.startsWith('update')) return { rowsAffected: [1] };
       return undefined;
     });
@@ -224,10 +229,11 @@ describe('T-SQL of the message ledger', () => {
     const result = await applyMessageStatus(db, { providerMessageId: 'p1', callbackData: 'drip-7:0', status: 'delivered', at: NOW });
 
     expect(result).toEqual({ matched: true, changed: true, messageId: 9 });
+    const STATUS_COLUMNS = '[Id], [Status], [ProviderMessageId], [SentAt], [DeliveredAt], [ReadAt], [FailedAt]';
     expect(queries).toEqual<RecordedQuery[]>([
-      { sql: `select ${MESSAGE_COLUMNS} from [WhatsAppMessages] where [WhatsAppMessages].[ProviderMessageId] = @par0`, params: ['p1'] },
+      { sql: `select ${STATUS_COLUMNS} from [WhatsAppMessages] where [WhatsAppMessages].[ProviderMessageId] = @par0`, params: ['p1'] },
       {
-        sql: `select ${MESSAGE_COLUMNS} from [WhatsAppMessages] where (([WhatsAppMessages].[CallbackData] = @par0) and ([WhatsAppMessages].[Direction] = @par1))`,
+        sql: `select ${STATUS_COLUMNS} from [WhatsAppMessages] where (([WhatsAppMessages].[CallbackData] = @par0) and ([WhatsAppMessages].[Direction] = @par1))`,
         params: ['drip-7:0', 'outgoing'],
       },
       {
@@ -236,6 +242,50 @@ describe('T-SQL of the message ledger', () => {
           ' where (([WhatsAppMessages].[Id] = @par4) and ([WhatsAppMessages].[Status] = @par5)' +
           ' and (([WhatsAppMessages].[DeliveredAt] is null)) and (([WhatsAppMessages].[ProviderMessageId] is null)))',
         params: ['p1', 'delivered', NOW, NOW, 9, 'sending'],
+      },
+    ]);
+  });
+});
+
+describe('T-SQL of the Message Master queries', () => {
+  it('getTemplateByNameLanguage selects by both key columns and parses the Buttons JSON of the row', async () => {
+    const row: Record<string, unknown> = {
+      id: 4, name: 'drip_day_1', language: 'en', category: 'MARKETING', approvalStatus: 'Approved', headerType: 'none',
+      headerText: null, body: 'Hi {{1}}', footer: null, buttons: '[{"type":"QUICK_REPLY","text":"Yes"}]', provider: 'interakt',
+      providerTemplateId: '77', createdAt: NOW, updatedAt: NOW, archivedAt: null, headerMediaUrl: null, rejectionReason: null,
+      source: 'interakt', lastSyncedAt: NOW, removedUpstreamAt: null,
+    };
+    const { db, queries } = createRecordingMssql(() => ({
+      recordset: [Object.keys(getTableColumns(mssqlSchema.messageMaster)).map((key) => row[key])],
+    }));
+
+    const template = await getTemplateByNameLanguage(db, 'drip_day_1', 'en');
+
+    expect(template).toMatchObject({ id: 4, approvalStatus: 'Approved', buttons: [{ type: 'QUICK_REPLY', text: 'Yes' }] });
+    expect(queries).toEqual<RecordedQuery[]>([
+      {
+        sql: `select ${TEMPLATE_COLUMNS} from [MessageMaster] where (([MessageMaster].[Name] = @par0) and ([MessageMaster].[Language] = @par1))`,
+        params: ['drip_day_1', 'en'],
+      },
+    ]);
+  });
+
+  it('listTemplates counts, then pages by name and language with OFFSET/FETCH; search is a literal LIKE with an escape', async () => {
+    const { db, queries } = createRecordingMssql((q) => (q.sql.startsWith('select count') ? { recordset: [[12]] } : undefined));
+
+    const page = await listTemplates(db, { page: 2, pageSize: 5, approvalStatus: 'Approved', language: 'en', search: 'day_1' });
+
+    expect(page).toEqual({ items: [], total: 12, page: 2, pageSize: 5 });
+    const where =
+      'where (([MessageMaster].[ApprovalStatus] = @par0) and ([MessageMaster].[Language] = @par1)' +
+      ' and (([MessageMaster].[ArchivedAt] is null)) and (([MessageMaster].[RemovedUpstreamAt] is null))' +
+      " and ((([MessageMaster].[Name] like @par2 escape '\\') or ([MessageMaster].[Body] like @par3 escape '\\'))))";
+    const params = ['Approved', 'en', '%day\\_1%', '%day\\_1%'];
+    expect(queries).toEqual<RecordedQuery[]>([
+      { sql: `select count(*) from [MessageMaster] ${where}`, params },
+      {
+        sql: `select ${TEMPLATE_COLUMNS} from [MessageMaster] ${where} order by [MessageMaster].[Name] asc, [MessageMaster].[Language] asc offset @par4 rows fetch next @par5 rows only`,
+        params: [...params, 5, 5],
       },
     ]);
   });

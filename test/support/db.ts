@@ -17,12 +17,14 @@ const TABLES_IN_DELETE_ORDER = [
   'LeadDripAssignment',
   'DripSequenceSteps',
   'DripSequence',
+  'WebhookEvents',
   'WhatsAppMessages',
   'Clients',
   'ApiKeys',
   'Users',
   'MasterData',
   'MessageMaster',
+  'TemplateSyncRuns',
 ] as const;
 
 export async function createTestDb(): Promise<Db> {

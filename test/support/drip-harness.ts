@@ -9,6 +9,7 @@ import type { dripWorkflow } from '../../src/workflows/drip';
 import { createWorkers, runWorkers } from '../../src/workers';
 import { startInteraktEmulator } from './emulator';
 import { bundleWorkflows, uniqueTaskQueue } from './temporal';
+import { seedTemplates } from './templates';
 
 export const EMULATOR_KEY = 'test-interakt-key';
 
@@ -25,9 +26,11 @@ export interface DripHarnessOptions {
 
 /**
  * A real worker (both queues) against a real Temporal server, a real database and the Interakt
- * emulator over HTTP: the pieces a drip needs, wired the way src/worker.ts wires them.
+ * emulator over HTTP: the pieces a drip needs, wired the way src/worker.ts wires them. Message
+ * Master holds the emulator's templates, Approved, as after a sync.
  */
 export async function startDripHarness(options: DripHarnessOptions) {
+  await seedTemplates(options.db);
   const emulator = await startInteraktEmulator({
     apiKey: EMULATOR_KEY,
     webhookUrl: options.webhookUrl,

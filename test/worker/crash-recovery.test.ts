@@ -12,6 +12,7 @@ import { sendTaskQueue } from '../../src/shared';
 import { EMULATOR_KEY, nextPhone, step, waitFor } from '../support/drip-harness';
 import { startInteraktEmulator, type StartedInteraktEmulator } from '../support/emulator';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
+import { seedTemplates } from '../support/templates';
 
 const REPO = path.resolve(__dirname, '../..');
 const LEADS = 4;
@@ -36,6 +37,7 @@ describe('worker crash and restart', () => {
     dbUrl = process.env.DATABASE_URL?.startsWith('mssql') ? process.env.DATABASE_URL : `file:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dripline-crash-')), 'crm.db')}`;
     db = await openDb(dbUrl);
     await migrate(db);
+    await seedTemplates(db);
     emulator = await startInteraktEmulator({ apiKey: EMULATOR_KEY, autoWebhooks: false });
   });
 

@@ -1,11 +1,19 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client';
-import { getLead, listAssignmentEvents, listMessages, updateLead } from '../../src/db/queries';
+import {
+  archiveTemplate,
+  getLead,
+  listAssignmentEvents,
+  listMessages,
+  updateLead,
+  updateTemplate,
+} from '../../src/db/queries';
 import { cancelDripSignal, pauseDripSignal, resumeDripSignal } from '../../src/shared';
 import { createTestDb } from '../support/db';
 import { DAY, startDrip, startDripHarness, step, waitFor, type DripHarness } from '../support/drip-harness';
 import { createTimeSkippingEnv } from '../support/temporal';
+import { seedTemplates } from '../support/templates';
 
 /**
  * Drip workflows on the time-skipping test server: multi-day delays pass in seconds, while the
@@ -158,5 +166,53 @@ describe('drip workflow (time skipping)', () => {
     expect(log.items).toHaveLength(1);
     expect(log.items[0]).toMatchObject({ status: 'failed' });
     expect(log.items[0]?.errorMessage).toContain('Recipient is not a valid WhatsApp user');
+  });
+
+  /** A template both the emulator and Message Master know and approve, so only our own check can stop it. */
+  async function approvedEverywhere(name: string) {
+    const template = { name, language: 'en', body: 'Hi {{1}}, one more thing.' };
+    harness.emulator.emulator.state.upsertTemplate(template);
+    const [seeded] = await seedTemplates(db, [template]);
+    return seeded!;
+  }
+  const sendRequestsTo = (phone: string) =>
+    harness.emulator.emulator.state
+      .requests()
+      .filter((request) => request.path.startsWith('/v1/public/message') && (request.body as { phoneNumber?: string }).phoneNumber === phone.slice(3));
+
+  it('fails a step whose template was archived after the drip started: once, template_not_usable on record, nothing sent', async () => {
+    const template = await approvedEverywhere('drip_archived_tip');
+    const drip = await startDrip(db, env.client, harness, [step('drip_day_1', 0), step('drip_archived_tip', DAY)]);
+    await waitFor(() => sentTo(drip.lead.phone).length === 1, 'the first step');
+
+    await archiveTemplate(db, template.id);
+    const result = await drip.handle.result();
+
+    expect(result).toMatchObject({ status: 'failed', nextStep: 1 });
+    expect(result.lastError).toContain('template drip_archived_tip (en) is archived');
+    expect(sendRequestsTo(drip.lead.phone)).toHaveLength(1);
+    const log = await listMessages(db, { referenceType: 'drip', referenceId: String(drip.assignmentId), page: 1, pageSize: 10, order: 'asc' });
+    expect(log.items.map((row) => [row.templateName, row.status, row.errorCode])).toEqual([
+      ['drip_day_1', 'sent', null],
+      ['drip_archived_tip', 'failed', 'template_not_usable'],
+    ]);
+    expect(log.items[1]).toMatchObject({ attempts: 0, errorMessage: 'template drip_archived_tip (en) is archived; archived templates cannot be sent' });
+    const events = (await listAssignmentEvents(db, drip.assignmentId)).map((event) => event.event);
+    expect(events).toEqual(['started', 'step_sent', 'step_failed']);
+  });
+
+  it('fails a step whose template lost its approval after the sequence was defined, without calling the provider', async () => {
+    const template = await approvedEverywhere('drip_revoked_tip');
+    const drip = await startDrip(db, env.client, harness, [step('drip_revoked_tip', DAY)]);
+
+    await updateTemplate(db, template.id, { approvalStatus: 'Paused' });
+    const result = await drip.handle.result();
+
+    expect(result.status).toBe('failed');
+    expect(result.lastError).toContain('template drip_revoked_tip (en) is Paused; only approved templates can be sent');
+    expect(sendRequestsTo(drip.lead.phone)).toEqual([]);
+    const log = await listMessages(db, { referenceType: 'drip', referenceId: String(drip.assignmentId), page: 1, pageSize: 10 });
+    expect(log.items).toHaveLength(1);
+    expect(log.items[0]).toMatchObject({ status: 'failed', errorCode: 'template_not_usable', attempts: 0 });
   });
 });

@@ -260,5 +260,6 @@ export const whatsAppMessages = sqliteTable(
     index('IX_WhatsAppMessages_CallbackData').on(t.callbackData),
     index('IX_WhatsAppMessages_Lead_CreatedAt').on(t.leadId, t.createdAt),
     index('IX_WhatsAppMessages_Reference').on(t.referenceType, t.referenceId),
+    index('IX_WhatsAppMessages_UpdatedAt_Id').on(t.updatedAt, t.id),
   ],
 );
