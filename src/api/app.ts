@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
 import type { CountryCode } from 'libphonenumber-js';
 import type { Db } from '../db/client';
+import { interaktWebhookSecretReader } from '../settings/provider-settings';
 import { createSecretBox, type SecretBox } from '../settings/secret-box';
 import { requireApiKey } from './auth';
 import { errorHandler, unknownRoute } from './errors';
@@ -24,6 +25,8 @@ export interface ApiDeps {
   sendTaskQueue: string;
   defaultCountry: CountryCode;
   interaktWebhookSecret?: string | undefined;
+  /** Reads the current Interakt webhook secret (settings, else environment); built by createApp when absent. */
+  interaktWebhookSecretReader?: () => Promise<string | null | undefined>;
   /** Meta Cloud API: the app secret signing webhooks, and the verify token of the handshake. */
   metaAppSecret?: string | undefined;
   metaVerifyToken?: string | undefined;
@@ -36,6 +39,15 @@ export interface ApiDeps {
 
 /** Builds the API without listening, so tests mount it directly. */
 export function createApp(deps: ApiDeps): Express {
+  if (!deps.interaktWebhookSecretReader) {
+    const fromEnv = deps.interaktWebhookSecret;
+    deps = {
+      ...deps,
+      interaktWebhookSecretReader: deps.secretBox?.available
+        ? interaktWebhookSecretReader(deps.db, deps.secretBox, { webhookSecret: fromEnv })
+        : async () => fromEnv,
+    };
+  }
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');

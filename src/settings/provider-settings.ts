@@ -140,6 +140,27 @@ export function interaktApiKeyReader(db: Db, box: SecretBox, fallback: InteraktS
   };
 }
 
+/**
+ * The webhook secret to verify Interakt's signatures with: the one saved in settings, else the
+ * environment's. Webhooks are the API's hottest path, so the answer is reused for `ttlMs`; a
+ * secret changed through the API applies to webhooks within that time.
+ */
+export function interaktWebhookSecretReader(
+  db: Db,
+  box: SecretBox,
+  fallback: InteraktSettingsFallback,
+  ttlMs = 5_000,
+  now: () => number = Date.now,
+): () => Promise<string | null> {
+  let cached: { secret: string | null; until: number } | null = null;
+  return async () => {
+    if (cached && cached.until > now()) return cached.secret;
+    const { webhookSecret } = await readInteraktSettings(db, box, fallback);
+    cached = { secret: webhookSecret, until: now() + ttlMs };
+    return webhookSecret;
+  };
+}
+
 /** `••••••••1a2b`: enough to tell two keys apart, never enough to use one. Short values show nothing. */
 export function maskSecret(value: string): string {
   return value.length >= 12 ? `••••••••${value.slice(-4)}` : '••••••••';

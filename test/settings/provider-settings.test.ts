@@ -5,6 +5,7 @@ import {
   countryForCallingCode,
   defaultCountryOf,
   interaktApiKeyReader,
+  interaktWebhookSecretReader,
   maskSecret,
   readInteraktOptions,
   readInteraktSettings,
@@ -26,6 +27,18 @@ describe('Interakt settings in MasterData', () => {
   });
   beforeEach(async () => {
     await executeStatement(db, 'DELETE FROM MasterData');
+  });
+
+  it('verifies webhooks with the saved secret, else the environment’s, re-reading it once its cache expires', async () => {
+    let clock = 0;
+    const read = interaktWebhookSecretReader(db, box, { webhookSecret: 'env-secret' }, 5_000, () => clock);
+    expect(await read()).toBe('env-secret');
+
+    await writeInteraktSettings(db, box, { webhookSecret: 'rotated-secret' });
+    clock = 4_999;
+    expect(await read()).toBe('env-secret');
+    clock = 5_001;
+    expect(await read()).toBe('rotated-secret');
   });
 
   it('with nothing stored, uses the defaults and the environment’s key and webhook secret', async () => {

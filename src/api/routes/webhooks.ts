@@ -16,7 +16,7 @@ export function webhooksRouter(deps: ApiDeps): Router {
   const log = deps.log ?? ((line: string) => console.error(line));
 
   router.post('/interakt', express.raw({ type: () => true, limit: '1mb' }), async (req, res) => {
-    const secret = deps.interaktWebhookSecret;
+    const secret = (await deps.interaktWebhookSecretReader?.()) ?? deps.interaktWebhookSecret;
     if (!secret) throw new HttpError(503, 'webhook_not_configured', 'no Interakt webhook secret is configured');
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (!verifyInteraktSignature(raw, req.get('interakt-signature') ?? req.get('x-interakt-signature'), secret)) {
