@@ -218,26 +218,27 @@ export function createSendActivities(deps: SendDeps) {
       if (!lead) return { kind: 'skipped', reason: 'lead_not_found' };
       if (lead.optedOut) return { kind: 'skipped', reason: 'opted_out' };
 
-      let values: ReturnType<typeof resolveTemplateValues>;
-      try {
-        values = resolveTemplateValues(lead, input.step.variables);
-      } catch (error) {
-        if (error instanceof MissingVariableError) {
-          throw ApplicationFailure.create({ type: PERMANENT_SEND_ERROR, message: error.message, nonRetryable: true });
-        }
-        throw error;
-      }
-
-      const result = await sendTemplateMessage(deps, {
+      const request: SendOnceRequest = {
         idempotencyKey: sendIdempotencyKey(input.workflowId, input.stepIndex),
         leadId: lead.id,
         phone: lead.phone,
-        message: { templateName: input.step.templateName, languageCode: input.step.templateLanguage, ...values },
+        message: { templateName: input.step.templateName, languageCode: input.step.templateLanguage },
         referenceType: 'drip',
         referenceId: String(input.assignmentId),
         workflowId: input.workflowId,
         stepIndex: input.stepIndex,
-      });
+      };
+      let values: ReturnType<typeof resolveTemplateValues>;
+      try {
+        values = resolveTemplateValues(lead, input.step.variables);
+      } catch (error) {
+        if (!(error instanceof MissingVariableError)) throw error;
+        // The lead lacks a field the template needs: a permanent failure, on record in the message
+        // log like any refusal (unless an earlier attempt already sent this step).
+        const earlier = await sendTemplateOnce(deps, request, { refusal: { code: error.code, message: error.message } });
+        return { kind: 'sent', ...earlier };
+      }
+      const result = await sendTemplateMessage(deps, { ...request, message: { ...request.message, ...values } });
       return { kind: 'sent', ...result };
     },
   };

@@ -145,6 +145,22 @@ describe('drip workflow (time skipping)', () => {
     expect(sentTo(phone)).toHaveLength(1);
   });
 
+  it('fails a step whose lead lacks a mapped field, with the reason in the message log, and sends nothing', async () => {
+    const phone = '+919812340004';
+    const drip = await startDrip(db, env.client, harness, [
+      { templateName: 'drip_day_1', templateLanguage: 'en', delaySeconds: 0, variables: { body: [{ field: 'email' }] } },
+    ], { phone });
+
+    const result = await drip.handle.result();
+
+    expect(result.status).toBe('failed');
+    expect(result.lastError).toContain('lead field "email" is empty');
+    expect(sentTo(phone)).toHaveLength(0);
+    const log = await listMessages(db, { referenceType: 'drip', referenceId: String(drip.assignmentId), page: 1, pageSize: 10 });
+    expect(log.items).toHaveLength(1);
+    expect(log.items[0]).toMatchObject({ status: 'failed', errorCode: 'missing_variable' });
+  });
+
   it('fails the step once, with the provider reason recorded, on a permanent error', async () => {
     const phone = '+919812340003';
     const reason = 'Please correct the following error - Recipient is not a valid WhatsApp user';
