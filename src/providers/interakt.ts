@@ -6,6 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { ProviderError } from './errors';
 import { splitE164 } from './phone';
+import { classifyTransportError, parseRetryAfter, readCredential } from './transport';
 import type { MessagingProvider, SendAccepted, TemplateSend } from './types';
 
 export const INTERAKT_CALLBACK_DATA_MAX = 512;
@@ -117,7 +118,7 @@ export function createInteraktProvider(options: InteraktProviderOptions): Messag
 
   async function sendTemplate(message: TemplateSend): Promise<SendAccepted> {
     const body = buildInteraktSendBody(message);
-    const apiKey = await readApiKey(options.getApiKey);
+    const apiKey = await readInteraktApiKey(options.getApiKey);
     const redact = (text: string): string => text.split(apiKey).join('[redacted]');
 
     let response: Response;
@@ -138,7 +139,7 @@ export function createInteraktProvider(options: InteraktProviderOptions): Messag
       });
       text = await response.text();
     } catch (error) {
-      throw classifyTransportError(error, options.timeoutMs, redact);
+      throw classifyInteraktTransportError(error, options.timeoutMs, redact);
     }
 
     const parsed = parseJson(text);
@@ -149,41 +150,6 @@ export function createInteraktProvider(options: InteraktProviderOptions): Messag
   }
 
   return { name: 'interakt', sendTemplate };
-}
-
-async function readApiKey(getApiKey: InteraktProviderOptions['getApiKey']): Promise<string> {
-  let key: string;
-  try {
-    key = (await getApiKey()).trim();
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ProviderError('config', 'api_key_unavailable', `Could not read the Interakt API key: ${reason}`);
-  }
-  if (key === '') throw new ProviderError('config', 'api_key_missing', 'The Interakt API key is empty');
-  return key;
-}
-
-function classifyTransportError(error: unknown, timeoutMs: number, redact: (text: string) => string): ProviderError {
-  if (error instanceof ProviderError) return error;
-  if (isTimeout(error)) {
-    // The request left; Interakt may have accepted it. Only a webhook or the message log can tell.
-    return new ProviderError('ambiguous', 'timeout', `Interakt did not answer within ${timeoutMs} ms`);
-  }
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
-  const causeCode = cause && 'code' in cause && typeof cause.code === 'string' ? cause.code : undefined;
-  const detail = causeCode ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
-  if (causeCode && NEVER_CONNECTED.has(causeCode)) {
-    return new ProviderError('retryable', 'network', redact(`Could not reach Interakt: ${detail}`));
-  }
-  // The connection broke after it was made: the request may have been read and accepted.
-  return new ProviderError('ambiguous', 'connection_lost', redact(`Connection to Interakt failed mid-request: ${detail}`));
-}
-
-/** Errors raised before a byte of the request reached Interakt: resending cannot duplicate. */
-const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
-
-function isTimeout(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
 }
 
 function classifyResponse(
@@ -244,11 +210,16 @@ function classifyResponse(
 }
 
 /** Shared with the template-list client (interakt-templates.ts), so both classify failures alike. */
-export {
-  readApiKey as readInteraktApiKey,
-  classifyTransportError as classifyInteraktTransportError,
-  classifyResponse as classifyInteraktResponse,
-};
+export { classifyResponse as classifyInteraktResponse };
+
+/** The Interakt key, as given by its getter; empty or unreadable is a configuration error. */
+export function readInteraktApiKey(getApiKey: InteraktProviderOptions['getApiKey']): Promise<string> {
+  return readCredential(getApiKey, 'Interakt API key', 'api_key');
+}
+
+export function classifyInteraktTransportError(error: unknown, timeoutMs: number, redact: (text: string) => string): ProviderError {
+  return classifyTransportError(error, 'Interakt', timeoutMs, redact);
+}
 
 function rejectionCode(reason: string): string {
   if (/template/i.test(reason)) return 'invalid_template';
@@ -265,16 +236,6 @@ function parseJson(text: string): InteraktApiResponse | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** `Retry-After` is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(header: string | null, now: number = Date.now()): number | undefined {
-  if (header === null) return undefined;
-  const value = header.trim();
-  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
-  const at = Date.parse(value);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
 }
 
 /** `sha256=<hex HMAC-SHA256(raw body, secret)>`, the value of the `Interakt-Signature` header. */

@@ -4,7 +4,7 @@
  * activity turns that into Temporal retry behaviour, exactly as for Interakt.
  */
 import { ProviderError } from './errors';
-import { parseRetryAfter } from './interakt';
+import { classifyTransportError, parseRetryAfter, readCredential } from './transport';
 import { e164Digits } from './phone';
 import type { HeaderFormat, MessagingProvider, SendAccepted, TemplateSend } from './types';
 import type { ProviderName } from '../shared';
@@ -174,7 +174,7 @@ export function createMetaProvider(options: MetaProviderOptions): MessagingProvi
 
   async function sendTemplate(message: TemplateSend): Promise<SendAccepted> {
     const body = buildMetaSendBody(message);
-    const token = await readAccessToken(options.getAccessToken);
+    const token = await readCredential(options.getAccessToken, 'Meta access token', 'access_token');
     const redact = (text: string): string => text.split(token).join('[redacted]');
 
     let response: Response;
@@ -194,7 +194,7 @@ export function createMetaProvider(options: MetaProviderOptions): MessagingProvi
       });
       text = await response.text();
     } catch (error) {
-      throw classifyTransportError(error, options.timeoutMs, redact);
+      throw classifyTransportError(error, 'Meta', options.timeoutMs, redact);
     }
 
     const parsed = parseJson(text);
@@ -206,41 +206,6 @@ export function createMetaProvider(options: MetaProviderOptions): MessagingProvi
   }
 
   return { name: META_PROVIDER_NAME, sendTemplate };
-}
-
-async function readAccessToken(getAccessToken: MetaProviderOptions['getAccessToken']): Promise<string> {
-  let token: string;
-  try {
-    token = (await getAccessToken()).trim();
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ProviderError('config', 'access_token_unavailable', `Could not read the Meta access token: ${reason}`);
-  }
-  if (token === '') throw new ProviderError('config', 'access_token_missing', 'The Meta access token is empty');
-  return token;
-}
-
-function classifyTransportError(error: unknown, timeoutMs: number, redact: (text: string) => string): ProviderError {
-  if (error instanceof ProviderError) return error;
-  if (isTimeout(error)) {
-    // The request left; Meta may have accepted it. Only a webhook or the message log can tell.
-    return new ProviderError('ambiguous', 'timeout', `Meta did not answer within ${timeoutMs} ms`);
-  }
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
-  const causeCode = cause && 'code' in cause && typeof cause.code === 'string' ? cause.code : undefined;
-  const detail = causeCode ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
-  if (causeCode && NEVER_CONNECTED.has(causeCode)) {
-    return new ProviderError('retryable', 'network', redact(`Could not reach Meta: ${detail}`));
-  }
-  // The connection broke after it was made: the request may have been read and accepted.
-  return new ProviderError('ambiguous', 'connection_lost', redact(`Connection to Meta failed mid-request: ${detail}`));
-}
-
-/** Errors raised before a byte of the request reached Meta: resending cannot duplicate. */
-const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
-
-function isTimeout(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
 }
 
 /** Throughput, app and WABA rate limits and Meta-side hiccups: the same request may pass later. */

@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ProviderError } from '../../src/providers/errors';
-import { createInteraktProvider, parseRetryAfter } from '../../src/providers/interakt';
+import { createInteraktProvider } from '../../src/providers/interakt';
+import { parseRetryAfter } from '../../src/providers/transport';
 import type { TemplateSend } from '../../src/providers/types';
 import { startInteraktEmulator, type StartedInteraktEmulator } from '../support/emulator';
 
