@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { z } from 'zod';
+import { describeFetchError, isBodyParseError, maskHeaders, sleep } from './emulator-http';
 import {
   INTERAKT_CALLBACK_DATA_MAX,
   INTERAKT_SIGNATURE_HEADER,
@@ -393,7 +394,7 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
       delivery.responseStatus = response.status;
       await response.arrayBuffer().catch(() => undefined);
     } catch (error) {
-      delivery.error = describeFetchError(error);
+      delivery.error = describeFetchError(error, WEBHOOK_TIMEOUT_MS);
     }
     return structuredClone(delivery);
   }
@@ -938,41 +939,4 @@ function requestPhoneDigits(body: unknown): string | undefined {
 
 function isAuthorized(req: Request, apiKey: string): boolean {
   return req.headers.authorization?.trim() === `Basic ${apiKey}`;
-}
-
-function maskHeaders(headers: Request['headers']): Record<string, string> {
-  const masked: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    const text = Array.isArray(value) ? value.join(', ') : value;
-    masked[name] = name === 'authorization' ? `${text.split(' ')[0] ?? ''} ***`.trim() : text;
-  }
-  return masked;
-}
-
-function isBodyParseError(error: unknown): boolean {
-  return error instanceof Error && 'type' in error && error.type === 'entity.parse.failed';
-}
-
-function describeFetchError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  if (error.name === 'TimeoutError') return `no answer within ${WEBHOOK_TIMEOUT_MS} ms`;
-  const cause = error.cause instanceof Error ? error.cause : undefined;
-  const code = cause && 'code' in cause && typeof cause.code === 'string' ? cause.code : undefined;
-  return code ?? cause?.message ?? error.message;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
