@@ -1,62 +1,145 @@
 /**
  * Records the workflow histories that test/workflows/replay.test.ts replays on every change to
- * workflow code (see test/histories/README.md). Each scenario runs a real drip on the
- * time-skipping test server, with the worker, SQLite database and Interakt emulator wired as in
- * the drip tests, checks that it ended the way the scenario says, and saves its history.
+ * workflow code (see test/histories/README.md). Each scenario runs a real workflow on the
+ * time-skipping test server, with a real worker, SQLite database and Interakt emulator wired as in
+ * the workflow's own tests, checks that it ended the way the scenario says, and saves its history
+ * as `<workflow>-<scenario>.json` (`drip-…`, `welcome-…`, `template-sync-…`).
  *
- *   npm run histories:record                       # first recording: test/histories/drip-<scenario>.json
- *   npm run histories:record -- --label <label>    # after a versioned change: drip-<scenario>.<label>.json
+ *   npm run histories:record                               # every scenario: test/histories/<name>.json
+ *   npm run histories:record -- --only welcome-            # only scenarios whose name starts so (repeatable)
+ *   npm run histories:record -- --label <label>            # after a versioned change: <name>.<label>.json
  *
  * It never overwrites a saved history: old histories are what prove that running workflows still
- * replay on the new code, so a new recording goes alongside them under a label.
+ * replay on the new code, so a new recording goes alongside them under a label. If any file it
+ * would write exists, it writes nothing; `--only` is how a new scenario is recorded next to
+ * scenarios already saved.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import express from 'express';
+import { createTemplateSyncActivities } from '../src/activities';
+import { errorHandler } from '../src/api/errors';
+import { templateSyncRouter } from '../src/api/routes/template-sync';
+import { startWelcomeWorkflow } from '../src/api/welcome';
 import type { Db } from '../src/db/client';
-import { updateLead } from '../src/db/queries';
-import { cancelDripSignal, pauseDripSignal, resumeDripSignal, type DripProgress } from '../src/shared';
-import type { dripWorkflow } from '../src/workflows/drip';
+import { createLead, getTemplateSyncRun, updateLead } from '../src/db/queries';
+import { DEFAULT_EMULATOR_TEMPLATES, type EmulatorTemplate } from '../src/emulators/interakt';
+import { createInteraktTemplateClient } from '../src/providers/interakt-templates';
+import { cancelDripSignal, pauseDripSignal, resumeDripSignal, SEARCH_ATTRIBUTES } from '../src/shared';
+import { TEMPLATE_SYNC_SCHEDULE_ID } from '../src/templates/sync-ids';
+import type { templateSyncWorkflow } from '../src/workflows/template-sync';
 import { REPO_ROOT } from '../temporal/paths.cjs';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
+import { apiClient, listen, type RunningApp } from '../test/support/api';
 import { createTestDb } from '../test/support/db';
 import { DAY, nextPhone, startDrip, startDripHarness, step, waitFor, type DripHarness } from '../test/support/drip-harness';
-import { createTimeSkippingEnv } from '../test/support/temporal';
+import { startInteraktEmulator, type StartedInteraktEmulator } from '../test/support/emulator';
+import { bundleWorkflows, createTimeSkippingEnv, uniqueTaskQueue } from '../test/support/temporal';
 
 const HISTORIES_DIR = path.join(REPO_ROOT, 'test', 'histories');
 const LABEL_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
-interface ScenarioContext {
-  env: TestWorkflowEnvironment;
+/** Template sync: its own database, emulator (two rows a page) and worker, as in test/templates. */
+interface SyncRig {
   db: Db;
-  harness: DripHarness;
+  emulator: StartedInteraktEmulator;
+  taskQueue: string;
+  /** POST /templates/sync and friends, mounted as the API mounts them. */
+  request: ReturnType<typeof apiClient>;
+  /** Answers (or lets through) a page request before it reaches the emulator. */
+  intercept: ((offset: number) => Response | undefined) | undefined;
+  stop(): Promise<void>;
 }
 
+interface ScenarioContext {
+  env: TestWorkflowEnvironment;
+  /** Drip and welcome: the drip harness's database, worker pair and emulator. */
+  db: Db;
+  harness: DripHarness;
+  sync: SyncRig;
+}
+
+/** How a run must end for its history to be saved: a result with these fields, or a failure. */
+type Ending = { completes: Record<string, unknown> } | { fails: RegExp };
+
 interface Scenario {
+  /** The file name without `.json`: `<workflow>-<scenario>`. */
   name: string;
-  /** Drives one drip to its end and returns its handle. */
-  run(context: ScenarioContext): Promise<WorkflowHandle<typeof dripWorkflow>>;
+  /** Drives one run to its end and returns its handle. */
+  run(context: ScenarioContext): Promise<WorkflowHandle>;
   /** The end the scenario exists to capture; a history that ended otherwise is not saved. */
-  expected: Partial<DripProgress>;
+  ends: Ending;
+  /** What else must hold (database rows, what the provider received), given the run's result. */
+  verify?(context: ScenarioContext, result: unknown): Promise<void>;
 }
 
 const sentTo = (harness: DripHarness, phone: string) => harness.accepted().filter((message) => message.phone === phone);
 
-/** One scenario per path through dripWorkflow: each leaves a differently shaped history. */
+function check(condition: unknown, what: string): asserts condition {
+  if (!condition) throw new Error(what);
+}
+
+const SYNC_KEY = 'template-sync-key';
+const POLICIES_PDF = 'https://example.com/Ipshopy_Policies.pdf';
+const WELCOME_PHONE = nextPhone();
+/** Six seeded + two: four pages of two. */
+const SYNC_TEMPLATES: EmulatorTemplate[] = [
+  { name: 'spring_sale', language: 'en', category: 'MARKETING', approvalStatus: 'PENDING', body: 'Hi {{1}}, our spring sale starts soon.' },
+  { name: 'spring_sale', language: 'hi', category: 'MARKETING', approvalStatus: 'PAUSED', body: 'नमस्ते {{1}}, सेल जल्द शुरू होगी।' },
+];
+const SYNC_TEMPLATE_COUNT = DEFAULT_EMULATOR_TEMPLATES.length + SYNC_TEMPLATES.length;
+
+/** Starts `welcome-<leadId>` the way POST /leads does, with the welcome settings given. */
+async function startWelcome({ env, harness }: ScenarioContext, leadId: number, document?: { url: string; fileName: string }) {
+  const failures: string[] = [];
+  const started = await startWelcomeWorkflow(
+    { temporal: env.client, taskQueue: harness.taskQueue, sendTaskQueue: harness.sendTaskQueue, log: (line) => failures.push(line) },
+    { id: leadId },
+    {
+      enabled: true,
+      defaultCountryCode: null,
+      welcomeOnCreate: true,
+      welcomeTemplateName: 'seller_registration',
+      welcomeTemplateLanguage: 'en',
+      welcomeHeaderMediaUrl: document?.url ?? null,
+      welcomeFileName: document?.fileName ?? null,
+    },
+  );
+  check(started.status === 'started', `welcome for lead ${leadId} not started (${started.status}): ${failures.join('; ')}`);
+  return env.client.workflow.getHandle(started.workflowId);
+}
+
+/** POST /templates/sync, as an admin does: the API creates the run row and starts the workflow with its id. */
+async function startSyncThroughApi({ env, sync }: ScenarioContext) {
+  const started = await sync.request('POST', '/templates/sync');
+  check(started.status === 202 && started.body.alreadyRunning === false, `POST /templates/sync answered ${started.status} ${JSON.stringify(started.body)}`);
+  return env.client.workflow.getHandle(started.body.workflowId as string);
+}
+
+const listOffsets = (sync: SyncRig) =>
+  sync.emulator.emulator.state
+    .requests()
+    .filter((entry) => entry.path.includes('/track/organization/templates'))
+    .map((entry) => Number(new URL(entry.path, 'http://x').searchParams.get('offset')));
+
+/** One scenario per path through each workflow: each leaves a differently shaped history. */
 const SCENARIOS: Scenario[] = [
   {
-    name: 'three-steps',
-    expected: { status: 'completed', nextStep: 3 },
+    name: 'drip-three-steps',
+    ends: { completes: { status: 'completed', nextStep: 3 } },
     async run({ env, db, harness }) {
       const drip = await startDrip(db, env.client, harness, [step('drip_day_1', 0), step('drip_day_2', 2 * DAY), step('drip_day_3', 3 * DAY)]);
       return drip.handle;
     },
   },
   {
-    name: 'pause-resume',
-    expected: { status: 'completed', nextStep: 2 },
+    name: 'drip-pause-resume',
+    ends: { completes: { status: 'completed', nextStep: 2 } },
     async run({ env, db, harness }) {
       const drip = await startDrip(db, env.client, harness, [step('drip_day_1', 0), step('drip_day_2', DAY)]);
       await waitFor(() => sentTo(harness, drip.lead.phone).length === 1, 'the first step');
@@ -68,8 +151,8 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    name: 'cancel-after-first-step',
-    expected: { status: 'cancelled', stopReason: 'admin', nextStep: 1 },
+    name: 'drip-cancel-after-first-step',
+    ends: { completes: { status: 'cancelled', stopReason: 'admin', nextStep: 1 } },
     async run({ env, db, harness }) {
       const drip = await startDrip(db, env.client, harness, [step('drip_day_1', 0), step('drip_day_2', DAY), step('drip_day_3', DAY)]);
       await waitFor(() => sentTo(harness, drip.lead.phone).length === 1, 'the first step');
@@ -78,8 +161,8 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    name: 'permanent-error',
-    expected: { status: 'failed', nextStep: 0 },
+    name: 'drip-permanent-error',
+    ends: { completes: { status: 'failed', nextStep: 0 } },
     async run({ env, db, harness }) {
       const phone = nextPhone();
       harness.emulator.emulator.state.injectFault({
@@ -92,8 +175,8 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    name: '5xx-then-success',
-    expected: { status: 'completed', nextStep: 1 },
+    name: 'drip-5xx-then-success',
+    ends: { completes: { status: 'completed', nextStep: 1 } },
     async run({ env, db, harness }) {
       const phone = nextPhone();
       harness.emulator.emulator.state.injectFault({ kind: 'http_5xx', status: 503, times: 2, match: { phone } });
@@ -102,8 +185,8 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    name: 'opt-out',
-    expected: { status: 'cancelled', stopReason: 'opted_out', nextStep: 1 },
+    name: 'drip-opt-out',
+    ends: { completes: { status: 'cancelled', stopReason: 'opted_out', nextStep: 1 } },
     async run({ env, db, harness }) {
       const drip = await startDrip(db, env.client, harness, [step('drip_day_1', 0), step('drip_day_2', DAY)]);
       await waitFor(() => sentTo(harness, drip.lead.phone).length === 1, 'the first step');
@@ -111,53 +194,214 @@ const SCENARIOS: Scenario[] = [
       return drip.handle;
     },
   },
+  {
+    name: 'welcome-document-header',
+    ends: { completes: { kind: 'sent' } },
+    async run(context) {
+      const lead = await createLead(context.db, { name: 'Asha Rao', phone: WELCOME_PHONE });
+      return startWelcome(context, lead.id, { url: POLICIES_PDF, fileName: 'Ipshopy_Policies.pdf' });
+    },
+    async verify({ harness }) {
+      const sent = sentTo(harness, WELCOME_PHONE);
+      check(
+        sent.length === 1 && sent[0]!.headerValues?.[0] === POLICIES_PDF && sent[0]!.fileName === 'Ipshopy_Policies.pdf',
+        `expected one welcome with the document header, the provider accepted ${JSON.stringify(sent)}`,
+      );
+    },
+  },
+  {
+    name: 'welcome-opted-out',
+    ends: { completes: { kind: 'skipped', reason: 'opted_out' } },
+    async run(context) {
+      // Opted out after creation, before the send: the send finds it and skips.
+      const lead = await createLead(context.db, { name: 'Later Out', phone: nextPhone() });
+      await updateLead(context.db, lead.id, { optedOut: true });
+      return startWelcome(context, lead.id);
+    },
+  },
+  {
+    name: 'template-sync-api-pages',
+    ends: { completes: { status: 'completed', fetched: SYNC_TEMPLATE_COUNT, created: SYNC_TEMPLATE_COUNT, errorCount: 0 } },
+    run: startSyncThroughApi,
+    async verify({ sync }, result) {
+      const run = await getTemplateSyncRun(sync.db, (result as { runId: number }).runId);
+      check(run?.trigger === 'api' && run.status === 'completed', `run row is ${JSON.stringify(run)}, expected an api run completed`);
+      check(listOffsets(sync).length >= 3, `expected several pages, read offsets ${JSON.stringify(listOffsets(sync))}`);
+    },
+  },
+  {
+    name: 'template-sync-scheduled',
+    ends: { completes: { status: 'completed', fetched: SYNC_TEMPLATE_COUNT, unchanged: SYNC_TEMPLATE_COUNT } },
+    async run({ env, sync }) {
+      // What the schedule's action starts (src/templates/schedule.ts): no run id, so the workflow creates its row.
+      return env.client.workflow.start<typeof templateSyncWorkflow>('templateSyncWorkflow', {
+        taskQueue: sync.taskQueue,
+        workflowId: `${TEMPLATE_SYNC_SCHEDULE_ID}-recorded`,
+        args: [{}],
+      });
+    },
+    async verify({ sync }, result) {
+      const run = await getTemplateSyncRun(sync.db, (result as { runId: number }).runId);
+      check(run?.trigger === 'schedule' && run.status === 'completed', `run row is ${JSON.stringify(run)}, expected a schedule run completed`);
+    },
+  },
+  {
+    name: 'template-sync-401-midway',
+    ends: { fails: /Interakt refused the API key \(HTTP 401\)/ },
+    async run(context) {
+      // Two pages read, then the key is refused: non-retryable, so the run is marked failed at once.
+      context.sync.intercept = (offset) =>
+        offset >= 4 ? new Response('{"result":false,"message":"Invalid token provided"}', { status: 401 }) : undefined;
+      return startSyncThroughApi(context);
+    },
+    async verify({ env, sync }) {
+      sync.intercept = undefined;
+      const { workflowId } = await latestSyncHandle(env, sync);
+      const run = await getTemplateSyncRun(sync.db, Number(workflowId.replace('template-sync-', '')));
+      check(run?.status === 'failed' && run.fetched === 4, `run row is ${JSON.stringify(run)}, expected failed after 4 rows`);
+    },
+  },
 ];
 
-function historyPath(scenario: string, label: string | undefined): string {
-  return path.join(HISTORIES_DIR, label ? `drip-${scenario}.${label}.json` : `drip-${scenario}.json`);
+/** The id of the newest API-started sync, for a scenario whose result is a failure. */
+async function latestSyncHandle(env: TestWorkflowEnvironment, sync: SyncRig) {
+  const runs = await sync.request('GET', '/templates/sync-runs?page=1&pageSize=1');
+  return env.client.workflow.getHandle(`template-sync-${runs.body.items[0].id as number}`);
 }
 
-function parseOptions(): { label: string | undefined } {
-  const { values } = parseArgs({ options: { label: { type: 'string' } } });
+async function startSyncRig(env: TestWorkflowEnvironment): Promise<SyncRig> {
+  const db = await createTestDb();
+  const emulator = await startInteraktEmulator({ apiKey: SYNC_KEY, autoWebhooks: false, templatePageSize: 2, templates: SYNC_TEMPLATES });
+  const taskQueue = uniqueTaskQueue('template-sync');
+  const rig = { db, emulator, taskQueue, intercept: undefined } as Omit<SyncRig, 'request' | 'stop'> & Partial<SyncRig>;
+  const interceptingFetch: typeof fetch = async (input, init) => {
+    const offset = Number(new URL(String(input)).searchParams.get('offset'));
+    return rig.intercept?.(offset) ?? fetch(input, init);
+  };
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: await bundleWorkflows(),
+    activities: createTemplateSyncActivities({
+      db,
+      getInteraktTemplateClient: () =>
+        createInteraktTemplateClient({ baseUrl: emulator.baseUrl, getApiKey: () => SYNC_KEY, timeoutMs: 10_000, fetch: interceptingFetch }),
+    }),
+  });
+  const running = worker.run();
+  const app = express();
+  app.use(express.json());
+  app.use('/templates', templateSyncRouter({ db, temporal: env.client, taskQueue }));
+  app.use(errorHandler(() => {}));
+  let api: RunningApp | undefined;
+  try {
+    api = await listen(app);
+  } catch (error) {
+    worker.shutdown();
+    await running;
+    throw error;
+  }
+  rig.request = apiClient(api.url);
+  rig.stop = async () => {
+    await api.close();
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+    await emulator.close();
+    await db.close();
+  };
+  return rig as SyncRig;
+}
+
+/**
+ * The test server starts without Dripline's search attributes and refuses a start that sets one,
+ * as the welcome start does (LeadId, FlowKind); registering them lets welcomes start exactly as
+ * POST /leads starts them.
+ */
+async function registerSearchAttributes(env: TestWorkflowEnvironment): Promise<void> {
+  const searchAttributes: Record<string, number> = {};
+  for (const key of SEARCH_ATTRIBUTES) {
+    const type = encodeSearchAttributeIndexedValueType(key.type);
+    if (type === undefined) throw new Error(`Search attribute ${key.name} has an unknown type ${key.type}`);
+    searchAttributes[key.name] = type;
+  }
+  await env.connection.operatorService.addSearchAttributes({ namespace: env.namespace ?? 'default', searchAttributes });
+}
+
+/** Waits for the run's end and throws unless it ended as the scenario says; returns its result. */
+async function awaitEnding(scenario: Scenario, handle: WorkflowHandle): Promise<unknown> {
+  const outcome = await handle.result().then(
+    (result: unknown) => ({ result }),
+    (error: unknown) => ({ error }),
+  );
+  const ends = scenario.ends;
+  if ('completes' in ends) {
+    if ('error' in outcome) throw new Error(`Scenario ${scenario.name} failed (${String(outcome.error)}), expected ${JSON.stringify(ends.completes)}`);
+    const result = outcome.result as Record<string, unknown>;
+    for (const [key, value] of Object.entries(ends.completes)) {
+      if (result?.[key] !== value) throw new Error(`Scenario ${scenario.name} ended as ${JSON.stringify(result)}, expected ${JSON.stringify(ends.completes)}`);
+    }
+    return result;
+  }
+  if (!('error' in outcome) || !(outcome.error instanceof WorkflowFailedError)) {
+    throw new Error(`Scenario ${scenario.name} ended as ${JSON.stringify(outcome)}, expected the run to fail with ${ends.fails}`);
+  }
+  const message = outcome.error.cause?.message ?? '';
+  if (!ends.fails.test(message)) throw new Error(`Scenario ${scenario.name} failed with "${message}", expected ${ends.fails}`);
+  return undefined;
+}
+
+function historyPath(scenario: string, label: string | undefined): string {
+  return path.join(HISTORIES_DIR, label ? `${scenario}.${label}.json` : `${scenario}.json`);
+}
+
+function parseOptions(): { label: string | undefined; scenarios: Scenario[] } {
+  const { values } = parseArgs({ options: { label: { type: 'string' }, only: { type: 'string', multiple: true } } });
   const label = values.label;
   if (label !== undefined && !LABEL_PATTERN.test(label)) {
     throw new Error(`--label must be kebab-case (e.g. skip-weekends-patch), got "${label}"`);
   }
-  const taken = SCENARIOS.map((scenario) => historyPath(scenario.name, label)).filter((file) => existsSync(file));
+  const prefixes = values.only ?? [];
+  const scenarios = prefixes.length === 0 ? SCENARIOS : SCENARIOS.filter((scenario) => prefixes.some((prefix) => scenario.name.startsWith(prefix)));
+  if (scenarios.length === 0) {
+    throw new Error(`--only ${prefixes.join(', ')} matches no scenario; there are:\n${SCENARIOS.map((scenario) => `  ${scenario.name}`).join('\n')}`);
+  }
+  const taken = scenarios.map((scenario) => historyPath(scenario.name, label)).filter((file) => existsSync(file));
   if (taken.length > 0) {
     const list = taken.map((file) => `  ${path.relative(REPO_ROOT, file)}`).join('\n');
     throw new Error(
       `Saved histories are never replaced (test/histories/README.md). These already exist:\n${list}\n` +
-        'Record alongside them instead: npm run histories:record -- --label <what-changed>',
+        'Record alongside them instead (npm run histories:record -- --label <what-changed>), ' +
+        'or record only new scenarios (npm run histories:record -- --only <name-prefix>)',
     );
   }
-  return { label };
+  return { label, scenarios };
 }
 
 async function main(): Promise<void> {
-  const { label } = parseOptions();
+  const { label, scenarios } = parseOptions();
   // Several scenarios fail activities on purpose; the worker's warnings about them are noise here.
   process.env.TEMPORAL_TEST_LOG_LEVEL ??= 'ERROR';
   const env = await createTimeSkippingEnv();
   const db = await createTestDb();
   let harness: DripHarness | undefined;
+  let sync: SyncRig | undefined;
   try {
+    await registerSearchAttributes(env);
     harness = await startDripHarness({ db, connection: env.nativeConnection, namespace: env.namespace ?? 'default' });
+    sync = await startSyncRig(env);
+    const context: ScenarioContext = { env, db, harness, sync };
     const recorded: { file: string; text: string; summary: string }[] = [];
     // One at a time, so no scenario's time skipping or faults reach into another's history.
-    for (const scenario of SCENARIOS) {
-      const handle = await scenario.run({ env, db, harness });
-      const result = await handle.result();
-      for (const [key, value] of Object.entries(scenario.expected)) {
-        if (result[key as keyof DripProgress] !== value) {
-          throw new Error(`Scenario ${scenario.name} ended as ${JSON.stringify(result)}, expected ${JSON.stringify(scenario.expected)}`);
-        }
-      }
+    for (const scenario of scenarios) {
+      const handle = await scenario.run(context);
+      const result = await awaitEnding(scenario, handle);
+      await scenario.verify?.(context, result);
       const history = await handle.fetchHistory();
       recorded.push({
         file: historyPath(scenario.name, label),
         text: `${historyToJSON(history)}\n`,
-        summary: `${history.events?.length ?? 0} events, ${result.status}`,
+        summary: `${history.events?.length ?? 0} events, ${'completes' in scenario.ends ? 'completed' : 'failed'}`,
       });
     }
     // Written only once every scenario succeeded, so a failed run leaves no partial set behind.
@@ -167,6 +411,7 @@ async function main(): Promise<void> {
       console.log(`wrote ${path.relative(REPO_ROOT, file)} (${summary})`);
     }
   } finally {
+    await sync?.stop();
     await harness?.stop();
     await env.teardown();
     await db.close();

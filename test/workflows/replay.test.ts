@@ -19,7 +19,10 @@ import { bundleWorkflows, installTestRuntime } from '../support/temporal';
 
 const HISTORIES_DIR = path.join(__dirname, '..', 'histories');
 
-/** What scripts/record-histories.ts first recorded: without them the replay would prove nothing. */
+/**
+ * What scripts/record-histories.ts first recorded, per workflow: without them the replay would
+ * prove nothing, and a workflow whose histories went missing would pass unguarded.
+ */
 const FIRST_RECORDINGS = [
   'drip-three-steps.json',
   'drip-pause-resume.json',
@@ -27,6 +30,11 @@ const FIRST_RECORDINGS = [
   'drip-permanent-error.json',
   'drip-5xx-then-success.json',
   'drip-opt-out.json',
+  'welcome-document-header.json',
+  'welcome-opted-out.json',
+  'template-sync-api-pages.json',
+  'template-sync-scheduled.json',
+  'template-sync-401-midway.json',
 ];
 
 function listHistoryFiles(): string[] {
@@ -51,7 +59,7 @@ describe('saved workflow histories', () => {
     workflowBundle = await bundleWorkflows();
   });
 
-  it('include every drip scenario first recorded, so the replay below cannot pass on nothing', () => {
+  it('include every drip, welcome and template sync scenario first recorded, so the replay below cannot pass on nothing', () => {
     expect(listHistoryFiles()).toEqual(expect.arrayContaining(FIRST_RECORDINGS));
   });
 
