@@ -6,9 +6,11 @@
 import { Client } from '@temporalio/client';
 import { createApp } from '../../src/api/app';
 import { openDb } from '../../src/db/client';
+import { createWebhookPipeline } from '../../src/webhooks/queue';
 
 async function main(): Promise<void> {
   const db = await openDb(process.env.DATABASE_URL!);
+  const webhookPipeline = createWebhookPipeline(db);
   const app = createApp({
     db,
     temporal: new Client(),
@@ -16,9 +18,10 @@ async function main(): Promise<void> {
     sendTaskQueue: 'bench-sends-interakt',
     defaultCountry: 'IN',
     interaktWebhookSecret: process.env.INTERAKT_WEBHOOK_SECRET,
+    webhookPipeline,
   });
   const server = app.listen(Number(process.env.PORT), '127.0.0.1', () => console.log(`[webhook-api] listening on ${process.env.PORT}`));
-  process.once('SIGTERM', () => server.close(() => void db.close().finally(() => process.exit(0))));
+  process.once('SIGTERM', () => server.close(() => void webhookPipeline.close().then(() => db.close()).finally(() => process.exit(0))));
 }
 
 main().catch((error: unknown) => {

@@ -4,6 +4,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import type { Db } from '../db/client';
 import { interaktWebhookSecretReader } from '../settings/provider-settings';
 import { createSecretBox, type SecretBox } from '../settings/secret-box';
+import { createWebhookPipeline, type WebhookPipeline } from '../webhooks/queue';
 import { requireApiKey } from './auth';
 import { errorHandler, unknownRoute } from './errors';
 import { assignmentsRouter } from './routes/assignments';
@@ -35,6 +36,11 @@ export interface ApiDeps {
   /** The key from the environment, used while none is stored in settings. */
   interaktApiKey?: string | undefined;
   log?: (line: string) => void;
+  /**
+   * Stores webhook status events (group commit) and applies them off the request path; built and
+   * started by createApp when absent. The server closes it on shutdown.
+   */
+  webhookPipeline?: WebhookPipeline;
 }
 
 /** Builds the API without listening, so tests mount it directly. */
@@ -48,6 +54,7 @@ export function createApp(deps: ApiDeps): Express {
         : async () => fromEnv,
     };
   }
+  if (!deps.webhookPipeline) deps = { ...deps, webhookPipeline: createWebhookPipeline(deps.db, { log: deps.log }) };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');

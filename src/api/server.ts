@@ -5,6 +5,7 @@ import { loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { createSecretBox } from '../settings/secret-box';
 import { sendTaskQueue } from '../shared';
+import { createWebhookPipeline } from '../webhooks/queue';
 import { createApp } from './app';
 
 async function main(): Promise<void> {
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     metaAppSecret: config.META_APP_SECRET,
     metaVerifyToken: config.META_WEBHOOK_VERIFY_TOKEN,
     secretBox: createSecretBox(config.DRIPLINE_SECRET_KEY),
+    webhookPipeline: createWebhookPipeline(db),
   };
   if (!deps.secretBox.available) console.warn('[api] DRIPLINE_SECRET_KEY is not set: secrets cannot be stored in settings');
   const app = createApp(deps);
@@ -31,7 +33,12 @@ async function main(): Promise<void> {
   });
   const stop = () => {
     server.close(() => {
-      void connection.close().then(() => db.close()).finally(() => process.exit(0));
+      // Events already acknowledged are stored; pending ones are applied by the next start.
+      void deps.webhookPipeline
+        .close()
+        .then(() => connection.close())
+        .then(() => db.close())
+        .finally(() => process.exit(0));
     });
     // Live-log streams never end by themselves: give requests in flight a moment, then cut.
     server.closeIdleConnections();

@@ -10,6 +10,11 @@
  * provider's redelivery re-applies harmlessly and then records. Recording first would instead
  * turn that crash into a lost event. A duplicate of a recorded event is acknowledged and changes
  * nothing.
+ *
+ * The webhook routes no longer apply status events inline with applyStatusEvent: they store them
+ * first as pending rows and apply them in batches off the request path (src/webhooks/queue.ts),
+ * with the same monotone rules; there the ledger row comes first and a crash before applying is
+ * recovered by the next processor start. applyStatusEvent remains the one-event, inline form.
  */
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/client';

@@ -7,6 +7,7 @@ import type { Db } from '../../src/db/client';
 import { createApiKey, getLead, listMessages, listWebhookEvents } from '../../src/db/queries';
 import type { WebhookDelivery } from '../../src/emulators/interakt';
 import { sendTaskQueue } from '../../src/shared';
+import { createWebhookPipeline, type WebhookPipeline } from '../../src/webhooks/queue';
 import { apiClient, listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
 import { nextPhone, startDripHarness, waitFor, type DripHarness } from '../support/drip-harness';
@@ -71,11 +72,15 @@ describe('Interakt webhooks and the live log', () => {
   let api: RunningApp;
   let apiKey: string;
   let request: ReturnType<typeof apiClient>;
+  let pipeline: WebhookPipeline;
   const taskQueue = uniqueTaskQueue('webhooks');
+  /** Status webhooks are acknowledged once stored and applied right after: wait for that. */
+  const applied = () => pipeline.processor.idle();
 
   beforeAll(async () => {
     env = await createDevServerEnv();
     db = await createTestDb();
+    pipeline = createWebhookPipeline(db, { log: () => {} });
     api = await listen(
       createApp({
         db,
@@ -85,6 +90,7 @@ describe('Interakt webhooks and the live log', () => {
         defaultCountry: 'IN',
         interaktWebhookSecret: WEBHOOK_SECRET,
         log: () => {},
+        webhookPipeline: pipeline,
       }),
     );
     harness = await startDripHarness({
@@ -105,6 +111,7 @@ describe('Interakt webhooks and the live log', () => {
   afterAll(async () => {
     await harness?.stop();
     await api?.close();
+    await pipeline?.close();
     await env?.teardown();
     await db?.close();
   });
@@ -186,6 +193,7 @@ describe('Interakt webhooks and the live log', () => {
     await state().deliverWebhook(id, 'message_api_delivered');
     expect(state().webhookDeliveries().filter((d) => d.messageId === id).map((d) => d.responseStatus)).toEqual([200, 200, 200, 200, 200]);
 
+    await applied();
     const [row] = (await listMessages(db, { referenceType: 'drip', referenceId: message.referenceId!, page: 1, pageSize: 1 })).items;
     expect(row).toMatchObject({ status: 'read', sentAt: message.sentAt, readAt: stamp(read, 'seen_at_utc'), deliveredAt: stamp(delivered, 'delivered_at_utc') });
     const events = await listWebhookEvents(db, { providerMessageId: id, page: 1, pageSize: 10 });
@@ -203,6 +211,7 @@ describe('Interakt webhooks and the live log', () => {
     await state().deliverWebhook(id, 'message_api_failed', { failureReason: 'Recipient is not a valid WhatsApp user', errorCode: '1013' });
     await state().deliverWebhook(id, 'message_api_sent');
     await state().deliverWebhook(id, 'message_api_failed', { failureReason: 'other', errorCode: '9' });
+    await applied();
     const [row] = (await listMessages(db, { referenceType: 'drip', referenceId: message.referenceId!, page: 1, pageSize: 1 })).items;
     expect(row).toMatchObject({ status: 'failed', errorCode: '1013', errorMessage: 'Recipient is not a valid WhatsApp user' });
   });
@@ -211,7 +220,10 @@ describe('Interakt webhooks and the live log', () => {
     const body = JSON.stringify({ version: '1.0', timestamp: '2030-01-01T00:00:00', type: 'message_api_delivered', data: { message: { id: 'no-such-message' } } });
     const response = await post(body, signed(body));
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ received: true, outcome: 'unknown_message' });
+    expect(await response.json()).toEqual({ received: true, outcome: 'queued' });
+    const again = await post(body, signed(body));
+    expect(await again.json()).toEqual({ received: true, outcome: 'duplicate' });
+    await applied();
     const events = await listWebhookEvents(db, { providerMessageId: 'no-such-message', page: 1, pageSize: 10 });
     expect(events.items).toMatchObject([{ provider: 'interakt', eventType: 'message_api_delivered', outcome: 'unknown_message', messageId: null, payload: body }]);
   });

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { getTableColumns } from 'drizzle-orm';
 import {
   applyMessageStatus,
+  applyMessageStatusBatch,
   claimOutgoingMessage,
   createAssignments,
   findActiveAssignments,
@@ -214,6 +215,39 @@ describe('T-SQL of the message ledger', () => {
           ' [SentAt] = coalesce([WhatsAppMessages].[SentAt], @par1), [UpdatedAt] = @par2' +
           ' where (([WhatsAppMessages].[Id] = @par3) and ([WhatsAppMessages].[Status] in (@par4, @par5)) and (([WhatsAppMessages].[ProviderMessageId] is null)))',
         params: ['p1', NOW, NOW, 9, 'delivered', 'read'],
+      },
+    ]);
+  });
+
+  it('applyMessageStatusBatch reads the batch\'s messages with one IN list, folds two reports of one message into one guarded update', async () => {
+    const { db, queries } = createRecordingMssql((q) => {
+      if (q.sql.startsWith('select')) return { recordset: [[9, 'sent', 'p1', NOW, null, null, null]] };
+      if (q.sql.startsWith('update')) return { rowsAffected: [1] };
+      return undefined;
+    });
+    const later = new Date(NOW.getTime() + 5_000);
+
+    const results = await applyMessageStatusBatch(db, [
+      { providerMessageId: 'p1', status: 'read', at: later },
+      { providerMessageId: 'p1', status: 'delivered', at: NOW },
+      { providerMessageId: 'p1', status: 'sent', at: NOW },
+    ]);
+
+    expect(results).toEqual([
+      { matched: true, changed: true, messageId: 9 },
+      { matched: true, changed: true, messageId: 9 },
+      { matched: true, changed: false, messageId: 9 },
+    ]);
+    expect(queries).toEqual<RecordedQuery[]>([
+      {
+        sql: 'select [Id], [Status], [ProviderMessageId], [SentAt], [DeliveredAt], [ReadAt], [FailedAt] from [WhatsAppMessages] where [WhatsAppMessages].[ProviderMessageId] in (@par0)',
+        params: ['p1'],
+      },
+      {
+        sql:
+          'update [WhatsAppMessages] set [Status] = @par0, [DeliveredAt] = @par1, [ReadAt] = @par2, [UpdatedAt] = @par3' +
+          ' where (([WhatsAppMessages].[Id] = @par4) and ([WhatsAppMessages].[Status] = @par5) and (([WhatsAppMessages].[DeliveredAt] is null)) and (([WhatsAppMessages].[ReadAt] is null)))',
+        params: ['read', NOW, later, NOW, 9, 'sent'],
       },
     ]);
   });

@@ -9,8 +9,11 @@ import {
   findWebhookEvent,
   listMessages,
   listMessagesChangedSince,
+  insertPendingWebhookEvents,
+  listPendingWebhookEvents,
   listWebhookEvents,
   recordWebhookEvent,
+  setWebhookEventOutcomes,
   type RecordWebhookEventParams,
 } from '../../src/db/queries';
 import { createTestDb } from '../support/db';
@@ -79,7 +82,7 @@ describe('T-SQL of the webhook event and message-log queries', () => {
     expect(await recordWebhookEvent(db, event())).toEqual({ duplicate: false, id: 41 });
     expect(queries).toEqual<RecordedQuery[]>([
       {
-        sql: 'insert into [WebhookEvents] ([Provider], [DedupeKey], [EventType], [ProviderMessageId], [MessageId], [Outcome], [ReceivedAt], [Payload]) output INSERTED.[Id] values (@par0, @par1, @par2, @par3, @par4, @par5, @par6, @par7)',
+        sql: 'insert into [WebhookEvents] ([Provider], [DedupeKey], [EventType], [ProviderMessageId], [MessageId], [Outcome], [ReceivedAt], [Payload], [StatusEvent]) output INSERTED.[Id] values (@par0, @par1, @par2, @par3, @par4, @par5, @par6, @par7, default)',
         params: ['interakt', 'message_api_read:m-1', 'message_api_read', 'm-1', 7, 'applied', AT, '{"type":"message_api_read"}'],
       },
     ]);
@@ -94,12 +97,53 @@ describe('T-SQL of the webhook event and message-log queries', () => {
     }
   });
 
+  it('insertPendingWebhookEvents inserts with OUTPUT … SELECT … FROM (VALUES …) WHERE NOT EXISTS under UPDLOCK, HOLDLOCK, then re-queues unknown duplicates', async () => {
+    const { db, queries } = createRecordingMssql((q) => (q.sql.startsWith('insert') ? { recordset: [{ id: 41, provider: 'interakt', dedupeKey: 'message_api_read:m-1' }] } : undefined));
+    const pending = (dedupeKey: string) => ({ provider: 'interakt', dedupeKey, eventType: 'message_api_read', providerMessageId: 'm-1', receivedAt: AT, payload: '{}', statusEvent: '{"status":"read"}' });
+    expect(await insertPendingWebhookEvents(db, [pending('message_api_read:m-1'), pending('message_api_read:m-2')])).toEqual([41, undefined]);
+    expect(queries.map((q) => q.sql)).toEqual([
+      'insert into [WebhookEvents] ([Provider], [DedupeKey], [EventType], [ProviderMessageId], [Outcome], [ReceivedAt], [Payload], [StatusEvent]) ' +
+        'output INSERTED.[Id] as [id], INSERTED.[Provider] as [provider], INSERTED.[DedupeKey] as [dedupeKey] ' +
+        'select v.[Provider], v.[DedupeKey], v.[EventType], v.[ProviderMessageId], v.[Outcome], v.[ReceivedAt], v.[Payload], v.[StatusEvent] ' +
+        'from (values (@par0, @par1, @par2, @par3, @par4, @par5, @par6, @par7), (@par8, @par9, @par10, @par11, @par12, @par13, @par14, @par15)) ' +
+        'as v ([Provider], [DedupeKey], [EventType], [ProviderMessageId], [Outcome], [ReceivedAt], [Payload], [StatusEvent]) ' +
+        'where not exists (select 1 from [WebhookEvents] as w with (updlock, holdlock) where w.[Provider] = v.[Provider] and w.[DedupeKey] = v.[DedupeKey])',
+      'update [WebhookEvents] set [Outcome] = @par0 where (([WebhookEvents].[Provider] = @par1) and ([WebhookEvents].[DedupeKey] in (@par2)) and ([WebhookEvents].[Outcome] = @par3) and (([WebhookEvents].[StatusEvent] is not null)))',
+    ]);
+    expect(queries[0]!.params.slice(0, 8)).toEqual(['interakt', 'message_api_read:m-1', 'message_api_read', 'm-1', 'pending', AT, '{}', '{"status":"read"}']);
+    expect(queries[1]!.params).toEqual(['pending', 'interakt', 'message_api_read:m-2', 'unknown_message']);
+  });
+
+  it('listPendingWebhookEvents reads the oldest pending rows with a literal N\'pending\' (the filtered index) and OFFSET 0 … FETCH', async () => {
+    const { db, queries } = createRecordingMssql();
+    await listPendingWebhookEvents(db, 500);
+    expect(queries.map((q) => q.sql)).toEqual([
+      "select [Id], [Provider], [StatusEvent] from [WebhookEvents] where [WebhookEvents].[Outcome] = N'pending' order by [WebhookEvents].[Id] asc offset @par0 rows fetch next @par1 rows only",
+    ]);
+  });
+
+  it('setWebhookEventOutcomes records every outcome in one CASE update, only on rows still pending', async () => {
+    const { db, queries } = createRecordingMssql();
+    await setWebhookEventOutcomes(db, [
+      { id: 5, outcome: 'applied', messageId: 9 },
+      { id: 6, outcome: 'unknown_message', messageId: null },
+    ]);
+    expect(queries).toEqual<RecordedQuery[]>([
+      {
+        sql:
+          "update [WebhookEvents] set [MessageId] = case [WebhookEvents].[Id] when 5 then 9 else [WebhookEvents].[MessageId] end, [Outcome] = case [WebhookEvents].[Id] when 5 then 'applied' when 6 then 'unknown_message' end " +
+          "where (([WebhookEvents].[Id] in (5, 6)) and ([WebhookEvents].[Outcome] = N'pending'))",
+        params: [],
+      },
+    ]);
+  });
+
   it('listWebhookEvents counts, then pages newest first with OFFSET … FETCH', async () => {
     const { db, queries } = createRecordingMssql((q) => (q.sql.startsWith('select count') ? { recordset: [[3]] } : undefined));
     expect(await listWebhookEvents(db, { providerMessageId: 'm-1', page: 2, pageSize: 10 })).toEqual({ items: [], total: 3, page: 2, pageSize: 10 });
     expect(queries.map((q) => q.sql)).toEqual([
       'select count(*) from [WebhookEvents] where [WebhookEvents].[ProviderMessageId] = @par0',
-      'select [Id], [Provider], [DedupeKey], [EventType], [ProviderMessageId], [MessageId], [Outcome], [ReceivedAt], [Payload] from [WebhookEvents] where [WebhookEvents].[ProviderMessageId] = @par0 order by [WebhookEvents].[Id] desc offset @par1 rows fetch next @par2 rows only',
+      'select [Id], [Provider], [DedupeKey], [EventType], [ProviderMessageId], [MessageId], [Outcome], [ReceivedAt], [Payload], [StatusEvent] from [WebhookEvents] where [WebhookEvents].[ProviderMessageId] = @par0 order by [WebhookEvents].[Id] desc offset @par1 rows fetch next @par2 rows only',
     ]);
     expect(queries[1]!.params).toEqual(['m-1', 10, 10]);
   });

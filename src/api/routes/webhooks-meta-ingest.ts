@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import { normalizePhone } from '../../providers/phone';
-import { applyInboundMessage, applyStatusEvent, stopRepliedDrips } from '../../webhooks/ingest';
+import { applyInboundMessage, stopRepliedDrips } from '../../webhooks/ingest';
 import type { ApiDeps } from '../app';
 import { metaWebhookRouter } from './webhooks-meta';
 
@@ -12,7 +12,7 @@ export function metaWebhooks(deps: ApiDeps): Router {
     verifyToken: deps.metaVerifyToken,
     sink: {
       status: async (event, { receivedAt }) => {
-        await applyStatusEvent(deps, {
+        await deps.webhookPipeline!.batcher.submit({
           provider: 'meta',
           eventType: event.status,
           providerMessageId: event.providerMessageId,

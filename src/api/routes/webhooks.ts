@@ -1,14 +1,14 @@
 import express, { Router } from 'express';
 import { normalizePhone } from '../../providers/phone';
 import { parseInteraktWebhook, verifyInteraktSignature } from '../../providers/interakt-webhook';
-import { applyInboundMessage, applyStatusEvent, stopRepliedDrips } from '../../webhooks/ingest';
+import { applyInboundMessage, stopRepliedDrips } from '../../webhooks/ingest';
 import type { ApiDeps } from '../app';
 import { HttpError } from '../errors';
 
 /**
  * Provider webhooks. The signature is checked over the raw bytes before anything is parsed or
- * written; a bad one gets 401 and changes nothing. Events are applied exactly once by
- * src/webhooks/ingest.ts. Events for messages we do not know are still recorded and acknowledged,
+ * written; a bad one gets 401 and changes nothing. Status events are stored, then applied exactly
+ * once off the request path (src/webhooks/queue.ts); inbound messages by src/webhooks/ingest.ts. Events for messages we do not know are still recorded and acknowledged,
  * so the provider does not retry (and eventually disable) the webhook.
  */
 export function webhooksRouter(deps: ApiDeps): Router {
@@ -32,10 +32,11 @@ export function webhooksRouter(deps: ApiDeps): Router {
     const receivedAt = new Date();
     const event = parseInteraktWebhook(payload, receivedAt);
 
-    // Interakt allows 3 s per delivery. The database work stays inline (a few indexed statements,
-    // and acknowledging only what is stored is what makes a lost write a redelivery, not a loss).
+    // Interakt allows 3 s per delivery. A status event is acknowledged once it is stored (its
+    // batch committed): a lost write is a redelivery, not a loss. It is applied to the message log
+    // right after, off the request path (src/webhooks/queue.ts).
     if (event.kind === 'status') {
-      const result = await applyStatusEvent(deps, {
+      const result = await deps.webhookPipeline!.batcher.submit({
         provider: 'interakt',
         eventType: event.type,
         providerMessageId: event.providerMessageId,

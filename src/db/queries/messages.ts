@@ -9,7 +9,7 @@ import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { whatsAppMessages } from '../schema/sqlite';
 import type { MessageDirection, MessageStatus, ReferenceType } from '../schema/values';
-import { affectedRows, firstOrThrow, pageOffset, parseJson, type Page, type PageParams } from './common';
+import { affectedRows, chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, pageOffset, parseJson, type Page, type PageParams } from './common';
 
 type MessageRow = typeof whatsAppMessages.$inferSelect;
 
@@ -261,6 +261,98 @@ export async function applyMessageStatus(db: Db, params: ApplyMessageStatusParam
     if (affectedRows(result) > 0) return { matched: true, changed: true, messageId: row.id };
   }
   throw new Error(`applyMessageStatus lost ${MAX_STATUS_ATTEMPTS} races in a row for ${params.providerMessageId ?? params.callbackData}`);
+}
+
+/** One report's result in applyMessageStatusBatch, as applyMessageStatus would give it. */
+export interface BatchStatusResult {
+  matched: boolean;
+  changed: boolean;
+  messageId?: number;
+}
+
+/**
+ * applyMessageStatus for many reports at once, in order, with the same monotone rules: one read
+ * of every message named by provider id, the reports folded in memory (several reports of one
+ * message in a batch become one change), then the writes. Call it inside a transaction.
+ *
+ * SQLite: the caller's transaction holds the file's write lock from BEGIN (no other writer, in
+ * this process or another, can move a row between the read and the write), so the changes go out
+ * as one set-based UPDATE … CASE Id WHEN … per batch. SQL Server reads without that lock, so each
+ * changed message gets its own optimistic guarded update there. Reports found only by
+ * callbackData, and a message whose guard lost a race, go through applyMessageStatus one by one.
+ */
+export async function applyMessageStatusBatch(db: Db, reports: readonly ApplyMessageStatusParams[]): Promise<BatchStatusResult[]> {
+  const t = db.schema.whatsAppMessages;
+  const results: (BatchStatusResult | undefined)[] = reports.map(() => undefined);
+  const providerIds = [...new Set(reports.map((r) => r.providerMessageId).filter((id): id is string => Boolean(id)))];
+  const columns = { id: t.id, status: t.status, providerMessageId: t.providerMessageId, sentAt: t.sentAt, deliveredAt: t.deliveredAt, readAt: t.readAt, failedAt: t.failedAt };
+  const byProviderId = new Map<string, StatusRow>();
+  for (const part of chunk(providerIds, MAX_IDS_PER_STATEMENT)) {
+    for (const row of await db.orm.select(columns).from(t).where(inArray(t.providerMessageId, part))) {
+      if (row.providerMessageId !== null) byProviderId.set(row.providerMessageId, row);
+    }
+  }
+
+  interface Pending { original: StatusRow; current: StatusRow; update: StatusUpdate; reports: number[] }
+  const changes = new Map<number, Pending>();
+  const oneByOne: number[] = [];
+  reports.forEach((report, index) => {
+    const original = report.providerMessageId ? byProviderId.get(report.providerMessageId) : undefined;
+    if (!original) {
+      oneByOne.push(index);
+      return;
+    }
+    let pending = changes.get(original.id);
+    const current = pending?.current ?? original;
+    const update = nextState(current, report, false);
+    if (!update) {
+      results[index] = { matched: true, changed: false, messageId: original.id };
+      return;
+    }
+    if (!pending) {
+      pending = { original, current: { ...original }, update: {}, reports: [] };
+      changes.set(original.id, pending);
+    }
+    Object.assign(pending.update, update);
+    Object.assign(pending.current, update);
+    pending.reports.push(index);
+    results[index] = { matched: true, changed: true, messageId: original.id };
+  });
+
+  const now = new Date();
+  if (changes.size > 0 && db.dialect === 'sqlite') {
+    await setMessagesByCase(db, [...changes].map(([id, c]) => ({ id, update: c.update })), now);
+  } else {
+    for (const [id, change] of changes) {
+      const guards: SQL[] = [eq(t.id, id), eq(t.status, change.original.status)];
+      for (const column of ['sentAt', 'deliveredAt', 'readAt', 'failedAt', 'providerMessageId'] as const) {
+        if (change.update[column] !== undefined) guards.push(isNull(t[column]));
+      }
+      const result = await db.orm.update(t).set({ ...change.update, updatedAt: now }).where(and(...guards));
+      if (affectedRows(result) === 0) oneByOne.push(...change.reports);
+    }
+  }
+
+  for (const index of oneByOne.sort((a, b) => a - b)) results[index] = await applyMessageStatus(db, reports[index]!);
+  return results.map((r) => r!);
+}
+
+const CASE_COLUMNS = ['status', 'sentAt', 'deliveredAt', 'readAt', 'failedAt', 'providerMessageId', 'errorCode', 'errorMessage'] as const;
+
+/** One UPDATE for many rows: each column set by CASE Id WHEN … THEN … ELSE the column END. */
+async function setMessagesByCase(db: Db, rows: { id: number; update: StatusUpdate }[], now: Date): Promise<void> {
+  const t = db.schema.whatsAppMessages;
+  for (const part of chunk(rows, 200)) {
+    const set: Record<string, SQL> = {};
+    for (const column of CASE_COLUMNS) {
+      const whens = part.filter((row) => row.update[column] !== undefined).map((row) => sql`when ${row.id} then ${sql.param(row.update[column], t[column])}`);
+      if (whens.length > 0) set[column] = sql`case ${t.id} ${sql.join(whens, sql` `)} else ${t[column]} end`;
+    }
+    await db.orm
+      .update(t)
+      .set({ ...set, updatedAt: now })
+      .where(inArray(t.id, part.map((row) => row.id)));
+  }
 }
 
 /** The columns a status report is decided on (webhooks hit this path hard: read no more). */

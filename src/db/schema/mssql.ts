@@ -129,10 +129,14 @@ export const webhookEvents = mssqlTable(
     outcome: str('Outcome', 30).notNull(),
     receivedAt: timestamp('ReceivedAt').notNull(),
     payload: longText('Payload').notNull(),
+    /** A status event as parsed at receipt (JSON), applied by the processor while Outcome is 'pending'. */
+    statusEvent: longText('StatusEvent'),
   },
   (t) => [
     uniqueIndex('UX_WebhookEvents_Provider_DedupeKey').on(t.provider, t.dedupeKey),
     index('IX_WebhookEvents_ProviderMessageId').on(t.providerMessageId),
+    // The processor's queue: only rows still to apply are in it.
+    index('IX_WebhookEvents_Pending').on(t.id).where(sql`[Outcome] = N'pending'`),
   ],
 );
 
