@@ -1,32 +1,22 @@
 /**
- * Applies provider webhook events to the message log exactly once, whatever the provider: a
- * provider route verifies its signature, parses its own format into the events below, and hands
- * them here.
+ * Provider-neutral webhook events, whatever the provider: a provider route verifies its
+ * signature, parses its own format into the events below, and hands them on.
  *
- * Exactly once, with at-least-once delivery: every event has a dedupe key, and the WebhookEvents
- * ledger holds one row per key (unique index). The effect is applied *first* and the ledger row
- * written *after*: both effects are idempotent (a status report is a monotone join, an incoming
- * message is keyed by its provider id), so a crash between the two loses nothing and the
- * provider's redelivery re-applies harmlessly and then records. Recording first would instead
- * turn that crash into a lost event. A duplicate of a recorded event is acknowledged and changes
- * nothing.
- *
- * The webhook routes no longer apply status events inline with applyStatusEvent: they store them
- * first as pending rows and apply them in batches off the request path (src/webhooks/queue.ts),
- * with the same monotone rules; there the ledger row comes first and a crash before applying is
- * recovered by the next processor start. applyStatusEvent remains the one-event, inline form.
+ * Status events go to src/webhooks/queue.ts: stored in the WebhookEvents ledger (one row per
+ * dedupe key, unique index) by group commit, acknowledged, then applied in batches off the
+ * request path with the monotone rules of applyMessageStatus; a crash before applying is
+ * recovered by the next processor start. Inbound messages are applied here, inline: they are
+ * few, and a reply must stop its lead's stop-on-reply drips at once. An incoming message is keyed
+ * by its provider id, so a redelivery stores nothing twice.
  */
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/client';
 import {
-  applyMessageStatus,
   findLeadByPhone,
-  findWebhookEvent,
   insertIncomingMessage,
   listActiveDripsStoppingOnReply,
   recordWebhookEvent,
   touchLeadLastContact,
-  updateWebhookEventOutcome,
   type ActiveAssignmentRef,
 } from '../db/queries';
 import { cancelDripSignal } from '../shared';
@@ -101,48 +91,6 @@ export const REPLIED_STOP_REASON = 'replied';
 
 export const statusDedupeKey = (event: Pick<StatusEvent, 'eventType' | 'providerMessageId'>): string =>
   `${event.eventType}:${event.providerMessageId}`;
-
-/**
- * Applies the status, then records the event. A repeat is not looked up first: re-applying a
- * status report is a no-op (applyMessageStatus is a monotone join: the status only moves up,
- * each timestamp and the failure details are set once), so a duplicate changes nothing and is
- * recognised by the ledger's unique key. That keeps a fresh event to three statements.
- */
-export async function applyStatusEvent(deps: IngestDeps, event: StatusEvent): Promise<StatusResult> {
-  const { db } = deps;
-  const dedupeKey = statusDedupeKey(event);
-  const applied = await applyMessageStatus(db, {
-    providerMessageId: event.providerMessageId,
-    callbackData: event.callbackData ?? undefined,
-    status: event.status,
-    at: event.at,
-    errorCode: event.errorCode ?? undefined,
-    errorMessage: event.errorMessage ?? undefined,
-  });
-  const outcome = !applied.matched ? 'unknown_message' : applied.changed ? 'applied' : 'unchanged';
-  const messageId = applied.messageId ?? null;
-  const recorded = await recordWebhookEvent(db, {
-    provider: event.provider,
-    dedupeKey,
-    eventType: event.eventType,
-    providerMessageId: event.providerMessageId,
-    messageId,
-    outcome,
-    receivedAt: event.receivedAt,
-    payload: event.payload,
-  });
-  if (!recorded.duplicate) return { outcome, messageId };
-
-  // Seen before. An event that arrived before its message was logged matches now: complete its record.
-  if (outcome !== 'unknown_message') {
-    const seen = await findWebhookEvent(db, { provider: event.provider, dedupeKey });
-    if (seen?.outcome === 'unknown_message') {
-      await updateWebhookEventOutcome(db, { id: seen.id, outcome, messageId });
-      return { outcome, messageId };
-    }
-  }
-  return { outcome: 'duplicate', messageId };
-}
 
 /**
  * Stores a customer's message as an incoming row (status 'delivered', DeliveredAt = receivedAt;
