@@ -1,6 +1,6 @@
 import { getLead } from '../db/queries';
 import { sendIdempotencyKey, welcomeWorkflowId, type StepOutcome } from '../shared';
-import { sendTemplateOnce, type SendDeps } from './send';
+import { sendTemplateMessage, type SendDeps } from './send';
 
 /** What `welcome-<leadId>` is started with: the settings as they were when the lead was created. */
 export interface WelcomeWorkflowInput {
@@ -21,7 +21,8 @@ export function createWelcomeActivities(deps: SendDeps) {
     /**
      * Sends the welcome template to a new lead, at most once per lead: the idempotency key is
      * `welcome-<leadId>:0` whichever run asks, so a second start of the workflow, or a retry,
-     * finds the first send in the message log. {{1}} is the lead's name.
+     * finds the first send in the message log. {{1}} is the lead's name; a document header takes
+     * the configured URL, else the template's default media.
      */
     async sendWelcome(input: SendWelcomeInput): Promise<StepOutcome> {
       const lead = await getLead(deps.db, input.leadId);
@@ -29,7 +30,9 @@ export function createWelcomeActivities(deps: SendDeps) {
       if (lead.optedOut) return { kind: 'skipped', reason: 'opted_out' };
 
       const workflowId = welcomeWorkflowId(lead.id);
-      const result = await sendTemplateOnce(deps, {
+      // Checked against Message Master like every send: an unknown or unapproved template is a
+      // permanent failure on record (template_not_usable), never a send.
+      const result = await sendTemplateMessage(deps, {
         idempotencyKey: sendIdempotencyKey(workflowId, 0),
         leadId: lead.id,
         phone: lead.phone,

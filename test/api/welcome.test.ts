@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../../src/api/auth';
 import { startWelcomeWorkflow } from '../../src/api/welcome';
 import type { Db } from '../../src/db/client';
-import { createApiKey, listMessages } from '../../src/db/queries';
+import { createApiKey, createLead, createTemplate, listMessages } from '../../src/db/queries';
 import { readInteraktOptions } from '../../src/settings/provider-settings';
 import { createSecretBox, generateSecretKey } from '../../src/settings/secret-box';
 import { sendTaskQueue, welcomeWorkflowId } from '../../src/shared';
@@ -136,5 +136,22 @@ describe('welcome on create', () => {
     });
     expect(await handle.result()).toEqual({ kind: 'skipped', reason: 'opted_out' });
     expect(acceptedFor(phone)).toHaveLength(1);
+  });
+
+  it('fails a welcome whose template is not approved in Message Master, on record, and sends nothing', async () => {
+    const phone = nextPhone();
+    const lead = await createLead(db, { name: 'Meera Iyer', phone });
+    await createTemplate(db, { name: 'welcome_pending', language: 'en', body: 'Hi {{1}}', approvalStatus: 'Pending' });
+
+    const handle = await env.client.workflow.start<typeof welcomeWorkflow>('welcomeWorkflow', {
+      taskQueue,
+      workflowId: `welcome-pending-${lead.id}`,
+      args: [{ leadId: lead.id, templateName: 'welcome_pending', templateLanguage: 'en', sendTaskQueue: sendTaskQueue(taskQueue, 'interakt') }],
+    });
+
+    await expect(handle.result()).rejects.toThrow();
+    expect(acceptedFor(phone)).toHaveLength(0);
+    const log = await listMessages(db, { page: 1, pageSize: 10, leadId: lead.id });
+    expect(log.items).toEqual([expect.objectContaining({ referenceType: 'welcome', status: 'failed', errorCode: 'template_not_usable' })]);
   });
 });
