@@ -18,6 +18,7 @@ import { sendTaskQueue, welcomeWorkflowId } from '../../src/shared';
 import { createWorkers, runWorkers } from '../../src/workers';
 import { apiClient, listen, type ApiResponse, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
+import { seedTemplates } from '../support/templates';
 import { startInteraktEmulator } from '../support/emulator';
 import { nextPhone, waitFor } from '../support/drip-harness';
 import { createAppWithSettings } from '../support/settings-app';
@@ -58,6 +59,7 @@ describe('Interakt settings API', () => {
 
     env = await createDevServerEnv();
     db = await createTestDb();
+    await seedTemplates(db);
     const started = await startInteraktEmulator({ apiKey: OLD_KEY });
     emulator = { state: started.emulator.state, close: started.close };
     emulatorUrl = started.url;
@@ -145,6 +147,13 @@ describe('Interakt settings API', () => {
     expect(noTemplate.status).toBe(400);
     expect(noTemplate.body.error.issues).toEqual([{ location: 'body', path: 'welcomeTemplateName', message: 'is required while welcomeOnCreate is on' }]);
     expect((await request('PUT', '/settings/interakt', {})).status).toBe(400);
+    const unknownWelcome = await request('PUT', '/settings/interakt', { welcomeOnCreate: true, welcomeTemplateName: 'no_such_template' });
+    expect(unknownWelcome.status).toBe(400);
+    expect(unknownWelcome.body.error.issues[0]).toMatchObject({ path: 'welcomeTemplateName', message: expect.stringContaining('no_such_template') });
+    // welcome_message needs two body values; a welcome gives one (the lead's name).
+    const wrongCount = await request('PUT', '/settings/interakt', { welcomeOnCreate: true, welcomeTemplateName: 'welcome_message' });
+    expect(wrongCount.status).toBe(400);
+    expect(wrongCount.body.error.issues[0].message).toContain('2 body variables');
     // Malformed JSON around a key: refused without quoting the body back.
     const malformed = await request('PUT', '/settings/interakt', `{"apiKey": ${OLD_KEY}}`);
     expect(malformed.body.error).toEqual({ code: 'invalid_body', message: 'request body is not valid JSON' });

@@ -10,6 +10,7 @@ import {
   writeInteraktSettings,
   type InteraktSettings,
 } from '../../settings/provider-settings';
+import { checkSequenceSteps } from '../../templates/check';
 import { HttpError, ValidationError } from '../errors';
 import { UpdateInteraktSettingsBody } from '../schemas/settings';
 import { handle } from '../validate';
@@ -42,6 +43,23 @@ export function settingsRouter(deps: SettingsDeps): Router {
       const merged = { ...(await readInteraktOptions(deps.db)), ...body };
       if (merged.welcomeOnCreate && !merged.welcomeTemplateName) {
         throw new ValidationError([{ location: 'body', path: 'welcomeTemplateName', message: 'is required while welcomeOnCreate is on' }]);
+      }
+      if (merged.welcomeOnCreate && merged.welcomeTemplateName) {
+        // The welcome's use of its template, checked now as a sequence's steps are: {{1}} = the
+        // lead's name, and the configured document (else the template's default media).
+        const issues = await checkSequenceSteps(deps.db, [
+          {
+            templateName: merged.welcomeTemplateName,
+            templateLanguage: merged.welcomeTemplateLanguage,
+            variables: {
+              body: [{ field: 'name' }],
+              ...(merged.welcomeHeaderMediaUrl && { header: [{ value: merged.welcomeHeaderMediaUrl }] }),
+            },
+          },
+        ]);
+        if (issues.length > 0) {
+          throw new ValidationError(issues.map((issue) => ({ location: 'body', path: 'welcomeTemplateName', message: issue.message })));
+        }
       }
       if ((body.apiKey || body.webhookSecret) && !deps.secretBox.available) {
         throw new HttpError(503, 'secret_key_missing', 'secrets cannot be stored: DRIPLINE_SECRET_KEY is not set');
