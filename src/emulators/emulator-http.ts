@@ -1,5 +1,7 @@
 /** Small HTTP helpers the provider EMULATORS share. Development tools only. */
-import type { Request, Response } from 'express';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express, Request, Response } from 'express';
 
 /** Lower-cased header names; `authorization` keeps only its scheme, so no credential is recorded. */
 export function maskHeaders(headers: Request['headers']): Record<string, string> {
@@ -53,4 +55,32 @@ export function holdResponse(res: Response, ms: number): Promise<boolean> {
     };
     res.once('close', onClose);
   });
+}
+
+export interface ListeningEmulator {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves an emulator app; `close` first stops the emulator's own pending work (e.g. webhooks). */
+export async function listenEmulator(app: Express, port: number, host: string, stopPendingWork: () => void): Promise<ListeningEmulator> {
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${shownHost}:${address.port}`,
+    close: async () => {
+      stopPendingWork();
+      // Held (timeout-fault) responses would otherwise keep close() waiting for their timers.
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

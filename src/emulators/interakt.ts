@@ -7,12 +7,11 @@
  * requests and accepted messages, a fault queue for the next sends, webhooks on demand, reset.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { z } from 'zod';
-import { describeFetchError, isBodyParseError, maskHeaders, sleep } from './emulator-http';
+import { describeFetchError, isBodyParseError, listenEmulator, maskHeaders, sleep, type ListeningEmulator } from './emulator-http';
+export type { ListeningEmulator } from './emulator-http';
 import {
   INTERAKT_CALLBACK_DATA_MAX,
   INTERAKT_SIGNATURE_HEADER,
@@ -167,11 +166,6 @@ export interface InteraktEmulatorState {
   deliverInbound(phone: string, text: string, options?: { messageId?: string }): Promise<WebhookDelivery>;
   /** Back to the state right after creation: records, faults, templates, settings; pending webhooks dropped. */
   reset(): void;
-}
-
-export interface ListeningEmulator {
-  url: string;
-  close(): Promise<void>;
 }
 
 export interface InteraktEmulator {
@@ -791,26 +785,8 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
   // ------------------------------------------------------------------------------------------
   // Listening
 
-  async function listen(port = 0, host = '127.0.0.1'): Promise<ListeningEmulator> {
-    const server: Server = createServer(app);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address() as AddressInfo;
-    const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    return {
-      url: `http://${shownHost}:${address.port}`,
-      close: async () => {
-        stopPendingWork();
-        // Held (timeout-fault) responses would otherwise keep close() waiting for their timers.
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      },
-    };
+  function listen(port = 0, host = '127.0.0.1'): Promise<ListeningEmulator> {
+    return listenEmulator(app, port, host, stopPendingWork);
   }
 
   return { app, listen, state, reset: state.reset };

@@ -10,14 +10,12 @@
  * batches and inbound messages), reset.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import { META_SIGNATURE_HEADER, signMetaWebhook } from '../providers/meta-webhook';
-import { describeFetchError, holdResponse, isBodyParseError, maskHeaders, sleep } from './emulator-http';
-import type { ListeningEmulator, WebhookDelays } from './interakt';
+import { describeFetchError, holdResponse, isBodyParseError, listenEmulator, maskHeaders, sleep, type ListeningEmulator } from './emulator-http';
+import type { WebhookDelays } from './interakt';
 import {
   DEFAULT_EMULATOR_TEMPLATES,
   EmulatorTemplateSchema,
@@ -852,26 +850,8 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
   // ------------------------------------------------------------------------------------------
   // Listening
 
-  async function listen(port = 0, host = '127.0.0.1'): Promise<ListeningEmulator> {
-    const server: Server = createServer(app);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address() as AddressInfo;
-    const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    return {
-      url: `http://${shownHost}:${address.port}`,
-      close: async () => {
-        stopPendingWork();
-        // Held (timeout-fault) responses would otherwise keep close() waiting for their timers.
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      },
-    };
+  function listen(port = 0, host = '127.0.0.1'): Promise<ListeningEmulator> {
+    return listenEmulator(app, port, host, stopPendingWork);
   }
 
   return { app, listen, state, reset: state.reset };
