@@ -9,8 +9,8 @@
  * few, and a reply must stop its lead's stop-on-reply drips at once. An incoming message is keyed
  * by its provider id, so a redelivery stores nothing twice.
  */
-import type { Client } from '@temporalio/client';
 import type { Db } from '../db/client';
+import { stopDrips, type StopDripsDeps } from '../drips/stop';
 import {
   findLeadByPhone,
   insertIncomingMessage,
@@ -19,7 +19,6 @@ import {
   touchLeadLastContact,
   type ActiveAssignmentRef,
 } from '../db/queries';
-import { cancelDripSignal } from '../shared';
 
 export interface IngestDeps {
   db: Db;
@@ -130,28 +129,7 @@ export async function applyInboundMessage(deps: IngestDeps, event: InboundMessag
   return { outcome: created && !recorded.duplicate ? 'stored' : 'duplicate', messageId: message.id, leadId, dripsToStop };
 }
 
-export interface StopRepliedDripsDeps {
-  temporal: Client;
-  log: (line: string) => void;
-}
-
-/**
- * Signals each drip to cancel with reason 'replied'; the workflow ends before its next send and
- * records the reason. Never throws: a failed signal is logged (the drip goes on; a redelivered
- * webhook signals again). Returns how many signals were delivered.
- */
-export async function stopRepliedDrips(deps: StopRepliedDripsDeps, drips: readonly ActiveAssignmentRef[]): Promise<number> {
-  const targets = drips.filter((drip) => drip.workflowId !== null);
-  const results = await Promise.allSettled(
-    targets.map((drip) => deps.temporal.workflow.getHandle(drip.workflowId!).signal(cancelDripSignal, { reason: REPLIED_STOP_REASON })),
-  );
-  let delivered = 0;
-  results.forEach((result, index) => {
-    if (result.status === 'fulfilled') delivered += 1;
-    else {
-      const reason = result.reason instanceof Error ? result.reason.message : String(result.reason);
-      deps.log(`[webhooks] could not stop drip ${targets[index]!.workflowId} of lead ${targets[index]!.leadId} on reply: ${reason}`);
-    }
-  });
-  return delivered;
+/** Stops the drips a reply ends (see `dripsToStop`), logging any signal that fails. */
+export function stopRepliedDrips(deps: StopDripsDeps, drips: readonly ActiveAssignmentRef[]): Promise<number> {
+  return stopDrips(deps, drips, REPLIED_STOP_REASON);
 }

@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import type { CountryCode } from 'libphonenumber-js';
-import type { Client } from '@temporalio/client';
 import {
   createLead,
   findLeadByPhone,
@@ -9,10 +8,9 @@ import {
   listLeads,
   updateLead,
 } from '../../db/queries';
-import type { Db } from '../../db/client';
+import { stopDrips } from '../../drips/stop';
 import { normalizePhone } from '../../providers/phone';
 import { defaultCountryOf, readInteraktOptions } from '../../settings/provider-settings';
-import { cancelDripSignal } from '../../shared';
 import type { ApiDeps } from '../app';
 import { conflict, HttpError, notFound } from '../errors';
 import { IdParams } from '../schemas/common';
@@ -74,21 +72,13 @@ export function leadsRouter(deps: ApiDeps): Router {
         if (other) throw conflict('lead_exists', `a lead with phone ${phone} already exists`, { leadId: other.id });
       }
       const updated = await updateLead(deps.db, params.id, { ...body, ...(phone && { phone }) });
-      if (body.optedOut === true && !lead.optedOut) await stopDripsOfLead(deps.db, deps.temporal, params.id, 'opted_out');
+      if (body.optedOut === true && !lead.optedOut) {
+        const drips = await listActiveAssignmentsForLead(deps.db, params.id);
+        await stopDrips({ temporal: deps.temporal, log: deps.log ?? ((line) => console.error(line)) }, drips, 'opted_out');
+      }
       res.json(updated);
     }),
   );
 
   return router;
-}
-
-/** Signals every running drip of the lead to stop now; drips that already ended are ignored. */
-export async function stopDripsOfLead(db: Db, temporal: Client, leadId: number, reason: string): Promise<number> {
-  const assignments = await listActiveAssignmentsForLead(db, leadId);
-  const results = await Promise.allSettled(
-    assignments
-      .filter((assignment) => assignment.workflowId)
-      .map((assignment) => temporal.workflow.getHandle(assignment.workflowId!).signal(cancelDripSignal, { reason })),
-  );
-  return results.filter((result) => result.status === 'fulfilled').length;
 }
