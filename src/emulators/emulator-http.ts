@@ -84,3 +84,28 @@ export async function listenEmulator(app: Express, port: number, host: string, s
     },
   };
 }
+
+/**
+ * Posts one webhook body as a provider would and reports how the receiver answered; never
+ * throws (an unreachable receiver is recorded, not fatal). `stop` aborts it on reset or close.
+ */
+export async function postWebhookBody(
+  url: string,
+  rawBody: string,
+  headers: Record<string, string>,
+  stop: AbortSignal,
+  timeoutMs: number,
+): Promise<{ responseStatus: number | null; error: string | null }> {
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body: rawBody,
+      signal: AbortSignal.any([stop, AbortSignal.timeout(timeoutMs)]),
+    });
+    await response.arrayBuffer().catch(() => undefined);
+    return { responseStatus: response.status, error: null };
+  } catch (error) {
+    return { responseStatus: null, error: describeFetchError(error, timeoutMs) };
+  }
+}

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { z } from 'zod';
-import { describeFetchError, isBodyParseError, listenEmulator, maskHeaders, sleep, type ListeningEmulator } from './emulator-http';
+import { holdResponse, isBodyParseError, listenEmulator, maskHeaders, postWebhookBody, sleep, type ListeningEmulator } from './emulator-http';
 export type { ListeningEmulator } from './emulator-http';
 import {
   INTERAKT_CALLBACK_DATA_MAX,
@@ -374,22 +374,8 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
     };
     deliveries.push(delivery);
 
-    try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/json',
-          'User-Agent': 'Interakt-Emulator/1.0',
-          ...(signature ? { [INTERAKT_SIGNATURE_HEADER]: signature } : {}),
-        },
-        body: rawBody,
-        signal: AbortSignal.any([lifecycle.signal, AbortSignal.timeout(WEBHOOK_TIMEOUT_MS)]),
-      });
-      delivery.responseStatus = response.status;
-      await response.arrayBuffer().catch(() => undefined);
-    } catch (error) {
-      delivery.error = describeFetchError(error, WEBHOOK_TIMEOUT_MS);
-    }
+    const headers = { 'User-Agent': 'Interakt-Emulator/1.0', ...(signature ? { [INTERAKT_SIGNATURE_HEADER]: signature } : {}) };
+    Object.assign(delivery, await postWebhookBody(url, rawBody, headers, lifecycle.signal, WEBHOOK_TIMEOUT_MS));
     return structuredClone(delivery);
   }
 
@@ -575,7 +561,7 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
         });
         return;
       case 'timeout':
-        if (await hold(res, fault.ms ?? DEFAULT_HOLD_MS)) {
+        if (await holdResponse(res, fault.ms ?? DEFAULT_HOLD_MS)) {
           res.status(504).json({ result: false, message: 'Gateway Timeout' });
         }
         return;
@@ -586,26 +572,12 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
 
     const validated = validateSend(req.body);
     const accepted = validated.ok ? accept(validated.send) : undefined;
-    if (fault?.kind === 'accept_then_timeout' && !(await hold(res, fault.ms ?? DEFAULT_HOLD_MS))) return;
+    if (fault?.kind === 'accept_then_timeout' && !(await holdResponse(res, fault.ms ?? DEFAULT_HOLD_MS))) return;
     if (!accepted) {
       res.status(400).json({ result: false, message: `${CORRECT_THE_FOLLOWING}${validated.ok ? '' : validated.reason}` });
       return;
     }
     res.status(201).json({ result: true, message: 'Message created successfully', id: accepted.id });
-  }
-
-  function hold(res: Response, ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        res.off('close', onClose);
-        resolve(!res.destroyed && !res.writableEnded);
-      }, ms);
-      const onClose = (): void => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      res.once('close', onClose);
-    });
   }
 
   // ------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import { META_SIGNATURE_HEADER, signMetaWebhook } from '../providers/meta-webhook';
-import { describeFetchError, holdResponse, isBodyParseError, listenEmulator, maskHeaders, sleep, type ListeningEmulator } from './emulator-http';
+import { holdResponse, isBodyParseError, listenEmulator, maskHeaders, postWebhookBody, sleep, type ListeningEmulator } from './emulator-http';
 import type { WebhookDelays } from './interakt';
 import {
   DEFAULT_EMULATOR_TEMPLATES,
@@ -523,22 +523,8 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
     };
     deliveries.push(delivery);
 
-    try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/json',
-          'User-Agent': 'Meta-Emulator/1.0',
-          ...(signature ? { [META_SIGNATURE_HEADER]: signature } : {}),
-        },
-        body: rawBody,
-        signal: AbortSignal.any([lifecycle.signal, AbortSignal.timeout(WEBHOOK_TIMEOUT_MS)]),
-      });
-      delivery.responseStatus = response.status;
-      await response.arrayBuffer().catch(() => undefined);
-    } catch (error) {
-      delivery.error = describeFetchError(error, WEBHOOK_TIMEOUT_MS);
-    }
+    const headers = { 'User-Agent': 'Meta-Emulator/1.0', ...(signature ? { [META_SIGNATURE_HEADER]: signature } : {}) };
+    Object.assign(delivery, await postWebhookBody(url, rawBody, headers, lifecycle.signal, WEBHOOK_TIMEOUT_MS));
     return structuredClone(delivery);
   }
 
