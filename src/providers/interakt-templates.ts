@@ -4,11 +4,11 @@
  * header fields that depend on `header_format`; categories from older API versions), so the parser
  * never throws: a row it cannot use comes back as `{ ok: false, reason }` and the sync counts it.
  */
+import { callProvider } from './transport';
 import { normaliseApprovalStatus } from '../templates/approval-status';
 import { ProviderError } from './errors';
 import {
   classifyInteraktResponse,
-  classifyInteraktTransportError,
   readInteraktApiKey,
   type InteraktApiResponse,
   type InteraktProviderOptions,
@@ -40,7 +40,6 @@ export interface InteraktTemplateClient {
 const MAX_PAGES = 1_000;
 
 export function createInteraktTemplateClient(options: InteraktTemplateClientOptions): InteraktTemplateClient {
-  const fetchImpl = options.fetch ?? fetch;
   const listUrl = `${options.baseUrl.replace(/\/+$/, '')}/track/organization/templates`;
 
   async function listTemplatesPage(offset: number): Promise<InteraktTemplatePage> {
@@ -51,19 +50,15 @@ export function createInteraktTemplateClient(options: InteraktTemplateClientOpti
     // lists every status, which is what a sync needs to see approvals and rejections.
     const url = `${listUrl}?${new URLSearchParams({ offset: String(offset), language: 'all' }).toString()}`;
 
-    let response: Response;
-    let text: string;
-    try {
-      response = await fetchImpl(url, {
-        method: 'GET',
-        headers: { Authorization: `Basic ${apiKey}`, Accept: 'application/json' },
-        redirect: 'manual',
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-      text = await response.text();
-    } catch (error) {
-      throw classifyInteraktTransportError(error, options.timeoutMs, redact);
-    }
+    const { response, text } = await callProvider({
+      provider: 'Interakt',
+      method: 'GET',
+      url,
+      authorization: `Basic ${apiKey}`,
+      timeoutMs: options.timeoutMs,
+      redact,
+      fetch: options.fetch,
+    });
 
     const parsed = parseJsonObject(text);
     if (!response.ok || parsed?.result === false) {

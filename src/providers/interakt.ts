@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { ProviderError } from './errors';
 import { splitE164 } from './phone';
-import { classifyTransportError, parseRetryAfter, readCredential } from './transport';
+import { callProvider, parseRetryAfter, readCredential } from './transport';
 import type { MessagingProvider, SendAccepted, TemplateSend } from './types';
 
 export const INTERAKT_CALLBACK_DATA_MAX = 512;
@@ -113,7 +113,6 @@ export function buildInteraktSendBody(message: TemplateSend): InteraktTemplateSe
 }
 
 export function createInteraktProvider(options: InteraktProviderOptions): MessagingProvider {
-  const fetchImpl = options.fetch ?? fetch;
   const sendUrl = `${options.baseUrl.replace(/\/+$/, '')}/message/`;
 
   async function sendTemplate(message: TemplateSend): Promise<SendAccepted> {
@@ -121,26 +120,17 @@ export function createInteraktProvider(options: InteraktProviderOptions): Messag
     const apiKey = await readInteraktApiKey(options.getApiKey);
     const redact = (text: string): string => text.split(apiKey).join('[redacted]');
 
-    let response: Response;
-    let text: string;
-    try {
-      response = await fetchImpl(sendUrl, {
-        method: 'POST',
-        headers: {
-          // The dashboard key is already the credential; encoding it again gives "Invalid token provided".
-          Authorization: `Basic ${apiKey}`,
-          'Content-Type': 'application/json',
-          Accept: 'application/json',
-        },
-        body: JSON.stringify(body),
-        // A redirect means a wrong base URL; following it would turn the POST into a GET.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-      text = await response.text();
-    } catch (error) {
-      throw classifyInteraktTransportError(error, options.timeoutMs, redact);
-    }
+    const { response, text } = await callProvider({
+      provider: 'Interakt',
+      method: 'POST',
+      url: sendUrl,
+      // The dashboard key is already the credential; encoding it again gives "Invalid token provided".
+      authorization: `Basic ${apiKey}`,
+      body,
+      timeoutMs: options.timeoutMs,
+      redact,
+      fetch: options.fetch,
+    });
 
     const parsed = parseJson(text);
     if (response.ok && parsed?.result === true && typeof parsed.id === 'string' && parsed.id !== '') {
@@ -215,10 +205,6 @@ export { classifyResponse as classifyInteraktResponse };
 /** The Interakt key, as given by its getter; empty or unreadable is a configuration error. */
 export function readInteraktApiKey(getApiKey: InteraktProviderOptions['getApiKey']): Promise<string> {
   return readCredential(getApiKey, 'Interakt API key', 'api_key');
-}
-
-export function classifyInteraktTransportError(error: unknown, timeoutMs: number, redact: (text: string) => string): ProviderError {
-  return classifyTransportError(error, 'Interakt', timeoutMs, redact);
 }
 
 function rejectionCode(reason: string): string {

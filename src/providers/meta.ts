@@ -4,7 +4,7 @@
  * activity turns that into Temporal retry behaviour, exactly as for Interakt.
  */
 import { ProviderError } from './errors';
-import { classifyTransportError, parseRetryAfter, readCredential } from './transport';
+import { callProvider, parseRetryAfter, readCredential } from './transport';
 import { e164Digits } from './phone';
 import type { HeaderFormat, MessagingProvider, SendAccepted, TemplateSend } from './types';
 import type { ProviderName } from '../shared';
@@ -167,7 +167,6 @@ function buttonComponents(buttonValues: Record<string, string[]>): MetaTemplateC
 }
 
 export function createMetaProvider(options: MetaProviderOptions): MessagingProvider {
-  const fetchImpl = options.fetch ?? fetch;
   const base = (options.graphBaseUrl ?? META_GRAPH_BASE_URL).replace(/\/+$/, '');
   const version = options.apiVersion.replace(/^\/+|\/+$/g, '');
   const sendUrl = `${base}/${version}/${encodeURIComponent(options.phoneNumberId)}/messages`;
@@ -177,25 +176,16 @@ export function createMetaProvider(options: MetaProviderOptions): MessagingProvi
     const token = await readCredential(options.getAccessToken, 'Meta access token', 'access_token');
     const redact = (text: string): string => text.split(token).join('[redacted]');
 
-    let response: Response;
-    let text: string;
-    try {
-      response = await fetchImpl(sendUrl, {
-        method: 'POST',
-        headers: {
-          Authorization: `Bearer ${token}`,
-          'Content-Type': 'application/json',
-          Accept: 'application/json',
-        },
-        body: JSON.stringify(body),
-        // A redirect means a wrong base URL; following it would turn the POST into a GET.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-      text = await response.text();
-    } catch (error) {
-      throw classifyTransportError(error, 'Meta', options.timeoutMs, redact);
-    }
+    const { response, text } = await callProvider({
+      provider: 'Meta',
+      method: 'POST',
+      url: sendUrl,
+      authorization: `Bearer ${token}`,
+      body,
+      timeoutMs: options.timeoutMs,
+      redact,
+      fetch: options.fetch,
+    });
 
     const parsed = parseJson(text);
     const wamid = parsed?.messages?.[0]?.id;

@@ -59,3 +59,36 @@ export function parseRetryAfter(header: string | null, now: number = Date.now())
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);
 }
+
+export interface ProviderRequest {
+  provider: string;
+  method: 'GET' | 'POST';
+  url: string;
+  authorization: string;
+  body?: unknown;
+  timeoutMs: number;
+  /** Removes the credential from any text that reaches an error message. */
+  redact: (text: string) => string;
+  fetch?: typeof fetch;
+}
+
+/** One JSON call to a provider; a transport failure comes back as a classified ProviderError. */
+export async function callProvider(request: ProviderRequest): Promise<{ response: Response; text: string }> {
+  try {
+    const response = await (request.fetch ?? fetch)(request.url, {
+      method: request.method,
+      headers: {
+        Authorization: request.authorization,
+        Accept: 'application/json',
+        ...(request.body !== undefined && { 'Content-Type': 'application/json' }),
+      },
+      body: request.body === undefined ? undefined : JSON.stringify(request.body),
+      // A redirect means a wrong base URL; following it would turn the POST into a GET.
+      redirect: 'manual',
+      signal: AbortSignal.timeout(request.timeoutMs),
+    });
+    return { response, text: await response.text() };
+  } catch (error) {
+    throw classifyTransportError(error, request.provider, request.timeoutMs, request.redact);
+  }
+}
