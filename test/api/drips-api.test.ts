@@ -74,6 +74,18 @@ describe('drip API on the dev server', () => {
     return response.body as { id: number; version: number };
   };
 
+  /** A lead on a two-step drip that has sent step 1 and sleeps an hour before step 2. */
+  const assignSleepingDrip = async (existingLead?: { id: number; phone: string }) => {
+    const lead = existingLead ?? (await createLead());
+    const sequence = await createSequence([
+      { templateName: 'drip_day_1', delaySeconds: 0 },
+      { templateName: 'drip_day_2', delaySeconds: 3600 },
+    ]);
+    const { assignmentId } = (await request('POST', `/sequences/${sequence.id}/assignments`, { leadIds: [lead.id] })).body.assignments[0];
+    await waitFor(async () => (await request('GET', `/assignments/${assignmentId}`)).body.nextStep === 1, 'first step sent');
+    return { lead, sequence, assignmentId: assignmentId as number };
+  };
+
   it('answers 401 without an API key or with a wrong one, and serves /health without one', async () => {
     const anonymous = apiClient(api.url);
     expect((await anonymous('GET', '/sequences')).status).toBe(401);
@@ -193,13 +205,7 @@ describe('drip API on the dev server', () => {
   });
 
   it('pauses, resumes and cancels an assignment through the API', async () => {
-    const lead = await createLead();
-    const sequence = await createSequence([
-      { templateName: 'drip_day_1', delaySeconds: 0 },
-      { templateName: 'drip_day_2', delaySeconds: 3600 },
-    ]);
-    const { assignmentId } = (await request('POST', `/sequences/${sequence.id}/assignments`, { leadIds: [lead.id] })).body.assignments[0];
-    await waitFor(async () => (await request('GET', `/assignments/${assignmentId}`)).body.nextStep === 1, 'first step sent');
+    const { lead, sequence, assignmentId } = await assignSleepingDrip();
 
     expect((await request('POST', `/assignments/${assignmentId}/pause`)).status).toBe(202);
     await waitFor(async () => (await request('GET', `/assignments/${assignmentId}`)).body.status === 'paused', 'paused');
@@ -219,21 +225,19 @@ describe('drip API on the dev server', () => {
   });
 
   it('stops every running drip of a lead at once when the lead opts out', async () => {
-    const lead = await createLead();
-    const sequence = await createSequence([
-      { templateName: 'drip_day_1', delaySeconds: 0 },
-      { templateName: 'drip_day_2', delaySeconds: 3600 },
-    ]);
-    const { assignmentId } = (await request('POST', `/sequences/${sequence.id}/assignments`, { leadIds: [lead.id] })).body.assignments[0];
-    await waitFor(async () => (await request('GET', `/assignments/${assignmentId}`)).body.nextStep === 1, 'first step sent');
+    const { lead, assignmentId: first } = await assignSleepingDrip();
+    const { assignmentId: second } = await assignSleepingDrip(lead);
 
     expect((await request('PATCH', `/leads/${lead.id}`, { optedOut: true })).status).toBe(200);
 
-    const stopped = await waitFor(async () => {
-      const body = (await request('GET', `/assignments/${assignmentId}`)).body;
-      return body.status === 'cancelled' ? body : null;
-    }, 'drip stopped');
-    expect(stopped.stopReason).toBe('opted_out');
+    for (const assignmentId of [first, second]) {
+      const stopped = await waitFor(async () => {
+        const body = (await request('GET', `/assignments/${assignmentId}`)).body;
+        return body.status === 'cancelled' ? body : null;
+      }, `drip ${assignmentId} stopped`);
+      expect(stopped.stopReason).toBe('opted_out');
+    }
+    expect(harness.accepted().filter((message) => message.phone === lead.phone)).toHaveLength(2);
   });
 
   it('keeps a running assignment on the steps it started with when the sequence is edited', async () => {
