@@ -67,8 +67,8 @@ describe('SQLite writers of one process', () => {
   it('queue instead of blocking each other into SQLITE_BUSY: concurrent transactions and plain writes all commit', async () => {
     const db = await createTestDb();
     cleanups.push(() => db.close());
-    const started = Date.now();
 
+    // Blocked writers would wait out the busy timeout and reject with SQLITE_BUSY.
     await Promise.all([
       ...[1, 2, 3].map((i) =>
         withTransaction(db, async (tx) => {
@@ -80,7 +80,6 @@ describe('SQLite writers of one process', () => {
     ]);
 
     expect((await listLeads(db, { page: 1, pageSize: 1 })).total).toBe(7);
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
 
