@@ -124,3 +124,14 @@ export const dripProgressQuery = defineQuery<DripProgress>('dripProgress');
 export type StepOutcome =
   | { kind: 'sent'; messageId: number; providerMessageId: string }
   | { kind: 'skipped'; reason: 'opted_out' | 'lead_not_found' };
+
+// ---------------------------------------------------------------------------------------------
+// CTA follow-up workflow.
+
+/** What a lead can answer with the two buttons. */
+export const CTA_ACTIONS = ['interested', 'not_interested'] as const;
+export type CtaAction = (typeof CTA_ACTIONS)[number];
+
+/** A CTA run's life: sent, perhaps reminded, then closed by a decision, no response, a stop or a failure. */
+export const CTA_RUN_STATUSES = ['pending', 'sent', 'reminded', 'interested', 'not_interested', 'no_response', 'stopped', 'failed'] as const;
+export type CtaRunStatus = (typeof CTA_RUN_STATUSES)[number];

@@ -31,7 +31,7 @@ afterEach(() => {
 });
 
 const CLIENT_COLUMNS =
-  '[Id], [Name], [FirstName], [LastName], [Phone], [Email], [Status], [Stage], [OptedOut], [OptedOutAt], [TimeZone], [LastContactedAt], [CustomFields], [CreatedAt], [UpdatedAt]';
+  '[Id], [Name], [FirstName], [LastName], [Phone], [Email], [Status], [Stage], [OptedOut], [OptedOutAt], [TimeZone], [LastContactedAt], [CustomFields], [CreatedAt], [UpdatedAt], [MarketingSuppressedAt], [Source], [LastChannel], [InfobipProfileId], [LastSyncedAt]';
 const ASSIGNMENT_COLUMNS =
   '[Id], [LeadId], [SequenceId], [SequenceVersion], [StepsSnapshot], [Status], [NextStep], [TotalSteps], [NextSendAt], [StopReason], [LastError], [WorkflowId], [StartedAt], [CompletedAt], [UpdatedAt]';
 const TEMPLATE_COLUMNS =

@@ -11,10 +11,15 @@ import { bit, datetime2, index, int, mssqlTable, nvarchar, uniqueIndex } from 'd
 import {
   ASSIGNMENT_EVENTS,
   ASSIGNMENT_STATUSES,
+  CTA_ACTIONS,
+  CTA_CLICK_RESULTS,
+  CTA_RUN_STATUSES,
   HEADER_TYPES,
+  IVR_CALL_STATUSES,
   MESSAGE_DIRECTIONS,
   MESSAGE_STATUSES,
   REFERENCE_TYPES,
+  SYNC_RUN_STATUSES,
 } from './values';
 
 const id = () => int('Id').identity().primaryKey();
@@ -41,6 +46,11 @@ export const clients = mssqlTable('Clients', {
   customFields: longText('CustomFields').notNull().default('{}'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
+  marketingSuppressedAt: timestamp('MarketingSuppressedAt'),
+  source: str('Source', 50).notNull().default('crm'),
+  lastChannel: str('LastChannel', 30),
+  infobipProfileId: str('InfobipProfileId', 100),
+  lastSyncedAt: timestamp('LastSyncedAt'),
 });
 
 export const users = mssqlTable('Users', {
@@ -261,4 +271,189 @@ export const whatsAppMessages = mssqlTable(
     index('IX_WhatsAppMessages_Reference').on(t.referenceType, t.referenceId),
     index('IX_WhatsAppMessages_UpdatedAt_Id').on(t.updatedAt, t.id),
   ],
+);
+
+export const ivrCallLog = mssqlTable(
+  'IVRCallLog',
+  {
+    id: id(),
+    callId: str('CallId', 200).notNull(),
+    callerNumber: str('CallerNumber', 64).notNull(),
+    callerPhone: str('CallerPhone', 32).notNull(),
+    calledNumber: str('CalledNumber', 64).notNull(),
+    calledAt: timestamp('CalledAt').notNull(),
+    leadId: int('LeadId').notNull(),
+    leadCreated: flag('LeadCreated'),
+    status: nvarchar('Status', { length: 20, enum: IVR_CALL_STATUSES }).notNull().default('received'),
+    flowRunId: int('FlowRunId'),
+    processedAt: timestamp('ProcessedAt'),
+    note: str('Note', 1000),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('UX_IVRCallLog_CallId').on(t.callId),
+    index('IX_IVRCallLog_Received').on(t.id).where(sql`[Status] = N'received'`),
+  ],
+);
+
+export const ctaFlows = mssqlTable(
+  'CtaFlows',
+  {
+    id: id(),
+    name: str('Name', 200).notNull(),
+    templateName: str('TemplateName', 512).notNull(),
+    templateLanguage: str('TemplateLanguage', 20).notNull(),
+    projectName: str('ProjectName', 200).notNull(),
+    bodyVariables: longText('BodyVariables').notNull().default('[]'),
+    interestedButtonIndex: int('InterestedButtonIndex').notNull().default(0),
+    notInterestedButtonIndex: int('NotInterestedButtonIndex').notNull().default(1),
+    reminderAfterSeconds: int('ReminderAfterSeconds').notNull(),
+    closeAfterSeconds: int('CloseAfterSeconds').notNull(),
+    tokenTtlSeconds: int('TokenTtlSeconds').notNull(),
+    brochureTemplateName: str('BrochureTemplateName', 512).notNull(),
+    brochureTemplateLanguage: str('BrochureTemplateLanguage', 20).notNull(),
+    brochureUrl: str('BrochureUrl', 2048),
+    brochureFileName: str('BrochureFileName', 255),
+    followUpCallAfterSeconds: int('FollowUpCallAfterSeconds').notNull(),
+    ivrNumber: str('IvrNumber', 64),
+    archivedAt: timestamp('ArchivedAt'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('UX_CtaFlows_Name').on(t.name)],
+);
+
+export const ctaFlowRuns = mssqlTable(
+  'CtaFlowRuns',
+  {
+    id: id(),
+    flowId: int('FlowId')
+      .notNull()
+      .references(() => ctaFlows.id),
+    leadId: int('LeadId').notNull(),
+    workflowId: str('WorkflowId', 200).notNull(),
+    trigger: str('Trigger', 20).notNull(),
+    ivrCallId: int('IvrCallId'),
+    status: nvarchar('Status', { length: 20, enum: CTA_RUN_STATUSES }).notNull().default('pending'),
+    decision: nvarchar('Decision', { length: 20, enum: CTA_ACTIONS }),
+    decidedAt: timestamp('DecidedAt'),
+    sentAt: timestamp('SentAt'),
+    remindedAt: timestamp('RemindedAt'),
+    closedAt: timestamp('ClosedAt'),
+    lastError: str('LastError', 1000),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('UX_CtaFlowRuns_Flow_Lead').on(t.flowId, t.leadId),
+    uniqueIndex('UX_CtaFlowRuns_WorkflowId').on(t.workflowId),
+    index('IX_CtaFlowRuns_Lead').on(t.leadId),
+    index('IX_CtaFlowRuns_Flow_SentAt').on(t.flowId, t.sentAt),
+  ],
+);
+
+export const ctaInteractions = mssqlTable(
+  'CtaInteractions',
+  {
+    id: id(),
+    runId: int('RunId')
+      .notNull()
+      .references(() => ctaFlowRuns.id),
+    flowId: int('FlowId').notNull(),
+    leadId: int('LeadId').notNull(),
+    action: nvarchar('Action', { length: 20, enum: CTA_ACTIONS }).notNull(),
+    result: nvarchar('Result', { length: 20, enum: CTA_CLICK_RESULTS }).notNull(),
+    userAgent: str('UserAgent', 512),
+    clickedAt: timestamp('ClickedAt').notNull(),
+  },
+  (t) => [index('IX_CtaInteractions_Flow_ClickedAt').on(t.flowId, t.clickedAt), index('IX_CtaInteractions_Run').on(t.runId)],
+);
+
+export const leadNotes = mssqlTable(
+  'LeadNotes',
+  {
+    id: id(),
+    leadId: int('LeadId').notNull(),
+    body: str('Body', 2000).notNull(),
+    source: str('Source', 50).notNull(),
+    dedupeKey: str('DedupeKey', 300),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('IX_LeadNotes_Lead').on(t.leadId, t.id),
+    uniqueIndex('UX_LeadNotes_DedupeKey')
+      .on(t.dedupeKey)
+      .where(sql`[DedupeKey] IS NOT NULL`),
+  ],
+);
+
+export const leadTasks = mssqlTable(
+  'LeadTasks',
+  {
+    id: id(),
+    leadId: int('LeadId').notNull(),
+    kind: str('Kind', 50).notNull(),
+    title: str('Title', 500).notNull(),
+    dueAt: timestamp('DueAt').notNull(),
+    status: str('Status', 20).notNull().default('open'),
+    dedupeKey: str('DedupeKey', 300),
+    createdAt: createdAt(),
+    completedAt: timestamp('CompletedAt'),
+  },
+  (t) => [
+    index('IX_LeadTasks_Lead').on(t.leadId, t.id),
+    index('IX_LeadTasks_Status_DueAt').on(t.status, t.dueAt),
+    uniqueIndex('UX_LeadTasks_DedupeKey')
+      .on(t.dedupeKey)
+      .where(sql`[DedupeKey] IS NOT NULL`),
+  ],
+);
+
+export const infobipSyncRuns = mssqlTable(
+  'InfobipSyncRuns',
+  {
+    id: id(),
+    runKey: str('RunKey', 100).notNull(),
+    workflowId: str('WorkflowId', 200).notNull(),
+    trigger: str('Trigger', 20).notNull(),
+    scheduleId: str('ScheduleId', 200),
+    status: nvarchar('Status', { length: 20, enum: SYNC_RUN_STATUSES }).notNull().default('running'),
+    options: longText('Options').notNull(),
+    dryRun: flag('DryRun'),
+    windowFrom: timestamp('WindowFrom').notNull(),
+    windowTo: timestamp('WindowTo').notNull(),
+    startedAt: timestamp('StartedAt').notNull(),
+    finishedAt: timestamp('FinishedAt'),
+    fetched: int('Fetched').notNull().default(0),
+    matched: int('Matched').notNull().default(0),
+    created: int('Created').notNull().default(0),
+    updated: int('Updated').notNull().default(0),
+    skipped: int('Skipped').notNull().default(0),
+    invalid: int('Invalid').notNull().default(0),
+    errorCount: int('ErrorCount').notNull().default(0),
+    failure: str('Failure', 2000),
+  },
+  (t) => [uniqueIndex('UX_InfobipSyncRuns_RunKey').on(t.runKey), index('IX_InfobipSyncRuns_Status_WindowTo').on(t.status, t.windowTo)],
+);
+
+export const infobipSyncPages = mssqlTable(
+  'InfobipSyncPages',
+  {
+    id: id(),
+    runId: int('RunId')
+      .notNull()
+      .references(() => infobipSyncRuns.id),
+    source: str('Source', 20).notNull(),
+    pageNo: int('PageNo').notNull(),
+    fetched: int('Fetched').notNull().default(0),
+    matched: int('Matched').notNull().default(0),
+    created: int('Created').notNull().default(0),
+    updated: int('Updated').notNull().default(0),
+    skipped: int('Skipped').notNull().default(0),
+    invalid: int('Invalid').notNull().default(0),
+    errors: longText('Errors').notNull().default('[]'),
+    preview: longText('Preview'),
+    completedAt: timestamp('CompletedAt').notNull(),
+  },
+  (t) => [uniqueIndex('UX_InfobipSyncPages_Run_Source_Page').on(t.runId, t.source, t.pageNo)],
 );

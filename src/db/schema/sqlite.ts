@@ -10,10 +10,15 @@ import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqli
 import {
   ASSIGNMENT_EVENTS,
   ASSIGNMENT_STATUSES,
+  CTA_ACTIONS,
+  CTA_CLICK_RESULTS,
+  CTA_RUN_STATUSES,
   HEADER_TYPES,
+  IVR_CALL_STATUSES,
   MESSAGE_DIRECTIONS,
   MESSAGE_STATUSES,
   REFERENCE_TYPES,
+  SYNC_RUN_STATUSES,
 } from './values';
 
 const id = () => integer('Id').primaryKey({ autoIncrement: true });
@@ -38,6 +43,15 @@ export const clients = sqliteTable('Clients', {
   customFields: text('CustomFields').notNull().default('{}'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
+  /** Set when the lead said "not interested": no marketing (drips, CTA flows) reaches them after. */
+  marketingSuppressedAt: timestamp('MarketingSuppressedAt'),
+  /** Where the lead came from: `crm`, `ivr`, `infobip`, ... */
+  source: text('Source').notNull().default('crm'),
+  /** The channel of the last contact (`whatsapp`, `sms`, ...), as the last sync saw it. */
+  lastChannel: text('LastChannel'),
+  infobipProfileId: text('InfobipProfileId'),
+  /** When an Infobip sync last touched this lead. */
+  lastSyncedAt: timestamp('LastSyncedAt'),
 });
 
 export const users = sqliteTable('Users', {
@@ -266,4 +280,208 @@ export const whatsAppMessages = sqliteTable(
     index('IX_WhatsAppMessages_Reference').on(t.referenceType, t.referenceId),
     index('IX_WhatsAppMessages_UpdatedAt_Id').on(t.updatedAt, t.id),
   ],
+);
+
+/** Every IVR call reported to us, once per call id; unprocessed calls become CTA flows. */
+export const ivrCallLog = sqliteTable(
+  'IVRCallLog',
+  {
+    id: id(),
+    callId: text('CallId').notNull(),
+    /** The caller's number as the IVR reported it, and normalised to E.164. */
+    callerNumber: text('CallerNumber').notNull(),
+    callerPhone: text('CallerPhone').notNull(),
+    calledNumber: text('CalledNumber').notNull(),
+    calledAt: timestamp('CalledAt').notNull(),
+    leadId: integer('LeadId').notNull(),
+    leadCreated: flag('LeadCreated'),
+    status: text('Status', { enum: IVR_CALL_STATUSES }).notNull().default('received'),
+    flowRunId: integer('FlowRunId'),
+    processedAt: timestamp('ProcessedAt'),
+    /** Why a processed call started no flow (`already_in_flow`, `suppressed`, ...). */
+    note: text('Note'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('UX_IVRCallLog_CallId').on(t.callId),
+    index('IX_IVRCallLog_Received').on(t.id).where(sql`"Status" = 'received'`),
+  ],
+);
+
+/** A CTA follow-up flow: the interactive template, what each answer does, and its timings. */
+export const ctaFlows = sqliteTable(
+  'CtaFlows',
+  {
+    id: id(),
+    name: text('Name').notNull(),
+    templateName: text('TemplateName').notNull(),
+    templateLanguage: text('TemplateLanguage').notNull(),
+    projectName: text('ProjectName').notNull(),
+    /** JSON VariableSource[] for the body; by default the lead's name and the project name. */
+    bodyVariables: text('BodyVariables').notNull().default('[]'),
+    interestedButtonIndex: integer('InterestedButtonIndex').notNull().default(0),
+    notInterestedButtonIndex: integer('NotInterestedButtonIndex').notNull().default(1),
+    reminderAfterSeconds: integer('ReminderAfterSeconds').notNull(),
+    closeAfterSeconds: integer('CloseAfterSeconds').notNull(),
+    tokenTtlSeconds: integer('TokenTtlSeconds').notNull(),
+    brochureTemplateName: text('BrochureTemplateName').notNull(),
+    brochureTemplateLanguage: text('BrochureTemplateLanguage').notNull(),
+    brochureUrl: text('BrochureUrl'),
+    brochureFileName: text('BrochureFileName'),
+    followUpCallAfterSeconds: integer('FollowUpCallAfterSeconds').notNull(),
+    /** Calls to this IVR number start this flow. */
+    ivrNumber: text('IvrNumber'),
+    archivedAt: timestamp('ArchivedAt'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('UX_CtaFlows_Name').on(t.name)],
+);
+
+/** One lead in one CTA flow (workflow `cta-<leadId>-<flowId>`): at most once per lead and flow. */
+export const ctaFlowRuns = sqliteTable(
+  'CtaFlowRuns',
+  {
+    id: id(),
+    flowId: integer('FlowId')
+      .notNull()
+      .references(() => ctaFlows.id),
+    leadId: integer('LeadId').notNull(),
+    workflowId: text('WorkflowId').notNull(),
+    trigger: text('Trigger').notNull(),
+    ivrCallId: integer('IvrCallId'),
+    status: text('Status', { enum: CTA_RUN_STATUSES }).notNull().default('pending'),
+    /** The first click's action; later clicks never change it. */
+    decision: text('Decision', { enum: CTA_ACTIONS }),
+    decidedAt: timestamp('DecidedAt'),
+    sentAt: timestamp('SentAt'),
+    remindedAt: timestamp('RemindedAt'),
+    closedAt: timestamp('ClosedAt'),
+    lastError: text('LastError'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('UX_CtaFlowRuns_Flow_Lead').on(t.flowId, t.leadId),
+    uniqueIndex('UX_CtaFlowRuns_WorkflowId').on(t.workflowId),
+    index('IX_CtaFlowRuns_Lead').on(t.leadId),
+    index('IX_CtaFlowRuns_Flow_SentAt').on(t.flowId, t.sentAt),
+  ],
+);
+
+/** Every human click on a CTA link with a valid token: the deciding one and any repeats. */
+export const ctaInteractions = sqliteTable(
+  'CtaInteractions',
+  {
+    id: id(),
+    runId: integer('RunId')
+      .notNull()
+      .references(() => ctaFlowRuns.id),
+    flowId: integer('FlowId').notNull(),
+    leadId: integer('LeadId').notNull(),
+    action: text('Action', { enum: CTA_ACTIONS }).notNull(),
+    result: text('Result', { enum: CTA_CLICK_RESULTS }).notNull(),
+    userAgent: text('UserAgent'),
+    clickedAt: timestamp('ClickedAt').notNull(),
+  },
+  (t) => [index('IX_CtaInteractions_Flow_ClickedAt').on(t.flowId, t.clickedAt), index('IX_CtaInteractions_Run').on(t.runId)],
+);
+
+/** The lead's timeline. A dedupe key makes a note written by a retried activity appear once. */
+export const leadNotes = sqliteTable(
+  'LeadNotes',
+  {
+    id: id(),
+    leadId: integer('LeadId').notNull(),
+    body: text('Body').notNull(),
+    source: text('Source').notNull(),
+    dedupeKey: text('DedupeKey'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('IX_LeadNotes_Lead').on(t.leadId, t.id),
+    uniqueIndex('UX_LeadNotes_DedupeKey')
+      .on(t.dedupeKey)
+      .where(sql`"DedupeKey" IS NOT NULL`),
+  ],
+);
+
+/** Things a salesperson must do (a follow-up call), with a due time. */
+export const leadTasks = sqliteTable(
+  'LeadTasks',
+  {
+    id: id(),
+    leadId: integer('LeadId').notNull(),
+    kind: text('Kind').notNull(),
+    title: text('Title').notNull(),
+    dueAt: timestamp('DueAt').notNull(),
+    status: text('Status').notNull().default('open'),
+    dedupeKey: text('DedupeKey'),
+    createdAt: createdAt(),
+    completedAt: timestamp('CompletedAt'),
+  },
+  (t) => [
+    index('IX_LeadTasks_Lead').on(t.leadId, t.id),
+    index('IX_LeadTasks_Status_DueAt').on(t.status, t.dueAt),
+    uniqueIndex('UX_LeadTasks_DedupeKey')
+      .on(t.dedupeKey)
+      .where(sql`"DedupeKey" IS NOT NULL`),
+  ],
+);
+
+/** One Infobip sync run (workflow `infobip-sync-<runKey>`): its inputs and, once finished, its totals. */
+export const infobipSyncRuns = sqliteTable(
+  'InfobipSyncRuns',
+  {
+    id: id(),
+    runKey: text('RunKey').notNull(),
+    workflowId: text('WorkflowId').notNull(),
+    trigger: text('Trigger').notNull(),
+    scheduleId: text('ScheduleId'),
+    status: text('Status', { enum: SYNC_RUN_STATUSES }).notNull().default('running'),
+    /** JSON of the run's options: window, channels, source, mode, dry run, status rule. */
+    options: text('Options').notNull(),
+    dryRun: flag('DryRun'),
+    windowFrom: timestamp('WindowFrom').notNull(),
+    windowTo: timestamp('WindowTo').notNull(),
+    startedAt: timestamp('StartedAt').notNull(),
+    finishedAt: timestamp('FinishedAt'),
+    fetched: integer('Fetched').notNull().default(0),
+    matched: integer('Matched').notNull().default(0),
+    created: integer('Created').notNull().default(0),
+    updated: integer('Updated').notNull().default(0),
+    skipped: integer('Skipped').notNull().default(0),
+    invalid: integer('Invalid').notNull().default(0),
+    errorCount: integer('ErrorCount').notNull().default(0),
+    failure: text('Failure'),
+  },
+  (t) => [uniqueIndex('UX_InfobipSyncRuns_RunKey').on(t.runKey), index('IX_InfobipSyncRuns_Status_WindowTo').on(t.status, t.windowTo)],
+);
+
+/**
+ * One page of a sync run, written once the page is applied: a page done again after a crash
+ * replaces its row, so the run's totals (the sum of its pages) never count a record twice.
+ */
+export const infobipSyncPages = sqliteTable(
+  'InfobipSyncPages',
+  {
+    id: id(),
+    runId: integer('RunId')
+      .notNull()
+      .references(() => infobipSyncRuns.id),
+    source: text('Source').notNull(),
+    pageNo: integer('PageNo').notNull(),
+    fetched: integer('Fetched').notNull().default(0),
+    matched: integer('Matched').notNull().default(0),
+    created: integer('Created').notNull().default(0),
+    updated: integer('Updated').notNull().default(0),
+    skipped: integer('Skipped').notNull().default(0),
+    invalid: integer('Invalid').notNull().default(0),
+    /** JSON array of `{ record, message }`: the page's per-record errors. */
+    errors: text('Errors').notNull().default('[]'),
+    /** Dry runs: JSON array of the changes the page would make. */
+    preview: text('Preview'),
+    completedAt: timestamp('CompletedAt').notNull(),
+  },
+  (t) => [uniqueIndex('UX_InfobipSyncPages_Run_Source_Page').on(t.runId, t.source, t.pageNo)],
 );

@@ -20,3 +20,15 @@ export type ReferenceType = (typeof REFERENCE_TYPES)[number];
 
 export const HEADER_TYPES = ['none', 'text', 'document', 'image', 'video'] as const;
 export type HeaderType = (typeof HEADER_TYPES)[number];
+
+export const IVR_CALL_STATUSES = ['received', 'processed', 'skipped'] as const;
+export type IvrCallStatus = (typeof IVR_CALL_STATUSES)[number];
+
+export { CTA_ACTIONS, CTA_RUN_STATUSES, type CtaAction, type CtaRunStatus } from '../../shared';
+
+/** `decided`: the click that made the decision; `repeat`: any later click on the same run. */
+export const CTA_CLICK_RESULTS = ['decided', 'repeat'] as const;
+export type CtaClickResult = (typeof CTA_CLICK_RESULTS)[number];
+
+export const SYNC_RUN_STATUSES = ['running', 'completed', 'failed'] as const;
+export type SyncRunStatus = (typeof SYNC_RUN_STATUSES)[number];
