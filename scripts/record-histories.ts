@@ -3,7 +3,7 @@
  * workflow code (see test/histories/README.md). Each scenario runs a real workflow on the
  * time-skipping test server, with a real worker, SQLite database and Interakt emulator wired as in
  * the workflow's own tests, checks that it ended the way the scenario says, and saves its history
- * as `<workflow>-<scenario>.json` (`drip-…`, `welcome-…`, `template-sync-…`).
+ * as `<workflow>-<scenario>.json` (`drip-…`, `welcome-…`, `template-sync-…`, `cta-…`).
  *
  *   npm run histories:record                               # every scenario: test/histories/<name>.json
  *   npm run histories:record -- --only welcome-            # only scenarios whose name starts so (repeatable)
@@ -26,15 +26,19 @@ import { errorHandler } from '../src/api/errors';
 import { templateSyncRouter } from '../src/api/routes/template-sync';
 import { startWelcomeWorkflow } from '../src/api/welcome';
 import type { Db } from '../src/db/client';
-import { createLead, getTemplateSyncRun, updateLead } from '../src/db/queries';
+import { createCtaFlow, createLead, getTemplateSyncRun, updateLead } from '../src/db/queries';
 import { DEFAULT_EMULATOR_TEMPLATES, type EmulatorTemplate } from '../src/emulators/interakt';
 import { createInteraktTemplateClient } from '../src/providers/interakt-templates';
-import { cancelDripSignal, pauseDripSignal, resumeDripSignal, SEARCH_ATTRIBUTES } from '../src/shared';
+import { handleCtaClick } from '../src/cta/click';
+import { ctaKeyringReader } from '../src/cta/signing-keys';
+import { startCtaFlow } from '../src/cta/start';
+import type { CtaKeyring } from '../src/cta/tokens';
+import { createSecretBox, generateSecretKey } from '../src/settings/secret-box';
+import { cancelDripSignal, pauseDripSignal, resumeDripSignal, type CtaAction } from '../src/shared';
 import { TEMPLATE_SYNC_SCHEDULE_ID } from '../src/templates/sync-ids';
 import type { templateSyncWorkflow } from '../src/workflows/template-sync';
 import { REPO_ROOT } from '../temporal/paths.cjs';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { apiClient, listen, type RunningApp } from '../test/support/api';
 import { createTestDb } from '../test/support/db';
 import { DAY, nextPhone, startDrip, startDripHarness, step, waitFor, type DripHarness } from '../test/support/drip-harness';
@@ -85,6 +89,8 @@ function check(condition: unknown, what: string): asserts condition {
 }
 
 const SYNC_KEY = 'template-sync-key';
+/** The CTA links' signing keys, in the recording database. */
+let CTA_KEYRING: () => Promise<CtaKeyring> = () => Promise.reject(new Error('no keyring yet'));
 const POLICIES_PDF = 'https://example.com/Ipshopy_Policies.pdf';
 const WELCOME_PHONE = nextPhone();
 /** Six seeded + two: four pages of two. */
@@ -261,7 +267,102 @@ const SCENARIOS: Scenario[] = [
       check(run?.status === 'failed' && run.fetched === 4, `run row is ${JSON.stringify(run)}, expected failed after 4 rows`);
     },
   },
+  {
+    name: 'cta-interested',
+    ends: { completes: { status: 'interested' } },
+    async run(context) {
+      const cta = await startCta(context);
+      await clickCta(context, cta, 'interested');
+      return cta.handle;
+    },
+    async verify({ harness }) {
+      check(harness.accepted().some((message) => message.template.name === 'project_brochure'), 'expected the brochure to be sent');
+    },
+  },
+  {
+    name: 'cta-not-interested',
+    ends: { completes: { status: 'not_interested' } },
+    async run(context) {
+      const cta = await startCta(context);
+      await clickCta(context, cta, 'not_interested');
+      return cta.handle;
+    },
+  },
+  {
+    name: 'cta-no-response',
+    ends: { completes: { status: 'no_response' } },
+    async run(context) {
+      return (await startCta(context)).handle;
+    },
+  },
+  {
+    name: 'cta-late-click',
+    ends: { completes: { status: 'interested' } },
+    async run(context) {
+      // Closed as no response, then clicked: a new run of the same id carries out the decision.
+      const cta = await startCta(context);
+      await cta.handle.result();
+      await clickCta(context, cta, 'interested');
+      return context.env.client.workflow.getHandle(cta.handle.workflowId);
+    },
+  },
 ];
+
+interface StartedCta {
+  leadId: number;
+  handle: WorkflowHandle;
+  /** The suffix of each answer's button, as the interactive message carried it. */
+  links: Record<CtaAction, string>;
+}
+
+let ctaFlowCount = 0;
+/** A flow over the emulator's CTA templates, a lead in it, and its interactive message sent. */
+async function startCta({ env, db, harness }: ScenarioContext): Promise<StartedCta> {
+  ctaFlowCount += 1;
+  const flow = await createCtaFlow(db, {
+    name: `history flow ${ctaFlowCount}`,
+    templateName: 'project_update_template',
+    templateLanguage: 'en',
+    projectName: 'Palm Grove Residences',
+    bodyVariables: [{ field: 'name' }, { value: 'Palm Grove Residences' }],
+    interestedButtonIndex: 0,
+    notInterestedButtonIndex: 1,
+    reminderAfterSeconds: DAY,
+    closeAfterSeconds: 2 * DAY,
+    tokenTtlSeconds: 30 * DAY,
+    brochureTemplateName: 'project_brochure',
+    brochureTemplateLanguage: 'en',
+    brochureUrl: 'https://example.com/palm-grove.pdf',
+    brochureFileName: 'Palm Grove.pdf',
+    followUpCallAfterSeconds: 3600,
+    ivrNumber: null,
+  });
+  const lead = await createLead(db, { name: 'Asha Rao', phone: nextPhone() });
+  const started = await startCtaFlow(
+    { db, temporal: env.client, taskQueue: harness.taskQueue, sendTaskQueue: harness.sendTaskQueue },
+    { flowId: flow.id, leadId: lead.id, trigger: 'api' },
+  );
+  check(started.kind === 'started', `CTA flow not started: ${JSON.stringify(started)}`);
+  const message = await waitFor(
+    () => harness.accepted().find((accepted) => accepted.phone === lead.phone && accepted.template.name === 'project_update_template'),
+    'the interactive message',
+  );
+  return {
+    leadId: lead.id,
+    handle: env.client.workflow.getHandle(started.run.workflowId),
+    links: { interested: message.buttonValues['0']![0]!, not_interested: message.buttonValues['1']![0]! },
+  };
+}
+
+/** A tap on one of the buttons, through the click endpoint's own handler. */
+async function clickCta({ env, db, harness }: ScenarioContext, cta: StartedCta, action: CtaAction): Promise<void> {
+  const query = new URLSearchParams(cta.links[action].split('?')[1]);
+  const outcome = await handleCtaClick(
+    { db, temporal: env.client, taskQueue: harness.taskQueue, sendTaskQueue: harness.sendTaskQueue, getCtaKeyring: CTA_KEYRING, log: () => {} },
+    { leadId: String(cta.leadId), token: query.get('token'), action: query.get('action'), userAgent: 'Mozilla/5.0 (Linux; Android 14)', isPreview: false },
+  );
+  check(outcome.kind === 'recorded' && outcome.signalled, `click not recorded: ${JSON.stringify(outcome)}`);
+}
 
 /** The id of the newest API-started sync, for a scenario whose result is a failure. */
 async function latestSyncHandle(env: TestWorkflowEnvironment, sync: SyncRig) {
@@ -311,21 +412,6 @@ async function startSyncRig(env: TestWorkflowEnvironment): Promise<SyncRig> {
     await db.close();
   };
   return rig as SyncRig;
-}
-
-/**
- * The test server starts without Dripline's search attributes and refuses a start that sets one,
- * as the welcome start does (LeadId, FlowKind); registering them lets welcomes start exactly as
- * POST /leads starts them.
- */
-async function registerSearchAttributes(env: TestWorkflowEnvironment): Promise<void> {
-  const searchAttributes: Record<string, number> = {};
-  for (const key of SEARCH_ATTRIBUTES) {
-    const type = encodeSearchAttributeIndexedValueType(key.type);
-    if (type === undefined) throw new Error(`Search attribute ${key.name} has an unknown type ${key.type}`);
-    searchAttributes[key.name] = type;
-  }
-  await env.connection.operatorService.addSearchAttributes({ namespace: env.namespace ?? 'default', searchAttributes });
 }
 
 /** Waits for the run's end and throws unless it ended as the scenario says; returns its result. */
@@ -387,8 +473,8 @@ async function main(): Promise<void> {
   let harness: DripHarness | undefined;
   let sync: SyncRig | undefined;
   try {
-    await registerSearchAttributes(env);
-    harness = await startDripHarness({ db, connection: env.nativeConnection, namespace: env.namespace ?? 'default' });
+    CTA_KEYRING = ctaKeyringReader(db, createSecretBox(generateSecretKey()));
+    harness = await startDripHarness({ db, connection: env.nativeConnection, namespace: env.namespace ?? 'default', client: env.client, getCtaKeyring: CTA_KEYRING });
     sync = await startSyncRig(env);
     const context: ScenarioContext = { env, db, harness, sync };
     const recorded: { file: string; text: string; summary: string }[] = [];

@@ -28,7 +28,7 @@ const EnvSchema = z.object({
   /** Sends per second for the whole Interakt account, enforced by the Temporal server on the send queue. */
   INTERAKT_SENDS_PER_SECOND: z.coerce.number().positive().default(4.5),
   /** The sending provider of this deployment. */
-  MESSAGING_PROVIDER: z.enum(['interakt', 'meta']).default('interakt'),
+  MESSAGING_PROVIDER: z.enum(['interakt', 'meta', 'infobip']).default('interakt'),
   /** Meta WhatsApp Cloud API (when MESSAGING_PROVIDER=meta). */
   META_ACCESS_TOKEN: z.string().min(1).optional(),
   META_PHONE_NUMBER_ID: z.string().min(1).optional(),
@@ -38,6 +38,31 @@ const EnvSchema = z.object({
   META_WEBHOOK_VERIFY_TOKEN: z.string().min(1).optional(),
   /** 75% of Meta's default 80 messages/s per number: inbound messages count against it too. */
   META_SENDS_PER_SECOND: z.coerce.number().positive().default(60),
+  /** Infobip: the account's own base URL (default: the local emulator), `App` API key, WhatsApp sender. */
+  INFOBIP_BASE_URL: z.url().default('http://127.0.0.1:4020'),
+  INFOBIP_API_KEY: z.string().min(1).optional(),
+  INFOBIP_WHATSAPP_SENDER: z.string().regex(/^\+?\d{6,15}$/, 'must be the sender number in international format').optional(),
+  /**
+   * Sends per second for the Infobip account, enforced by the Temporal server on the send queue.
+   * Infobip's endpoint takes far more; Meta's 80 messages/s per number still applies underneath (§2.6).
+   */
+  INFOBIP_SENDS_PER_SECOND: z.coerce.number().positive().default(60),
+  /**
+   * Per-message `notifyUrl` for delivery and seen reports. Without it reports go to the account's
+   * subscription, which is what carries the BASIC credentials below.
+   */
+  INFOBIP_NOTIFY_URL: z.url().optional(),
+  /** BASIC credentials Infobip's webhook subscription presents to /webhooks/infobip. */
+  INFOBIP_WEBHOOK_USERNAME: z.string().min(1).optional(),
+  INFOBIP_WEBHOOK_PASSWORD: z.string().min(1).optional(),
+  INFOBIP_EMULATOR_PORT: z.coerce.number().int().positive().default(4020),
+  /**
+   * A scheduled Infobip sync starts this long before the last successful run ended: contacts
+   * recorded upstream a little late (clock skew, slow attribute updates) are still seen.
+   */
+  INFOBIP_SYNC_SAFETY_MARGIN_MS: z.coerce.number().int().nonnegative().default(15 * 60_000),
+  /** How far back a sync without a given start reads when no run has succeeded yet. */
+  INFOBIP_SYNC_INITIAL_LOOKBACK_MS: z.coerce.number().int().positive().default(24 * 60 * 60_000),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** How long a send of unknown outcome waits for the provider's webhook before it is resent. */
   SEND_RECONCILE_WINDOW_MS: z.coerce.number().int().positive().default(120_000),

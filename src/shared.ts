@@ -11,7 +11,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 export const dripWorkflowId = (assignmentId: number): string => `drip-${assignmentId}`;
 export const welcomeWorkflowId = (leadId: number): string => `welcome-${leadId}`;
-export const ctaWorkflowId = (leadId: number, flowId: string): string => `cta-${leadId}-${flowId}`;
+export const ctaWorkflowId = (leadId: number, flowId: number): string => `cta-${leadId}-${flowId}`;
 export const infobipSyncWorkflowId = (runId: string): string => `infobip-sync-${runId}`;
 
 /** The business idempotency key of one send: a retry of the same step reuses it. */
@@ -34,7 +34,7 @@ export type FlowKind = 'drip' | 'welcome' | 'cta' | 'infobip-sync' | 'campaign';
 // ---------------------------------------------------------------------------------------------
 // Providers and templates as they cross the workflow boundary.
 
-export type ProviderName = 'interakt' | 'meta';
+export type ProviderName = 'interakt' | 'meta' | 'infobip';
 
 /** Where a template variable takes its value from at send time. */
 export type VariableSource = { field: LeadField } | { value: string };
@@ -123,7 +123,7 @@ export const dripProgressQuery = defineQuery<DripProgress>('dripProgress');
 /** What the send activity reports back for one step. */
 export type StepOutcome =
   | { kind: 'sent'; messageId: number; providerMessageId: string }
-  | { kind: 'skipped'; reason: 'opted_out' | 'lead_not_found' };
+  | { kind: 'skipped'; reason: 'opted_out' | 'suppressed' | 'lead_not_found' };
 
 // ---------------------------------------------------------------------------------------------
 // CTA follow-up workflow.
@@ -135,3 +135,130 @@ export type CtaAction = (typeof CTA_ACTIONS)[number];
 /** A CTA run's life: sent, perhaps reminded, then closed by a decision, no response, a stop or a failure. */
 export const CTA_RUN_STATUSES = ['pending', 'sent', 'reminded', 'interested', 'not_interested', 'no_response', 'stopped', 'failed'] as const;
 export type CtaRunStatus = (typeof CTA_RUN_STATUSES)[number];
+
+/** What `cta-<leadId>-<flowId>` is started with: the flow's settings as they were at the start. */
+export interface CtaWorkflowInput {
+  runId: number;
+  leadId: number;
+  flowId: number;
+  sendTaskQueue: string;
+  /** No click this long after the message: one reminder. */
+  reminderAfterSeconds: number;
+  /** No click this long after the reminder: the flow closes as no response. */
+  closeAfterSeconds: number;
+  /**
+   * Set when a click arrives after the run had closed (no response, or the workflow was gone):
+   * the new run sends nothing first and only carries out the decision it is signalled.
+   */
+  decisionOnly?: boolean;
+}
+
+/** A human click with a valid token, already recorded in CtaInteractions by the click endpoint. */
+export interface CtaClick {
+  action: CtaAction;
+  /** ISO time of the click. */
+  clickedAt: string;
+}
+
+export interface CtaStopArgs {
+  /** `not_interested` (another flow's answer), `opted_out`, `admin`, ... */
+  reason: string;
+}
+
+/** What the run is doing, for the API and the Temporal UI. */
+export interface CtaState {
+  runId: number;
+  status: CtaRunStatus;
+  decision: CtaAction | null;
+  /** ISO time the next wait ends (reminder or close), or null when not waiting. */
+  waitingUntil: string | null;
+  stopReason: string | null;
+}
+
+export const ctaClickSignal = defineSignal<[CtaClick]>('ctaClick');
+export const stopCtaSignal = defineSignal<[CtaStopArgs]>('stopCta');
+export const ctaStateQuery = defineQuery<CtaState>('ctaState');
+
+// ---------------------------------------------------------------------------------------------
+// Infobip sync run.
+
+/** Which of Infobip's lists a run reads: the People API, the SMS logs, or both (people first). */
+export const INFOBIP_SYNC_SOURCES = ['people', 'logs', 'both'] as const;
+export type InfobipSyncSource = (typeof INFOBIP_SYNC_SOURCES)[number];
+/** One list as its pages are recorded (InfobipSyncPages.Source). */
+export type InfobipPageSource = Exclude<InfobipSyncSource, 'both'>;
+
+/** `update_only` never creates a lead: people not already in the CRM are skipped. */
+export const INFOBIP_SYNC_MODES = ['create_update', 'update_only'] as const;
+export type InfobipSyncMode = (typeof INFOBIP_SYNC_MODES)[number];
+
+export type InfobipSyncTrigger = 'api' | 'cli' | 'schedule';
+
+/** Moves a matched (or created) lead to `setStatus`, only from one of `onlyIfStatusIn` when given. */
+export interface InfobipStatusRule {
+  setStatus: string;
+  onlyIfStatusIn?: string[];
+}
+
+export interface InfobipSyncOptions {
+  /**
+   * ISO start of the contact window. Absent: the end of the last successful run minus
+   * `safetyMarginMs`, or `initialLookbackMs` back when there was none (a scheduled run's case).
+   */
+  since?: string;
+  /** ISO end of the window; absent: when the run starts. */
+  until?: string;
+  /** Infobip channel names (`whatsapp`, `sms`, ...) the People API filters on; absent: all. */
+  channels?: string[];
+  source: InfobipSyncSource;
+  mode: InfobipSyncMode;
+  /** Computes and records every decision, writes nothing to leads. */
+  dryRun: boolean;
+  statusRule?: InfobipStatusRule;
+  /** Records per request (Infobip allows up to 1,000). */
+  pageSize?: number;
+  safetyMarginMs?: number;
+  initialLookbackMs?: number;
+}
+
+export interface InfobipSyncWorkflowInput {
+  trigger: InfobipSyncTrigger;
+  options: InfobipSyncOptions;
+  /** The Temporal Schedule that started the run, if any. */
+  scheduleId?: string;
+  /** Pages per activity call: the workflow's progress moves after each call. */
+  pagesPerChunk?: number;
+}
+
+export interface InfobipSyncCounts {
+  fetched: number;
+  matched: number;
+  created: number;
+  updated: number;
+  skipped: number;
+  invalid: number;
+  errorCount: number;
+}
+
+export type InfobipSyncRunState = 'starting' | 'running' | 'completed' | 'failed';
+
+export interface InfobipSyncProgress {
+  runKey: string;
+  runId: number | null;
+  status: InfobipSyncRunState;
+  /** ISO bounds of the window, once resolved. */
+  windowFrom: string | null;
+  windowTo: string | null;
+  /** The list being read and its next page; null when not reading. */
+  position: { source: InfobipPageSource; pageNo: number } | null;
+  /** Pages recorded so far over every source. */
+  pagesDone: number;
+  counts: InfobipSyncCounts;
+  warnings: string[];
+  failure: string | null;
+}
+
+/** The run key inside a workflow id: `infobip-sync-<runKey>` (a scheduled run's key ends in its time). */
+export const infobipSyncRunKey = (workflowId: string): string => workflowId.replace(/^infobip-sync-/, '');
+
+export const infobipSyncProgressQuery = defineQuery<InfobipSyncProgress>('infobipSyncProgress');

@@ -3,6 +3,7 @@
  *
  *   [temporal]  the Temporal dev server (temporal/dev-server.mjs), state in data/temporal.db
  *   [emulator]  the local Interakt EMULATOR, only when no INTERAKT_API_KEY is configured
+ *   [infobip]   the local Infobip EMULATOR (People, SMS logs), only when no INFOBIP_API_KEY is configured
  *   [worker]    src/worker.ts
  *   [api]       src/api/server.ts
  *
@@ -22,6 +23,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { openDb } from './db/client';
 import { migrate } from './db/migrate';
 import { countActiveApiKeys, createApiKey } from './db/queries';
+import { INFOBIP_EMULATOR_API_KEY } from './emulators/infobip';
 import { INTERAKT_API_PREFIX } from './emulators/interakt';
 import { generateSecretKey, SECRET_KEY_BYTES } from './settings/secret-box';
 import { SEARCH_ATTRIBUTES } from './shared';
@@ -37,7 +39,7 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '0.0.0.0']);
 /** `node --import tsx <file>` rather than the tsx CLI: one process per child, so signals reach the program itself. */
 const TSX = ['--import', 'tsx'];
 
-type ChildName = 'temporal' | 'emulator' | 'worker' | 'api';
+type ChildName = 'temporal' | 'emulator' | 'infobip' | 'worker' | 'api';
 
 class StartupAborted extends Error {}
 
@@ -93,7 +95,7 @@ class Supervisor {
   shutdown(exitCode: number): Promise<void> {
     this.exitCode = Math.max(this.exitCode, exitCode);
     this.stopping ??= (async () => {
-      await Promise.all((['api', 'worker', 'emulator'] as const).map((name) => this.stopChild(name)));
+      await Promise.all((['api', 'worker', 'emulator', 'infobip'] as const).map((name) => this.stopChild(name)));
       await this.stopChild('temporal');
       process.exit(this.exitCode);
     })();
@@ -191,6 +193,16 @@ async function startSystem(config: Config, supervisor: Supervisor): Promise<void
     await waitForPort('emulator', '127.0.0.1', config.EMULATOR_PORT, supervisor);
   }
 
+  // 2b. Infobip (the sync's source): the real account when configured, otherwise the emulator
+  // with a thousand generated people and SMS logs, so `npm run sync:infobip` has something to read.
+  let infobipEmulatorUrl: string | null = null;
+  if (!config.INFOBIP_API_KEY) {
+    infobipEmulatorUrl = `http://127.0.0.1:${config.INFOBIP_EMULATOR_PORT}`;
+    Object.assign(childEnv, { INFOBIP_BASE_URL: infobipEmulatorUrl, INFOBIP_API_KEY: INFOBIP_EMULATOR_API_KEY });
+    supervisor.start('infobip', [...TSX, 'src/emulators/main.ts', '--provider', 'infobip', '--port', String(config.INFOBIP_EMULATOR_PORT)], childEnv);
+    await waitForPort('infobip', '127.0.0.1', config.INFOBIP_EMULATOR_PORT, supervisor);
+  }
+
   // 3. Database, once, before anything that reads it.
   const keyFile = await prepareDatabase(config.DATABASE_URL);
   if (supervisor.isStopping) throw new StartupAborted();
@@ -213,6 +225,9 @@ async function startSystem(config: Config, supervisor: Supervisor): Promise<void
     emulatorUrl
       ? `  Interakt      local EMULATOR at ${emulatorUrl} (no real WhatsApp messages are sent)`
       : `  Interakt      ${config.INTERAKT_BASE_URL} (REAL messages are sent)`,
+    infobipEmulatorUrl
+      ? `  Infobip       local EMULATOR at ${infobipEmulatorUrl} (generated people for the sync)`
+      : `  Infobip       ${config.INFOBIP_BASE_URL}`,
     keyFile
       ? `  Admin key     ${relativeKeyFile}  (send as: Authorization: Bearer $(cat ${relativeKeyFile}))`
       : '  Admin key     an active key exists already; create another with `npm run apikey:create`',

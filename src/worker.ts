@@ -1,10 +1,13 @@
 /** Entry point: `npm run worker`. Runs every workflow and activity of Dripline. */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
-import { createActivities } from './activities';
-import { loadConfig } from './config';
+import { createActivities, type ActivityDeps } from './activities';
+import { loadConfig, type Config } from './config';
 import { openDb } from './db/client';
+import { ctaKeyringReader } from './cta/signing-keys';
 import { createDeploymentProvider } from './providers/deployment';
+import { createInfobipClient } from './providers/infobip';
+import { isCountryCode } from './providers/phone';
 import { createSecretBox } from './settings/secret-box';
 import { ensureTemplateSyncSchedule } from './templates/schedule';
 import { createWorkers, runWorkers } from './workers';
@@ -17,12 +20,18 @@ async function main(): Promise<void> {
   const secretBox = createSecretBox(config.DRIPLINE_SECRET_KEY);
   if (!secretBox.available) console.warn('[worker] DRIPLINE_SECRET_KEY is not set: API keys stored in settings cannot be read');
   const { provider, sendsPerSecond, templateClient } = createDeploymentProvider(config, db, secretBox);
+  // The CTA activities signal other workflows (a "not interested" stops the lead's drips).
+  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
   const activities = createActivities({
     db,
     provider,
+    temporal: client,
+    ...(secretBox.available && { getCtaKeyring: ctaKeyringReader(db, secretBox) }),
     reconcileWindowMs: config.SEND_RECONCILE_WINDOW_MS,
     configRetryDelayMs: 5 * 60_000,
     getInteraktTemplateClient: templateClient,
+    ...infobipSyncDeps(config),
   });
   const workers = await createWorkers({
     connection,
@@ -34,21 +43,27 @@ async function main(): Promise<void> {
   });
   if (templateClient) {
     // Hourly template sync; creating it when it already exists is a no-op.
-    const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-    try {
-      const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
-      await ensureTemplateSyncSchedule(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, every: '1h' });
-    } finally {
-      await clientConnection.close();
-    }
+    await ensureTemplateSyncSchedule(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, every: '1h' });
   }
   console.log(`[worker] polling ${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (provider ${provider.name})`);
   try {
     await runWorkers(workers);
   } finally {
+    await clientConnection.close();
     await connection.close();
     await db.close();
   }
+}
+
+/** The Infobip sync reads with the account's key; without one, a sync run fails with a configuration error. */
+function infobipSyncDeps(config: Config): Pick<ActivityDeps, 'getInfobipClient' | 'defaultCountry'> {
+  const apiKey = config.INFOBIP_API_KEY;
+  return {
+    defaultCountry: isCountryCode(config.DEFAULT_COUNTRY) ? config.DEFAULT_COUNTRY : 'IN',
+    ...(apiKey && {
+      getInfobipClient: () => createInfobipClient({ baseUrl: config.INFOBIP_BASE_URL, getApiKey: () => apiKey, timeoutMs: config.PROVIDER_TIMEOUT_MS }),
+    }),
+  };
 }
 
 main().catch((error: unknown) => {

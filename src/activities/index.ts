@@ -1,13 +1,26 @@
+import { ProviderError } from '../providers/errors';
+import { createCtaActivities, type CtaActivityDeps } from './cta';
 import { createDripActivities, type DripActivityDeps } from './drip';
+import { createInfobipSyncActivities, type InfobipSyncActivityDeps } from './infobip-sync';
 import { createSendActivities, type SendDeps } from './send';
 import { createTemplateSyncActivities, type TemplateSyncActivityDeps } from './template-sync';
 import { createWelcomeActivities } from './welcome';
 export { createTemplateSyncActivities, type TemplateSyncActivities, type TemplateSyncActivityDeps } from './template-sync';
+export { createInfobipSyncActivities, type InfobipSyncActivities, type InfobipSyncActivityDeps } from './infobip-sync';
 
 export type ActivityDeps = DripActivityDeps &
   SendDeps & {
     /** How template sync reaches Interakt; without it a sync fails with a configuration error. */
     getInteraktTemplateClient?: TemplateSyncActivityDeps['getInteraktTemplateClient'];
+    /** How the Infobip sync reads People and SMS logs; without it a sync fails with a configuration error. */
+    getInfobipClient?: InfobipSyncActivityDeps['getInfobipClient'];
+    /** The CTA link signing keys; without them a CTA message fails with a configuration error. */
+    getCtaKeyring?: CtaActivityDeps['getCtaKeyring'];
+    /** Lets the CTA activities stop a lead's other workflows ("not interested"). */
+    temporal?: CtaActivityDeps['temporal'];
+    log?: (line: string) => void;
+    /** Country assumed for synced phone numbers written without a country code (default IN). */
+    defaultCountry?: InfobipSyncActivityDeps['defaultCountry'];
   };
 
 /** Every activity the worker registers, built from its dependencies (no module-level state). */
@@ -16,12 +29,29 @@ export function createActivities(deps: ActivityDeps) {
     ...createDripActivities(deps),
     ...createSendActivities(deps),
     ...createWelcomeActivities(deps),
+    ...createCtaActivities({
+      ...deps,
+      getCtaKeyring:
+        deps.getCtaKeyring ??
+        (() => {
+          throw new Error('CTA links need the signing keyring (DRIPLINE_SECRET_KEY); this worker has none configured');
+        }),
+    }),
     ...createTemplateSyncActivities({
       db: deps.db,
       getInteraktTemplateClient:
         deps.getInteraktTemplateClient ??
         (() => {
           throw new Error('template sync needs the Interakt provider; this worker has none configured');
+        }),
+    }),
+    ...createInfobipSyncActivities({
+      db: deps.db,
+      defaultCountry: deps.defaultCountry ?? 'IN',
+      getInfobipClient:
+        deps.getInfobipClient ??
+        (() => {
+          throw new ProviderError('config', 'infobip_not_configured', 'Infobip sync needs INFOBIP_API_KEY; this worker has none configured');
         }),
     }),
   };

@@ -212,11 +212,15 @@ export interface SendDripStepInput {
 
 export function createSendActivities(deps: SendDeps) {
   return {
-    /** Sends one drip step to its lead, unless the lead has opted out or no longer exists. */
+    /**
+     * Sends one drip step to its lead, unless the lead has opted out, said "not interested" to a
+     * CTA (suppressed from marketing), or no longer exists.
+     */
     async sendDripStep(input: SendDripStepInput): Promise<StepOutcome> {
       const lead = await getLead(deps.db, input.leadId);
       if (!lead) return { kind: 'skipped', reason: 'lead_not_found' };
       if (lead.optedOut) return { kind: 'skipped', reason: 'opted_out' };
+      if (lead.marketingSuppressedAt) return { kind: 'skipped', reason: 'suppressed' };
 
       const request: SendOnceRequest = {
         idempotencyKey: sendIdempotencyKey(input.workflowId, input.stepIndex),

@@ -35,7 +35,7 @@ export interface EnrolDeps {
  */
 const STALE_PENDING_MS = 60_000;
 
-export type SkipReason = 'duplicate_in_request' | 'lead_not_found' | 'opted_out' | 'already_assigned' | 'start_failed';
+export type SkipReason = 'duplicate_in_request' | 'lead_not_found' | 'opted_out' | 'suppressed' | 'already_assigned' | 'start_failed';
 
 export interface EnrolResult {
   started: { assignmentId: number; leadId: number; workflowId: string }[];
@@ -65,6 +65,7 @@ export async function enrolLeads(deps: EnrolDeps, sequence: SequenceWithSteps, l
     const lead = leads.get(leadId);
     if (!lead) skipped.push({ leadId, reason: 'lead_not_found' });
     else if (lead.optedOut) skipped.push({ leadId, reason: 'opted_out' });
+    else if (lead.marketingSuppressedAt) skipped.push({ leadId, reason: 'suppressed' });
     else eligible.push(leadId);
   }
 

@@ -23,6 +23,9 @@ async function main(): Promise<void> {
     interaktApiKey: config.INTERAKT_API_KEY,
     metaAppSecret: config.META_APP_SECRET,
     metaVerifyToken: config.META_WEBHOOK_VERIFY_TOKEN,
+    infobipWebhookUsername: config.INFOBIP_WEBHOOK_USERNAME,
+    infobipWebhookPassword: config.INFOBIP_WEBHOOK_PASSWORD,
+    infobipSync: { safetyMarginMs: config.INFOBIP_SYNC_SAFETY_MARGIN_MS, initialLookbackMs: config.INFOBIP_SYNC_INITIAL_LOOKBACK_MS },
     secretBox: createSecretBox(config.DRIPLINE_SECRET_KEY),
     webhookPipeline: createWebhookPipeline(db),
   };

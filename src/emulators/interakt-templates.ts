@@ -71,6 +71,45 @@ export const DEFAULT_EMULATOR_TEMPLATES: readonly EmulatorTemplate[] = [
   },
 ];
 
+/**
+ * The seed's interactive CTA template (two URL buttons whose one variable is at the end, as
+ * WhatsApp requires) and the brochure sent after "Interested", pointing at `baseUrl`.
+ */
+export function ctaEmulatorTemplates(baseUrl: string): EmulatorTemplate[] {
+  const trackUrl = `${baseUrl.replace(/\/+$/, '')}/track/{{1}}`;
+  return [
+    {
+      name: 'project_update_template',
+      language: 'en',
+      category: 'MARKETING',
+      body: 'Hi {{1}},\nWe shared details about *{{2}}*.\nAre you interested in this project?',
+      footer: 'Bop Realty',
+      buttons: [
+        { type: 'URL', text: 'Interested ✅', url: trackUrl },
+        { type: 'URL', text: 'Not interested ❌', url: trackUrl },
+      ],
+    },
+    {
+      name: 'project_brochure',
+      language: 'en',
+      category: 'MARKETING',
+      header: { format: 'DOCUMENT', exampleUrl: 'https://example.com/brochure.pdf' },
+      body: 'Hi {{1}}, here is the brochure for {{2}}. Our team will call you shortly.',
+    },
+  ];
+}
+
+/** The URL each URL button opens once its dynamic `{{1}}` takes the value sent for it. */
+export function renderButtonUrls(template: Pick<StoredTemplate, 'buttons'>, buttonValues: Record<string, string[]>): Record<string, string> {
+  const urls: Record<string, string> = {};
+  for (const [index, button] of (template.buttons ?? []).entries()) {
+    if (button.type !== 'URL') continue;
+    const value = buttonValues[String(index)]?.[0];
+    urls[String(index)] = value === undefined ? button.url : button.url.replace(/\{\{\s*1\s*\}\}$/, value);
+  }
+  return urls;
+}
+
 export const templateKey = (name: string, language: string): string => `${name}\u0000${language}`;
 
 /** Meta numbers variables `{{1}}`, `{{2}}`, …; a repeated variable still takes one value. */

@@ -23,6 +23,8 @@ import {
   DEFAULT_EMULATOR_TEMPLATES,
   EmulatorTemplateSchema,
   countVariables,
+  ctaEmulatorTemplates,
+  renderButtonUrls,
   storeTemplate,
   templateKey,
   templateListRow,
@@ -31,7 +33,7 @@ import {
   type StoredTemplate,
 } from './interakt-templates';
 
-export { DEFAULT_EMULATOR_TEMPLATES, type EmulatorTemplate } from './interakt-templates';
+export { ctaEmulatorTemplates, DEFAULT_EMULATOR_TEMPLATES, type EmulatorTemplate } from './interakt-templates';
 
 export const INTERAKT_API_PREFIX = '/v1/public';
 const CORRECT_THE_FOLLOWING = 'Please correct the following error - ';
@@ -59,6 +61,12 @@ export interface InteraktEmulatorOptions {
   autoWebhooks?: boolean;
   /** Rows per page of the template list. Default 100. */
   templatePageSize?: number;
+  /**
+   * Also seeds the CTA templates (`project_update_template`, `project_brochure`), their buttons
+   * pointing at `<ctaBaseUrl>/track/{{1}}`: the API's public URL, so a link sent through the
+   * emulator opens our click endpoint.
+   */
+  ctaBaseUrl?: string;
 }
 
 const FaultCommon = {
@@ -96,6 +104,11 @@ export interface AcceptedMessage {
   bodyValues: string[];
   buttonValues: Record<string, string[]>;
   fileName: string | null;
+  /**
+   * What the phone opens for each URL button, keyed by button index: the template's URL with the
+   * dynamic `{{1}}` replaced by the value sent (how a CTA link is tried out locally).
+   */
+  buttonUrls: Record<string, string>;
   /** The last status a webhook was posted for. */
   status: 'Accepted' | 'Sent' | 'Delivered' | 'Read' | 'Failed';
 }
@@ -261,7 +274,9 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
 
   function seedTemplates(): Map<string, StoredTemplate> {
     const seeded = new Map<string, StoredTemplate>();
-    const all = [...(options.includeDefaultTemplates === false ? [] : DEFAULT_EMULATOR_TEMPLATES), ...(options.templates ?? [])];
+    const cta = options.ctaBaseUrl === undefined ? [] : ctaEmulatorTemplates(options.ctaBaseUrl);
+    const defaults = options.includeDefaultTemplates === false ? [] : [...DEFAULT_EMULATOR_TEMPLATES, ...cta];
+    const all = [...defaults, ...(options.templates ?? [])];
     for (const template of all) {
       const key = templateKey(template.name, template.language);
       seeded.set(key, storeTemplate(template, seeded.get(key)));
@@ -526,6 +541,7 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
         bodyValues: body.template.bodyValues ?? [],
         buttonValues: body.template.buttonValues ?? {},
         fileName: body.template.fileName ?? null,
+        buttonUrls: renderButtonUrls(template, body.template.buttonValues ?? {}),
         templateRow: templateListRow(template),
       },
     };
@@ -784,6 +800,7 @@ function publicMessage(record: MessageRecord): AcceptedMessage {
     headerValues: record.headerValues,
     bodyValues: record.bodyValues,
     buttonValues: record.buttonValues,
+    buttonUrls: record.buttonUrls,
     fileName: record.fileName,
     status: record.status,
   });

@@ -3,6 +3,7 @@ import type { Db } from '../db/client';
 import { interaktApiKeyReader } from '../settings/provider-settings';
 import type { SecretBox } from '../settings/secret-box';
 import type { ProviderName } from '../shared';
+import { createInfobipProvider } from './infobip';
 import { createInteraktProvider } from './interakt';
 import { createInteraktTemplateClient, type InteraktTemplateClient } from './interakt-templates';
 import { createMetaProvider } from './meta';
@@ -36,6 +37,23 @@ export function createDeploymentProvider(config: Config, db: Db, secretBox: Secr
         },
       }),
       sendsPerSecond: config.META_SENDS_PER_SECOND,
+    };
+  }
+  if (config.MESSAGING_PROVIDER === 'infobip') {
+    const { INFOBIP_API_KEY: apiKey, INFOBIP_WHATSAPP_SENDER: sender } = config;
+    if (!sender) throw new Error('MESSAGING_PROVIDER=infobip needs INFOBIP_WHATSAPP_SENDER');
+    return {
+      provider: createInfobipProvider({
+        baseUrl: config.INFOBIP_BASE_URL,
+        timeoutMs: config.PROVIDER_TIMEOUT_MS,
+        whatsappSender: sender,
+        notifyUrl: config.INFOBIP_NOTIFY_URL,
+        getApiKey: () => {
+          if (!apiKey) throw new Error('INFOBIP_API_KEY is not configured');
+          return apiKey;
+        },
+      }),
+      sendsPerSecond: config.INFOBIP_SENDS_PER_SECOND,
     };
   }
   const getApiKey = interaktApiKeyReader(db, secretBox, { apiKey: config.INTERAKT_API_KEY });

@@ -2,3 +2,5 @@
 export { dripWorkflow } from './drip';
 export { welcomeWorkflow } from './welcome';
 export { templateSyncWorkflow } from './template-sync';
+export { infobipSyncWorkflow } from './infobip-sync';
+export { ctaWorkflow } from './cta';

@@ -25,6 +25,14 @@ const TABLES_IN_DELETE_ORDER = [
   'MasterData',
   'MessageMaster',
   'TemplateSyncRuns',
+  'CtaInteractions',
+  'CtaFlowRuns',
+  'CtaFlows',
+  'IVRCallLog',
+  'LeadNotes',
+  'LeadTasks',
+  'InfobipSyncPages',
+  'InfobipSyncRuns',
 ] as const;
 
 export async function createTestDb(): Promise<Db> {

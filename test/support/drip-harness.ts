@@ -1,6 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
+import type { CtaKeyring } from '../../src/cta/tokens';
+import { ctaEmulatorTemplates, DEFAULT_EMULATOR_TEMPLATES } from '../../src/emulators/interakt-templates';
 import type { Db } from '../../src/db/client';
 import { createAssignments, createLead, createSequence, getAssignment, type StepInput } from '../../src/db/queries';
 import { createInteraktProvider } from '../../src/providers/interakt';
@@ -22,6 +24,11 @@ export interface DripHarnessOptions {
   reconcileWindowMs?: number;
   /** Defaults to a fresh queue; pass one when the API under test must start on it. */
   taskQueue?: string;
+  /** CTA flows: the signing keyring, and the client their activities signal other workflows with. */
+  getCtaKeyring?: () => Promise<CtaKeyring>;
+  client?: Client;
+  /** Where the emulator's seeded CTA template's buttons point. */
+  ctaBaseUrl?: string;
 }
 
 /**
@@ -30,12 +37,13 @@ export interface DripHarnessOptions {
  * Master holds the emulator's templates, Approved, as after a sync.
  */
 export async function startDripHarness(options: DripHarnessOptions) {
-  await seedTemplates(options.db);
+  await seedTemplates(options.db, [...DEFAULT_EMULATOR_TEMPLATES, ...ctaEmulatorTemplates(options.ctaBaseUrl ?? 'http://localhost:3000')]);
   const emulator = await startInteraktEmulator({
     apiKey: EMULATOR_KEY,
     webhookUrl: options.webhookUrl,
     webhookSecret: options.webhookSecret,
     autoWebhooks: options.webhookUrl !== undefined,
+    ctaBaseUrl: options.ctaBaseUrl ?? 'http://localhost:3000',
   });
   const provider = createInteraktProvider({ baseUrl: emulator.baseUrl, getApiKey: () => EMULATOR_KEY, timeoutMs: 2_000 });
   const taskQueue = options.taskQueue ?? uniqueTaskQueue('drip');
@@ -48,6 +56,9 @@ export async function startDripHarness(options: DripHarnessOptions) {
       provider,
       reconcileWindowMs: options.reconcileWindowMs ?? 3_000,
       configRetryDelayMs: 1_000,
+      ...(options.getCtaKeyring && { getCtaKeyring: options.getCtaKeyring }),
+      ...(options.client && { temporal: options.client }),
+      log: () => {},
     }),
     provider: 'interakt',
     sendsPerSecond: 200,

@@ -22,9 +22,16 @@ export const WORKFLOWS_PATH = path.join(REPO_ROOT, 'src', 'workflows', 'index.ts
 
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   installTestRuntime();
-  return TestWorkflowEnvironment.createTimeSkipping({
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: requireTool(TEST_SERVER_PATH) } },
   });
+  // Our search attributes, so code that starts workflows with them (as the API does) runs here too.
+  // The test server cannot list them, only add: it starts empty, so add them all.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: searchAttributeTypes(SEARCH_ATTRIBUTES),
+  });
+  return env;
 }
 
 export interface DevServerEnvOptions {
@@ -101,13 +108,17 @@ async function registerMissingSearchAttributes(connection: Connection, namespace
   const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
   const missing = SEARCH_ATTRIBUTES.filter((key) => !(key.name in customAttributes));
   if (missing.length === 0) return;
-  const searchAttributes: Record<string, number> = {};
-  for (const key of missing) {
+  await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: searchAttributeTypes(missing) });
+}
+
+function searchAttributeTypes(keys: readonly (typeof SEARCH_ATTRIBUTES)[number][]): Record<string, number> {
+  const types: Record<string, number> = {};
+  for (const key of keys) {
     const type = encodeSearchAttributeIndexedValueType(key.type);
     if (type === undefined) throw new Error(`Search attribute ${key.name} has an unknown type ${key.type}`);
-    searchAttributes[key.name] = type;
+    types[key.name] = type;
   }
-  await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
+  return types;
 }
 
 function requireTool(file: string): string {

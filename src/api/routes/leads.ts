@@ -5,7 +5,9 @@ import {
   findLeadByPhone,
   getLead,
   listActiveAssignmentsForLead,
+  listLeadNotes,
   listLeads,
+  listLeadTasks,
   updateLead,
 } from '../../db/queries';
 import { stopDrips } from '../../drips/stop';
@@ -57,6 +59,16 @@ export function leadsRouter(deps: ApiDeps): Router {
       const lead = await getLead(deps.db, params.id);
       if (!lead) throw notFound('lead');
       res.json(lead);
+    }),
+  );
+
+  // The lead's timeline: notes (CTA clicks, brochure sent, follow-ups stopped) and tasks.
+  router.get(
+    '/:id/timeline',
+    handle({ params: IdParams }, async ({ params }, res) => {
+      if (!(await getLead(deps.db, params.id))) throw notFound('lead');
+      const [notes, tasks] = await Promise.all([listLeadNotes(deps.db, params.id), listLeadTasks(deps.db, params.id)]);
+      res.json({ notes, tasks });
     }),
   );
 

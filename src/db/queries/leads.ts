@@ -23,6 +23,8 @@ export interface CreateLeadParams {
   timeZone?: string | null;
   optedOut?: boolean;
   customFields?: CustomFields;
+  /** Where the lead came from (`crm` by default, `ivr`, `infobip`, ...). */
+  source?: string;
 }
 
 export type LeadPatch = Partial<{
@@ -73,6 +75,7 @@ export async function createLead(db: Db, params: CreateLeadParams): Promise<Lead
     optedOut: params.optedOut ?? false,
     optedOutAt: params.optedOut ? now : null,
     customFields: JSON.stringify(params.customFields ?? {}),
+    source: params.source,
     createdAt: now,
     updatedAt: now,
   };

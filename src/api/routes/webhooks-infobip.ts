@@ -1,0 +1,113 @@
+import express, { Router } from 'express';
+import { normalizePhone } from '../../providers/phone';
+import {
+  parseInfobipWebhook,
+  verifyInfobipBasicAuth,
+  type InfobipInboundEvent,
+  type InfobipStatusEvent,
+} from '../../providers/infobip-webhook';
+import { applyInboundMessage, stopRepliedDrips } from '../../webhooks/ingest';
+import type { ApiDeps } from '../app';
+import { HttpError } from '../errors';
+
+export interface InfobipWebhookContext {
+  /** When this POST arrived (the events' own `at` is Infobip's clock). */
+  receivedAt: Date;
+}
+
+/** Where Infobip's events go; the route knows nothing of storage. */
+export interface InfobipWebhookSink {
+  status(event: InfobipStatusEvent, context: InfobipWebhookContext): Promise<void> | void;
+  inbound(event: InfobipInboundEvent, context: InfobipWebhookContext): Promise<void> | void;
+}
+
+export interface InfobipWebhookCredentials {
+  username: string | undefined;
+  password: string | undefined;
+}
+
+export interface InfobipWebhookRouterOptions {
+  /** The BASIC credentials of the Infobip subscription; a getter lets a change apply without a restart. */
+  credentials: InfobipWebhookCredentials | (() => InfobipWebhookCredentials | Promise<InfobipWebhookCredentials>);
+  sink: InfobipWebhookSink;
+}
+
+/**
+ * Infobip's webhook endpoint, mounted at `/webhooks/infobip`, for delivery reports, seen reports
+ * and inbound messages alike. The BASIC credentials are checked before the body is read (401,
+ * nothing handed on, when wrong); then every result of the batch goes to the sink in payload order.
+ * A sink failure answers 500 so Infobip delivers the batch again; the sink's dedupe makes the
+ * replay harmless. Reports for messages we do not know still get a 200.
+ */
+export function infobipWebhookRouter(options: InfobipWebhookRouterOptions): Router {
+  const router = Router();
+  router.post('/', express.raw({ type: () => true, limit: '3mb' }), async (req, res) => {
+    const { username, password } = typeof options.credentials === 'function' ? await options.credentials() : options.credentials;
+    if (!username || !password) throw new HttpError(503, 'webhook_not_configured', 'no Infobip webhook credentials are configured');
+    if (!verifyInfobipBasicAuth(req.get('authorization'), username, password)) {
+      res.set('WWW-Authenticate', 'Basic realm="infobip-webhooks"');
+      throw new HttpError(401, 'invalid_credentials', 'webhook credentials do not match');
+    }
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    let payload: unknown;
+    try {
+      payload = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new HttpError(400, 'invalid_body', 'webhook body is not JSON');
+    }
+
+    const context: InfobipWebhookContext = { receivedAt: new Date() };
+    let statuses = 0;
+    let inbound = 0;
+    for (const event of parseInfobipWebhook(payload, context.receivedAt)) {
+      if (event.kind === 'status') {
+        await options.sink.status(event, context);
+        statuses += 1;
+      } else {
+        await options.sink.inbound(event, context);
+        inbound += 1;
+      }
+    }
+    res.json({ received: true, statuses, inbound });
+  });
+  return router;
+}
+
+/** Infobip webhooks, applied by the same exactly-once ingestion as Interakt's and Meta's. */
+export function infobipWebhooks(deps: ApiDeps): Router {
+  const log = deps.log ?? ((line: string) => console.error(line));
+  return infobipWebhookRouter({
+    credentials: { username: deps.infobipWebhookUsername, password: deps.infobipWebhookPassword },
+    sink: {
+      status: async (event, { receivedAt }) => {
+        await deps.webhookPipeline!.batcher.submit({
+          provider: 'infobip',
+          eventType: event.eventType,
+          providerMessageId: event.providerMessageId,
+          callbackData: event.callbackData,
+          status: event.status,
+          at: event.at,
+          errorCode: event.errorCode,
+          errorMessage: event.errorMessage,
+          receivedAt,
+          payload: event.raw,
+        });
+      },
+      inbound: async (event) => {
+        const phone = normalizePhone(`+${event.from}`, deps.defaultCountry);
+        const result = await applyInboundMessage(deps, {
+          provider: 'infobip',
+          providerMessageId: event.providerMessageId,
+          fromPhoneE164: phone.ok ? phone.e164 : `+${event.from}`,
+          text: event.text,
+          contentType: event.type,
+          mediaUrl: event.mediaUrl,
+          receivedAt: event.at,
+          raw: event.raw,
+        });
+        // Signals stay off the response path, as for the other providers (see webhooks.ts).
+        if (result.dripsToStop.length > 0) void stopRepliedDrips({ temporal: deps.temporal, log }, result.dripsToStop);
+      },
+    },
+  });
+}

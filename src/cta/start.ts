@@ -1,0 +1,93 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Db } from '../db/client';
+import { advanceCtaRun, claimCtaRun, getCtaFlow, getLead, type CtaFlow, type CtaRun } from '../db/queries';
+import { ctaWorkflowId, FLOW_KIND, LEAD_ID, type CtaWorkflowInput } from '../shared';
+import type { ctaWorkflow } from '../workflows/cta';
+
+export interface CtaStartDeps {
+  db: Db;
+  temporal: Client;
+  /** Where the CTA workflow runs, and where its sends run (rate-limited). */
+  taskQueue: string;
+  sendTaskQueue: string;
+}
+
+export type CtaSkipReason = 'flow_not_found' | 'flow_archived' | 'lead_not_found' | 'opted_out' | 'suppressed' | 'already_in_flow';
+
+export type StartCtaResult = { kind: 'started'; run: CtaRun } | { kind: 'skipped'; reason: CtaSkipReason; run?: CtaRun };
+
+/**
+ * A `pending` run older than this lost its workflow start (the process died between the insert
+ * and the start); the next start for that lead and flow starts it.
+ */
+const STALE_PENDING_MS = 60_000;
+
+/**
+ * Puts a lead into a CTA flow: claims the run row (one per lead and flow), then starts
+ * `cta-<leadId>-<flowId>`, whose id makes a duplicate start impossible on Temporal's side too.
+ * Leads who opted out or said "not interested" before are never contacted.
+ */
+export async function startCtaFlow(
+  deps: CtaStartDeps,
+  params: { flowId: number; leadId: number; trigger: 'ivr' | 'api'; ivrCallId?: number | null },
+): Promise<StartCtaResult> {
+  const flow = await getCtaFlow(deps.db, params.flowId);
+  if (!flow) return { kind: 'skipped', reason: 'flow_not_found' };
+  if (flow.archivedAt) return { kind: 'skipped', reason: 'flow_archived' };
+  const lead = await getLead(deps.db, params.leadId);
+  if (!lead) return { kind: 'skipped', reason: 'lead_not_found' };
+  if (lead.optedOut) return { kind: 'skipped', reason: 'opted_out' };
+  if (lead.marketingSuppressedAt) return { kind: 'skipped', reason: 'suppressed' };
+
+  const workflowId = ctaWorkflowId(lead.id, flow.id);
+  const claim = await claimCtaRun(deps.db, {
+    flowId: flow.id,
+    leadId: lead.id,
+    workflowId,
+    trigger: params.trigger,
+    ivrCallId: params.ivrCallId ?? null,
+  });
+  // A pending run whose start failed (recorded) or went missing (the process died) is started now.
+  const lostStart =
+    !claim.created &&
+    claim.run.status === 'pending' &&
+    (claim.run.lastError !== null || Date.now() - claim.run.createdAt.getTime() > STALE_PENDING_MS);
+  if (!claim.created && !lostStart) return { kind: 'skipped', reason: 'already_in_flow', run: claim.run };
+
+  try {
+    await startCtaWorkflow(deps, flow, claim.run);
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'skipped', reason: 'already_in_flow', run: claim.run };
+    // Left pending with the reason: the next start for this lead and flow (an IVR pass, an API
+    // call) tries again.
+    const reason = error instanceof Error ? error.message : String(error);
+    await advanceCtaRun(deps.db, { runId: claim.run.id, status: 'pending', at: new Date(), lastError: `workflow start failed: ${reason}` });
+    throw error;
+  }
+  if (claim.run.lastError !== null) await advanceCtaRun(deps.db, { runId: claim.run.id, status: 'pending', at: new Date(), lastError: null });
+  return { kind: 'started', run: claim.run };
+}
+
+/** The workflow's input: the flow's timings frozen at the start. */
+export function ctaWorkflowInput(deps: Pick<CtaStartDeps, 'sendTaskQueue'>, flow: CtaFlow, run: CtaRun): CtaWorkflowInput {
+  return {
+    runId: run.id,
+    leadId: run.leadId,
+    flowId: flow.id,
+    sendTaskQueue: deps.sendTaskQueue,
+    reminderAfterSeconds: flow.reminderAfterSeconds,
+    closeAfterSeconds: flow.closeAfterSeconds,
+  };
+}
+
+async function startCtaWorkflow(deps: CtaStartDeps, flow: CtaFlow, run: CtaRun): Promise<void> {
+  await deps.temporal.workflow.start<typeof ctaWorkflow>('ctaWorkflow', {
+    taskQueue: deps.taskQueue,
+    workflowId: run.workflowId,
+    args: [ctaWorkflowInput(deps, flow, run)],
+    typedSearchAttributes: [
+      { key: LEAD_ID, value: run.leadId },
+      { key: FLOW_KIND, value: 'cta' },
+    ],
+  });
+}

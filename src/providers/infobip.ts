@@ -1,0 +1,623 @@
+/**
+ * Infobip client (providers.md §2): the People API and SMS logs that the CRM sync reads, and
+ * WhatsApp template sends. Auth is `App <key>` against the account's own base URL. Every failure
+ * is a `ProviderError` whose kind says what a retry can achieve; the client never retries by
+ * itself (Temporal retries the activity), but it paces its own requests to the documented rates so
+ * a sync never provokes a 429 on its own.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { ProviderError } from './errors';
+import { e164Digits } from './phone';
+import { callProvider, parseRetryAfter, readCredential } from './transport';
+import type { HeaderFormat, MessagingProvider, SendAccepted, TemplateSend } from './types';
+import type { ProviderName } from '../shared';
+
+export const INFOBIP_PROVIDER_NAME: ProviderName = 'infobip';
+
+/** Documented per-account limits (§2.5): People 5 requests/s, SMS logs 120 requests/min. */
+export const INFOBIP_PEOPLE_REQUESTS_PER_SECOND = 5;
+export const INFOBIP_LOGS_REQUESTS_PER_MINUTE = 120;
+export const INFOBIP_MAX_PAGE_SIZE = 1000;
+/** SMS logs reach back this far only (§2.5); a window starting earlier comes back incomplete. */
+export const INFOBIP_LOGS_RETENTION_MS = 48 * 60 * 60 * 1000;
+export const DEFAULT_LAST_CONTACTED_ATTRIBUTE = 'LastContactedAt';
+export const DEFAULT_LAST_CHANNEL_ATTRIBUTE = 'LastContactedChannel';
+
+export interface InfobipClientOptions {
+  /** The account's own base URL, e.g. https://xyz.api.infobip.com (or the emulator's). */
+  baseUrl: string;
+  /** Sent as `Authorization: App <key>`; read per request, so a rotated key needs no restart. */
+  getApiKey: () => string | Promise<string>;
+  timeoutMs: number;
+  /** Client-side pacing of People requests; default 5 (the documented account limit). */
+  peopleRequestsPerSecond?: number;
+  /** Client-side pacing of SMS log requests; default 120. */
+  logsRequestsPerMinute?: number;
+  /** Custom People attributes holding the last contact time / channel (People has no such built-in field). */
+  lastContactedAttribute?: string;
+  lastChannelAttribute?: string;
+  /** The registered WhatsApp sender number, for sends. */
+  whatsappSender?: string;
+  /** Where delivery and seen reports go; without it they go to the account's subscription. */
+  notifyUrl?: string;
+  fetch?: typeof fetch;
+}
+
+/** A malformed record never fails its page: it is reported, and the sync counts it. */
+export type InfobipRecord<T> = { ok: true; value: T } | { ok: false; raw: unknown; reason: string };
+
+export interface InfobipPerson {
+  profileId: string;
+  externalId?: string;
+  firstName?: string;
+  lastName?: string;
+  /** As Infobip has them: not normalised. */
+  phones: string[];
+  lastContactedAt?: Date;
+  lastChannel?: string;
+  modifiedAt?: Date;
+}
+
+export interface InfobipPeoplePage {
+  records: InfobipRecord<InfobipPerson>[];
+  page: number;
+  hasMore: boolean;
+  totalCount?: number;
+}
+
+export interface InfobipSmsLog {
+  messageId: string;
+  /** As Infobip has it: not normalised. */
+  destination: string;
+  sentAt: Date;
+  /** `status.groupName`, e.g. DELIVERED. */
+  status?: string;
+}
+
+export interface InfobipLogsPage {
+  records: InfobipRecord<InfobipSmsLog>[];
+  nextCursor: string | null;
+}
+
+export interface InfobipClient {
+  /** People whose last-contacted attribute is in [contactedSince, contactedUntil), paged (page is 1-based), ordered stably. */
+  listPeople(query: { contactedSince: Date; contactedUntil: Date; page: number; limit: number; channels?: string[] }): Promise<InfobipPeoplePage>;
+  /** SMS logs sent in the window, cursor-paged. */
+  listSmsLogs(query: { sentSince: Date; sentUntil: Date; limit: number; cursor?: string | null }): Promise<InfobipLogsPage>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timestamps
+
+/** Infobip's wire format `yyyy-MM-dd'T'HH:mm:ss.SSSZ`, written in UTC: `2024-05-01T09:30:00.000+0000`. */
+export function formatInfobipTimestamp(date: Date): string {
+  return date.toISOString().replace('Z', '+0000');
+}
+
+const TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * Reads the timestamps Infobip writes: `…SSS+0000` / `-0300` offsets (no colon, which
+ * `Date.parse` does not promise to accept), ISO with `Z`, People's zone-less `yyyy-MM-dd'T'HH:mm:ss`
+ * (UTC) and bare dates. Also epoch milliseconds, since a custom attribute may hold a number.
+ */
+export function parseInfobipTimestamp(value: unknown): Date | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? new Date(value) : undefined;
+  if (typeof value !== 'string') return undefined;
+  const match = TIMESTAMP.exec(value.trim());
+  if (!match) return undefined;
+  const [, y, mo, d, h = '00', mi = '00', s = '00', fraction = '0', zone] = match;
+  const ms = Number(fraction.padEnd(3, '0').slice(0, 3));
+  let at = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const digits = zone.replace(':', '');
+    const offsetMinutes = Number(digits.slice(1, 3)) * 60 + Number(digits.slice(3, 5));
+    at -= (digits.startsWith('-') ? -1 : 1) * offsetMinutes * 60_000;
+  }
+  const date = new Date(at);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pacing
+
+/**
+ * Spaces request starts evenly at the documented rate, plus a small margin so that network jitter
+ * cannot squeeze two requests into one of the server's windows. Kept per account and endpoint for
+ * the whole process: clients built per activity call still share one pace.
+ */
+interface Pacer {
+  nextAt: number;
+}
+const PACERS = new Map<string, Pacer>();
+const PACING_MARGIN_MS = 15;
+
+async function paced(key: string, intervalMs: number): Promise<void> {
+  const pacer = PACERS.get(key) ?? { nextAt: 0 };
+  PACERS.set(key, pacer);
+  const now = Date.now();
+  const at = Math.max(now, pacer.nextAt);
+  pacer.nextAt = at + intervalMs;
+  if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
+}
+
+/** After a 429 the server's window is full: nobody on this account goes before it says. */
+function holdPacer(key: string, ms: number): void {
+  const pacer = PACERS.get(key);
+  if (pacer) pacer.nextAt = Math.max(pacer.nextAt, Date.now() + ms);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/** Infobip's older envelope (§2.2): `messageId` is an error token such as BAD_REQUEST, not a message id. */
+interface RequestErrorBody {
+  requestError?: { serviceException?: { messageId?: unknown; text?: unknown; validationErrors?: unknown } };
+}
+/** The newer envelope most endpoints use (§2.2). */
+interface ErrorCodeBody {
+  errorCode?: unknown;
+  description?: unknown;
+  action?: unknown;
+  violations?: unknown;
+}
+
+type Endpoint = 'people' | 'logs' | 'send';
+
+/** Used when a 429 names no Retry-After: a second clears People's window; a minute window needs longer. */
+const DEFAULT_RETRY_AFTER_MS: Record<Endpoint, number> = { people: 1_000, logs: 30_000, send: 1_000 };
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
+
+/** Token and readable text from either error shape, or undefined when the body is neither. */
+export function readInfobipError(body: unknown): { token: string; message: string } | undefined {
+  if (body === null || typeof body !== 'object') return undefined;
+  const service = (body as RequestErrorBody).requestError?.serviceException;
+  if (service && typeof service === 'object') {
+    const token = text(service.messageId) ?? 'ERROR';
+    const parts = [text(service.text) ?? token];
+    const validation = service.validationErrors;
+    if (validation && typeof validation === 'object') {
+      const fields = Object.entries(validation as Record<string, unknown>).map(
+        ([field, problems]) => `${field}: ${Array.isArray(problems) ? problems.map(String).join(', ') : String(problems)}`,
+      );
+      if (fields.length > 0) parts.push(`validation errors: ${fields.join('; ')}`);
+    }
+    return { token, message: parts.join('; ') };
+  }
+  const coded = body as ErrorCodeBody;
+  const token = text(coded.errorCode);
+  if (!token) return undefined;
+  const parts = [text(coded.description) ?? token];
+  if (Array.isArray(coded.violations) && coded.violations.length > 0) {
+    const violations = coded.violations.map((violation: unknown) => {
+      const { property, violation: what } = (violation ?? {}) as { property?: unknown; violation?: unknown };
+      return [text(property), text(what)].filter(Boolean).join(': ');
+    });
+    parts.push(`violations: ${violations.filter(Boolean).join('; ')}`);
+  }
+  const action = text(coded.action);
+  if (action) parts.push(`action: ${action}`);
+  return { token, message: parts.join('; ') };
+}
+
+function classifyResponse(
+  endpoint: Endpoint,
+  response: Response,
+  body: unknown,
+  raw: string,
+  redact: (text: string) => string,
+): ProviderError {
+  const status = response.status;
+  const infobip = readInfobipError(body);
+  const reason = redact(infobip?.message ?? raw.replace(/\s+/g, ' ').trim().slice(0, 300));
+  const label = infobip ? `${infobip.token} (HTTP ${status})` : `HTTP ${status}`;
+  const details = { httpStatus: status };
+
+  if (status === 429 || infobip?.token === 'E429' || infobip?.token === 'TOO_MANY_REQUESTS') {
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after')) ?? DEFAULT_RETRY_AFTER_MS[endpoint];
+    return new ProviderError('retryable', 'rate_limited', `Infobip rate limit hit, ${label}: ${reason}`, { ...details, retryAfterMs });
+  }
+  if (status === 401 || status === 403) {
+    return new ProviderError(
+      'config',
+      status === 403 ? 'forbidden' : 'unauthorized',
+      `Infobip refused the API key or its scopes, ${label}${reason ? `: ${reason}` : ''}`,
+      details,
+    );
+  }
+  if (status >= 500 || status === 408) {
+    return new ProviderError('retryable', `http_${status}`, `Infobip server error, ${label}${reason ? `: ${reason}` : ''}`, details);
+  }
+  if (status >= 300 && status < 400) {
+    return new ProviderError('config', 'unexpected_redirect', `Infobip answered with a redirect (HTTP ${status}); check INFOBIP_BASE_URL`, details);
+  }
+  if (status >= 400) {
+    return new ProviderError('permanent', infobip ? `infobip_${infobip.token.toLowerCase()}` : 'rejected', `Infobip rejected the request, ${label}: ${reason || 'no reason given'}`, details);
+  }
+  // A 2xx we cannot read: a GET is safe to repeat, a send may have been accepted.
+  return new ProviderError(
+    endpoint === 'send' ? 'ambiguous' : 'retryable',
+    'unexpected_response',
+    `Infobip answered HTTP ${status} with an unreadable body: ${reason || 'empty body'}`,
+    details,
+  );
+}
+
+function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shared request path
+
+interface RequestContext {
+  base: string;
+  options: InfobipClientOptions;
+}
+
+async function request(
+  context: RequestContext,
+  endpoint: Endpoint,
+  method: 'GET' | 'POST',
+  pathAndQuery: string,
+  body: unknown,
+  pace?: { key: string; intervalMs: number },
+): Promise<unknown> {
+  const apiKey = await readCredential(context.options.getApiKey, 'Infobip API key', 'api_key');
+  const redact = (value: string): string => value.split(apiKey).join('[redacted]');
+  if (pace) await paced(pace.key, pace.intervalMs);
+  let answer: { response: Response; text: string };
+  try {
+    answer = await callProvider({
+      provider: 'Infobip',
+      method,
+      url: `${context.base}${pathAndQuery}`,
+      authorization: `App ${apiKey}`,
+      body,
+      timeoutMs: context.options.timeoutMs,
+      redact,
+      fetch: context.options.fetch,
+    });
+  } catch (error) {
+    // A read has no effect to be unsure about: a lost or timed-out GET is simply asked again.
+    if (method === 'GET' && error instanceof ProviderError && error.kind === 'ambiguous') {
+      throw new ProviderError('retryable', error.code, error.message, error.details);
+    }
+    throw error;
+  }
+  const { response, text: raw } = answer;
+  const parsed = parseJson(raw);
+  if (response.ok && parsed !== undefined && readInfobipError(parsed) === undefined) return parsed;
+  const error = classifyResponse(endpoint, response, parsed, raw, redact);
+  if (pace && error.code === 'rate_limited') holdPacer(pace.key, error.details.retryAfterMs ?? 0);
+  throw error;
+}
+
+const baseOf = (options: InfobipClientOptions): string => options.baseUrl.replace(/\/+$/, '');
+
+function checkPageSize(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > INFOBIP_MAX_PAGE_SIZE) {
+    throw new ProviderError('permanent', 'invalid_request', `limit must be an integer from 1 to ${INFOBIP_MAX_PAGE_SIZE}, got ${limit}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// People and logs
+
+/**
+ * The People filter for a contact window. Infobip People has no "last contacted" field (§2.5), so
+ * this is OUR convention: each person carries two custom attributes that our sends and Infobip
+ * flows keep up to date,
+ *   - `LastContactedAt` (name configurable): the instant of the last contact, written as a UTC
+ *     ISO-8601 string of fixed width (`2024-05-01T09:30:00.000Z`), so text order is time order;
+ *   - `LastContactedChannel` (configurable): `WHATSAPP`, `SMS`, … (upper case).
+ * The filter uses the documented operator form `{"#op": {field: value}}` (the doc's example is
+ * `{"#contains": {"tags": "VIP Client"}}`), custom attributes addressed as
+ * `customAttributes.<name>`:
+ *   {"#and": [{"#gte": {"customAttributes.LastContactedAt": since}},
+ *             {"#lt":  {"customAttributes.LastContactedAt": until}},
+ *             {"#or": [{"customAttributes.LastContactedChannel": "WHATSAPP"}, …]}]}   (channels only)
+ * UNCONFIRMED against a live account: the path under which custom attributes are filtered, and
+ * #gte/#lt on a text attribute. The emulator implements exactly this convention.
+ */
+export function buildPeopleFilter(
+  query: { contactedSince: Date; contactedUntil: Date; channels?: string[] },
+  attributes: { lastContacted: string; lastChannel: string },
+): Record<string, unknown> {
+  const at = `customAttributes.${attributes.lastContacted}`;
+  const clauses: Record<string, unknown>[] = [
+    { '#gte': { [at]: query.contactedSince.toISOString() } },
+    { '#lt': { [at]: query.contactedUntil.toISOString() } },
+  ];
+  const channels = query.channels?.filter((channel) => channel.trim() !== '') ?? [];
+  if (channels.length > 0) {
+    const channel = `customAttributes.${attributes.lastChannel}`;
+    clauses.push({ '#or': channels.map((value) => ({ [channel]: value.trim().toUpperCase() })) });
+  }
+  return { '#and': clauses };
+}
+
+/**
+ * Pages are ordered by `createdAt:asc`, the one documented order key that does not move while we
+ * page: a person created meanwhile lands after the last page. A person contacted again meanwhile
+ * leaves the window (its new contact time is past `contactedUntil`) and may shift a later page by
+ * one, but that contact falls into the next run's window, so it is picked up there.
+ */
+export const PEOPLE_ORDER_BY = 'createdAt:asc';
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const idText = (value: unknown): string | undefined =>
+  typeof value === 'number' && Number.isFinite(value) ? String(value) : text(value);
+
+export function readPerson(raw: unknown, attributes: { lastContacted: string; lastChannel: string }): InfobipRecord<InfobipPerson> {
+  const bad = (reason: string): InfobipRecord<InfobipPerson> => ({ ok: false, raw, reason });
+  if (!isObject(raw)) return bad('person is not an object');
+  const profileId = idText(raw.id);
+  if (!profileId) return bad('person has no id');
+
+  const contact = raw.contactInformation;
+  if (contact !== undefined && contact !== null && !isObject(contact)) return bad(`person ${profileId}: contactInformation is not an object`);
+  const phoneList = isObject(contact) ? contact.phone : undefined;
+  if (phoneList !== undefined && phoneList !== null && !Array.isArray(phoneList)) {
+    return bad(`person ${profileId}: contactInformation.phone is not a list`);
+  }
+  const phones: string[] = [];
+  for (const entry of phoneList ?? []) {
+    const number = isObject(entry) ? idText(entry.number) : undefined;
+    if (number === undefined) return bad(`person ${profileId}: a phone entry has no number`);
+    phones.push(number);
+  }
+
+  const custom = isObject(raw.customAttributes) ? raw.customAttributes : {};
+  const person: InfobipPerson = { profileId, phones };
+  const rawContacted = custom[attributes.lastContacted];
+  if (rawContacted !== undefined && rawContacted !== null) {
+    const at = parseInfobipTimestamp(rawContacted);
+    if (!at) return bad(`person ${profileId}: ${attributes.lastContacted} is not a date: ${JSON.stringify(rawContacted)}`);
+    person.lastContactedAt = at;
+  }
+  const channel = text(custom[attributes.lastChannel]);
+  if (channel) person.lastChannel = channel;
+  const externalId = text(raw.externalId);
+  if (externalId) person.externalId = externalId;
+  const firstName = text(raw.firstName);
+  if (firstName) person.firstName = firstName;
+  const lastName = text(raw.lastName);
+  if (lastName) person.lastName = lastName;
+  const modifiedAt = parseInfobipTimestamp(raw.modifiedAt);
+  if (modifiedAt) person.modifiedAt = modifiedAt;
+  return { ok: true, value: person };
+}
+
+export function readSmsLog(raw: unknown): InfobipRecord<InfobipSmsLog> {
+  const bad = (reason: string): InfobipRecord<InfobipSmsLog> => ({ ok: false, raw, reason });
+  if (!isObject(raw)) return bad('log entry is not an object');
+  const messageId = idText(raw.messageId);
+  if (!messageId) return bad('log entry has no messageId');
+  const destination = idText(raw.destination);
+  if (!destination) return bad(`log ${messageId}: no destination`);
+  const sentAt = parseInfobipTimestamp(raw.sentAt);
+  if (!sentAt) return bad(`log ${messageId}: sentAt is not a timestamp: ${JSON.stringify(raw.sentAt)}`);
+  const log: InfobipSmsLog = { messageId, destination, sentAt };
+  const status = isObject(raw.status) ? text(raw.status.groupName) : undefined;
+  if (status) log.status = status;
+  return { ok: true, value: log };
+}
+
+export function createInfobipClient(options: InfobipClientOptions): InfobipClient {
+  const context: RequestContext = { base: baseOf(options), options };
+  const attributes = {
+    lastContacted: options.lastContactedAttribute ?? DEFAULT_LAST_CONTACTED_ATTRIBUTE,
+    lastChannel: options.lastChannelAttribute ?? DEFAULT_LAST_CHANNEL_ATTRIBUTE,
+  };
+  const peoplePace = {
+    key: `${context.base} people`,
+    intervalMs: Math.ceil(1000 / (options.peopleRequestsPerSecond ?? INFOBIP_PEOPLE_REQUESTS_PER_SECOND)) + PACING_MARGIN_MS,
+  };
+  const logsPace = {
+    key: `${context.base} logs`,
+    intervalMs: Math.ceil(60_000 / (options.logsRequestsPerMinute ?? INFOBIP_LOGS_REQUESTS_PER_MINUTE)) + PACING_MARGIN_MS,
+  };
+
+  return {
+    async listPeople(query) {
+      checkPageSize(query.limit);
+      if (!Number.isInteger(query.page) || query.page < 1) {
+        throw new ProviderError('permanent', 'invalid_request', `page is 1-based, got ${query.page}`);
+      }
+      const params = new URLSearchParams({
+        limit: String(query.limit),
+        page: String(query.page),
+        orderBy: PEOPLE_ORDER_BY,
+        filter: JSON.stringify(buildPeopleFilter(query, attributes)),
+      });
+      // The total costs the server a count; one look on the first page is enough for progress.
+      if (query.page === 1) params.set('includeTotalCount', 'true');
+      const body = await request(context, 'people', 'GET', `/people/2/persons?${params.toString()}`, undefined, peoplePace);
+      const envelope = isObject(body) ? body : {};
+      const persons = Array.isArray(envelope.persons) ? envelope.persons : [];
+      const totalCount = typeof envelope.totalCount === 'number' ? envelope.totalCount : undefined;
+      const page: InfobipPeoplePage = {
+        records: persons.map((person) => readPerson(person, attributes)),
+        page: query.page,
+        // A short page is the last; a full one may be followed by an empty one, which is harmless.
+        hasMore: totalCount !== undefined ? query.page * query.limit < totalCount : persons.length >= query.limit,
+      };
+      if (totalCount !== undefined) page.totalCount = totalCount;
+      return page;
+    },
+
+    async listSmsLogs(query) {
+      checkPageSize(query.limit);
+      const params = new URLSearchParams({
+        sentSince: formatInfobipTimestamp(query.sentSince),
+        sentUntil: formatInfobipTimestamp(query.sentUntil),
+        limit: String(query.limit),
+        useCursor: 'true',
+      });
+      if (query.cursor) params.set('cursor', query.cursor);
+      const body = await request(context, 'logs', 'GET', `/sms/3/logs?${params.toString()}`, undefined, logsPace);
+      const envelope = isObject(body) ? body : {};
+      const results = Array.isArray(envelope.results) ? envelope.results : [];
+      const cursor = isObject(envelope.cursor) ? envelope.cursor : {};
+      return { records: results.map(readSmsLog), nextCursor: text(cursor.nextCursor) ?? null };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sends
+
+export type InfobipTemplateHeader =
+  | { type: 'TEXT'; placeholder: string }
+  | { type: 'DOCUMENT'; mediaUrl: string; filename: string }
+  | { type: 'IMAGE' | 'VIDEO'; mediaUrl: string };
+
+export interface InfobipTemplateMessage {
+  from: string;
+  /** International format, digits only (every documented example omits the `+`). */
+  to: string;
+  messageId: string;
+  content: {
+    templateName: string;
+    language: string;
+    templateData: {
+      body: { placeholders: string[] };
+      header?: InfobipTemplateHeader;
+      buttons?: Array<{ type: 'URL'; parameter: string }>;
+    };
+  };
+  callbackData?: string;
+  notifyUrl?: string;
+}
+
+/** The body of `POST /whatsapp/1/message/template` (§2.2). */
+export interface InfobipTemplateSendBody {
+  messages: InfobipTemplateMessage[];
+}
+
+/**
+ * Our message id, derived from our callbackData (the send's idempotency key), so reports correlate
+ * on `messageId` (the WhatsApp DLR schema may not carry callbackData, §2.3) and a resend of the
+ * same key reuses the id. Whether Infobip deduplicates a reused id is UNCONFIRMED; we do not rely
+ * on it, the message log does.
+ */
+export function infobipMessageId(callbackData: string | undefined): string {
+  if (!callbackData) return `dl-${randomUUID()}`;
+  return `dl-${createHash('sha256').update(callbackData).digest('base64url').slice(0, 32)}`;
+}
+
+const IMAGE_EXTENSIONS = new Set(['jpg', 'jpeg', 'png', 'webp']);
+const VIDEO_EXTENSIONS = new Set(['mp4', '3gp', '3gpp']);
+
+function urlPath(value: string): string | undefined {
+  try {
+    return new URL(value).pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+function lastPathSegment(url: string): string | undefined {
+  const segment = urlPath(url)?.split('/').pop();
+  if (!segment) return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** Only when the caller does not know the header kind: as for Meta, a file name means a document. */
+function inferHeaderFormat(value: string, fileName: string | undefined): HeaderFormat {
+  if (fileName) return 'document';
+  const path = /^https?:\/\//i.test(value) ? urlPath(value) : undefined;
+  if (path === undefined) return 'text';
+  const extension = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase() ?? '';
+  if (IMAGE_EXTENSIONS.has(extension)) return 'image';
+  if (VIDEO_EXTENSIONS.has(extension)) return 'video';
+  return 'document';
+}
+
+function templateHeader(message: TemplateSend): InfobipTemplateHeader | undefined {
+  const values = message.headerValues ?? [];
+  if (values.length === 0) return undefined;
+  if (values.length > 1) {
+    throw new ProviderError('permanent', 'invalid_request', `An Infobip template header takes one value, received ${values.length}`);
+  }
+  const value = values[0]!;
+  const format = message.headerFormat ?? inferHeaderFormat(value, message.fileName);
+  if (format === 'text') return { type: 'TEXT', placeholder: value };
+  if (format === 'image') return { type: 'IMAGE', mediaUrl: value };
+  if (format === 'video') return { type: 'VIDEO', mediaUrl: value };
+  // Infobip requires a file name for documents; the URL's last segment is what a reader would see.
+  return { type: 'DOCUMENT', mediaUrl: value, filename: message.fileName || lastPathSegment(value) || 'document' };
+}
+
+/**
+ * Buttons in template order, one per button that takes a value (§2.2). TemplateSend carries values
+ * for dynamic URL buttons only, so those are all we can send; a template whose quick-reply buttons
+ * need payloads cannot be sent through this mapping.
+ */
+function templateButtons(buttonValues: Record<string, string[]>): Array<{ type: 'URL'; parameter: string }> {
+  const entries = Object.entries(buttonValues).filter(([, values]) => values.length > 0);
+  for (const [index, values] of entries) {
+    if (!/^\d+$/.test(index)) throw new ProviderError('permanent', 'invalid_request', `Button index must be a 0-based number, got "${index}"`);
+    if (values.length > 1) {
+      throw new ProviderError('permanent', 'invalid_request', `A URL button takes one parameter, button ${index} has ${values.length}`);
+    }
+  }
+  return entries.sort(([a], [b]) => Number(a) - Number(b)).map(([, values]) => ({ type: 'URL', parameter: values[0]! }));
+}
+
+export function buildInfobipSendBody(message: TemplateSend, options: { whatsappSender: string; notifyUrl?: string }): InfobipTemplateSendBody {
+  if (!/^\+\d{6,15}$/.test(message.to)) {
+    throw new ProviderError('permanent', 'invalid_recipient', `Recipient is not an E.164 phone number: "${message.to}"`);
+  }
+  const templateData: InfobipTemplateMessage['content']['templateData'] = { body: { placeholders: message.bodyValues ?? [] } };
+  const header = templateHeader(message);
+  if (header) templateData.header = header;
+  const buttons = templateButtons(message.buttonValues ?? {});
+  if (buttons.length > 0) templateData.buttons = buttons;
+
+  const out: InfobipTemplateMessage = {
+    from: e164Digits(options.whatsappSender.trim()),
+    to: e164Digits(message.to),
+    messageId: infobipMessageId(message.callbackData),
+    content: { templateName: message.templateName, language: message.languageCode, templateData },
+  };
+  if (message.callbackData) out.callbackData = message.callbackData;
+  if (options.notifyUrl) out.notifyUrl = options.notifyUrl;
+  return { messages: [out] };
+}
+
+export function createInfobipProvider(options: InfobipClientOptions): MessagingProvider {
+  const context: RequestContext = { base: baseOf(options), options };
+
+  async function sendTemplate(message: TemplateSend): Promise<SendAccepted> {
+    const sender = options.whatsappSender?.trim();
+    if (!sender) throw new ProviderError('config', 'sender_missing', 'No Infobip WhatsApp sender is configured (INFOBIP_WHATSAPP_SENDER)');
+    const body = buildInfobipSendBody(message, { whatsappSender: sender, notifyUrl: options.notifyUrl });
+    const response = await request(context, 'send', 'POST', '/whatsapp/1/message/template', body);
+    const first = isObject(response) && Array.isArray(response.messages) ? response.messages[0] : undefined;
+    const messageId = isObject(first) ? text(first.messageId) : undefined;
+    const status = isObject(first) && isObject(first.status) ? first.status : {};
+    if (text(status.groupName) === 'REJECTED') {
+      const reason = text(status.description) ?? text(status.name) ?? 'REJECTED';
+      throw new ProviderError('permanent', 'rejected', `Infobip rejected the message: ${reason}`, { httpStatus: 200 });
+    }
+    if (!messageId) {
+      throw new ProviderError('ambiguous', 'unexpected_response', 'Infobip accepted the request but returned no messageId');
+    }
+    return { provider: INFOBIP_PROVIDER_NAME, providerMessageId: messageId };
+  }
+
+  return { name: INFOBIP_PROVIDER_NAME, sendTemplate };
+}

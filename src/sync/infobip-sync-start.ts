@@ -1,0 +1,53 @@
+/** Starting an Infobip sync run on demand: the API's and the CLI's one way in. */
+import { randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Db } from '../db/client';
+import { finishInfobipSyncRun, type InfobipSyncRun } from '../db/queries';
+import { infobipSyncWorkflowId, type InfobipSyncOptions, type InfobipSyncWorkflowInput } from '../shared';
+import type { infobipSyncWorkflow } from '../workflows/infobip-sync';
+import { openInfobipSyncRun } from './infobip-sync-run';
+
+export interface StartInfobipSyncDeps {
+  db: Db;
+  temporal: Client;
+  taskQueue: string;
+}
+
+export interface StartInfobipSyncParams {
+  trigger: 'api' | 'cli';
+  options: InfobipSyncOptions;
+  /** Names the run; a start with a key already used answers with that run. Default: `<trigger>-<uuid>`. */
+  runKey?: string;
+  pagesPerChunk?: number;
+}
+
+export interface StartedInfobipSync {
+  run: InfobipSyncRun;
+  workflowId: string;
+  /** True when the key named a run that already existed: nothing new was started. */
+  alreadyStarted: boolean;
+}
+
+/**
+ * Opens the run (so the caller can answer with its id and window at once), then starts its
+ * workflow, which finds the run by its key. A workflow that cannot be started closes the run as
+ * failed. Throws InfobipSyncWindowError for an empty window.
+ */
+export async function startInfobipSync(deps: StartInfobipSyncDeps, params: StartInfobipSyncParams): Promise<StartedInfobipSync> {
+  const runKey = params.runKey ?? `${params.trigger}-${randomUUID()}`;
+  const workflowId = infobipSyncWorkflowId(runKey);
+  const { run, created } = await openInfobipSyncRun(deps.db, { runKey, workflowId, trigger: params.trigger, options: params.options, now: new Date() });
+  if (!created) return { run, workflowId: run.workflowId, alreadyStarted: true };
+
+  const input: InfobipSyncWorkflowInput = { trigger: params.trigger, options: params.options };
+  if (params.pagesPerChunk !== undefined) input.pagesPerChunk = params.pagesPerChunk;
+  try {
+    await deps.temporal.workflow.start<typeof infobipSyncWorkflow>('infobipSyncWorkflow', { taskQueue: deps.taskQueue, workflowId, args: [input] });
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return { run, workflowId, alreadyStarted: true };
+    const reason = error instanceof Error ? error.message : String(error);
+    await finishInfobipSyncRun(deps.db, run.id, { status: 'failed', failure: `workflow start failed: ${reason}`, finishedAt: new Date() });
+    throw error;
+  }
+  return { run, workflowId, alreadyStarted: false };
+}
