@@ -1,9 +1,10 @@
 /**
  * Records the workflow histories that test/workflows/replay.test.ts replays on every change to
  * workflow code (see test/histories/README.md). Each scenario runs a real workflow on the
- * time-skipping test server, with a real worker, SQLite database and Interakt emulator wired as in
- * the workflow's own tests, checks that it ended the way the scenario says, and saves its history
- * as `<workflow>-<scenario>.json` (`drip-…`, `welcome-…`, `template-sync-…`, `cta-…`).
+ * time-skipping test server, with a real worker, SQLite database and Interakt (or Infobip) emulator
+ * wired as in the workflow's own tests, checks that it ended the way the scenario says, and saves
+ * its history as `<workflow>-<scenario>.json` (`drip-…`, `welcome-…`, `template-sync-…`, `cta-…`,
+ * `infobip-sync-…`).
  *
  *   npm run histories:record                               # every scenario: test/histories/<name>.json
  *   npm run histories:record -- --only welcome-            # only scenarios whose name starts so (repeatable)
@@ -17,25 +18,50 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import express from 'express';
-import { createTemplateSyncActivities } from '../src/activities';
+import { createInfobipSyncActivities, createTemplateSyncActivities } from '../src/activities';
 import { errorHandler } from '../src/api/errors';
 import { templateSyncRouter } from '../src/api/routes/template-sync';
 import { startWelcomeWorkflow } from '../src/api/welcome';
 import type { Db } from '../src/db/client';
-import { createCtaFlow, createLead, getTemplateSyncRun, updateLead } from '../src/db/queries';
+import {
+  createCtaFlow,
+  createLead,
+  finishInfobipSyncRun,
+  findLeadByPhone,
+  getInfobipSyncRun,
+  getInfobipSyncRunByKey,
+  getLastInfobipSyncSuccess,
+  getTemplateSyncRun,
+  updateLead,
+} from '../src/db/queries';
+import { generatedPersonKind, type GeneratedPeopleSpec } from '../src/emulators/infobip';
 import { DEFAULT_EMULATOR_TEMPLATES, type EmulatorTemplate } from '../src/emulators/interakt';
+import { createInfobipClient } from '../src/providers/infobip';
 import { createInteraktTemplateClient } from '../src/providers/interakt-templates';
 import { handleCtaClick } from '../src/cta/click';
 import { ctaKeyringReader } from '../src/cta/signing-keys';
 import { startCtaFlow } from '../src/cta/start';
 import type { CtaKeyring } from '../src/cta/tokens';
 import { createSecretBox, generateSecretKey } from '../src/settings/secret-box';
-import { cancelDripSignal, pauseDripSignal, resumeDripSignal, type CtaAction } from '../src/shared';
+import {
+  cancelDripSignal,
+  infobipSyncWorkflowId,
+  pauseDripSignal,
+  resumeDripSignal,
+  type CtaAction,
+  type InfobipSyncOptions,
+  type InfobipSyncProgress,
+  type InfobipSyncWorkflowInput,
+} from '../src/shared';
+import { INFOBIP_SCHEDULED_WORKFLOW_ID, INFOBIP_SYNC_SCHEDULE_ID } from '../src/sync/infobip-schedule';
+import { startInfobipSync } from '../src/sync/infobip-sync-start';
+import { DEFAULT_INFOBIP_SYNC_SAFETY_MARGIN_MS, openInfobipSyncRun } from '../src/sync/infobip-sync-run';
 import { TEMPLATE_SYNC_SCHEDULE_ID } from '../src/templates/sync-ids';
+import type { infobipSyncWorkflow } from '../src/workflows/infobip-sync';
 import type { templateSyncWorkflow } from '../src/workflows/template-sync';
 import { REPO_ROOT } from '../temporal/paths.cjs';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -43,6 +69,7 @@ import { apiClient, listen, type RunningApp } from '../test/support/api';
 import { createTestDb } from '../test/support/db';
 import { DAY, nextPhone, startDrip, startDripHarness, step, waitFor, type DripHarness } from '../test/support/drip-harness';
 import { startInteraktEmulator, type StartedInteraktEmulator } from '../test/support/emulator';
+import { startInfobipEmulator, TEST_INFOBIP_API_KEY, type StartedInfobipEmulator } from '../test/support/infobip-emulator';
 import { bundleWorkflows, createTimeSkippingEnv, uniqueTaskQueue } from '../test/support/temporal';
 
 const HISTORIES_DIR = path.join(REPO_ROOT, 'test', 'histories');
@@ -60,16 +87,35 @@ interface SyncRig {
   stop(): Promise<void>;
 }
 
+/**
+ * Infobip sync: its own database, Infobip emulator and worker, as in test/sync/infobip-sync.test.ts.
+ * The real client keeps its production pacing (5 People requests/s); the scenarios read a few small
+ * pages, so it costs them about a second.
+ */
+interface InfobipRig {
+  db: Db;
+  emulator: StartedInfobipEmulator;
+  taskQueue: string;
+  /** From this People page on, requests carry a revoked key, so the emulator itself answers 401. */
+  revokedFromPage: number | undefined;
+  /** Lets a scenario hold a People page request before it is sent. */
+  holdPage: ((page: number) => Promise<void>) | undefined;
+  /** Leads in the database when the scenario began. */
+  leadsBefore: number;
+  stop(): Promise<void>;
+}
+
 interface ScenarioContext {
   env: TestWorkflowEnvironment;
   /** Drip and welcome: the drip harness's database, worker pair and emulator. */
   db: Db;
   harness: DripHarness;
   sync: SyncRig;
+  infobip: InfobipRig;
 }
 
-/** How a run must end for its history to be saved: a result with these fields, or a failure. */
-type Ending = { completes: Record<string, unknown> } | { fails: RegExp };
+/** How a run must end for its history to be saved: a result with these fields, a failure, or a cancellation. */
+type Ending = { completes: Record<string, unknown> } | { fails: RegExp } | { cancelled: true };
 
 interface Scenario {
   /** The file name without `.json`: `<workflow>-<scenario>`. */
@@ -79,7 +125,7 @@ interface Scenario {
   /** The end the scenario exists to capture; a history that ended otherwise is not saved. */
   ends: Ending;
   /** What else must hold (database rows, what the provider received), given the run's result. */
-  verify?(context: ScenarioContext, result: unknown): Promise<void>;
+  verify?(context: ScenarioContext, result: unknown, handle: WorkflowHandle): Promise<void>;
 }
 
 const sentTo = (harness: DripHarness, phone: string) => harness.accepted().filter((message) => message.phone === phone);
@@ -132,6 +178,57 @@ const listOffsets = (sync: SyncRig) =>
     .requests()
     .filter((entry) => entry.path.includes('/track/organization/templates'))
     .map((entry) => Number(new URL(entry.path, 'http://x').searchParams.get('offset')));
+
+/**
+ * Ten people, every fifth with an unusable phone: three pages of four (the last one short). Their
+ * contacts end an hour before the rig starts, so a window opened from a success a moment ago holds
+ * none of them.
+ */
+const INFOBIP_PEOPLE: GeneratedPeopleSpec = { count: 10, seed: 5, invalidEvery: 5, duplicateEvery: 0 };
+const INFOBIP_PEOPLE_VALID = Array.from({ length: INFOBIP_PEOPLE.count! }, (_, i) => generatedPersonKind(i, INFOBIP_PEOPLE)).filter((kind) => kind === 'valid').length;
+const INFOBIP_PEOPLE_PAGES = 3;
+const INFOBIP_LOGS = 6;
+const INFOBIP_PAGE_SIZE = 4;
+const HOUR_MS = 3600_000;
+/** The person the scheduled run finds: contacted a minute before it starts. */
+const INFOBIP_RECENT_PHONE = '+919811122334';
+
+/** Each Infobip scenario reads the emulator's request log from its own start. */
+async function beginInfobipScenario(infobip: InfobipRig): Promise<void> {
+  infobip.emulator.emulator.state.reset();
+  infobip.leadsBefore = await countLeads(infobip.db);
+}
+
+const countLeads = async (db: Db) => (await db.orm.select({ id: db.schema.clients.id }).from(db.schema.clients)).length;
+
+const infobipRequests = (infobip: InfobipRig, endpoint: 'people' | 'logs') =>
+  infobip.emulator.emulator.state
+    .requests()
+    .filter((entry) => entry.endpoint === endpoint)
+    .map((entry) => ({ page: Number(new URL(entry.path, 'http://x').searchParams.get('page')), status: entry.responseStatus }));
+
+/** `POST /sync/infobip/runs` as the API and CLI start a run: the run row is opened before the workflow. */
+async function startInfobipRun({ env, infobip }: ScenarioContext, options: Partial<InfobipSyncOptions>, pagesPerChunk?: number) {
+  const started = await startInfobipSync(
+    { db: infobip.db, temporal: env.client, taskQueue: infobip.taskQueue },
+    {
+      trigger: 'api',
+      options: { since: new Date(Date.now() - 8 * 24 * HOUR_MS).toISOString(), source: 'people', mode: 'create_update', dryRun: false, pageSize: INFOBIP_PAGE_SIZE, ...options },
+      ...(pagesPerChunk !== undefined && { pagesPerChunk }),
+    },
+  );
+  check(!started.alreadyStarted, `Infobip sync run ${started.run.id} was not started anew`);
+  return env.client.workflow.getHandle(started.workflowId);
+}
+
+/** The run row of a sync, found by the run key its workflow id carries (a failed run has no result to name it). */
+async function infobipRunOf(infobip: InfobipRig, handle: WorkflowHandle) {
+  const run = await getInfobipSyncRunByKey(infobip.db, handle.workflowId.replace(/^infobip-sync-/, ''));
+  check(run, `no Infobip sync run row for ${handle.workflowId}`);
+  const detail = await getInfobipSyncRun(infobip.db, run.id);
+  check(detail, `Infobip sync run ${run.id} vanished`);
+  return detail;
+}
 
 /** One scenario per path through each workflow: each leaves a differently shaped history. */
 const SCENARIOS: Scenario[] = [
@@ -306,7 +403,196 @@ const SCENARIOS: Scenario[] = [
       return context.env.client.workflow.getHandle(cta.handle.workflowId);
     },
   },
+  {
+    name: 'infobip-sync-people-pages',
+    ends: { completes: { status: 'completed', pagesDone: INFOBIP_PEOPLE_PAGES, failure: null } },
+    async run(context) {
+      // Two pages per activity call: one call ends with a page still to read, the next with the list done.
+      await beginInfobipScenario(context.infobip);
+      return startInfobipRun(context, { source: 'people', mode: 'create_update' }, 2);
+    },
+    async verify({ infobip }, result) {
+      const run = await getInfobipSyncRun(infobip.db, (result as InfobipSyncProgress).runId!);
+      const unusable = INFOBIP_PEOPLE.count! - INFOBIP_PEOPLE_VALID;
+      check(
+        run?.status === 'completed' && run.trigger === 'api' && run.fetched === INFOBIP_PEOPLE.count && run.created === INFOBIP_PEOPLE_VALID && run.invalid === unusable && run.pages === INFOBIP_PEOPLE_PAGES,
+        `run row is ${JSON.stringify(run)}, expected ${INFOBIP_PEOPLE.count} fetched, ${INFOBIP_PEOPLE_VALID} created, ${unusable} invalid over ${INFOBIP_PEOPLE_PAGES} pages`,
+      );
+      const leads = await countLeads(infobip.db);
+      check(leads === infobip.leadsBefore + INFOBIP_PEOPLE_VALID, `expected ${INFOBIP_PEOPLE_VALID} new leads, found ${leads - infobip.leadsBefore}`);
+      const pages = infobipRequests(infobip, 'people');
+      check(JSON.stringify(pages) === JSON.stringify([1, 2, 3].map((page) => ({ page, status: 200 }))), `People pages read: ${JSON.stringify(pages)}`);
+    },
+  },
+  {
+    name: 'infobip-sync-dry-run',
+    ends: { completes: { status: 'completed', failure: null } },
+    async run(context) {
+      // People, then the SMS logs (clamped to the 48 hours they keep): two lists, nothing written.
+      await beginInfobipScenario(context.infobip);
+      return startInfobipRun(context, { source: 'both', mode: 'create_update', dryRun: true });
+    },
+    async verify({ infobip }, result) {
+      const progress = result as InfobipSyncProgress;
+      const run = await getInfobipSyncRun(infobip.db, progress.runId!);
+      check(
+        run?.status === 'completed' && run.dryRun && run.fetched === INFOBIP_PEOPLE.count! + INFOBIP_LOGS && (run.preview?.length ?? 0) > 0,
+        `run row is ${JSON.stringify(run)}, expected a completed dry run over ${INFOBIP_PEOPLE.count! + INFOBIP_LOGS} records with a preview`,
+      );
+      check(progress.warnings.some((warning) => warning.startsWith('SMS logs only reach back 48 hours')), `expected the logs' 48-hour warning, got ${JSON.stringify(progress.warnings)}`);
+      check(infobipRequests(infobip, 'logs').length >= 2, `expected several log pages, read ${JSON.stringify(infobipRequests(infobip, 'logs'))}`);
+      const leads = await countLeads(infobip.db);
+      check(leads === infobip.leadsBefore, `a dry run wrote leads: ${infobip.leadsBefore} before, ${leads} after`);
+    },
+  },
+  {
+    name: 'infobip-sync-429-then-ok',
+    ends: { completes: { status: 'completed', pagesDone: INFOBIP_PEOPLE_PAGES, failure: null } },
+    async run(context) {
+      // Page 1 is rate limited once: the activity fails retryably, and its second attempt reads every page.
+      await beginInfobipScenario(context.infobip);
+      context.infobip.emulator.emulator.state.injectFault({ kind: 'rate_limit', endpoint: 'people', retryAfterSeconds: 1 });
+      return startInfobipRun(context, { source: 'people', mode: 'update_only' });
+    },
+    async verify({ infobip }, result) {
+      const pages = infobipRequests(infobip, 'people');
+      const expected = [{ page: 1, status: 429 }, ...[1, 2, 3].map((page) => ({ page, status: 200 }))];
+      check(JSON.stringify(pages) === JSON.stringify(expected), `People pages read: ${JSON.stringify(pages)}, expected ${JSON.stringify(expected)}`);
+      const run = await getInfobipSyncRun(infobip.db, (result as InfobipSyncProgress).runId!);
+      check(run?.status === 'completed' && run.fetched === INFOBIP_PEOPLE.count && run.created === 0, `run row is ${JSON.stringify(run)}, expected every person read once, none created`);
+    },
+  },
+  {
+    name: 'infobip-sync-401-midway',
+    ends: { fails: /^Infobip sync run \d+ failed: Infobip refused the API key/ },
+    async run(context) {
+      // One page per activity call; the key is revoked before page 3: not retried, the run row is marked failed.
+      await beginInfobipScenario(context.infobip);
+      context.infobip.revokedFromPage = 3;
+      return startInfobipRun(context, { source: 'people', mode: 'create_update' }, 1);
+    },
+    async verify({ infobip }, _result, handle) {
+      infobip.revokedFromPage = undefined;
+      const run = await infobipRunOf(infobip, handle);
+      check(
+        run.status === 'failed' && run.fetched === 2 * INFOBIP_PAGE_SIZE && /refused the API key/.test(run.failure ?? '') && !run.failure!.includes('revoked-key'),
+        `run row is ${JSON.stringify(run)}, expected failed after two pages, naming the refused key (not the key itself)`,
+      );
+      const pages = infobipRequests(infobip, 'people');
+      const expected = [{ page: 1, status: 200 }, { page: 2, status: 200 }, { page: 3, status: 401 }];
+      check(JSON.stringify(pages) === JSON.stringify(expected), `People pages read: ${JSON.stringify(pages)}, expected ${JSON.stringify(expected)} (a 401 is not retried)`);
+    },
+  },
+  {
+    name: 'infobip-sync-scheduled',
+    ends: { completes: { status: 'completed', failure: null } },
+    async run(context) {
+      const { env, infobip } = context;
+      await beginInfobipScenario(infobip);
+      // The last success ends now, whatever was recorded before, so the window is derived from it.
+      const now = new Date();
+      const lastSuccessKey = `recorded-last-success-${now.getTime()}`;
+      const { run: last } = await openInfobipSyncRun(infobip.db, {
+        runKey: lastSuccessKey,
+        workflowId: infobipSyncWorkflowId(lastSuccessKey),
+        trigger: 'cli',
+        options: { since: new Date(now.getTime() - HOUR_MS).toISOString(), until: now.toISOString(), source: 'people', mode: 'create_update', dryRun: false },
+        now,
+      });
+      await finishInfobipSyncRun(infobip.db, last.id, { status: 'completed', finishedAt: now });
+      infobip.emulator.emulator.state.addPeople([
+        {
+          id: 9001,
+          firstName: 'Recent',
+          lastName: 'Contact',
+          createdAt: '2030-01-01T00:00:00',
+          customAttributes: { LastContactedAt: new Date(Date.now() - 60_000).toISOString(), LastContactedChannel: 'WHATSAPP' },
+          contactInformation: { phone: [{ number: '+91 98111 22334' }] },
+        },
+      ]);
+      // What the schedule's action starts (src/sync/infobip-schedule.ts), under the id Temporal gives it: no window, no run row yet.
+      const input: InfobipSyncWorkflowInput = {
+        trigger: 'schedule',
+        scheduleId: INFOBIP_SYNC_SCHEDULE_ID,
+        options: { source: 'people', mode: 'create_update', dryRun: false, pageSize: INFOBIP_PAGE_SIZE },
+      };
+      return env.client.workflow.start<typeof infobipSyncWorkflow>('infobipSyncWorkflow', {
+        taskQueue: infobip.taskQueue,
+        workflowId: `${INFOBIP_SCHEDULED_WORKFLOW_ID}-${new Date().toISOString()}`,
+        args: [input],
+      });
+    },
+    async verify({ infobip }, result) {
+      const progress = result as InfobipSyncProgress;
+      const run = await getInfobipSyncRun(infobip.db, progress.runId!);
+      const lastSuccess = await getLastInfobipSyncSuccess(infobip.db);
+      check(run && lastSuccess, `no scheduled run row or last success: ${JSON.stringify(run)}`);
+      check(
+        run.status === 'completed' && run.trigger === 'schedule' && run.scheduleId === INFOBIP_SYNC_SCHEDULE_ID && run.runKey.startsWith('scheduled-'),
+        `run row is ${JSON.stringify(run)}, expected a completed scheduled run`,
+      );
+      const previousEnd = (run.options as { lastSuccessAt?: string }).lastSuccessAt;
+      check(
+        previousEnd !== undefined && run.windowFrom.getTime() === Date.parse(previousEnd) - DEFAULT_INFOBIP_SYNC_SAFETY_MARGIN_MS,
+        `window starts ${run.windowFrom.toISOString()}, expected the last success (${previousEnd}) minus the margin`,
+      );
+      check(run.fetched === 1 && run.created === 1, `run row is ${JSON.stringify(run)}, expected only the recent contact, created`);
+      check((await findLeadByPhone(infobip.db, INFOBIP_RECENT_PHONE))?.source === 'infobip', 'expected the recent contact as an Infobip lead');
+    },
+  },
+  {
+    name: 'infobip-sync-already-closed',
+    ends: { completes: { status: 'failed', pagesDone: 0, failure: null } },
+    async run({ env, infobip }) {
+      // A start whose RPC failed after it reached the server: startInfobipSync marked the run failed,
+      // yet the workflow runs. It finds its run closed and reads nothing.
+      await beginInfobipScenario(infobip);
+      const runKey = `api-recorded-${Date.now()}`;
+      const workflowId = infobipSyncWorkflowId(runKey);
+      const options: InfobipSyncOptions = { since: new Date(Date.now() - 8 * 24 * HOUR_MS).toISOString(), source: 'people', mode: 'create_update', dryRun: false, pageSize: INFOBIP_PAGE_SIZE };
+      const { run } = await openInfobipSyncRun(infobip.db, { runKey, workflowId, trigger: 'api', options, now: new Date() });
+      await finishInfobipSyncRun(infobip.db, run.id, { status: 'failed', failure: 'workflow start failed: deadline exceeded', finishedAt: new Date() });
+      return env.client.workflow.start<typeof infobipSyncWorkflow>('infobipSyncWorkflow', { taskQueue: infobip.taskQueue, workflowId, args: [{ trigger: 'api', options }] });
+    },
+    async verify({ infobip }, _result, handle) {
+      const run = await infobipRunOf(infobip, handle);
+      check(run.status === 'failed' && run.failure === 'workflow start failed: deadline exceeded', `run row is ${JSON.stringify(run)}, expected it left as it was`);
+      check(infobipRequests(infobip, 'people').length === 0, 'a run found closed read People');
+    },
+  },
+  {
+    name: 'infobip-sync-cancelled',
+    ends: { cancelled: true },
+    async run(context) {
+      // Cancelled while page 2 is being read: the run row is marked failed before the workflow ends cancelled.
+      const { infobip } = context;
+      await beginInfobipScenario(infobip);
+      let reached!: () => void;
+      const atPage2 = new Promise<void>((resolve) => (reached = resolve));
+      const released = new Promise<void>((resolve) => (releaseInfobipHold = resolve));
+      infobip.holdPage = async (page) => {
+        if (page !== 2) return;
+        reached();
+        await released;
+      };
+      const handle = await startInfobipRun(context, { source: 'people', mode: 'create_update' }, 1);
+      await atPage2;
+      await handle.cancel();
+      return handle;
+    },
+    async verify({ infobip }, _result, handle) {
+      const run = await infobipRunOf(infobip, handle);
+      check(run.status === 'failed' && run.failure === 'cancelled' && run.fetched === INFOBIP_PAGE_SIZE, `run row is ${JSON.stringify(run)}, expected failed as cancelled after one page`);
+      // The held activity was abandoned; let it finish so it is not left over for the next scenario.
+      infobip.holdPage = undefined;
+      releaseInfobipHold();
+      await waitFor(() => infobipRequests(infobip, 'people').some((request) => request.page === 2), 'the held page read');
+    },
+  },
 ];
+
+/** Lets go of the People request the cancelled scenario holds. */
+let releaseInfobipHold: () => void = () => {};
 
 interface StartedCta {
   leadId: number;
@@ -414,6 +700,43 @@ async function startSyncRig(env: TestWorkflowEnvironment): Promise<SyncRig> {
   return rig as SyncRig;
 }
 
+async function startInfobipRig(env: TestWorkflowEnvironment): Promise<InfobipRig> {
+  const db = await createTestDb();
+  const emulator = await startInfobipEmulator({
+    people: { ...INFOBIP_PEOPLE, anchor: new Date(Date.now() - HOUR_MS) },
+    smsLogs: { count: INFOBIP_LOGS, seed: 3 },
+  });
+  const taskQueue = uniqueTaskQueue('infobip-sync');
+  const rig = { db, emulator, taskQueue, revokedFromPage: undefined, holdPage: undefined, leadsBefore: 0 } as Omit<InfobipRig, 'stop'> & Partial<InfobipRig>;
+  const rigFetch: typeof fetch = async (input, init) => {
+    const page = Number(new URL(String(input)).searchParams.get('page'));
+    await rig.holdPage?.(page);
+    if (rig.revokedFromPage === undefined || page < rig.revokedFromPage) return fetch(input, init);
+    const headers = new Headers(init?.headers);
+    headers.set('authorization', 'App revoked-key');
+    return fetch(input, { ...init, headers });
+  };
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: await bundleWorkflows(),
+    activities: createInfobipSyncActivities({
+      db,
+      defaultCountry: 'IN',
+      getInfobipClient: () => createInfobipClient({ baseUrl: emulator.url, getApiKey: () => TEST_INFOBIP_API_KEY, timeoutMs: 10_000, fetch: rigFetch }),
+    }),
+  });
+  const running = worker.run();
+  rig.stop = async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+    await emulator.close();
+    await db.close();
+  };
+  return rig as InfobipRig;
+}
+
 /** Waits for the run's end and throws unless it ended as the scenario says; returns its result. */
 async function awaitEnding(scenario: Scenario, handle: WorkflowHandle): Promise<unknown> {
   const outcome = await handle.result().then(
@@ -428,6 +751,10 @@ async function awaitEnding(scenario: Scenario, handle: WorkflowHandle): Promise<
       if (result?.[key] !== value) throw new Error(`Scenario ${scenario.name} ended as ${JSON.stringify(result)}, expected ${JSON.stringify(ends.completes)}`);
     }
     return result;
+  }
+  if ('cancelled' in ends) {
+    if ('error' in outcome && outcome.error instanceof WorkflowFailedError && outcome.error.cause instanceof CancelledFailure) return undefined;
+    throw new Error(`Scenario ${scenario.name} ended as ${JSON.stringify(outcome)}, expected the run to be cancelled`);
   }
   if (!('error' in outcome) || !(outcome.error instanceof WorkflowFailedError)) {
     throw new Error(`Scenario ${scenario.name} ended as ${JSON.stringify(outcome)}, expected the run to fail with ${ends.fails}`);
@@ -472,22 +799,24 @@ async function main(): Promise<void> {
   const db = await createTestDb();
   let harness: DripHarness | undefined;
   let sync: SyncRig | undefined;
+  let infobip: InfobipRig | undefined;
   try {
     CTA_KEYRING = ctaKeyringReader(db, createSecretBox(generateSecretKey()));
     harness = await startDripHarness({ db, connection: env.nativeConnection, namespace: env.namespace ?? 'default', client: env.client, getCtaKeyring: CTA_KEYRING });
     sync = await startSyncRig(env);
-    const context: ScenarioContext = { env, db, harness, sync };
+    infobip = await startInfobipRig(env);
+    const context: ScenarioContext = { env, db, harness, sync, infobip };
     const recorded: { file: string; text: string; summary: string }[] = [];
     // One at a time, so no scenario's time skipping or faults reach into another's history.
     for (const scenario of scenarios) {
       const handle = await scenario.run(context);
       const result = await awaitEnding(scenario, handle);
-      await scenario.verify?.(context, result);
+      await scenario.verify?.(context, result, handle);
       const history = await handle.fetchHistory();
       recorded.push({
         file: historyPath(scenario.name, label),
         text: `${historyToJSON(history)}\n`,
-        summary: `${history.events?.length ?? 0} events, ${'completes' in scenario.ends ? 'completed' : 'failed'}`,
+        summary: `${history.events?.length ?? 0} events, ${'completes' in scenario.ends ? 'completed' : 'cancelled' in scenario.ends ? 'cancelled' : 'failed'}`,
       });
     }
     // Written only once every scenario succeeded, so a failed run leaves no partial set behind.
@@ -497,6 +826,8 @@ async function main(): Promise<void> {
       console.log(`wrote ${path.relative(REPO_ROOT, file)} (${summary})`);
     }
   } finally {
+    releaseInfobipHold();
+    await infobip?.stop();
     await sync?.stop();
     await harness?.stop();
     await env.teardown();

@@ -1,4 +1,4 @@
-import { activityInfo, ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { activityInfo, ApplicationFailure, CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import type { CountryCode } from 'libphonenumber-js';
 import { withTransaction, type Db } from '../db/client';
 import {
@@ -129,6 +129,8 @@ export function createInfobipSyncActivities(deps: InfobipSyncActivityDeps) {
         const client = await deps.getInfobipClient();
         for (let read = 0; position && read < input.maxPages; read++) {
           const page: ReadPage = await readPage(client, position, window, input, deps.defaultCountry);
+          // A cancelled run (delivered with a heartbeat's answer) writes nothing more.
+          if (Context.current().cancellationSignal.aborted) throw new CancelledFailure('the sync run was cancelled');
           const key = { runId: input.runId, source, pageNo: position.pageNo };
           await withTransaction(deps.db, async (tx) => {
             if (await getInfobipSyncPage(tx, key)) return;

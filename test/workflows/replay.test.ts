@@ -35,6 +35,17 @@ const FIRST_RECORDINGS = [
   'template-sync-api-pages.json',
   'template-sync-scheduled.json',
   'template-sync-401-midway.json',
+  'cta-interested.json',
+  'cta-late-click.json',
+  'cta-no-response.json',
+  'cta-not-interested.json',
+  'infobip-sync-401-midway.json',
+  'infobip-sync-429-then-ok.json',
+  'infobip-sync-already-closed.json',
+  'infobip-sync-cancelled.json',
+  'infobip-sync-dry-run.json',
+  'infobip-sync-people-pages.json',
+  'infobip-sync-scheduled.json',
 ];
 
 function listHistoryFiles(): string[] {
