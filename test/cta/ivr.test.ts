@@ -19,7 +19,6 @@ import {
   findLeadByPhone,
   listLeads,
   listReceivedIvrCalls,
-  updateLead,
 } from '../../src/db/queries';
 import { ctaWorkflowId, sendTaskQueue } from '../../src/shared';
 import { createTestDb } from '../support/db';
@@ -276,7 +275,7 @@ describe('IVR calls into CTA flows', () => {
       expect(await listReceivedIvrCalls(db, 10)).toEqual([]);
     });
 
-    it('a start that throws because Temporal is unreachable leaves the call received and reports it failed', async () => {
+    it('a start that throws because Temporal is unreachable leaves the call received and reports it failed; the next pass starts it', async () => {
       const line = nextIvrLine();
       const flow = await createIvrFlow(db, { ivrNumber: line.e164 });
       const { call } = await record(callEvent({ calledNumber: line.e164 }));
@@ -290,8 +289,11 @@ describe('IVR calls into CTA flows', () => {
       expect(await findIvrCallByCallId(db, call.callId)).toMatchObject({ status: 'received', flowRunId: null, processedAt: null });
       await expect(describeWorkflow(call.leadId, flow.id)).rejects.toBeInstanceOf(WorkflowNotFoundError);
 
-      await updateLead(db, call.leadId, { optedOut: true }); // leaves no startable call for the next test
-      await processIvrCalls(deps, { limit: 10 });
+      // Temporal is back: the run claimed by the failed pass is started, not skipped as taken.
+      const retried = await processIvrCalls(deps, { limit: 10 });
+      expect(retried.results).toEqual([{ callId: call.callId, outcome: 'processed', runId: expect.any(Number) }]);
+      expect(await findIvrCallByCallId(db, call.callId)).toMatchObject({ status: 'processed' });
+      expect((await describeWorkflow(call.leadId, flow.id)).status.name).toBe('RUNNING');
     });
   });
 
