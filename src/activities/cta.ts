@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
-import { signCtaToken, ctaButtonSuffix, type CtaKeyring } from '../cta/tokens';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { CTA_ACTION_LABELS } from '../cta/pages';
+import { ctaButtonSuffix, signCtaToken, type CtaKeyring } from '../cta/tokens';
 import {
   addLeadNote,
   advanceCtaRun,
@@ -47,8 +48,6 @@ export const CTA_DECISION_LEAD_STATE: Record<CtaAction, { status: string; stage:
   not_interested: { status: 'Not interested', stage: 'Cold', suppress: true },
 };
 
-const ACTION_LABEL: Record<CtaAction, string> = { interested: 'Interested', not_interested: 'Not interested' };
-
 export function createCtaActivities(deps: CtaActivityDeps) {
   const now = deps.now ?? (() => new Date());
   const log = deps.log ?? ((line: string) => console.log(line));
@@ -65,11 +64,10 @@ export function createCtaActivities(deps: CtaActivityDeps) {
       if (!lead) return { kind: 'skipped', reason: 'lead_not_found' };
       if (lead.optedOut) return { kind: 'skipped', reason: 'opted_out' };
       if (input.kind !== 'brochure') {
+        // An answer first: a "not interested" also suppressed the lead, and its signal may have
+        // been lost; the workflow must learn of the answer, not just stop.
+        if (run.decision) return { kind: 'skipped', reason: 'decided', decision: storedDecision(run) };
         if (lead.marketingSuppressedAt) return { kind: 'skipped', reason: 'suppressed' };
-        if (run.decision) {
-          const decidedAt = (run.decidedAt ?? now()).toISOString();
-          return { kind: 'skipped', reason: 'decided', decision: { action: run.decision, clickedAt: decidedAt } };
-        }
       }
 
       const request: SendOnceRequest = {
@@ -119,7 +117,7 @@ export function createCtaActivities(deps: CtaActivityDeps) {
       const key = (what: string) => `cta-run:${run.id}:${what}`;
       await addLeadNote(deps.db, {
         leadId: run.leadId,
-        body: `[${stamp(clickedAt)}] Clicked '${ACTION_LABEL[input.action]}' via WhatsApp (${flow.name}, ${flow.projectName})`,
+        body: `[${stamp(clickedAt)}] Clicked '${CTA_ACTION_LABELS[input.action]}' via WhatsApp (${flow.name}, ${flow.projectName})`,
         source: 'cta',
         dedupeKey: key('clicked'),
         at: clickedAt,
@@ -148,9 +146,16 @@ export function createCtaActivities(deps: CtaActivityDeps) {
       await closeDecidedCtaRun(deps.db, { runId: run.id, at: now() });
     },
 
-    /** Closes a run without an answer: no response after the reminder, or stopped by another flow. */
-    async closeCtaRun(input: { runId: number; status: 'no_response' | 'stopped' | 'failed'; reason?: string }): Promise<void> {
-      await advanceCtaRun(deps.db, { runId: input.runId, status: input.status, at: now(), ...(input.reason && { lastError: input.reason }) });
+    /**
+     * Closes a run without an answer: no response after the reminder, stopped by another flow, or
+     * failed. If the lead did answer (the click's signal was lost), the run is left open and the
+     * answer returned, for the workflow to carry out.
+     */
+    async closeCtaRun(input: { runId: number; status: 'no_response' | 'stopped' | 'failed'; reason?: string }): Promise<CtaClick | null> {
+      const closed = await advanceCtaRun(deps.db, { runId: input.runId, status: input.status, at: now(), ...(input.reason && { lastError: input.reason }) });
+      if (closed) return null;
+      const run = await getCtaRun(deps.db, input.runId);
+      return run?.decision ? storedDecision(run) : null;
     },
   };
 
@@ -184,14 +189,21 @@ export function createCtaActivities(deps: CtaActivityDeps) {
     for (const [index, result] of results.entries()) {
       const other = others[index]!;
       if (result.status === 'fulfilled') flows += 1;
-      else {
+      else if (result.reason instanceof WorkflowNotFoundError) {
         // Its workflow is gone (never started, or ended without closing the row): close the row here.
         await advanceCtaRun(deps.db, { runId: other.id, status: 'stopped', at: now(), lastError: 'not_interested' });
         flows += 1;
+      } else {
+        // Temporal unreachable: fail the attempt, the retry signals again (signals are idempotent).
+        throw result.reason;
       }
     }
     return { drips: stoppedDrips, flows };
   }
+}
+
+function storedDecision(run: CtaRun): CtaClick {
+  return { action: run.decision!, clickedAt: (run.decidedAt ?? run.updatedAt).toISOString() };
 }
 
 /** `2026-11-22 11:30:45` in UTC, as the lead's timeline shows it. */

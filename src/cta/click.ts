@@ -7,7 +7,6 @@ import {
   decideCtaRun,
   findCtaRun,
   getCtaFlow,
-  OPEN_CTA_RUN_STATUSES,
   recordCtaInteraction,
   type CtaFlow,
   type CtaRun,
@@ -75,9 +74,10 @@ export async function handleCtaClick(deps: CtaClickDeps, request: CtaClickReques
   if (!decided) {
     const current = await findCtaRun(deps.db, { flowId, leadId });
     const decision = current?.decision ?? action;
-    // The first tap's signal may have been lost (Temporal briefly down): an open run gets it again.
-    if (current && OPEN_CTA_RUN_STATUSES.includes(current.status)) {
-      await signalClick(deps, flow, current, { action: decision, clickedAt: (current.decidedAt ?? at).toISOString() });
+    // Until the workflow has carried the answer out (status = decision), the first tap's signal
+    // may have been lost (Temporal briefly down): every repeat delivers it again.
+    if (current?.decision && current.status !== current.decision) {
+      await signalClick(deps, flow, current, { action: current.decision, clickedAt: (current.decidedAt ?? at).toISOString() });
     }
     return { kind: 'already_recorded', decision, flow };
   }

@@ -5,7 +5,7 @@
  */
 import type { CtaAction } from '../shared';
 
-export type CtaPageKind = 'interested' | 'not_interested' | 'already_recorded' | 'invalid' | 'expired' | 'preview';
+export type CtaPageKind = 'interested' | 'not_interested' | 'already_recorded' | 'invalid' | 'expired' | 'preview' | 'unavailable';
 
 export interface CtaPageOptions {
   /** The project the message was about, e.g. "Palm Grove Residences". */
@@ -35,7 +35,8 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
 }
 
-const DECISION_LABELS: Record<CtaAction, string> = { interested: 'Interested', not_interested: 'Not interested' };
+/** How an answer reads to people: on the pages and in the lead's timeline. */
+export const CTA_ACTION_LABELS: Readonly<Record<CtaAction, string>> = { interested: 'Interested', not_interested: 'Not interested' };
 
 interface PageContent {
   /** Already escaped, like the paragraphs. */
@@ -61,7 +62,7 @@ function content(kind: CtaPageKind, options: CtaPageOptions): PageContent {
         tone: 'neutral',
       };
     case 'already_recorded': {
-      const answer = options.decision ? `<strong>${escapeHtml(DECISION_LABELS[options.decision])}</strong>` : 'your answer';
+      const answer = options.decision ? `<strong>${escapeHtml(CTA_ACTION_LABELS[options.decision])}</strong>` : 'your answer';
       return {
         title: 'Already recorded',
         paragraphs: [`We already have your answer (${answer}) about ${project}.`, 'Nothing else needs to be done.'],
@@ -78,6 +79,12 @@ function content(kind: CtaPageKind, options: CtaPageOptions): PageContent {
       return {
         title: 'This link has expired',
         paragraphs: ['This link is no longer valid, so nothing was changed.', 'If you are still interested, please reply to our WhatsApp message.'],
+        tone: 'warn',
+      };
+    case 'unavailable':
+      return {
+        title: 'Please try again in a moment',
+        paragraphs: ['We could not record your answer just now.', 'Tap the button in our WhatsApp message again in a minute.'],
         tone: 'warn',
       };
     case 'preview':

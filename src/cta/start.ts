@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Db } from '../db/client';
-import { advanceCtaRun, claimCtaRun, getCtaFlow, getLead, type CtaFlow, type CtaRun } from '../db/queries';
+import { claimCtaRun, getCtaFlow, getLead, recordCtaRunStartError, type CtaFlow, type CtaRun } from '../db/queries';
 import { ctaWorkflowId, FLOW_KIND, LEAD_ID, type CtaWorkflowInput } from '../shared';
 import type { ctaWorkflow } from '../workflows/cta';
 
@@ -61,10 +61,10 @@ export async function startCtaFlow(
     // Left pending with the reason: the next start for this lead and flow (an IVR pass, an API
     // call) tries again.
     const reason = error instanceof Error ? error.message : String(error);
-    await advanceCtaRun(deps.db, { runId: claim.run.id, status: 'pending', at: new Date(), lastError: `workflow start failed: ${reason}` });
+    await recordCtaRunStartError(deps.db, { runId: claim.run.id, error: `workflow start failed: ${reason}`, at: new Date() });
     throw error;
   }
-  if (claim.run.lastError !== null) await advanceCtaRun(deps.db, { runId: claim.run.id, status: 'pending', at: new Date(), lastError: null });
+  if (claim.run.lastError !== null) await recordCtaRunStartError(deps.db, { runId: claim.run.id, error: null, at: new Date() });
   return { kind: 'started', run: claim.run };
 }
 

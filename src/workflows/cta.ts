@@ -1,5 +1,5 @@
 import { ActivityFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { CtaActivities } from '../activities/cta';
+import type { CtaActivities, CtaSendOutcome } from '../activities/cta';
 import {
   ctaClickSignal,
   ctaStateQuery,
@@ -60,17 +60,31 @@ export async function ctaWorkflow(input: CtaWorkflowInput): Promise<CtaState> {
     // Started by a late click (signal-with-start): the click is already in, nothing to send first.
     await condition(answeredOrStopped);
   } else {
-    const sent = await sendCtaMessage({ runId: input.runId, workflowId, kind: 'initial' });
+    let sent: CtaSendOutcome;
+    try {
+      sent = await sendCtaMessage({ runId: input.runId, workflowId, kind: 'initial' });
+    } catch (error) {
+      // The message can never be sent (refused by the provider, a template or variable problem,
+      // on record in the message log): the run is closed as failed with the reason.
+      if (!(error instanceof ActivityFailure)) throw error;
+      status = 'failed';
+      await closeCtaRun({ runId: input.runId, status, reason: error.cause?.message ?? error.message });
+      return ctaState();
+    }
     if (sent.kind === 'skipped') {
       if (sent.reason === 'decided') click ??= sent.decision;
       else stopReason = sent.reason;
     } else {
       status = 'sent';
       if (!(await waitForAnswer(input.reminderAfterSeconds))) {
-        const reminded = await sendCtaMessage({ runId: input.runId, workflowId, kind: 'reminder' });
-        if (reminded.kind === 'sent') status = 'reminded';
-        else if (reminded.reason === 'decided') click ??= reminded.decision;
-        else stopReason = reminded.reason;
+        // A reminder that cannot be sent leaves the first message's links working: wait on.
+        const reminded = await sendCtaMessage({ runId: input.runId, workflowId, kind: 'reminder' }).catch((error: unknown) => {
+          if (error instanceof ActivityFailure) return null;
+          throw error;
+        });
+        if (reminded?.kind === 'sent') status = 'reminded';
+        else if (reminded?.reason === 'decided') click ??= reminded.decision;
+        else if (reminded) stopReason = reminded.reason;
         if (!answeredOrStopped()) await waitForAnswer(input.closeAfterSeconds);
       }
     }
@@ -78,7 +92,9 @@ export async function ctaWorkflow(input: CtaWorkflowInput): Promise<CtaState> {
 
   if (click === null) {
     status = stopReason === null ? 'no_response' : 'stopped';
-    await closeCtaRun({ runId: input.runId, status, ...(stopReason !== null && { reason: stopReason }) });
+    // The lead may have answered with a signal that never arrived: the close hands that answer back.
+    const stored = await closeCtaRun({ runId: input.runId, status, ...(stopReason !== null && { reason: stopReason }) });
+    if (stored) click ??= stored;
   }
   // A click that raced the close still counts: the endpoint recorded it, the lead has chosen.
   const decided = click as CtaClick | null;

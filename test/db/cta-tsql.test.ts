@@ -5,7 +5,15 @@
  * aggregate (a LEFT JOIN, so a flow with nothing sent still has its row).
  */
 import { describe, expect, it } from 'vitest';
-import { advanceCtaRun, applyCtaDecisionToLead, closeDecidedCtaRun, decideCtaRun, getCtaFlowCounts } from '../../src/db/queries';
+import {
+  advanceCtaRun,
+  applyCtaDecisionToLead,
+  closeDecidedCtaRun,
+  decideCtaRun,
+  getCtaFlowCounts,
+  listCtaRuns,
+  listRecentCtaInteractions,
+} from '../../src/db/queries';
 import { createRecordingMssql, type RecordedQuery } from './fake-mssql';
 
 const NOW = new Date('2030-01-01T00:00:00.000Z');
@@ -91,6 +99,34 @@ describe('T-SQL of the CTA queries', () => {
           ' and ([CtaFlowRuns].[SentAt] >= @par0) and ([CtaFlowRuns].[SentAt] < @par1))' +
           ' where [CtaFlows].[Id] = @par2 group by [CtaFlows].[Id], [CtaFlows].[Name] order by [CtaFlows].[Id]',
         params: [NOW, LATER, 2],
+      },
+    ]);
+  });
+
+  it('listCtaRuns pages with ORDER BY … OFFSET … ROWS FETCH NEXT … ROWS ONLY (SQL Server has no LIMIT)', async () => {
+    const { db, queries } = createRecordingMssql((q) => (q.sql.startsWith('select count') ? { recordset: [[0]] } : { recordset: [] }));
+    await listCtaRuns(db, { page: 2, pageSize: 10, flowId: 3 });
+    expect(queries[1]).toEqual<RecordedQuery>({
+      sql:
+        'select [Id], [FlowId], [LeadId], [WorkflowId], [Trigger], [IvrCallId], [Status], [Decision], [DecidedAt], [SentAt],' +
+        ' [RemindedAt], [ClosedAt], [LastError], [CreatedAt], [UpdatedAt] from [CtaFlowRuns] where [CtaFlowRuns].[FlowId] = @par0' +
+        ' order by [CtaFlowRuns].[Id] desc offset @par1 rows fetch next @par2 rows only',
+      params: [3, 10, 10],
+    });
+  });
+
+  it('listRecentCtaInteractions takes the newest clicks with OFFSET 0 ROWS FETCH NEXT n ROWS ONLY', async () => {
+    const { db, queries } = createRecordingMssql(() => ({ recordset: [] }));
+    await listRecentCtaInteractions(db, { from: NOW, to: LATER, limit: 20 });
+    expect(queries).toEqual<RecordedQuery[]>([
+      {
+        sql:
+          'select [CtaInteractions].[Id], [CtaInteractions].[RunId], [CtaInteractions].[FlowId], [CtaInteractions].[LeadId],' +
+          ' [Clients].[Name], [CtaInteractions].[Action], [CtaInteractions].[Result], [CtaInteractions].[ClickedAt]' +
+          ' from [CtaInteractions] left join [Clients] on [Clients].[Id] = [CtaInteractions].[LeadId]' +
+          ' where (([CtaInteractions].[ClickedAt] >= @par0) and ([CtaInteractions].[ClickedAt] < @par1))' +
+          ' order by [CtaInteractions].[ClickedAt] desc, [CtaInteractions].[Id] desc offset @par2 rows fetch next @par3 rows only',
+        params: [NOW, LATER, 0, 20],
       },
     ]);
   });

@@ -5,9 +5,12 @@ import { generateApiKey } from '../../src/api/auth';
 import { ctaKeyringReader } from '../../src/cta/signing-keys';
 import { signCtaToken } from '../../src/cta/tokens';
 import type { Db } from '../../src/db/client';
+import { CTA_DECISION_LEAD_STATE } from '../../src/activities/cta';
 import {
+  applyCtaDecisionToLead,
   createApiKey,
   createLead,
+  decideCtaRun,
   findCtaRun,
   getLead,
   listLeadNotes,
@@ -209,6 +212,69 @@ describe('CTA follow-up flow', () => {
     expect(ctaMessages(lead)).toHaveLength(2); // nothing re-sent, only the brochure
     expect(ctaMessages(lead, 'project_brochure')).toHaveLength(1);
     expect(await findCtaRun(db, { flowId: flow.id, leadId: lead.id })).toMatchObject({ status: 'interested' });
+  });
+
+  it('refuses a second live flow on the same IVR number, whatever its format, with 409', async () => {
+    await createFlow({ ivrNumber: '080 4455 6699' });
+    const response = await request('POST', '/cta/flows', {
+      name: 'Same line',
+      templateName: 'project_update_template',
+      projectName: 'Other',
+      brochureTemplateName: 'project_brochure',
+      ivrNumber: '+91 80 4455 6699',
+    });
+    expect(response.status).toBe(409);
+    expect(response.body.error.code).toBe('ivr_number_taken');
+  });
+
+  describe('an answer whose signal was lost (recorded in the database, never signalled) is still carried out', () => {
+    /** What the click endpoint commits before it signals. */
+    async function answerWithoutSignal(flow: CtaFlow, lead: Lead, action: 'interested' | 'not_interested') {
+      const run = (await findCtaRun(db, { flowId: flow.id, leadId: lead.id }))!;
+      expect(await decideCtaRun(db, { runId: run.id, action, at: new Date() })).toBe(true);
+      await applyCtaDecisionToLead(db, { leadId: lead.id, ...CTA_DECISION_LEAD_STATE[action], at: new Date() });
+    }
+
+    it('before the reminder: "not interested" is found instead of sending the reminder, and the follow-ups stop', async () => {
+      const flow = await createFlow();
+      const lead = await createLead(db, { name: 'Lost Signal', phone: nextPhone() });
+      const handle = await startFlow(flow, lead);
+      await waitForCta(lead);
+      await answerWithoutSignal(flow, lead, 'not_interested');
+
+      expect(await handle.result()).toMatchObject({ status: 'not_interested', decision: 'not_interested' });
+      expect(ctaMessages(lead)).toHaveLength(1);
+      expect(await findCtaRun(db, { flowId: flow.id, leadId: lead.id })).toMatchObject({ status: 'not_interested' });
+      const notes = (await listLeadNotes(db, lead.id)).map((note) => note.body);
+      expect(notes.some((body) => body.includes('Follow-ups stopped'))).toBe(true);
+    });
+
+    it('after the reminder: the close finds "interested" and the brochure goes out', async () => {
+      const flow = await createFlow();
+      const lead = await createLead(db, { name: 'Late Signal', phone: nextPhone() });
+      const handle = await startFlow(flow, lead);
+      await waitForCta(lead);
+      await env.sleep(DAY * 1000 + 1000);
+      await waitFor(() => ctaMessages(lead).length === 2, 'the reminder');
+      await answerWithoutSignal(flow, lead, 'interested');
+
+      expect(await handle.result()).toMatchObject({ status: 'interested', decision: 'interested' });
+      expect(ctaMessages(lead, 'project_brochure')).toHaveLength(1);
+      expect(await findCtaRun(db, { flowId: flow.id, leadId: lead.id })).toMatchObject({ status: 'interested' });
+    });
+  });
+
+  it('a message the provider refuses for good closes the run as failed, with the reason', async () => {
+    const flow = await createFlow();
+    const lead = await createLead(db, { name: 'Refused Number', phone: nextPhone() });
+    harness.emulator.emulator.state.injectFault({ kind: 'permanent', match: { phone: lead.phone } });
+    const handle = await startFlow(flow, lead);
+
+    expect(await handle.result()).toMatchObject({ status: 'failed', decision: null });
+    const run = await findCtaRun(db, { flowId: flow.id, leadId: lead.id });
+    expect(run).toMatchObject({ status: 'failed' });
+    expect(run!.lastError).toMatch(/Customer is not available/);
+    expect(ctaMessages(lead)).toHaveLength(0);
   });
 
   it('a repeated click is recorded but changes nothing: the first answer stands and later taps see "already recorded"', async () => {

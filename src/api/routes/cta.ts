@@ -5,6 +5,8 @@ import { isUniqueViolation } from '../../db/errors';
 import {
   archiveCtaFlow,
   createCtaFlow,
+  ctaRate,
+  findCtaFlowByIvrNumber,
   getCtaFlow,
   getCtaFlowCounts,
   getCtaRun,
@@ -34,6 +36,8 @@ export function ctaRouter(deps: ApiDeps): Router {
       const bodyVariables: VariableSource[] = body.bodyVariables ?? [{ field: 'name' }, { value: body.projectName }];
       // Stored as IVR intake stores called numbers (landlines and toll-free included), so they match.
       const ivrNumber = body.ivrNumber === undefined ? null : normalizeIvrNumber(body.ivrNumber, deps.defaultCountry);
+      const taken = ivrNumber === null ? undefined : await findCtaFlowByIvrNumber(deps.db, ivrNumber);
+      if (taken) throw conflict('ivr_number_taken', `calls to ${ivrNumber} already start the flow "${taken.name}" (id ${taken.id})`);
       await assertTemplatesUsable(deps, body, bodyVariables);
       try {
         const flow = await createCtaFlow(deps.db, {
@@ -87,9 +91,15 @@ export function ctaRouter(deps: ApiDeps): Router {
       const started: { leadId: number; runId: number; workflowId: string }[] = [];
       const skipped: { leadId: number; reason: string; runId?: number }[] = [];
       for (const leadId of new Set(body.leadIds)) {
-        const result = await startCtaFlow(startDeps, { flowId: flow.id, leadId, trigger: 'api' });
-        if (result.kind === 'started') started.push({ leadId, runId: result.run.id, workflowId: result.run.workflowId });
-        else skipped.push({ leadId, reason: result.reason, ...(result.run && { runId: result.run.id }) });
+        try {
+          const result = await startCtaFlow(startDeps, { flowId: flow.id, leadId, trigger: 'api' });
+          if (result.kind === 'started') started.push({ leadId, runId: result.run.id, workflowId: result.run.workflowId });
+          else skipped.push({ leadId, reason: result.reason, ...(result.run && { runId: result.run.id }) });
+        } catch (error) {
+          // Temporal unreachable: the run stays claimed with the reason, and starting again retries it.
+          (deps.log ?? console.error)(`[cta] start of flow ${flow.id} for lead ${leadId} failed: ${error instanceof Error ? error.message : String(error)}`);
+          skipped.push({ leadId, reason: 'start_failed' });
+        }
       }
       res.status(started.length > 0 ? 201 : 200).json({ started, skipped });
     }),
@@ -131,7 +141,7 @@ export function ctaRouter(deps: ApiDeps): Router {
       const sent = sum((row) => row.sent);
       const interested = sum((row) => row.interested);
       const notInterested = sum((row) => row.notInterested);
-      const rate = (n: number) => (sent === 0 ? null : Math.round((n / sent) * 10_000) / 10_000);
+      const rate = (n: number) => ctaRate(n, sent);
       res.json({
         from: from.toISOString(),
         to: to.toISOString(),

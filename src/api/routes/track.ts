@@ -10,7 +10,7 @@ import { CTA_RESPONSE_HEADERS, renderCtaPage } from '../../cta/pages';
  */
 export function trackRouter(deps: CtaClickDeps): Router {
   const router = express.Router();
-  router.get('/:leadId', async (req, res, next) => {
+  router.get('/:leadId', async (req, res) => {
     try {
       const { leadId, token, action } = clickParams(req.params.leadId, req.query);
       const outcome = await handleCtaClick(deps, {
@@ -38,7 +38,11 @@ export function trackRouter(deps: CtaClickDeps): Router {
           return;
       }
     } catch (error) {
-      next(error);
+      // Not the shared error handler: it logs the path, which may hold the token (an encoded
+      // link), and answers JSON; a lead gets a page, and the log gets no link.
+      deps.log(`[cta] a click failed: ${error instanceof Error ? error.message : String(error)}`);
+      res.set(CTA_RESPONSE_HEADERS);
+      res.status(503).send(renderCtaPage('unavailable'));
     }
   });
   return router;

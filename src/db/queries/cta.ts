@@ -131,13 +131,13 @@ export async function listCtaRuns(db: Db, params: ListCtaRunsParams): Promise<Pa
     params.status === undefined ? undefined : eq(ctaFlowRuns.status, params.status),
   );
   const [total] = await db.orm.select({ n: count() }).from(ctaFlowRuns).where(where);
-  const items = await db.orm
-    .select()
-    .from(ctaFlowRuns)
-    .where(where)
-    .orderBy(desc(ctaFlowRuns.id))
-    .limit(params.pageSize)
-    .offset(pageOffset(params));
+  let items: CtaRun[];
+  if (db.dialect === 'mssql') {
+    const { orm, schema } = asMssql(db);
+    items = await orm.select().from(schema.ctaFlowRuns).where(where).orderBy(desc(schema.ctaFlowRuns.id)).offset(pageOffset(params)).fetch(params.pageSize);
+  } else {
+    items = await db.orm.select().from(ctaFlowRuns).where(where).orderBy(desc(ctaFlowRuns.id)).limit(params.pageSize).offset(pageOffset(params));
+  }
   return { items, page: params.page, pageSize: params.pageSize, total: total?.n ?? 0 };
 }
 
@@ -170,6 +170,15 @@ export async function advanceCtaRun(
     .set(set)
     .where(and(eq(ctaFlowRuns.id, params.runId), isNull(ctaFlowRuns.decision), inArray(ctaFlowRuns.status, [...OPEN_CTA_RUN_STATUSES])));
   return affectedRows(result) > 0;
+}
+
+/** Records (or clears) why a pending run's workflow could not be started; a started run is left alone. */
+export async function recordCtaRunStartError(db: Db, params: { runId: number; error: string | null; at: Date }): Promise<void> {
+  const { ctaFlowRuns } = db.schema;
+  await db.orm
+    .update(ctaFlowRuns)
+    .set({ lastError: params.error, updatedAt: params.at })
+    .where(and(eq(ctaFlowRuns.id, params.runId), eq(ctaFlowRuns.status, 'pending')));
 }
 
 /**
@@ -251,7 +260,7 @@ export async function getCtaFlowCounts(db: Db, params: { from: Date; to: Date; f
     const sent = Number(row.sent);
     const interested = Number(row.interested ?? 0);
     const notInterested = Number(row.notInterested ?? 0);
-    const rate = (n: number) => (sent === 0 ? null : Math.round((n / sent) * 10_000) / 10_000);
+    const rate = (n: number) => ctaRate(n, sent);
     return {
       flowId: row.flowId,
       flowName: row.flowName,
@@ -263,6 +272,11 @@ export async function getCtaFlowCounts(db: Db, params: { from: Date; to: Date; f
       conversionRate: rate(interested),
     };
   });
+}
+
+/** `part / sent` to four decimals, or null when nothing was sent (a rate of nothing is not 0). */
+export function ctaRate(part: number, sent: number): number | null {
+  return sent === 0 ? null : Math.round((part / sent) * 10_000) / 10_000;
 }
 
 export interface RecentCtaInteraction {
@@ -281,27 +295,41 @@ export async function listRecentCtaInteractions(
   params: { from: Date; to: Date; flowId?: number; limit: number },
 ): Promise<RecentCtaInteraction[]> {
   const { ctaInteractions, clients } = db.schema;
+  const columns = {
+    id: ctaInteractions.id,
+    runId: ctaInteractions.runId,
+    flowId: ctaInteractions.flowId,
+    leadId: ctaInteractions.leadId,
+    leadName: clients.name,
+    action: ctaInteractions.action,
+    result: ctaInteractions.result,
+    clickedAt: ctaInteractions.clickedAt,
+  };
+  const where = and(
+    gte(ctaInteractions.clickedAt, params.from),
+    lt(ctaInteractions.clickedAt, params.to),
+    params.flowId === undefined ? undefined : eq(ctaInteractions.flowId, params.flowId),
+  );
+  const order = [desc(ctaInteractions.clickedAt), desc(ctaInteractions.id)];
+  if (db.dialect === 'mssql') {
+    // SQL Server has no LIMIT: OFFSET 0 ROWS FETCH NEXT n ROWS ONLY.
+    const { orm, schema } = asMssql(db);
+    const m = schema.ctaInteractions;
+    return orm
+      .select({ ...columns })
+      .from(m)
+      .leftJoin(schema.clients, eq(schema.clients.id, m.leadId))
+      .where(where)
+      .orderBy(...order)
+      .offset(0)
+      .fetch(params.limit) as Promise<RecentCtaInteraction[]>;
+  }
   return db.orm
-    .select({
-      id: ctaInteractions.id,
-      runId: ctaInteractions.runId,
-      flowId: ctaInteractions.flowId,
-      leadId: ctaInteractions.leadId,
-      leadName: clients.name,
-      action: ctaInteractions.action,
-      result: ctaInteractions.result,
-      clickedAt: ctaInteractions.clickedAt,
-    })
+    .select(columns)
     .from(ctaInteractions)
     .leftJoin(clients, eq(clients.id, ctaInteractions.leadId))
-    .where(
-      and(
-        gte(ctaInteractions.clickedAt, params.from),
-        lt(ctaInteractions.clickedAt, params.to),
-        params.flowId === undefined ? undefined : eq(ctaInteractions.flowId, params.flowId),
-      ),
-    )
-    .orderBy(desc(ctaInteractions.clickedAt), desc(ctaInteractions.id))
+    .where(where)
+    .orderBy(...order)
     .limit(params.limit);
 }
 
