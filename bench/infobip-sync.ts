@@ -23,7 +23,7 @@ import { migrate } from '../src/db/migrate';
 import { getInfobipSyncRun, type InfobipSyncRunDetail } from '../src/db/queries';
 import { chunk } from '../src/db/queries/common';
 import { createInfobipEmulator, generatedPersonKind, type GeneratedPeopleSpec } from '../src/emulators/infobip';
-import { createInfobipClient } from '../src/providers/infobip';
+import { createInfobipClient, type InfobipPeopleCursor } from '../src/providers/infobip';
 import { startInfobipSync } from '../src/sync/infobip-sync-start';
 import { REPO_ROOT } from '../temporal/paths.cjs';
 import { describeMachine, machineLine } from './support/machine';
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     process.stdout.write(`[bench] ${people} people, ${pageSize} per page; set-up in ${dir}\n`);
     // The emulator filters and sorts 100k people once per distinct query and caches the result: warm it.
     const warm = createInfobipClient({ baseUrl: listening.url, getApiKey: () => API_KEY, timeoutMs: 60_000 });
-    await warm.listPeople({ contactedSince: since, contactedUntil: until, page: 1, limit: pageSize });
+    await warm.listPeople({ contactedSince: since, contactedUntil: until, limit: pageSize });
 
     emulator.state.configure({ rateLimits: { peoplePerSecond: null } });
     rows.push(await readAll('read, unpaced', listening.url, { since, until, pageSize, people: 1_000_000 }));
@@ -170,12 +170,13 @@ async function readAll(label: string, baseUrl: string, query: { since: Date; unt
   const started = Date.now();
   let records = 0;
   let pages = 0;
-  for (let page = 1; ; page++) {
-    const result = await client.listPeople({ contactedSince: query.since, contactedUntil: query.until, page, limit: query.pageSize });
+  let after: InfobipPeopleCursor | null = null;
+  do {
+    const result = await client.listPeople({ contactedSince: query.since, contactedUntil: query.until, limit: query.pageSize, after });
     records += result.records.length;
     pages += 1;
-    if (!result.hasMore || result.records.length === 0) break;
-  }
+    after = result.next;
+  } while (after);
   return { path: label, records, seconds: (Date.now() - started) / 1000, note: `${pages} requests, nothing written` };
 }
 

@@ -69,7 +69,7 @@ import { apiClient, listen, type RunningApp } from '../test/support/api';
 import { createTestDb } from '../test/support/db';
 import { DAY, nextPhone, startDrip, startDripHarness, step, waitFor, type DripHarness } from '../test/support/drip-harness';
 import { startInteraktEmulator, type StartedInteraktEmulator } from '../test/support/emulator';
-import { startInfobipEmulator, TEST_INFOBIP_API_KEY, type StartedInfobipEmulator } from '../test/support/infobip-emulator';
+import { generatedPeoplePageOf, startInfobipEmulator, TEST_INFOBIP_API_KEY, type StartedInfobipEmulator } from '../test/support/infobip-emulator';
 import { bundleWorkflows, createTimeSkippingEnv, uniqueTaskQueue } from '../test/support/temporal';
 
 const HISTORIES_DIR = path.join(REPO_ROOT, 'test', 'histories');
@@ -96,6 +96,8 @@ interface InfobipRig {
   db: Db;
   emulator: StartedInfobipEmulator;
   taskQueue: string;
+  /** The generated people's anchor, to count the client's keyset requests as page numbers. */
+  peopleAnchor: Date;
   /** From this People page on, requests carry a revoked key, so the emulator itself answers 401. */
   revokedFromPage: number | undefined;
   /** Lets a scenario hold a People page request before it is sent. */
@@ -205,7 +207,11 @@ const infobipRequests = (infobip: InfobipRig, endpoint: 'people' | 'logs') =>
   infobip.emulator.emulator.state
     .requests()
     .filter((entry) => entry.endpoint === endpoint)
-    .map((entry) => ({ page: Number(new URL(entry.path, 'http://x').searchParams.get('page')), status: entry.responseStatus }));
+    .map((entry) => ({ page: endpoint === 'people' ? peoplePageOf(infobip, entry.path) : 0, status: entry.responseStatus }));
+
+/** The People page a request reads, as page numbers would count it (the client pages by createdAt). */
+const peoplePageOf = (infobip: Pick<InfobipRig, 'peopleAnchor'>, requestPath: string) =>
+  generatedPeoplePageOf(requestPath, { anchor: infobip.peopleAnchor, pageSize: INFOBIP_PAGE_SIZE });
 
 /** `POST /sync/infobip/runs` as the API and CLI start a run: the run row is opened before the workflow. */
 async function startInfobipRun({ env, infobip }: ScenarioContext, options: Partial<InfobipSyncOptions>, pagesPerChunk?: number) {
@@ -489,13 +495,13 @@ const SCENARIOS: Scenario[] = [
     async run(context) {
       const { env, infobip } = context;
       await beginInfobipScenario(infobip);
-      // The last success ends now, whatever was recorded before, so the window is derived from it.
+      // The last scheduled success ends now, whatever was recorded before, so the window is derived from it.
       const now = new Date();
       const lastSuccessKey = `recorded-last-success-${now.getTime()}`;
       const { run: last } = await openInfobipSyncRun(infobip.db, {
         runKey: lastSuccessKey,
         workflowId: infobipSyncWorkflowId(lastSuccessKey),
-        trigger: 'cli',
+        trigger: 'schedule',
         options: { since: new Date(now.getTime() - HOUR_MS).toISOString(), until: now.toISOString(), source: 'people', mode: 'create_update', dryRun: false },
         now,
       });
@@ -525,7 +531,7 @@ const SCENARIOS: Scenario[] = [
     async verify({ infobip }, result) {
       const progress = result as InfobipSyncProgress;
       const run = await getInfobipSyncRun(infobip.db, progress.runId!);
-      const lastSuccess = await getLastInfobipSyncSuccess(infobip.db);
+      const lastSuccess = await getLastInfobipSyncSuccess(infobip.db, { trigger: 'schedule' });
       check(run && lastSuccess, `no scheduled run row or last success: ${JSON.stringify(run)}`);
       check(
         run.status === 'completed' && run.trigger === 'schedule' && run.scheduleId === INFOBIP_SYNC_SCHEDULE_ID && run.runKey.startsWith('scheduled-'),
@@ -702,14 +708,15 @@ async function startSyncRig(env: TestWorkflowEnvironment): Promise<SyncRig> {
 
 async function startInfobipRig(env: TestWorkflowEnvironment): Promise<InfobipRig> {
   const db = await createTestDb();
+  const peopleAnchor = new Date(Date.now() - HOUR_MS);
   const emulator = await startInfobipEmulator({
-    people: { ...INFOBIP_PEOPLE, anchor: new Date(Date.now() - HOUR_MS) },
+    people: { ...INFOBIP_PEOPLE, anchor: peopleAnchor },
     smsLogs: { count: INFOBIP_LOGS, seed: 3 },
   });
   const taskQueue = uniqueTaskQueue('infobip-sync');
-  const rig = { db, emulator, taskQueue, revokedFromPage: undefined, holdPage: undefined, leadsBefore: 0 } as Omit<InfobipRig, 'stop'> & Partial<InfobipRig>;
+  const rig = { db, emulator, taskQueue, peopleAnchor, revokedFromPage: undefined, holdPage: undefined, leadsBefore: 0 } as Omit<InfobipRig, 'stop'> & Partial<InfobipRig>;
   const rigFetch: typeof fetch = async (input, init) => {
-    const page = Number(new URL(String(input)).searchParams.get('page'));
+    const page = String(input).includes('/people/') ? peoplePageOf(rig, String(input)) : 0;
     await rig.holdPage?.(page);
     if (rig.revokedFromPage === undefined || page < rig.revokedFromPage) return fetch(input, init);
     const headers = new Headers(init?.headers);

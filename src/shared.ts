@@ -202,8 +202,9 @@ export interface InfobipStatusRule {
 
 export interface InfobipSyncOptions {
   /**
-   * ISO start of the contact window. Absent: the end of the last successful run minus
-   * `safetyMarginMs`, or `initialLookbackMs` back when there was none (a scheduled run's case).
+   * ISO start of the contact window. Absent: the end of the last successful run (a scheduled run:
+   * the last successful scheduled run) minus `safetyMarginMs`, or `initialLookbackMs` back when
+   * there was none.
    */
   since?: string;
   /** ISO end of the window; absent: when the run starts. */

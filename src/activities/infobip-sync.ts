@@ -6,15 +6,14 @@ import {
   finishInfobipSyncRun,
   getInfobipSyncPage,
   getInfobipSyncRun,
-  maskPhone,
   refreshInfobipSyncRunTotals,
   upsertInfobipSyncPage,
   type InfobipContact,
   type InfobipSyncRecordError,
 } from '../db/queries';
 import { isProviderError } from '../providers/errors';
-import type { InfobipClient, InfobipPerson, InfobipRecord, InfobipSmsLog } from '../providers/infobip';
-import { normalizePhone } from '../providers/phone';
+import type { InfobipClient, InfobipPeopleCursor, InfobipPerson, InfobipRecord, InfobipSmsLog } from '../providers/infobip';
+import { maskPhone, normalizePhone } from '../providers/phone';
 import type { InfobipPageSource, InfobipStatusRule, InfobipSyncCounts, InfobipSyncMode, InfobipSyncOptions, InfobipSyncTrigger } from '../shared';
 import { InfobipSyncWindowError, openInfobipSyncRun, resolvedOptionsOf } from '../sync/infobip-sync-run';
 
@@ -55,10 +54,12 @@ export interface InfobipSyncPlan {
 /** Where a list is read next; heartbeated after every page so a retried call resumes there. */
 export interface InfobipPagePosition {
   source: InfobipPageSource;
-  /** 1-based number of the next page to read. */
+  /** 1-based count of the pages read so far plus one: the key of the next page's InfobipSyncPages row. */
   pageNo: number;
-  /** The logs' cursor for that page (null for the first page and for People, which pages by number). */
+  /** The logs' cursor for that page (null for the first page and for People). */
   cursor: string | null;
+  /** People: where that page starts (keyset, see InfobipPeopleCursor); absent or null for the first page. */
+  after?: InfobipPeopleCursor | null;
 }
 
 export interface SyncInfobipPagesInput {
@@ -148,7 +149,7 @@ export function createInfobipSyncActivities(deps: InfobipSyncActivityDeps) {
               completedAt: now(),
             });
           });
-          position = page.hasMore ? { source, pageNo: position.pageNo + 1, cursor: page.nextCursor } : null;
+          position = page.hasMore ? { source, pageNo: position.pageNo + 1, cursor: page.nextCursor, ...(page.nextAfter && { after: page.nextAfter }) } : null;
           heartbeat(position ?? { ...key, cursor: null, done: true });
           if (!page.hasMore) {
             const totals = await refreshInfobipSyncRunTotals(deps.db, input.runId);
@@ -185,7 +186,7 @@ function restorePosition(details: unknown, from: InfobipPagePosition): InfobipPa
   const saved = details as (Partial<InfobipPagePosition> & { done?: boolean }) | undefined;
   if (!saved || saved.source !== from.source || typeof saved.pageNo !== 'number') return from;
   if (saved.done) return null;
-  return { source: from.source, pageNo: saved.pageNo, cursor: saved.cursor ?? null };
+  return { source: from.source, pageNo: saved.pageNo, cursor: saved.cursor ?? null, ...(saved.after && { after: saved.after }) };
 }
 
 interface ReadPage {
@@ -194,6 +195,7 @@ interface ReadPage {
   errors: InfobipSyncRecordError[];
   hasMore: boolean;
   nextCursor: string | null;
+  nextAfter: InfobipPeopleCursor | null;
 }
 
 async function readPage(
@@ -204,13 +206,14 @@ async function readPage(
   country: CountryCode,
 ): Promise<ReadPage> {
   if (position.source === 'people') {
-    const page = await client.listPeople({ contactedSince: window.since, contactedUntil: window.until, page: position.pageNo, limit: input.pageSize, channels: input.channels });
+    const page = await client.listPeople({ contactedSince: window.since, contactedUntil: window.until, limit: input.pageSize, channels: input.channels, after: position.after ?? null });
     const read = readRecords(page.records, (person) => personContact(person, country), (raw, i) => recordName(raw, ['id'], position, i));
-    return { ...read, fetched: page.records.length, hasMore: page.hasMore && page.records.length > 0, nextCursor: null };
+    // A page may hold nobody new (all of one instant, read before) and still be followed by more.
+    return { ...read, fetched: page.records.length, hasMore: page.next !== null, nextCursor: null, nextAfter: page.next };
   }
   const page = await client.listSmsLogs({ sentSince: window.since, sentUntil: window.until, limit: input.pageSize, cursor: position.cursor });
   const read = readRecords(page.records, (log) => logContact(log, country), (raw, i) => recordName(raw, ['messageId'], position, i));
-  return { ...read, fetched: page.records.length, hasMore: page.nextCursor !== null && page.records.length > 0, nextCursor: page.nextCursor };
+  return { ...read, fetched: page.records.length, hasMore: page.nextCursor !== null && page.records.length > 0, nextCursor: page.nextCursor, nextAfter: null };
 }
 
 type ContactOrError = { ok: true; contact: InfobipContact } | { ok: false; record: string; message: string };

@@ -11,7 +11,8 @@
  *
  * Control surface, in-process (`emulator.state`) and over HTTP (`/__emulator/*`): request counts
  * per endpoint, a fault queue (429, 5xx, malformed records), accepted sends, reports on demand,
- * extra people and logs, settings, reset.
+ * extra people and logs, a person contacted again (`POST /__emulator/people/:id/contact`),
+ * settings, reset.
  */
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -187,6 +188,12 @@ export interface InfobipEmulatorState {
   pendingFaults(): InfobipEmulatorFault[];
   injectFault(fault: InfobipEmulatorFault): void;
   addPeople(records: unknown[]): void;
+  /**
+   * A person contacted again, as our sends and Infobip flows record it: the last-contacted
+   * attribute (and channel, when given) set, modifiedAt moved to now. Generated or added people
+   * alike; throws when no person has that id.
+   */
+  contactPerson(id: string | number, contact: { at: Date; channel?: string }): void;
   addSmsLogs(records: unknown[]): void;
   configure(settings: InfobipEmulatorSettings): void;
   deliverReport(report: InfobipReportRequest): Promise<InfobipWebhookDelivery>;
@@ -293,6 +300,17 @@ export function generatedPersonKind(index: number, spec: GeneratedPeopleSpec = {
 /** People's own timestamp format: `yyyy-MM-dd'T'HH:mm:ss`, UTC, no zone. */
 const peopleTimestamp = (ms: number): string => new Date(ms).toISOString().slice(0, 19);
 
+/** Generated person `index` was created this long before the anchor, plus `index` seconds: one person a second. */
+const GENERATED_CREATED_BEFORE_ANCHOR_MS = 30 * 24 * 60 * 60 * 1000;
+
+/** Which generated person was created at `createdAt` (People's format), so a test can tell where a keyset page starts. */
+export function generatedPersonIndexAt(createdAt: string, anchor: Date): number {
+  const at = parseInfobipTimestamp(createdAt);
+  if (!at) throw new Error(`not a People timestamp: ${createdAt}`);
+  // createdAt keeps whole seconds of anchor - 30 days + index seconds.
+  return Math.ceil((at.getTime() - (anchor.getTime() - GENERATED_CREATED_BEFORE_ANCHOR_MS)) / 1000);
+}
+
 function generatePerson(index: number, spec: ResolvedPeopleSpec, attributes: { lastContacted: string; lastChannel: string }): Record<string, unknown> {
   const { seed } = spec;
   const kind = generatedPersonKind(index, {
@@ -310,7 +328,7 @@ function generatePerson(index: number, spec: ResolvedPeopleSpec, attributes: { l
     id: 370_000_000_000_000 + seed * 10_000_000 + index,
     firstName: FIRST_NAMES[mix(seed, index, 3) % FIRST_NAMES.length],
     lastName: LAST_NAMES[mix(seed, index, 4) % LAST_NAMES.length],
-    createdAt: peopleTimestamp(spec.anchor - 30 * 24 * 60 * 60 * 1000 + index * 1000),
+    createdAt: peopleTimestamp(spec.anchor - GENERATED_CREATED_BEFORE_ANCHOR_MS + index * 1000),
     modifiedAt: peopleTimestamp(contactedAt),
     tags: [],
     customAttributes: {
@@ -440,6 +458,24 @@ export function compilePeopleFilter(filter: unknown): Predicate {
   return (person) => parts.every((part) => part(person));
 }
 
+/**
+ * Takes a `{"#gte": {"createdAt": …}}` clause out of a top-level `#and` (the keyset bound of
+ * listPeople), so the rest of the filter is matched once for every page of a sync.
+ */
+function splitCreatedFrom(filter: unknown): { rest: unknown; createdFrom: unknown } {
+  if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) return { rest: filter, createdFrom: undefined };
+  const clauses = (filter as Record<string, unknown>)['#and'];
+  if (Object.keys(filter).length !== 1 || !Array.isArray(clauses)) return { rest: filter, createdFrom: undefined };
+  const isBound = (clause: unknown): clause is { '#gte': { createdAt: unknown } } => {
+    if (clause === null || typeof clause !== 'object' || Object.keys(clause).length !== 1) return false;
+    const gte = (clause as Record<string, unknown>)['#gte'];
+    return gte !== null && typeof gte === 'object' && Object.keys(gte).length === 1 && 'createdAt' in gte;
+  };
+  const bounds = clauses.filter(isBound);
+  if (bounds.length !== 1) return { rest: filter, createdFrom: undefined };
+  return { rest: { '#and': clauses.filter((clause) => !isBound(clause)) }, createdFrom: bounds[0]!['#gte'].createdAt };
+}
+
 const ORDER_FIELDS = new Set(['firstName', 'lastName', 'createdAt', 'modifiedAt']);
 
 // ---------------------------------------------------------------------------------------------
@@ -483,6 +519,8 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
 
   let settings = structuredClone(initialSettings);
   let extraPeople: unknown[] = [...(options.people?.records ?? [])];
+  /** Generated people changed since (re-contacted): their ref's record instead of the derived one. */
+  let changedPeople = new Map<number, Record<string, unknown>>();
   let extraLogs: unknown[] = [...(options.smsLogs?.records ?? [])];
   let dataVersion = 0;
   let faults: Array<{ fault: InfobipEmulatorFault; remaining: number }> = [];
@@ -497,7 +535,15 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   /** Matching people per (filter, order): computed once per sync, then pages are slices. */
   const matchCache = new Map<string, { version: number; refs: Int32Array }>();
 
-  const personAt = (ref: number): unknown => (ref < peopleSpec.count ? generatePerson(ref, peopleSpec, attributes) : extraPeople[ref - peopleSpec.count]);
+  const personAt = (ref: number): unknown =>
+    changedPeople.get(ref) ?? (ref < peopleSpec.count ? generatePerson(ref, peopleSpec, attributes) : extraPeople[ref - peopleSpec.count]);
+
+  function refOfPerson(id: string | number): number | undefined {
+    const generated = Number(id) - (370_000_000_000_000 + peopleSpec.seed * 10_000_000);
+    if (Number.isInteger(generated) && generated >= 0 && generated < peopleSpec.count) return generated;
+    const extra = extraPeople.findIndex((person) => person !== null && typeof person === 'object' && String((person as { id?: unknown }).id) === String(id));
+    return extra < 0 ? undefined : peopleSpec.count + extra;
+  }
 
   function stopPendingWork(): void {
     lifecycle.abort();
@@ -657,6 +703,19 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       extraPeople.push(...structuredClone(records));
       dataVersion += 1;
     },
+    contactPerson(id, contact) {
+      const ref = refOfPerson(id);
+      if (ref === undefined) throw new EmulatorNotFound(`no person with id ${id}`);
+      const person = structuredClone(personAt(ref)) as Record<string, unknown>;
+      const custom = person.customAttributes !== null && typeof person.customAttributes === 'object' ? (person.customAttributes as Record<string, unknown>) : {};
+      custom[attributes.lastContacted] = contact.at.toISOString();
+      if (contact.channel) custom[attributes.lastChannel] = contact.channel.toUpperCase();
+      person.customAttributes = custom;
+      person.modifiedAt = peopleTimestamp(now());
+      if (ref < peopleSpec.count) changedPeople.set(ref, person);
+      else extraPeople[ref - peopleSpec.count] = person;
+      dataVersion += 1;
+    },
     addSmsLogs(records) {
       extraLogs.push(...structuredClone(records));
     },
@@ -674,6 +733,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       stopPendingWork();
       settings = structuredClone(initialSettings);
       extraPeople = [...(options.people?.records ?? [])];
+      changedPeople = new Map();
       extraLogs = [...(options.smsLogs?.records ?? [])];
       dataVersion += 1;
       faults = [];
@@ -778,21 +838,47 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   // ------------------------------------------------------------------------------------------
   // People
 
+  /**
+   * Matching people in order. A sync pages by `createdAt >= <last read>` (keyset), so each page
+   * has its own filter: the rest of the filter is matched and sorted once and cached, and the
+   * createdAt bound is cut out of that list (by binary search when it is sorted by createdAt).
+   */
   function matchingPeople(filterText: string | undefined, orderBy: string | undefined): Int32Array {
-    const key = `${filterText ?? ''}\u0000${orderBy ?? ''}`;
-    const cached = matchCache.get(key);
-    if (cached && cached.version === dataVersion) return cached.refs;
-
-    let predicate: Predicate = () => true;
+    let filter: unknown;
     if (filterText) {
-      let filter: unknown;
       try {
         filter = JSON.parse(filterText);
       } catch {
         throw new BadRequest('filter is not valid JSON', 'filter');
       }
-      predicate = compilePeopleFilter(filter);
     }
+    const { rest, createdFrom } = splitCreatedFrom(filter);
+    const refs = matchingPeopleCached(rest === undefined ? undefined : JSON.stringify(rest), orderBy);
+    if (createdFrom === undefined) return refs;
+    const from = compilePeopleFilter({ '#gte': { createdAt: createdFrom } });
+    const included = (ref: number): boolean => {
+      const person = personAt(ref);
+      return person !== null && typeof person === 'object' && from(person as Record<string, unknown>);
+    };
+    if (orderBy?.toLowerCase() !== 'createdat:asc') return refs.filter(included);
+    // Sorted ascending with missing createdAt first: those before the first included are all excluded.
+    let low = 0;
+    let high = refs.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (included(refs[mid]!)) high = mid;
+      else low = mid + 1;
+    }
+    return refs.subarray(low);
+  }
+
+  function matchingPeopleCached(filterText: string | undefined, orderBy: string | undefined): Int32Array {
+    const key = `${filterText ?? ''}\u0000${orderBy ?? ''}`;
+    const cached = matchCache.get(key);
+    if (cached && cached.version === dataVersion) return cached.refs;
+
+    let predicate: Predicate = () => true;
+    if (filterText) predicate = compilePeopleFilter(JSON.parse(filterText));
     let order: { field: string; direction: 1 | -1 } | undefined;
     if (orderBy) {
       const [field = '', direction = 'asc'] = orderBy.split(':');
@@ -815,7 +901,9 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     }
     if (order) {
       const { direction } = order;
-      matched.sort((a, b) => (compareValues(sortKeys.get(a), sortKeys.get(b)) ?? 0) * direction || a - b);
+      // A person without the field sorts first, so the order is total and a keyset bound can be searched.
+      const compare = (a: unknown, b: unknown): number => (a === undefined ? (b === undefined ? 0 : -1) : b === undefined ? 1 : (compareValues(a, b) ?? 0));
+      matched.sort((a, b) => compare(sortKeys.get(a), sortKeys.get(b)) * direction || a - b);
     }
     const refs = Int32Array.from(matched);
     if (matchCache.size >= 4) matchCache.delete(matchCache.keys().next().value!);
@@ -1072,6 +1160,11 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     const { records } = z.object({ records: z.array(z.unknown()) }).parse(req.body);
     state.addPeople(records);
     res.status(201).json({ added: records.length });
+  });
+  control.post('/people/:id/contact', (req, res) => {
+    const body = z.object({ at: z.iso.datetime({ offset: true }).optional(), channel: z.string().min(1).optional() }).parse(req.body ?? {});
+    state.contactPerson(req.params.id, { at: body.at ? new Date(body.at) : new Date(now()), ...(body.channel && { channel: body.channel }) });
+    res.json({ contacted: req.params.id });
   });
   control.post('/sms-logs', (req, res) => {
     const { records } = z.object({ records: z.array(z.unknown()) }).parse(req.body);

@@ -55,13 +55,31 @@ export interface InfobipPerson {
   phones: string[];
   lastContactedAt?: Date;
   lastChannel?: string;
+  /** When Infobip created the profile: the People list's order. */
+  createdAt?: Date;
   modifiedAt?: Date;
 }
 
-export interface InfobipPeoplePage {
-  records: InfobipRecord<InfobipPerson>[];
+/**
+ * Where the next People page starts (keyset paging, see listPeople): the people created at or
+ * after `createdAt`, less those created at that very instant already read (`seen`).
+ */
+export interface InfobipPeopleCursor {
+  /** `createdAt` of the last person read, as Infobip wrote it; null before any was read. */
+  createdAt: string | null;
+  /** Ids of the people created at `createdAt` already read (a content hash for a person without an id). */
+  seen: string[];
+  /** 1-based page of the `createdAt >= …` list: above 1 only while people of one instant fill whole pages. */
   page: number;
+}
+
+export interface InfobipPeoplePage {
+  /** The people of this page not read before; a page may hold none and still be followed by more. */
+  records: InfobipRecord<InfobipPerson>[];
   hasMore: boolean;
+  /** Where the next page starts; null when this was the last. */
+  next: InfobipPeopleCursor | null;
+  /** Asked for on the first page only. */
   totalCount?: number;
 }
 
@@ -80,8 +98,12 @@ export interface InfobipLogsPage {
 }
 
 export interface InfobipClient {
-  /** People whose last-contacted attribute is in [contactedSince, contactedUntil), paged (page is 1-based), ordered stably. */
-  listPeople(query: { contactedSince: Date; contactedUntil: Date; page: number; limit: number; channels?: string[] }): Promise<InfobipPeoplePage>;
+  /**
+   * People whose last-contacted attribute is in [contactedSince, contactedUntil), a page at a time
+   * from `after` (absent or null: the first page), each person once however the list shifts
+   * between pages. Follow `next` until it is null.
+   */
+  listPeople(query: { contactedSince: Date; contactedUntil: Date; limit: number; channels?: string[]; after?: InfobipPeopleCursor | null }): Promise<InfobipPeoplePage>;
   /** SMS logs sent in the window, cursor-paged. */
   listSmsLogs(query: { sentSince: Date; sentUntil: Date; limit: number; cursor?: string | null }): Promise<InfobipLogsPage>;
 }
@@ -327,7 +349,7 @@ function checkPageSize(limit: number): void {
  * #gte/#lt on a text attribute. The emulator implements exactly this convention.
  */
 export function buildPeopleFilter(
-  query: { contactedSince: Date; contactedUntil: Date; channels?: string[] },
+  query: { contactedSince: Date; contactedUntil: Date; channels?: string[]; createdFrom?: string | null },
   attributes: { lastContacted: string; lastChannel: string },
 ): Record<string, unknown> {
   const at = `customAttributes.${attributes.lastContacted}`;
@@ -340,14 +362,13 @@ export function buildPeopleFilter(
     const channel = `customAttributes.${attributes.lastChannel}`;
     clauses.push({ '#or': channels.map((value) => ({ [channel]: value.trim().toUpperCase() })) });
   }
+  if (query.createdFrom) clauses.push({ '#gte': { createdAt: query.createdFrom } });
   return { '#and': clauses };
 }
 
 /**
  * Pages are ordered by `createdAt:asc`, the one documented order key that does not move while we
- * page: a person created meanwhile lands after the last page. A person contacted again meanwhile
- * leaves the window (its new contact time is past `contactedUntil`) and may shift a later page by
- * one, but that contact falls into the next run's window, so it is picked up there.
+ * page: a person created meanwhile lands after the last page.
  */
 export const PEOPLE_ORDER_BY = 'createdAt:asc';
 
@@ -355,6 +376,48 @@ type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const idText = (value: unknown): string | undefined =>
   typeof value === 'number' && Number.isFinite(value) ? String(value) : text(value);
+
+/**
+ * A shift of the list cannot hide anybody because pages are keyed, not numbered: a person
+ * contacted again during the run leaves the filter, and with page numbers everyone after them
+ * would move up one place, the first of the next page onto a page already read, never to be seen
+ * (the contact itself is in the next run's window, the person it pushed out is not). So each page
+ * asks for `createdAt >= <the last createdAt read>` and drops the people of that instant already
+ * read. Only when people of a single instant (createdAt has whole seconds) fill whole pages does
+ * it page by number within that instant, where a shift can again move someone of that instant.
+ * The ids remembered for one instant are capped (they travel in every heartbeat); past the cap a
+ * person of that instant may be read twice, which applies idempotently but counts twice.
+ */
+const MAX_SEEN_AT_ONE_INSTANT = 5_000;
+
+function personKey(raw: unknown): string | undefined {
+  if (!isObject(raw)) return undefined;
+  return idText(raw.id) ?? `sha256:${createHash('sha256').update(JSON.stringify(raw)).digest('base64url').slice(0, 22)}`;
+}
+
+function createdAtOf(raw: unknown): { text: string; ms: number } | undefined {
+  if (!isObject(raw) || typeof raw.createdAt !== 'string') return undefined;
+  const at = parseInfobipTimestamp(raw.createdAt);
+  return at ? { text: raw.createdAt, ms: at.getTime() } : undefined;
+}
+
+/** Where the page after `persons` (read from `after`) starts. */
+function nextPeopleCursor(after: InfobipPeopleCursor | null, persons: unknown[]): InfobipPeopleCursor {
+  const boundary = after?.createdAt ? parseInfobipTimestamp(after.createdAt)?.getTime() : undefined;
+  let last: { text: string; ms: number } | undefined;
+  for (const raw of persons) {
+    const at = createdAtOf(raw);
+    if (at && (!last || at.ms > last.ms)) last = at;
+  }
+  const keysAt = (ms: number | undefined) =>
+    ms === undefined ? [] : persons.filter((raw) => createdAtOf(raw)?.ms === ms).flatMap((raw) => personKey(raw) ?? []);
+  if (!last || (boundary !== undefined && last.ms <= boundary)) {
+    // The whole page is of the instant we started from: it may go on, so the next page of it.
+    const seen = [...new Set([...(after?.seen ?? []), ...keysAt(boundary)])].slice(-MAX_SEEN_AT_ONE_INSTANT);
+    return { createdAt: after?.createdAt ?? null, seen, page: (after?.page ?? 1) + 1 };
+  }
+  return { createdAt: last.text, seen: keysAt(last.ms), page: 1 };
+}
 
 export function readPerson(raw: unknown, attributes: { lastContacted: string; lastChannel: string }): InfobipRecord<InfobipPerson> {
   const bad = (reason: string): InfobipRecord<InfobipPerson> => ({ ok: false, raw, reason });
@@ -391,6 +454,8 @@ export function readPerson(raw: unknown, attributes: { lastContacted: string; la
   if (firstName) person.firstName = firstName;
   const lastName = text(raw.lastName);
   if (lastName) person.lastName = lastName;
+  const createdAt = parseInfobipTimestamp(raw.createdAt);
+  if (createdAt) person.createdAt = createdAt;
   const modifiedAt = parseInfobipTimestamp(raw.modifiedAt);
   if (modifiedAt) person.modifiedAt = modifiedAt;
   return { ok: true, value: person };
@@ -429,28 +494,39 @@ export function createInfobipClient(options: InfobipClientOptions): InfobipClien
   return {
     async listPeople(query) {
       checkPageSize(query.limit);
-      if (!Number.isInteger(query.page) || query.page < 1) {
-        throw new ProviderError('permanent', 'invalid_request', `page is 1-based, got ${query.page}`);
+      const after = query.after ?? null;
+      if (after && (!Number.isInteger(after.page) || after.page < 1)) {
+        throw new ProviderError('permanent', 'invalid_request', `the People cursor's page is 1-based, got ${after.page}`);
       }
+      // The people of the boundary instant read before come back first: asking for that many more
+      // keeps pages full. Within one instant pages go by number, so their size must not change.
+      const limit = after?.page === 1 ? Math.min(query.limit + after.seen.length, INFOBIP_MAX_PAGE_SIZE) : query.limit;
       const params = new URLSearchParams({
-        limit: String(query.limit),
-        page: String(query.page),
+        limit: String(limit),
+        page: String(after?.page ?? 1),
         orderBy: PEOPLE_ORDER_BY,
-        filter: JSON.stringify(buildPeopleFilter(query, attributes)),
+        filter: JSON.stringify(buildPeopleFilter({ ...query, createdFrom: after?.createdAt ?? null }, attributes)),
       });
       // The total costs the server a count; one look on the first page is enough for progress.
-      if (query.page === 1) params.set('includeTotalCount', 'true');
+      if (!after) params.set('includeTotalCount', 'true');
       const body = await request(context, 'people', 'GET', `/people/2/persons?${params.toString()}`, undefined, peoplePace);
       const envelope = isObject(body) ? body : {};
-      const persons = Array.isArray(envelope.persons) ? envelope.persons : [];
-      const totalCount = typeof envelope.totalCount === 'number' ? envelope.totalCount : undefined;
+      const persons: unknown[] = Array.isArray(envelope.persons) ? envelope.persons : [];
+      const boundary = after?.createdAt ? parseInfobipTimestamp(after.createdAt)?.getTime() : undefined;
+      const seen = new Set(after?.seen ?? []);
+      const unread = persons.filter((raw) => {
+        if (boundary === undefined || createdAtOf(raw)?.ms !== boundary) return true;
+        const key = personKey(raw);
+        return key === undefined || !seen.has(key);
+      });
+      // A short page is the last; a full one may be followed by an empty one, which is harmless.
+      const hasMore = persons.length >= limit;
       const page: InfobipPeoplePage = {
-        records: persons.map((person) => readPerson(person, attributes)),
-        page: query.page,
-        // A short page is the last; a full one may be followed by an empty one, which is harmless.
-        hasMore: totalCount !== undefined ? query.page * query.limit < totalCount : persons.length >= query.limit,
+        records: unread.map((person) => readPerson(person, attributes)),
+        hasMore,
+        next: hasMore ? nextPeopleCursor(after, persons) : null,
       };
-      if (totalCount !== undefined) page.totalCount = totalCount;
+      if (typeof envelope.totalCount === 'number') page.totalCount = envelope.totalCount;
       return page;
     },
 

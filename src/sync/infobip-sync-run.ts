@@ -20,7 +20,7 @@ export interface ResolvedInfobipSyncOptions extends InfobipSyncOptions {
   until: string;
   /** Where the SMS logs start (clamped to what Infobip keeps), or null when they are not read. */
   logsSince: string | null;
-  /** The last successful run's end the window was derived from, if it was. */
+  /** The last successful run's end the window was derived from, if it was (a scheduled run: the last scheduled one). */
   lastSuccessAt: string | null;
   warnings: string[];
 }
@@ -41,14 +41,16 @@ export interface OpenInfobipSyncRunParams {
 /**
  * Finds the run recorded under `runKey`, or records a new one: the window is `since`..`until`,
  * `since` defaulting to the last successful run's end minus the safety margin (so nothing falls
- * between two runs) and `until` to now. Logs only reach back 48 h: an earlier start is clamped for
+ * between two runs; for a scheduled run, the last successful scheduled run) and `until` to now. Logs only reach back 48 h: an earlier start is clamped for
  * them, with a warning on the run. Throws InfobipSyncWindowError when the window is empty.
  */
 export async function openInfobipSyncRun(db: Db, params: OpenInfobipSyncRunParams): Promise<{ run: InfobipSyncRun; created: boolean }> {
   const existing = await getInfobipSyncRunByKey(db, params.runKey);
   if (existing) return { run: existing, created: false };
   const { options, now } = params;
-  const lastSuccess = options.since === undefined ? await getLastInfobipSyncSuccess(db) : null;
+  // A scheduled run follows the schedule's own last success (see getLastInfobipSyncSuccess); a
+  // manual run without `since` follows whichever run succeeded last.
+  const lastSuccess = options.since === undefined ? await getLastInfobipSyncSuccess(db, params.trigger === 'schedule' ? { trigger: 'schedule' } : {}) : null;
   const windowTo = options.until === undefined ? now : new Date(options.until);
   const margin = options.safetyMarginMs ?? DEFAULT_INFOBIP_SYNC_SAFETY_MARGIN_MS;
   const windowFrom =

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app';
@@ -140,6 +141,24 @@ describe('POST /webhooks/infobip', () => {
       body: forged.rawBody,
     });
     expect(await good.json()).toEqual({ received: true, statuses: 1, inbound: 0 });
+  });
+
+  it('refuses wrong credentials before reading the body: a request announcing more than the body limit still gets 401, with the body never sent', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const url = new URL(`${api.url}/webhooks/infobip`);
+      const request = http.request(
+        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': 4 * 1024 * 1024, Authorization: infobipBasicAuthHeader(USERNAME, 'guessed') } },
+        (response) => {
+          resolve(response.statusCode ?? 0);
+          response.resume();
+          request.destroy();
+        },
+      );
+      request.on('error', (error) => (request.destroyed ? undefined : reject(error)));
+      // Only the first bytes go out: the answer has to come without the rest.
+      request.write('{"results": [');
+    });
+    expect(status).toBe(401);
   });
 
   it('stores an inbound reply against the lead with that number', async () => {

@@ -9,12 +9,13 @@ import {
   getInfobipSyncRun,
   getLastInfobipSyncSuccess,
   listInfobipSyncRuns,
-  maskPhone,
   sumInfobipSyncPages,
   updateLead,
   upsertInfobipSyncPage,
   type InfobipContact,
 } from '../../src/db/queries';
+import { maskPhone } from '../../src/providers/phone';
+import type { InfobipSyncTrigger } from '../../src/shared';
 import { createTestDb } from '../support/db';
 
 const T0 = new Date('2030-03-01T10:00:00.000Z');
@@ -36,12 +37,12 @@ const contact = (phone: string, overrides: Partial<InfobipContact> = {}): Infobi
 });
 
 let runSeq = 0;
-async function newRun(overrides: { dryRun?: boolean; windowTo?: Date } = {}) {
+async function newRun(overrides: { dryRun?: boolean; windowTo?: Date; trigger?: InfobipSyncTrigger } = {}) {
   const runKey = `test-${++runSeq}`;
   const { run } = await createInfobipSyncRun(db, {
     runKey,
     workflowId: `infobip-sync-${runKey}`,
-    trigger: 'api',
+    trigger: overrides.trigger ?? 'api',
     options: { source: 'people' },
     dryRun: overrides.dryRun ?? false,
     windowFrom: at(-60),
@@ -59,7 +60,7 @@ afterAll(async () => {
 });
 
 describe('applyInfobipContacts', () => {
-  it('creates missing leads as source infobip, named from first and last name or else the phone, in create mode', async () => {
+  it('creates missing leads as source infobip, named from first and last name or else the last four digits, in create mode', async () => {
     const named = nextPhone();
     const unnamed = nextPhone();
     const outcome = await applyInfobipContacts(db, {
@@ -71,7 +72,7 @@ describe('applyInfobipContacts', () => {
 
     expect(outcome).toMatchObject({ matched: 0, created: 2, updated: 0, skipped: 0 });
     expect(await findLeadByPhone(db, named)).toMatchObject({ name: 'Asha Rao', source: 'infobip', lastContactedAt: at(0), lastChannel: 'whatsapp', infobipProfileId: `prof-${named.slice(-5)}`, lastSyncedAt: at(1), status: 'New' });
-    expect(await findLeadByPhone(db, unnamed)).toMatchObject({ name: unnamed, lastChannel: 'sms' });
+    expect(await findLeadByPhone(db, unnamed)).toMatchObject({ name: `Infobip contact ${unnamed.slice(-4)}`, lastChannel: 'sms' });
   });
 
   it('creates nothing in update-only mode and counts the unknown phones as skipped', async () => {
@@ -140,6 +141,16 @@ describe('applyInfobipContacts', () => {
     expect(await findLeadByPhone(db, unknown)).toBeUndefined();
   });
 
+  it('names a contact without a name by its last four digits, so no full phone reaches the preview or the lead name', async () => {
+    const nameless = nextPhone();
+    const dry = await applyInfobipContacts(db, { contacts: [contact(nameless, { firstName: null, lastName: ' ' })], mode: 'create_update', dryRun: true, now: at(1) });
+    expect(dry.preview).toEqual([expect.objectContaining({ action: 'create', phone: maskPhone(nameless), changes: expect.objectContaining({ name: `Infobip contact ${nameless.slice(-4)}` }) })]);
+    expect(JSON.stringify(dry.preview)).not.toContain(nameless.slice(1, -4));
+
+    await applyInfobipContacts(db, { contacts: [contact(nameless, { firstName: null, lastName: null })], mode: 'create_update', dryRun: false, now: at(1) });
+    expect((await findLeadByPhone(db, nameless))?.name).toBe(`Infobip contact ${nameless.slice(-4)}`);
+  });
+
   it('handles a page of 1,000 contacts in one transaction: half matched and updated, half created', async () => {
     const phones = Array.from({ length: 1_000 }, nextPhone);
     for (const phone of phones.slice(0, 500)) await createLead(db, { name: 'Bulk', phone });
@@ -204,18 +215,22 @@ describe('Infobip sync runs and pages', () => {
     expect(await getLastInfobipSyncSuccess(db)).toEqual(at(100));
   });
 
+  it('the last scheduled success counts only runs the schedule started, whatever manual runs completed since', async () => {
+    expect(await getLastInfobipSyncSuccess(db, { trigger: 'schedule' })).toBeNull();
+    const scheduled = await newRun({ trigger: 'schedule', windowTo: at(50) });
+    await finishInfobipSyncRun(db, scheduled.id, { status: 'completed', finishedAt: at(51) });
+    const manual = await newRun({ trigger: 'api', windowTo: at(150) });
+    await finishInfobipSyncRun(db, manual.id, { status: 'completed', finishedAt: at(151) });
+
+    expect(await getLastInfobipSyncSuccess(db, { trigger: 'schedule' })).toEqual(at(50));
+    expect(await getLastInfobipSyncSuccess(db)).toEqual(at(150));
+  });
+
   it('lists runs newest first, filtered by status', async () => {
     const { items, total } = await listInfobipSyncRuns(db, { page: 1, pageSize: 2, status: 'failed' });
     expect(total).toBe(1);
     expect(items.map((run) => [run.status, run.failure])).toEqual([['failed', 'boom']]);
     const all = await listInfobipSyncRuns(db, { page: 1, pageSize: 3 });
     expect(all.items.map((run) => run.id)).toEqual([...all.items.map((run) => run.id)].sort((a, b) => b - a));
-  });
-});
-
-describe('maskPhone', () => {
-  it('keeps the country code and the last four digits only', () => {
-    expect(maskPhone('+919812345678')).toBe('+91******5678');
-    expect(maskPhone('12345')).toBe('**2345');
   });
 });

@@ -118,6 +118,31 @@ describe('Infobip emulator: People', () => {
     expect(badLimit.body.requestError.serviceException.validationErrors).toHaveProperty('limit');
   });
 
+  it('filters on createdAt with #gte inside #and, ordered by createdAt, as keyset paging asks', async () => {
+    const firstPage = await get(big.url, '/people/2/persons', { orderBy: 'createdAt:asc', limit: '1000' });
+    const boundary = firstPage.body.persons[999].createdAt as string;
+    const filter = { '#and': [{ '#gte': { 'customAttributes.LastContactedAt': new Date(0).toISOString() } }, { '#gte': { createdAt: boundary } }] };
+    const { status, body } = await get(big.url, '/people/2/persons', { filter: JSON.stringify(filter), orderBy: 'createdAt:asc', limit: '3', includeTotalCount: 'true' });
+    expect(status).toBe(200);
+    expect(body.totalCount).toBe(100_000 - 999);
+    expect(body.persons.map((person: any) => person.id)).toEqual([999, 1000, 1001].map((i) => firstPage.body.persons[0].id + i));
+    expect(body.persons.every((person: any) => person.createdAt >= boundary)).toBe(true);
+  });
+
+  it('re-contacts a person over the control API: the last-contacted attribute and channel change, and the filter sees it', async () => {
+    const small = await emulator({ people: { count: 10, seed: 4 } });
+    const [person] = (await get(small.url, '/people/2/persons', { limit: '1' })).body.persons;
+    const at = new Date(Date.now() + HOUR).toISOString();
+    const contacted = await fetch(`${small.url}/__emulator/people/${person.id}/contact`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ at, channel: 'sms' }) });
+    expect(contacted.status).toBe(200);
+    const filter = { '#gte': { 'customAttributes.LastContactedAt': at } };
+    const { body } = await get(small.url, '/people/2/persons', { filter: JSON.stringify(filter) });
+    expect(body.persons).toEqual([expect.objectContaining({ id: person.id, customAttributes: { LastContactedAt: at, LastContactedChannel: 'SMS' } })]);
+    expect((await fetch(`${small.url}/__emulator/people/404/contact`, { method: 'POST' })).status).toBe(404);
+    small.emulator.reset();
+    expect((await get(small.url, '/people/2/persons', { filter: JSON.stringify(filter) })).body.persons).toEqual([]);
+  });
+
   it('enforces 5 People requests per second with 429 in the E429 shape and a Retry-After', async () => {
     const responses = await Promise.all(Array.from({ length: 8 }, () => get(big.url, '/people/2/persons', { limit: '1' })));
     expect(responses.filter((response) => response.status === 200)).toHaveLength(5);

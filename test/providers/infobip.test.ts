@@ -7,6 +7,7 @@ import {
   infobipMessageId,
   parseInfobipTimestamp,
   type InfobipClientOptions,
+  type InfobipPeopleCursor,
   type InfobipPerson,
 } from '../../src/providers/infobip';
 import { parseInfobipWebhook } from '../../src/providers/infobip-webhook';
@@ -53,15 +54,19 @@ async function failure(promise: Promise<unknown>): Promise<ProviderError> {
   return error as ProviderError;
 }
 
-async function allPeople(query: { contactedSince: Date; contactedUntil: Date; channels?: string[] }, limit: number) {
+async function allPeople(query: { contactedSince: Date; contactedUntil: Date; channels?: string[] }, limit: number, betweenPages?: (pagesRead: number) => Promise<void>) {
   const people: InfobipPerson[] = [];
   const pages: number[] = [];
-  for (let page = 1; ; page += 1) {
-    const result = await client().listPeople({ ...query, page, limit });
+  let after: InfobipPeopleCursor | null = null;
+  do {
+    const result = await client().listPeople({ ...query, limit, after });
     pages.push(result.records.length);
     for (const record of result.records) if (record.ok) people.push(record.value);
-    if (!result.hasMore) return { people, pages };
-  }
+    after = result.next;
+    expect(after !== null).toBe(result.hasMore);
+    if (after) await betweenPages?.(pages.length);
+  } while (after);
+  return { people, pages };
 }
 
 beforeAll(async () => {
@@ -89,7 +94,7 @@ beforeEach(() => {
 
 describe('Infobip client: People and logs against the emulator', () => {
   it('authenticates with `App <key>` against the account base URL', async () => {
-    await client().listPeople({ contactedSince: new Date(0), contactedUntil: ANCHOR, page: 1, limit: 5 });
+    await client().listPeople({ contactedSince: new Date(0), contactedUntil: ANCHOR, limit: 5 });
     const [request] = running.emulator.state.requests();
     expect(request).toMatchObject({ method: 'GET', endpoint: 'people', authorized: true, responseStatus: 200 });
     expect(request!.path).toMatch(/^\/people\/2\/persons\?/);
@@ -110,11 +115,53 @@ describe('Infobip client: People and logs against the emulator', () => {
     expect(narrow.pages.length).toBeGreaterThan(1);
   });
 
+  it('never skips anybody when a person on a page already read is contacted again before the next page is read', async () => {
+    const window = { contactedSince: new Date(ANCHOR.getTime() - 5 * DAY), contactedUntil: ANCHOR };
+    const before = await allPeople(window, 10);
+    const recontacted = before.people[3]!.profileId;
+
+    running.emulator.reset();
+    const during = await allPeople(window, 10, async (pagesRead) => {
+      if (pagesRead !== 1) return;
+      // Over the control API, as Infobip would record a send: now past the window's end.
+      const response = await fetch(`${running.url}/__emulator/people/${recontacted}/contact`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ at: new Date(ANCHOR.getTime() + 60_000).toISOString(), channel: 'whatsapp' }),
+      });
+      expect(response.status).toBe(200);
+    });
+
+    // With page numbers, person 11 would have moved up onto page 1, already read, and been lost.
+    expect(during.people.map((person) => person.profileId)).toEqual(before.people.map((person) => person.profileId));
+    const second = new URL(running.emulator.state.requests()[1]!.path, running.url).searchParams;
+    const bound = JSON.parse(second.get('filter')!)['#and'].find((clause: any) => clause['#gte']?.createdAt)['#gte'].createdAt;
+    expect(parseInfobipTimestamp(bound)).toEqual(before.people[9]!.createdAt);
+    expect(second.get('page')).toBe('1');
+  });
+
+  it('reads people created in the same second once each, even when they fill whole pages', async () => {
+    const contacted = '2025-03-10T13:30:00.000Z';
+    const person = (n: number, createdAt: string) => ({
+      id: `same-${n}`,
+      createdAt,
+      customAttributes: { LastContactedAt: contacted, LastContactedChannel: 'SMS' },
+      contactInformation: { phone: [{ number: `9198765${String(n).padStart(5, '0')}` }] },
+    });
+    running.emulator.state.addPeople([
+      ...Array.from({ length: 12 }, (_, n) => person(n, '2025-02-01T00:00:00')),
+      ...Array.from({ length: 3 }, (_, n) => person(100 + n, '2025-02-01T00:00:01')),
+    ]);
+    const read = await allPeople({ contactedSince: new Date('2025-03-10T13:00:00Z'), contactedUntil: new Date('2025-03-10T14:00:00Z') }, 5);
+    const ids = read.people.map((p) => p.profileId);
+    expect(ids).toHaveLength(15);
+    expect(new Set(ids).size).toBe(15);
+  });
+
   it('sends the window as the documented filter JSON, ordered by createdAt, and reports the total on page 1', async () => {
     const page = await client().listPeople({
       contactedSince: new Date('2025-03-08T00:00:00.000Z'),
       contactedUntil: new Date('2025-03-09T00:00:00.000Z'),
-      page: 1,
       limit: 1000,
       channels: ['whatsapp'],
     });
@@ -144,7 +191,7 @@ describe('Infobip client: People and logs against the emulator', () => {
         contactInformation: { phone: [{ number: '0098 7654 3210' }, { number: 919812345678 }] },
       },
     ]);
-    const page = await client().listPeople({ contactedSince: new Date('2025-03-09T07:00:00Z'), contactedUntil: new Date('2025-03-09T08:00:00Z'), page: 1, limit: 100 });
+    const page = await client().listPeople({ contactedSince: new Date('2025-03-09T07:00:00Z'), contactedUntil: new Date('2025-03-09T08:00:00Z'), limit: 100 });
     expect(page.records).toContainEqual({
       ok: true,
       value: {
@@ -162,7 +209,7 @@ describe('Infobip client: People and logs against the emulator', () => {
 
   it('reports malformed people and log entries as records, without failing the page', async () => {
     running.emulator.state.injectFault({ kind: 'malformed', endpoint: 'people', count: 3 });
-    const people = await client().listPeople({ contactedSince: new Date(0), contactedUntil: ANCHOR, page: 1, limit: 10 });
+    const people = await client().listPeople({ contactedSince: new Date(0), contactedUntil: ANCHOR, limit: 10 });
     expect(people.records).toHaveLength(13);
     const bad = people.records.filter((record) => !record.ok);
     expect(bad).toHaveLength(3);
@@ -204,8 +251,9 @@ describe('Infobip client: People and logs against the emulator', () => {
   });
 
   it('paces People requests so that a long run never trips the 5 requests/s limit', async () => {
+    let after: InfobipPeopleCursor | null = null;
     for (let page = 1; page <= 9; page += 1) {
-      await client().listPeople({ contactedSince: new Date(0), contactedUntil: ANCHOR, page, limit: 5 });
+      after = (await client().listPeople({ contactedSince: new Date(0), contactedUntil: ANCHOR, limit: 5, after })).next;
     }
     expect(running.emulator.state.requestCounts().people).toBe(9);
     expect(running.emulator.state.requests().map((request) => request.responseStatus)).toEqual(Array(9).fill(200));
@@ -214,7 +262,7 @@ describe('Infobip client: People and logs against the emulator', () => {
 
 describe('Infobip client errors', () => {
   const listPeople = (overrides: Partial<InfobipClientOptions> = {}) =>
-    client(overrides).listPeople({ contactedSince: new Date(0), contactedUntil: ANCHOR, page: 1, limit: 5 });
+    client(overrides).listPeople({ contactedSince: new Date(0), contactedUntil: ANCHOR, limit: 5 });
 
   it('turns a 429 in the E429 shape into a retryable error honouring Retry-After', async () => {
     running.emulator.state.injectFault({ kind: 'rate_limit', retryAfterSeconds: 3 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isCountryCode, normalizePhone, splitE164 } from '../../src/providers/phone';
+import { isCountryCode, maskPhone, normalizePhone, splitE164 } from '../../src/providers/phone';
 
 describe('normalizePhone', () => {
   it.each([
@@ -61,5 +61,14 @@ describe('isCountryCode', () => {
   it('tells supported ISO country codes from other strings', () => {
     expect(isCountryCode('IN')).toBe(true);
     expect(isCountryCode('XX')).toBe(false);
+  });
+});
+
+describe('maskPhone', () => {
+  it('hides every digit but the last four, keeping the plus and separators', () => {
+    expect(maskPhone('+919812345678')).toBe('+••••••••5678');
+    expect(maskPhone('+1 (202) 555-0123')).toBe('+• (•••) •••-0123');
+    expect(maskPhone('12345')).toBe('•2345');
+    expect(maskPhone('5678')).toBe('5678');
   });
 });

@@ -1,4 +1,4 @@
-import { createInfobipEmulator, type InfobipEmulator, type InfobipEmulatorOptions } from '../../src/emulators/infobip';
+import { createInfobipEmulator, generatedPersonIndexAt, type InfobipEmulator, type InfobipEmulatorOptions } from '../../src/emulators/infobip';
 
 export const TEST_INFOBIP_API_KEY = 'test-infobip-app-key';
 
@@ -14,4 +14,18 @@ export async function startInfobipEmulator(options: Partial<InfobipEmulatorOptio
   const emulator = createInfobipEmulator({ apiKey: TEST_INFOBIP_API_KEY, ...options });
   const listening = await emulator.listen(0, '127.0.0.1');
   return { url: listening.url, emulator, close: listening.close };
+}
+
+/**
+ * The page of generated people (one created a second, see the emulator) a People request reads,
+ * counted as page numbers would count it: 1 without a createdAt bound, else the page after the one
+ * that ended with the bound's person (pages of `pageSize`, no people added).
+ */
+export function generatedPeoplePageOf(requestPath: string, people: { anchor: Date; pageSize: number }): number {
+  const params = new URL(requestPath, 'http://emulator').searchParams;
+  const filter = JSON.parse(params.get('filter') ?? '{}') as { '#and'?: Array<{ '#gte'?: { createdAt?: string } }> };
+  const bound = filter['#and']?.find((clause) => clause['#gte']?.createdAt !== undefined)?.['#gte']?.createdAt;
+  const withinInstant = Number(params.get('page') ?? 1) - 1;
+  if (bound === undefined) return 1 + withinInstant;
+  return Math.floor(generatedPersonIndexAt(bound, people.anchor) / people.pageSize) + 2 + withinInstant;
 }

@@ -6,21 +6,24 @@ import { createInfobipSyncActivities } from '../../src/activities';
 import { errorHandler } from '../../src/api/errors';
 import { infobipSyncRouter } from '../../src/api/routes/infobip-sync';
 import type { Db } from '../../src/db/client';
-import { findLeadByPhone, getInfobipSyncRun, listInfobipSyncRuns, updateLead } from '../../src/db/queries';
+import { createInfobipSyncRun, findLeadByPhone, finishInfobipSyncRun, getInfobipSyncRun, listInfobipSyncRuns, updateLead } from '../../src/db/queries';
 import { createInfobipEmulator, generatedPersonKind, type GeneratedPeopleSpec, type InfobipEmulator } from '../../src/emulators/infobip';
 import type { ListeningEmulator } from '../../src/emulators/emulator-http';
 import { createInfobipClient } from '../../src/providers/infobip';
 import { apiClient, listen, type RunningApp } from '../support/api';
+import { generatedPeoplePageOf } from '../support/infobip-emulator';
 import { createTestDb } from '../support/db';
 import { waitFor } from '../support/drip-harness';
 import { bundleWorkflows, createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
 
 const KEY = 'infobip-sync-key';
-const PEOPLE: GeneratedPeopleSpec = { count: 40, seed: 7, invalidEvery: 9, duplicateEvery: 0, malformedEvery: 13 };
+const PEOPLE = { count: 40, seed: 7, invalidEvery: 9, duplicateEvery: 0, malformedEvery: 13, anchor: new Date() } satisfies GeneratedPeopleSpec;
 const PAGE_SIZE = 7;
-const kinds = Array.from({ length: PEOPLE.count! }, (_, i) => generatedPersonKind(i, PEOPLE));
+const kinds = Array.from({ length: PEOPLE.count }, (_, i) => generatedPersonKind(i, PEOPLE));
 const VALID = kinds.filter((kind) => kind === 'valid').length;
-const UNUSABLE = PEOPLE.count! - VALID;
+const UNUSABLE = PEOPLE.count - VALID;
+/** The page a People request reads, as page numbers would count it (the client pages by createdAt). */
+const pageOf = (path: string) => generatedPeoplePageOf(path, { anchor: PEOPLE.anchor, pageSize: PAGE_SIZE });
 const DAY_MS = 24 * 60 * 60 * 1000;
 const LOGS = 30;
 
@@ -50,8 +53,7 @@ describe('Infobip sync runs', () => {
     emulator = createInfobipEmulator({ apiKey: KEY, people: PEOPLE, smsLogs: { count: LOGS, seed: 3 }, rateLimits: { peoplePerSecond: null, logsPerMinute: null } });
     listening = await emulator.listen(0, '127.0.0.1');
     const holdingFetch: typeof fetch = async (input, init) => {
-      const page = Number(new URL(String(input)).searchParams.get('page'));
-      await holdPage?.(page);
+      if (String(input).includes('/people/')) await holdPage?.(pageOf(String(input)));
       return fetch(input, init);
     };
     worker = await Worker.create({
@@ -90,7 +92,7 @@ describe('Infobip sync runs', () => {
     emulator.state
       .requests()
       .filter((entry) => entry.endpoint === 'people')
-      .map((entry) => ({ page: Number(new URL(entry.path, 'http://x').searchParams.get('page')), status: entry.responseStatus }));
+      .map((entry) => ({ page: pageOf(entry.path), status: entry.responseStatus }));
   const allLeads = async () => db.orm.select().from(db.schema.clients).orderBy(db.schema.clients.id);
 
   async function runThroughApi(body: Record<string, unknown>) {
@@ -121,7 +123,7 @@ describe('Infobip sync runs', () => {
     }
 
     const last = await request('GET', '/sync/infobip/last-success');
-    expect(last.body).toEqual({ lastSuccessAt: run.windowTo });
+    expect(last.body).toEqual({ lastSuccessAt: run.windowTo, lastScheduledSuccessAt: null });
   });
 
   it('a dry run reports what it would change and leaves every lead untouched', async () => {
@@ -134,7 +136,7 @@ describe('Infobip sync runs', () => {
     const run = await runThroughApi({ source: 'people', mode: 'create_update', dryRun: true });
 
     expect(run).toMatchObject({ status: 'completed', dryRun: true, fetched: 41, created: 1, matched: VALID, updated: 0, skipped: VALID });
-    expect(run.preview).toEqual([{ action: 'create', leadId: null, phone: '+91******2334', changes: expect.objectContaining({ name: 'Dry Run', lastChannel: 'sms', infobipProfileId: '9001' }) }]);
+    expect(run.preview).toEqual([{ action: 'create', leadId: null, phone: '+••••••••2334', changes: expect.objectContaining({ name: 'Dry Run', lastChannel: 'sms', infobipProfileId: '9001' }) }]);
     expect(await allLeads()).toEqual(before);
     expect((await request('GET', '/sync/infobip/last-success')).body).toEqual(lastSuccessBefore);
   });
@@ -194,6 +196,30 @@ describe('Infobip sync runs', () => {
     }
   });
 
+  it('reads everybody when a person on a page already read is contacted again while the run is under way', async () => {
+    const firstPage = await fetch(`${listening.url}/people/2/persons?orderBy=createdAt:asc&limit=${PAGE_SIZE}`, { headers: { Authorization: `App ${KEY}` } });
+    const recontacted = ((await firstPage.json()) as { persons: Array<{ id: number }> }).persons[2]!.id;
+    holdPage = async (page) => {
+      if (page !== 2) return;
+      holdPage = undefined;
+      // Contacted again, as the emulator's control API records it: now before the window, so out of the filter.
+      const response = await fetch(`${listening.url}/__emulator/people/${recontacted}/contact`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ at: new Date(Date.now() - 9 * DAY_MS).toISOString() }),
+      });
+      expect(response.status).toBe(200);
+    };
+    try {
+      const run = await runThroughApi({ source: 'people', mode: 'update_only' });
+      // Everybody once, the re-contacted person included (read on page 1, before the contact).
+      expect(run).toMatchObject({ status: 'completed', fetched: 41, matched: VALID, invalid: UNUSABLE, pages: 6 });
+      expect(holdPage).toBeUndefined();
+    } finally {
+      holdPage = undefined;
+    }
+  });
+
   it('reads the SMS logs by cursor, clamped to the 48 hours they reach back, with a warning on the run', async () => {
     const leadsBefore = (await allLeads()).length;
     const run = await runThroughApi({ source: 'logs', mode: 'create_update', since: new Date(Date.now() - 3 * DAY_MS).toISOString() });
@@ -238,8 +264,24 @@ describe('Infobip sync runs', () => {
     expect((await request('GET', '/sync/infobip/runs/999999')).status).toBe(404);
   });
 
-  it('a schedule created through the API triggers a run whose window starts at the last success minus the margin', async () => {
-    const lastSuccess = (await request('GET', '/sync/infobip/last-success')).body.lastSuccessAt as string;
+  it('a schedule created through the API triggers a run whose window starts at the last scheduled success minus the margin, not at a later manual run', async () => {
+    // An earlier scheduled run, ended a minute before the manual runs above (update-only, people only) did.
+    const lastManual = (await request('GET', '/sync/infobip/last-success')).body.lastSuccessAt as string;
+    const lastSuccess = new Date(Date.parse(lastManual) - 60_000).toISOString();
+    const { run: earlier } = await createInfobipSyncRun(db, {
+      runKey: 'scheduled-earlier',
+      workflowId: 'infobip-sync-scheduled-earlier',
+      trigger: 'schedule',
+      scheduleId,
+      options: {},
+      dryRun: false,
+      windowFrom: new Date(Date.parse(lastSuccess) - DAY_MS),
+      windowTo: new Date(lastSuccess),
+      startedAt: new Date(lastSuccess),
+    });
+    await finishInfobipSyncRun(db, earlier.id, { status: 'completed', finishedAt: new Date(lastSuccess) });
+    expect((await request('GET', '/sync/infobip/last-success')).body).toEqual({ lastSuccessAt: lastManual, lastScheduledSuccessAt: lastSuccess });
+
     const created = await request('POST', '/sync/infobip/schedule', { every: 'hourly', source: 'people', mode: 'update_only', pageSize: PAGE_SIZE, channels: ['sms'] });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ scheduleId, cadence: { every: 'hourly' }, paused: false, options: { source: 'people', mode: 'update_only', channels: ['sms'] } });
@@ -247,7 +289,7 @@ describe('Infobip sync runs', () => {
       expect((await request('POST', '/sync/infobip/schedule/trigger')).status).toBe(202);
       const run = await waitFor(async () => {
         const { items } = await listInfobipSyncRuns(db, { page: 1, pageSize: 5 });
-        return items.find((candidate) => candidate.trigger === 'schedule' && candidate.status === 'completed');
+        return items.find((candidate) => candidate.trigger === 'schedule' && candidate.status === 'completed' && candidate.id !== earlier.id);
       }, 'a completed scheduled run', 30_000);
       expect(run.scheduleId).toBe(scheduleId);
       expect(run.runKey).toMatch(/^scheduled-/);

@@ -12,14 +12,15 @@ import { createInfobipEmulator, generatedPersonKind, type GeneratedPeopleSpec, t
 import type { ListeningEmulator } from '../../src/emulators/emulator-http';
 import { startInfobipSync } from '../../src/sync/infobip-sync-start';
 import { waitFor } from '../support/drip-harness';
+import { generatedPeoplePageOf } from '../support/infobip-emulator';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
 
 const REPO = path.resolve(__dirname, '../..');
 const KEY = 'infobip-crash-key';
-const PEOPLE: GeneratedPeopleSpec = { count: 300, seed: 11, duplicateEvery: 0 };
+const PEOPLE = { count: 300, seed: 11, duplicateEvery: 0, anchor: new Date() } satisfies GeneratedPeopleSpec;
 const PAGE_SIZE = 5;
-const PAGES = PEOPLE.count! / PAGE_SIZE;
-const VALID = Array.from({ length: PEOPLE.count! }, (_, i) => generatedPersonKind(i, PEOPLE)).filter((kind) => kind === 'valid').length;
+const PAGES = PEOPLE.count / PAGE_SIZE;
+const VALID = Array.from({ length: PEOPLE.count }, (_, i) => generatedPersonKind(i, PEOPLE)).filter((kind) => kind === 'valid').length;
 /** Killed once this many pages are recorded: well into the run, well before its end. */
 const KILL_AFTER_PAGES = 15;
 
@@ -95,7 +96,8 @@ describe('Infobip sync: worker crash and restart', () => {
     emulator.state
       .requests()
       .filter((entry) => entry.endpoint === 'people' && entry.responseStatus === 200)
-      .map((entry) => Number(new URL(entry.path, 'http://x').searchParams.get('page')));
+      // The client pages by createdAt; this counts its requests as page numbers would.
+      .map((entry) => generatedPeoplePageOf(entry.path, { anchor: PEOPLE.anchor, pageSize: PAGE_SIZE }));
 
   it('resumes from the heartbeated cursor after the worker is killed mid-run and counts every record once', async () => {
     const first = startWorker();
@@ -121,7 +123,7 @@ describe('Infobip sync: worker crash and restart', () => {
     await env.client.workflow.getHandle(workflowId).result();
 
     const finished = await getInfobipSyncRun(db, run.id);
-    expect(finished).toMatchObject({ status: 'completed', fetched: PEOPLE.count, created: VALID, matched: 0, updated: 0, skipped: 0, invalid: PEOPLE.count! - VALID });
+    expect(finished).toMatchObject({ status: 'completed', fetched: PEOPLE.count, created: VALID, matched: 0, updated: 0, skipped: 0, invalid: PEOPLE.count - VALID });
     const [leads] = await db.orm.select({ n: count() }).from(db.schema.clients);
     expect(leads?.n).toBe(VALID);
 

@@ -83,11 +83,13 @@ export function infobipSyncRouter(deps: InfobipSyncRouterDeps): Router {
     }),
   );
 
+  // `lastSuccessAt`: where a manual run without `since` starts (any completed, non-dry run);
+  // `lastScheduledSuccessAt`: where the next scheduled run starts (minus the safety margin).
   router.get(
     '/last-success',
     handle({}, async (_input, res) => {
-      const at = await getLastInfobipSyncSuccess(deps.db);
-      res.json({ lastSuccessAt: at?.toISOString() ?? null });
+      const [any, scheduled] = [await getLastInfobipSyncSuccess(deps.db), await getLastInfobipSyncSuccess(deps.db, { trigger: 'schedule' })];
+      res.json({ lastSuccessAt: any?.toISOString() ?? null, lastScheduledSuccessAt: scheduled?.toISOString() ?? null });
     }),
   );
 

@@ -3,7 +3,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import { processIvrCalls, recordIvrCall, type IvrCallEvent, type RecordedIvrCall } from '../../cta/ivr';
 import type { CtaStartDeps } from '../../cta/start';
 import { listIvrCalls, type IvrCall } from '../../db/queries';
-import { normalizePhone } from '../../providers/phone';
+import { maskPhone, normalizePhone } from '../../providers/phone';
 import { defaultCountryOf, readInteraktOptions } from '../../settings/provider-settings';
 import { ValidationError, type FieldIssue } from '../errors';
 import { ListIvrCallsQuery, PostIvrCallsBody, ProcessIvrCallsBody } from '../schemas/ivr';
@@ -70,9 +70,4 @@ function toResponse({ duplicate, call }: RecordedIvrCall) {
 
 function maskCall(call: IvrCall): IvrCall {
   return { ...call, callerNumber: maskPhone(call.callerNumber), callerPhone: maskPhone(call.callerPhone) };
-}
-
-/** `+••••••••3210`: only the last four digits, enough to recognise a caller, not to call them. */
-export function maskPhone(phone: string): string {
-  return phone.replace(/\d(?=(?:\D*\d){4})/g, '•');
 }

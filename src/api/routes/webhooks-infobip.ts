@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import { normalizePhone } from '../../providers/phone';
 import {
   parseInfobipWebhook,
@@ -41,13 +41,18 @@ export interface InfobipWebhookRouterOptions {
  */
 export function infobipWebhookRouter(options: InfobipWebhookRouterOptions): Router {
   const router = Router();
-  router.post('/', express.raw({ type: () => true, limit: '3mb' }), async (req, res) => {
+  // Credentials first, in a middleware ahead of the body parser: a caller without them never gets
+  // up to 3 MB buffered on its behalf.
+  const checkCredentials: RequestHandler = async (req, res, next) => {
     const { username, password } = typeof options.credentials === 'function' ? await options.credentials() : options.credentials;
     if (!username || !password) throw new HttpError(503, 'webhook_not_configured', 'no Infobip webhook credentials are configured');
     if (!verifyInfobipBasicAuth(req.get('authorization'), username, password)) {
       res.set('WWW-Authenticate', 'Basic realm="infobip-webhooks"');
       throw new HttpError(401, 'invalid_credentials', 'webhook credentials do not match');
     }
+    next();
+  };
+  router.post('/', checkCredentials, express.raw({ type: () => true, limit: '3mb' }), async (req, res) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     let payload: unknown;
     try {

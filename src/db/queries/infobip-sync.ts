@@ -6,6 +6,7 @@
  */
 import { and, count, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { InfobipPageSource, InfobipStatusRule, InfobipSyncCounts, InfobipSyncMode, InfobipSyncTrigger } from '../../shared';
+import { maskPhone } from '../../providers/phone';
 import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { clients, infobipSyncPages, infobipSyncRuns } from '../schema/sqlite';
@@ -26,7 +27,7 @@ export interface InfobipSyncRecordError {
 export interface InfobipLeadChange {
   action: 'create' | 'update';
   leadId: number | null;
-  /** Masked: only the country code and the last four digits. */
+  /** Masked (see maskPhone): only the last four digits. */
   phone: string;
   changes: Record<string, string | null>;
 }
@@ -52,14 +53,6 @@ const COUNT_KEYS = ['fetched', 'matched', 'created', 'updated', 'skipped', 'inva
 type PageCounts = Omit<InfobipSyncCounts, 'errorCount'>;
 
 export const emptyInfobipSyncCounts = (): InfobipSyncCounts => ({ fetched: 0, matched: 0, created: 0, updated: 0, skipped: 0, invalid: 0, errorCount: 0 });
-
-/** `+919812345678` → `+91******5678`: enough to recognise in a list, never the whole number. */
-export function maskPhone(phone: string): string {
-  const digits = phone.replace(/\D/g, '');
-  if (digits.length <= 4) return '*'.repeat(digits.length);
-  const head = phone.trim().startsWith('+') ? `+${digits.slice(0, 2)}` : '';
-  return `${head}${'*'.repeat(Math.max(digits.length - 4 - (head ? 2 : 0), 2))}${digits.slice(-4)}`;
-}
 
 function toRun(row: RunRow): InfobipSyncRun {
   return { ...row, trigger: row.trigger as InfobipSyncTrigger, options: parseJson<Record<string, unknown>>(row.options, 'InfobipSyncRuns.Options') };
@@ -155,15 +148,17 @@ export async function listInfobipSyncRuns(db: Db, params: ListInfobipSyncRunsPar
 }
 
 /**
- * Where the next scheduled run starts: the window end of the latest completed run that was not a
- * dry run (a dry run changed nothing, so its window still has to be synced), or null.
+ * The window end of the latest completed run that was not a dry run (a dry run changed nothing,
+ * so its window still has to be synced), or null. With `trigger`, only runs started that way: a
+ * scheduled run starts from the last scheduled one, because a manual run may have read one
+ * channel, one source or updates only, and must not move the schedule past contacts it left out.
  */
-export async function getLastInfobipSyncSuccess(db: Db): Promise<Date | null> {
+export async function getLastInfobipSyncSuccess(db: Db, params: { trigger?: InfobipSyncTrigger } = {}): Promise<Date | null> {
   const t = db.schema.infobipSyncRuns;
   const [row] = await db.orm
     .select({ at: sql<unknown>`max(${t.windowTo})` })
     .from(t)
-    .where(and(eq(t.status, 'completed'), eq(t.dryRun, false)));
+    .where(and(eq(t.status, 'completed'), eq(t.dryRun, false), params.trigger === undefined ? undefined : eq(t.trigger, params.trigger)));
   if (row?.at === null || row?.at === undefined) return null;
   // An aggregate bypasses the column's mapping: SQLite answers epoch ms, SQL Server a Date.
   return row.at instanceof Date ? row.at : new Date(Number(row.at));
@@ -438,8 +433,9 @@ function mergeContacts(a: InfobipContact, b: InfobipContact): InfobipContact {
   };
 }
 
+/** A nameless contact is named by its last four digits, as IVR callers are: the name shows in previews, analytics and task titles, where a full phone must not. */
 const leadName = (contact: InfobipContact): string =>
-  [contact.firstName, contact.lastName].filter((part): part is string => Boolean(part?.trim())).join(' ').trim() || contact.phone;
+  [contact.firstName, contact.lastName].filter((part): part is string => Boolean(part?.trim())).join(' ').trim() || `Infobip contact ${contact.phone.slice(-4)}`;
 
 function newLeadValues(contact: InfobipContact, status: string, now: Date): LeadInsert {
   return {
