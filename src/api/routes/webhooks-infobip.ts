@@ -1,14 +1,13 @@
 import express, { Router, type RequestHandler } from 'express';
-import { normalizePhone } from '../../providers/phone';
 import {
   parseInfobipWebhook,
   verifyInfobipBasicAuth,
   type InfobipInboundEvent,
   type InfobipStatusEvent,
 } from '../../providers/infobip-webhook';
-import { applyInboundMessage, stopRepliedDrips } from '../../webhooks/ingest';
 import type { ApiDeps } from '../app';
 import { HttpError } from '../errors';
+import { webhookIngestionSink } from './webhook-ingestion';
 
 export interface InfobipWebhookContext {
   /** When this POST arrived (the events' own `at` is Infobip's clock). */
@@ -80,39 +79,8 @@ export function infobipWebhookRouter(options: InfobipWebhookRouterOptions): Rout
 
 /** Infobip webhooks, applied by the same exactly-once ingestion as Interakt's and Meta's. */
 export function infobipWebhooks(deps: ApiDeps): Router {
-  const log = deps.log ?? ((line: string) => console.error(line));
   return infobipWebhookRouter({
     credentials: { username: deps.infobipWebhookUsername, password: deps.infobipWebhookPassword },
-    sink: {
-      status: async (event, { receivedAt }) => {
-        await deps.webhookPipeline!.batcher.submit({
-          provider: 'infobip',
-          eventType: event.eventType,
-          providerMessageId: event.providerMessageId,
-          callbackData: event.callbackData,
-          status: event.status,
-          at: event.at,
-          errorCode: event.errorCode,
-          errorMessage: event.errorMessage,
-          receivedAt,
-          payload: event.raw,
-        });
-      },
-      inbound: async (event) => {
-        const phone = normalizePhone(`+${event.from}`, deps.defaultCountry);
-        const result = await applyInboundMessage(deps, {
-          provider: 'infobip',
-          providerMessageId: event.providerMessageId,
-          fromPhoneE164: phone.ok ? phone.e164 : `+${event.from}`,
-          text: event.text,
-          contentType: event.type,
-          mediaUrl: event.mediaUrl,
-          receivedAt: event.at,
-          raw: event.raw,
-        });
-        // Signals stay off the response path, as for the other providers (see webhooks.ts).
-        if (result.dripsToStop.length > 0) void stopRepliedDrips({ temporal: deps.temporal, log }, result.dripsToStop);
-      },
-    },
+    sink: webhookIngestionSink(deps, 'infobip'),
   });
 }
