@@ -39,6 +39,7 @@ import { generateSecretKey } from '../src/settings/secret-box';
 import { ctaClickSignal, ctaWorkflowId, type CtaAction } from '../src/shared';
 import { REPO_ROOT } from '../temporal/paths.cjs';
 import { seedTemplates } from '../test/support/templates';
+import { appendBenchResult, insertBenchLeads, sqliteFileSize } from './support/bench-files';
 import { jsonClient, runClosedLoop } from './support/load';
 import { describeMachine, machineLine, type Machine } from './support/machine';
 import { runOpenLoop, type OpenLoopResult } from './support/open-loop';
@@ -183,7 +184,7 @@ async function main(): Promise<void> {
     // Message Master as after a template sync from the emulator, whose CTA buttons open this API.
     await seedTemplates(db, ctaEmulatorTemplates(apiUrl));
     const totalLeads = options.leads + options.baselineLeads;
-    const leadIds = await insertLeads(db, totalLeads);
+    const leadIds = await insertBenchLeads(db, totalLeads);
     const { key, keyHash, keyPrefix } = generateApiKey();
     await createApiKey(db, { name: 'bench', keyHash, keyPrefix });
 
@@ -301,16 +302,12 @@ async function main(): Promise<void> {
       tokenCheckUs: measureTokenCheck(),
       sampler,
       machine: await describeMachine(),
-      files: { temporal: fileSize(server.dbFile), crm: fileSize(path.join(dir, 'crm.db')) },
+      files: { temporal: sqliteFileSize(server.dbFile), crm: sqliteFileSize(path.join(dir, 'crm.db')) },
       runSeconds: (Date.now() - runStarted) / 1000,
     });
     process.stdout.write(`\n${report.markdown}\n`);
     if (options.record) {
-      fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
-      const heading = fs.existsSync(RESULTS_FILE)
-        ? ''
-        : '# CTA click latency bench results\n\nAppended by `npm run bench:cta-clicks -- --record`, newest last. See bench/README.md for how to read them.\n';
-      fs.appendFileSync(RESULTS_FILE, `${heading}\n${report.markdown}\n`);
+      appendBenchResult(RESULTS_FILE, 'CTA click latency bench results', 'bench:cta-clicks', report.markdown);
       say(`recorded in ${path.relative(process.cwd(), RESULTS_FILE)}`);
     }
     if (!report.ok) exitCode = 1;
@@ -327,26 +324,6 @@ async function main(): Promise<void> {
   process.exit(exitCode);
 }
 
-/** One multi-row insert per 500 leads in one transaction; distinct mobile numbers for the unique index. */
-async function insertLeads(db: Db, howMany: number): Promise<number[]> {
-  const { clients } = db.schema;
-  const now = new Date();
-  const rows = Array.from({ length: howMany }, (_, i) => ({
-    name: `Bench Lead ${i + 1}`,
-    phone: `+9190${String(i).padStart(8, '0')}`,
-    customFields: '{}',
-    createdAt: now,
-    updatedAt: now,
-  }));
-  const ids: number[] = [];
-  await db.orm.transaction(async (tx) => {
-    for (let i = 0; i < rows.length; i += 500) {
-      const inserted = await tx.insert(clients).values(rows.slice(i, i + 500)).returning({ id: clients.id });
-      ids.push(...inserted.map((row) => row.id));
-    }
-  });
-  return ids;
-}
 
 type Api = ReturnType<typeof jsonClient>;
 
@@ -616,17 +593,6 @@ function measureTokenCheck(): number {
   return ((performance.now() - t0) * 1000) / rounds;
 }
 
-function fileSize(file: string): number {
-  let total = 0;
-  for (const suffix of ['', '-wal']) {
-    try {
-      total += fs.statSync(`${file}${suffix}`).size;
-    } catch {
-      // no WAL file is fine
-    }
-  }
-  return total;
-}
 
 interface Summary {
   count: number;

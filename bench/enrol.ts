@@ -18,7 +18,6 @@
  * ...), so both see the same growth of the dev server's SQLite file and the same backlog of first
  * workflow tasks the worker has not run yet; nothing waits for that backlog between rounds.
  */
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -41,6 +40,8 @@ import {
 } from '../src/shared';
 import type { dripWorkflow } from '../src/workflows/drip';
 import { REPO_ROOT } from '../temporal/paths.cjs';
+import { appendBenchResult, insertBenchLeads, sqliteFileSize } from './support/bench-files';
+import { describeMachine, machineLine, type Machine } from './support/machine';
 import { jsonClient, runClosedLoop, type LoadResult } from './support/load';
 import { cpuDelta, cpuSnapshot, machineCpu, MemorySampler } from './support/sampler';
 import { fixed, markdownTable, mib, summarise, type LatencySummary } from './support/stats';
@@ -50,7 +51,6 @@ import {
   NAMESPACE,
   startDevServer,
   startNodeChild,
-  temporalCliVersion,
   waitForHttp,
   waitForPoller,
 } from './support/system';
@@ -206,7 +206,7 @@ async function main(): Promise<void> {
     const databaseUrl = `file:${path.join(dir, 'crm.db')}`;
     db = await openDb(databaseUrl);
     await migrate(db);
-    const leadIds = await insertLeads(db, options.leads);
+    const leadIds = await insertBenchLeads(db, options.leads);
     const { key, keyHash, keyPrefix } = generateApiKey();
     await createApiKey(db, { name: 'bench', keyHash, keyPrefix });
     const plans = await planPaths(db, options, leadIds);
@@ -285,17 +285,13 @@ async function main(): Promise<void> {
       drain,
       sampler,
       machine: await describeMachine(),
-      files: { temporal: fileSize(server.dbFile), crm: fileSize(path.join(dir, 'crm.db')) },
+      files: { temporal: sqliteFileSize(server.dbFile), crm: sqliteFileSize(path.join(dir, 'crm.db')) },
       totalWorkflows: [...(plans.warmup ?? []), ...timedPlans].reduce((sum, plan) => sum + plan.targets.length, 0),
       runSeconds: (Date.now() - runStarted) / 1000,
     });
     process.stdout.write(`\n${report.markdown}\n`);
     if (options.record) {
-      fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
-      const heading = fs.existsSync(RESULTS_FILE)
-        ? ''
-        : '# Enrolment bench results\n\nAppended by `npm run bench:enrol -- --record`, newest last. See bench/README.md for how to read them.\n';
-      fs.appendFileSync(RESULTS_FILE, `${heading}\n${report.markdown}\n`);
+      appendBenchResult(RESULTS_FILE, 'Enrolment bench results', 'bench:enrol', report.markdown);
       say(`recorded in ${path.relative(process.cwd(), RESULTS_FILE)}`);
     }
     if (!report.ok) exitCode = 1;
@@ -313,26 +309,6 @@ async function main(): Promise<void> {
   process.exit(exitCode);
 }
 
-/** One multi-row insert per 500 leads in one transaction; distinct phones for the unique index. */
-async function insertLeads(db: Db, howMany: number): Promise<number[]> {
-  const { clients } = db.schema;
-  const now = new Date();
-  const rows = Array.from({ length: howMany }, (_, i) => ({
-    name: `Bench Lead ${i + 1}`,
-    phone: `+9190${String(i).padStart(8, '0')}`,
-    customFields: '{}',
-    createdAt: now,
-    updatedAt: now,
-  }));
-  const ids: number[] = [];
-  await db.orm.transaction(async (tx) => {
-    for (let i = 0; i < rows.length; i += 500) {
-      const inserted = await tx.insert(clients).values(rows.slice(i, i + 500)).returning({ id: clients.id });
-      ids.push(...inserted.map((row) => row.id));
-    }
-  });
-  return ids;
-}
 
 interface Plans {
   bare: PathPlan;
@@ -534,50 +510,9 @@ async function verifyVisibility(temporal: Client, paths: PathResult[]): Promise<
   return checks;
 }
 
-interface Machine {
-  /** Commit measured, and whether src/ differed from it. */
-  revision: string;
-  cpu: string;
-  cores: number;
-  memory: string;
-  os: string;
-  node: string;
-  temporal: string;
-}
 
-async function describeMachine(): Promise<Machine> {
-  const cpus = os.cpus();
-  return {
-    revision: await gitRevision(),
-    cpu: cpus[0]?.model.trim() ?? 'unknown',
-    cores: cpus.length,
-    memory: `${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    temporal: await temporalCliVersion().catch(() => 'unknown'),
-  };
-}
 
-async function gitRevision(): Promise<string> {
-  const git = (...args: string[]) =>
-    new Promise<string>((resolve) => execFile('git', args, { cwd: REPO_ROOT }, (error, stdout) => resolve(error ? '' : stdout.trim())));
-  const commit = await git('rev-parse', '--short', 'HEAD');
-  if (!commit) return 'unknown revision';
-  const changed = (await git('status', '--porcelain', '--', 'src', 'temporal', 'package.json', 'package-lock.json')).split('\n').filter(Boolean).length;
-  return changed === 0 ? `commit ${commit}` : `commit ${commit} with ${changed} uncommitted change(s) in src/, temporal/ or package files`;
-}
 
-function fileSize(file: string): number {
-  let total = 0;
-  for (const suffix of ['', '-wal']) {
-    try {
-      total += fs.statSync(`${file}${suffix}`).size;
-    } catch {
-      // no WAL file is fine
-    }
-  }
-  return total;
-}
 
 interface ReportInput {
   command: string;
@@ -678,7 +613,7 @@ function renderReport(input: ReportInput): { markdown: string; ok: boolean } {
     '',
     `Command: \`${input.command}\` (whole run ${fixed(input.runSeconds, 0)} s)`,
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory} RAM, ${machine.os}; Node ${machine.node}; ${machine.temporal}. Code: ${machine.revision}.`,
+    `Machine: ${machineLine(machine)}`,
     '',
     'Set-up: dev server persisted to a temp SQLite file with the `npm start` settings (WAL, synchronous=NORMAL, 1 task-queue partition, our search attributes), ' +
       'the real worker and API as child processes on one CRM SQLite file, each path on its own 2-step sequence whose first step is 1 h out (nothing is sent). ' +

@@ -1,0 +1,47 @@
+/** The CRM side of a bench's set-up, and where its results go. */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Db } from '../../src/db/client';
+
+/** One multi-row insert per 500 leads in one transaction; distinct mobile numbers for the unique index. */
+export async function insertBenchLeads(db: Db, howMany: number): Promise<number[]> {
+  const { clients } = db.schema;
+  const now = new Date();
+  const rows = Array.from({ length: howMany }, (_, i) => ({
+    name: `Bench Lead ${i + 1}`,
+    phone: `+9190${String(i).padStart(8, '0')}`,
+    customFields: '{}',
+    createdAt: now,
+    updatedAt: now,
+  }));
+  const ids: number[] = [];
+  await db.orm.transaction(async (tx) => {
+    for (let i = 0; i < rows.length; i += 500) {
+      const inserted = await tx.insert(clients).values(rows.slice(i, i + 500)).returning({ id: clients.id });
+      ids.push(...inserted.map((row) => row.id));
+    }
+  });
+  return ids;
+}
+
+/** Size of a SQLite file with its WAL, in bytes. */
+export function sqliteFileSize(file: string): number {
+  let total = 0;
+  for (const suffix of ['', '-wal']) {
+    try {
+      total += fs.statSync(`${file}${suffix}`).size;
+    } catch {
+      // no WAL file is fine
+    }
+  }
+  return total;
+}
+
+/** Appends a report to a results file, newest last, creating it with its title the first time. */
+export function appendBenchResult(file: string, title: string, script: string, markdown: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const heading = fs.existsSync(file)
+    ? ''
+    : `# ${title}\n\nAppended by \`npm run ${script} -- --record\`, newest last. See bench/README.md for how to read them.\n`;
+  fs.appendFileSync(file, `${heading}\n${markdown}\n`);
+}
