@@ -16,6 +16,7 @@ import type { InfobipClient, InfobipPeopleCursor, InfobipPerson, InfobipRecord, 
 import { maskPhone, normalizePhone } from '../providers/phone';
 import type { InfobipPageSource, InfobipStatusRule, InfobipSyncCounts, InfobipSyncMode, InfobipSyncOptions, InfobipSyncTrigger } from '../shared';
 import { InfobipSyncWindowError, openInfobipSyncRun, resolvedOptionsOf } from '../sync/infobip-sync-run';
+import { defaultCountryOf, readInteraktOptions } from '../settings/provider-settings';
 
 /** Failure types the workflow must not retry: a retry would get the same answer. */
 export const INFOBIP_SYNC_CONFIG_ERROR = 'ProviderConfigError';
@@ -128,8 +129,10 @@ export function createInfobipSyncActivities(deps: InfobipSyncActivityDeps) {
       const window = { since: new Date(input.since), until: new Date(input.until) };
       try {
         const client = await deps.getInfobipClient();
+        // The country numbers without one are read in: the settings' (as for leads and IVR calls), else the deployment's.
+        const country = defaultCountryOf(await readInteraktOptions(deps.db), deps.defaultCountry);
         for (let read = 0; position && read < input.maxPages; read++) {
-          const page: ReadPage = await readPage(client, position, window, input, deps.defaultCountry);
+          const page: ReadPage = await readPage(client, position, window, input, country);
           // A cancelled run (delivered with a heartbeat's answer) writes nothing more.
           if (Context.current().cancellationSignal.aborted) throw new CancelledFailure('the sync run was cancelled');
           const key = { runId: input.runId, source, pageNo: position.pageNo };

@@ -16,6 +16,7 @@ import {
   OPEN_CTA_RUN_STATUSES,
 } from '../../db/queries';
 import { ctaStateQuery, type CtaState, type VariableSource } from '../../shared';
+import { defaultCountryOf, readInteraktOptions } from '../../settings/provider-settings';
 import { checkSequenceSteps } from '../../templates/check';
 import type { ApiDeps } from '../app';
 import { conflict, notFound, ValidationError } from '../errors';
@@ -35,7 +36,8 @@ export function ctaRouter(deps: ApiDeps): Router {
     handle({ body: CreateCtaFlowBody }, async ({ body }, res) => {
       const bodyVariables: VariableSource[] = body.bodyVariables ?? [{ field: 'name' }, { value: body.projectName }];
       // Stored as IVR intake stores called numbers (landlines and toll-free included), so they match.
-      const ivrNumber = body.ivrNumber === undefined ? null : normalizeIvrNumber(body.ivrNumber, deps.defaultCountry);
+      const country = defaultCountryOf(await readInteraktOptions(deps.db), deps.defaultCountry);
+      const ivrNumber = body.ivrNumber === undefined ? null : normalizeIvrNumber(body.ivrNumber, country);
       const taken = ivrNumber === null ? undefined : await findCtaFlowByIvrNumber(deps.db, ivrNumber);
       if (taken) throw conflict('ivr_number_taken', `calls to ${ivrNumber} already start the flow "${taken.name}" (id ${taken.id})`);
       await assertTemplatesUsable(deps, body, bodyVariables);
