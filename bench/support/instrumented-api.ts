@@ -18,6 +18,7 @@ import { loadConfig } from '../../src/config';
 import { openDb } from '../../src/db/client';
 import { sendTaskQueue } from '../../src/shared';
 import { summarise } from './stats';
+import { timeTransactions } from './time-transactions';
 
 const STAGES = ['handler', 'txWait', 'txHold', 'start'] as const;
 type Stage = (typeof STAGES)[number];
@@ -31,20 +32,7 @@ async function main(): Promise<void> {
   let samples = new Map<Stage, number[]>(STAGES.map((stage) => [stage, []]));
   const record = (stage: Stage, ms: number) => samples.get(stage)!.push(ms);
 
-  const transaction = db.orm.transaction.bind(db.orm);
-  db.orm.transaction = (async (work: Parameters<typeof transaction>[0], txConfig?: Parameters<typeof transaction>[1]) => {
-    const asked = performance.now();
-    let began = asked;
-    try {
-      return await transaction(async (tx) => {
-        began = performance.now();
-        record('txWait', began - asked);
-        return work(tx);
-      }, txConfig);
-    } finally {
-      record('txHold', performance.now() - began);
-    }
-  }) as typeof db.orm.transaction;
+  timeTransactions(db, record);
 
   const start = temporal.workflow.start.bind(temporal.workflow);
   temporal.workflow.start = (async (...args: Parameters<typeof start>) => {

@@ -23,6 +23,7 @@ import { openDb } from '../../src/db/client';
 import { createSecretBox } from '../../src/settings/secret-box';
 import { sendTaskQueue } from '../../src/shared';
 import { summarise } from './stats';
+import { timeTransactions } from './time-transactions';
 
 export const CLICK_STAGES = ['handler', 'keyring', 'txWait', 'txHold', 'signal'] as const;
 type Stage = (typeof CLICK_STAGES)[number];
@@ -48,20 +49,7 @@ async function main(): Promise<void> {
     }
   };
 
-  const transaction = db.orm.transaction.bind(db.orm);
-  db.orm.transaction = (async (work: Parameters<typeof transaction>[0], txConfig?: Parameters<typeof transaction>[1]) => {
-    const asked = performance.now();
-    let began = asked;
-    try {
-      return await transaction(async (tx) => {
-        began = performance.now();
-        record('txWait', began - asked);
-        return work(tx);
-      }, txConfig);
-    } finally {
-      record('txHold', performance.now() - began);
-    }
-  }) as typeof db.orm.transaction;
+  timeTransactions(db, record);
 
   const signalWithStart = temporal.workflow.signalWithStart.bind(temporal.workflow);
   temporal.workflow.signalWithStart = ((...args: Parameters<typeof signalWithStart>) =>
