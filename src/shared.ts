@@ -39,8 +39,18 @@ export type ProviderName = 'interakt' | 'meta' | 'infobip';
 /** Where a template variable takes its value from at send time. */
 export type VariableSource = { field: LeadField } | { value: string };
 
+/** The lead's own fields a template variable may read. */
+export const LEAD_FIELDS = ['name', 'firstName', 'lastName', 'phone', 'email', 'status', 'stage'] as const;
+
 /** Lead fields a variable may read; `custom.<key>` reads the lead's custom fields. */
-export type LeadField = 'name' | 'firstName' | 'lastName' | 'phone' | 'email' | 'status' | 'stage' | `custom.${string}`;
+export type LeadField = (typeof LEAD_FIELDS)[number] | `custom.${string}`;
+
+/**
+ * Custom field names: 1 to 64 letters, digits and underscores, and never a name JavaScript objects
+ * inherit (`__proto__`, `constructor`, `prototype`), which a lookup would otherwise resolve to
+ * something the lead never had.
+ */
+export const CUSTOM_FIELD_KEY = /^(?!(?:__proto__|constructor|prototype)$)[A-Za-z0-9_]{1,64}$/;
 
 export interface TemplateVariables {
   header?: VariableSource[];

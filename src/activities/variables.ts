@@ -29,8 +29,12 @@ export function resolveVariable(lead: LeadValues, source: VariableSource): strin
 
 function readField(lead: LeadValues, field: LeadField): string {
   if (field.startsWith('custom.')) {
-    const raw = lead.customFields[field.slice('custom.'.length)];
-    return raw === undefined || raw === null ? '' : String(raw);
+    // Own properties only, and only scalars: an inherited name (`constructor`) or a nested object
+    // written into the CRM by hand must never reach the lead as `[object Object]`.
+    const key = field.slice('custom.'.length);
+    if (!Object.hasOwn(lead.customFields, key)) return '';
+    const raw: unknown = lead.customFields[key];
+    return typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : '';
   }
   switch (field) {
     case 'firstName':

@@ -6,7 +6,7 @@ import { interaktWebhookSecretReader } from '../settings/provider-settings';
 import { createSecretBox, type SecretBox } from '../settings/secret-box';
 import { createWebhookPipeline, type WebhookPipeline } from '../webhooks/queue';
 import { requireApiKey } from './auth';
-import { errorHandler, unknownRoute } from './errors';
+import { errorHandler, refuseProtoKeys, unknownRoute } from './errors';
 import { ctaKeyringReader } from '../cta/signing-keys';
 import type { CtaKeyring } from '../cta/tokens';
 import { assignmentsRouter } from './routes/assignments';
@@ -17,7 +17,7 @@ import { healthRouter } from './routes/health';
 import { infobipSyncRouter } from './routes/infobip-sync';
 import { ivrRouter } from './routes/ivr';
 import { leadsRouter } from './routes/leads';
-import { messagesRouter } from './routes/messages';
+import { messagesRouter, type LiveLogLimits } from './routes/messages';
 import { sequencesRouter } from './routes/sequences';
 import { settingsRouter } from './routes/settings';
 import { templateSyncRouter } from './routes/template-sync';
@@ -57,6 +57,8 @@ export interface ApiDeps {
   infobipSync?: { safetyMarginMs?: number; initialLookbackMs?: number };
   /** The CTA link signing keys; built from the secret box (cached reads) when absent. */
   getCtaKeyring?: () => Promise<CtaKeyring>;
+  /** Bounds of the live message log (GET /messages/stream); defaults in routes/messages.ts. */
+  liveLog?: LiveLogLimits;
 }
 
 /** Builds the API without listening, so tests mount it directly. */
@@ -97,7 +99,7 @@ export function createApp(deps: ApiDeps): Express {
 
   const admin = express.Router();
   admin.use(requireApiKey(deps.db));
-  admin.use(express.json({ limit: '2mb' }));
+  admin.use(express.json({ limit: '2mb', reviver: refuseProtoKeys }));
   admin.use('/settings/cta-signing-keys', ctaSigningKeysRouter({ db: deps.db, secretBox }));
   admin.use('/settings', settingsRouter({ ...deps, secretBox }));
   admin.use('/leads', leadsRouter(deps));

@@ -18,6 +18,7 @@ import {
   type DripWorkflowInput,
 } from '../shared';
 import type { dripWorkflow } from '../workflows/drip';
+import { errorMessage } from '../logging/redact';
 
 export interface EnrolDeps {
   db: Db;
@@ -129,7 +130,7 @@ export async function enrolLeads(deps: EnrolDeps, sequence: SequenceWithSteps, l
         started.push({ assignmentId: id, leadId, workflowId });
         return;
       }
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorMessage(error);
       await updateAssignment(deps.db, id, { status: 'failed', lastError: `workflow start failed: ${reason}`, completedAt: new Date() });
       skipped.push({ leadId, reason: 'start_failed', assignmentId: id });
     }

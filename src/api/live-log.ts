@@ -13,6 +13,7 @@
  */
 import type { Db } from '../db/client';
 import { listMessagesChangedSince, type MessageLogRow } from '../db/queries';
+import { describeError } from '../logging/redact';
 
 /** A position in the change stream: every row at or before (at, id) was delivered. */
 export interface FeedCursor {
@@ -43,6 +44,13 @@ export interface MessageFeedOptions {
   settleMs?: number;
   /** Rows per read; a full batch is followed by another read at once. */
   batchSize?: number;
+  /**
+   * Most rows one subscriber is caught up with from its cursor. A client further behind than this
+   * (or one that sends `Last-Event-ID: 0-0`) gets that many, then a reset: it reloads the list
+   * with GET /messages and follows live from there. Without the bound a reconnect could replay the
+   * whole log, and a few such streams would keep the process reading for seconds.
+   */
+  maxReplayRows?: number;
   log?: (line: string) => void;
 }
 
@@ -52,6 +60,8 @@ export interface FeedSubscription {
   /** Resume after this cursor (an SSE Last-Event-ID); by default only changes from now on. */
   from?: FeedCursor | undefined;
   onRows: (rows: MessageLogRow[]) => void;
+  /** Called when the catch-up stopped at maxReplayRows and the stream skipped ahead to now. */
+  onReset?: (replayed: number) => void;
 }
 
 interface Subscriber {
@@ -65,6 +75,7 @@ export class MessageChangeFeed {
   private readonly pollIntervalMs: number;
   private readonly settleMs: number;
   private readonly batchSize: number;
+  private readonly maxReplayRows: number;
   private readonly log: (line: string) => void;
   private readonly subscribers = new Set<Subscriber>();
   private head: FeedCursor | null = null;
@@ -78,6 +89,7 @@ export class MessageChangeFeed {
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.settleMs = options.settleMs ?? 1_000;
     this.batchSize = options.batchSize ?? 500;
+    this.maxReplayRows = options.maxReplayRows ?? 1_000;
     this.log = options.log ?? ((line) => console.error(line));
   }
 
@@ -99,20 +111,28 @@ export class MessageChangeFeed {
       if (this.subscribers.size === 0) this.stop();
     };
 
+    let replayed = 0;
     while (!subscriber.closed && this.head && compare(subscriber.cursor, this.head) < 0) {
       const head = this.head;
+      if (replayed >= this.maxReplayRows) {
+        subscriber.cursor = head;
+        subscription.onReset?.(replayed);
+        break;
+      }
+      const limit = Math.min(this.batchSize, this.maxReplayRows - replayed);
       const rows = await listMessagesChangedSince(this.db, {
         since: new Date(subscriber.cursor.at),
         afterId: subscriber.cursor.id,
         until: new Date(head.at),
         leadId: subscriber.leadId,
-        limit: this.batchSize,
+        limit,
       });
       if (rows.length > 0 && !subscriber.closed) {
         subscriber.onRows(rows);
         subscriber.cursor = cursorOf(rows.at(-1)!);
+        replayed += rows.length;
       }
-      if (rows.length < this.batchSize) subscriber.cursor = later(subscriber.cursor, head);
+      if (rows.length < limit) subscriber.cursor = later(subscriber.cursor, head);
     }
     if (subscriber.closed) return unsubscribe;
     // The poller may have stopped (every other stream closed) while this one caught up.
@@ -165,7 +185,7 @@ export class MessageChangeFeed {
         if (mine.length > 0) subscriber.onRows(mine);
       }
     } catch (error) {
-      this.log(`[live-log] reading message changes failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.log(`[live-log] reading message changes failed: ${describeError(error)}`);
     } finally {
       this.ticking = false;
       if (this.subscribers.size > 0) this.schedule(full ? 0 : this.pollIntervalMs);

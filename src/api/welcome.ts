@@ -4,6 +4,7 @@ import type { Lead } from '../db/queries';
 import { FLOW_KIND, LEAD_ID, welcomeWorkflowId } from '../shared';
 import type { InteraktOptions } from '../settings/provider-settings';
 import type { welcomeWorkflow } from '../workflows/welcome';
+import { describeError } from '../logging/redact';
 
 export interface WelcomeDeps {
   temporal: Client;
@@ -57,7 +58,7 @@ export async function startWelcomeWorkflow(
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, status: 'already_started' };
     const log = deps.log ?? ((line: string) => console.error(line));
-    log(`[api] welcome for lead ${lead.id} not started: ${error instanceof Error ? error.message : String(error)}`);
+    log(`[api] welcome for lead ${lead.id} not started: ${describeError(error)}`);
     return { workflowId, status: 'start_failed' };
   }
 }

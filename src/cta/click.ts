@@ -15,6 +15,7 @@ import { ctaClickSignal, FLOW_KIND, LEAD_ID, type CtaAction, type CtaClick } fro
 import { ctaWorkflowInput } from './start';
 import { verifyCtaToken, type CtaKeyring, type CtaTokenFailure } from './tokens';
 import type { ctaWorkflow } from '../workflows/cta';
+import { describeError } from '../logging/redact';
 
 export interface CtaClickDeps {
   db: Db;
@@ -106,7 +107,7 @@ async function signalClick(deps: CtaClickDeps, flow: CtaFlow, run: CtaRun, click
     });
     return true;
   } catch (error) {
-    deps.log(`[cta] could not signal ${run.workflowId}: ${error instanceof Error ? error.message : String(error)}`);
+    deps.log(`[cta] could not signal ${run.workflowId}: ${describeError(error)}`);
     return false;
   }
 }

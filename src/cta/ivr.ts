@@ -24,6 +24,7 @@ import {
 } from '../db/queries';
 import { normalizePhone } from '../providers/phone';
 import { startCtaFlow, type CtaStartDeps } from './start';
+import { describeError } from '../logging/redact';
 
 export interface IvrCallEvent {
   callId: string;
@@ -225,9 +226,4 @@ async function settledElsewhere(db: Db, call: IvrCall): Promise<IvrCallResult> {
     ...(stored?.flowRunId != null && { runId: stored.flowRunId }),
     ...(stored?.note != null && { reason: stored.note }),
   };
-}
-
-function describeError(error: unknown): string {
-  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return message.slice(0, 300);
 }

@@ -3,6 +3,7 @@ import type { Db } from '../db/client';
 import { claimCtaRun, getCtaFlow, getLead, recordCtaRunStartError, type CtaFlow, type CtaRun } from '../db/queries';
 import { ctaWorkflowId, FLOW_KIND, LEAD_ID, type CtaWorkflowInput } from '../shared';
 import type { ctaWorkflow } from '../workflows/cta';
+import { errorMessage } from '../logging/redact';
 
 export interface CtaStartDeps {
   db: Db;
@@ -60,7 +61,7 @@ export async function startCtaFlow(
     if (error instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'skipped', reason: 'already_in_flow', run: claim.run };
     // Left pending with the reason: the next start for this lead and flow (an IVR pass, an API
     // call) tries again.
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     await recordCtaRunStartError(deps.db, { runId: claim.run.id, error: `workflow start failed: ${reason}`, at: new Date() });
     throw error;
   }

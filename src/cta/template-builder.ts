@@ -9,7 +9,8 @@
  */
 import { z } from 'zod';
 import type { CtaAction } from '../shared';
-import { placeholderNumbers, placeholderProblem, type TemplateIssue } from '../templates/rules';
+import { textProblem } from '../api/schemas/common';
+import { MAX_VARIABLE_NUMBER, placeholderNumbers, placeholderProblem, type TemplateIssue } from '../templates/rules';
 import { ctaButtonSuffix } from './tokens';
 
 export const TEMPLATE_JSON_CATEGORIES = ['MARKETING', 'UTILITY', 'AUTHENTICATION'] as const;
@@ -27,12 +28,33 @@ export const MAX_URL_LENGTH = 2000;
 const TEMPLATE_NAME = /^[a-z0-9_]+$/;
 const LANGUAGE = /^[a-z]{2,3}(_[A-Z]{2})?$/;
 const E164 = /^\+[1-9]\d{6,14}$/;
-/** Anything WhatsApp would read as a variable: `{{1}}`, `{{ 1 }}`, `{{name}}`, `{{lead_id}}`. */
-const ANY_VARIABLE = /\{\{[^}]*\}\}/g;
+/**
+ * Anything WhatsApp would read as a variable: `{{1}}`, `{{ 1 }}`, `{{name}}`, `{{lead_id}}`. The
+ * inside excludes `{` as well as `}`, so a run of braces is scanned once, not once per brace.
+ */
+const ANY_VARIABLE = /\{\{[^{}]*\}\}/g;
 const POSITIONAL_VARIABLE = /^\{\{[1-9][0-9]*\}\}$/;
 const DYNAMIC_URL_SUFFIX = '{{1}}';
 
-const Text = z.string();
+/**
+ * Every text field is bounded here, before any rule scans it: nothing longer than
+ * MAX_FIELD_LENGTH can be a template part, so it is refused on its length alone. Within that
+ * bound, `checkCtaTemplateRequest` applies WhatsApp's exact limits together with every other rule,
+ * so one 400 still lists all of a description's problems. The character policy is the API's
+ * (src/api/schemas/common.ts).
+ */
+export const MAX_FIELD_LENGTH = 4096;
+
+const Text = z.string().max(MAX_FIELD_LENGTH, { abort: true }).check(policy(true));
+const BodyText = z.string().max(MAX_FIELD_LENGTH, { abort: true }).check(policy(false));
+
+function policy(singleLine: boolean) {
+  return (ctx: { value: string; issues: unknown[] }) => {
+    const problem = textProblem(ctx.value, { singleLine, visible: false });
+    if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value, continue: true });
+  };
+}
+
 const Button = z.discriminatedUnion('type', [
   z.object({ type: z.literal('URL'), text: Text, url: Text, example: Text.optional() }).strict(),
   z.object({ type: z.literal('QUICK_REPLY'), text: Text }).strict(),
@@ -55,9 +77,10 @@ export const CtaTemplateRequest = z
     language: Text.default('en'),
     category: z.enum(TEMPLATE_JSON_CATEGORIES).default('MARKETING'),
     header: Header.optional(),
-    body: z.object({ text: Text, examples: z.array(Text).default([]) }).strict(),
+    body: z.object({ text: BodyText, examples: z.array(Text).max(MAX_VARIABLE_NUMBER).default([]) }).strict(),
     footer: Text.optional(),
-    buttons: z.array(Button).default([]),
+    // Past WhatsApp's 10 the rules say so; this only keeps a list of thousands from being walked.
+    buttons: z.array(Button).max(MAX_BUTTONS * 10).default([]),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { cancelDripSignal } from '../shared';
+import { describeError } from '../logging/redact';
 
 export interface StopDripsDeps {
   temporal: Client;
@@ -25,7 +26,7 @@ export async function stopDrips(
   results.forEach((result, index) => {
     if (result.status === 'fulfilled') delivered += 1;
     else {
-      const why = result.reason instanceof Error ? result.reason.message : String(result.reason);
+      const why = describeError(result.reason);
       deps.log(`[drips] could not stop ${targets[index]!.workflowId} of lead ${targets[index]!.leadId} (${reason}): ${why}`);
     }
   });

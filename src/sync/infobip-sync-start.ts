@@ -6,6 +6,7 @@ import { finishInfobipSyncRun, type InfobipSyncRun } from '../db/queries';
 import { infobipSyncWorkflowId, type InfobipSyncOptions, type InfobipSyncWorkflowInput } from '../shared';
 import type { infobipSyncWorkflow } from '../workflows/infobip-sync';
 import { openInfobipSyncRun } from './infobip-sync-run';
+import { errorMessage } from '../logging/redact';
 
 export interface StartInfobipSyncDeps {
   db: Db;
@@ -45,7 +46,7 @@ export async function startInfobipSync(deps: StartInfobipSyncDeps, params: Start
     await deps.temporal.workflow.start<typeof infobipSyncWorkflow>('infobipSyncWorkflow', { taskQueue: deps.taskQueue, workflowId, args: [input] });
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) return { run, workflowId, alreadyStarted: true };
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     await finishInfobipSyncRun(deps.db, run.id, { status: 'failed', failure: `workflow start failed: ${reason}`, finishedAt: new Date() });
     throw error;
   }

@@ -58,6 +58,13 @@ export const MAX_URL_BUTTONS = 2;
 const PLACEHOLDER = /\{\{\s*(\d+)\s*\}\}/g;
 const DYNAMIC_URL_SUFFIX = /\{\{\s*1\s*\}\}$/;
 
+/**
+ * The highest variable number a template may use. A body is at most 1,024 characters and each
+ * `{{n}}` takes five, so no real template comes near; the bound keeps a typo such as `{{30000000}}`
+ * a clear 400 rather than a number anything is sized by.
+ */
+export const MAX_VARIABLE_NUMBER = 100;
+
 export class TemplatePlaceholderError extends Error {
   readonly code = 'invalid_placeholders';
 }
@@ -68,12 +75,22 @@ export function placeholderNumbers(text: string | null | undefined): number[] {
   return [...new Set([...text.matchAll(PLACEHOLDER)].map((match) => Number(match[1])))].sort((a, b) => a - b);
 }
 
-/** Why the placeholders of `text` are not `{{1}}`..`{{n}}` without gaps, or undefined when they are. */
+/**
+ * Why the placeholders of `text` are not `{{1}}`..`{{n}}` without gaps (n at most
+ * MAX_VARIABLE_NUMBER), or undefined when they are. The work grows with the number of
+ * placeholders, never with the numbers written in them.
+ */
 export function placeholderProblem(text: string | null | undefined): string | undefined {
   const numbers = placeholderNumbers(text);
-  const missing = numbers.length === 0 ? undefined : Array.from({ length: numbers.at(-1)! }, (_, i) => i + 1).find((n) => !numbers.includes(n));
-  if (missing === undefined) return undefined;
-  return `variables must be numbered {{1}} to {{n}} without gaps; {{${missing}}} is missing`;
+  const largest = numbers.at(-1);
+  if (largest !== undefined && largest > MAX_VARIABLE_NUMBER) {
+    const shown = Number.isSafeInteger(largest) ? `{{${largest}}}` : 'a variable number that large';
+    return `variables are numbered {{1}} to {{${MAX_VARIABLE_NUMBER}}} at most; ${shown} is too large`;
+  }
+  // Distinct and sorted: without gaps exactly when the i-th number is i + 1.
+  const gapAt = numbers.findIndex((n, i) => n !== i + 1);
+  if (gapAt === -1) return undefined;
+  return `variables must be numbered {{1}} to {{n}} without gaps; {{${gapAt + 1}}} is missing`;
 }
 
 /** `{{1}}`..`{{n}}` → n (a repeated variable takes one value). Throws when the numbers have a gap. */

@@ -31,6 +31,7 @@ import {
   type WebhookOutcome,
 } from '../db/queries';
 import { statusDedupeKey, type DeliveryStatus, type StatusEvent } from './ingest';
+import { describeError } from '../logging/redact';
 
 /** `queued`: stored now, to be applied; `duplicate`: this event was already stored. */
 export interface QueuedStatus {
@@ -272,7 +273,7 @@ export class WebhookEventProcessor {
         while (this.running && taken === this.batchSize) taken = await this.applyPending();
       } while (this.running && this.again);
     } catch (err) {
-      this.log(`[webhooks] applying pending events failed, retrying in ${this.retryMs} ms: ${err instanceof Error ? err.message : String(err)}`);
+      this.log(`[webhooks] applying pending events failed, retrying in ${this.retryMs} ms: ${describeError(err)}`);
       if (this.running) {
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;

@@ -9,6 +9,7 @@ import type { WebhookDelivery } from '../../src/emulators/interakt';
 import { sendTaskQueue } from '../../src/shared';
 import { createWebhookPipeline, type WebhookPipeline } from '../../src/webhooks/queue';
 import { apiClient, listen, type RunningApp } from '../support/api';
+import { openStream } from '../support/sse';
 import { createTestDb } from '../support/db';
 import { nextPhone, startDripHarness, waitFor, type DripHarness } from '../support/drip-harness';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
@@ -18,47 +19,6 @@ const WEBHOOK_SECRET = 'test-webhook-secret';
 /** The timestamp a delivery carried for `field` (Interakt sends UTC without a zone). */
 const stamp = (delivery: WebhookDelivery, field: 'delivered_at_utc' | 'seen_at_utc' | 'received_at_utc'): Date =>
   new Date(`${(JSON.parse(delivery.rawBody) as { data: { message: Record<string, string> } }).data.message[field]}Z`);
-
-interface SseEvent {
-  id?: string;
-  event?: string;
-  data?: string;
-}
-
-/** Opens GET /messages/stream and hands back the parsed events as they arrive. */
-async function openStream(url: string, key: string, headers: Record<string, string> = {}) {
-  const controller = new AbortController();
-  const response = await fetch(url, { headers: { authorization: `Bearer ${key}`, ...headers }, signal: controller.signal });
-  const events: SseEvent[] = [];
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const pump = (async () => {
-    let buffer = '';
-    for (;;) {
-      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
-      if (done) return;
-      buffer += value;
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event: SseEvent = {};
-        for (const line of block.split('\n')) {
-          const match = /^(id|event|data): ?(.*)$/.exec(line);
-          if (match) event[match[1] as keyof SseEvent] = match[2];
-        }
-        if (event.data !== undefined) events.push(event);
-      }
-    }
-  })();
-  return {
-    response,
-    events,
-    close: async () => {
-      controller.abort();
-      await pump;
-    },
-  };
-}
 
 /**
  * Signed Interakt webhooks end to end on the dev server: status reports applied exactly once and

@@ -4,6 +4,7 @@ import {
   checkTemplateDefinition,
   checkTemplateUse,
   countBodyVariables,
+  placeholderProblem,
   TemplatePlaceholderError,
   templateRequirements,
   type TemplateShape,
@@ -31,6 +32,14 @@ describe('countBodyVariables', () => {
   it('refuses numbering that does not run from 1 without gaps', () => {
     expect(() => countBodyVariables('Hi {{2}}')).toThrow(TemplatePlaceholderError);
     expect(() => countBodyVariables('Hi {{1}} and {{3}}')).toThrow('{{2}} is missing');
+  });
+
+  it('refuses a variable number above 100 by its size, however large, without sizing anything by it', () => {
+    expect(() => countBodyVariables('Hi {{1}} {{101}}')).toThrow('{{101}} is too large');
+    expect(placeholderProblem('Hi {{1}} {{99999999999999999999999}}')).toBe(
+      'variables are numbered {{1}} to {{100}} at most; a variable number that large is too large',
+    );
+    expect(placeholderProblem(Array.from({ length: 100 }, (_, i) => `{{${i + 1}}}`).join(' '))).toBeUndefined();
   });
 });
 

@@ -23,6 +23,7 @@ import { conflict, notFound, ValidationError } from '../errors';
 import { CreateCtaFlowBody, CtaAnalyticsQuery, ListCtaRunsQuery, StartCtaFlowBody } from '../schemas/cta';
 import { IdParams } from '../schemas/common';
 import { handle } from '../validate';
+import { describeError } from '../../logging/redact';
 
 const DEFAULT_ANALYTICS_DAYS = 30;
 
@@ -99,7 +100,7 @@ export function ctaRouter(deps: ApiDeps): Router {
           else skipped.push({ leadId, reason: result.reason, ...(result.run && { runId: result.run.id }) });
         } catch (error) {
           // Temporal unreachable: the run stays claimed with the reason, and starting again retries it.
-          (deps.log ?? console.error)(`[cta] start of flow ${flow.id} for lead ${leadId} failed: ${error instanceof Error ? error.message : String(error)}`);
+          (deps.log ?? console.error)(`[cta] start of flow ${flow.id} for lead ${leadId} failed: ${describeError(error)}`);
           skipped.push({ leadId, reason: 'start_failed' });
         }
       }

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { pingDb } from '../../db/queries';
 import type { ApiDeps } from '../app';
+import { errorMessage } from '../../logging/redact';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -12,7 +13,7 @@ async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; erro
     ]);
     return { ok: true };
   } catch (error) {
-    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+    return { ok: false, error: errorMessage(error) };
   }
 }
 

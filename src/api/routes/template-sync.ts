@@ -8,6 +8,7 @@ import type { ApiDeps } from '../app';
 import { notFound } from '../errors';
 import { IdParams, Paging } from '../schemas/common';
 import { handle } from '../validate';
+import { errorMessage } from '../../logging/redact';
 
 const PROVIDER: ProviderName = 'interakt';
 
@@ -40,7 +41,7 @@ export function templateSyncRouter(deps: TemplateSyncRouterDeps): Router {
           args: [{ runId: run.id }],
         });
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorMessage(error);
         await finishTemplateSyncRun(deps.db, run.id, { status: 'failed', counts: {}, errors: [{ message: `workflow start failed: ${reason}` }] });
         throw error;
       }

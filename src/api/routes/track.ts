@@ -1,7 +1,9 @@
-import express, { type Router } from 'express';
+import express, { type ErrorRequestHandler, type Router } from 'express';
 import { isLinkPreviewRequest } from '../../cta/bots';
 import { handleCtaClick, type CtaClickDeps } from '../../cta/click';
 import { CTA_RESPONSE_HEADERS, renderCtaPage } from '../../cta/pages';
+import { describeError } from '../../logging/redact';
+import { asClientError } from '../errors';
 
 /**
  * `GET /track/:leadId?token=…&action=…`, the URL behind each CTA button. Public: the signed token
@@ -40,11 +42,24 @@ export function trackRouter(deps: CtaClickDeps): Router {
     } catch (error) {
       // Not the shared error handler: it logs the path, which may hold the token (an encoded
       // link), and answers JSON; a lead gets a page, and the log gets no link.
-      deps.log(`[cta] a click failed: ${error instanceof Error ? error.message : String(error)}`);
+      deps.log(`[cta] a click failed: ${describeError(error)}`);
       res.set(CTA_RESPONSE_HEADERS);
       res.status(503).send(renderCtaPage('unavailable'));
     }
   });
+  // Errors before the handler runs: the router could not decode the path segment (malformed
+  // percent-encoding). A link that cannot be read is an invalid link: the page, not JSON, and the
+  // segment (which may hold a token) stays out of the log.
+  router.use(((error, _req, res, next) => {
+    const clientError = asClientError(error);
+    if (!clientError) {
+      next(error);
+      return;
+    }
+    deps.log(`[cta] rejected a link: ${clientError.message}`);
+    res.set(CTA_RESPONSE_HEADERS);
+    res.status(clientError.status).send(renderCtaPage('invalid'));
+  }) as ErrorRequestHandler);
   return router;
 }
 

@@ -1,17 +1,17 @@
 import { z } from 'zod';
-import { Paging } from './common';
+import { IdFromText, Paging, singleLine } from './common';
 
 export const ASSIGNMENT_STATUSES = ['pending', 'active', 'paused', 'completed', 'cancelled', 'failed'] as const;
 
 export const ListAssignmentsQuery = Paging.extend({
-  sequenceId: z.coerce.number().int().positive().optional(),
-  leadId: z.coerce.number().int().positive().optional(),
+  sequenceId: IdFromText.optional(),
+  leadId: IdFromText.optional(),
   status: z.enum(ASSIGNMENT_STATUSES).optional(),
 });
 
 export const AssignmentActionParams = z.object({
-  id: z.coerce.number().int().positive(),
+  id: IdFromText,
   action: z.enum(['pause', 'resume', 'cancel']),
 });
 
-export const CancelBody = z.object({ reason: z.string().trim().min(1).max(200).default('admin') }).strict();
+export const CancelBody = z.object({ reason: singleLine(200).default('admin') }).strict();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CTA_RUN_STATUSES } from '../../shared';
-import { Paging } from './common';
+import { Id, IdFromText, LanguageCode, Paging, singleLine, TemplateName } from './common';
 import { VariableSourceSchema } from './sequences';
 
 const DAY = 86_400;
@@ -8,10 +8,10 @@ const seconds = (max: number) => z.number().int().min(1).max(max);
 
 export const CreateCtaFlowBody = z
   .object({
-    name: z.string().trim().min(1).max(200),
-    templateName: z.string().trim().min(1).max(512),
-    templateLanguage: z.string().trim().min(1).max(20).default('en'),
-    projectName: z.string().trim().min(1).max(200),
+    name: singleLine(200),
+    templateName: TemplateName,
+    templateLanguage: LanguageCode.default('en'),
+    projectName: singleLine(200),
     /** Body {{1}}, {{2}}, ... of the interactive and brochure templates; default: the lead's name, the project. */
     bodyVariables: z.array(VariableSourceSchema).max(20).optional(),
     interestedButtonIndex: z.number().int().min(0).max(9).default(0),
@@ -19,13 +19,13 @@ export const CreateCtaFlowBody = z
     reminderAfterSeconds: seconds(30 * DAY).default(DAY),
     closeAfterSeconds: seconds(30 * DAY).default(2 * DAY),
     tokenTtlSeconds: seconds(90 * DAY).default(30 * DAY),
-    brochureTemplateName: z.string().trim().min(1).max(512),
-    brochureTemplateLanguage: z.string().trim().min(1).max(20).default('en'),
+    brochureTemplateName: TemplateName,
+    brochureTemplateLanguage: LanguageCode.default('en'),
     brochureUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
-    brochureFileName: z.string().trim().min(1).max(255).optional(),
+    brochureFileName: singleLine(255).optional(),
     followUpCallAfterSeconds: seconds(30 * DAY).default(4 * 3600),
     /** Calls to this number (any format; stored as E.164) start this flow. */
-    ivrNumber: z.string().trim().min(3).max(64).optional(),
+    ivrNumber: singleLine(64).min(3).optional(),
   })
   .strict()
   .refine((flow) => flow.interestedButtonIndex !== flow.notInterestedButtonIndex, {
@@ -38,11 +38,11 @@ export const CreateCtaFlowBody = z
   });
 export type CreateCtaFlowBody = z.infer<typeof CreateCtaFlowBody>;
 
-export const StartCtaFlowBody = z.object({ leadIds: z.array(z.number().int().positive()).min(1).max(1000) }).strict();
+export const StartCtaFlowBody = z.object({ leadIds: z.array(Id).min(1).max(1000) }).strict();
 
 export const ListCtaRunsQuery = Paging.extend({
-  flowId: z.coerce.number().int().positive().optional(),
-  leadId: z.coerce.number().int().positive().optional(),
+  flowId: IdFromText.optional(),
+  leadId: IdFromText.optional(),
   status: z.enum(CTA_RUN_STATUSES).optional(),
 });
 
@@ -50,7 +50,7 @@ export const CtaAnalyticsQuery = z
   .object({
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
-    flowId: z.coerce.number().int().positive().optional(),
+    flowId: IdFromText.optional(),
     recent: z.coerce.number().int().min(0).max(200).default(20),
   })
   .refine((q) => !q.from || !q.to || new Date(q.from) < new Date(q.to), { path: ['to'], message: 'to must be after from' });

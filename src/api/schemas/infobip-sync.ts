@@ -1,20 +1,17 @@
 import { z } from 'zod';
 import { SYNC_RUN_STATUSES } from '../../db/schema/values';
 import { INFOBIP_SYNC_MODES, INFOBIP_SYNC_SOURCES } from '../../shared';
-import { Paging } from './common';
+import { matching, Paging, singleLine } from './common';
 
 const Instant = z.iso.datetime({ offset: true });
 /** Infobip channel names as the People filter takes them (`whatsapp`, `sms`, `viber`, ...). */
-const Channel = z
-  .string()
-  .trim()
-  .regex(/^[A-Za-z_]{2,30}$/, 'a channel name such as whatsapp or sms')
+const Channel = matching(30, /^[A-Za-z_]{2,30}$/, 'a channel name such as whatsapp or sms')
   .transform((value) => value.toLowerCase());
 
 const StatusRule = z
   .object({
-    setStatus: z.string().trim().min(1).max(50),
-    onlyIfStatusIn: z.array(z.string().trim().min(1).max(50)).min(1).optional(),
+    setStatus: singleLine(50),
+    onlyIfStatusIn: z.array(singleLine(50)).min(1).max(50).optional(),
   })
   .strict();
 
@@ -35,7 +32,7 @@ export const InfobipSyncRunBody = z
     until: Instant.optional(),
     ...SyncFields,
     /** Idempotency: a second start with the same key answers with the first run. */
-    runKey: z.string().regex(/^[A-Za-z0-9_.:-]{1,80}$/, 'letters, digits and _ . : - (at most 80)').optional(),
+    runKey: matching(80, /^[A-Za-z0-9_.:-]{1,80}$/, 'letters, digits and _ . : - (at most 80)').optional(),
   })
   .strict()
   .superRefine((body, ctx) => {
@@ -54,10 +51,12 @@ export const InfobipSyncRunsQuery = Paging.extend({ status: z.enum(SYNC_RUN_STAT
 export const InfobipSyncScheduleBody = z
   .object({
     every: z.enum(['hourly', 'daily']).optional(),
+    // Bounded before the pattern runs: its repeated groups backtrack on a long line.
     cron: z
       .string()
+      .max(100, { abort: true })
       .trim()
-      .regex(/^(\S+\s+){4}\S+$/, 'a five-field cron expression, e.g. "0 * * * *"')
+      .regex(/^\S+(?:[ \t]+\S+){4}$/, 'a five-field cron expression, e.g. "0 * * * *"')
       .optional(),
     ...SyncFields,
   })
@@ -68,4 +67,4 @@ export const InfobipSyncScheduleBody = z
     }
   });
 
-export const ScheduleNoteBody = z.object({ note: z.string().trim().min(1).max(200).optional() }).strict();
+export const ScheduleNoteBody = z.object({ note: singleLine(200).optional() }).strict();

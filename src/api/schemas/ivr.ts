@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IVR_CALL_STATUSES } from '../../db/schema/values';
-import { Paging } from './common';
+import { Id, Paging, singleLine } from './common';
 
 /** An ISO 8601 date-time with a zone (`2030-01-31T09:00:00Z`, `…+05:30`). */
 const DateTime = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
@@ -11,9 +11,9 @@ const Instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).transf
 /** Lengths are the IVRCallLog columns'. */
 export const IvrCallBody = z
   .object({
-    callId: z.string().trim().min(1).max(200),
-    callerNumber: z.string().trim().min(1).max(64),
-    calledNumber: z.string().trim().min(1).max(64),
+    callId: singleLine(200),
+    callerNumber: singleLine(64),
+    calledNumber: singleLine(64),
     calledAt: DateTime,
   })
   .strict();
@@ -45,6 +45,6 @@ export const ListIvrCallsQuery = Paging.extend({
 export const ProcessIvrCallsBody = z
   .object({
     limit: z.number().int().min(1).max(1000).default(10),
-    flowId: z.number().int().positive().optional(),
+    flowId: Id.optional(),
   })
   .strict();

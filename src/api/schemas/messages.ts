@@ -1,15 +1,15 @@
 import { z } from 'zod';
-import { Paging } from './common';
+import { IdFromText, Paging, singleLine, TemplateName } from './common';
 
 /** An ISO 8601 date-time with a zone (`2030-01-31T09:00:00Z`, `…+05:30`) or a date (`2030-01-31`, UTC midnight). */
 const Instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).transform((value) => new Date(value));
 
 export const ListMessagesQuery = Paging.extend({
-  leadId: z.coerce.number().int().positive().optional(),
+  leadId: IdFromText.optional(),
   status: z.enum(['pending', 'sending', 'sent', 'delivered', 'read', 'failed']).optional(),
   referenceType: z.enum(['drip', 'welcome', 'cta', 'manual']).optional(),
-  referenceId: z.string().max(64).optional(),
-  templateName: z.string().min(1).max(512).optional(),
+  referenceId: singleLine(64).optional(),
+  templateName: TemplateName.optional(),
   direction: z.enum(['outgoing', 'incoming']).optional(),
   /** CreatedAt at or after. */
   from: Instant.optional(),
@@ -19,5 +19,5 @@ export const ListMessagesQuery = Paging.extend({
 }).refine((query) => !query.from || !query.to || query.from < query.to, { message: 'from must be before to', path: ['to'] });
 
 export const MessageStreamQuery = z.object({
-  leadId: z.coerce.number().int().positive().optional(),
+  leadId: IdFromText.optional(),
 });

@@ -1,23 +1,25 @@
 import { z } from 'zod';
-import type { LeadField } from '../../shared';
-import { Paging } from './common';
+import { CUSTOM_FIELD_KEY, LEAD_FIELDS, type LeadField } from '../../shared';
+import { Id, LanguageCode, matching, multiLine, Paging, singleLine, TemplateName } from './common';
 
 const MAX_DELAY_SECONDS = 365 * 24 * 3600;
+
+const LEAD_FIELD_MESSAGE = `must be ${LEAD_FIELDS.join(', ')} or custom.<key> (a custom field name)`;
+
+const isLeadField = (field: string): boolean =>
+  (LEAD_FIELDS as readonly string[]).includes(field) || (field.startsWith('custom.') && CUSTOM_FIELD_KEY.test(field.slice('custom.'.length)));
 
 /** Where a template variable takes its value: a lead field, or a literal. */
 export const VariableSourceSchema = z.union([
   z
     .object({
-      field: z
-        .string()
-        .regex(
-          /^(name|firstName|lastName|phone|email|status|stage|custom\.[A-Za-z0-9_]{1,64})$/,
-          'must be name, firstName, lastName, phone, email, status, stage or custom.<key>',
-        )
+      field: matching(71, /^[A-Za-z0-9_.]+$/, LEAD_FIELD_MESSAGE)
+        .refine(isLeadField, LEAD_FIELD_MESSAGE)
         .transform((field) => field as LeadField),
     })
     .strict(),
-  z.object({ value: z.string().min(1).max(1024) }).strict(),
+  // WhatsApp refuses a parameter with a line break or tab (error 132018): one line.
+  z.object({ value: singleLine(1024) }).strict(),
 ]);
 
 export const TemplateVariablesSchema = z
@@ -25,16 +27,14 @@ export const TemplateVariablesSchema = z
     header: z.array(VariableSourceSchema).max(1).optional(),
     body: z.array(VariableSourceSchema).max(20).optional(),
     buttons: z.record(z.string().regex(/^\d$/, 'button index must be 0-9'), z.array(VariableSourceSchema).length(1)).optional(),
-    fileName: z.string().min(1).max(255).optional(),
+    fileName: singleLine(255).optional(),
   })
   .strict();
 
 export const StepSchema = z
   .object({
-    templateName: z
-      .string()
-      .regex(/^[a-z0-9_]{1,512}$/, 'template names are lowercase letters, digits and underscores'),
-    templateLanguage: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'a language code such as en or en_US').default('en'),
+    templateName: TemplateName,
+    templateLanguage: LanguageCode.default('en'),
     delaySeconds: z.number().int().min(0).max(MAX_DELAY_SECONDS),
     variables: TemplateVariablesSchema.default({}),
   })
@@ -42,8 +42,8 @@ export const StepSchema = z
 
 export const CreateSequenceBody = z
   .object({
-    name: z.string().trim().min(1).max(200),
-    description: z.string().max(2000).optional(),
+    name: singleLine(200),
+    description: multiLine(2000, { min: 0 }).optional(),
     stopOnReply: z.boolean().default(false),
     steps: z.array(StepSchema).min(1).max(100),
   })
@@ -51,8 +51,8 @@ export const CreateSequenceBody = z
 
 export const UpdateSequenceBody = z
   .object({
-    name: z.string().trim().min(1).max(200).optional(),
-    description: z.string().max(2000).optional(),
+    name: singleLine(200).optional(),
+    description: multiLine(2000, { min: 0 }).optional(),
     stopOnReply: z.boolean().optional(),
     steps: z.array(StepSchema).min(1).max(100).optional(),
   })
@@ -70,6 +70,6 @@ export const MAX_LEADS_PER_ASSIGNMENT = 10_000;
 
 export const AssignBody = z
   .object({
-    leadIds: z.array(z.number().int().positive()).min(1).max(MAX_LEADS_PER_ASSIGNMENT),
+    leadIds: z.array(Id).min(1).max(MAX_LEADS_PER_ASSIGNMENT),
   })
   .strict();

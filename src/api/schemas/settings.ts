@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { countryForCallingCode } from '../../settings/provider-settings';
+import { LanguageCode, matching, singleLine, TemplateName } from './common';
 
 /** Write-only: accepted here, never returned (responses show them masked). null removes the stored value. */
 const Secret = z
   .string()
+  .max(4096, { abort: true })
   .trim()
   .min(8, 'must be at least 8 characters')
   .max(512, 'must be at most 512 characters')
@@ -14,17 +16,14 @@ export const UpdateInteraktSettingsBody = z
   .object({
     enabled: z.boolean(),
     apiKey: Secret,
-    defaultCountryCode: z
-      .string()
-      .trim()
-      .regex(/^\+\d{1,4}$/, 'a calling code such as +91')
+    defaultCountryCode: matching(5, /^\+\d{1,4}$/, 'a calling code such as +91')
       .refine((code) => countryForCallingCode(code) !== undefined, 'no country uses this calling code')
       .nullable(),
     welcomeOnCreate: z.boolean(),
-    welcomeTemplateName: z.string().regex(/^[a-z0-9_]{1,512}$/, 'template names are lowercase letters, digits and underscores').nullable(),
-    welcomeTemplateLanguage: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'a language code such as en or en_US'),
+    welcomeTemplateName: TemplateName.nullable(),
+    welcomeTemplateLanguage: LanguageCode,
     welcomeHeaderMediaUrl: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).max(2048).nullable(),
-    welcomeFileName: z.string().trim().min(1).max(240).nullable(),
+    welcomeFileName: singleLine(240).nullable(),
     webhookSecret: Secret,
   })
   .partial()

@@ -1,4 +1,5 @@
 import { and, count, desc, eq, inArray, isNull, like, lt, or, sql, type SQL } from 'drizzle-orm';
+import { CUSTOM_FIELD_KEY } from '../../shared';
 import { asMssql, type Db } from '../client';
 import type { clients } from '../schema/sqlite';
 import { affectedRows, chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, pageOffset, parseJson, type Page, type PageParams } from './common';
@@ -55,7 +56,7 @@ export interface CustomFieldFilter {
 }
 
 /** Custom field names, as lead creation accepts them; only such names are put into a JSON path. */
-export const CUSTOM_FIELD_KEY = /^[A-Za-z0-9_]{1,64}$/;
+export { CUSTOM_FIELD_KEY };
 
 function toLead(row: LeadRow): Lead {
   return { ...row, customFields: parseJson<CustomFields>(row.customFields, 'Clients.CustomFields') };
