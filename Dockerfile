@@ -17,4 +17,4 @@ USER node
 
 # `node --import tsx` rather than `npm run`/`tsx`: one process, so SIGTERM from `docker stop`
 # reaches the worker directly and it can drain its activities.
-CMD ["node", "--import", "tsx", "src/worker.ts"]
+CMD ["node", "--import", "tsx", "src/worker/main.ts"]

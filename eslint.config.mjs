@@ -2,13 +2,19 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-/** Workflow code runs in Temporal's deterministic sandbox: it may import only these. */
+/**
+ * Workflow code runs in Temporal's deterministic sandbox. The wall is drawn by file name, as
+ * temporalio/samples-typescript draws it: each feature's `workflow.ts` and `contract.ts`, the
+ * bundle entry and the shared contract may import only the workflow SDK, the shared contract and
+ * feature contracts at run time; anything else only as `import type`.
+ */
+export const WORKFLOW_FILES = ['src/workflows.ts', 'src/shared.ts', 'src/*/workflow.ts', 'src/*/contract.ts'];
 const WORKFLOW_WALL = {
   patterns: [
     {
-      regex: '^(?!@temporalio/workflow$|\\.\\./shared$|\\./)',
+      regex: '^(?!@temporalio/(?:workflow|common)$|\\.{1,2}/shared$|\\./contract$|\\.\\./[a-z-]+/contract$|\\./[a-z-]+/workflow$)',
       message:
-        'Workflow code may import only @temporalio/workflow, ../shared and sibling workflow files (plus `import type` from activities).',
+        'Workflow code may import only @temporalio/workflow, @temporalio/common, the shared contract and feature contracts (plus `import type` from anywhere).',
       allowTypeImports: true,
     },
   ],
@@ -33,7 +39,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/workflows/**/*.ts'],
+    files: WORKFLOW_FILES,
     rules: { '@typescript-eslint/no-restricted-imports': ['error', WORKFLOW_WALL] },
   },
   {

@@ -205,7 +205,7 @@ async function main(): Promise<void> {
     };
     // Its own process, so the brochure sends it takes during the load do not share the load generator's event loop.
     startNodeChild(children, 'emulator', 'src/emulators/main.ts', childEnv);
-    startNodeChild(children, 'worker', 'src/worker.ts', childEnv);
+    startNodeChild(children, 'worker', 'src/worker/main.ts', childEnv);
     const profileArgs = options.profileApi ? ['--cpu-prof', `--cpu-prof-dir=${options.profileApi}`] : [];
     startNodeChild(children, 'api', options.breakdown ? 'bench/support/instrumented-click-api.ts' : 'src/api/server.ts', childEnv, profileArgs);
     await waitForHttp(children, `${emulatorUrl}/__emulator/health`);

@@ -38,7 +38,7 @@ import {
   type DripStepSnapshot,
   type DripWorkflowInput,
 } from '../src/shared';
-import type { dripWorkflow } from '../src/workflows/drip';
+import type { dripWorkflow } from '../src/drips/workflow';
 import { REPO_ROOT } from '../temporal/paths.cjs';
 import { appendBenchResult, insertBenchLeads, sqliteFileSize } from './support/bench-files';
 import { describeMachine, machineLine, type Machine } from './support/machine';
@@ -224,7 +224,7 @@ async function main(): Promise<void> {
       API_HOST: '127.0.0.1',
       API_PORT: String(apiPort),
     };
-    startNodeChild(children, 'worker', 'src/worker.ts', childEnv);
+    startNodeChild(children, 'worker', 'src/worker/main.ts', childEnv);
     const profileArgs = options.profileApi ? ['--cpu-prof', `--cpu-prof-dir=${options.profileApi}`] : [];
     startNodeChild(children, 'api', options.breakdown ? 'bench/support/instrumented-api.ts' : 'src/api/server.ts', childEnv, profileArgs);
     const apiUrl = `http://127.0.0.1:${apiPort}`;

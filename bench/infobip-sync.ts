@@ -2,7 +2,7 @@
  * `npm run bench:infobip-sync -- [--people 100000] [--page-size 1000] [--record] [--keep]`
  *
  * People per second from the Infobip emulator into a fresh SQLite file through the real sync:
- * the dev server, the real worker process (`src/worker.ts`), `infobipSyncWorkflow` paging the
+ * the dev server, the real worker process (`src/worker/main.ts`), `infobipSyncWorkflow` paging the
  * People API with the real client at the documented 5 requests/s. Next to it, in the same run:
  *   read, unpaced   every page fetched with the client as fast as the emulator answers, no writes
  *   read, paced     the same at the documented 5 requests/s (what the sync's reads cost at best)
@@ -24,7 +24,7 @@ import { getInfobipSyncRun, type InfobipSyncRunDetail } from '../src/db/queries'
 import { chunk } from '../src/db/queries/common';
 import { createInfobipEmulator, generatedPersonKind, type GeneratedPeopleSpec } from '../src/emulators/infobip';
 import { createInfobipClient, type InfobipPeopleCursor } from '../src/providers/infobip';
-import { startInfobipSync } from '../src/sync/infobip-sync-start';
+import { startInfobipSync } from '../src/infobip-sync/start';
 import { REPO_ROOT } from '../temporal/paths.cjs';
 import { describeMachine, machineLine } from './support/machine';
 import { cpuDelta, cpuSnapshot } from './support/sampler';

@@ -22,7 +22,7 @@ import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@tem
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import express from 'express';
-import { createInfobipSyncActivities, createTemplateSyncActivities } from '../src/activities';
+import { createInfobipSyncActivities, createTemplateSyncActivities } from '../src/worker/activities';
 import { errorHandler } from '../src/api/errors';
 import { templateSyncRouter } from '../src/api/routes/template-sync';
 import { startWelcomeWorkflow } from '../src/api/welcome';
@@ -57,12 +57,12 @@ import {
   type InfobipSyncProgress,
   type InfobipSyncWorkflowInput,
 } from '../src/shared';
-import { INFOBIP_SCHEDULED_WORKFLOW_ID, INFOBIP_SYNC_SCHEDULE_ID } from '../src/sync/infobip-schedule';
-import { startInfobipSync } from '../src/sync/infobip-sync-start';
-import { DEFAULT_INFOBIP_SYNC_SAFETY_MARGIN_MS, openInfobipSyncRun } from '../src/sync/infobip-sync-run';
+import { INFOBIP_SCHEDULED_WORKFLOW_ID, INFOBIP_SYNC_SCHEDULE_ID } from '../src/infobip-sync/schedule';
+import { startInfobipSync } from '../src/infobip-sync/start';
+import { DEFAULT_INFOBIP_SYNC_SAFETY_MARGIN_MS, openInfobipSyncRun } from '../src/infobip-sync/run';
 import { TEMPLATE_SYNC_SCHEDULE_ID } from '../src/templates/sync-ids';
-import type { infobipSyncWorkflow } from '../src/workflows/infobip-sync';
-import type { templateSyncWorkflow } from '../src/workflows/template-sync';
+import type { infobipSyncWorkflow } from '../src/infobip-sync/workflow';
+import type { templateSyncWorkflow } from '../src/templates/workflow';
 import { REPO_ROOT } from '../temporal/paths.cjs';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { apiClient, listen, type RunningApp } from '../test/support/api';

@@ -4,7 +4,7 @@
  *   [temporal]  the Temporal dev server (temporal/dev-server.mjs), state in data/temporal.db
  *   [emulator]  the local Interakt EMULATOR, only when no INTERAKT_API_KEY is configured
  *   [infobip]   the local Infobip EMULATOR (People, SMS logs), only when no INFOBIP_API_KEY is configured
- *   [worker]    src/worker.ts
+ *   [worker]    src/worker/main.ts
  *   [api]       src/api/server.ts
  *
  * Before the worker and API start, it migrates the database and makes sure a local admin API key
@@ -208,7 +208,7 @@ async function startSystem(config: Config, supervisor: Supervisor): Promise<void
   if (supervisor.isStopping) throw new StartupAborted();
 
   // 4. Worker and API.
-  supervisor.start('worker', [...TSX, 'src/worker.ts'], childEnv);
+  supervisor.start('worker', [...TSX, 'src/worker/main.ts'], childEnv);
   supervisor.start('api', [...TSX, 'src/api/server.ts'], childEnv);
   const apiHost = reachableHost(config.API_HOST);
   await waitForPort('api', apiHost, config.API_PORT, supervisor);

@@ -3,7 +3,7 @@
  * (src/start.ts), but on free ports and with all state in a temporary directory:
  *
  *   temporal  the CLI dev server, persisted to <dir>/temporal.db with temporal/dev-server-settings.cjs
- *   worker    node --import tsx src/worker.ts
+ *   worker    node --import tsx src/worker/main.ts
  *   api       node --import tsx src/api/server.ts
  *
  * Child output goes to <dir>/<name>.log; the tail is printed when a child dies unexpectedly.

@@ -17,7 +17,7 @@ import {
   type DripStepSnapshot,
   type DripWorkflowInput,
 } from '../shared';
-import type { dripWorkflow } from '../workflows/drip';
+import type { dripWorkflow } from '../drips/workflow';
 import { errorMessage } from '../logging/redact';
 
 export interface EnrolDeps {

@@ -1,9 +1,9 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { WelcomeWorkflowInput } from '../activities/welcome';
+import type { WelcomeWorkflowInput } from '../welcome/activities';
 import type { Lead } from '../db/queries';
 import { FLOW_KIND, LEAD_ID, welcomeWorkflowId } from '../shared';
 import type { InteraktOptions } from '../settings/provider-settings';
-import type { welcomeWorkflow } from '../workflows/welcome';
+import type { welcomeWorkflow } from '../welcome/workflow';
 import { describeError } from '../logging/redact';
 
 export interface WelcomeDeps {

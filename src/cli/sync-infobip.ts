@@ -15,7 +15,7 @@ import { loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { getInfobipSyncRun } from '../db/queries';
 import { infobipSyncProgressQuery } from '../shared';
-import { startInfobipSync } from '../sync/infobip-sync-start';
+import { startInfobipSync } from '../infobip-sync/start';
 
 const PROGRESS_EVERY_MS = 2_000;
 const LISTED_ERRORS = 20;

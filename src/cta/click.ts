@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { CTA_DECISION_LEAD_STATE } from '../activities/cta';
+import { CTA_DECISION_LEAD_STATE } from './activities';
 import type { Db } from '../db/client';
 import { withTransaction } from '../db/client';
 import {
@@ -14,7 +14,7 @@ import {
 import { ctaClickSignal, FLOW_KIND, LEAD_ID, type CtaAction, type CtaClick } from '../shared';
 import { ctaWorkflowInput } from './start';
 import { verifyCtaToken, type CtaKeyring, type CtaTokenFailure } from './tokens';
-import type { ctaWorkflow } from '../workflows/cta';
+import type { ctaWorkflow } from './workflow';
 import { describeError } from '../logging/redact';
 
 export interface CtaClickDeps {

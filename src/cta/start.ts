@@ -2,7 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { Db } from '../db/client';
 import { claimCtaRun, getCtaFlow, getLead, recordCtaRunStartError, type CtaFlow, type CtaRun } from '../db/queries';
 import { ctaWorkflowId, FLOW_KIND, LEAD_ID, type CtaWorkflowInput } from '../shared';
-import type { ctaWorkflow } from '../workflows/cta';
+import type { ctaWorkflow } from './workflow';
 import { errorMessage } from '../logging/redact';
 
 export interface CtaStartDeps {

@@ -5,7 +5,7 @@
  * never throws: a row it cannot use comes back as `{ ok: false, reason }` and the sync counts it.
  */
 import { callProvider } from './transport';
-import { normaliseApprovalStatus } from '../templates/approval-status';
+import { normaliseApprovalStatus } from './approval-status';
 import { ProviderError } from './errors';
 import {
   classifyInteraktResponse,

@@ -5,7 +5,7 @@
  */
 import type { HeaderType } from '../db/schema/values';
 import type { TemplateButton } from '../db/queries/templates';
-import { isSendableStatus } from './approval-status';
+import { isSendableStatus } from '../providers/approval-status';
 
 /** One problem, at a path relative to the use (`variables.body`, `templateName`) or the definition (`buttons.1.url`). */
 export interface TemplateIssue {

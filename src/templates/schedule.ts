@@ -4,7 +4,7 @@
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleHandle } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
-import type { templateSyncWorkflow } from '../workflows/template-sync';
+import type { templateSyncWorkflow } from './workflow';
 import { TEMPLATE_SYNC_SCHEDULE_ID } from './sync-ids';
 
 export interface TemplateSyncScheduleOptions {

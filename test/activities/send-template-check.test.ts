@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSendActivities, PERMANENT_SEND_ERROR, TEMPLATE_NOT_USABLE, type SendDripStepInput } from '../../src/activities/send';
+import { createSendActivities, PERMANENT_SEND_ERROR, TEMPLATE_NOT_USABLE, type SendDripStepInput } from '../../src/messages/send';
 import type { Db } from '../../src/db/client';
 import { archiveTemplate, createLead, getTemplateByNameLanguage, listMessages, updateTemplate } from '../../src/db/queries';
 import type { MessagingProvider, TemplateSend } from '../../src/providers/types';

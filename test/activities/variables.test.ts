@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MissingVariableError, resolveVariable, type LeadValues } from '../../src/activities/variables';
+import { MissingVariableError, resolveVariable, type LeadValues } from '../../src/messages/variables';
 
 const lead = (customFields: Record<string, unknown>): LeadValues => ({
   name: 'Asha Rao',

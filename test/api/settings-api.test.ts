@@ -1,12 +1,12 @@
 /**
  * Provider settings over HTTP with a real worker whose Interakt provider reads its key from the
- * settings, as src/worker.ts wires it: keys are write-only and masked, sealed at rest, a rotation
+ * settings, as src/worker/main.ts wires it: keys are write-only and masked, sealed at rest, a rotation
  * is used by the next send without a restart, and no key ever reaches a log or a response.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createActivities } from '../../src/activities';
+import { createActivities } from '../../src/worker/activities';
 import { generateApiKey } from '../../src/api/auth';
 import type { Db } from '../../src/db/client';
 import { createApiKey, getMasterDataCategory } from '../../src/db/queries';
@@ -15,7 +15,7 @@ import { createInteraktProvider } from '../../src/providers/interakt';
 import { interaktApiKeyReader } from '../../src/settings/provider-settings';
 import { createSecretBox, generateSecretKey } from '../../src/settings/secret-box';
 import { sendTaskQueue, welcomeWorkflowId } from '../../src/shared';
-import { createWorkers, runWorkers } from '../../src/workers';
+import { createWorkers, runWorkers } from '../../src/worker/workers';
 import { apiClient, listen, type ApiResponse, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
 import { seedTemplates } from '../support/templates';

@@ -11,7 +11,7 @@ import { createApiKey, createLead, createTemplate, listMessages } from '../../sr
 import { readInteraktOptions } from '../../src/settings/provider-settings';
 import { createSecretBox, generateSecretKey } from '../../src/settings/secret-box';
 import { sendTaskQueue, welcomeWorkflowId } from '../../src/shared';
-import type { welcomeWorkflow } from '../../src/workflows/welcome';
+import type { welcomeWorkflow } from '../../src/welcome/workflow';
 import { apiClient, listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
 import { nextPhone, startDripHarness, waitFor, type DripHarness } from '../support/drip-harness';

@@ -1,14 +1,14 @@
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities } from '../../src/activities';
+import { createActivities } from '../../src/worker/activities';
 import type { CtaKeyring } from '../../src/cta/tokens';
 import { ctaEmulatorTemplates, DEFAULT_EMULATOR_TEMPLATES } from '../../src/emulators/interakt-templates';
 import type { Db } from '../../src/db/client';
 import { createAssignments, createLead, createSequence, getAssignment, type StepInput } from '../../src/db/queries';
 import { createInteraktProvider } from '../../src/providers/interakt';
 import { dripWorkflowId, sendTaskQueue, type DripWorkflowInput } from '../../src/shared';
-import type { dripWorkflow } from '../../src/workflows/drip';
-import { createWorkers, runWorkers } from '../../src/workers';
+import type { dripWorkflow } from '../../src/drips/workflow';
+import { createWorkers, runWorkers } from '../../src/worker/workers';
 import { startInteraktEmulator } from './emulator';
 import { bundleWorkflows, uniqueTaskQueue } from './temporal';
 import { seedTemplates } from './templates';
@@ -33,7 +33,7 @@ export interface DripHarnessOptions {
 
 /**
  * A real worker (both queues) against a real Temporal server, a real database and the Interakt
- * emulator over HTTP: the pieces a drip needs, wired the way src/worker.ts wires them. Message
+ * emulator over HTTP: the pieces a drip needs, wired the way src/worker/main.ts wires them. Message
  * Master holds the emulator's templates, Approved, as after a sync.
  */
 export async function startDripHarness(options: DripHarnessOptions) {

@@ -8,7 +8,7 @@ import {
   type TemplateButton,
 } from '../../src/db/queries';
 import { DEFAULT_EMULATOR_TEMPLATES, EmulatorTemplateSchema, type EmulatorTemplate } from '../../src/emulators/interakt-templates';
-import { normaliseApprovalStatus } from '../../src/templates/approval-status';
+import { normaliseApprovalStatus } from '../../src/providers/approval-status';
 
 /**
  * Puts templates into Message Master as a sync from the emulator would: by default the emulator's

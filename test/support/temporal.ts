@@ -18,7 +18,7 @@ import { SEARCH_ATTRIBUTES } from '../../src/shared';
 import { REPO_ROOT, TEMPORAL_CLI_PATH, TEST_SERVER_PATH } from '../../temporal/paths.cjs';
 import { dynamicConfigArgs, sqlitePragmaArgs } from '../../temporal/dev-server-settings.cjs';
 
-export const WORKFLOWS_PATH = path.join(REPO_ROOT, 'src', 'workflows', 'index.ts');
+export const WORKFLOWS_PATH = path.join(REPO_ROOT, 'src', 'workflows.ts');
 
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   installTestRuntime();
@@ -70,7 +70,7 @@ const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
 /**
  * Bundling takes seconds, so each test process does it once per workflows file. Defaults to the
- * production workflows (src/workflows/index.ts), exactly what src/worker.ts runs.
+ * production workflows (src/workflows.ts), exactly what src/worker/main.ts runs.
  */
 export function bundleWorkflows(workflowsPath: string = WORKFLOWS_PATH): Promise<WorkflowBundleWithSourceMap> {
   let bundle = bundles.get(workflowsPath);

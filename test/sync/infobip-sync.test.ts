@@ -2,7 +2,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createInfobipSyncActivities } from '../../src/activities';
+import { createInfobipSyncActivities } from '../../src/worker/activities';
 import { errorHandler } from '../../src/api/errors';
 import { infobipSyncRouter } from '../../src/api/routes/infobip-sync';
 import type { Db } from '../../src/db/client';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normaliseApprovalStatus } from '../../src/templates/approval-status';
+import { normaliseApprovalStatus } from '../../src/providers/approval-status';
 import {
   checkTemplateDefinition,
   checkTemplateUse,

@@ -19,7 +19,7 @@ const LEADS = 4;
 const STEP_DELAY_SECONDS = 8;
 
 /**
- * The real worker process (`src/worker.ts`) is killed with SIGKILL while drips sleep between
+ * The real worker process (`src/worker/main.ts`) is killed with SIGKILL while drips sleep between
  * steps, the next step falls due while no worker runs, and a new worker process picks up. The
  * emulator counts what the provider accepted: every step exactly once.
  */
@@ -49,7 +49,7 @@ describe('worker crash and restart', () => {
   });
 
   function startWorker(): { child: ChildProcess; ready: Promise<void> } {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/worker.ts')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/worker/main.ts')], {
       cwd: REPO,
       env: {
         PATH: process.env.PATH,

@@ -10,7 +10,7 @@ import { migrate } from '../../src/db/migrate';
 import { getInfobipSyncRun } from '../../src/db/queries';
 import { createInfobipEmulator, generatedPersonKind, type GeneratedPeopleSpec, type InfobipEmulator } from '../../src/emulators/infobip';
 import type { ListeningEmulator } from '../../src/emulators/emulator-http';
-import { startInfobipSync } from '../../src/sync/infobip-sync-start';
+import { startInfobipSync } from '../../src/infobip-sync/start';
 import { waitFor } from '../support/drip-harness';
 import { generatedPeoplePageOf } from '../support/infobip-emulator';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
@@ -25,7 +25,7 @@ const VALID = Array.from({ length: PEOPLE.count }, (_, i) => generatedPersonKind
 const KILL_AFTER_PAGES = 15;
 
 /**
- * The real worker process (`src/worker.ts`) is SIGKILLed in the middle of a sync run (one activity
+ * The real worker process (`src/worker/main.ts`) is SIGKILLed in the middle of a sync run (one activity
  * call reading every page, heartbeating its cursor), and a new worker process finishes it. The run
  * resumes from the last heartbeat the server received, not from page 1, and the pages read again
  * are not counted again.
@@ -57,7 +57,7 @@ describe('Infobip sync: worker crash and restart', () => {
   });
 
   function startWorker(): { child: ChildProcess; ready: Promise<void> } {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/worker.ts')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/worker/main.ts')], {
       cwd: REPO,
       env: {
         PATH: process.env.PATH,

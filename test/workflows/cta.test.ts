@@ -5,7 +5,7 @@ import { generateApiKey } from '../../src/api/auth';
 import { ctaKeyringReader } from '../../src/cta/signing-keys';
 import { signCtaToken } from '../../src/cta/tokens';
 import type { Db } from '../../src/db/client';
-import { CTA_DECISION_LEAD_STATE } from '../../src/activities/cta';
+import { CTA_DECISION_LEAD_STATE } from '../../src/cta/activities';
 import {
   applyCtaDecisionToLead,
   createApiKey,

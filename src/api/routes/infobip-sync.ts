@@ -9,9 +9,9 @@ import {
   resumeInfobipSyncSchedule,
   triggerInfobipSyncSchedule,
   upsertInfobipSyncSchedule,
-} from '../../sync/infobip-schedule';
-import { InfobipSyncWindowError } from '../../sync/infobip-sync-run';
-import { startInfobipSync } from '../../sync/infobip-sync-start';
+} from '../../infobip-sync/schedule';
+import { InfobipSyncWindowError } from '../../infobip-sync/run';
+import { startInfobipSync } from '../../infobip-sync/start';
 import type { ApiDeps } from '../app';
 import { notFound, ValidationError } from '../errors';
 import { InfobipSyncRunBody, InfobipSyncRunsQuery, InfobipSyncScheduleBody, ScheduleNoteBody } from '../schemas/infobip-sync';

@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { createTemplateSyncRun, findRunningTemplateSyncRun, finishTemplateSyncRun, getTemplateSyncRun, listTemplateSyncRuns, type TemplateSyncRun } from '../../db/queries';
 import type { ProviderName } from '../../shared';
 import { TEMPLATE_SYNC_SCHEDULE_ID, templateSyncWorkflowId } from '../../templates/sync-ids';
-import type { templateSyncWorkflow } from '../../workflows/template-sync';
+import type { templateSyncWorkflow } from '../../templates/workflow';
 import type { ApiDeps } from '../app';
 import { notFound } from '../errors';
 import { IdParams, Paging } from '../schemas/common';

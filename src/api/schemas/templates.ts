@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { HEADER_TYPES } from '../../db/schema/values';
-import { normaliseApprovalStatus } from '../../templates/approval-status';
+import { normaliseApprovalStatus } from '../../providers/approval-status';
 import { checkTemplateDefinition, placeholderProblem } from '../../templates/rules';
 import { E164, LanguageCode, matching, multiLine, Paging, singleLine, TemplateName } from './common';
 

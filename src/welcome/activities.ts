@@ -1,6 +1,6 @@
 import { getLead } from '../db/queries';
 import { sendIdempotencyKey, welcomeWorkflowId, type StepOutcome } from '../shared';
-import { sendTemplateMessage, type SendDeps } from './send';
+import { sendTemplateMessage, type SendDeps } from '../messages/send';
 
 /** What `welcome-<leadId>` is started with: the settings as they were when the lead was created. */
 export interface WelcomeWorkflowInput {

@@ -2,14 +2,14 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
-import { loadConfig, type Config } from './config';
-import { openDb } from './db/client';
-import { ctaKeyringReader } from './cta/signing-keys';
-import { createDeploymentProvider } from './providers/deployment';
-import { createInfobipClient } from './providers/infobip';
-import { isCountryCode } from './providers/phone';
-import { createSecretBox } from './settings/secret-box';
-import { ensureTemplateSyncSchedule } from './templates/schedule';
+import { loadConfig, type Config } from '../config';
+import { openDb } from '../db/client';
+import { ctaKeyringReader } from '../cta/signing-keys';
+import { createDeploymentProvider } from './provider';
+import { createInfobipClient } from '../providers/infobip';
+import { isCountryCode } from '../providers/phone';
+import { createSecretBox } from '../settings/secret-box';
+import { ensureTemplateSyncSchedule } from '../templates/schedule';
 import { createWorkers, runWorkers } from './workers';
 
 async function main(): Promise<void> {

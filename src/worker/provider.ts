@@ -3,11 +3,11 @@ import type { Db } from '../db/client';
 import { interaktApiKeyReader } from '../settings/provider-settings';
 import type { SecretBox } from '../settings/secret-box';
 import type { ProviderName } from '../shared';
-import { createInfobipProvider } from './infobip';
-import { createInteraktProvider } from './interakt';
-import { createInteraktTemplateClient, type InteraktTemplateClient } from './interakt-templates';
-import { createMetaProvider } from './meta';
-import type { MessagingProvider } from './types';
+import { createInfobipProvider } from '../providers/infobip';
+import { createInteraktProvider } from '../providers/interakt';
+import { createInteraktTemplateClient, type InteraktTemplateClient } from '../providers/interakt-templates';
+import { createMetaProvider } from '../providers/meta';
+import type { MessagingProvider } from '../providers/types';
 
 export interface DeploymentProvider {
   provider: MessagingProvider;

@@ -1,5 +1,5 @@
 import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { TemplateSyncActivities, TemplateSyncSummary } from '../activities/template-sync';
+import type { TemplateSyncActivities, TemplateSyncSummary } from './activities';
 
 export interface TemplateSyncWorkflowInput {
   /**

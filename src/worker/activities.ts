@@ -1,12 +1,12 @@
 import { ProviderError } from '../providers/errors';
-import { createCtaActivities, type CtaActivityDeps } from './cta';
-import { createDripActivities, type DripActivityDeps } from './drip';
-import { createInfobipSyncActivities, type InfobipSyncActivityDeps } from './infobip-sync';
-import { createSendActivities, type SendDeps } from './send';
-import { createTemplateSyncActivities, type TemplateSyncActivityDeps } from './template-sync';
-import { createWelcomeActivities } from './welcome';
-export { createTemplateSyncActivities, type TemplateSyncActivities, type TemplateSyncActivityDeps } from './template-sync';
-export { createInfobipSyncActivities, type InfobipSyncActivities, type InfobipSyncActivityDeps } from './infobip-sync';
+import { createCtaActivities, type CtaActivityDeps } from '../cta/activities';
+import { createDripActivities, type DripActivityDeps } from '../drips/activities';
+import { createInfobipSyncActivities, type InfobipSyncActivityDeps } from '../infobip-sync/activities';
+import { createSendActivities, type SendDeps } from '../messages/send';
+import { createTemplateSyncActivities, type TemplateSyncActivityDeps } from '../templates/activities';
+import { createWelcomeActivities } from '../welcome/activities';
+export { createTemplateSyncActivities, type TemplateSyncActivities, type TemplateSyncActivityDeps } from '../templates/activities';
+export { createInfobipSyncActivities, type InfobipSyncActivities, type InfobipSyncActivityDeps } from '../infobip-sync/activities';
 
 export type ActivityDeps = DripActivityDeps &
   SendDeps & {

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { CTA_ACTION_LABELS } from '../cta/pages';
-import { ctaButtonSuffix, signCtaToken, type CtaKeyring } from '../cta/tokens';
+import { CTA_ACTION_LABELS } from './pages';
+import { ctaButtonSuffix, signCtaToken, type CtaKeyring } from './tokens';
 import {
   addLeadNote,
   advanceCtaRun,
@@ -18,8 +18,8 @@ import {
 } from '../db/queries';
 import { stopDrips } from '../drips/stop';
 import { sendIdempotencyKey, stopCtaSignal, type CtaAction, type CtaClick } from '../shared';
-import { sendTemplateMessage, sendTemplateOnce, type SendDeps, type SendOnceRequest, type SendOnceResult } from './send';
-import { MissingVariableError, resolveVariable } from './variables';
+import { sendTemplateMessage, sendTemplateOnce, type SendDeps, type SendOnceRequest, type SendOnceResult } from '../messages/send';
+import { MissingVariableError, resolveVariable } from '../messages/variables';
 
 export interface CtaActivityDeps extends SendDeps {
   /** The CTA link signing keys (MasterData); new links are signed with the current one. */

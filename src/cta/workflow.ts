@@ -1,5 +1,5 @@
 import { ActivityFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { CtaActivities, CtaSendOutcome } from '../activities/cta';
+import type { CtaActivities, CtaSendOutcome } from './activities';
 import {
   ctaClickSignal,
   ctaStateQuery,
@@ -9,7 +9,7 @@ import {
   type CtaState,
   type CtaWorkflowInput,
 } from '../shared';
-import { SEND_OPTIONS } from './activity-options';
+import { SEND_OPTIONS } from '../messages/contract';
 
 /** Bookkeeping is plain SQL plus idempotent signals: retry it for as long as it takes. */
 const { carryOutCtaDecision, closeCtaRun } = proxyActivities<CtaActivities>({

@@ -1,6 +1,6 @@
 import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Activities } from './activities';
-import { sendTaskQueue, type ProviderName } from './shared';
+import { sendTaskQueue, type ProviderName } from '../shared';
 
 export interface WorkerSetup {
   connection: NativeConnection;
@@ -23,7 +23,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
   const workflowBundle =
     setup.workflowBundle ??
     // Bundled here rather than by Worker.create so webpack's report stays out of the log.
-    (await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: new DefaultLogger('WARN') }));
+    (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') }));
   const main = await Worker.create({
     connection: setup.connection,
     namespace: setup.namespace,

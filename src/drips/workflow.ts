@@ -7,8 +7,8 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DripActivities } from '../activities/drip';
-import type { SendActivities } from '../activities/send';
+import type { DripActivities } from './activities';
+import type { SendActivities } from '../messages/send';
 import {
   cancelDripSignal,
   dripProgressQuery,
@@ -19,7 +19,7 @@ import {
   type DripProgress,
   type DripWorkflowInput,
 } from '../shared';
-import { SEND_OPTIONS } from './activity-options';
+import { SEND_OPTIONS } from '../messages/contract';
 
 /** Progress writes are plain SQL: retry them for as long as it takes, they are idempotent. */
 const { recordDripProgress } = proxyActivities<DripActivities>({

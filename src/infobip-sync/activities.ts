@@ -15,7 +15,7 @@ import { isProviderError } from '../providers/errors';
 import type { InfobipClient, InfobipPeopleCursor, InfobipPerson, InfobipRecord, InfobipSmsLog } from '../providers/infobip';
 import { maskPhone, normalizePhone } from '../providers/phone';
 import type { InfobipPageSource, InfobipStatusRule, InfobipSyncCounts, InfobipSyncMode, InfobipSyncOptions, InfobipSyncTrigger } from '../shared';
-import { InfobipSyncWindowError, openInfobipSyncRun, resolvedOptionsOf } from '../sync/infobip-sync-run';
+import { InfobipSyncWindowError, openInfobipSyncRun, resolvedOptionsOf } from './run';
 import { defaultCountryOf, readInteraktOptions } from '../settings/provider-settings';
 
 /** Failure types the workflow must not retry: a retry would get the same answer. */

@@ -5,7 +5,7 @@
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleSpec } from '@temporalio/client';
 import { infobipSyncWorkflowId, type InfobipSyncOptions, type InfobipSyncWorkflowInput } from '../shared';
-import type { infobipSyncWorkflow } from '../workflows/infobip-sync';
+import type { infobipSyncWorkflow } from './workflow';
 
 export const INFOBIP_SYNC_SCHEDULE_ID = 'infobip-sync';
 /** Temporal appends the scheduled time, so a scheduled run is `infobip-sync-scheduled-<time>`. */

@@ -1,5 +1,5 @@
 import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { InfobipPagePosition, InfobipSyncActivities } from '../activities/infobip-sync';
+import type { InfobipPagePosition, InfobipSyncActivities } from './activities';
 import { infobipSyncProgressQuery, infobipSyncRunKey, type InfobipSyncProgress, type InfobipSyncWorkflowInput } from '../shared';
 
 const DEFAULT_PAGE_SIZE = 1_000;

@@ -4,8 +4,8 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { Db } from '../db/client';
 import { finishInfobipSyncRun, type InfobipSyncRun } from '../db/queries';
 import { infobipSyncWorkflowId, type InfobipSyncOptions, type InfobipSyncWorkflowInput } from '../shared';
-import type { infobipSyncWorkflow } from '../workflows/infobip-sync';
-import { openInfobipSyncRun } from './infobip-sync-run';
+import type { infobipSyncWorkflow } from './workflow';
+import { openInfobipSyncRun } from './run';
 import { errorMessage } from '../logging/redact';
 
 export interface StartInfobipSyncDeps {

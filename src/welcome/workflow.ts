@@ -1,7 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { WelcomeActivities, WelcomeWorkflowInput } from '../activities/welcome';
+import type { WelcomeActivities, WelcomeWorkflowInput } from './activities';
 import type { StepOutcome } from '../shared';
-import { SEND_OPTIONS } from './activity-options';
+import { SEND_OPTIONS } from '../messages/contract';
 
 /**
  * `welcome-<leadId>`: the welcome template for a lead just created, sent once. The only wait is
