@@ -5,19 +5,32 @@ import tseslint from 'typescript-eslint';
 /**
  * Workflow code runs in Temporal's deterministic sandbox. The wall is drawn by file name, as
  * temporalio/samples-typescript draws it: each feature's `workflow.ts` and `contract.ts`, the
- * bundle entry and the shared contract may import only the workflow SDK, the shared contract and
- * feature contracts at run time; anything else only as `import type`.
+ * bundle entry and the shared contract may import only the workflow SDK, the shared contract,
+ * feature contracts and the pure value sets of db/schema/values.ts at run time; anything else only
+ * as `import type`.
  */
 export const WORKFLOW_FILES = ['src/workflows.ts', 'src/shared.ts', 'src/*/workflow.ts', 'src/*/contract.ts'];
 const WORKFLOW_WALL = {
   patterns: [
     {
-      regex: '^(?!@temporalio/(?:workflow|common)$|\\.{1,2}/shared$|\\./contract$|\\.\\./[a-z-]+/contract$|\\./[a-z-]+/workflow$)',
+      regex: '^(?!@temporalio/(?:workflow|common)$|\\.{1,2}/shared$|\\./contract$|\\.\\./[a-z-]+/contract$|\\./[a-z-]+/workflow$|\\.\\./db/schema/values$)',
       message:
-        'Workflow code may import only @temporalio/workflow, @temporalio/common, the shared contract and feature contracts (plus `import type` from anywhere).',
+        'Workflow code may import only @temporalio/workflow, @temporalio/common, the shared contract, feature contracts and the stored value sets (db/schema/values), plus `import type` from anywhere.',
       allowTypeImports: true,
     },
   ],
+};
+
+/** Feature folders; the platform (db, providers, emulators, logging, the API shell) never imports them. */
+const FEATURES = ['drips', 'cta', 'welcome', 'infobip-sync', 'templates', 'webhooks', 'leads', 'messages', 'settings'];
+const NO_FEATURE = {
+  regex: `^(?:\\.\\./)+(?:${FEATURES.join('|')})(?:/|$)`,
+  message: 'The platform never imports a feature: move what both need into the platform, or pass it in.',
+};
+const NO_ACTIVITIES = {
+  regex: '(?:^|/)activities$',
+  message: 'Only the worker (src/worker/) loads activity modules; the API process must not. Import the feature contract or a service instead.',
+  allowTypeImports: true,
 };
 
 export default tseslint.config(
@@ -34,6 +47,34 @@ export default tseslint.config(
         {
           selector: "MemberExpression[object.name='process'][property.name='env']",
           message: 'Only src/config.ts reads the environment; take values from loadConfig().',
+        },
+      ],
+    },
+  },
+  {
+    // Every non-worker module: no runtime import of an activity module.
+    files: ['src/**/*.ts'],
+    ignores: ['src/worker/**', 'src/*/activities.ts', ...WORKFLOW_FILES],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [NO_ACTIVITIES] }] },
+  },
+  {
+    // The platform: never a feature. The API shell's composition roots (app, context, server) mount the features.
+    files: ['src/providers/**', 'src/emulators/**', 'src/logging/**', 'src/api/**'],
+    ignores: ['src/api/app.ts', 'src/api/context.ts', 'src/api/server.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [NO_FEATURE, NO_ACTIVITIES] }] },
+  },
+  {
+    // The data layer: no feature, and neither providers nor configuration (connections are passed in).
+    files: ['src/db/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            NO_FEATURE,
+            NO_ACTIVITIES,
+            { regex: '^(?:\\.\\./)+(?:providers|config)(?:/|$)', message: 'The data layer imports neither providers nor configuration.' },
+          ],
         },
       ],
     },

@@ -36,7 +36,7 @@ import { migrate } from '../src/db/migrate';
 import { createApiKey, type CtaFlow } from '../src/db/queries';
 import { ctaEmulatorTemplates, INTERAKT_API_PREFIX, type AcceptedMessage } from '../src/emulators/interakt';
 import { generateSecretKey } from '../src/settings/secret-box';
-import { ctaClickSignal, ctaWorkflowId, type CtaAction } from '../src/shared';
+import { ctaClickSignal, ctaWorkflowId, type CtaAction } from '../src/cta/contract';
 import { REPO_ROOT } from '../temporal/paths.cjs';
 import { seedTemplates } from '../test/support/templates';
 import { appendBenchResult, insertBenchLeads, sqliteFileSize } from './support/bench-files';

@@ -1,3 +1,4 @@
+import { dripWorkflowId } from '../src/drips/contract';
 /**
  * `npm run bench:enrol -- [--leads 10000] [--batch 1] [--concurrency 32] [--record]`
  *
@@ -30,14 +31,8 @@ import { openDb, type Db } from '../src/db/client';
 import { migrate } from '../src/db/migrate';
 import { createApiKey, createAssignments, createSequence, type StepInput } from '../src/db/queries';
 import { createInteraktEmulator, INTERAKT_API_PREFIX } from '../src/emulators/interakt';
-import {
-  DRIP_SEQUENCE_ID,
-  FLOW_KIND,
-  LEAD_ID,
-  sendTaskQueue,
-  type DripStepSnapshot,
-  type DripWorkflowInput,
-} from '../src/shared';
+import { DRIP_SEQUENCE_ID, FLOW_KIND, LEAD_ID, sendTaskQueue } from '../src/shared';
+import type { DripStepSnapshot, DripWorkflowInput } from '../src/drips/contract';
 import type { dripWorkflow } from '../src/drips/workflow';
 import { REPO_ROOT } from '../temporal/paths.cjs';
 import { appendBenchResult, insertBenchLeads, sqliteFileSize } from './support/bench-files';
@@ -325,7 +320,7 @@ async function planPaths(db: Db, options: Options, leadIds: number[]): Promise<P
       const steps = snapshotOf(STEPS);
       const { created, conflicts } = await createAssignments(
         db,
-        leads.map((leadId) => ({ leadId, sequenceId: sequence.id, sequenceVersion: sequence.version, steps })),
+        leads.map((leadId) => ({ leadId, sequenceId: sequence.id, sequenceVersion: sequence.version, steps })), dripWorkflowId,
       );
       if (conflicts.length > 0 || created.length !== leads.length) throw new Error(`could not pre-create the assignments of ${name}`);
       targets = created.map(({ id, leadId }) => ({ leadId, assignmentId: id }));

@@ -24,8 +24,8 @@ import { Worker } from '@temporalio/worker';
 import express from 'express';
 import { createInfobipSyncActivities, createTemplateSyncActivities } from '../src/worker/activities';
 import { errorHandler } from '../src/api/errors';
-import { templateSyncRouter } from '../src/api/routes/template-sync';
-import { startWelcomeWorkflow } from '../src/api/welcome';
+import { templateSyncRouter } from '../src/templates/sync-routes';
+import { startWelcomeWorkflow } from '../src/welcome/start';
 import type { Db } from '../src/db/client';
 import {
   createCtaFlow,
@@ -47,20 +47,13 @@ import { ctaKeyringReader } from '../src/cta/signing-keys';
 import { startCtaFlow } from '../src/cta/start';
 import type { CtaKeyring } from '../src/cta/tokens';
 import { createSecretBox, generateSecretKey } from '../src/settings/secret-box';
-import {
-  cancelDripSignal,
-  infobipSyncWorkflowId,
-  pauseDripSignal,
-  resumeDripSignal,
-  type CtaAction,
-  type InfobipSyncOptions,
-  type InfobipSyncProgress,
-  type InfobipSyncWorkflowInput,
-} from '../src/shared';
+import { cancelDripSignal, pauseDripSignal, resumeDripSignal } from '../src/drips/contract';
+import { infobipSyncWorkflowId, type InfobipSyncOptions, type InfobipSyncProgress, type InfobipSyncWorkflowInput } from '../src/infobip-sync/contract';
+import type { CtaAction } from '../src/cta/contract';
 import { INFOBIP_SCHEDULED_WORKFLOW_ID, INFOBIP_SYNC_SCHEDULE_ID } from '../src/infobip-sync/schedule';
 import { startInfobipSync } from '../src/infobip-sync/start';
 import { DEFAULT_INFOBIP_SYNC_SAFETY_MARGIN_MS, openInfobipSyncRun } from '../src/infobip-sync/run';
-import { TEMPLATE_SYNC_SCHEDULE_ID } from '../src/templates/sync-ids';
+import { TEMPLATE_SYNC_SCHEDULE_ID } from '../src/templates/contract';
 import type { infobipSyncWorkflow } from '../src/infobip-sync/workflow';
 import type { templateSyncWorkflow } from '../src/templates/workflow';
 import { REPO_ROOT } from '../temporal/paths.cjs';
@@ -516,7 +509,7 @@ const SCENARIOS: Scenario[] = [
           contactInformation: { phone: [{ number: '+91 98111 22334' }] },
         },
       ]);
-      // What the schedule's action starts (src/sync/infobip-schedule.ts), under the id Temporal gives it: no window, no run row yet.
+      // What the schedule's action starts (src/infobip-sync/schedule.ts), under the id Temporal gives it: no window, no run row yet.
       const input: InfobipSyncWorkflowInput = {
         trigger: 'schedule',
         scheduleId: INFOBIP_SYNC_SCHEDULE_ID,

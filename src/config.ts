@@ -108,7 +108,3 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 export function publicBaseUrl(config: Config): string {
   return (config.PUBLIC_BASE_URL ?? `http://localhost:${config.API_PORT}`).replace(/\/$/, '');
 }
-
-export function isMssqlUrl(url: string): boolean {
-  return /^(mssql|sqlserver):\/\//i.test(url);
-}

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Db } from '../db/client';
 import { findActiveApiKeyByHash } from '../db/queries';
-import { HttpError } from './errors';
+import { AppError } from '../errors';
 
 /** Admin API keys are random; only their SHA-256 is stored, so a database leak reveals none. */
 export function generateApiKey(): { key: string; keyHash: string; keyPrefix: string } {
@@ -33,13 +33,13 @@ export function requireApiKey(db: Db, now: () => number = Date.now): RequestHand
   const validUntil = new Map<string, number>();
   return async (req, _res, next) => {
     const key = presentedKey(req.get('authorization'), req.get('x-api-key'));
-    if (!key) throw new HttpError(401, 'unauthorized', 'an admin API key is required (Authorization: Bearer <key>)');
+    if (!key) throw new AppError('unauthorized', 'unauthorized', 'an admin API key is required (Authorization: Bearer <key>)');
     const keyHash = hashApiKey(key);
     if ((validUntil.get(keyHash) ?? 0) < now()) {
       const row = await findActiveApiKeyByHash(db, keyHash);
       if (!row) {
         validUntil.delete(keyHash);
-        throw new HttpError(401, 'unauthorized', 'the API key is not valid');
+        throw new AppError('unauthorized', 'unauthorized', 'the API key is not valid');
       }
       if (validUntil.size >= MAX_CACHED_KEYS) validUntil.clear();
       validUntil.set(keyHash, now() + API_KEY_CACHE_MS);

@@ -1,34 +1,19 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { type z } from 'zod';
+import { AppError, InvalidInputError, type ErrorKind, type FieldIssue } from '../errors';
 import { describeError } from '../logging/redact';
 
-/** An error the API answers with its own status and a stable machine-readable code. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-}
+/** The one table from an error's kind to its HTTP status. */
+const STATUS_OF: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  unavailable: 503,
+};
 
-export const notFound = (what: string): HttpError => new HttpError(404, 'not_found', `${what} not found`);
-export const conflict = (code: string, message: string, details?: Record<string, unknown>): HttpError =>
-  new HttpError(409, code, message, details);
-
-export interface FieldIssue {
-  location: 'body' | 'query' | 'params';
-  path: string;
-  message: string;
-}
-
-export class ValidationError extends HttpError {
-  constructor(readonly issues: FieldIssue[]) {
-    super(400, 'validation_failed', issues.map((issue) => `${issue.location}.${issue.path}: ${issue.message}`).join('; '));
-  }
-}
+export const statusOf = (error: AppError): number => STATUS_OF[error.kind];
 
 export function issuesFrom(location: FieldIssue['location'], error: z.ZodError): FieldIssue[] {
   return error.issues.map((issue) => ({
@@ -39,11 +24,12 @@ export function issuesFrom(location: FieldIssue['location'], error: z.ZodError):
 }
 
 export const unknownRoute: RequestHandler = (req, _res, next) => {
-  next(new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`));
+  next(new AppError('not_found', 'not_found', `no route for ${req.method} ${req.path}`));
 };
 
 /**
- * The one place errors become responses. Our own errors answer with their status and code. A
+ * The one place errors become responses. Our own errors (src/errors.ts) answer with their kind's
+ * status and their code. A
  * client error raised by Express or its body parser (bad JSON, a body too large, an undecodable
  * Content-Encoding or percent-encoding) answers 4xx with a message of ours: theirs quote the input,
  * which may be a key being set or a token. Anything else is a 500 with no detail, and one redacted
@@ -51,12 +37,12 @@ export const unknownRoute: RequestHandler = (req, _res, next) => {
  */
 export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
-    if (error instanceof ValidationError) {
-      res.status(400).json({ error: { code: error.code, message: 'Invalid request', issues: error.issues } });
+    if (error instanceof InvalidInputError) {
+      res.status(statusOf(error)).json({ error: { code: error.code, message: 'Invalid request', issues: error.issues } });
       return;
     }
-    if (error instanceof HttpError) {
-      res.status(error.status).json({ error: { code: error.code, message: error.message, ...error.details } });
+    if (error instanceof AppError) {
+      res.status(statusOf(error)).json({ error: { code: error.code, message: error.message, ...error.details } });
       return;
     }
     const clientError = asClientError(error);

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
-import { issuesFrom, ValidationError, type FieldIssue } from './errors';
+import { InvalidInputError, type FieldIssue } from '../errors';
+import { issuesFrom } from './errors';
 
 interface Schemas {
   body?: z.ZodType;
@@ -35,7 +36,7 @@ export function handle<S extends Schemas>(
       if (parsed.success) input[location] = parsed.data;
       else issues.push(...issuesFrom(location, parsed.error));
     }
-    if (issues.length > 0) throw new ValidationError(issues);
+    if (issues.length > 0) throw new InvalidInputError(issues);
     await handler(input as unknown as Input<S>, res, req);
   };
 }

@@ -10,11 +10,11 @@
 import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { issuesFrom } from '../api/errors';
-import { InfobipSyncRunBody } from '../api/schemas/infobip-sync';
+import { InfobipSyncRunBody } from '../infobip-sync/schemas';
 import { loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { getInfobipSyncRun } from '../db/queries';
-import { infobipSyncProgressQuery } from '../shared';
+import { infobipSyncProgressQuery } from '../infobip-sync/contract';
 import { startInfobipSync } from '../infobip-sync/start';
 
 const PROGRESS_EVERY_MS = 2_000;

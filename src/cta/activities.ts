@@ -17,7 +17,8 @@ import {
   type Lead,
 } from '../db/queries';
 import { stopDrips } from '../drips/stop';
-import { sendIdempotencyKey, stopCtaSignal, type CtaAction, type CtaClick } from '../shared';
+import { sendIdempotencyKey } from '../shared';
+import { stopCtaSignal, type CtaAction, type CtaClick } from './contract';
 import { sendTemplateMessage, sendTemplateOnce, type SendDeps, type SendOnceRequest, type SendOnceResult } from '../messages/send';
 import { MissingVariableError, resolveVariable } from '../messages/variables';
 
@@ -41,12 +42,6 @@ export interface CtaSendInput {
   /** The interactive message, its one reminder, or the brochure after "interested". */
   kind: 'initial' | 'reminder' | 'brochure';
 }
-
-/** The status and stage a decision puts the lead in (the click endpoint applies them at once). */
-export const CTA_DECISION_LEAD_STATE: Record<CtaAction, { status: string; stage: string; suppress: boolean }> = {
-  interested: { status: 'Interested', stage: 'Interested', suppress: false },
-  not_interested: { status: 'Not interested', stage: 'Cold', suppress: true },
-};
 
 export function createCtaActivities(deps: CtaActivityDeps) {
   const now = deps.now ?? (() => new Date());

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { CTA_DECISION_LEAD_STATE } from './activities';
+import { CTA_DECISION_LEAD_STATE } from './contract';
 import type { Db } from '../db/client';
 import { withTransaction } from '../db/client';
 import {
@@ -11,7 +11,8 @@ import {
   type CtaFlow,
   type CtaRun,
 } from '../db/queries';
-import { ctaClickSignal, FLOW_KIND, LEAD_ID, type CtaAction, type CtaClick } from '../shared';
+import { ctaClickSignal, type CtaAction, type CtaClick } from './contract';
+import { FLOW_KIND, LEAD_ID } from '../shared';
 import { ctaWorkflowInput } from './start';
 import { verifyCtaToken, type CtaKeyring, type CtaTokenFailure } from './tokens';
 import type { ctaWorkflow } from './workflow';

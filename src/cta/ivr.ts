@@ -4,7 +4,7 @@
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
-import { HttpError, notFound, ValidationError } from '../api/errors';
+import { AppError, InvalidInputError, notFound } from '../errors';
 import type { Db } from '../db/client';
 import { isUniqueViolation } from '../db/errors';
 import {
@@ -60,12 +60,12 @@ export function normalizeIvrNumber(input: string, defaultCountry: CountryCode): 
 
 /**
  * Logs one call, idempotently per call id. The caller must be a number WhatsApp can reach: an
- * unparseable one is a ValidationError on `callerNumber` and nothing is written. The called
+ * unparseable one is a InvalidInputError on `callerNumber` and nothing is written. The called
  * number is stored normalised (see normalizeIvrNumber), which is what flows are matched on.
  */
 export async function recordIvrCall(deps: RecordIvrCallDeps, event: IvrCallEvent): Promise<RecordedIvrCall> {
   const caller = normalizePhone(event.callerNumber, deps.defaultCountry);
-  if (!caller.ok) throw new ValidationError([{ location: 'body', path: 'callerNumber', message: caller.reason }]);
+  if (!caller.ok) throw new InvalidInputError([{ location: 'body', path: 'callerNumber', message: caller.reason }]);
 
   // A repeat must not create a lead either, so the call id is checked before anything is written;
   // logIvrCall's unique index settles the race of two identical posts that both get past here.
@@ -139,7 +139,7 @@ export async function processIvrCalls(
     // Refused up front: a mistyped flow id must not mark every waiting call as skipped.
     const flow = await getCtaFlow(deps.db, params.flowId);
     if (!flow) throw notFound('CTA flow');
-    if (flow.archivedAt) throw new HttpError(409, 'flow_archived', `CTA flow ${flow.id} is archived`);
+    if (flow.archivedAt) throw new AppError('conflict', 'flow_archived', `CTA flow ${flow.id} is archived`);
   }
 
   const flowIdByNumber = new Map<string, number | undefined>();

@@ -3,7 +3,7 @@
  * inline CSS, no scripts, no images, fonts or links to anywhere, so nothing loaded from the page
  * can carry the tokenised URL off in a Referer, and a strict CSP can forbid everything else.
  */
-import type { CtaAction } from '../shared';
+import type { CtaAction } from './contract';
 
 export type CtaPageKind = 'interested' | 'not_interested' | 'already_recorded' | 'invalid' | 'expired' | 'preview' | 'unavailable';
 

@@ -1,7 +1,8 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Db } from '../db/client';
 import { claimCtaRun, getCtaFlow, getLead, recordCtaRunStartError, type CtaFlow, type CtaRun } from '../db/queries';
-import { ctaWorkflowId, FLOW_KIND, LEAD_ID, type CtaWorkflowInput } from '../shared';
+import { ctaWorkflowId, type CtaWorkflowInput } from './contract';
+import { FLOW_KIND, LEAD_ID } from '../shared';
 import type { ctaWorkflow } from './workflow';
 import { errorMessage } from '../logging/redact';
 

@@ -8,8 +8,8 @@
  * variables, button limits) are in `checkCtaTemplateRequest`, so one 400 lists them all.
  */
 import { z } from 'zod';
-import type { CtaAction } from '../shared';
-import { textProblem } from '../api/schemas/common';
+import type { CtaAction } from './contract';
+import { textProblem } from '../api/schemas';
 import { MAX_VARIABLE_NUMBER, placeholderNumbers, placeholderProblem, type TemplateIssue } from '../templates/rules';
 import { ctaButtonSuffix } from './tokens';
 
@@ -41,7 +41,7 @@ const DYNAMIC_URL_SUFFIX = '{{1}}';
  * MAX_FIELD_LENGTH can be a template part, so it is refused on its length alone. Within that
  * bound, `checkCtaTemplateRequest` applies WhatsApp's exact limits together with every other rule,
  * so one 400 still lists all of a description's problems. The character policy is the API's
- * (src/api/schemas/common.ts).
+ * (src/api/schemas.ts).
  */
 export const MAX_FIELD_LENGTH = 4096;
 

@@ -11,7 +11,7 @@
  * read by signing-keys.ts.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { CTA_ACTIONS, type CtaAction } from '../shared';
+import { CTA_ACTIONS, type CtaAction } from './contract';
 
 export interface CtaSigningKey {
   kid: string;

@@ -1,14 +1,6 @@
 import { ActivityFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { CtaActivities, CtaSendOutcome } from './activities';
-import {
-  ctaClickSignal,
-  ctaStateQuery,
-  stopCtaSignal,
-  type CtaClick,
-  type CtaRunStatus,
-  type CtaState,
-  type CtaWorkflowInput,
-} from '../shared';
+import { ctaClickSignal, ctaStateQuery, stopCtaSignal, type CtaClick, type CtaRunStatus, type CtaState, type CtaWorkflowInput } from './contract';
 import { SEND_OPTIONS } from '../messages/contract';
 
 /** Bookkeeping is plain SQL plus idempotent signals: retry it for as long as it takes. */

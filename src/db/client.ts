@@ -25,7 +25,7 @@ import {
 import type { MsSqlDatabase } from 'drizzle-orm/mssql-core';
 import type { SQLiteAsyncDatabase } from 'drizzle-orm/sqlite-core';
 import mssql from 'mssql';
-import { isMssqlUrl } from '../config';
+import { isMssqlUrl } from './url';
 import * as mssqlSchema from './schema/mssql';
 import * as sqliteSchema from './schema/sqlite';
 import { gateWrites } from './sqlite-gate';

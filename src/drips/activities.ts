@@ -1,6 +1,6 @@
 import type { Db } from '../db/client';
 import { addAssignmentEvent, updateAssignment } from '../db/queries';
-import type { AssignmentEventKind, DripProgress } from '../shared';
+import type { AssignmentEventKind, DripProgress } from './contract';
 
 export interface DripActivityDeps {
   db: Db;

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { cancelDripSignal } from '../shared';
+import { cancelDripSignal } from './contract';
 import { describeError } from '../logging/redact';
 
 export interface StopDripsDeps {

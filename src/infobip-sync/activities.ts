@@ -13,8 +13,9 @@ import {
 } from '../db/queries';
 import { isProviderError } from '../providers/errors';
 import type { InfobipClient, InfobipPeopleCursor, InfobipPerson, InfobipRecord, InfobipSmsLog } from '../providers/infobip';
-import { maskPhone, normalizePhone } from '../providers/phone';
-import type { InfobipPageSource, InfobipStatusRule, InfobipSyncCounts, InfobipSyncMode, InfobipSyncOptions, InfobipSyncTrigger } from '../shared';
+import { maskPhone } from '../logging/redact';
+import { normalizePhone } from '../providers/phone';
+import type { InfobipPageSource, InfobipStatusRule, InfobipSyncCounts, InfobipSyncMode, InfobipSyncOptions, InfobipSyncTrigger } from './contract';
 import { InfobipSyncWindowError, openInfobipSyncRun, resolvedOptionsOf } from './run';
 import { defaultCountryOf, readInteraktOptions } from '../settings/provider-settings';
 

@@ -7,7 +7,7 @@
 import type { Db } from '../db/client';
 import { createInfobipSyncRun, getInfobipSyncRunByKey, getLastInfobipSyncSuccess, type InfobipSyncRun } from '../db/queries';
 import { INFOBIP_LOGS_RETENTION_MS } from '../providers/infobip';
-import type { InfobipSyncOptions, InfobipSyncTrigger } from '../shared';
+import type { InfobipSyncOptions, InfobipSyncTrigger } from './contract';
 
 export const DEFAULT_INFOBIP_SYNC_SAFETY_MARGIN_MS = 15 * 60_000;
 export const DEFAULT_INFOBIP_SYNC_INITIAL_LOOKBACK_MS = 24 * 60 * 60_000;

@@ -4,7 +4,7 @@
  * (see openInfobipSyncRun), so no contact falls between two runs, however late one starts.
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleSpec } from '@temporalio/client';
-import { infobipSyncWorkflowId, type InfobipSyncOptions, type InfobipSyncWorkflowInput } from '../shared';
+import { infobipSyncWorkflowId, type InfobipSyncOptions, type InfobipSyncWorkflowInput } from './contract';
 import type { infobipSyncWorkflow } from './workflow';
 
 export const INFOBIP_SYNC_SCHEDULE_ID = 'infobip-sync';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Db } from '../db/client';
 import { finishInfobipSyncRun, type InfobipSyncRun } from '../db/queries';
-import { infobipSyncWorkflowId, type InfobipSyncOptions, type InfobipSyncWorkflowInput } from '../shared';
+import { infobipSyncWorkflowId, type InfobipSyncOptions, type InfobipSyncWorkflowInput } from './contract';
 import type { infobipSyncWorkflow } from './workflow';
 import { openInfobipSyncRun } from './run';
 import { errorMessage } from '../logging/redact';

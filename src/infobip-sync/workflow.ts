@@ -1,6 +1,6 @@
 import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { InfobipPagePosition, InfobipSyncActivities } from './activities';
-import { infobipSyncProgressQuery, infobipSyncRunKey, type InfobipSyncProgress, type InfobipSyncWorkflowInput } from '../shared';
+import { infobipSyncProgressQuery, infobipSyncRunKey, type InfobipSyncProgress, type InfobipSyncWorkflowInput } from './contract';
 
 const DEFAULT_PAGE_SIZE = 1_000;
 const DEFAULT_PAGES_PER_CHUNK = 10;

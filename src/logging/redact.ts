@@ -30,11 +30,17 @@ export function redactText(text: string): string {
     .replace(CREDENTIAL, (_match, scheme: string) => `${scheme} [redacted]`)
     .replace(SECRET_PARAM, (_match, name: string) => `${name}=[redacted]`)
     .replace(EMAIL, '[email]')
-    .replace(PHONE_LIKE, (match, phone: string | undefined) => (phone ? maskDigits(phone) : match));
+    .replace(PHONE_LIKE, (match, phone: string | undefined) => (phone ? maskPhone(phone) : match));
 }
 
-/** All but the last four digits become `•`; separators stay (as `maskPhone` in providers/phone.ts). */
-const maskDigits = (text: string): string => text.replace(/\d(?=(?:\D*\d){4})/g, '•');
+/**
+ * `+919812345678` → `+••••••••5678`: only the last four digits, enough to recognise a number in a
+ * list, never to call it. Separators stay where they were. Every phone that leaves the API, a log
+ * or a recorded error goes through here.
+ */
+export function maskPhone(phone: string): string {
+  return phone.replace(/\d(?=(?:\D*\d){4})/g, '•');
+}
 
 interface ErrorLike {
   name?: unknown;

@@ -1,4 +1,7 @@
-/** Activity-option presets shared by the workflows (pure values: safe inside the sandbox). */
+/**
+ * The send's contract: the retry policy every workflow gives its send activities, and what a send
+ * reports back. Pure values: safe inside the sandbox.
+ */
 import type { ActivityOptions } from '@temporalio/workflow';
 
 /**
@@ -16,3 +19,8 @@ export const SEND_OPTIONS: ActivityOptions = {
     nonRetryableErrorTypes: ['PermanentSendError'],
   },
 };
+
+/** What the send activity reports back for one step. */
+export type StepOutcome =
+  | { kind: 'sent'; messageId: number; providerMessageId: string }
+  | { kind: 'skipped'; reason: 'opted_out' | 'suppressed' | 'lead_not_found' };

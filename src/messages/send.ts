@@ -1,5 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { sendIdempotencyKey, type DripStepSnapshot, type StepOutcome } from '../shared';
+import { sendIdempotencyKey } from '../shared';
+import type { DripStepSnapshot } from '../drips/contract';
+import type { StepOutcome } from './contract';
 import type { Db } from '../db/client';
 import {
   beginSendAttempt,

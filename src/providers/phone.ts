@@ -83,12 +83,3 @@ export function splitE164(e164: string): SplitPhone {
 
 /** E.164 without the plus, as Meta, Infobip and Interakt webhooks write it. */
 export const e164Digits = (e164: string): string => e164.replace(/^\+/, '');
-
-/**
- * `+919812345678` → `+••••••••5678`: only the last four digits, enough to recognise a number in a
- * list, never to call it. Separators stay where they were. Every phone that leaves the API, a log
- * or a recorded error goes through here.
- */
-export function maskPhone(phone: string): string {
-  return phone.replace(/\d(?=(?:\D*\d){4})/g, '•');
-}

@@ -5,7 +5,7 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleHandle } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import type { templateSyncWorkflow } from './workflow';
-import { TEMPLATE_SYNC_SCHEDULE_ID } from './sync-ids';
+import { TEMPLATE_SYNC_SCHEDULE_ID } from './contract';
 
 export interface TemplateSyncScheduleOptions {
   /** The main task queue, where workflows run. */

@@ -1,18 +1,9 @@
 import { getLead } from '../db/queries';
-import { sendIdempotencyKey, welcomeWorkflowId, type StepOutcome } from '../shared';
+import { sendIdempotencyKey } from '../shared';
+import { welcomeWorkflowId } from './contract';
+import type { StepOutcome } from '../messages/contract';
 import { sendTemplateMessage, type SendDeps } from '../messages/send';
-
-/** What `welcome-<leadId>` is started with: the settings as they were when the lead was created. */
-export interface WelcomeWorkflowInput {
-  leadId: number;
-  templateName: string;
-  templateLanguage: string;
-  /** Media URL for a document header (e.g. a policies PDF). */
-  headerMediaUrl?: string | undefined;
-  /** File name shown for the document header. */
-  fileName?: string | undefined;
-  sendTaskQueue: string;
-}
+import type { WelcomeWorkflowInput } from './contract';
 
 export type SendWelcomeInput = Omit<WelcomeWorkflowInput, 'sendTaskQueue'>;
 

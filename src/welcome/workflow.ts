@@ -1,6 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { WelcomeActivities, WelcomeWorkflowInput } from './activities';
-import type { StepOutcome } from '../shared';
+import type { WelcomeActivities } from './activities';
+import type { WelcomeWorkflowInput } from './contract';
+import type { StepOutcome } from '../messages/contract';
 import { SEND_OPTIONS } from '../messages/contract';
 
 /**

@@ -4,7 +4,7 @@ import { createSendActivities, PERMANENT_SEND_ERROR, TEMPLATE_NOT_USABLE, type S
 import type { Db } from '../../src/db/client';
 import { archiveTemplate, createLead, getTemplateByNameLanguage, listMessages, updateTemplate } from '../../src/db/queries';
 import type { MessagingProvider, TemplateSend } from '../../src/providers/types';
-import type { DripStepSnapshot } from '../../src/shared';
+import type { DripStepSnapshot } from '../../src/drips/contract';
 import { createTestDb } from '../support/db';
 import { seedTemplates } from '../support/templates';
 

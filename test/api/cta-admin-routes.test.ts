@@ -6,8 +6,8 @@
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorHandler } from '../../src/api/errors';
-import { ctaSigningKeysRouter } from '../../src/api/routes/cta-signing-keys';
-import { ctaTemplateJsonRouter } from '../../src/api/routes/cta-template-json';
+import { ctaSigningKeysRouter } from '../../src/cta/signing-keys-routes';
+import { ctaTemplateJsonRouter } from '../../src/cta/template-json-routes';
 import { ctaKeyringReader } from '../../src/cta/signing-keys';
 import type { Db } from '../../src/db/client';
 import { createSecretBox, generateSecretKey } from '../../src/settings/secret-box';

@@ -1,3 +1,4 @@
+import { dripWorkflowId } from '../../src/drips/contract';
 import { createHmac } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,7 +6,7 @@ import { createApp } from '../../src/api/app';
 import { generateApiKey } from '../../src/api/auth';
 import type { Db } from '../../src/db/client';
 import { createApiKey, createAssignments, getSequence, listMessages } from '../../src/db/queries';
-import { enrolLeads } from '../../src/api/enrol';
+import { enrolLeads } from '../../src/drips/enrol';
 import { sendTaskQueue } from '../../src/shared';
 import { apiClient, listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
@@ -266,7 +267,7 @@ describe('drip API on the dev server', () => {
     // What an API process that died between the insert and the start leaves behind.
     const { created } = await createAssignments(db, [
       { leadId: lead.id, sequenceId: sequence.id, sequenceVersion: full!.version, steps: full!.steps.map(({ templateName, templateLanguage, delaySeconds, variables }) => ({ templateName, templateLanguage, delaySeconds, variables })) },
-    ]);
+    ], dripWorkflowId);
     const stuckId = created[0]!.id;
 
     const fresh = await request('POST', `/sequences/${sequence.id}/assignments`, { leadIds: [lead.id] });

@@ -1,7 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type ApiDeps } from '../../src/api/app';
+import { createApp } from '../../src/api/app';
+import type { ApiOptions } from '../../src/api/context';
 import { generateApiKey } from '../../src/api/auth';
 import { executeStatement, type Db } from '../../src/db/client';
 import { claimOutgoingMessage, createApiKey, createLead } from '../../src/db/queries';
@@ -24,7 +25,7 @@ describe('hostile input', () => {
   let apiKey: string;
   const logged: string[] = [];
 
-  const deps = (): ApiDeps => ({
+  const deps = (): ApiOptions => ({
     db,
     temporal: new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', interceptors: [] }) }),
     taskQueue: 'hardening',

@@ -1,7 +1,7 @@
 import express from 'express';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { errorHandler } from '../../src/api/errors';
-import { metaWebhookRouter, type MetaWebhookContext, type MetaWebhookSink } from '../../src/api/routes/webhooks-meta';
+import { metaWebhookRouter, type MetaWebhookContext, type MetaWebhookSink } from '../../src/webhooks/meta-routes';
 import { createMetaProvider } from '../../src/providers/meta';
 import { signMetaWebhook, type MetaInboundEvent, type MetaStatusEvent } from '../../src/providers/meta-webhook';
 import { listen, type RunningApp } from '../support/api';

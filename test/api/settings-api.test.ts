@@ -14,7 +14,8 @@ import { createInteraktEmulator, type InteraktEmulator, type ListeningEmulator }
 import { createInteraktProvider } from '../../src/providers/interakt';
 import { interaktApiKeyReader } from '../../src/settings/provider-settings';
 import { createSecretBox, generateSecretKey } from '../../src/settings/secret-box';
-import { sendTaskQueue, welcomeWorkflowId } from '../../src/shared';
+import { sendTaskQueue } from '../../src/shared';
+import { welcomeWorkflowId } from '../../src/welcome/contract';
 import { createWorkers, runWorkers } from '../../src/worker/workers';
 import { apiClient, listen, type ApiResponse, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';

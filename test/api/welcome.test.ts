@@ -5,12 +5,13 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../../src/api/auth';
-import { startWelcomeWorkflow } from '../../src/api/welcome';
+import { startWelcomeWorkflow } from '../../src/welcome/start';
 import type { Db } from '../../src/db/client';
 import { createApiKey, createLead, createTemplate, listMessages } from '../../src/db/queries';
 import { readInteraktOptions } from '../../src/settings/provider-settings';
 import { createSecretBox, generateSecretKey } from '../../src/settings/secret-box';
-import { sendTaskQueue, welcomeWorkflowId } from '../../src/shared';
+import { sendTaskQueue } from '../../src/shared';
+import { welcomeWorkflowId } from '../../src/welcome/contract';
 import type { welcomeWorkflow } from '../../src/welcome/workflow';
 import { apiClient, listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';

@@ -10,7 +10,7 @@ import { recordIvrCall } from '../../src/cta/ivr';
 import { openDb, type Db } from '../../src/db/client';
 import { migrate } from '../../src/db/migrate';
 import { findCtaRun, findIvrCallByCallId } from '../../src/db/queries';
-import { ctaWorkflowId } from '../../src/shared';
+import { ctaWorkflowId } from '../../src/cta/contract';
 import { tempSqliteUrl } from '../support/db';
 import { createIvrFlow, nextIvrLine, nextMobile } from '../support/ivr';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';

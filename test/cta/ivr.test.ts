@@ -6,7 +6,7 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/api/errors';
+import { InvalidInputError } from '../../src/errors';
 import { normalizeIvrNumber, processIvrCalls, recordIvrCall, type IvrCallEvent } from '../../src/cta/ivr';
 import { startCtaFlow, type CtaStartDeps } from '../../src/cta/start';
 import type { Db } from '../../src/db/client';
@@ -20,7 +20,8 @@ import {
   listLeads,
   listReceivedIvrCalls,
 } from '../../src/db/queries';
-import { ctaWorkflowId, sendTaskQueue } from '../../src/shared';
+import { ctaWorkflowId } from '../../src/cta/contract';
+import { sendTaskQueue } from '../../src/shared';
 import { createTestDb } from '../support/db';
 import { createIvrFlow, nextIvrLine, nextMobile } from '../support/ivr';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
@@ -130,13 +131,13 @@ describe('IVR calls into CTA flows', () => {
       expect(results.every((r) => !r.duplicate)).toBe(true);
     });
 
-    it('refuses a caller number that is not a reachable mobile with a ValidationError on callerNumber, writing nothing', async () => {
+    it('refuses a caller number that is not a reachable mobile with a InvalidInputError on callerNumber, writing nothing', async () => {
       const leadsBefore = await leadCount();
       for (const callerNumber of ['anonymous', '12345', '080 4455 6601']) {
         const event = callEvent({ callerNumber });
         const error = await record(event).catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(ValidationError);
-        expect((error as ValidationError).issues).toEqual([{ location: 'body', path: 'callerNumber', message: expect.any(String) }]);
+        expect(error).toBeInstanceOf(InvalidInputError);
+        expect((error as InvalidInputError).issues).toEqual([{ location: 'body', path: 'callerNumber', message: expect.any(String) }]);
         expect(await findIvrCallByCallId(db, event.callId)).toBeUndefined();
       }
       expect(await leadCount()).toBe(leadsBefore);

@@ -1,3 +1,4 @@
+import { dripWorkflowId } from '../../src/drips/contract';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client';
 import {
@@ -14,7 +15,7 @@ import {
   type NewAssignment,
 } from '../../src/db/queries';
 import { withTransaction } from '../../src/db/client';
-import type { DripStepSnapshot } from '../../src/shared';
+import type { DripStepSnapshot } from '../../src/drips/contract';
 import { createTestDb } from '../support/db';
 
 let db: Db;
@@ -45,7 +46,7 @@ describe('assignments', () => {
   it('createAssignments inserts pending rows with the steps snapshot and WorkflowId drip-<id>', async () => {
     const { leadIds, rowsFor } = await seed(2);
 
-    const { created, conflicts } = await createAssignments(db, rowsFor(leadIds));
+    const { created, conflicts } = await createAssignments(db, rowsFor(leadIds), dripWorkflowId);
 
     expect(conflicts).toEqual([]);
     expect(created.map((c) => c.leadId).sort()).toEqual([...leadIds].sort());
@@ -57,22 +58,22 @@ describe('assignments', () => {
 
   it('the database refuses a second live assignment of a sequence to a lead, and allows one after the first completes', async () => {
     const { leadIds, rowsFor } = await seed(1);
-    const [first] = (await createAssignments(db, rowsFor(leadIds))).created;
+    const [first] = (await createAssignments(db, rowsFor(leadIds), dripWorkflowId)).created;
 
-    const refused = await createAssignments(db, rowsFor(leadIds));
+    const refused = await createAssignments(db, rowsFor(leadIds), dripWorkflowId);
     expect(refused).toEqual({ created: [], conflicts: leadIds });
 
     await updateAssignment(db, first!.id, { status: 'completed', completedAt: new Date() });
-    const allowed = await createAssignments(db, rowsFor(leadIds));
+    const allowed = await createAssignments(db, rowsFor(leadIds), dripWorkflowId);
     expect(allowed.conflicts).toEqual([]);
     expect(allowed.created).toHaveLength(1);
   });
 
   it('a chunk with a refused lead falls back row by row: the other leads of the chunk are still created', async () => {
     const { leadIds, rowsFor } = await seed(5);
-    await createAssignments(db, rowsFor([leadIds[2]!]));
+    await createAssignments(db, rowsFor([leadIds[2]!]), dripWorkflowId);
 
-    const result = await createAssignments(db, rowsFor(leadIds));
+    const result = await createAssignments(db, rowsFor(leadIds), dripWorkflowId);
 
     expect(result.conflicts).toEqual([leadIds[2]]);
     expect(result.created.map((c) => c.leadId).sort()).toEqual(leadIds.filter((id) => id !== leadIds[2]).sort());
@@ -81,14 +82,14 @@ describe('assignments', () => {
 
   it('createAssignments handles more rows than one insert statement carries', async () => {
     const { leadIds, rowsFor } = await seed(250);
-    const result = await createAssignments(db, rowsFor(leadIds));
+    const result = await createAssignments(db, rowsFor(leadIds), dripWorkflowId);
     expect(result.created).toHaveLength(250);
     expect(new Set(result.created.map((c) => c.id)).size).toBe(250);
   });
 
   it('findActiveAssignments reports only pending, active and paused assignments of that sequence among the given leads', async () => {
     const { sequence, leadIds, rowsFor } = await seed(3);
-    const { created } = await createAssignments(db, rowsFor(leadIds));
+    const { created } = await createAssignments(db, rowsFor(leadIds), dripWorkflowId);
     await updateAssignment(db, created[1]!.id, { status: 'paused' });
     await updateAssignment(db, created[2]!.id, { status: 'cancelled', stopReason: 'admin' });
 
@@ -105,7 +106,7 @@ describe('assignments', () => {
 
   it('updateAssignment writes the progress fields and returns false for an unknown id', async () => {
     const { leadIds, rowsFor } = await seed(1);
-    const [row] = (await createAssignments(db, rowsFor(leadIds))).created;
+    const [row] = (await createAssignments(db, rowsFor(leadIds), dripWorkflowId)).created;
     const due = new Date('2030-01-02T03:04:05.678Z');
 
     expect(await updateAssignment(db, row!.id, { status: 'active', nextStep: 1, nextSendAt: due, lastError: 'x' })).toBe(true);
@@ -115,7 +116,7 @@ describe('assignments', () => {
 
   it('listAssignments filters by sequence, lead and status and pages newest first', async () => {
     const { sequence, leadIds, rowsFor } = await seed(5);
-    const { created } = await createAssignments(db, rowsFor(leadIds));
+    const { created } = await createAssignments(db, rowsFor(leadIds), dripWorkflowId);
     await updateAssignment(db, created[0]!.id, { status: 'completed' });
 
     const page = await listAssignments(db, { sequenceId: sequence.id, page: 1, pageSize: 2 });
@@ -131,8 +132,8 @@ describe('assignments', () => {
   it('listActiveAssignmentsForLead lists the lead’s live assignments across sequences', async () => {
     const { leadIds, rowsFor } = await seed(1);
     const other = await createSequence(db, { name: 'other', steps: [] });
-    const [a] = (await createAssignments(db, rowsFor(leadIds))).created;
-    const [b] = (await createAssignments(db, [{ leadId: leadIds[0]!, sequenceId: other.id, sequenceVersion: 1, steps }])).created;
+    const [a] = (await createAssignments(db, rowsFor(leadIds), dripWorkflowId)).created;
+    const [b] = (await createAssignments(db, [{ leadId: leadIds[0]!, sequenceId: other.id, sequenceVersion: 1, steps }], dripWorkflowId)).created;
     await updateAssignment(db, a!.id, { status: 'failed' });
 
     const live = await listActiveAssignmentsForLead(db, leadIds[0]!);
@@ -141,7 +142,7 @@ describe('assignments', () => {
 
   it('assignment events are listed in the order they were added', async () => {
     const { leadIds, rowsFor } = await seed(1);
-    const [row] = (await createAssignments(db, rowsFor(leadIds))).created;
+    const [row] = (await createAssignments(db, rowsFor(leadIds), dripWorkflowId)).created;
     const at = new Date('2030-01-01T00:00:00.000Z');
     await addAssignmentEvent(db, { assignmentId: row!.id, event: 'started', at });
     await addAssignmentEvent(db, { assignmentId: row!.id, event: 'step_sent', stepIndex: 0, detail: 'msg 1' });

@@ -14,8 +14,8 @@ import {
   upsertInfobipSyncPage,
   type InfobipContact,
 } from '../../src/db/queries';
-import { maskPhone } from '../../src/providers/phone';
-import type { InfobipSyncTrigger } from '../../src/shared';
+import { maskPhone } from '../../src/logging/redact';
+import type { InfobipSyncTrigger } from '../../src/infobip-sync/contract';
 import { createTestDb } from '../support/db';
 
 const T0 = new Date('2030-03-01T10:00:00.000Z');

@@ -1,3 +1,4 @@
+import { dripWorkflowId } from '../../src/drips/contract';
 /**
  * The T-SQL the shared query functions send to SQL Server, captured by a recording fake pool
  * (see fake-mssql.ts). Proves the one-set-of-functions design renders real T-SQL: bracketed
@@ -104,7 +105,7 @@ describe('T-SQL of the assignment queries', () => {
     );
     const rows = [7, 8].map((leadId) => ({ leadId, sequenceId: 3, sequenceVersion: 2, steps: [] }));
 
-    const result = await createAssignments(db, rows);
+    const result = await createAssignments(db, rows, dripWorkflowId);
 
     expect(result).toEqual({ created: [{ id: 101, leadId: 7 }, { id: 102, leadId: 8 }], conflicts: [] });
     expect(transactionEvents).toEqual(['begin', 'commit']);
@@ -137,7 +138,7 @@ describe('T-SQL of the assignment queries', () => {
     });
     const rows = [7, 8].map((leadId) => ({ leadId, sequenceId: 3, sequenceVersion: 2, steps: [] }));
 
-    expect(await createAssignments(db, rows)).toEqual({ created: [{ id: 201, leadId: 7 }], conflicts: [8] });
+    expect(await createAssignments(db, rows, dripWorkflowId)).toEqual({ created: [{ id: 201, leadId: 7 }], conflicts: [8] });
     expect(transactionEvents).toEqual(['begin', 'rollback', 'begin', 'commit', 'begin', 'rollback']);
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isCountryCode, maskPhone, normalizePhone, splitE164 } from '../../src/providers/phone';
+import { maskPhone } from '../../src/logging/redact';
+import { isCountryCode, normalizePhone, splitE164 } from '../../src/providers/phone';
 
 describe('normalizePhone', () => {
   it.each([

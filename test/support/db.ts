@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { isMssqlUrl } from '../../src/config';
+import { isMssqlUrl } from '../../src/db/url';
 import { executeStatement, openDb, type Db } from '../../src/db/client';
 import { migrate } from '../../src/db/migrate';
 

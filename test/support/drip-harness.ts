@@ -6,7 +6,8 @@ import { ctaEmulatorTemplates, DEFAULT_EMULATOR_TEMPLATES } from '../../src/emul
 import type { Db } from '../../src/db/client';
 import { createAssignments, createLead, createSequence, getAssignment, type StepInput } from '../../src/db/queries';
 import { createInteraktProvider } from '../../src/providers/interakt';
-import { dripWorkflowId, sendTaskQueue, type DripWorkflowInput } from '../../src/shared';
+import { dripWorkflowId, type DripWorkflowInput } from '../../src/drips/contract';
+import { sendTaskQueue } from '../../src/shared';
 import type { dripWorkflow } from '../../src/drips/workflow';
 import { createWorkers, runWorkers } from '../../src/worker/workers';
 import { startInteraktEmulator } from './emulator';
@@ -107,7 +108,7 @@ export async function startDrip(
   }));
   const { created } = await createAssignments(db, [
     { leadId: createdLead.id, sequenceId: sequence.id, sequenceVersion: sequence.version, steps: snapshot },
-  ]);
+  ], dripWorkflowId);
   const assignmentId = created[0]!.id;
   const input: DripWorkflowInput = {
     assignmentId,

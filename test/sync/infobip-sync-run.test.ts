@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client';
 import { createInfobipSyncRun, finishInfobipSyncRun } from '../../src/db/queries';
-import type { InfobipSyncOptions, InfobipSyncTrigger } from '../../src/shared';
+import type { InfobipSyncOptions, InfobipSyncTrigger } from '../../src/infobip-sync/contract';
 import { DEFAULT_INFOBIP_SYNC_INITIAL_LOOKBACK_MS, DEFAULT_INFOBIP_SYNC_SAFETY_MARGIN_MS, openInfobipSyncRun } from '../../src/infobip-sync/run';
 import { createTestDb } from '../support/db';
 

@@ -4,7 +4,7 @@ import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInfobipSyncActivities } from '../../src/worker/activities';
 import { errorHandler } from '../../src/api/errors';
-import { infobipSyncRouter } from '../../src/api/routes/infobip-sync';
+import { infobipSyncRouter } from '../../src/infobip-sync/routes';
 import type { Db } from '../../src/db/client';
 import { createInfobipSyncRun, findLeadByPhone, finishInfobipSyncRun, getInfobipSyncRun, listInfobipSyncRuns, updateLead } from '../../src/db/queries';
 import { createInfobipEmulator, generatedPersonKind, type GeneratedPeopleSpec, type InfobipEmulator } from '../../src/emulators/infobip';

@@ -1,3 +1,4 @@
+import { dripWorkflowId } from '../../src/drips/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client';
 import {
@@ -31,7 +32,7 @@ describe('inbound message ingestion (no Temporal)', () => {
     const continuing = await createSequence(db, { name: `go ${seq++}`, steps: [step('drip_day_1', 60)] });
     const ended = await createSequence(db, { name: `ended ${seq++}`, stopOnReply: true, steps: [step('drip_day_1', 60)] });
     const snapshot = (s: typeof stopping) => s.steps.map(({ templateName, templateLanguage, delaySeconds, variables }) => ({ templateName, templateLanguage, delaySeconds, variables }));
-    const { created } = await createAssignments(db, [stopping, continuing, ended].map((s) => ({ leadId: lead.id, sequenceId: s.id, sequenceVersion: s.version, steps: snapshot(s) })));
+    const { created } = await createAssignments(db, [stopping, continuing, ended].map((s) => ({ leadId: lead.id, sequenceId: s.id, sequenceVersion: s.version, steps: snapshot(s) })), dripWorkflowId);
     const [stopId, , endedId] = created.map((a) => a.id);
     await updateAssignment(db, endedId!, { status: 'completed' });
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enrolLeads } from '../../src/api/enrol';
+import { enrolLeads } from '../../src/drips/enrol';
 import { openDb, type Db } from '../../src/db/client';
 import { migrate } from '../../src/db/migrate';
 import { createLead, createSequence, getAssignment } from '../../src/db/queries';

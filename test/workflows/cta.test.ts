@@ -5,7 +5,7 @@ import { generateApiKey } from '../../src/api/auth';
 import { ctaKeyringReader } from '../../src/cta/signing-keys';
 import { signCtaToken } from '../../src/cta/tokens';
 import type { Db } from '../../src/db/client';
-import { CTA_DECISION_LEAD_STATE } from '../../src/cta/activities';
+import { CTA_DECISION_LEAD_STATE } from '../../src/cta/contract';
 import {
   applyCtaDecisionToLead,
   createApiKey,
@@ -20,7 +20,8 @@ import {
 } from '../../src/db/queries';
 import type { AcceptedMessage } from '../../src/emulators/interakt';
 import { createSecretBox, generateSecretKey } from '../../src/settings/secret-box';
-import { ctaStateQuery, ctaWorkflowId, dripProgressQuery, type CtaState, type DripProgress } from '../../src/shared';
+import { ctaStateQuery, ctaWorkflowId, type CtaState } from '../../src/cta/contract';
+import { dripProgressQuery, type DripProgress } from '../../src/drips/contract';
 import { apiClient, listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
 import { DAY, nextPhone, startDrip, startDripHarness, step, waitFor, type DripHarness } from '../support/drip-harness';

@@ -9,7 +9,7 @@ import {
   updateLead,
   updateTemplate,
 } from '../../src/db/queries';
-import { cancelDripSignal, pauseDripSignal, resumeDripSignal } from '../../src/shared';
+import { cancelDripSignal, pauseDripSignal, resumeDripSignal } from '../../src/drips/contract';
 import { createTestDb } from '../support/db';
 import { DAY, startDrip, startDripHarness, step, waitFor, type DripHarness } from '../support/drip-harness';
 import { createTimeSkippingEnv } from '../support/temporal';

@@ -3,7 +3,8 @@ import { asMssql, withTransaction, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { dripAssignmentEvents, leadDripAssignments } from '../schema/sqlite';
 import type { AssignmentEventKind } from '../schema/values';
-import { ACTIVE_ASSIGNMENT_STATUSES, dripWorkflowId, type AssignmentStatus, type DripStepSnapshot } from '../../shared';
+import type { TemplateVariables } from '../../shared';
+import { ACTIVE_ASSIGNMENT_STATUSES, type AssignmentStatus } from '../schema/values';
 import {
   affectedRows,
   chunk,
@@ -30,6 +31,15 @@ export interface ActiveAssignmentRef {
   leadId: number;
   status: AssignmentStatus;
   workflowId: string | null;
+}
+
+/** One step of a sequence, frozen into the assignment when it starts (LeadDripAssignment.StepsSnapshot). */
+export interface DripStepSnapshot {
+  templateName: string;
+  templateLanguage: string;
+  /** Wait before this step, counted from the previous step's send (or from enrolment). */
+  delaySeconds: number;
+  variables: TemplateVariables;
 }
 
 export interface NewAssignment {
@@ -94,21 +104,25 @@ export async function findActiveAssignments(
 
 /**
  * Inserts assignments as 'pending' in chunks, each chunk one transaction that also sets
- * WorkflowId = `drip-<id>` once the ids are known, so no committed row lacks its workflow id.
+ * WorkflowId = `workflowIdOf(id)` once the ids are known, so no committed row lacks its workflow id.
  * The filtered unique index refuses a lead that already has a live assignment of the sequence
  * (even one created by a concurrent request); a chunk that hits it is retried row by row to learn
  * which leads were refused.
  */
-export async function createAssignments(db: Db, rows: readonly NewAssignment[]): Promise<CreateAssignmentsResult> {
+export async function createAssignments(
+  db: Db,
+  rows: readonly NewAssignment[],
+  workflowIdOf: (assignmentId: number) => string,
+): Promise<CreateAssignmentsResult> {
   const result: CreateAssignmentsResult = { created: [], conflicts: [] };
   for (const part of chunk(rows, ASSIGNMENTS_PER_INSERT)) {
     try {
-      result.created.push(...(await withTransaction(db, (tx) => insertChunk(tx, part))));
+      result.created.push(...(await withTransaction(db, (tx) => insertChunk(tx, part, workflowIdOf))));
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       for (const row of part) {
         try {
-          result.created.push(...(await withTransaction(db, (tx) => insertChunk(tx, [row]))));
+          result.created.push(...(await withTransaction(db, (tx) => insertChunk(tx, [row], workflowIdOf))));
         } catch (rowErr) {
           if (!isUniqueViolation(rowErr)) throw rowErr;
           result.conflicts.push(row.leadId);
@@ -119,7 +133,7 @@ export async function createAssignments(db: Db, rows: readonly NewAssignment[]):
   return result;
 }
 
-async function insertChunk(tx: Db, rows: readonly NewAssignment[]): Promise<{ id: number; leadId: number }[]> {
+async function insertChunk(tx: Db, rows: readonly NewAssignment[], workflowIdOf: (assignmentId: number) => string): Promise<{ id: number; leadId: number }[]> {
   const now = new Date();
   const values = rows.map((row) => ({
     leadId: row.leadId,
@@ -147,7 +161,7 @@ async function insertChunk(tx: Db, rows: readonly NewAssignment[]): Promise<{ id
   const t = tx.schema.leadDripAssignments;
   const ids = created.map((row) => row.id);
   const workflowIds = sql.join(
-    created.map(({ id }) => sql`when ${id} then ${dripWorkflowId(id)}`),
+    created.map(({ id }) => sql`when ${id} then ${workflowIdOf(id)}`),
     sql` `,
   );
   await tx.orm

@@ -1,5 +1,6 @@
 import { and, count, desc, eq, gte, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
-import type { CtaAction, CtaRunStatus, VariableSource } from '../../shared';
+import type { CtaAction, CtaRunStatus } from '../schema/values';
+import type { VariableSource } from '../../shared';
 import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { ctaFlowRuns, ctaFlows, ctaInteractions, leadNotes, leadTasks } from '../schema/sqlite';

@@ -5,8 +5,8 @@
  * the sum of its pages: a page done again replaces its row and is never counted twice.
  */
 import { and, count, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
-import type { InfobipPageSource, InfobipStatusRule, InfobipSyncCounts, InfobipSyncMode, InfobipSyncTrigger } from '../../shared';
-import { maskPhone } from '../../providers/phone';
+import { maskPhone } from '../../logging/redact';
+import type { InfobipPageSource, InfobipStatusRule, InfobipSyncCounts, InfobipSyncMode, InfobipSyncTrigger } from '../schema/values';
 import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { clients, infobipSyncPages, infobipSyncRuns } from '../schema/sqlite';

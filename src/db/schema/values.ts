@@ -1,12 +1,27 @@
 /**
  * The closed sets of values some text columns hold, shared by both dialect schemas so the two
  * cannot drift. The database stores them as plain text; the TypeScript types come from here.
+ * Pure values: the features' contracts (and so workflow code) re-export them.
  */
-import type { AssignmentStatus } from '../../shared';
 
-export const ASSIGNMENT_STATUSES = ['pending', 'active', 'paused', 'completed', 'cancelled', 'failed'] as const satisfies readonly AssignmentStatus[];
+export const ASSIGNMENT_STATUSES = ['pending', 'active', 'paused', 'completed', 'cancelled', 'failed'] as const;
+export type AssignmentStatus = (typeof ASSIGNMENT_STATUSES)[number];
+/** An assignment that has not ended: its workflow is (or is about to be) running. */
+export const ACTIVE_ASSIGNMENT_STATUSES: readonly AssignmentStatus[] = ['pending', 'active', 'paused'];
 
-export { ASSIGNMENT_EVENTS, type AssignmentEventKind } from '../../shared';
+/** What LeadDripAssignment's step history records. */
+export const ASSIGNMENT_EVENTS = [
+  'started',
+  'step_sent',
+  'step_failed',
+  'step_skipped',
+  'paused',
+  'resumed',
+  'cancelled',
+  'completed',
+  'failed',
+] as const;
+export type AssignmentEventKind = (typeof ASSIGNMENT_EVENTS)[number];
 
 export const MESSAGE_DIRECTIONS = ['outgoing', 'incoming'] as const;
 export type MessageDirection = (typeof MESSAGE_DIRECTIONS)[number];
@@ -24,7 +39,13 @@ export type HeaderType = (typeof HEADER_TYPES)[number];
 export const IVR_CALL_STATUSES = ['received', 'processed', 'skipped'] as const;
 export type IvrCallStatus = (typeof IVR_CALL_STATUSES)[number];
 
-export { CTA_ACTIONS, CTA_RUN_STATUSES, type CtaAction, type CtaRunStatus } from '../../shared';
+/** What a lead can answer with the two buttons. */
+export const CTA_ACTIONS = ['interested', 'not_interested'] as const;
+export type CtaAction = (typeof CTA_ACTIONS)[number];
+
+/** A CTA run's life: sent, perhaps reminded, then closed by a decision, no response, a stop or a failure. */
+export const CTA_RUN_STATUSES = ['pending', 'sent', 'reminded', 'interested', 'not_interested', 'no_response', 'stopped', 'failed'] as const;
+export type CtaRunStatus = (typeof CTA_RUN_STATUSES)[number];
 
 /** `decided`: the click that made the decision; `repeat`: any later click on the same run. */
 export const CTA_CLICK_RESULTS = ['decided', 'repeat'] as const;
@@ -32,3 +53,31 @@ export type CtaClickResult = (typeof CTA_CLICK_RESULTS)[number];
 
 export const SYNC_RUN_STATUSES = ['running', 'completed', 'failed'] as const;
 export type SyncRunStatus = (typeof SYNC_RUN_STATUSES)[number];
+
+/** Which of Infobip's lists a run reads: the People API, the SMS logs, or both (people first). */
+export const INFOBIP_SYNC_SOURCES = ['people', 'logs', 'both'] as const;
+export type InfobipSyncSource = (typeof INFOBIP_SYNC_SOURCES)[number];
+/** One list as its pages are recorded (InfobipSyncPages.Source). */
+export type InfobipPageSource = Exclude<InfobipSyncSource, 'both'>;
+
+/** `update_only` never creates a lead: people not already in the CRM are skipped. */
+export const INFOBIP_SYNC_MODES = ['create_update', 'update_only'] as const;
+export type InfobipSyncMode = (typeof INFOBIP_SYNC_MODES)[number];
+
+export type InfobipSyncTrigger = 'api' | 'cli' | 'schedule';
+
+/** Moves a matched (or created) lead to `setStatus`, only from one of `onlyIfStatusIn` when given. */
+export interface InfobipStatusRule {
+  setStatus: string;
+  onlyIfStatusIn?: string[];
+}
+
+export interface InfobipSyncCounts {
+  fetched: number;
+  matched: number;
+  created: number;
+  updated: number;
+  skipped: number;
+  invalid: number;
+  errorCount: number;
+}

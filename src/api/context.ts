@@ -1,0 +1,103 @@
+/**
+ * What the API's routes depend on, resolved once when the app is built: every route receives the
+ * same complete `ApiContext` and never patches or defaults it again. `ApiOptions` is what an entry
+ * point (server.ts, a test, a bench) gives; `createApiContext` fills what it leaves out.
+ */
+import type { Client } from '@temporalio/client';
+import type { CountryCode } from 'libphonenumber-js';
+import { ctaKeyringReader } from '../cta/signing-keys';
+import type { CtaKeyring } from '../cta/tokens';
+import type { Db } from '../db/client';
+import type { InfobipSyncOptions } from '../infobip-sync/contract';
+import type { LiveLogLimits } from '../messages/routes';
+import { interaktWebhookSecretReader } from '../settings/provider-settings';
+import { createSecretBox, type SecretBox } from '../settings/secret-box';
+import { createWebhookPipeline, type WebhookPipeline } from '../webhooks/queue';
+
+export interface ApiOptions {
+  db: Db;
+  temporal: Client;
+  /** Where workflows run, and where their provider sends run (rate-limited). */
+  taskQueue: string;
+  sendTaskQueue: string;
+  defaultCountry: CountryCode;
+  /** The Interakt webhook secret from the environment, in force while settings hold none. */
+  interaktWebhookSecret?: string | undefined;
+  /** Reads the current Interakt webhook secret; by default settings (when secrets can be read), else the environment's. */
+  interaktWebhookSecretReader?: () => Promise<string | null | undefined>;
+  /** Meta Cloud API: the app secret signing webhooks, and the verify token of the handshake. */
+  metaAppSecret?: string | undefined;
+  metaVerifyToken?: string | undefined;
+  /** Infobip: the BASIC credentials its webhook subscription presents. */
+  infobipWebhookUsername?: string | undefined;
+  infobipWebhookPassword?: string | undefined;
+  /** Seals and opens secrets kept in MasterData; without one, secret settings are refused. */
+  secretBox?: SecretBox;
+  /** The Interakt key from the environment, used while none is stored in settings. */
+  interaktApiKey?: string | undefined;
+  log?: (line: string) => void;
+  /** Stores webhook status events (group commit) and applies them off the request path; the server closes it on shutdown. */
+  webhookPipeline?: WebhookPipeline;
+  /** Infobip sync windows: the overlap with the last successful run, and the first run's reach. */
+  infobipSync?: Pick<InfobipSyncOptions, 'safetyMarginMs' | 'initialLookbackMs'>;
+  /** Tests only: the Temporal Schedule id of the Infobip sync. */
+  infobipSyncScheduleId?: string;
+  /** Pages per activity call of sync runs started by the API (how often their progress moves). */
+  infobipSyncPagesPerChunk?: number;
+  /** The CTA link signing keys; by default read from MasterData through the secret box (cached). */
+  getCtaKeyring?: () => Promise<CtaKeyring>;
+  /** Bounds of the live message log (GET /messages/stream); defaults in messages/routes.ts. */
+  liveLog?: LiveLogLimits;
+}
+
+export interface ApiContext {
+  db: Db;
+  temporal: Client;
+  taskQueue: string;
+  sendTaskQueue: string;
+  defaultCountry: CountryCode;
+  log: (line: string) => void;
+  secretBox: SecretBox;
+  /** The environment's provider values, in force while MasterData holds none. */
+  interaktApiKey: string | undefined;
+  interaktWebhookSecret: string | undefined;
+  /** The Interakt webhook secret now in force (settings, else environment). */
+  readInteraktWebhookSecret: () => Promise<string | null | undefined>;
+  meta: { appSecret: string | undefined; verifyToken: string | undefined };
+  infobipWebhook: { username: string | undefined; password: string | undefined };
+  webhookPipeline: WebhookPipeline;
+  infobipSync: Pick<InfobipSyncOptions, 'safetyMarginMs' | 'initialLookbackMs'>;
+  infobipSyncScheduleId: string | undefined;
+  infobipSyncPagesPerChunk: number | undefined;
+  getCtaKeyring: () => Promise<CtaKeyring>;
+  liveLog: LiveLogLimits;
+}
+
+/** Resolves every dependency the routes use, once. Starts the webhook pipeline when none is given. */
+export function createApiContext(options: ApiOptions): ApiContext {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const secretBox = options.secretBox ?? createSecretBox(undefined);
+  const fromEnv = options.interaktWebhookSecret;
+  return {
+    db: options.db,
+    temporal: options.temporal,
+    taskQueue: options.taskQueue,
+    sendTaskQueue: options.sendTaskQueue,
+    defaultCountry: options.defaultCountry,
+    log,
+    secretBox,
+    interaktApiKey: options.interaktApiKey,
+    interaktWebhookSecret: fromEnv,
+    readInteraktWebhookSecret:
+      options.interaktWebhookSecretReader ??
+      (secretBox.available ? interaktWebhookSecretReader(options.db, secretBox, { webhookSecret: fromEnv }) : async () => fromEnv),
+    meta: { appSecret: options.metaAppSecret, verifyToken: options.metaVerifyToken },
+    infobipWebhook: { username: options.infobipWebhookUsername, password: options.infobipWebhookPassword },
+    webhookPipeline: options.webhookPipeline ?? createWebhookPipeline(options.db, { log }),
+    infobipSync: options.infobipSync ?? {},
+    infobipSyncScheduleId: options.infobipSyncScheduleId,
+    infobipSyncPagesPerChunk: options.infobipSyncPagesPerChunk,
+    getCtaKeyring: options.getCtaKeyring ?? ctaKeyringReader(options.db, secretBox),
+    liveLog: options.liveLog ?? {},
+  };
+}

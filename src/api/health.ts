@@ -1,0 +1,32 @@
+import { Router } from 'express';
+import { pingDb } from '../db/queries';
+import type { ApiContext } from './context';
+import { errorMessage } from '../logging/redact';
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> {
+  try {
+    await Promise.race([
+      probe(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref()),
+    ]);
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, error: errorMessage(error) };
+  }
+}
+
+/** Unauthenticated: load balancers and `npm start` poll it. Reports both dependencies. */
+export function healthRouter(deps: ApiContext): Router {
+  const router = Router();
+  router.get('/', async (_req, res) => {
+    const [database, temporal] = await Promise.all([
+      check(() => pingDb(deps.db)),
+      check(() => deps.temporal.workflowService.getSystemInfo({})),
+    ]);
+    const ok = database.ok && temporal.ok;
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'degraded', database, temporal });
+  });
+  return router;
+}

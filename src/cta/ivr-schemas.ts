@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { IVR_CALL_STATUSES } from '../db/schema/values';
+import { Id, Paging, singleLine } from '../api/schemas';
+
+/** An ISO 8601 date-time with a zone (`2030-01-31T09:00:00Z`, `…+05:30`). */
+const DateTime = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
+
+/** An ISO 8601 date-time with a zone, or a date (UTC midnight). */
+const Instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).transform((value) => new Date(value));
+
+/** Lengths are the IVRCallLog columns'. */
+export const IvrCallBody = z
+  .object({
+    callId: singleLine(200),
+    callerNumber: singleLine(64),
+    calledNumber: singleLine(64),
+    calledAt: DateTime,
+  })
+  .strict();
+
+export const MAX_IVR_CALLS_PER_BATCH = 500;
+
+export const IvrCallBatchBody = z.object({ calls: z.array(IvrCallBody).min(1).max(MAX_IVR_CALLS_PER_BATCH) }).strict();
+
+/**
+ * One call, or `{ calls: [...] }`. Dispatched on the `calls` key rather than by z.union, whose
+ * error would say "invalid input" instead of naming the failing fields.
+ */
+export const PostIvrCallsBody = z.unknown().transform((body, ctx) => {
+  const isBatch = typeof body === 'object' && body !== null && 'calls' in body;
+  const parsed = isBatch ? IvrCallBatchBody.safeParse(body) : IvrCallBody.safeParse(body);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  return z.NEVER;
+});
+
+export const ListIvrCallsQuery = Paging.extend({
+  status: z.enum(IVR_CALL_STATUSES).optional(),
+  /** CalledAt at or after. */
+  from: Instant.optional(),
+  /** CalledAt before (exclusive). */
+  to: Instant.optional(),
+}).refine((query) => !query.from || !query.to || query.from < query.to, { message: 'from must be before to', path: ['to'] });
+
+export const ProcessIvrCallsBody = z
+  .object({
+    limit: z.number().int().min(1).max(1000).default(10),
+    flowId: Id.optional(),
+  })
+  .strict();

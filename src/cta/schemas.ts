@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { CTA_RUN_STATUSES } from './contract';
+import { Id, IdFromText, LanguageCode, Paging, singleLine, TemplateName } from '../api/schemas';
+import { VariableSourceSchema } from '../drips/schemas';
+
+const DAY = 86_400;
+const seconds = (max: number) => z.number().int().min(1).max(max);
+
+export const CreateCtaFlowBody = z
+  .object({
+    name: singleLine(200),
+    templateName: TemplateName,
+    templateLanguage: LanguageCode.default('en'),
+    projectName: singleLine(200),
+    /** Body {{1}}, {{2}}, ... of the interactive and brochure templates; default: the lead's name, the project. */
+    bodyVariables: z.array(VariableSourceSchema).max(20).optional(),
+    interestedButtonIndex: z.number().int().min(0).max(9).default(0),
+    notInterestedButtonIndex: z.number().int().min(0).max(9).default(1),
+    reminderAfterSeconds: seconds(30 * DAY).default(DAY),
+    closeAfterSeconds: seconds(30 * DAY).default(2 * DAY),
+    tokenTtlSeconds: seconds(90 * DAY).default(30 * DAY),
+    brochureTemplateName: TemplateName,
+    brochureTemplateLanguage: LanguageCode.default('en'),
+    brochureUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    brochureFileName: singleLine(255).optional(),
+    followUpCallAfterSeconds: seconds(30 * DAY).default(4 * 3600),
+    /** Calls to this number (any format; stored as E.164) start this flow. */
+    ivrNumber: singleLine(64).min(3).optional(),
+  })
+  .strict()
+  .refine((flow) => flow.interestedButtonIndex !== flow.notInterestedButtonIndex, {
+    path: ['notInterestedButtonIndex'],
+    message: 'the two answers need different buttons',
+  })
+  .refine((flow) => flow.tokenTtlSeconds >= flow.reminderAfterSeconds + flow.closeAfterSeconds, {
+    path: ['tokenTtlSeconds'],
+    message: 'links must stay valid at least until the flow closes (reminderAfterSeconds + closeAfterSeconds)',
+  });
+export type CreateCtaFlowBody = z.infer<typeof CreateCtaFlowBody>;
+
+export const StartCtaFlowBody = z.object({ leadIds: z.array(Id).min(1).max(1000) }).strict();
+
+export const ListCtaRunsQuery = Paging.extend({
+  flowId: IdFromText.optional(),
+  leadId: IdFromText.optional(),
+  status: z.enum(CTA_RUN_STATUSES).optional(),
+});
+
+export const CtaAnalyticsQuery = z
+  .object({
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+    flowId: IdFromText.optional(),
+    recent: z.coerce.number().int().min(0).max(200).default(20),
+  })
+  .refine((q) => !q.from || !q.to || new Date(q.from) < new Date(q.to), { path: ['to'], message: 'to must be after from' });

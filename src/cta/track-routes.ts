@@ -1,0 +1,76 @@
+import express, { type ErrorRequestHandler, type Router } from 'express';
+import { isLinkPreviewRequest } from './bots';
+import { handleCtaClick, type CtaClickDeps } from './click';
+import { CTA_RESPONSE_HEADERS, renderCtaPage } from './pages';
+import { describeError } from '../logging/redact';
+import { asClientError } from '../api/errors';
+
+/**
+ * `GET /track/:leadId?token=…&action=…`, the URL behind each CTA button. Public: the signed token
+ * is the authentication. Every answer is a small HTML page for a phone screen; a rejected link is
+ * a 403 page and changes nothing. The query string (the token) is never logged.
+ */
+export function trackRouter(deps: CtaClickDeps): Router {
+  const router = express.Router();
+  router.get('/:leadId', async (req, res) => {
+    try {
+      const { leadId, token, action } = clickParams(req.params.leadId, req.query);
+      const outcome = await handleCtaClick(deps, {
+        leadId,
+        token,
+        action,
+        userAgent: req.get('user-agent'),
+        isPreview: isLinkPreviewRequest(req),
+      });
+      res.set(CTA_RESPONSE_HEADERS);
+      switch (outcome.kind) {
+        case 'recorded':
+          deps.log(`[cta] lead ${leadId} answered ${outcome.action} in flow ${outcome.flow.id}`);
+          res.status(200).send(renderCtaPage(outcome.action, { projectName: outcome.flow.projectName }));
+          return;
+        case 'already_recorded':
+          res.status(200).send(renderCtaPage('already_recorded', { projectName: outcome.flow.projectName, decision: outcome.decision }));
+          return;
+        case 'preview':
+          res.status(200).send(renderCtaPage('preview'));
+          return;
+        case 'rejected':
+          deps.log(`[cta] rejected a link${/^\d{1,10}$/.test(leadId) ? ` for lead ${leadId}` : ''}: ${outcome.reason}`);
+          res.status(403).send(renderCtaPage(outcome.reason === 'expired' ? 'expired' : 'invalid'));
+          return;
+      }
+    } catch (error) {
+      // Not the shared error handler: it logs the path, which may hold the token (an encoded
+      // link), and answers JSON; a lead gets a page, and the log gets no link.
+      deps.log(`[cta] a click failed: ${describeError(error)}`);
+      res.set(CTA_RESPONSE_HEADERS);
+      res.status(503).send(renderCtaPage('unavailable'));
+    }
+  });
+  // Errors before the handler runs: the router could not decode the path segment (malformed
+  // percent-encoding). A link that cannot be read is an invalid link: the page, not JSON, and the
+  // segment (which may hold a token) stays out of the log.
+  router.use(((error, _req, res, next) => {
+    const clientError = asClientError(error);
+    if (!clientError) {
+      next(error);
+      return;
+    }
+    deps.log(`[cta] rejected a link: ${clientError.message}`);
+    res.set(CTA_RESPONSE_HEADERS);
+    res.status(clientError.status).send(renderCtaPage('invalid'));
+  }) as ErrorRequestHandler);
+  return router;
+}
+
+/**
+ * The button's dynamic suffix is `<leadId>?token=…&action=…`. Should a provider percent-encode it,
+ * the whole suffix arrives as the path segment (`12%3Ftoken%3D…`), which Express decodes into the
+ * `leadId` parameter: read the query from there.
+ */
+function clickParams(segment: string, query: Record<string, unknown>): { leadId: string; token: unknown; action: unknown } {
+  const mark = segment.indexOf('?');
+  if (mark === -1) return { leadId: segment, token: query.token, action: query.action };
+  const inner = new URLSearchParams(segment.slice(mark + 1));
+  return { leadId: segment.slice(0, mark), token: inner.get('token') ?? undefined, action: inner.get('action') ?? undefined };
+}

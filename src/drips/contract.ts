@@ -1,0 +1,60 @@
+/**
+ * The drip assignment's contract: its workflow id, what it is started with, its signals and its
+ * progress query. Shared by the API, the worker, the workflow and the tests; workflow-safe.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { DripStepSnapshot } from '../db/queries/assignments';
+import type { AssignmentStatus } from '../db/schema/values';
+export type { DripStepSnapshot } from '../db/queries/assignments';
+
+export {
+  ACTIVE_ASSIGNMENT_STATUSES,
+  ASSIGNMENT_EVENTS,
+  ASSIGNMENT_STATUSES,
+  type AssignmentEventKind,
+  type AssignmentStatus,
+} from '../db/schema/values';
+
+export const dripWorkflowId = (assignmentId: number): string => `drip-${assignmentId}`;
+
+
+
+export interface DripWorkflowInput {
+  assignmentId: number;
+  leadId: number;
+  sequenceId: number;
+  sequenceVersion: number;
+  steps: DripStepSnapshot[];
+  sendTaskQueue: string;
+  /** Set only by continue-as-new: where the previous run stopped. */
+  carry?: DripCarry;
+}
+
+export interface DripCarry {
+  nextStep: number;
+  paused: boolean;
+  /** Time left on the current step's delay, in ms (frozen while paused). */
+  remainingMs: number;
+}
+
+export interface DripProgress {
+  assignmentId: number;
+  status: AssignmentStatus;
+  /** 0-based index of the next step to send; equals `totalSteps` when done. */
+  nextStep: number;
+  totalSteps: number;
+  /** ISO time the next step is due, or null when paused or finished. */
+  nextSendAt: string | null;
+  stopReason: string | null;
+  lastError: string | null;
+}
+
+export interface CancelDripArgs {
+  /** Why the drip stops: `admin`, `opted_out`, `replied`, `not_interested`, ... */
+  reason: string;
+}
+
+export const pauseDripSignal = defineSignal('pauseDrip');
+export const resumeDripSignal = defineSignal('resumeDrip');
+export const cancelDripSignal = defineSignal<[CancelDripArgs]>('cancelDrip');
+export const dripProgressQuery = defineQuery<DripProgress>('dripProgress');

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { IdFromText, Paging, singleLine, TemplateName } from '../api/schemas';
+
+/** An ISO 8601 date-time with a zone (`2030-01-31T09:00:00Z`, `…+05:30`) or a date (`2030-01-31`, UTC midnight). */
+const Instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).transform((value) => new Date(value));
+
+export const ListMessagesQuery = Paging.extend({
+  leadId: IdFromText.optional(),
+  status: z.enum(['pending', 'sending', 'sent', 'delivered', 'read', 'failed']).optional(),
+  referenceType: z.enum(['drip', 'welcome', 'cta', 'manual']).optional(),
+  referenceId: singleLine(64).optional(),
+  templateName: TemplateName.optional(),
+  direction: z.enum(['outgoing', 'incoming']).optional(),
+  /** CreatedAt at or after. */
+  from: Instant.optional(),
+  /** CreatedAt before (exclusive). */
+  to: Instant.optional(),
+  order: z.enum(['asc', 'desc']).default('desc'),
+}).refine((query) => !query.from || !query.to || query.from < query.to, { message: 'from must be before to', path: ['to'] });
+
+export const MessageStreamQuery = z.object({
+  leadId: IdFromText.optional(),
+});

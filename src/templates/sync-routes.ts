@@ -1,0 +1,88 @@
+import { ScheduleNotFoundError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { Router } from 'express';
+import { createTemplateSyncRun, findRunningTemplateSyncRun, finishTemplateSyncRun, getTemplateSyncRun, listTemplateSyncRuns, type TemplateSyncRun } from '../db/queries';
+import type { ProviderName } from '../shared';
+import { TEMPLATE_SYNC_SCHEDULE_ID, templateSyncWorkflowId } from './contract';
+import type { templateSyncWorkflow } from './workflow';
+import type { ApiContext } from '../api/context';
+import { notFound } from '../errors';
+import { IdParams, Paging } from '../api/schemas';
+import { handle } from '../api/validate';
+import { errorMessage } from '../logging/redact';
+
+const PROVIDER: ProviderName = 'interakt';
+
+export type TemplateSyncRouterDeps = Pick<ApiContext, 'db' | 'temporal' | 'taskQueue'>;
+
+/**
+ * `POST /sync`, `GET /sync-runs`, `GET /sync-runs/:id`, mounted under `/templates`. Mount it before
+ * the template CRUD router, so `/templates/sync-runs` is not read as a template id.
+ */
+export function templateSyncRouter(deps: TemplateSyncRouterDeps): Router {
+  const router = Router();
+
+  router.post(
+    '/sync',
+    handle({}, async (_input, res) => {
+      // A sync already under way answers for this request too: two passes at once gain nothing.
+      const running = await findRunningTemplateSyncRun(deps.db, PROVIDER);
+      const liveWorkflowId = running && (await runningWorkflowId(deps.temporal, running));
+      if (running && liveWorkflowId) {
+        res.status(202).json({ runId: running.id, workflowId: liveWorkflowId, status: running.status, alreadyRunning: true });
+        return;
+      }
+
+      const run = await createTemplateSyncRun(deps.db, { provider: PROVIDER, trigger: 'api' });
+      const workflowId = templateSyncWorkflowId(run.id);
+      try {
+        await deps.temporal.workflow.start<typeof templateSyncWorkflow>('templateSyncWorkflow', {
+          taskQueue: deps.taskQueue,
+          workflowId,
+          args: [{ runId: run.id }],
+        });
+      } catch (error) {
+        const reason = errorMessage(error);
+        await finishTemplateSyncRun(deps.db, run.id, { status: 'failed', counts: {}, errors: [{ message: `workflow start failed: ${reason}` }] });
+        throw error;
+      }
+      res.status(202).json({ runId: run.id, workflowId, status: run.status, alreadyRunning: false });
+    }),
+  );
+
+  router.get(
+    '/sync-runs',
+    handle({ query: Paging }, async ({ query }, res) => {
+      res.json(await listTemplateSyncRuns(deps.db, { ...query, provider: PROVIDER }));
+    }),
+  );
+
+  router.get(
+    '/sync-runs/:id',
+    handle({ params: IdParams }, async ({ params }, res) => {
+      const run = await getTemplateSyncRun(deps.db, params.id);
+      if (!run) throw notFound('template sync run');
+      res.json(run);
+    }),
+  );
+
+  return router;
+}
+
+/**
+ * The workflow still working on a 'running' row, or null when there is none (it was terminated,
+ * or its row was never closed). A scheduled run's workflow id is Temporal's, found on the schedule.
+ */
+async function runningWorkflowId(temporal: Client, run: TemplateSyncRun): Promise<string | null> {
+  try {
+    if (run.trigger === 'schedule') {
+      const schedule = await temporal.schedule.getHandle(TEMPLATE_SYNC_SCHEDULE_ID).describe();
+      return schedule.info.runningActions[0]?.workflow.workflowId ?? null;
+    }
+    const workflowId = templateSyncWorkflowId(run.id);
+    const description = await temporal.workflow.getHandle(workflowId).describe();
+    return description.status.name === 'RUNNING' ? workflowId : null;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError || error instanceof ScheduleNotFoundError) return null;
+    throw error;
+  }
+}

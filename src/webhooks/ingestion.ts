@@ -1,0 +1,69 @@
+import type { DeliveryStatus } from './ingest';
+import { normalizePhone } from '../providers/phone';
+import type { ProviderName } from '../shared';
+import { applyInboundMessage, stopRepliedDrips } from './ingest';
+import type { ApiContext } from '../api/context';
+
+/** A delivery status as a provider's webhook parser reports it. */
+export interface ParsedStatusEvent {
+  /** With the message id, the dedupe key; a provider without finer event names uses the status. */
+  eventType?: string;
+  providerMessageId: string;
+  callbackData: string | null;
+  status: DeliveryStatus;
+  at: Date;
+  errorCode: string | null;
+  errorMessage: string | null;
+  raw: string;
+}
+
+/** A lead's message as a provider's webhook parser reports it. */
+export interface ParsedInboundEvent {
+  providerMessageId: string;
+  /** The sender's number: country code and number, digits only. */
+  from: string;
+  type: string;
+  text: string | null;
+  mediaUrl?: string | null;
+  at: Date;
+  raw: string;
+}
+
+/**
+ * Where every provider's parsed webhook events go (Meta, Infobip; Interakt's route predates it):
+ * statuses into the group-committed, exactly-once pipeline; inbound messages stored against their
+ * lead, and drips that stop on a reply signalled off the response path.
+ */
+export function webhookIngestionSink(deps: ApiContext, provider: ProviderName) {
+  const log = deps.log;
+  return {
+    async status(event: ParsedStatusEvent, { receivedAt }: { receivedAt: Date }): Promise<void> {
+      await deps.webhookPipeline.batcher.submit({
+        provider,
+        eventType: event.eventType ?? event.status,
+        providerMessageId: event.providerMessageId,
+        callbackData: event.callbackData,
+        status: event.status,
+        at: event.at,
+        errorCode: event.errorCode,
+        errorMessage: event.errorMessage,
+        receivedAt,
+        payload: event.raw,
+      });
+    },
+    async inbound(event: ParsedInboundEvent): Promise<void> {
+      const phone = normalizePhone(`+${event.from}`, deps.defaultCountry);
+      const result = await applyInboundMessage(deps, {
+        provider,
+        providerMessageId: event.providerMessageId,
+        fromPhoneE164: phone.ok ? phone.e164 : `+${event.from}`,
+        text: event.text,
+        contentType: event.type,
+        ...(event.mediaUrl !== undefined && { mediaUrl: event.mediaUrl }),
+        receivedAt: event.at,
+        raw: event.raw,
+      });
+      if (result.dripsToStop.length > 0) void stopRepliedDrips({ temporal: deps.temporal, log }, result.dripsToStop);
+    },
+  };
+}

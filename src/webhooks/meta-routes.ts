@@ -1,0 +1,91 @@
+import express, { Router } from 'express';
+import {
+  META_SIGNATURE_HEADER,
+  answerVerifyChallenge,
+  parseMetaWebhook,
+  verifyMetaSignature,
+  type MetaInboundEvent,
+  type MetaStatusEvent,
+} from '../providers/meta-webhook';
+import { AppError } from '../errors';
+
+/**
+ * Where Meta's events go. The route knows nothing of storage: the app wires these to the
+ * provider-neutral ingestion core, which dedupes (Meta delivers at least once) and keeps status
+ * monotone (Meta does not guarantee order).
+ */
+export interface MetaWebhookSink {
+  status(event: MetaStatusEvent, context: MetaWebhookContext): Promise<void> | void;
+  inbound(event: MetaInboundEvent, context: MetaWebhookContext): Promise<void> | void;
+}
+
+export interface MetaWebhookContext {
+  /** When this POST arrived (the events' own `at` is Meta's clock). */
+  receivedAt: Date;
+}
+
+/** A fixed value, or a getter so a secret changed in settings applies without a restart. */
+export type SecretSource = string | undefined | (() => string | undefined | Promise<string | undefined>);
+
+export interface MetaWebhookRouterOptions {
+  /** The Meta App Secret that keys `X-Hub-Signature-256`. */
+  appSecret: SecretSource;
+  /** The token typed into the app's webhook settings, echoed back in the handshake. */
+  verifyToken: SecretSource;
+  sink: MetaWebhookSink;
+}
+
+const readSecret = async (source: SecretSource): Promise<string | undefined> =>
+  (typeof source === 'function' ? await source() : source) || undefined;
+
+/**
+ * Meta's webhook endpoint, mounted at `/webhooks/meta`. `GET /` answers the verify-token
+ * handshake; `POST /` checks the signature over the raw bytes before anything is parsed or
+ * handed on (401 and nothing applied when wrong), then passes every event of the batch to the
+ * sink in payload order. A sink failure answers 500 so Meta redelivers the batch; the sink's
+ * dedupe makes the replay harmless. Events for messages we do not know are the sink's business
+ * and still get a 200, so Meta does not keep retrying them.
+ */
+export function metaWebhookRouter(options: MetaWebhookRouterOptions): Router {
+  const router = Router();
+
+  router.get('/', async (req, res) => {
+    const verifyToken = await readSecret(options.verifyToken);
+    if (!verifyToken) throw new AppError('unavailable', 'webhook_not_configured', 'no Meta webhook verify token is configured');
+    const challenge = answerVerifyChallenge(req.query as Record<string, unknown>, verifyToken);
+    if (challenge === null) throw new AppError('forbidden', 'verification_failed', 'hub.mode or hub.verify_token does not match');
+    res.status(200).type('text/plain').send(challenge);
+  });
+
+  router.post('/', express.raw({ type: () => true, limit: '3mb' }), async (req, res) => {
+    const appSecret = await readSecret(options.appSecret);
+    if (!appSecret) throw new AppError('unavailable', 'webhook_not_configured', 'no Meta app secret is configured');
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    if (!verifyMetaSignature(raw, req.get(META_SIGNATURE_HEADER), appSecret)) {
+      throw new AppError('unauthorized', 'invalid_signature', 'webhook signature does not match');
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new AppError('invalid', 'invalid_body', 'webhook body is not JSON');
+    }
+
+    const context: MetaWebhookContext = { receivedAt: new Date() };
+    const events = parseMetaWebhook(payload, context.receivedAt);
+    let statuses = 0;
+    let inbound = 0;
+    for (const event of events) {
+      if (event.kind === 'status') {
+        await options.sink.status(event, context);
+        statuses += 1;
+      } else {
+        await options.sink.inbound(event, context);
+        inbound += 1;
+      }
+    }
+    res.json({ received: true, statuses, inbound });
+  });
+
+  return router;
+}
