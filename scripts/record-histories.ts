@@ -1,5 +1,5 @@
 /**
- * Records the workflow histories that test/workflows/replay.test.ts replays on every change to
+ * Records the workflow histories that test/worker/replay.test.ts replays on every change to
  * workflow code (see test/histories/README.md). Each scenario runs a real workflow on the
  * time-skipping test server, with a real worker, SQLite database and Interakt (or Infobip) emulator
  * wired as in the workflow's own tests, checks that it ended the way the scenario says, and saves
@@ -81,7 +81,7 @@ interface SyncRig {
 }
 
 /**
- * Infobip sync: its own database, Infobip emulator and worker, as in test/sync/infobip-sync.test.ts.
+ * Infobip sync: its own database, Infobip emulator and worker, as in test/infobip-sync/workflow.test.ts.
  * The real client keeps its production pacing (5 People requests/s); the scenarios read a few small
  * pages, so it costs them about a second.
  */
