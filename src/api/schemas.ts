@@ -84,11 +84,14 @@ export const multiLine = (max: number, options: TextOptions = {}): z.ZodString =
 export const matching = (max: number, pattern: RegExp, message: string): z.ZodString =>
   z.string().max(max, { abort: true }).regex(pattern, message);
 
-/** Template names as WhatsApp takes them; every schema that names a template uses this one. */
-export const TemplateName = matching(512, /^[a-z0-9_]{1,512}$/, 'template names are 1 to 512 lowercase letters, digits and underscores');
+/** Template names as WhatsApp takes them; every schema and check that names a template uses this rule. */
+export const TEMPLATE_NAME_PATTERN = /^[a-z0-9_]{1,512}$/;
+export const TEMPLATE_NAME_RULE = 'template names are 1 to 512 lowercase letters, digits and underscores';
+export const TemplateName = matching(512, TEMPLATE_NAME_PATTERN, TEMPLATE_NAME_RULE);
 
 /** A template language code: `en`, `pt_BR`. */
-export const LanguageCode = matching(8, /^[a-z]{2,3}(_[A-Z]{2})?$/, 'a language code such as en or en_US');
+export const LANGUAGE_CODE_PATTERN = /^[a-z]{2,3}(_[A-Z]{2})?$/;
+export const LanguageCode = matching(8, LANGUAGE_CODE_PATTERN, 'a language code such as en or en_US');
 
 /** E.164 as WhatsApp buttons and provider settings take it: `+919876543210`. */
 export const E164 = matching(16, /^\+[1-9]\d{6,14}$/, 'E.164, e.g. +919876543210');

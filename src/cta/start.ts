@@ -1,10 +1,10 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { type Client } from '@temporalio/client';
 import type { Db } from '../db/client';
 import { claimCtaRun, getCtaFlow, getLead, recordCtaRunStartError, type CtaFlow, type CtaRun } from '../db/queries';
 import { ctaWorkflowId, type CtaWorkflowInput } from './contract';
 import { FLOW_KIND, LEAD_ID } from '../shared';
 import type { ctaWorkflow } from './workflow';
-import { errorMessage } from '../logging/redact';
+import { startClaimedWorkflow, STALE_PENDING_MS } from '../workflow-start';
 
 export interface CtaStartDeps {
   db: Db;
@@ -18,11 +18,6 @@ export type CtaSkipReason = 'flow_not_found' | 'flow_archived' | 'lead_not_found
 
 export type StartCtaResult = { kind: 'started'; run: CtaRun } | { kind: 'skipped'; reason: CtaSkipReason; run?: CtaRun };
 
-/**
- * A `pending` run older than this lost its workflow start (the process died between the insert
- * and the start); the next start for that lead and flow starts it.
- */
-const STALE_PENDING_MS = 60_000;
 
 /**
  * Puts a lead into a CTA flow: claims the run row (one per lead and flow), then starts
@@ -56,16 +51,24 @@ export async function startCtaFlow(
     (claim.run.lastError !== null || Date.now() - claim.run.createdAt.getTime() > STALE_PENDING_MS);
   if (!claim.created && !lostStart) return { kind: 'skipped', reason: 'already_in_flow', run: claim.run };
 
-  try {
-    await startCtaWorkflow(deps, flow, claim.run);
-  } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'skipped', reason: 'already_in_flow', run: claim.run };
-    // Left pending with the reason: the next start for this lead and flow (an IVR pass, an API
-    // call) tries again.
-    const reason = errorMessage(error);
-    await recordCtaRunStartError(deps.db, { runId: claim.run.id, error: `workflow start failed: ${reason}`, at: new Date() });
-    throw error;
-  }
+  // A failed start leaves the run pending with the reason: the next start for this lead and flow
+  // (an IVR pass, an API call) tries again.
+  const outcome = await startClaimedWorkflow<typeof ctaWorkflow>(
+    deps.temporal,
+    'ctaWorkflow',
+    {
+      taskQueue: deps.taskQueue,
+      workflowId: claim.run.workflowId,
+      args: [ctaWorkflowInput(deps, flow, claim.run)],
+      typedSearchAttributes: [
+        { key: LEAD_ID, value: claim.run.leadId },
+        { key: FLOW_KIND, value: 'cta' },
+      ],
+    },
+    (reason) => recordCtaRunStartError(deps.db, { runId: claim.run.id, error: reason, at: new Date() }),
+  );
+  if (outcome.kind === 'already_started') return { kind: 'skipped', reason: 'already_in_flow', run: claim.run };
+  if (outcome.kind === 'failed') throw outcome.error;
   if (claim.run.lastError !== null) await recordCtaRunStartError(deps.db, { runId: claim.run.id, error: null, at: new Date() });
   return { kind: 'started', run: claim.run };
 }
@@ -80,16 +83,4 @@ export function ctaWorkflowInput(deps: Pick<CtaStartDeps, 'sendTaskQueue'>, flow
     reminderAfterSeconds: flow.reminderAfterSeconds,
     closeAfterSeconds: flow.closeAfterSeconds,
   };
-}
-
-async function startCtaWorkflow(deps: CtaStartDeps, flow: CtaFlow, run: CtaRun): Promise<void> {
-  await deps.temporal.workflow.start<typeof ctaWorkflow>('ctaWorkflow', {
-    taskQueue: deps.taskQueue,
-    workflowId: run.workflowId,
-    args: [ctaWorkflowInput(deps, flow, run)],
-    typedSearchAttributes: [
-      { key: LEAD_ID, value: run.leadId },
-      { key: FLOW_KIND, value: 'cta' },
-    ],
-  });
 }

@@ -9,13 +9,12 @@
  */
 import { z } from 'zod';
 import type { CtaAction } from './contract';
-import { textProblem } from '../api/schemas';
+import { LANGUAGE_CODE_PATTERN, TEMPLATE_NAME_PATTERN, TEMPLATE_NAME_RULE, textProblem } from '../api/schemas';
 import { MAX_VARIABLE_NUMBER, placeholderNumbers, placeholderProblem, type TemplateIssue } from '../templates/rules';
 import { ctaButtonSuffix } from './tokens';
 
 export const TEMPLATE_JSON_CATEGORIES = ['MARKETING', 'UTILITY', 'AUTHENTICATION'] as const;
 
-export const MAX_TEMPLATE_NAME_LENGTH = 512;
 export const MAX_BODY_LENGTH = 1024;
 export const MAX_HEADER_TEXT_LENGTH = 60;
 export const MAX_FOOTER_LENGTH = 60;
@@ -25,8 +24,6 @@ export const MAX_URL_BUTTONS = 2;
 export const MAX_PHONE_BUTTONS = 1;
 export const MAX_URL_LENGTH = 2000;
 
-const TEMPLATE_NAME = /^[a-z0-9_]+$/;
-const LANGUAGE = /^[a-z]{2,3}(_[A-Z]{2})?$/;
 const E164 = /^\+[1-9]\d{6,14}$/;
 /**
  * Anything WhatsApp would read as a variable: `{{1}}`, `{{ 1 }}`, `{{name}}`, `{{lead_id}}`. The
@@ -129,10 +126,8 @@ export function checkCtaTemplateRequest(request: CtaTemplateRequest): TemplateIs
   const issues: TemplateIssue[] = [];
   const issue = (path: string, message: string) => issues.push({ path, message });
 
-  if (!TEMPLATE_NAME.test(request.name) || request.name.length > MAX_TEMPLATE_NAME_LENGTH) {
-    issue('name', `template names are 1 to ${MAX_TEMPLATE_NAME_LENGTH} lowercase letters, digits and underscores`);
-  }
-  if (!LANGUAGE.test(request.language)) issue('language', 'a language code such as en or en_US');
+  if (!TEMPLATE_NAME_PATTERN.test(request.name)) issue('name', TEMPLATE_NAME_RULE);
+  if (!LANGUAGE_CODE_PATTERN.test(request.language)) issue('language', 'a language code such as en or en_US');
 
   if (request.header?.type === 'text') {
     const { text, example } = request.header;

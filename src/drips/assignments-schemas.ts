@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { ASSIGNMENT_STATUSES } from './contract';
 import { IdFromText, Paging, singleLine } from '../api/schemas';
 
-export const ASSIGNMENT_STATUSES = ['pending', 'active', 'paused', 'completed', 'cancelled', 'failed'] as const;
 
 export const ListAssignmentsQuery = Paging.extend({
   sequenceId: IdFromText.optional(),

@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { type Client } from '@temporalio/client';
 import type { Db } from '../db/client';
 import {
   createAssignments,
@@ -12,7 +12,7 @@ import {
 import { DRIP_SEQUENCE_ID, FLOW_KIND, LEAD_ID } from '../shared';
 import { dripWorkflowId, type DripStepSnapshot, type DripWorkflowInput } from './contract';
 import type { dripWorkflow } from './workflow';
-import { errorMessage } from '../logging/redact';
+import { startClaimedWorkflow, STALE_PENDING_MS } from '../workflow-start';
 
 export interface EnrolDeps {
   db: Db;
@@ -23,12 +23,6 @@ export interface EnrolDeps {
   startConcurrency?: number;
   now?: () => Date;
 }
-
-/**
- * A `pending` row older than this lost its workflow start (the API process died between the
- * insert and the start). The next assignment call for that lead and sequence starts it.
- */
-const STALE_PENDING_MS = 60_000;
 
 export type SkipReason = 'duplicate_in_request' | 'lead_not_found' | 'opted_out' | 'suppressed' | 'already_assigned' | 'start_failed';
 
@@ -108,8 +102,10 @@ export async function enrolLeads(deps: EnrolDeps, sequence: SequenceWithSteps, l
   await forEachConcurrently(toStart, deps.startConcurrency ?? 32, async (input) => {
     const { assignmentId: id, leadId } = input;
     const workflowId = dripWorkflowId(id);
-    try {
-      await deps.temporal.workflow.start<typeof dripWorkflow>('dripWorkflow', {
+    const outcome = await startClaimedWorkflow<typeof dripWorkflow>(
+      deps.temporal,
+      'dripWorkflow',
+      {
         taskQueue: deps.taskQueue,
         workflowId,
         args: [input],
@@ -118,17 +114,11 @@ export async function enrolLeads(deps: EnrolDeps, sequence: SequenceWithSteps, l
           { key: DRIP_SEQUENCE_ID, value: input.sequenceId },
           { key: FLOW_KIND, value: 'drip' },
         ],
-      });
-      started.push({ assignmentId: id, leadId, workflowId });
-    } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) {
-        started.push({ assignmentId: id, leadId, workflowId });
-        return;
-      }
-      const reason = errorMessage(error);
-      await updateAssignment(deps.db, id, { status: 'failed', lastError: `workflow start failed: ${reason}`, completedAt: new Date() });
-      skipped.push({ leadId, reason: 'start_failed', assignmentId: id });
-    }
+      },
+      (reason) => updateAssignment(deps.db, id, { status: 'failed', lastError: reason, completedAt: new Date() }),
+    );
+    if (outcome.kind === 'failed') skipped.push({ leadId, reason: 'start_failed', assignmentId: id });
+    else started.push({ assignmentId: id, leadId, workflowId });
   });
   return { started, skipped };
 }

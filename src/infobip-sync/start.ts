@@ -1,12 +1,12 @@
 /** Starting an Infobip sync run on demand: the API's and the CLI's one way in. */
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { type Client } from '@temporalio/client';
 import type { Db } from '../db/client';
 import { finishInfobipSyncRun, type InfobipSyncRun } from '../db/queries';
 import { infobipSyncWorkflowId, type InfobipSyncOptions, type InfobipSyncWorkflowInput } from './contract';
 import type { infobipSyncWorkflow } from './workflow';
 import { openInfobipSyncRun } from './run';
-import { errorMessage } from '../logging/redact';
+import { startClaimedWorkflow } from '../workflow-start';
 
 export interface StartInfobipSyncDeps {
   db: Db;
@@ -42,13 +42,12 @@ export async function startInfobipSync(deps: StartInfobipSyncDeps, params: Start
 
   const input: InfobipSyncWorkflowInput = { trigger: params.trigger, options: params.options };
   if (params.pagesPerChunk !== undefined) input.pagesPerChunk = params.pagesPerChunk;
-  try {
-    await deps.temporal.workflow.start<typeof infobipSyncWorkflow>('infobipSyncWorkflow', { taskQueue: deps.taskQueue, workflowId, args: [input] });
-  } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) return { run, workflowId, alreadyStarted: true };
-    const reason = errorMessage(error);
-    await finishInfobipSyncRun(deps.db, run.id, { status: 'failed', failure: `workflow start failed: ${reason}`, finishedAt: new Date() });
-    throw error;
-  }
-  return { run, workflowId, alreadyStarted: false };
+  const outcome = await startClaimedWorkflow<typeof infobipSyncWorkflow>(
+    deps.temporal,
+    'infobipSyncWorkflow',
+    { taskQueue: deps.taskQueue, workflowId, args: [input] },
+    (reason) => finishInfobipSyncRun(deps.db, run.id, { status: 'failed', failure: reason, finishedAt: new Date() }),
+  );
+  if (outcome.kind === 'failed') throw outcome.error;
+  return { run, workflowId, alreadyStarted: outcome.kind === 'already_started' };
 }

@@ -8,7 +8,7 @@ import type { ApiContext } from '../api/context';
 import { notFound } from '../errors';
 import { IdParams, Paging } from '../api/schemas';
 import { handle } from '../api/validate';
-import { errorMessage } from '../logging/redact';
+import { startClaimedWorkflow } from '../workflow-start';
 
 const PROVIDER: ProviderName = 'interakt';
 
@@ -34,17 +34,13 @@ export function templateSyncRouter(deps: TemplateSyncRouterDeps): Router {
 
       const run = await createTemplateSyncRun(deps.db, { provider: PROVIDER, trigger: 'api' });
       const workflowId = templateSyncWorkflowId(run.id);
-      try {
-        await deps.temporal.workflow.start<typeof templateSyncWorkflow>('templateSyncWorkflow', {
-          taskQueue: deps.taskQueue,
-          workflowId,
-          args: [{ runId: run.id }],
-        });
-      } catch (error) {
-        const reason = errorMessage(error);
-        await finishTemplateSyncRun(deps.db, run.id, { status: 'failed', counts: {}, errors: [{ message: `workflow start failed: ${reason}` }] });
-        throw error;
-      }
+      const outcome = await startClaimedWorkflow<typeof templateSyncWorkflow>(
+        deps.temporal,
+        'templateSyncWorkflow',
+        { taskQueue: deps.taskQueue, workflowId, args: [{ runId: run.id }] },
+        (reason) => finishTemplateSyncRun(deps.db, run.id, { status: 'failed', counts: {}, errors: [{ message: reason }] }),
+      );
+      if (outcome.kind === 'failed') throw outcome.error;
       res.status(202).json({ runId: run.id, workflowId, status: run.status, alreadyRunning: false });
     }),
   );

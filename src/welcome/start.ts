@@ -1,11 +1,11 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { type Client } from '@temporalio/client';
 import type { WelcomeWorkflowInput } from './contract';
 import type { Lead } from '../db/queries';
 import { FLOW_KIND, LEAD_ID } from '../shared';
 import { welcomeWorkflowId } from './contract';
 import type { InteraktOptions } from '../settings/provider-settings';
 import type { welcomeWorkflow } from './workflow';
-import { describeError } from '../logging/redact';
+import { startClaimedWorkflow } from '../workflow-start';
 
 export interface WelcomeDeps {
   temporal: Client;
@@ -45,8 +45,11 @@ export async function startWelcomeWorkflow(
     fileName: options.welcomeFileName ?? undefined,
     sendTaskQueue: deps.sendTaskQueue,
   };
-  try {
-    await deps.temporal.workflow.start<typeof welcomeWorkflow>('welcomeWorkflow', {
+  const log = deps.log ?? ((line: string) => console.error(line));
+  const outcome = await startClaimedWorkflow<typeof welcomeWorkflow>(
+    deps.temporal,
+    'welcomeWorkflow',
+    {
       taskQueue: deps.taskQueue,
       workflowId,
       args: [input],
@@ -54,12 +57,9 @@ export async function startWelcomeWorkflow(
         { key: LEAD_ID, value: lead.id },
         { key: FLOW_KIND, value: 'welcome' },
       ],
-    });
-    return { workflowId, status: 'started' };
-  } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, status: 'already_started' };
-    const log = deps.log ?? ((line: string) => console.error(line));
-    log(`[api] welcome for lead ${lead.id} not started: ${describeError(error)}`);
-    return { workflowId, status: 'start_failed' };
-  }
+    },
+    // The lead row has no place for it: the log says why this lead got no welcome.
+    async (reason) => log(`[api] welcome for lead ${lead.id} not started: ${reason}`),
+  );
+  return { workflowId, status: outcome.kind === 'failed' ? 'start_failed' : outcome.kind };
 }

@@ -252,7 +252,7 @@ describe('IVR calls into CTA flows', () => {
     it('refuses an unknown flow id before touching any call', async () => {
       const { call } = await record(callEvent());
 
-      await expect(processIvrCalls(deps, { limit: 10, flowId: 999_999 })).rejects.toMatchObject({ status: 404 });
+      await expect(processIvrCalls(deps, { limit: 10, flowId: 999_999 })).rejects.toMatchObject({ kind: 'not_found', code: 'not_found' });
 
       expect(await findIvrCallByCallId(db, call.callId)).toMatchObject({ status: 'received' });
       await processIvrCalls(deps, { limit: 10 }); // leaves no received call for the next test

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import { asMssql, withTransaction, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { dripAssignmentEvents, leadDripAssignments } from '../schema/sqlite';
@@ -10,11 +10,10 @@ import {
   chunk,
   MAX_IDS_PER_STATEMENT,
   MAX_PARAMS_PER_STATEMENT,
-  pageOffset,
   parseJson,
   type Page,
   type PageParams,
-} from './common';
+  selectPage } from './common';
 
 type AssignmentRow = typeof leadDripAssignments.$inferSelect;
 
@@ -190,23 +189,14 @@ export async function getAssignment(db: Db, id: number): Promise<Assignment | un
 /** Newest first. */
 export async function listAssignments(db: Db, params: ListAssignmentsParams): Promise<Page<Assignment>> {
   const t = db.schema.leadDripAssignments;
-  const offset = pageOffset(params);
   const conditions: SQL[] = [];
   if (params.sequenceId !== undefined) conditions.push(eq(t.sequenceId, params.sequenceId));
   if (params.leadId !== undefined) conditions.push(eq(t.leadId, params.leadId));
   if (params.status !== undefined) conditions.push(eq(t.status, params.status));
   const where = and(...conditions);
 
-  const [totalRow] = await db.orm.select({ total: count() }).from(t).where(where);
-  let rows: AssignmentRow[];
-  if (db.dialect === 'mssql') {
-    const { orm, schema } = asMssql(db);
-    const m = schema.leadDripAssignments;
-    rows = await orm.select().from(m).where(where).orderBy(desc(m.id)).offset(offset).fetch(params.pageSize);
-  } else {
-    rows = await db.orm.select().from(t).where(where).orderBy(desc(t.id)).limit(params.pageSize).offset(offset);
-  }
-  return { items: rows.map(toAssignment), total: totalRow?.total ?? 0, page: params.page, pageSize: params.pageSize };
+  const page = await selectPage(db, 'leadDripAssignments', params, { where, orderBy: (t) => [desc(t.id)] });
+  return { ...page, items: page.items.map(toAssignment) };
 }
 
 /** The lead's pending, active and paused assignments, e.g. to stop them all when the lead opts out. */

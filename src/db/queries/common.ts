@@ -1,4 +1,7 @@
 /** Small helpers the query files share: paging, chunking, JSON columns, affected-row counts. */
+import { count, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
+import { asMssql, type Db } from '../client';
 
 export interface PageParams {
   /** 1-based. */
@@ -30,6 +33,50 @@ export function pageOffset({ page, pageSize }: PageParams): number {
   if (!Number.isInteger(page) || page < 1) throw new RangeError(`page must be a positive integer, got ${page}`);
   if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
   return (page - 1) * pageSize;
+}
+
+type Tables = Db['schema'];
+type TableName = { [K in keyof Tables]: Tables[K] extends SQLiteTable ? K : never }[keyof Tables];
+
+export interface PageQuery<T> {
+  where?: SQL | undefined;
+  /** The order of the whole list: pages are slices of it. */
+  orderBy: (table: T) => (SQL | SQLiteColumn)[];
+}
+
+/**
+ * One page of a table's rows and the count of all that match, in either dialect: SQLite's
+ * `LIMIT … OFFSET …`, SQL Server's `OFFSET … ROWS FETCH NEXT … ROWS ONLY` (which needs the ORDER BY
+ * every list has anyway).
+ */
+export async function selectPage<K extends TableName>(
+  db: Db,
+  tableName: K,
+  params: PageParams,
+  query: PageQuery<Tables[K]>,
+): Promise<Page<Tables[K]['$inferSelect']>> {
+  const table = db.schema[tableName] as SQLiteTable;
+  const offset = pageOffset(params);
+  const order = query.orderBy(db.schema[tableName]);
+  const [totalRow] = await db.orm.select({ total: count() }).from(table).where(query.where);
+  // db.schema holds the dialect's own tables (typed as SQLite), so `table` and `order` fit either builder.
+  const items =
+    db.dialect === 'mssql'
+      ? await asMssql(db)
+          .orm.select()
+          .from(table as never)
+          .where(query.where)
+          .orderBy(...(order as never[]))
+          .offset(offset)
+          .fetch(params.pageSize)
+      : await db.orm
+          .select()
+          .from(table)
+          .where(query.where)
+          .orderBy(...order)
+          .limit(params.pageSize)
+          .offset(offset);
+  return { items: items as Tables[K]['$inferSelect'][], total: totalRow?.total ?? 0, page: params.page, pageSize: params.pageSize };
 }
 
 /**

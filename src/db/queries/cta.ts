@@ -5,7 +5,7 @@ import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { ctaFlowRuns, ctaFlows, ctaInteractions, leadNotes, leadTasks } from '../schema/sqlite';
 import type { CtaClickResult } from '../schema/values';
-import { affectedRows, firstOrThrow, pageOffset, parseJson, type Page, type PageParams } from './common';
+import { affectedRows, firstOrThrow, parseJson, type Page, type PageParams , selectPage } from './common';
 
 type CtaFlowRow = typeof ctaFlows.$inferSelect;
 export type CtaRun = typeof ctaFlowRuns.$inferSelect;
@@ -131,15 +131,7 @@ export async function listCtaRuns(db: Db, params: ListCtaRunsParams): Promise<Pa
     params.leadId === undefined ? undefined : eq(ctaFlowRuns.leadId, params.leadId),
     params.status === undefined ? undefined : eq(ctaFlowRuns.status, params.status),
   );
-  const [total] = await db.orm.select({ n: count() }).from(ctaFlowRuns).where(where);
-  let items: CtaRun[];
-  if (db.dialect === 'mssql') {
-    const { orm, schema } = asMssql(db);
-    items = await orm.select().from(schema.ctaFlowRuns).where(where).orderBy(desc(schema.ctaFlowRuns.id)).offset(pageOffset(params)).fetch(params.pageSize);
-  } else {
-    items = await db.orm.select().from(ctaFlowRuns).where(where).orderBy(desc(ctaFlowRuns.id)).limit(params.pageSize).offset(pageOffset(params));
-  }
-  return { items, page: params.page, pageSize: params.pageSize, total: total?.n ?? 0 };
+  return selectPage(db, 'ctaFlowRuns', params, { where, orderBy: (t) => [desc(t.id)] });
 }
 
 /** The lead's runs still waiting for an answer (every one stops when the lead says not interested). */

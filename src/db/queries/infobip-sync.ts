@@ -4,14 +4,14 @@
  * changes, so "this page is done" and "its leads are changed" are never apart. A run's totals are
  * the sum of its pages: a page done again replaces its row and is never counted twice.
  */
-import { and, count, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { maskPhone } from '../../logging/redact';
 import type { InfobipPageSource, InfobipStatusRule, InfobipSyncCounts, InfobipSyncMode, InfobipSyncTrigger } from '../schema/values';
 import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { clients, infobipSyncPages, infobipSyncRuns } from '../schema/sqlite';
 import type { SyncRunStatus } from '../schema/values';
-import { affectedRows, chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, MAX_PARAMS_PER_STATEMENT, pageOffset, parseJson, type Page, type PageParams } from './common';
+import { affectedRows, chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, MAX_PARAMS_PER_STATEMENT, parseJson, type Page, type PageParams , selectPage } from './common';
 
 type RunRow = typeof infobipSyncRuns.$inferSelect;
 type PageRow = typeof infobipSyncPages.$inferSelect;
@@ -133,18 +133,9 @@ export interface ListInfobipSyncRunsParams extends PageParams {
 /** Newest first, with the totals as of their pages so far. */
 export async function listInfobipSyncRuns(db: Db, params: ListInfobipSyncRunsParams): Promise<Page<InfobipSyncRun>> {
   const t = db.schema.infobipSyncRuns;
-  const offset = pageOffset(params);
   const where = params.status === undefined ? undefined : eq(t.status, params.status);
-  const [totalRow] = await db.orm.select({ total: count() }).from(t).where(where);
-  let rows: RunRow[];
-  if (db.dialect === 'mssql') {
-    const { orm, schema } = asMssql(db);
-    const r = schema.infobipSyncRuns;
-    rows = await orm.select().from(r).where(where).orderBy(desc(r.id)).offset(offset).fetch(params.pageSize);
-  } else {
-    rows = await db.orm.select().from(t).where(where).orderBy(desc(t.id)).limit(params.pageSize).offset(offset);
-  }
-  return { items: rows.map(toRun), total: totalRow?.total ?? 0, page: params.page, pageSize: params.pageSize };
+  const page = await selectPage(db, 'infobipSyncRuns', params, { where, orderBy: (t) => [desc(t.id)] });
+  return { ...page, items: page.items.map(toRun) };
 }
 
 /**

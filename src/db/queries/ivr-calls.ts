@@ -1,9 +1,9 @@
-import { and, asc, count, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { ivrCallLog } from '../schema/sqlite';
 import type { IvrCallStatus } from '../schema/values';
-import { affectedRows, firstOrThrow, pageOffset, type Page, type PageParams } from './common';
+import { affectedRows, firstOrThrow, type Page, type PageParams , selectPage } from './common';
 
 export type IvrCall = typeof ivrCallLog.$inferSelect;
 export type { IvrCallStatus };
@@ -63,23 +63,13 @@ export interface ListIvrCallsParams extends PageParams {
 /** Newest first (by log id: calls are logged as they arrive). */
 export async function listIvrCalls(db: Db, params: ListIvrCallsParams): Promise<Page<IvrCall>> {
   const t = db.schema.ivrCallLog;
-  const offset = pageOffset(params);
   const conditions: SQL[] = [];
   if (params.status !== undefined) conditions.push(eq(t.status, params.status));
   if (params.from !== undefined) conditions.push(gte(t.calledAt, params.from));
   if (params.to !== undefined) conditions.push(lt(t.calledAt, params.to));
   const where = and(...conditions);
 
-  const [total] = await db.orm.select({ n: count() }).from(t).where(where);
-  let items: IvrCall[];
-  if (db.dialect === 'mssql') {
-    const { orm, schema } = asMssql(db);
-    const m = schema.ivrCallLog;
-    items = await orm.select().from(m).where(where).orderBy(desc(m.id)).offset(offset).fetch(params.pageSize);
-  } else {
-    items = await db.orm.select().from(t).where(where).orderBy(desc(t.id)).limit(params.pageSize).offset(offset);
-  }
-  return { items, total: total?.n ?? 0, page: params.page, pageSize: params.pageSize };
+  return selectPage(db, 'ivrCallLog', params, { where, orderBy: (t) => [desc(t.id)] });
 }
 
 /**

@@ -1,8 +1,8 @@
-import { and, count, desc, eq, inArray, isNull, like, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, like, lt, or, sql, type SQL } from 'drizzle-orm';
 import { CUSTOM_FIELD_KEY } from '../../shared';
 import { asMssql, type Db } from '../client';
 import type { clients } from '../schema/sqlite';
-import { affectedRows, chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, pageOffset, parseJson, type Page, type PageParams } from './common';
+import { affectedRows, chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, parseJson, type Page, type PageParams , selectPage } from './common';
 
 type LeadRow = typeof clients.$inferSelect;
 
@@ -132,7 +132,6 @@ export async function updateLead(db: Db, id: number, patch: LeadPatch): Promise<
 
 export async function listLeads(db: Db, params: ListLeadsParams): Promise<Page<Lead>> {
   const { clients } = db.schema;
-  const offset = pageOffset(params);
   const conditions: SQL[] = [];
   if (params.search) {
     const pattern = `%${params.search}%`;
@@ -142,15 +141,8 @@ export async function listLeads(db: Db, params: ListLeadsParams): Promise<Page<L
   for (const filter of params.customFields ?? []) conditions.push(customFieldEquals(db, filter));
   const where = and(...conditions);
 
-  const [totalRow] = await db.orm.select({ total: count() }).from(clients).where(where);
-  let rows: LeadRow[];
-  if (db.dialect === 'mssql') {
-    const m = asMssql(db).schema.clients;
-    rows = await asMssql(db).orm.select().from(m).where(where).orderBy(desc(m.id)).offset(offset).fetch(params.pageSize);
-  } else {
-    rows = await db.orm.select().from(clients).where(where).orderBy(desc(clients.id)).limit(params.pageSize).offset(offset);
-  }
-  return { items: rows.map(toLead), total: totalRow?.total ?? 0, page: params.page, pageSize: params.pageSize };
+  const page = await selectPage(db, 'clients', params, { where, orderBy: (t) => [desc(t.id)] });
+  return { ...page, items: page.items.map(toLead) };
 }
 
 /**

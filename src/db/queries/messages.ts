@@ -4,12 +4,12 @@
  * a conditional update, so retries, concurrent attempts and out-of-order webhooks cannot move a
  * message backwards.
  */
-import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { whatsAppMessages } from '../schema/sqlite';
 import type { MessageDirection, MessageStatus, ReferenceType } from '../schema/values';
-import { affectedRows, chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, pageOffset, parseJson, type Page, type PageParams } from './common';
+import { affectedRows, chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, parseJson, type Page, type PageParams , selectPage } from './common';
 
 type MessageRow = typeof whatsAppMessages.$inferSelect;
 
@@ -204,7 +204,6 @@ export async function getMessageById(db: Db, id: number): Promise<MessageLogRow 
 
 export async function listMessages(db: Db, params: ListMessagesParams): Promise<Page<MessageLogRow>> {
   const t = db.schema.whatsAppMessages;
-  const offset = pageOffset(params);
   const conditions: SQL[] = [];
   if (params.leadId !== undefined) conditions.push(eq(t.leadId, params.leadId));
   if (params.referenceType !== undefined) conditions.push(eq(t.referenceType, params.referenceType));
@@ -216,16 +215,8 @@ export async function listMessages(db: Db, params: ListMessagesParams): Promise<
   if (params.to !== undefined) conditions.push(lt(t.createdAt, params.to));
   const where = and(...conditions);
 
-  const [totalRow] = await db.orm.select({ total: count() }).from(t).where(where);
-  let rows: MessageRow[];
-  if (db.dialect === 'mssql') {
-    const { orm, schema } = asMssql(db);
-    const m = schema.whatsAppMessages;
-    rows = await orm.select().from(m).where(where).orderBy(params.order === 'asc' ? asc(m.id) : desc(m.id)).offset(offset).fetch(params.pageSize);
-  } else {
-    rows = await db.orm.select().from(t).where(where).orderBy(params.order === 'asc' ? asc(t.id) : desc(t.id)).limit(params.pageSize).offset(offset);
-  }
-  return { items: rows.map(toMessage), total: totalRow?.total ?? 0, page: params.page, pageSize: params.pageSize };
+  const page = await selectPage(db, 'whatsAppMessages', params, { where, orderBy: (t) => [params.order === 'asc' ? asc(t.id) : desc(t.id)] });
+  return { ...page, items: page.items.map(toMessage) };
 }
 
 /**

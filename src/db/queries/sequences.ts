@@ -1,8 +1,8 @@
-import { and, asc, count, desc, eq, isNull, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
 import { asMssql, withTransaction, type Db } from '../client';
 import type { dripSequences, dripSequenceSteps } from '../schema/sqlite';
 import type { TemplateVariables } from '../../shared';
-import { affectedRows, chunk, firstOrThrow, MAX_PARAMS_PER_STATEMENT, pageOffset, parseJson, type Page, type PageParams } from './common';
+import { affectedRows, chunk, firstOrThrow, MAX_PARAMS_PER_STATEMENT, parseJson, type Page, type PageParams , selectPage } from './common';
 
 export type Sequence = typeof dripSequences.$inferSelect;
 
@@ -84,19 +84,9 @@ export async function getSequence(db: Db, id: number): Promise<SequenceWithSteps
 /** Newest first, without their steps. */
 export async function listSequences(db: Db, params: ListSequencesParams): Promise<Page<Sequence>> {
   const { dripSequences } = db.schema;
-  const offset = pageOffset(params);
   const where = params.includeArchived ? undefined : isNull(dripSequences.archivedAt);
 
-  const [totalRow] = await db.orm.select({ total: count() }).from(dripSequences).where(where);
-  let items: Sequence[];
-  if (db.dialect === 'mssql') {
-    const { orm, schema } = asMssql(db);
-    const t = schema.dripSequences;
-    items = await orm.select().from(t).where(where).orderBy(desc(t.id)).offset(offset).fetch(params.pageSize);
-  } else {
-    items = await db.orm.select().from(dripSequences).where(where).orderBy(desc(dripSequences.id)).limit(params.pageSize).offset(offset);
-  }
-  return { items, total: totalRow?.total ?? 0, page: params.page, pageSize: params.pageSize };
+  return selectPage(db, 'dripSequences', params, { where, orderBy: (t) => [desc(t.id)] });
 }
 
 /**

@@ -3,12 +3,12 @@
  * "removed upstream" marker, and the TemplateSyncRuns record of each sync with its counts and
  * per-template errors.
  */
-import { and, count, desc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
 import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { messageMaster, templateSyncRuns } from '../schema/sqlite';
 import type { HeaderType } from '../schema/values';
-import { affectedRows, chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, pageOffset, parseJson, type Page, type PageParams } from './common';
+import { affectedRows, chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, parseJson, type Page, type PageParams , selectPage } from './common';
 
 type TemplateRow = typeof messageMaster.$inferSelect;
 type SyncRunRow = typeof templateSyncRuns.$inferSelect;
@@ -293,17 +293,8 @@ export interface ListTemplateSyncRunsParams extends PageParams {
 /** Newest first. */
 export async function listTemplateSyncRuns(db: Db, params: ListTemplateSyncRunsParams): Promise<Page<TemplateSyncRun>> {
   const t = db.schema.templateSyncRuns;
-  const offset = pageOffset(params);
   const where = params.provider === undefined ? undefined : eq(t.provider, params.provider);
 
-  const [totalRow] = await db.orm.select({ total: count() }).from(t).where(where);
-  let rows: SyncRunRow[];
-  if (db.dialect === 'mssql') {
-    const { orm, schema } = asMssql(db);
-    const r = schema.templateSyncRuns;
-    rows = await orm.select().from(r).where(where).orderBy(desc(r.id)).offset(offset).fetch(params.pageSize);
-  } else {
-    rows = await db.orm.select().from(t).where(where).orderBy(desc(t.id)).limit(params.pageSize).offset(offset);
-  }
-  return { items: rows.map(toRun), total: totalRow?.total ?? 0, page: params.page, pageSize: params.pageSize };
+  const page = await selectPage(db, 'templateSyncRuns', params, { where, orderBy: (t) => [desc(t.id)] });
+  return { ...page, items: page.items.map(toRun) };
 }

@@ -4,11 +4,11 @@
  * src/templates/approval-status.ts) and decides, with archive and removal, whether a template may
  * be sent.
  */
-import { and, asc, count, eq, isNull, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { asMssql, type Db } from '../client';
 import type { messageMaster } from '../schema/sqlite';
 import type { HeaderType } from '../schema/values';
-import { firstOrThrow, pageOffset, parseJson, type Page, type PageParams } from './common';
+import { firstOrThrow, parseJson, type Page, type PageParams , selectPage } from './common';
 
 type TemplateRow = typeof messageMaster.$inferSelect;
 
@@ -129,7 +129,6 @@ export async function getTemplateByNameLanguage(db: Db, name: string, language: 
 /** Ordered by name, then language. Archived and removed-upstream templates only when asked for. */
 export async function listTemplates(db: Db, params: ListTemplatesParams): Promise<Page<Template>> {
   const t = db.schema.messageMaster;
-  const offset = pageOffset(params);
   const conditions: SQL[] = [];
   if (params.approvalStatus !== undefined) conditions.push(eq(t.approvalStatus, params.approvalStatus));
   if (params.language !== undefined) conditions.push(eq(t.language, params.language));
@@ -143,16 +142,8 @@ export async function listTemplates(db: Db, params: ListTemplatesParams): Promis
   }
   const where = and(...conditions);
 
-  const [totalRow] = await db.orm.select({ total: count() }).from(t).where(where);
-  let rows: TemplateRow[];
-  if (db.dialect === 'mssql') {
-    const { orm, schema } = asMssql(db);
-    const m = schema.messageMaster;
-    rows = await orm.select().from(m).where(where).orderBy(asc(m.name), asc(m.language)).offset(offset).fetch(params.pageSize);
-  } else {
-    rows = await db.orm.select().from(t).where(where).orderBy(asc(t.name), asc(t.language)).limit(params.pageSize).offset(offset);
-  }
-  return { items: rows.map(toTemplate), total: totalRow?.total ?? 0, page: params.page, pageSize: params.pageSize };
+  const page = await selectPage(db, 'messageMaster', params, { where, orderBy: (t) => [asc(t.name), asc(t.language)] });
+  return { ...page, items: page.items.map(toTemplate) };
 }
 
 /** Archived templates are kept (sequences and the log refer to them) but can no longer be sent. Archiving twice keeps the first time. */

@@ -3,11 +3,11 @@
  * (Provider, DedupeKey) is what makes a redelivered event a no-op, in every process and across
  * restarts.
  */
-import { and, asc, count, desc, eq, inArray, isNotNull, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNotNull, sql, type SQL } from 'drizzle-orm';
 import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { webhookEvents } from '../schema/sqlite';
-import { chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, pageOffset, type Page, type PageParams } from './common';
+import { chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, type Page, type PageParams , selectPage } from './common';
 
 export type WebhookEvent = typeof webhookEvents.$inferSelect;
 
@@ -84,22 +84,12 @@ export async function updateWebhookEventOutcome(db: Db, params: { id: number; ou
 /** Newest first. */
 export async function listWebhookEvents(db: Db, params: ListWebhookEventsParams): Promise<Page<WebhookEvent>> {
   const t = db.schema.webhookEvents;
-  const offset = pageOffset(params);
   const conditions: SQL[] = [];
   if (params.provider !== undefined) conditions.push(eq(t.provider, params.provider));
   if (params.providerMessageId !== undefined) conditions.push(eq(t.providerMessageId, params.providerMessageId));
   const where = and(...conditions);
 
-  const [totalRow] = await db.orm.select({ total: count() }).from(t).where(where);
-  let rows: WebhookEvent[];
-  if (db.dialect === 'mssql') {
-    const { orm, schema } = asMssql(db);
-    const m = schema.webhookEvents;
-    rows = await orm.select().from(m).where(where).orderBy(desc(m.id)).offset(offset).fetch(params.pageSize);
-  } else {
-    rows = await db.orm.select().from(t).where(where).orderBy(desc(t.id)).limit(params.pageSize).offset(offset);
-  }
-  return { items: rows, total: totalRow?.total ?? 0, page: params.page, pageSize: params.pageSize };
+  return selectPage(db, 'webhookEvents', params, { where, orderBy: (t) => [desc(t.id)] });
 }
 
 /** A status event to store as pending: applied later by the processor from `statusEvent`. */
