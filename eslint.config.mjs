@@ -13,7 +13,8 @@ export const WORKFLOW_FILES = ['src/workflows.ts', 'src/shared.ts', 'src/*/workf
 const WORKFLOW_WALL = {
   patterns: [
     {
-      regex: '^(?!@temporalio/(?:workflow|common)$|\\.{1,2}/shared$|\\./contract$|\\.\\./[a-z-]+/contract$|\\./[a-z-]+/workflow$|\\.\\./db/schema/values$)',
+      regex:
+        '^(?!@temporalio/(?:workflow|common)$|\\.{1,2}/shared$|\\./contract$|\\.\\./[a-z-]+/contract$|\\./[a-z-]+/workflow$|\\.\\./db/schema/values$)',
       message:
         'Workflow code may import only @temporalio/workflow, @temporalio/common, the shared contract, feature contracts and the stored value sets (db/schema/values), plus `import type` from anywhere.',
       allowTypeImports: true,
@@ -29,7 +30,8 @@ const NO_FEATURE = {
 };
 const NO_ACTIVITIES = {
   regex: '(?:^|/)activities$',
-  message: 'Only the worker (src/worker/) loads activity modules; the API process must not. Import the feature contract or a service instead.',
+  message:
+    'Only the worker (src/worker/) loads activity modules; the API process must not. Import the feature contract or a service instead.',
   allowTypeImports: true,
 };
 
@@ -73,7 +75,10 @@ export default tseslint.config(
           patterns: [
             NO_FEATURE,
             NO_ACTIVITIES,
-            { regex: '^(?:\\.\\./)+(?:providers|config)(?:/|$)', message: 'The data layer imports neither providers nor configuration.' },
+            {
+              regex: '^(?:\\.\\./)+(?:providers|config)(?:/|$)',
+              message: 'The data layer imports neither providers nor configuration.',
+            },
           ],
         },
       ],
@@ -95,7 +100,19 @@ export default tseslint.config(
   },
   {
     files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly', module: 'writable', __dirname: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', Buffer: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        Buffer: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -45,7 +45,15 @@ import { describeMachine, machineLine, type Machine } from './support/machine';
 import { runOpenLoop, type OpenLoopResult } from './support/open-loop';
 import { cpuDelta, cpuSnapshot, machineCpu, MemorySampler } from './support/sampler';
 import { fixed, markdownTable, mib, percentile, type LatencySummary } from './support/stats';
-import { Children, freePort, NAMESPACE, startDevServer, startNodeChild, waitForHttp, waitForPoller } from './support/system';
+import {
+  Children,
+  freePort,
+  NAMESPACE,
+  startDevServer,
+  startNodeChild,
+  waitForHttp,
+  waitForPoller,
+} from './support/system';
 
 const RESULTS_FILE = path.join(REPO_ROOT, 'bench', 'results', 'cta-clicks.md');
 const TASK_QUEUE = 'dripline-bench';
@@ -115,7 +123,8 @@ function parseOptions(argv: string[]): Options {
   };
   if (options.repeats >= 1) throw new Error('--repeats is a share of the clicks, below 1');
   const firstClicksNeeded = Math.ceil(options.rate * (options.duration + options.warmup));
-  if (firstClicksNeeded > options.leads) throw new Error(`--leads must be at least ${firstClicksNeeded} (rate × (duration + warmup) first clicks)`);
+  if (firstClicksNeeded > options.leads)
+    throw new Error(`--leads must be at least ${firstClicksNeeded} (rate × (duration + warmup) first clicks)`);
   return options;
 }
 
@@ -207,7 +216,13 @@ async function main(): Promise<void> {
     startNodeChild(children, 'emulator', 'src/emulators/main.ts', childEnv);
     startNodeChild(children, 'worker', 'src/worker/main.ts', childEnv);
     const profileArgs = options.profileApi ? ['--cpu-prof', `--cpu-prof-dir=${options.profileApi}`] : [];
-    startNodeChild(children, 'api', options.breakdown ? 'bench/support/instrumented-click-api.ts' : 'src/api/server.ts', childEnv, profileArgs);
+    startNodeChild(
+      children,
+      'api',
+      options.breakdown ? 'bench/support/instrumented-click-api.ts' : 'src/api/server.ts',
+      childEnv,
+      profileArgs,
+    );
     await waitForHttp(children, `${emulatorUrl}/__emulator/health`);
     await waitForHttp(children, `${apiUrl}/health`);
     await waitForPoller(children, server.address, TASK_QUEUE);
@@ -226,12 +241,15 @@ async function main(): Promise<void> {
     // A run is `sent` before its workflow has handled the send's result: let that backlog drain.
     await waitForQuiet(children, pids, ['worker', 'temporal']);
     api.close();
-    say(`${totalLeads} leads in flow ${flow.id}, every interactive message at the emulator and every run sent (${fixed((Date.now() - setupStarted) / 1000)} s)`);
+    say(
+      `${totalLeads} leads in flow ${flow.id}, every interactive message at the emulator and every run sent (${fixed((Date.now() - setupStarted) / 1000)} s)`,
+    );
 
     const byLead = new Map(links.map((link) => [link.leadId, link]));
     const ours = leadIds.slice(0, options.leads).map((leadId) => byLead.get(leadId)!);
     const baseline = leadIds.slice(options.leads).map((leadId) => byLead.get(leadId)!);
-    if (ours.some((link) => !link) || baseline.some((link) => !link)) throw new Error('a lead has no interactive message at the emulator');
+    if (ours.some((link) => !link) || baseline.some((link) => !link))
+      throw new Error('a lead has no interactive message at the emulator');
 
     connection = await Connection.connect({ address: server.address });
     const temporal = new Client({ connection, namespace: NAMESPACE });
@@ -243,7 +261,12 @@ async function main(): Promise<void> {
       return null;
     };
 
-    const runSegment = async (label: string, kind: PathKind, seconds: number, warmup = false): Promise<SegmentResult> => {
+    const runSegment = async (
+      label: string,
+      kind: PathKind,
+      seconds: number,
+      warmup = false,
+    ): Promise<SegmentResult> => {
       children.assertHealthy();
       sampler.enterPhase(warmup ? 'warm-up' : kind);
       const cpuBefore = cpuSnapshot(pids);
@@ -251,7 +274,11 @@ async function main(): Promise<void> {
       const count = Math.round(options.rate * seconds);
       const measureApi = options.breakdown && kind === 'ours';
       if (measureApi) await fetch(`${apiUrl}/__bench/stats`);
-      const load = await runOpenLoop<ClickResult | null>(options.rate, count, kind === 'bare' ? bareJob : () => clicker.click());
+      const load = await runOpenLoop<ClickResult | null>(
+        options.rate,
+        count,
+        kind === 'bare' ? bareJob : () => clicker.click(),
+      );
       const machineAfter = machineCpu();
       const result: SegmentResult = {
         label,
@@ -279,7 +306,8 @@ async function main(): Promise<void> {
     }
     for (let round = 0; round < options.rounds; round++) {
       const order: PathKind[] = round % 2 === 0 ? ['bare', 'ours'] : ['ours', 'bare'];
-      for (const kind of order) segments.push(await runSegment(`round ${round + 1} ${kind}`, kind, options.duration / options.rounds));
+      for (const kind of order)
+        segments.push(await runSegment(`round ${round + 1} ${kind}`, kind, options.duration / options.rounds));
     }
     const loadEnded = Date.now();
     sampler.enterPhase('verify');
@@ -313,7 +341,9 @@ async function main(): Promise<void> {
     if (!report.ok) exitCode = 1;
   } catch (error) {
     exitCode = 1;
-    process.stderr.write(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
   } finally {
     await connection?.close().catch(() => {});
     await children.stopAll();
@@ -323,7 +353,6 @@ async function main(): Promise<void> {
   }
   process.exit(exitCode);
 }
-
 
 type Api = ReturnType<typeof jsonClient>;
 
@@ -347,13 +376,20 @@ async function startLeads(api: Api, flowId: number, leadIds: number[]): Promise<
   const result = await runClosedLoop(Math.ceil(leadIds.length / batch), 4, async (index) => {
     const slice = leadIds.slice(index * batch, (index + 1) * batch);
     const { status, body } = await api.request('POST', `/cta/flows/${flowId}/start`, { leadIds: slice });
-    if (status !== 201 || body?.started?.length !== slice.length) throw new Error(`HTTP ${status}: ${JSON.stringify(body).slice(0, 300)}`);
+    if (status !== 201 || body?.started?.length !== slice.length)
+      throw new Error(`HTTP ${status}: ${JSON.stringify(body).slice(0, 300)}`);
   });
   if (result.errors.length > 0) throw new Error(`${result.errors.length} start calls failed: ${result.errors[0]}`);
 }
 
 /** Every lead's signed links, from the button values the emulator recorded for its interactive message. */
-async function waitForLinks(children: Children, emulatorUrl: string, apiUrl: string, flowId: number, expected: number): Promise<LeadLinks[]> {
+async function waitForLinks(
+  children: Children,
+  emulatorUrl: string,
+  apiUrl: string,
+  flowId: number,
+  expected: number,
+): Promise<LeadLinks[]> {
   const deadline = Date.now() + 10 * 60_000;
   for (;;) {
     children.assertHealthy();
@@ -361,7 +397,8 @@ async function waitForLinks(children: Children, emulatorUrl: string, apiUrl: str
     const { messages } = (await response.json()) as { messages: AcceptedMessage[] };
     const interactive = messages.filter((message) => message.template.name === 'project_update_template');
     if (interactive.length >= expected) return interactive.map((message) => linksOf(message, apiUrl, flowId));
-    if (Date.now() > deadline) throw new Error(`only ${interactive.length} of ${expected} interactive messages reached the emulator`);
+    if (Date.now() > deadline)
+      throw new Error(`only ${interactive.length} of ${expected} interactive messages reached the emulator`);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
 }
@@ -371,7 +408,8 @@ function linksOf(message: AcceptedMessage, apiUrl: string, flowId: number): Lead
   const interested = message.buttonValues['0']?.[0];
   const notInterested = message.buttonValues['1']?.[0];
   const leadId = Number(/^(\d+)\?/.exec(interested ?? '')?.[1]);
-  if (!interested || !notInterested || !Number.isInteger(leadId)) throw new Error(`message ${message.id} has no CTA button values`);
+  if (!interested || !notInterested || !Number.isInteger(leadId))
+    throw new Error(`message ${message.id} has no CTA button values`);
   return {
     leadId,
     workflowId: ctaWorkflowId(leadId, flowId),
@@ -439,7 +477,10 @@ class Clicker {
     }
     const { status, body } = await openLink(link.urls[action]);
     const already = /already/i.test(body);
-    const pageOk = kind === 'repeat' ? already : !already && body.includes(action === 'interested' ? 'Thank you' : 'Thanks for letting us know');
+    const pageOk =
+      kind === 'repeat'
+        ? already
+        : !already && body.includes(action === 'interested' ? 'Thank you' : 'Thanks for letting us know');
     if (status === 200) {
       if (kind === 'first') this.answered.push({ link, action });
       else this.repeatClicks.set(link.leadId, (this.repeatClicks.get(link.leadId) ?? 0) + 1);
@@ -464,7 +505,9 @@ function openLink(url: string): Promise<{ status: number; body: string }> {
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
         response.on('error', reject);
       },
     );
@@ -473,7 +516,9 @@ function openLink(url: string): Promise<{ status: number; body: string }> {
 }
 
 function failures(segment: SegmentResult): number {
-  return segment.load.samples.filter((sample) => sample.error !== undefined || (sample.result !== null && sample.result?.status !== 200)).length;
+  return segment.load.samples.filter(
+    (sample) => sample.error !== undefined || (sample.result !== null && sample.result?.status !== 200),
+  ).length;
 }
 
 interface Outcome {
@@ -496,9 +541,19 @@ interface Outcome {
  * nothing for the baseline; then (bounded wait) every clicked run closed by its workflow with the
  * clicked answer, which it only does once its signal handler has seen the click.
  */
-async function verifyOutcome(db: Db, flowId: number, clicker: Clicker, baseline: readonly LeadLinks[], loadEnded: number): Promise<Outcome> {
+async function verifyOutcome(
+  db: Db,
+  flowId: number,
+  clicker: Clicker,
+  baseline: readonly LeadLinks[],
+  loadEnded: number,
+): Promise<Outcome> {
   const interactions = await db.orm
-    .select({ leadId: db.schema.ctaInteractions.leadId, action: db.schema.ctaInteractions.action, result: db.schema.ctaInteractions.result })
+    .select({
+      leadId: db.schema.ctaInteractions.leadId,
+      action: db.schema.ctaInteractions.action,
+      result: db.schema.ctaInteractions.result,
+    })
     .from(db.schema.ctaInteractions)
     .where(eq(db.schema.ctaInteractions.flowId, flowId));
   const decided = new Map<number, CtaAction[]>();
@@ -522,7 +577,10 @@ async function verifyOutcome(db: Db, flowId: number, clicker: Clicker, baseline:
   let baselineDecided: number;
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const runs = await db.orm.select({ leadId: t.leadId, status: t.status, decision: t.decision }).from(t).where(eq(t.flowId, flowId));
+    const runs = await db.orm
+      .select({ leadId: t.leadId, status: t.status, decision: t.decision })
+      .from(t)
+      .where(eq(t.flowId, flowId));
     runsDone = runs.filter((run) => clicker.firstClicks.get(run.leadId) === run.status).length;
     baselineDecided = runs.filter((run) => baselineIds.has(run.leadId) && run.decision !== null).length;
     if (runsDone >= clicker.firstClicks.size || Date.now() > deadline) break;
@@ -564,7 +622,9 @@ async function signalTimeline(
     const sample = samples[index]!;
     const history = await temporal.workflow.getHandle(ctaWorkflowId(sample.result!.leadId, flowId)).fetchHistory();
     const events = history.events ?? [];
-    const signalled = events.findIndex((event) => event.workflowExecutionSignaledEventAttributes?.signalName === ctaClickSignal.name);
+    const signalled = events.findIndex(
+      (event) => event.workflowExecutionSignaledEventAttributes?.signalName === ctaClickSignal.name,
+    );
     const completed = events.findIndex((event, i) => i > signalled && event.workflowTaskCompletedEventAttributes);
     if (signalled === -1 || completed === -1) {
       timeline.missing += 1;
@@ -582,17 +642,22 @@ async function signalTimeline(
 function measureTokenCheck(): number {
   const key = { kid: 'bench', secret: randomBytes(32) };
   const keyring: CtaKeyring = { current: key, keys: new Map([[key.kid, key]]) };
-  const token = signCtaToken(keyring, { leadId: 12345, flowId: 1, action: 'interested', expiresAt: new Date(Date.now() + 86_400_000) });
+  const token = signCtaToken(keyring, {
+    leadId: 12345,
+    flowId: 1,
+    action: 'interested',
+    expiresAt: new Date(Date.now() + 86_400_000),
+  });
   const now = new Date();
   const rounds = 20_000;
   for (let i = 0; i < 2_000; i++) verifyCtaToken(keyring, token, { leadId: 12345, action: 'interested' }, now);
   const t0 = performance.now();
   for (let i = 0; i < rounds; i++) {
-    if (!verifyCtaToken(keyring, token, { leadId: 12345, action: 'interested' }, now).ok) throw new Error('the bench token did not verify');
+    if (!verifyCtaToken(keyring, token, { leadId: 12345, action: 'interested' }, now).ok)
+      throw new Error('the bench token did not verify');
   }
   return ((performance.now() - t0) * 1000) / rounds;
 }
-
 
 interface Summary {
   count: number;
@@ -604,7 +669,13 @@ interface Summary {
 
 function summary(values: readonly number[]): Summary {
   const sorted = [...values].sort((a, b) => a - b);
-  return { count: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted.at(-1) ?? Number.NaN };
+  return {
+    count: sorted.length,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? Number.NaN,
+  };
 }
 
 interface ReportInput {
@@ -624,7 +695,8 @@ interface ReportInput {
 function renderReport(input: ReportInput): { markdown: string; ok: boolean } {
   const { options, outcome, timeline, machine, sampler } = input;
   const timed = input.segments.filter((segment) => !segment.warmup);
-  const samplesOf = (kind: PathKind) => timed.filter((segment) => segment.kind === kind).flatMap((segment) => segment.load.samples);
+  const samplesOf = (kind: PathKind) =>
+    timed.filter((segment) => segment.kind === kind).flatMap((segment) => segment.load.samples);
   const ours = samplesOf('ours');
   const bare = samplesOf('bare');
   const latencies = (samples: typeof ours) => samples.map((sample) => sample.latencyMs);
@@ -635,8 +707,11 @@ function renderReport(input: ReportInput): { markdown: string; ok: boolean } {
     bare: summary(latencies(bare)),
   };
   const failedOf = (samples: typeof ours) =>
-    samples.filter((sample) => sample.error !== undefined || (sample.result !== null && sample.result?.status !== 200)).length;
-  const wrongPages = input.segments.flatMap((segment) => segment.load.samples).filter((sample) => sample.result && !sample.result.pageOk).length;
+    samples.filter((sample) => sample.error !== undefined || (sample.result !== null && sample.result?.status !== 200))
+      .length;
+  const wrongPages = input.segments
+    .flatMap((segment) => segment.load.samples)
+    .filter((sample) => sample.result && !sample.result.pageOk).length;
   const allFailed = input.segments.reduce((total, segment) => total + failures(segment), 0);
 
   const stat = (key: keyof Summary) => (value: Summary) => (key === 'count' ? String(value[key]) : fixed(value[key]));
@@ -650,7 +725,14 @@ function renderReport(input: ReportInput): { markdown: string; ok: boolean } {
     [
       ...rows,
       ['requests', ...[columns.first, columns.repeat, columns.all, columns.bare].map(stat('count')), ''],
-      ['non-200 / failed', String(failedOf(ours.filter((s) => s.result?.kind === 'first'))), String(failedOf(ours.filter((s) => s.result?.kind === 'repeat'))), String(failedOf(ours)), String(failedOf(bare)), ''],
+      [
+        'non-200 / failed',
+        String(failedOf(ours.filter((s) => s.result?.kind === 'first'))),
+        String(failedOf(ours.filter((s) => s.result?.kind === 'repeat'))),
+        String(failedOf(ours)),
+        String(failedOf(bare)),
+        '',
+      ],
     ],
   );
 
@@ -663,7 +745,10 @@ function renderReport(input: ReportInput): { markdown: string; ok: boolean } {
       ['click → signal recorded in the history (token, reads, transaction, RPC in)', ack],
       ['signal recorded → page received (RPC reply, page, response)', afterAck],
       ['click → signal visible in the workflow (next workflow task completed)', visible],
-    ].map(([label, value]) => [label as string, ...(['p50', 'p95', 'p99', 'max'] as const).map((key) => fixed((value as Summary)[key]))]),
+    ].map(([label, value]) => [
+      label as string,
+      ...(['p50', 'p95', 'p99', 'max'] as const).map((key) => fixed((value as Summary)[key])),
+    ]),
   );
 
   const segmentTable = markdownTable(
@@ -671,16 +756,31 @@ function renderReport(input: ReportInput): { markdown: string; ok: boolean } {
     input.segments.map((segment) => {
       const s = summary(latencies(segment.load.samples));
       const lag = Math.max(...segment.load.samples.map((sample) => sample.startLagMs));
-      return [`${segment.label}${segment.warmup ? ' (not reported)' : ''}`, String(s.count), fixed(s.p50), fixed(s.p99), fixed(s.max), fixed(lag), String(failures(segment))];
+      return [
+        `${segment.label}${segment.warmup ? ' (not reported)' : ''}`,
+        String(s.count),
+        fixed(s.p50),
+        fixed(s.p99),
+        fixed(s.max),
+        fixed(lag),
+        String(failures(segment)),
+      ];
     }),
   );
 
   const cpuTable = markdownTable(
-    ['path', ...PROCESSES.map((name) => (name === 'temporal' ? 'dev server' : name)), 'cores busy', 'other processes', 'stolen by host'],
+    [
+      'path',
+      ...PROCESSES.map((name) => (name === 'temporal' ? 'dev server' : name)),
+      'cores busy',
+      'other processes',
+      'stolen by host',
+    ],
     (['ours', 'bare'] as const).map((kind) => {
       const segments = timed.filter((segment) => segment.kind === kind);
       const wall = segments.reduce((total, segment) => total + segment.load.wallMs, 0) / 1000;
-      const seconds = (name: string) => segments.reduce((total, segment) => total + (segment.cpuSeconds.get(name) ?? Number.NaN), 0);
+      const seconds = (name: string) =>
+        segments.reduce((total, segment) => total + (segment.cpuSeconds.get(name) ?? Number.NaN), 0);
       const ourTotal = PROCESSES.reduce((total, name) => total + seconds(name), 0);
       const busy = segments.reduce((total, segment) => total + segment.machineBusySeconds, 0);
       const steal = segments.reduce((total, segment) => total + segment.stealSeconds, 0);
@@ -702,15 +802,30 @@ function renderReport(input: ReportInput): { markdown: string; ok: boolean } {
 
   const checks = [
     { ok: allFailed === 0, text: `${allFailed} clicks or signals not answered 200 / failed (warm-up included)` },
-    { ok: wrongPages === 0, text: `${wrongPages} pages that did not say what they should (the answer for a first click, "already" for a repeat)` },
-    { ok: outcome.decidedOnce === outcome.firstClicks, text: `${outcome.decidedOnce} of ${outcome.firstClicks} first-clicked leads have exactly one decided interaction, with the clicked answer` },
-    { ok: outcome.repeatRowsFound === outcome.repeatRowsExpected, text: `${outcome.repeatRowsFound} repeat interactions recorded for ${outcome.repeatRowsExpected} repeat clicks (a repeat decides nothing)` },
-    { ok: outcome.strayRows === 0 && outcome.baselineDecided === 0, text: `${outcome.strayRows} interactions and ${outcome.baselineDecided} decisions on leads not clicked (the baseline's no-op signals change nothing)` },
+    {
+      ok: wrongPages === 0,
+      text: `${wrongPages} pages that did not say what they should (the answer for a first click, "already" for a repeat)`,
+    },
+    {
+      ok: outcome.decidedOnce === outcome.firstClicks,
+      text: `${outcome.decidedOnce} of ${outcome.firstClicks} first-clicked leads have exactly one decided interaction, with the clicked answer`,
+    },
+    {
+      ok: outcome.repeatRowsFound === outcome.repeatRowsExpected,
+      text: `${outcome.repeatRowsFound} repeat interactions recorded for ${outcome.repeatRowsExpected} repeat clicks (a repeat decides nothing)`,
+    },
+    {
+      ok: outcome.strayRows === 0 && outcome.baselineDecided === 0,
+      text: `${outcome.strayRows} interactions and ${outcome.baselineDecided} decisions on leads not clicked (the baseline's no-op signals change nothing)`,
+    },
     {
       ok: outcome.runsDone === outcome.firstClicks,
       text: `${outcome.runsDone} of ${outcome.firstClicks} clicked runs closed by their workflow with the clicked answer, ${fixed(outcome.runsDoneAfterSeconds)} s after the load ended (brochures and notes included)`,
     },
-    { ok: timeline.missing === 0, text: `${timeline.missing} timed first clicks whose workflow history has no click signal followed by a completed workflow task` },
+    {
+      ok: timeline.missing === 0,
+      text: `${timeline.missing} timed first clicks whose workflow history has no click signal followed by a completed workflow task`,
+    },
   ];
   const ok = checks.every((check) => check.ok);
   const goalMet = columns.all.p99 < GOAL_P99_MS;
@@ -734,8 +849,10 @@ function renderReport(input: ReportInput): { markdown: string; ok: boolean } {
     'Set-up: dev server persisted to a temp SQLite file with the `npm start` settings; the Interakt emulator, the real worker ' +
       `(\`INTERAKT_SENDS_PER_SECOND=${SENDS_PER_SECOND}\`) and the real API (\`src/api/server.ts\`) as child processes on a fresh CRM SQLite file, with a fresh \`DRIPLINE_SECRET_KEY\`. ` +
       `One CTA flow (${input.flow.name}, reminder after ${input.flow.reminderAfterSeconds} s), ${options.leads} leads for clicks and ${options.baselineLeads} for the baseline put in it through the API; ` +
-      'every interactive message at the emulator, every run `sent` and worker and dev server idle before the load; links taken from the emulator\'s recorded button values.' +
-      (options.breakdown ? ' **API = bench/support/instrumented-click-api.ts (`--breakdown`), not src/api/server.ts.**' : '') +
+      "every interactive message at the emulator, every run `sent` and worker and dev server idle before the load; links taken from the emulator's recorded button values." +
+      (options.breakdown
+        ? ' **API = bench/support/instrumented-click-api.ts (`--breakdown`), not src/api/server.ts.**'
+        : '') +
       (options.profileApi ? ' **API under `node --cpu-prof`.**' : ''),
     '',
     `Load: open-loop at ${options.rate}/s (latency counted from when each request was due). ours = \`GET /track/…\`, a new connection per click, phone Chrome User-Agent; ` +
@@ -749,7 +866,7 @@ function renderReport(input: ReportInput): { markdown: string; ok: boolean } {
     '',
     `T4 (performance-and-reliability.md §11): ${t4.join('; ')}.`,
     '',
-    'Where a first click\'s time goes, from each clicked workflow\'s history (event times from the dev server, same clock as the bench):',
+    "Where a first click's time goes, from each clicked workflow's history (event times from the dev server, same clock as the bench):",
     '',
     timelineTable,
     '',
@@ -779,7 +896,16 @@ function renderBreakdown(segments: SegmentResult[]): string[] {
   if (measured.length === 0) return [];
   const pair = (value: LatencySummary) => `${fixed(value.p50, 2)} / ${fixed(value.p99, 2)}`;
   const table = markdownTable(
-    ['segment', 'handler', 'keyring', 'tx gate wait + BEGIN', 'tx held', '`signalWithStart`', 'rest, mean per click (token, reads, page)', 'event-loop delay'],
+    [
+      'segment',
+      'handler',
+      'keyring',
+      'tx gate wait + BEGIN',
+      'tx held',
+      '`signalWithStart`',
+      'rest, mean per click (token, reads, page)',
+      'event-loop delay',
+    ],
     measured.map((segment) => {
       const { stages, sums, eventLoopDelayMs } = segment.breakdown!;
       const rest = (sums.handler - sums.keyring - sums.txWait - sums.txHold - sums.signal) / stages.handler.count;

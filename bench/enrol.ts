@@ -62,7 +62,12 @@ const DRAIN_SAMPLE_MS = 15_000;
  */
 const STEPS: StepInput[] = [
   { templateName: 'drip_day_1', templateLanguage: 'en', delaySeconds: 3_600, variables: { body: [{ field: 'name' }] } },
-  { templateName: 'drip_day_2', templateLanguage: 'en', delaySeconds: 86_400, variables: { body: [{ field: 'name' }] } },
+  {
+    templateName: 'drip_day_2',
+    templateLanguage: 'en',
+    delaySeconds: 86_400,
+    variables: { body: [{ field: 'name' }] },
+  },
 ];
 
 type PathKind = 'bare' | 'ours' | 'bulk';
@@ -172,7 +177,8 @@ function parseOptions(argv: string[]): Options {
     record: values.record ?? false,
     keep: values.keep ?? false,
   };
-  if (options.batch > 10_000 || options.bulkBatch > 10_000) throw new Error('the API takes at most 10,000 leads per call');
+  if (options.batch > 10_000 || options.bulkBatch > 10_000)
+    throw new Error('the API takes at most 10,000 leads per call');
   if (options.bulkLeads > options.leads) throw new Error('--bulk-leads cannot exceed --leads');
   if (options.warmup > options.leads) throw new Error('--warmup cannot exceed --leads');
   return options;
@@ -221,7 +227,13 @@ async function main(): Promise<void> {
     };
     startNodeChild(children, 'worker', 'src/worker/main.ts', childEnv);
     const profileArgs = options.profileApi ? ['--cpu-prof', `--cpu-prof-dir=${options.profileApi}`] : [];
-    startNodeChild(children, 'api', options.breakdown ? 'bench/support/instrumented-api.ts' : 'src/api/server.ts', childEnv, profileArgs);
+    startNodeChild(
+      children,
+      'api',
+      options.breakdown ? 'bench/support/instrumented-api.ts' : 'src/api/server.ts',
+      childEnv,
+      profileArgs,
+    );
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await waitForHttp(children, `${apiUrl}/health`);
     await waitForPoller(children, server.address, TASK_QUEUE);
@@ -245,8 +257,15 @@ async function main(): Promise<void> {
       // JIT, connection set-up and the first SQLite pages, then let the worker catch up.
       sampler.enterPhase('warm-up');
       for (const plan of plans.warmup) {
-        const result = await runSegment(runner, { label: `warm-up ${plan.kind}`, plan, from: 0, to: plan.targets.length });
-        say(`warm-up ${plan.kind}: ${result.started} starts, ${fixed(result.started / (result.load.wallMs / 1000))}/s (not reported)`);
+        const result = await runSegment(runner, {
+          label: `warm-up ${plan.kind}`,
+          plan,
+          from: 0,
+          to: plan.targets.length,
+        });
+        say(
+          `warm-up ${plan.kind}: ${result.started} starts, ${fixed(result.started / (result.load.wallMs / 1000))}/s (not reported)`,
+        );
       }
       await waitUntilActive(db, plans.warmup, 120_000);
     }
@@ -265,7 +284,12 @@ async function main(): Promise<void> {
     api.close();
 
     const timedPlans = [plans.bare, plans.ours, plans.bulk].filter((plan): plan is PathPlan => plan !== undefined);
-    const paths = timedPlans.map((plan) => aggregate(plan, results.filter((result) => result.segment.plan === plan)));
+    const paths = timedPlans.map((plan) =>
+      aggregate(
+        plan,
+        results.filter((result) => result.segment.plan === plan),
+      ),
+    );
     const visibility = await verifyVisibility(temporal, paths);
     const drain = await measureDrain(db, timedPlans, DRAIN_SAMPLE_MS);
     const backlog = await countActive(db, timedPlans);
@@ -292,7 +316,9 @@ async function main(): Promise<void> {
     if (!report.ok) exitCode = 1;
   } catch (error) {
     exitCode = 1;
-    process.stderr.write(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
   } finally {
     await connection?.close().catch(() => {});
     await children.stopAll();
@@ -303,7 +329,6 @@ async function main(): Promise<void> {
   }
   process.exit(exitCode);
 }
-
 
 interface Plans {
   bare: PathPlan;
@@ -320,9 +345,11 @@ async function planPaths(db: Db, options: Options, leadIds: number[]): Promise<P
       const steps = snapshotOf(STEPS);
       const { created, conflicts } = await createAssignments(
         db,
-        leads.map((leadId) => ({ leadId, sequenceId: sequence.id, sequenceVersion: sequence.version, steps })), dripWorkflowId,
+        leads.map((leadId) => ({ leadId, sequenceId: sequence.id, sequenceVersion: sequence.version, steps })),
+        dripWorkflowId,
       );
-      if (conflicts.length > 0 || created.length !== leads.length) throw new Error(`could not pre-create the assignments of ${name}`);
+      if (conflicts.length > 0 || created.length !== leads.length)
+        throw new Error(`could not pre-create the assignments of ${name}`);
       targets = created.map(({ id, leadId }) => ({ leadId, assignmentId: id }));
     }
     const batch = kind === 'ours' ? options.batch : kind === 'bulk' ? options.bulkBatch : 1;
@@ -361,7 +388,12 @@ function planSegments(options: Options, plans: Plans): Segment[] {
 }
 
 function snapshotOf(steps: StepInput[]): DripStepSnapshot[] {
-  return steps.map(({ templateName, templateLanguage, delaySeconds, variables }) => ({ templateName, templateLanguage, delaySeconds, variables }));
+  return steps.map(({ templateName, templateLanguage, delaySeconds, variables }) => ({
+    templateName,
+    templateLanguage,
+    delaySeconds,
+    variables,
+  }));
 }
 
 interface Runner {
@@ -429,12 +461,22 @@ async function runSegment(runner: Runner, segment: Segment): Promise<SegmentResu
   const machineBusySeconds = machineAfter.busy - machineBefore.busy;
   const breakdown = measureApi ? ((await api.request('GET', '/__bench/stats')).body as ApiBreakdown) : undefined;
   const activeAtEnd = (await countActive(runner.db, [plan]))[0]!;
-  return { segment, started, load, cpuSeconds, stealSeconds, machineBusySeconds, activeAtEnd, ...(breakdown && { breakdown }) };
+  return {
+    segment,
+    started,
+    load,
+    cpuSeconds,
+    stealSeconds,
+    machineBusySeconds,
+    activeAtEnd,
+    ...(breakdown && { breakdown }),
+  };
 }
 
 function aggregate(plan: PathPlan, segments: SegmentResult[]): PathResult {
   const cpuSeconds = new Map<string, number>();
-  for (const segment of segments) for (const [name, seconds] of segment.cpuSeconds) cpuSeconds.set(name, (cpuSeconds.get(name) ?? 0) + seconds);
+  for (const segment of segments)
+    for (const [name, seconds] of segment.cpuSeconds) cpuSeconds.set(name, (cpuSeconds.get(name) ?? 0) + seconds);
   return {
     kind: plan.kind,
     plan,
@@ -478,7 +520,10 @@ async function waitUntilActive(db: Db, plans: PathPlan[], timeoutMs: number): Pr
   for (;;) {
     const active = (await countActive(db, plans)).reduce((sum, n) => sum + n, 0);
     if (active >= expected) return;
-    if (Date.now() > deadline) throw new Error(`only ${active} of ${expected} warm-up workflows ran their first task after ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `only ${active} of ${expected} warm-up workflows ran their first task after ${timeoutMs / 1000} s`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
@@ -504,10 +549,6 @@ async function verifyVisibility(temporal: Client, paths: PathResult[]): Promise<
   }
   return checks;
 }
-
-
-
-
 
 interface ReportInput {
   command: string;
@@ -586,7 +627,9 @@ function renderReport(input: ReportInput): { markdown: string; ok: boolean } {
     return stats ? `peak ${mib(stats.peakRss)}, final ${mib(stats.lastRss)}` : 'n/a';
   };
   const workerAtStart = sampler.phaseStats('setup', 'worker');
-  const workerByPath = paths.map((result) => `${result.kind} ${mib(sampler.phaseStats(result.kind, 'worker')?.peakRss ?? Number.NaN)}`).join(', ');
+  const workerByPath = paths
+    .map((result) => `${result.kind} ${mib(sampler.phaseStats(result.kind, 'worker')?.peakRss ?? Number.NaN)}`)
+    .join(', ');
 
   const errors = paths.reduce((sum, result) => sum + result.errors, 0);
   const visibilityOk = input.visibility.every((check) => check.found === check.expected);
@@ -614,7 +657,9 @@ function renderReport(input: ReportInput): { markdown: string; ok: boolean } {
       'the real worker and API as child processes on one CRM SQLite file, each path on its own 2-step sequence whose first step is 1 h out (nothing is sent). ' +
       `ours = ${options.batch} lead(s) per call, ${options.concurrency} calls in flight; bulk = ${options.bulkBatch} leads per call, ${options.bulkConcurrency} in flight ` +
       `(the API starts up to 32 workflows of a call at once); bare = \`client.workflow.start\`, ${options.concurrency} in flight, assignment rows made beforehand.` +
-      (options.breakdown ? ' **API = bench/support/instrumented-api.ts (`--breakdown`), not src/api/server.ts.**' : '') +
+      (options.breakdown
+        ? ' **API = bench/support/instrumented-api.ts (`--breakdown`), not src/api/server.ts.**'
+        : '') +
       (options.profileApi ? ' **API under `node --cpu-prof`.**' : ''),
     '',
     `Order: ${options.warmup > 0 ? `warm-up (${options.warmup} bare + ${options.warmup} via the API, not reported, worker caught up), then ` : ''}` +
@@ -650,7 +695,15 @@ function renderBreakdown(segments: SegmentResult[]): string[] {
   if (measured.length === 0) return [];
   const pair = (summary: LatencySummary) => `${fixed(summary.p50)} / ${fixed(summary.p99)}`;
   const table = markdownTable(
-    ['segment', 'handler p50/p99 ms', 'gate wait + BEGIN', 'transaction held', 'workflow.start', 'event-loop delay p50/p99 ms', 'gate busy'],
+    [
+      'segment',
+      'handler p50/p99 ms',
+      'gate wait + BEGIN',
+      'transaction held',
+      'workflow.start',
+      'event-loop delay p50/p99 ms',
+      'gate busy',
+    ],
     measured.map((result) => {
       const { stages, sums, eventLoopDelayMs } = result.breakdown!;
       return [

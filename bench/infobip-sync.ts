@@ -57,7 +57,9 @@ async function main(): Promise<void> {
   const people = Number(values.people);
   const pageSize = Number(values['page-size']);
   const spec: GeneratedPeopleSpec = { count: people, seed: 42 };
-  const valid = Array.from({ length: people }, (_, i) => generatedPersonKind(i, spec)).filter((kind) => kind === 'valid').length;
+  const valid = Array.from({ length: people }, (_, i) => generatedPersonKind(i, spec)).filter(
+    (kind) => kind === 'valid',
+  ).length;
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dripline-bench-infobip-'));
   const children = new Children(dir);
@@ -107,7 +109,17 @@ async function main(): Promise<void> {
         const started = Date.now();
         const { run, workflowId } = await startInfobipSync(
           { db, temporal, taskQueue: TASK_QUEUE },
-          { trigger: 'cli', options: { since: since.toISOString(), until: until.toISOString(), source: 'people', mode: 'create_update', dryRun: false, pageSize } },
+          {
+            trigger: 'cli',
+            options: {
+              since: since.toISOString(),
+              until: until.toISOString(),
+              source: 'people',
+              mode: 'create_update',
+              dryRun: false,
+              pageSize,
+            },
+          },
         );
         await temporal.workflow.getHandle(workflowId).result();
         const seconds = (Date.now() - started) / 1000;
@@ -141,7 +153,13 @@ async function main(): Promise<void> {
       '',
       markdownTable(
         ['path', 'records', 'seconds', 'records/s', 'notes'],
-        rows.map((row) => [row.path, String(row.records), fixed(row.seconds, 1), fixed(rate(row), 0), [row.note, row.cpu].filter(Boolean).join('; ')]),
+        rows.map((row) => [
+          row.path,
+          String(row.records),
+          fixed(row.seconds, 1),
+          fixed(rate(row), 0),
+          [row.note, row.cpu].filter(Boolean).join('; '),
+        ]),
       ),
       '',
       `- **Goal ≥ ${GOAL_PEOPLE_PER_SECOND} people/s: ${rate(create) >= GOAL_PEOPLE_PER_SECOND ? 'met' : 'NOT met'}** (${fixed(rate(create), 0)} people/s into an empty Clients table).`,
@@ -152,7 +170,11 @@ async function main(): Promise<void> {
     ].join('\n');
     process.stdout.write(`\n${report}\n`);
     if (values.record) {
-      if (!fs.existsSync(RESULTS_FILE)) fs.writeFileSync(RESULTS_FILE, '# Infobip sync bench results\n\nAppended by `npm run bench:infobip-sync -- --record`; see bench/README.md.\n\n');
+      if (!fs.existsSync(RESULTS_FILE))
+        fs.writeFileSync(
+          RESULTS_FILE,
+          '# Infobip sync bench results\n\nAppended by `npm run bench:infobip-sync -- --record`; see bench/README.md.\n\n',
+        );
       fs.appendFileSync(RESULTS_FILE, `${report}\n`);
       process.stdout.write(`[bench] appended to ${path.relative(REPO_ROOT, RESULTS_FILE)}\n`);
     }
@@ -165,14 +187,28 @@ async function main(): Promise<void> {
   }
 }
 
-async function readAll(label: string, baseUrl: string, query: { since: Date; until: Date; pageSize: number; people?: number }): Promise<Row> {
-  const client = createInfobipClient({ baseUrl, getApiKey: () => API_KEY, timeoutMs: 60_000, ...(query.people !== undefined && { peopleRequestsPerSecond: query.people }) });
+async function readAll(
+  label: string,
+  baseUrl: string,
+  query: { since: Date; until: Date; pageSize: number; people?: number },
+): Promise<Row> {
+  const client = createInfobipClient({
+    baseUrl,
+    getApiKey: () => API_KEY,
+    timeoutMs: 60_000,
+    ...(query.people !== undefined && { peopleRequestsPerSecond: query.people }),
+  });
   const started = Date.now();
   let records = 0;
   let pages = 0;
   let after: InfobipPeopleCursor | null = null;
   do {
-    const result = await client.listPeople({ contactedSince: query.since, contactedUntil: query.until, limit: query.pageSize, after });
+    const result = await client.listPeople({
+      contactedSince: query.since,
+      contactedUntil: query.until,
+      limit: query.pageSize,
+      after,
+    });
     records += result.records.length;
     pages += 1;
     after = result.next;
@@ -200,7 +236,12 @@ async function bareInsert(db: Db, total: number): Promise<Row> {
       for (const part of chunk(rows, 100)) await tx.orm.insert(tx.schema.clients).values(part);
     });
   }
-  return { path: 'bare insert', records: total, seconds: (Date.now() - started) / 1000, note: '1,000 leads per transaction, no matching' };
+  return {
+    path: 'bare insert',
+    records: total,
+    seconds: (Date.now() - started) / 1000,
+    note: '1,000 leads per transaction, no matching',
+  };
 }
 
 main().catch((error: unknown) => {

@@ -35,7 +35,10 @@ function groupOf(node: ProfileNode): string {
 }
 
 function main(): void {
-  const { positionals, values } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { top: { type: 'string', default: '25' } },
+  });
   const file = positionals[0];
   if (!file) throw new Error('usage: tsx bench/summarise-profile.ts <file.cpuprofile> [--top 25]');
   const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
@@ -45,7 +48,9 @@ function main(): void {
   const selfUs = new Map<number, number>();
   profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0)));
   const totalUs = [...selfUs.values()].reduce((sum, us) => sum + us, 0);
-  const idleUs = [...selfUs].filter(([id]) => byId.get(id)?.callFrame.functionName === '(idle)').reduce((sum, [, us]) => sum + us, 0);
+  const idleUs = [...selfUs]
+    .filter(([id]) => byId.get(id)?.callFrame.functionName === '(idle)')
+    .reduce((sum, [, us]) => sum + us, 0);
   const busyUs = totalUs - idleUs;
 
   const groups = new Map<string, number>();

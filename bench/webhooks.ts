@@ -98,7 +98,13 @@ function webhookBody(event: number, messages: number): string {
     timestamp: at,
     type: `message_api_${status}`,
     data: {
-      customer: { id: `c0ffee00-0000-4000-8000-${String(message).padStart(12, '0')}`, channel_phone_number: `9198${String(10_000_000 + message)}`, phone_number: `98${String(10_000_000 + message)}`, country_code: '+91', traits: {} },
+      customer: {
+        id: `c0ffee00-0000-4000-8000-${String(message).padStart(12, '0')}`,
+        channel_phone_number: `9198${String(10_000_000 + message)}`,
+        phone_number: `98${String(10_000_000 + message)}`,
+        country_code: '+91',
+        traits: {},
+      },
       message: {
         id: `bench-${message}`,
         chat_message_type: 'PublicApiMessage',
@@ -113,8 +119,16 @@ function webhookBody(event: number, messages: number): string {
         message_content_type: 'Template',
         media_url: null,
         message: JSON.stringify([{ type: 'body', parameters: [{ type: 'text', text: 'Asha' }] }]),
-        raw_template: JSON.stringify({ name: 'drip_day_1', language: 'en', category: 'MARKETING', body: 'Hi {{1}}, here is day one of your plan.' }),
-        meta_data: { source: 'PublicAPI', source_data: { callback_data: `bench:${message}`, source_type: 'PublicAPI' } },
+        raw_template: JSON.stringify({
+          name: 'drip_day_1',
+          language: 'en',
+          category: 'MARKETING',
+          body: 'Hi {{1}}, here is day one of your plan.',
+        }),
+        meta_data: {
+          source: 'PublicAPI',
+          source_data: { callback_data: `bench:${message}`, source_type: 'PublicAPI' },
+        },
       },
     },
   });
@@ -127,9 +141,21 @@ async function seedMessages(db: Db, messages: number): Promise<void> {
     const rows = [];
     for (let i = start; i < Math.min(messages, start + 500); i++) {
       rows.push({
-        idempotencyKey: `bench:${i}`, leadId: null, direction: 'outgoing' as const, provider: 'interakt', providerMessageId: `bench-${i}`,
-        phone: `+9198${String(10_000_000 + i)}`, templateName: 'drip_day_1', templateLanguage: 'en', messageContent: '{"body":["Asha"]}',
-        callbackData: `bench:${i}`, status: 'sent' as const, attempts: 1, sentAt: at, createdAt: at, updatedAt: at,
+        idempotencyKey: `bench:${i}`,
+        leadId: null,
+        direction: 'outgoing' as const,
+        provider: 'interakt',
+        providerMessageId: `bench-${i}`,
+        phone: `+9198${String(10_000_000 + i)}`,
+        templateName: 'drip_day_1',
+        templateLanguage: 'en',
+        messageContent: '{"body":["Asha"]}',
+        callbackData: `bench:${i}`,
+        status: 'sent' as const,
+        attempts: 1,
+        sentAt: at,
+        createdAt: at,
+        updatedAt: at,
       });
     }
     await db.orm.insert(t).values(rows);
@@ -158,7 +184,13 @@ async function waitForListening(children: Children, url: string): Promise<void> 
   const deadline = Date.now() + 60_000;
   for (;;) {
     children.assertHealthy();
-    if (await fetch(url).then(() => true, () => false)) return;
+    if (
+      await fetch(url).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
     if (Date.now() > deadline) throw new Error(`${url} not listening after 60 s`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -175,8 +207,16 @@ async function main(): Promise<void> {
     await seedMessages(db, options.messages);
 
     const ports = { ours: await freePort(), bare: await freePort() };
-    const profileArgs = args['profile-api'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['profile-api'])}`] : [];
-    startNodeChild(children, 'ours', 'bench/support/webhook-api.ts', { DATABASE_URL: dbUrl, INTERAKT_WEBHOOK_SECRET: SECRET, PORT: String(ports.ours) }, profileArgs);
+    const profileArgs = args['profile-api']
+      ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['profile-api'])}`]
+      : [];
+    startNodeChild(
+      children,
+      'ours',
+      'bench/support/webhook-api.ts',
+      { DATABASE_URL: dbUrl, INTERAKT_WEBHOOK_SECRET: SECRET, PORT: String(ports.ours) },
+      profileArgs,
+    );
     startNodeChild(children, 'bare', 'bench/support/bare-express.ts', { PORT: String(ports.bare) });
     const urls = { ours: `http://127.0.0.1:${ports.ours}`, bare: `http://127.0.0.1:${ports.bare}` };
     await waitForListening(children, urls.ours);
@@ -188,10 +228,21 @@ async function main(): Promise<void> {
     ]);
 
     const source = new EventSource(options.messages, options.duplicates);
-    const sources = { ours: source, bare: new EventSource(options.messages, options.duplicates, true), bad: new EventSource(options.messages, options.duplicates, true) };
-    const signed = (body: string, secret: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+    const sources = {
+      ours: source,
+      bare: new EventSource(options.messages, options.duplicates, true),
+      bad: new EventSource(options.messages, options.duplicates, true),
+    };
+    const signed = (body: string, secret: string) =>
+      `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
-    async function run(label: string, target: 'bare' | 'ours', kind: Segment['kind'], seconds: number, record = true): Promise<Segment | null> {
+    async function run(
+      label: string,
+      target: 'bare' | 'ours',
+      kind: Segment['kind'],
+      seconds: number,
+      record = true,
+    ): Promise<Segment | null> {
       children.assertHealthy();
       const cpuBefore = cpuSnapshot(pids);
       const result = await autocannon({
@@ -207,7 +258,11 @@ async function main(): Promise<void> {
               const from = kind === 'bad-signature' ? sources.bad : sources[target];
               const body = webhookBody(from.take(), options.messages);
               const signature = signed(body, kind === 'bad-signature' ? 'not-the-secret' : SECRET);
-              return { ...request, body, headers: { 'content-type': 'application/json', 'interakt-signature': signature } };
+              return {
+                ...request,
+                body,
+                headers: { 'content-type': 'application/json', 'interakt-signature': signature },
+              };
             },
           },
         ],
@@ -216,12 +271,24 @@ async function main(): Promise<void> {
       if (!record) return null;
       const pending = target === 'ours' ? await pendingCount(db) : 0;
       const segment: Segment = {
-        label, target, kind, seconds,
+        label,
+        target,
+        kind,
+        seconds,
         rps: result.requests.total / result.duration,
-        p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max,
-        total: result.requests.total, non2xx: result.non2xx, errors: result.errors + result.timeouts, cpu, pending,
+        p50: result.latency.p50,
+        p90: result.latency.p90,
+        p99: result.latency.p99,
+        max: result.latency.max,
+        total: result.requests.total,
+        non2xx: result.non2xx,
+        errors: result.errors + result.timeouts,
+        cpu,
+        pending,
       };
-      process.stdout.write(`[bench] ${label}: ${fixed(segment.rps, 0)} req/s, p50 ${segment.p50} ms, p99 ${segment.p99} ms, non-2xx ${segment.non2xx}, errors ${segment.errors}, pending ${segment.pending}\n`);
+      process.stdout.write(
+        `[bench] ${label}: ${fixed(segment.rps, 0)} req/s, p50 ${segment.p50} ms, p99 ${segment.p99} ms, non-2xx ${segment.non2xx}, errors ${segment.errors}, pending ${segment.pending}\n`,
+      );
       return segment;
     }
 
@@ -231,7 +298,12 @@ async function main(): Promise<void> {
     await run('warm-up ours', 'ours', 'closed', 3, false);
     const segments: Segment[] = [];
     // ABBA, so both see the same drift (database growth, machine noise).
-    for (const [label, target] of [['bare 1', 'bare'], ['ours 1', 'ours'], ['ours 2', 'ours'], ['bare 2', 'bare']] as const) {
+    for (const [label, target] of [
+      ['bare 1', 'bare'],
+      ['ours 1', 'ours'],
+      ['ours 2', 'ours'],
+      ['bare 2', 'bare'],
+    ] as const) {
       segments.push((await run(label, target, 'closed', options.duration))!);
     }
     segments.push((await run(`ours paced at ${options.rate}/s`, 'ours', 'paced', options.duration))!);
@@ -254,16 +326,25 @@ async function main(): Promise<void> {
     }
     const drainMs = Date.now() - drainStart;
     const distinctValid = source.distinct.size;
-    const [applied] = await db.orm.select({ n: count() }).from(db.schema.webhookEvents).where(eq(db.schema.webhookEvents.outcome, 'applied'));
-    const [read] = await db.orm.select({ n: count() }).from(db.schema.whatsAppMessages).where(eq(db.schema.whatsAppMessages.status, 'read'));
+    const [applied] = await db.orm
+      .select({ n: count() })
+      .from(db.schema.webhookEvents)
+      .where(eq(db.schema.webhookEvents.outcome, 'applied'));
+    const [read] = await db.orm
+      .select({ n: count() })
+      .from(db.schema.whatsAppMessages)
+      .where(eq(db.schema.whatsAppMessages.status, 'read'));
     await db.close();
 
     const ours = segments.filter((s) => s.target === 'ours' && s.kind === 'closed');
     const bare = segments.filter((s) => s.target === 'bare');
-    const mean = (list: Segment[], key: 'rps' | 'p50' | 'p99') => list.reduce((sum, s) => sum + s[key], 0) / list.length;
+    const mean = (list: Segment[], key: 'rps' | 'p50' | 'p99') =>
+      list.reduce((sum, s) => sum + s[key], 0) / list.length;
     const paced = segments.find((s) => s.kind === 'paced')!;
     const bad = segments.find((s) => s.kind === 'bad-signature')!;
-    const validNon2xx = segments.filter((s) => s.kind !== 'bad-signature').reduce((sum, s) => sum + s.non2xx + s.errors, 0);
+    const validNon2xx = segments
+      .filter((s) => s.kind !== 'bad-signature')
+      .reduce((sum, s) => sum + s.non2xx + s.errors, 0);
     const checks = [
       { name: 'no non-2xx or errors for valid requests', ok: validNon2xx === 0, detail: String(validNon2xx) },
       {
@@ -271,22 +352,52 @@ async function main(): Promise<void> {
         ok: stored <= distinctValid && stored >= distinctValid - 2 * options.connections * 7,
         detail: `${stored} stored / ${distinctValid} distinct sent (${source.duplicatesSent} duplicates sent)`,
       },
-      { name: 'every stored event applied by the processor (none left pending)', ok: pendingLeft === 0, detail: `${pendingLeft} pending after ${drainMs} ms` },
-      { name: 'wrong signature: all 401, nothing written', ok: bad.non2xx === bad.total && badWrites === 0, detail: `${bad.non2xx}/${bad.total} refused, ${badWrites} rows written` },
+      {
+        name: 'every stored event applied by the processor (none left pending)',
+        ok: pendingLeft === 0,
+        detail: `${pendingLeft} pending after ${drainMs} ms`,
+      },
+      {
+        name: 'wrong signature: all 401, nothing written',
+        ok: bad.non2xx === bad.total && badWrites === 0,
+        detail: `${bad.non2xx}/${bad.total} refused, ${badWrites} rows written`,
+      },
     ];
     const goalMet = mean(ours, 'rps') >= GOAL_RPS && paced.p99 < GOAL_P99_MS;
 
-    const cpuCell = (s: Segment) => [...s.cpu].map(([name, secs]) => `${name} ${fixed(secs / s.seconds, 2)}`).join(', ');
+    const cpuCell = (s: Segment) =>
+      [...s.cpu].map(([name, secs]) => `${name} ${fixed(secs / s.seconds, 2)}`).join(', ');
     const report = [
       `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
       '',
       `Command: \`npm run bench:webhooks -- --messages ${options.messages} --connections ${options.connections} --duration ${options.duration} --rate ${options.rate} --duplicates ${options.duplicates}\``,
       '',
       markdownTable(
-        ['segment', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'requests', 'non-2xx', 'pending at end', 'server CPU ms per request', 'CPU cores busy (per process)'],
+        [
+          'segment',
+          'req/s',
+          'p50 ms',
+          'p90 ms',
+          'p99 ms',
+          'max ms',
+          'requests',
+          'non-2xx',
+          'pending at end',
+          'server CPU ms per request',
+          'CPU cores busy (per process)',
+        ],
         segments.map((s) => [
-          s.label, fixed(s.rps, 0), fixed(s.p50, 0), fixed(s.p90, 0), fixed(s.p99, 0), fixed(s.max, 0), String(s.total), String(s.non2xx), String(s.pending),
-          fixed((1000 * (s.cpu.get(s.target === 'bare' ? 'bare' : 'api') ?? Number.NaN)) / s.total, 2), cpuCell(s),
+          s.label,
+          fixed(s.rps, 0),
+          fixed(s.p50, 0),
+          fixed(s.p90, 0),
+          fixed(s.p99, 0),
+          fixed(s.max, 0),
+          String(s.total),
+          String(s.non2xx),
+          String(s.pending),
+          fixed((1000 * (s.cpu.get(s.target === 'bare' ? 'bare' : 'api') ?? Number.NaN)) / s.total, 2),
+          cpuCell(s),
         ]),
       ),
       '',
@@ -304,7 +415,11 @@ async function main(): Promise<void> {
     ].join('\n');
     process.stdout.write(`\n${report}\n`);
     if (args.record) {
-      if (!fs.existsSync(RESULTS_FILE)) fs.writeFileSync(RESULTS_FILE, '# Webhook ingestion bench results\n\nAppended by `npm run bench:webhooks -- --record`; see bench/README.md.\n\n');
+      if (!fs.existsSync(RESULTS_FILE))
+        fs.writeFileSync(
+          RESULTS_FILE,
+          '# Webhook ingestion bench results\n\nAppended by `npm run bench:webhooks -- --record`; see bench/README.md.\n\n',
+        );
       fs.appendFileSync(RESULTS_FILE, `${report}\n`);
       process.stdout.write(`[bench] appended to ${path.relative(REPO_ROOT, RESULTS_FILE)}\n`);
     }
@@ -328,7 +443,10 @@ async function settle(db: Db): Promise<number> {
 }
 
 async function pendingCount(db: Db): Promise<number> {
-  const [row] = await db.orm.select({ n: count() }).from(db.schema.webhookEvents).where(eq(db.schema.webhookEvents.outcome, 'pending'));
+  const [row] = await db.orm
+    .select({ n: count() })
+    .from(db.schema.webhookEvents)
+    .where(eq(db.schema.webhookEvents.outcome, 'pending'));
   return row?.n ?? 0;
 }
 

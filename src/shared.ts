@@ -9,12 +9,12 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 // ---------------------------------------------------------------------------------------------
 // Keys and queues every feature shares (each workflow id is built in its feature's contract).
 
-
 /** The business idempotency key of one send: a retry of the same step reuses it. */
 export const sendIdempotencyKey = (workflowId: string, step: number | string): string => `${workflowId}:${step}`;
 
 /** Sends go through their own queue per provider account so the server can rate-limit them. */
-export const sendTaskQueue = (mainTaskQueue: string, provider: ProviderName): string => `${mainTaskQueue}-sends-${provider}`;
+export const sendTaskQueue = (mainTaskQueue: string, provider: ProviderName): string =>
+  `${mainTaskQueue}-sends-${provider}`;
 
 // ---------------------------------------------------------------------------------------------
 // Search attributes (registered on the dev server by temporal/dev-server.mjs).

@@ -184,7 +184,14 @@ async function startSystem(config: Config, supervisor: Supervisor): Promise<void
     // --webhook-secret, which would show it to anyone running `ps`.
     supervisor.start(
       'emulator',
-      [...TSX, 'src/emulators/main.ts', '--port', String(config.EMULATOR_PORT), '--webhook-url', `http://${apiHost}:${config.API_PORT}/webhooks/interakt`],
+      [
+        ...TSX,
+        'src/emulators/main.ts',
+        '--port',
+        String(config.EMULATOR_PORT),
+        '--webhook-url',
+        `http://${apiHost}:${config.API_PORT}/webhooks/interakt`,
+      ],
       childEnv,
     );
     say(
@@ -199,7 +206,11 @@ async function startSystem(config: Config, supervisor: Supervisor): Promise<void
   if (!config.INFOBIP_API_KEY) {
     infobipEmulatorUrl = `http://127.0.0.1:${config.INFOBIP_EMULATOR_PORT}`;
     Object.assign(childEnv, { INFOBIP_BASE_URL: infobipEmulatorUrl, INFOBIP_API_KEY: INFOBIP_EMULATOR_API_KEY });
-    supervisor.start('infobip', [...TSX, 'src/emulators/main.ts', '--provider', 'infobip', '--port', String(config.INFOBIP_EMULATOR_PORT)], childEnv);
+    supervisor.start(
+      'infobip',
+      [...TSX, 'src/emulators/main.ts', '--provider', 'infobip', '--port', String(config.INFOBIP_EMULATOR_PORT)],
+      childEnv,
+    );
     await waitForPort('infobip', '127.0.0.1', config.INFOBIP_EMULATOR_PORT, supervisor);
   }
 
@@ -215,7 +226,9 @@ async function startSystem(config: Config, supervisor: Supervisor): Promise<void
   await waitForWorker(temporalAddress, config.TEMPORAL_NAMESPACE, config.TEMPORAL_TASK_QUEUE, supervisor);
   if (config.MESSAGING_PROVIDER === 'interakt') await syncTemplatesNow(temporalAddress, config);
 
-  const temporalUi = temporalIsLocal ? `http://127.0.0.1:${config.TEMPORAL_UI_PORT}` : `(see your Temporal deployment for ${temporalAddress})`;
+  const temporalUi = temporalIsLocal
+    ? `http://127.0.0.1:${config.TEMPORAL_UI_PORT}`
+    : `(see your Temporal deployment for ${temporalAddress})`;
   const relativeKeyFile = path.relative(process.cwd(), ADMIN_KEY_FILE);
   const lines = [
     '',
@@ -275,14 +288,18 @@ function ensureLocalSecretKey(): string {
   if (fs.existsSync(SECRET_KEY_FILE)) {
     const key = fs.readFileSync(SECRET_KEY_FILE, 'utf8').trim();
     if (Buffer.from(key, 'base64').length !== SECRET_KEY_BYTES) {
-      throw new Error(`${path.relative(process.cwd(), SECRET_KEY_FILE)} does not hold a ${SECRET_KEY_BYTES}-byte base64 key; fix or delete it`);
+      throw new Error(
+        `${path.relative(process.cwd(), SECRET_KEY_FILE)} does not hold a ${SECRET_KEY_BYTES}-byte base64 key; fix or delete it`,
+      );
     }
     return key;
   }
   const key = generateSecretKey();
   fs.writeFileSync(SECRET_KEY_FILE, `${key}\n`, { mode: 0o600, flag: 'wx' });
   fs.chmodSync(SECRET_KEY_FILE, 0o600);
-  say(`generated a local DRIPLINE_SECRET_KEY into ${path.relative(process.cwd(), SECRET_KEY_FILE)} (it encrypts secrets stored in settings)`);
+  say(
+    `generated a local DRIPLINE_SECRET_KEY into ${path.relative(process.cwd(), SECRET_KEY_FILE)} (it encrypts secrets stored in settings)`,
+  );
   return key;
 }
 
@@ -328,11 +345,15 @@ async function syncTemplatesNow(address: string, config: Config): Promise<void> 
   try {
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const { handle } = await ensureTemplateSyncSchedule(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, every: '1h' });
-    const before = new Set((await handle.describe()).info.recentActions.map((action) => action.action.workflow.workflowId));
+    const before = new Set(
+      (await handle.describe()).info.recentActions.map((action) => action.action.workflow.workflowId),
+    );
     await handle.trigger();
     const deadline = Date.now() + CHILD_READY_TIMEOUT_MS;
     for (;;) {
-      const action = (await handle.describe()).info.recentActions.find((a) => !before.has(a.action.workflow.workflowId));
+      const action = (await handle.describe()).info.recentActions.find(
+        (a) => !before.has(a.action.workflow.workflowId),
+      );
       if (action) {
         await client.workflow.getHandle(action.action.workflow.workflowId).result();
         say('templates synced from Interakt into Message Master');
@@ -349,16 +370,25 @@ async function syncTemplatesNow(address: string, config: Config): Promise<void> 
   }
 }
 
-async function waitForWorker(address: string, namespace: string, taskQueue: string, supervisor: Supervisor): Promise<void> {
+async function waitForWorker(
+  address: string,
+  namespace: string,
+  taskQueue: string,
+  supervisor: Supervisor,
+): Promise<void> {
   const connection = await Connection.connect({ address });
   try {
     const deadline = Date.now() + CHILD_READY_TIMEOUT_MS;
     for (;;) {
       if (supervisor.isStopping || !supervisor.isRunning('worker')) throw new StartupAborted();
       // The server treats an unspecified task queue type as the workflow queue.
-      const { pollers } = await connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue } });
+      const { pollers } = await connection.workflowService.describeTaskQueue({
+        namespace,
+        taskQueue: { name: taskQueue },
+      });
       if (pollers.length > 0) return;
-      if (Date.now() > deadline) throw new Error(`no worker is polling ${taskQueue} after ${CHILD_READY_TIMEOUT_MS / 1000}s`);
+      if (Date.now() > deadline)
+        throw new Error(`no worker is polling ${taskQueue} after ${CHILD_READY_TIMEOUT_MS / 1000}s`);
       await sleep(500);
     }
   } finally {
@@ -380,7 +410,8 @@ async function waitForPort(name: ChildName, host: string, port: number, supervis
   const deadline = Date.now() + CHILD_READY_TIMEOUT_MS;
   while (!(await portAccepts(host, port))) {
     if (supervisor.isStopping || !supervisor.isRunning(name)) throw new StartupAborted();
-    if (Date.now() > deadline) throw new Error(`${name} is not listening on ${host}:${port} after ${CHILD_READY_TIMEOUT_MS / 1000}s`);
+    if (Date.now() > deadline)
+      throw new Error(`${name} is not listening on ${host}:${port} after ${CHILD_READY_TIMEOUT_MS / 1000}s`);
     await sleep(250);
   }
 }

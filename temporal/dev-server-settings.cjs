@@ -42,7 +42,10 @@ function searchAttributeArgs() {
 }
 
 function dynamicConfigArgs() {
-  return Object.entries(DYNAMIC_CONFIG).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
+  return Object.entries(DYNAMIC_CONFIG).flatMap(([key, value]) => [
+    '--dynamic-config-value',
+    `${key}=${JSON.stringify(value)}`,
+  ]);
 }
 
 function sqlitePragmaArgs() {

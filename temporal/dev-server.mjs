@@ -24,7 +24,9 @@ const ADDRESS = `${IP}:${PORT}`;
 const READY_TIMEOUT_MS = 60_000;
 
 if (!fs.existsSync(TEMPORAL_CLI_PATH)) {
-  console.error(`Temporal CLI not found at ${path.relative(REPO_ROOT, TEMPORAL_CLI_PATH)}: run \`npm run setup\` first.`);
+  console.error(
+    `Temporal CLI not found at ${path.relative(REPO_ROOT, TEMPORAL_CLI_PATH)}: run \`npm run setup\` first.`,
+  );
   process.exit(1);
 }
 fs.mkdirSync(path.dirname(DEV_SERVER_DB_PATH), { recursive: true });
@@ -90,7 +92,9 @@ server.on('exit', (code, signal) => {
 try {
   await waitUntilHealthy();
   await registerMissingSearchAttributes();
-  console.log(`Temporal dev server ready: gRPC ${ADDRESS}, UI http://${IP}:${UI_PORT}, state in ${path.relative(REPO_ROOT, DEV_SERVER_DB_PATH)}`);
+  console.log(
+    `Temporal dev server ready: gRPC ${ADDRESS}, UI http://${IP}:${UI_PORT}, state in ${path.relative(REPO_ROOT, DEV_SERVER_DB_PATH)}`,
+  );
 } catch (error) {
   if (!stopping) {
     console.error(error instanceof Error ? error.message : String(error));
@@ -109,7 +113,10 @@ async function waitUntilHealthy() {
       return;
     } catch (error) {
       if (Date.now() > deadline) {
-        throw new Error(`Temporal dev server not healthy at ${ADDRESS} after ${READY_TIMEOUT_MS / 1000}s: ${error.message}`, { cause: error });
+        throw new Error(
+          `Temporal dev server not healthy at ${ADDRESS} after ${READY_TIMEOUT_MS / 1000}s: ${error.message}`,
+          { cause: error },
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -141,9 +148,13 @@ async function registerMissingSearchAttributes() {
 }
 
 function cli(args) {
-  return execFileAsync(TEMPORAL_CLI_PATH, [...args, '--address', ADDRESS, '--namespace', NAMESPACE, '--color', 'never'], {
-    timeout: 10_000,
-  });
+  return execFileAsync(
+    TEMPORAL_CLI_PATH,
+    [...args, '--address', ADDRESS, '--namespace', NAMESPACE, '--color', 'never'],
+    {
+      timeout: 10_000,
+    },
+  );
 }
 
 function parsePort(name, fallback) {

@@ -19,7 +19,9 @@ declare module 'autocannon' {
     timeout?: number;
     method?: string;
     headers?: Record<string, string>;
-    requests?: (RequestParams & { setupRequest?: (request: RequestParams & Partial<ClientRequestArgs>) => RequestParams })[];
+    requests?: (RequestParams & {
+      setupRequest?: (request: RequestParams & Partial<ClientRequestArgs>) => RequestParams;
+    })[];
   }
 
   interface Histogram {

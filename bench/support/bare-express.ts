@@ -12,5 +12,7 @@ app.get('/health', (_req, res) => {
 app.post('/webhooks/interakt', express.json({ limit: '1mb' }), (_req, res) => {
   res.json({ received: true });
 });
-const server = app.listen(Number(process.env.PORT), '127.0.0.1', () => console.log(`[bare-express] listening on ${process.env.PORT}`));
+const server = app.listen(Number(process.env.PORT), '127.0.0.1', () =>
+  console.log(`[bare-express] listening on ${process.env.PORT}`),
+);
 process.once('SIGTERM', () => server.close(() => process.exit(0)));

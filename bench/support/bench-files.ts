@@ -17,7 +17,10 @@ export async function insertBenchLeads(db: Db, howMany: number): Promise<number[
   const ids: number[] = [];
   await db.orm.transaction(async (tx) => {
     for (let i = 0; i < rows.length; i += 500) {
-      const inserted = await tx.insert(clients).values(rows.slice(i, i + 500)).returning({ id: clients.id });
+      const inserted = await tx
+        .insert(clients)
+        .values(rows.slice(i, i + 500))
+        .returning({ id: clients.id });
       ids.push(...inserted.map((row) => row.id));
     }
   });

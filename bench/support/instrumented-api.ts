@@ -54,7 +54,11 @@ async function main(): Promise<void> {
     res.json({
       stages: Object.fromEntries(STAGES.map((stage) => [stage, summarise(current.get(stage)!)])),
       sums: Object.fromEntries(STAGES.map((stage) => [stage, current.get(stage)!.reduce((sum, ms) => sum + ms, 0)])),
-      eventLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
+      eventLoopDelayMs: {
+        p50: loopDelay.percentile(50) / 1e6,
+        p99: loopDelay.percentile(99) / 1e6,
+        max: loopDelay.max / 1e6,
+      },
     });
     loopDelay.reset();
   });
@@ -80,7 +84,10 @@ async function main(): Promise<void> {
   });
   const stop = () => {
     server.close(() => {
-      void connection.close().then(() => db.close()).finally(() => process.exit(0));
+      void connection
+        .close()
+        .then(() => db.close())
+        .finally(() => process.exit(0));
     });
   };
   process.once('SIGINT', stop);

@@ -68,8 +68,14 @@ async function main(): Promise<void> {
     samples = fresh();
     res.json({
       stages: Object.fromEntries(CLICK_STAGES.map((stage) => [stage, summarise(current.get(stage)!)])),
-      sums: Object.fromEntries(CLICK_STAGES.map((stage) => [stage, current.get(stage)!.reduce((sum, ms) => sum + ms, 0)])),
-      eventLoopDelayMs: { p50: delayMs(loopDelay.percentile(50)), p99: delayMs(loopDelay.percentile(99)), max: delayMs(loopDelay.max) },
+      sums: Object.fromEntries(
+        CLICK_STAGES.map((stage) => [stage, current.get(stage)!.reduce((sum, ms) => sum + ms, 0)]),
+      ),
+      eventLoopDelayMs: {
+        p50: delayMs(loopDelay.percentile(50)),
+        p99: delayMs(loopDelay.percentile(99)),
+        max: delayMs(loopDelay.max),
+      },
     });
     loopDelay.reset();
   });
@@ -96,7 +102,10 @@ async function main(): Promise<void> {
   });
   const stop = () => {
     server.close(() => {
-      void connection.close().then(() => db.close()).finally(() => process.exit(0));
+      void connection
+        .close()
+        .then(() => db.close())
+        .finally(() => process.exit(0));
     });
     server.closeIdleConnections();
   };

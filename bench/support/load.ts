@@ -12,7 +12,11 @@ export interface LoadResult {
  * Runs `job(0..count-1)` with `concurrency` in flight; a job that throws counts as an error
  * (its message kept, the first few printed) and the run goes on.
  */
-export async function runClosedLoop(count: number, concurrency: number, job: (index: number) => Promise<void>): Promise<LoadResult> {
+export async function runClosedLoop(
+  count: number,
+  concurrency: number,
+  job: (index: number) => Promise<void>,
+): Promise<LoadResult> {
   const latenciesMs: number[] = [];
   const errors: string[] = [];
   let next = 0;

@@ -34,9 +34,15 @@ export function machineLine(machine: Machine): string {
 
 async function gitRevision(): Promise<string> {
   const git = (...args: string[]) =>
-    new Promise<string>((resolve) => execFile('git', args, { cwd: REPO_ROOT }, (error, stdout) => resolve(error ? '' : stdout.trim())));
+    new Promise<string>((resolve) =>
+      execFile('git', args, { cwd: REPO_ROOT }, (error, stdout) => resolve(error ? '' : stdout.trim())),
+    );
   const commit = await git('rev-parse', '--short', 'HEAD');
   if (!commit) return 'unknown revision';
-  const changed = (await git('status', '--porcelain', '--', 'src', 'temporal', 'package.json', 'package-lock.json')).split('\n').filter(Boolean).length;
-  return changed === 0 ? `commit ${commit}` : `commit ${commit} with ${changed} uncommitted change(s) in src/, temporal/ or package files`;
+  const changed = (await git('status', '--porcelain', '--', 'src', 'temporal', 'package.json', 'package-lock.json'))
+    .split('\n')
+    .filter(Boolean).length;
+  return changed === 0
+    ? `commit ${commit}`
+    : `commit ${commit} with ${changed} uncommitted change(s) in src/, temporal/ or package files`;
 }

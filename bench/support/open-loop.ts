@@ -24,7 +24,11 @@ export interface OpenLoopResult<T> {
 }
 
 /** `count` jobs, one every 1000/rate ms; resolves when the last has finished. */
-export async function runOpenLoop<T>(rate: number, count: number, job: (index: number) => Promise<T>): Promise<OpenLoopResult<T>> {
+export async function runOpenLoop<T>(
+  rate: number,
+  count: number,
+  job: (index: number) => Promise<T>,
+): Promise<OpenLoopResult<T>> {
   const intervalMs = 1000 / rate;
   const samples: OpenLoopSample<T>[] = [];
   const running: Promise<void>[] = [];
@@ -41,12 +45,25 @@ export async function runOpenLoop<T>(rate: number, count: number, job: (index: n
     running.push(
       job(index).then(
         (result) => {
-          samples.push({ index, dueAtEpochMs, latencyMs: performance.now() - due, startLagMs: startedAt - due, result });
+          samples.push({
+            index,
+            dueAtEpochMs,
+            latencyMs: performance.now() - due,
+            startLagMs: startedAt - due,
+            result,
+          });
         },
         (error: unknown) => {
           const message = error instanceof Error ? error.message : String(error);
           if (++failures <= 5) process.stderr.write(`[bench] job ${index} failed: ${message}\n`);
-          samples.push({ index, dueAtEpochMs, latencyMs: performance.now() - due, startLagMs: startedAt - due, result: undefined, error: message });
+          samples.push({
+            index,
+            dueAtEpochMs,
+            latencyMs: performance.now() - due,
+            startLagMs: startedAt - due,
+            result: undefined,
+            error: message,
+          });
         },
       ),
     );

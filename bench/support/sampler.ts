@@ -105,6 +105,14 @@ export function cpuDelta(before: ReadonlyMap<string, number>, after: ReadonlyMap
 /** Machine-wide CPU time from /proc/stat, in seconds: busy, idle and (on a VM) stolen by the host. */
 export function machineCpu(): { busy: number; idle: number; steal: number } {
   const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
-  return { busy: (user + nice + system + irq + softirq) / CLOCK_TICKS, idle: (idle + iowait) / CLOCK_TICKS, steal: steal / CLOCK_TICKS };
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return {
+    busy: (user + nice + system + irq + softirq) / CLOCK_TICKS,
+    idle: (idle + iowait) / CLOCK_TICKS,
+    steal: steal / CLOCK_TICKS,
+  };
 }

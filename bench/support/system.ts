@@ -31,7 +31,9 @@ export async function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -62,7 +64,8 @@ export class Children {
     process.once('SIGTERM', onSignal);
     // Last resort if the bench crashes past its finally blocks: never leave servers behind.
     process.once('exit', () => {
-      for (const { child } of this.running.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      for (const { child } of this.running.values())
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
   }
 
@@ -85,7 +88,9 @@ export class Children {
     const closed = new Promise<void>((resolve) => {
       child.once('close', (code, signal) => {
         if (!this.stopping && !this.failure) {
-          this.failure = new Error(`${name} exited unexpectedly (${signal ?? `exit code ${code}`}); last lines of ${logFile}:\n${tail(logFile)}`);
+          this.failure = new Error(
+            `${name} exited unexpectedly (${signal ?? `exit code ${code}`}); last lines of ${logFile}:\n${tail(logFile)}`,
+          );
           process.stderr.write(`[bench] ${this.failure.message}\n`);
         }
         resolve();
@@ -139,7 +144,8 @@ export interface DevServer {
  * headless, on free ports and logging errors only.
  */
 export async function startDevServer(children: Children, dir: string): Promise<DevServer> {
-  if (!fs.existsSync(TEMPORAL_CLI_PATH)) throw new Error(`Temporal CLI not found at ${TEMPORAL_CLI_PATH}: run \`npm run setup\` first.`);
+  if (!fs.existsSync(TEMPORAL_CLI_PATH))
+    throw new Error(`Temporal CLI not found at ${TEMPORAL_CLI_PATH}: run \`npm run setup\` first.`);
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const dbFile = path.join(dir, 'temporal.db');
@@ -183,8 +189,19 @@ export async function startDevServer(children: Children, dir: string): Promise<D
   return { address, dbFile };
 }
 
-export function startNodeChild(children: Children, name: string, entry: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): ChildProcess {
-  return children.start(name, process.execPath, [...nodeArgs, ...TSX, entry], { ...process.env, ...env, NO_COLOR: '1', FORCE_COLOR: '0' });
+export function startNodeChild(
+  children: Children,
+  name: string,
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  nodeArgs: string[] = [],
+): ChildProcess {
+  return children.start(name, process.execPath, [...nodeArgs, ...TSX, entry], {
+    ...process.env,
+    ...env,
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
+  });
 }
 
 /** The worker bundles workflow code before it polls; "ready" means a poller on the queue. */
@@ -192,7 +209,10 @@ export async function waitForPoller(children: Children, address: string, taskQue
   const connection = await Connection.connect({ address });
   try {
     await waitUntil(`a worker polling ${taskQueue}`, 120_000, children, async () => {
-      const { pollers } = await connection.workflowService.describeTaskQueue({ namespace: NAMESPACE, taskQueue: { name: taskQueue } });
+      const { pollers } = await connection.workflowService.describeTaskQueue({
+        namespace: NAMESPACE,
+        taskQueue: { name: taskQueue },
+      });
       return pollers.length > 0;
     });
   } finally {
@@ -207,7 +227,12 @@ export async function waitForHttp(children: Children, url: string): Promise<void
   });
 }
 
-async function waitUntil(what: string, timeoutMs: number, children: Children, ready: () => Promise<boolean>): Promise<void> {
+async function waitUntil(
+  what: string,
+  timeoutMs: number,
+  children: Children,
+  ready: () => Promise<boolean>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     children.assertHealthy();

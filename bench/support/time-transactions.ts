@@ -8,7 +8,10 @@ import type { Db } from '../../src/db/client';
  */
 export function timeTransactions(db: Db, record: (stage: 'txWait' | 'txHold', ms: number) => void): void {
   const transaction = db.orm.transaction.bind(db.orm);
-  db.orm.transaction = (async (work: Parameters<typeof transaction>[0], txConfig?: Parameters<typeof transaction>[1]) => {
+  db.orm.transaction = (async (
+    work: Parameters<typeof transaction>[0],
+    txConfig?: Parameters<typeof transaction>[1],
+  ) => {
     const asked = performance.now();
     let began = asked;
     try {

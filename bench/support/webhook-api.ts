@@ -20,8 +20,18 @@ async function main(): Promise<void> {
     interaktWebhookSecret: process.env.INTERAKT_WEBHOOK_SECRET,
     webhookPipeline,
   });
-  const server = app.listen(Number(process.env.PORT), '127.0.0.1', () => console.log(`[webhook-api] listening on ${process.env.PORT}`));
-  process.once('SIGTERM', () => server.close(() => void webhookPipeline.close().then(() => db.close()).finally(() => process.exit(0))));
+  const server = app.listen(Number(process.env.PORT), '127.0.0.1', () =>
+    console.log(`[webhook-api] listening on ${process.env.PORT}`),
+  );
+  process.once('SIGTERM', () =>
+    server.close(
+      () =>
+        void webhookPipeline
+          .close()
+          .then(() => db.close())
+          .finally(() => process.exit(0)),
+    ),
+  );
 }
 
 main().catch((error: unknown) => {

@@ -33,7 +33,8 @@ export function requireApiKey(db: Db, now: () => number = Date.now): RequestHand
   const validUntil = new Map<string, number>();
   return async (req, _res, next) => {
     const key = presentedKey(req.get('authorization'), req.get('x-api-key'));
-    if (!key) throw new AppError('unauthorized', 'unauthorized', 'an admin API key is required (Authorization: Bearer <key>)');
+    if (!key)
+      throw new AppError('unauthorized', 'unauthorized', 'an admin API key is required (Authorization: Bearer <key>)');
     const keyHash = hashApiKey(key);
     if ((validUntil.get(keyHash) ?? 0) < now()) {
       const row = await findActiveApiKeyByHash(db, keyHash);

@@ -90,7 +90,9 @@ export function createApiContext(options: ApiOptions): ApiContext {
     interaktWebhookSecret: fromEnv,
     readInteraktWebhookSecret:
       options.interaktWebhookSecretReader ??
-      (secretBox.available ? interaktWebhookSecretReader(options.db, secretBox, { webhookSecret: fromEnv }) : async () => fromEnv),
+      (secretBox.available
+        ? interaktWebhookSecretReader(options.db, secretBox, { webhookSecret: fromEnv })
+        : async () => fromEnv),
     meta: { appSecret: options.metaAppSecret, verifyToken: options.metaVerifyToken },
     infobipWebhook: { username: options.infobipWebhookUsername, password: options.infobipWebhookPassword },
     webhookPipeline: options.webhookPipeline ?? createWebhookPipeline(options.db, { log }),

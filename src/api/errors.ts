@@ -38,7 +38,9 @@ export const unknownRoute: RequestHandler = (req, _res, next) => {
 export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     if (error instanceof InvalidInputError) {
-      res.status(statusOf(error)).json({ error: { code: error.code, message: 'Invalid request', issues: error.issues } });
+      res
+        .status(statusOf(error))
+        .json({ error: { code: error.code, message: 'Invalid request', issues: error.issues } });
       return;
     }
     if (error instanceof AppError) {
@@ -81,7 +83,8 @@ interface ClientErrorLike {
  * as our status, code and message; undefined for anything else.
  */
 export function asClientError(error: unknown): { status: number; code: string; message: string } | undefined {
-  if (error instanceof URIError) return { status: 400, code: 'invalid_path', message: 'the request path is not valid percent-encoding' };
+  if (error instanceof URIError)
+    return { status: 400, code: 'invalid_path', message: 'the request path is not valid percent-encoding' };
   if (typeof error !== 'object' || error === null) return undefined;
   const e = error as ClientErrorLike;
   const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined;
@@ -89,13 +92,22 @@ export function asClientError(error: unknown): { status: number; code: string; m
   switch (e.type) {
     case 'entity.parse.failed':
       // body-parser strips every property of a parse error but its message; ours is recognised by it.
-      if ((error as Error).message === PROTO_KEY_MESSAGE) return { status, code: 'invalid_body', message: PROTO_KEY_MESSAGE };
+      if ((error as Error).message === PROTO_KEY_MESSAGE)
+        return { status, code: 'invalid_body', message: PROTO_KEY_MESSAGE };
       return { status, code: 'invalid_body', message: 'request body is not valid JSON' };
     case 'entity.too.large':
-      return { status, code: 'body_too_large', message: `request body is larger than ${typeof e.limit === 'number' ? `${e.limit} bytes` : 'allowed'}` };
+      return {
+        status,
+        code: 'body_too_large',
+        message: `request body is larger than ${typeof e.limit === 'number' ? `${e.limit} bytes` : 'allowed'}`,
+      };
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return { status, code: 'unsupported_encoding', message: 'unsupported Content-Encoding or charset; send identity, gzip, deflate or br, in UTF-8' };
+      return {
+        status,
+        code: 'unsupported_encoding',
+        message: 'unsupported Content-Encoding or charset; send identity, gzip, deflate or br, in UTF-8',
+      };
     case 'request.aborted':
     case 'request.size.invalid':
       return { status, code: 'invalid_body', message: 'request body ended before its Content-Length' };

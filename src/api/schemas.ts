@@ -45,7 +45,10 @@ const codePoint = (char: string): string => `U+${char.codePointAt(0)!.toString(1
  * Why `value` breaks the character policy, or undefined when it does not. `singleLine` also
  * refuses tabs and line breaks; `visible` requires something a person can see.
  */
-export function textProblem(value: string, { singleLine, visible }: { singleLine: boolean; visible: boolean }): string | undefined {
+export function textProblem(
+  value: string,
+  { singleLine, visible }: { singleLine: boolean; visible: boolean },
+): string | undefined {
   const control = (singleLine ? CONTROL_IN_LINE : CONTROL_IN_TEXT).exec(value);
   if (control) {
     const what = singleLine ? 'a single line without control characters' : 'text without control characters';
@@ -53,7 +56,8 @@ export function textProblem(value: string, { singleLine, visible }: { singleLine
   }
   const surrogate = UNPAIRED_SURROGATE.exec(value);
   if (surrogate) return `must be valid Unicode; an unpaired surrogate found at position ${surrogate.index}`;
-  if (visible && value !== '' && !VISIBLE.test(value)) return 'must contain a visible character, not only spaces or invisible ones';
+  if (visible && value !== '' && !VISIBLE.test(value))
+    return 'must contain a visible character, not only spaces or invisible ones';
   return undefined;
 }
 

@@ -25,11 +25,15 @@ async function main(): Promise<void> {
     metaVerifyToken: config.META_WEBHOOK_VERIFY_TOKEN,
     infobipWebhookUsername: config.INFOBIP_WEBHOOK_USERNAME,
     infobipWebhookPassword: config.INFOBIP_WEBHOOK_PASSWORD,
-    infobipSync: { safetyMarginMs: config.INFOBIP_SYNC_SAFETY_MARGIN_MS, initialLookbackMs: config.INFOBIP_SYNC_INITIAL_LOOKBACK_MS },
+    infobipSync: {
+      safetyMarginMs: config.INFOBIP_SYNC_SAFETY_MARGIN_MS,
+      initialLookbackMs: config.INFOBIP_SYNC_INITIAL_LOOKBACK_MS,
+    },
     secretBox: createSecretBox(config.DRIPLINE_SECRET_KEY),
     webhookPipeline: createWebhookPipeline(db),
   };
-  if (!deps.secretBox.available) console.warn('[api] DRIPLINE_SECRET_KEY is not set: secrets cannot be stored in settings');
+  if (!deps.secretBox.available)
+    console.warn('[api] DRIPLINE_SECRET_KEY is not set: secrets cannot be stored in settings');
   const app = createApp(deps);
   const server = app.listen(config.API_PORT, config.API_HOST, () => {
     console.log(`[api] listening on http://${config.API_HOST}:${config.API_PORT}`);

@@ -38,13 +38,15 @@ function parseOptions(argv: string[]): { help: true } | { help: false; limit: nu
   const { values } = parsed;
   if (values.help) return { help: true };
   const limit = integerOption('--limit', values.limit ?? '10', 1, 1000);
-  const flowId = values.flow === undefined ? undefined : integerOption('--flow', values.flow, 1, Number.MAX_SAFE_INTEGER);
+  const flowId =
+    values.flow === undefined ? undefined : integerOption('--flow', values.flow, 1, Number.MAX_SAFE_INTEGER);
   return { help: false, limit, ...(flowId !== undefined && { flowId }) };
 }
 
 function integerOption(name: string, text: string, min: number, max: number): number {
   const value = Number(text);
-  if (!/^\d+$/.test(text) || value < min || value > max) throw new UsageError(`${name} must be an integer from ${min} to ${max}, got "${text}"`);
+  if (!/^\d+$/.test(text) || value < min || value > max)
+    throw new UsageError(`${name} must be an integer from ${min} to ${max}, got "${text}"`);
   return value;
 }
 

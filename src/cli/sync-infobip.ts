@@ -22,7 +22,12 @@ const LISTED_ERRORS = 20;
 
 /** Field names as the flags spell them, for messages. */
 const flagOf = (path: string): string =>
-  path.replace(/^pageSize/, 'page-size').replace(/^dryRun/, 'dry-run').replace(/^runKey/, 'run-key').replace(/^statusRule\.onlyIfStatusIn/, 'only-if-status').replace(/^statusRule(\.setStatus)?/, 'set-status');
+  path
+    .replace(/^pageSize/, 'page-size')
+    .replace(/^dryRun/, 'dry-run')
+    .replace(/^runKey/, 'run-key')
+    .replace(/^statusRule\.onlyIfStatusIn/, 'only-if-status')
+    .replace(/^statusRule(\.setStatus)?/, 'set-status');
 
 function readOptions(argv: string[]): InfobipSyncRunBody {
   const { values } = parseArgs({
@@ -41,7 +46,11 @@ function readOptions(argv: string[]): InfobipSyncRunBody {
     },
     strict: true,
   });
-  const list = (value: string | undefined) => value?.split(',').map((item) => item.trim()).filter(Boolean);
+  const list = (value: string | undefined) =>
+    value
+      ?.split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
   const onlyIf = list(values['only-if-status']);
   const raw = {
     since: values.since,
@@ -50,11 +59,16 @@ function readOptions(argv: string[]): InfobipSyncRunBody {
     mode: values.mode,
     dryRun: values['dry-run'] ?? false,
     channels: list(values.channels),
-    statusRule: values['set-status'] === undefined ? undefined : { setStatus: values['set-status'], ...(onlyIf && { onlyIfStatusIn: onlyIf }) },
+    statusRule:
+      values['set-status'] === undefined
+        ? undefined
+        : { setStatus: values['set-status'], ...(onlyIf && { onlyIfStatusIn: onlyIf }) },
     pageSize: values['page-size'] === undefined ? undefined : Number(values['page-size']),
     runKey: values['run-key'],
   };
-  const parsed = InfobipSyncRunBody.safeParse(Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined)));
+  const parsed = InfobipSyncRunBody.safeParse(
+    Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined)),
+  );
   if (!parsed.success) {
     const lines = issuesFrom('body', parsed.error).map((issue) => `  --${flagOf(issue.path)}: ${issue.message}`);
     throw new Error(`invalid options:\n${lines.join('\n')}`);
@@ -73,20 +87,29 @@ async function main(): Promise<void> {
       { db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE },
       {
         trigger: 'cli',
-        options: { safetyMarginMs: config.INFOBIP_SYNC_SAFETY_MARGIN_MS, initialLookbackMs: config.INFOBIP_SYNC_INITIAL_LOOKBACK_MS, ...options },
+        options: {
+          safetyMarginMs: config.INFOBIP_SYNC_SAFETY_MARGIN_MS,
+          initialLookbackMs: config.INFOBIP_SYNC_INITIAL_LOOKBACK_MS,
+          ...options,
+        },
         ...(runKey !== undefined && { runKey }),
       },
     );
     process.stderr.write(
       `${alreadyStarted ? 'already started' : 'started'} run ${run.id} (${workflowId}): ${run.windowFrom.toISOString()} .. ${run.windowTo.toISOString()}${options.dryRun ? ', dry run' : ''}\n`,
     );
-    for (const warning of (run.options.warnings as string[] | undefined) ?? []) process.stderr.write(`warning: ${warning}\n`);
+    for (const warning of (run.options.warnings as string[] | undefined) ?? [])
+      process.stderr.write(`warning: ${warning}\n`);
 
     const handle = temporal.workflow.getHandle(workflowId);
     const ticker = setInterval(() => {
       handle
         .query(infobipSyncProgressQuery)
-        .then((progress) => process.stderr.write(`  ${progress.status}: ${progress.pagesDone} pages, ${progress.counts.fetched} records\n`))
+        .then((progress) =>
+          process.stderr.write(
+            `  ${progress.status}: ${progress.pagesDone} pages, ${progress.counts.fetched} records\n`,
+          ),
+        )
         .catch(() => {});
     }, PROGRESS_EVERY_MS);
     let failed = false;
@@ -102,9 +125,13 @@ async function main(): Promise<void> {
     const finished = await getInfobipSyncRun(db, run.id);
     if (!finished) throw new Error(`run ${run.id} disappeared`);
     const { status, fetched, matched, created, updated, skipped, invalid, errorCount, failure } = finished;
-    process.stdout.write(`${JSON.stringify({ runId: run.id, status, fetched, matched, created, updated, skipped, invalid, errorCount, ...(failure && { failure }) }, null, 2)}\n`);
-    for (const error of finished.errors.slice(0, LISTED_ERRORS)) process.stderr.write(`  ${error.record}: ${error.message}\n`);
-    if (finished.errors.length > LISTED_ERRORS) process.stderr.write(`  … ${errorCount - LISTED_ERRORS} more (GET /sync/infobip/runs/${run.id})\n`);
+    process.stdout.write(
+      `${JSON.stringify({ runId: run.id, status, fetched, matched, created, updated, skipped, invalid, errorCount, ...(failure && { failure }) }, null, 2)}\n`,
+    );
+    for (const error of finished.errors.slice(0, LISTED_ERRORS))
+      process.stderr.write(`  ${error.record}: ${error.message}\n`);
+    if (finished.errors.length > LISTED_ERRORS)
+      process.stderr.write(`  … ${errorCount - LISTED_ERRORS} more (GET /sync/infobip/runs/${run.id})\n`);
     if (failed || status !== 'completed') process.exitCode = 1;
   } finally {
     await connection.close();

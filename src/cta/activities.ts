@@ -19,7 +19,13 @@ import {
 import { stopDrips } from '../drips/stop';
 import { sendIdempotencyKey } from '../shared';
 import { stopCtaSignal, type CtaAction, type CtaClick } from './contract';
-import { sendTemplateMessage, sendTemplateOnce, type SendDeps, type SendOnceRequest, type SendOnceResult } from '../messages/send';
+import {
+  sendTemplateMessage,
+  sendTemplateOnce,
+  type SendDeps,
+  type SendOnceRequest,
+  type SendOnceResult,
+} from '../messages/send';
 import { MissingVariableError, resolveVariable } from '../messages/variables';
 
 export interface CtaActivityDeps extends SendDeps {
@@ -89,12 +95,22 @@ export function createCtaActivities(deps: CtaActivityDeps) {
       } catch (error) {
         if (!(error instanceof MissingVariableError)) throw error;
         // Recorded as the key's permanent failure (unless an earlier attempt already sent it).
-        return { kind: 'sent', ...(await sendTemplateOnce(deps, request, { refusal: { code: error.code, message: error.message } })) };
+        return {
+          kind: 'sent',
+          ...(await sendTemplateOnce(deps, request, { refusal: { code: error.code, message: error.message } })),
+        };
       }
       const buttonValues = input.kind === 'brochure' ? undefined : await signedButtons(lead, flow);
-      const result = await sendTemplateMessage(deps, { ...request, message: { ...request.message, bodyValues, ...(buttonValues && { buttonValues }) } });
+      const result = await sendTemplateMessage(deps, {
+        ...request,
+        message: { ...request.message, bodyValues, ...(buttonValues && { buttonValues }) },
+      });
       if (input.kind !== 'brochure') {
-        await advanceCtaRun(deps.db, { runId: run.id, status: input.kind === 'initial' ? 'sent' : 'reminded', at: now() });
+        await advanceCtaRun(deps.db, {
+          runId: run.id,
+          status: input.kind === 'initial' ? 'sent' : 'reminded',
+          at: now(),
+        });
       }
       return { kind: 'sent', ...result };
     },
@@ -105,7 +121,12 @@ export function createCtaActivities(deps: CtaActivityDeps) {
      * Interested: a timeline note and a follow-up call task. Not interested: every running drip and
      * every other open CTA flow of the lead stops, and a note says so.
      */
-    async carryOutCtaDecision(input: { runId: number; action: CtaAction; clickedAt: string; brochureSent: boolean }): Promise<void> {
+    async carryOutCtaDecision(input: {
+      runId: number;
+      action: CtaAction;
+      clickedAt: string;
+      brochureSent: boolean;
+    }): Promise<void> {
       const { run, flow } = await loadRun(input.runId);
       const lead = await getLead(deps.db, run.leadId);
       const clickedAt = new Date(input.clickedAt);
@@ -120,7 +141,12 @@ export function createCtaActivities(deps: CtaActivityDeps) {
 
       if (input.action === 'interested') {
         if (input.brochureSent) {
-          await addLeadNote(deps.db, { leadId: run.leadId, body: `[${stamp(now())}] Brochure sent automatically`, source: 'cta', dedupeKey: key('brochure') });
+          await addLeadNote(deps.db, {
+            leadId: run.leadId,
+            body: `[${stamp(now())}] Brochure sent automatically`,
+            source: 'cta',
+            dedupeKey: key('brochure'),
+          });
         }
         await createLeadTask(deps.db, {
           leadId: run.leadId,
@@ -146,8 +172,17 @@ export function createCtaActivities(deps: CtaActivityDeps) {
      * failed. If the lead did answer (the click's signal was lost), the run is left open and the
      * answer returned, for the workflow to carry out.
      */
-    async closeCtaRun(input: { runId: number; status: 'no_response' | 'stopped' | 'failed'; reason?: string }): Promise<CtaClick | null> {
-      const closed = await advanceCtaRun(deps.db, { runId: input.runId, status: input.status, at: now(), ...(input.reason && { lastError: input.reason }) });
+    async closeCtaRun(input: {
+      runId: number;
+      status: 'no_response' | 'stopped' | 'failed';
+      reason?: string;
+    }): Promise<CtaClick | null> {
+      const closed = await advanceCtaRun(deps.db, {
+        runId: input.runId,
+        status: input.status,
+        at: now(),
+        ...(input.reason && { lastError: input.reason }),
+      });
       if (closed) return null;
       const run = await getCtaRun(deps.db, input.runId);
       return run?.decision ? storedDecision(run) : null;
@@ -157,7 +192,8 @@ export function createCtaActivities(deps: CtaActivityDeps) {
   async function loadRun(runId: number): Promise<{ run: CtaRun; flow: CtaFlow }> {
     const run = await getCtaRun(deps.db, runId);
     const flow = run && (await getCtaFlow(deps.db, run.flowId));
-    if (!run || !flow) throw ApplicationFailure.nonRetryable(`CTA run ${runId} or its flow does not exist`, 'CtaRunNotFound');
+    if (!run || !flow)
+      throw ApplicationFailure.nonRetryable(`CTA run ${runId} or its flow does not exist`, 'CtaRunNotFound');
     return { run, flow };
   }
 
@@ -175,11 +211,19 @@ export function createCtaActivities(deps: CtaActivityDeps) {
   /** Cancels every running drip and every other open CTA run of the lead (reason `not_interested`). */
   async function stopLeadFollowUps(run: CtaRun): Promise<{ drips: number; flows: number }> {
     const temporal = deps.temporal;
-    if (!temporal) throw ApplicationFailure.create({ type: 'CtaConfigError', message: 'stopping follow-ups needs a Temporal client in the worker' });
+    if (!temporal)
+      throw ApplicationFailure.create({
+        type: 'CtaConfigError',
+        message: 'stopping follow-ups needs a Temporal client in the worker',
+      });
     const drips = await listActiveAssignmentsForLead(deps.db, run.leadId);
     const stoppedDrips = await stopDrips({ temporal, log }, drips, 'not_interested');
     const others = (await listOpenCtaRunsForLead(deps.db, run.leadId)).filter((other) => other.id !== run.id);
-    const results = await Promise.allSettled(others.map((other) => temporal.workflow.getHandle(other.workflowId).signal(stopCtaSignal, { reason: 'not_interested' })));
+    const results = await Promise.allSettled(
+      others.map((other) =>
+        temporal.workflow.getHandle(other.workflowId).signal(stopCtaSignal, { reason: 'not_interested' }),
+      ),
+    );
     let flows = 0;
     for (const [index, result] of results.entries()) {
       const other = others[index]!;

@@ -52,7 +52,11 @@ export type CtaClickOutcome =
  */
 export async function handleCtaClick(deps: CtaClickDeps, request: CtaClickRequest): Promise<CtaClickOutcome> {
   if (request.isPreview) return { kind: 'preview' };
-  if (!/^[1-9]\d{0,9}$/.test(request.leadId) || typeof request.token !== 'string' || typeof request.action !== 'string') {
+  if (
+    !/^[1-9]\d{0,9}$/.test(request.leadId) ||
+    typeof request.token !== 'string' ||
+    typeof request.action !== 'string'
+  ) {
     return { kind: 'rejected', reason: 'malformed' };
   }
   const leadId = Number(request.leadId);
@@ -68,7 +72,15 @@ export async function handleCtaClick(deps: CtaClickDeps, request: CtaClickReques
   const userAgent = request.userAgent ?? null;
   const decided = await withTransaction(deps.db, async (tx) => {
     const first = await decideCtaRun(tx, { runId: run.id, action, at });
-    await recordCtaInteraction(tx, { runId: run.id, flowId, leadId, action, result: first ? 'decided' : 'repeat', userAgent, at });
+    await recordCtaInteraction(tx, {
+      runId: run.id,
+      flowId,
+      leadId,
+      action,
+      result: first ? 'decided' : 'repeat',
+      userAgent,
+      at,
+    });
     if (first) await applyCtaDecisionToLead(tx, { leadId, ...CTA_DECISION_LEAD_STATE[action], at });
     return first;
   });
@@ -79,7 +91,10 @@ export async function handleCtaClick(deps: CtaClickDeps, request: CtaClickReques
     // Until the workflow has carried the answer out (status = decision), the first tap's signal
     // may have been lost (Temporal briefly down): every repeat delivers it again.
     if (current?.decision && current.status !== current.decision) {
-      await signalClick(deps, flow, current, { action: current.decision, clickedAt: (current.decidedAt ?? at).toISOString() });
+      await signalClick(deps, flow, current, {
+        action: current.decision,
+        clickedAt: (current.decidedAt ?? at).toISOString(),
+      });
     }
     return { kind: 'already_recorded', decision, flow };
   }

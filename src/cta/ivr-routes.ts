@@ -27,7 +27,9 @@ export function ivrRouter(deps: IvrRouterDeps): Router {
       const country = defaultCountryOf(await readInteraktOptions(deps.db), deps.defaultCountry);
       const calls = 'calls' in body ? body.calls : [body];
       // Every caller is checked before the first write, so a bad batch writes nothing.
-      const issues = calls.flatMap((call, index) => callerIssues(call, country, 'calls' in body ? `calls.${index}.` : ''));
+      const issues = calls.flatMap((call, index) =>
+        callerIssues(call, country, 'calls' in body ? `calls.${index}.` : ''),
+      );
       if (issues.length > 0) throw new InvalidInputError(issues);
 
       if (!('calls' in body)) {
@@ -36,7 +38,8 @@ export function ivrRouter(deps: IvrRouterDeps): Router {
         return;
       }
       const results = [];
-      for (const call of body.calls) results.push(toResponse(await recordIvrCall({ db: deps.db, defaultCountry: country }, call)));
+      for (const call of body.calls)
+        results.push(toResponse(await recordIvrCall({ db: deps.db, defaultCountry: country }, call)));
       const duplicates = results.filter((result) => result.duplicate).length;
       res.json({ created: results.length - duplicates, duplicates, results });
     }),

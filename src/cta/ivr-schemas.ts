@@ -40,7 +40,10 @@ export const ListIvrCallsQuery = Paging.extend({
   from: Instant.optional(),
   /** CalledAt before (exclusive). */
   to: Instant.optional(),
-}).refine((query) => !query.from || !query.to || query.from < query.to, { message: 'from must be before to', path: ['to'] });
+}).refine((query) => !query.from || !query.to || query.from < query.to, {
+  message: 'from must be before to',
+  path: ['to'],
+});
 
 export const ProcessIvrCallsBody = z
   .object({

@@ -88,7 +88,10 @@ async function findOrCreateCallerLead(db: Db, phone: string): Promise<{ lead: Le
   const found = await findLeadByPhone(db, phone);
   if (found) return { lead: found, created: false };
   try {
-    return { lead: await createLead(db, { name: `IVR caller ${phone.slice(-4)}`, phone, source: 'ivr' }), created: true };
+    return {
+      lead: await createLead(db, { name: `IVR caller ${phone.slice(-4)}`, phone, source: 'ivr' }),
+      created: true,
+    };
   } catch (error) {
     // Two calls from a new number at once: UQ_Clients_Phone lets one create the lead.
     if (!isUniqueViolation(error)) throw error;

@@ -5,7 +5,8 @@
  */
 import type { CtaAction } from './contract';
 
-export type CtaPageKind = 'interested' | 'not_interested' | 'already_recorded' | 'invalid' | 'expired' | 'preview' | 'unavailable';
+export type CtaPageKind =
+  'interested' | 'not_interested' | 'already_recorded' | 'invalid' | 'expired' | 'preview' | 'unavailable';
 
 export interface CtaPageOptions {
   /** The project the message was about, e.g. "Palm Grove Residences". */
@@ -25,7 +26,8 @@ export const CTA_RESPONSE_HEADERS: Readonly<Record<string, string>> = Object.fre
   'Referrer-Policy': 'no-referrer',
   'Cache-Control': 'no-store',
   'X-Robots-Tag': 'noindex, nofollow',
-  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'Content-Security-Policy':
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'X-Content-Type-Options': 'nosniff',
 });
 
@@ -36,7 +38,10 @@ export function escapeHtml(text: string): string {
 }
 
 /** How an answer reads to people: on the pages and in the lead's timeline. */
-export const CTA_ACTION_LABELS: Readonly<Record<CtaAction, string>> = { interested: 'Interested', not_interested: 'Not interested' };
+export const CTA_ACTION_LABELS: Readonly<Record<CtaAction, string>> = {
+  interested: 'Interested',
+  not_interested: 'Not interested',
+};
 
 interface PageContent {
   /** Already escaped, like the paragraphs. */
@@ -52,17 +57,25 @@ function content(kind: CtaPageKind, options: CtaPageOptions): PageContent {
     case 'interested':
       return {
         title: 'Thank you!',
-        paragraphs: [`We're glad you're interested in ${project}.`, `We'll send you the brochure on WhatsApp shortly, and someone from ${brand} will call you soon.`],
+        paragraphs: [
+          `We're glad you're interested in ${project}.`,
+          `We'll send you the brochure on WhatsApp shortly, and someone from ${brand} will call you soon.`,
+        ],
         tone: 'good',
       };
     case 'not_interested':
       return {
         title: 'Thanks for letting us know',
-        paragraphs: [`You won't get more messages about ${project}.`, 'If you change your mind, just reply to our WhatsApp message.'],
+        paragraphs: [
+          `You won't get more messages about ${project}.`,
+          'If you change your mind, just reply to our WhatsApp message.',
+        ],
         tone: 'neutral',
       };
     case 'already_recorded': {
-      const answer = options.decision ? `<strong>${escapeHtml(CTA_ACTION_LABELS[options.decision])}</strong>` : 'your answer';
+      const answer = options.decision
+        ? `<strong>${escapeHtml(CTA_ACTION_LABELS[options.decision])}</strong>`
+        : 'your answer';
       return {
         title: 'Already recorded',
         paragraphs: [`We already have your answer (${answer}) about ${project}.`, 'Nothing else needs to be done.'],
@@ -78,13 +91,19 @@ function content(kind: CtaPageKind, options: CtaPageOptions): PageContent {
     case 'expired':
       return {
         title: 'This link has expired',
-        paragraphs: ['This link is no longer valid, so nothing was changed.', 'If you are still interested, please reply to our WhatsApp message.'],
+        paragraphs: [
+          'This link is no longer valid, so nothing was changed.',
+          'If you are still interested, please reply to our WhatsApp message.',
+        ],
         tone: 'warn',
       };
     case 'unavailable':
       return {
         title: 'Please try again in a moment',
-        paragraphs: ['We could not record your answer just now.', 'Tap the button in our WhatsApp message again in a minute.'],
+        paragraphs: [
+          'We could not record your answer just now.',
+          'Tap the button in our WhatsApp message again in a minute.',
+        ],
         tone: 'warn',
       };
     case 'preview':

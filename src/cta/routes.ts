@@ -31,7 +31,12 @@ const DEFAULT_ANALYTICS_DAYS = 30;
 /** CTA flows: define them, put leads in them, follow their runs, and read how they convert. */
 export function ctaRouter(deps: ApiContext): Router {
   const router = Router();
-  const startDeps: CtaStartDeps = { db: deps.db, temporal: deps.temporal, taskQueue: deps.taskQueue, sendTaskQueue: deps.sendTaskQueue };
+  const startDeps: CtaStartDeps = {
+    db: deps.db,
+    temporal: deps.temporal,
+    taskQueue: deps.taskQueue,
+    sendTaskQueue: deps.sendTaskQueue,
+  };
 
   router.post(
     '/flows',
@@ -41,7 +46,11 @@ export function ctaRouter(deps: ApiContext): Router {
       const country = defaultCountryOf(await readInteraktOptions(deps.db), deps.defaultCountry);
       const ivrNumber = body.ivrNumber === undefined ? null : normalizeIvrNumber(body.ivrNumber, country);
       const taken = ivrNumber === null ? undefined : await findCtaFlowByIvrNumber(deps.db, ivrNumber);
-      if (taken) throw conflict('ivr_number_taken', `calls to ${ivrNumber} already start the flow "${taken.name}" (id ${taken.id})`);
+      if (taken)
+        throw conflict(
+          'ivr_number_taken',
+          `calls to ${ivrNumber} already start the flow "${taken.name}" (id ${taken.id})`,
+        );
       await assertTemplatesUsable(deps, body, bodyVariables);
       try {
         const flow = await createCtaFlow(deps.db, {
@@ -97,7 +106,8 @@ export function ctaRouter(deps: ApiContext): Router {
       for (const leadId of new Set(body.leadIds)) {
         try {
           const result = await startCtaFlow(startDeps, { flowId: flow.id, leadId, trigger: 'api' });
-          if (result.kind === 'started') started.push({ leadId, runId: result.run.id, workflowId: result.run.workflowId });
+          if (result.kind === 'started')
+            started.push({ leadId, runId: result.run.id, workflowId: result.run.workflowId });
           else skipped.push({ leadId, reason: result.reason, ...(result.run && { runId: result.run.id }) });
         } catch (error) {
           // Temporal unreachable: the run stays claimed with the reason, and starting again retries it.
@@ -158,7 +168,8 @@ export function ctaRouter(deps: ApiContext): Router {
           conversionRate: rate(interested),
         },
         flows,
-        recentInteractions: query.recent === 0 ? [] : await listRecentCtaInteractions(deps.db, { ...period, limit: query.recent }),
+        recentInteractions:
+          query.recent === 0 ? [] : await listRecentCtaInteractions(deps.db, { ...period, limit: query.recent }),
       });
     }),
   );
@@ -171,13 +182,20 @@ export function ctaRouter(deps: ApiContext): Router {
  * and a link on each answer button (URL buttons with `{{1}}` at the end), and for the brochure the
  * body variables plus the document header. Else 400, nothing written.
  */
-async function assertTemplatesUsable(deps: ApiContext, body: CreateCtaFlowBody, bodyVariables: VariableSource[]): Promise<void> {
+async function assertTemplatesUsable(
+  deps: ApiContext,
+  body: CreateCtaFlowBody,
+  bodyVariables: VariableSource[],
+): Promise<void> {
   const link = [{ value: 'link' }];
   const issues = await checkSequenceSteps(deps.db, [
     {
       templateName: body.templateName,
       templateLanguage: body.templateLanguage,
-      variables: { body: bodyVariables, buttons: { [body.interestedButtonIndex]: link, [body.notInterestedButtonIndex]: link } },
+      variables: {
+        body: bodyVariables,
+        buttons: { [body.interestedButtonIndex]: link, [body.notInterestedButtonIndex]: link },
+      },
     },
     {
       templateName: body.brochureTemplateName,
@@ -187,5 +205,7 @@ async function assertTemplatesUsable(deps: ApiContext, body: CreateCtaFlowBody, 
   ]);
   if (issues.length === 0) return;
   const where = (path: string) => path.replace(/^steps\.0\./, '').replace(/^steps\.1\./, 'brochure.');
-  throw new InvalidInputError(issues.map((issue) => ({ location: 'body', path: where(issue.path), message: issue.message })));
+  throw new InvalidInputError(
+    issues.map((issue) => ({ location: 'body', path: where(issue.path), message: issue.message })),
+  );
 }

@@ -21,7 +21,10 @@ export const CreateCtaFlowBody = z
     tokenTtlSeconds: seconds(90 * DAY).default(30 * DAY),
     brochureTemplateName: TemplateName,
     brochureTemplateLanguage: LanguageCode.default('en'),
-    brochureUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    brochureUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
     brochureFileName: singleLine(255).optional(),
     followUpCallAfterSeconds: seconds(30 * DAY).default(4 * 3600),
     /** Calls to this number (any format; stored as E.164) start this flow. */
@@ -53,4 +56,7 @@ export const CtaAnalyticsQuery = z
     flowId: IdFromText.optional(),
     recent: z.coerce.number().int().min(0).max(200).default(20),
   })
-  .refine((q) => !q.from || !q.to || new Date(q.from) < new Date(q.to), { path: ['to'], message: 'to must be after from' });
+  .refine((q) => !q.from || !q.to || new Date(q.from) < new Date(q.to), {
+    path: ['to'],
+    message: 'to must be after from',
+  });

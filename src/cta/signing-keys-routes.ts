@@ -12,7 +12,9 @@ export interface CtaSigningKeysDeps {
   secretBox: SecretBox;
 }
 
-const KidParams = z.object({ kid: z.string().regex(CTA_KID_PATTERN, 'a key id as listed by GET /settings/cta-signing-keys') });
+const KidParams = z.object({
+  kid: z.string().regex(CTA_KID_PATTERN, 'a key id as listed by GET /settings/cta-signing-keys'),
+});
 
 /**
  * `/settings/cta-signing-keys`: the keys that sign CTA links, by id and age only. Rotate to start

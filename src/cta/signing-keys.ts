@@ -57,7 +57,11 @@ interface LoadedKeyring {
 
 function newKey(now: Date): StoredKey {
   // 9 random bytes → 12 base64url characters: collisions are not a practical concern.
-  return { kid: randomBytes(9).toString('base64url'), secret: randomBytes(CTA_SECRET_MIN_BYTES).toString('base64url'), createdAt: now.toISOString() };
+  return {
+    kid: randomBytes(9).toString('base64url'),
+    secret: randomBytes(CTA_SECRET_MIN_BYTES).toString('base64url'),
+    createdAt: now.toISOString(),
+  };
 }
 
 function parseKeyring(text: string): StoredKeyring {
@@ -65,14 +69,18 @@ function parseKeyring(text: string): StoredKeyring {
   const valid =
     parsed?.v === 1 &&
     Array.isArray(parsed.keys) &&
-    parsed.keys.every((key) => CTA_KID_PATTERN.test(key.kid) && typeof key.secret === 'string' && typeof key.createdAt === 'string') &&
+    parsed.keys.every(
+      (key) => CTA_KID_PATTERN.test(key.kid) && typeof key.secret === 'string' && typeof key.createdAt === 'string',
+    ) &&
     parsed.keys.some((key) => key.kid === parsed.current);
   if (!valid) throw new Error(`MasterData ${SEAL_CONTEXT} does not hold a valid CTA keyring`);
   return parsed;
 }
 
 function toKeyring(stored: StoredKeyring): CtaKeyring {
-  const keys = new Map<string, CtaSigningKey>(stored.keys.map((key) => [key.kid, { kid: key.kid, secret: Buffer.from(key.secret, 'base64url') }]));
+  const keys = new Map<string, CtaSigningKey>(
+    stored.keys.map((key) => [key.kid, { kid: key.kid, secret: Buffer.from(key.secret, 'base64url') }]),
+  );
   const current = keys.get(stored.current);
   if (!current) throw new Error(`MasterData ${SEAL_CONTEXT} names a current key it does not hold`);
   return { current, keys };
@@ -88,7 +96,13 @@ async function readKeyring(db: Db, box: SecretBox): Promise<LoadedKeyring | null
 async function insertKeyringRow(db: Db, sealed: string): Promise<boolean> {
   const { masterData: t } = db.schema;
   try {
-    await db.orm.insert(t).values({ category: CTA_SETTINGS_CATEGORY, key: KEYRING_KEY, value: sealed, isSecret: true, updatedAt: new Date() });
+    await db.orm.insert(t).values({
+      category: CTA_SETTINGS_CATEGORY,
+      key: KEYRING_KEY,
+      value: sealed,
+      isSecret: true,
+      updatedAt: new Date(),
+    });
     return true;
   } catch (error) {
     if (isUniqueViolation(error)) return false;
@@ -120,7 +134,11 @@ async function loadOrCreateKeyring(db: Db, box: SecretBox, now: Date): Promise<L
 }
 
 /** Applies `change` to the current keyring until the compare-and-set lands. */
-async function updateKeyring<T>(db: Db, box: SecretBox, change: (stored: StoredKeyring, now: Date) => { next: StoredKeyring; result: T }): Promise<T> {
+async function updateKeyring<T>(
+  db: Db,
+  box: SecretBox,
+  change: (stored: StoredKeyring, now: Date) => { next: StoredKeyring; result: T },
+): Promise<T> {
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const now = new Date();
     const loaded = await loadOrCreateKeyring(db, box, now);
@@ -136,7 +154,11 @@ async function updateKeyring<T>(db: Db, box: SecretBox, change: (stored: StoredK
  * reaches other processes' signing within that time (old tokens verify throughout), and a
  * retired key stops verifying within that time. Concurrent first calls share one read.
  */
-export function ctaKeyringReader(db: Db, secretBox: SecretBox, options: { cacheMs?: number; now?: () => Date } = {}): () => Promise<CtaKeyring> {
+export function ctaKeyringReader(
+  db: Db,
+  secretBox: SecretBox,
+  options: { cacheMs?: number; now?: () => Date } = {},
+): () => Promise<CtaKeyring> {
   const cacheMs = options.cacheMs ?? DEFAULT_CACHE_MS;
   const now = options.now ?? (() => new Date());
   let cached: { keyring: CtaKeyring; until: number } | null = null;
@@ -161,15 +183,25 @@ export function ctaKeyringReader(db: Db, secretBox: SecretBox, options: { cacheM
 export async function rotateCtaSigningKey(db: Db, secretBox: SecretBox): Promise<{ kid: string; createdAt: string }> {
   return updateKeyring(db, secretBox, (stored, now) => {
     const key = newKey(now);
-    return { next: { ...stored, current: key.kid, keys: [...stored.keys, key] }, result: { kid: key.kid, createdAt: key.createdAt } };
+    return {
+      next: { ...stored, current: key.kid, keys: [...stored.keys, key] },
+      result: { kid: key.kid, createdAt: key.createdAt },
+    };
   });
 }
 
 /** Every key, oldest first, without its secret. Empty until the first key exists. */
-export async function listCtaSigningKeys(db: Db, secretBox: SecretBox): Promise<{ kid: string; createdAt: string; current: boolean }[]> {
+export async function listCtaSigningKeys(
+  db: Db,
+  secretBox: SecretBox,
+): Promise<{ kid: string; createdAt: string; current: boolean }[]> {
   const loaded = await readKeyring(db, secretBox);
   if (!loaded) return [];
-  return loaded.stored.keys.map((key) => ({ kid: key.kid, createdAt: key.createdAt, current: key.kid === loaded.stored.current }));
+  return loaded.stored.keys.map((key) => ({
+    kid: key.kid,
+    createdAt: key.createdAt,
+    current: key.kid === loaded.stored.current,
+  }));
 }
 
 /**
@@ -179,9 +211,13 @@ export async function listCtaSigningKeys(db: Db, secretBox: SecretBox): Promise<
 export async function retireCtaSigningKey(db: Db, secretBox: SecretBox, kid: string): Promise<void> {
   await updateKeyring(db, secretBox, (stored) => {
     if (kid === stored.current) {
-      throw new CtaSigningKeyError('current_key', `key ${kid} is the current signing key; rotate first, then retire it`);
+      throw new CtaSigningKeyError(
+        'current_key',
+        `key ${kid} is the current signing key; rotate first, then retire it`,
+      );
     }
-    if (!stored.keys.some((key) => key.kid === kid)) throw new CtaSigningKeyError('unknown_key', `no CTA signing key ${kid}`);
+    if (!stored.keys.some((key) => key.kid === kid))
+      throw new CtaSigningKeyError('unknown_key', `no CTA signing key ${kid}`);
     return { next: { ...stored, keys: stored.keys.filter((key) => key.kid !== kid) }, result: undefined };
   });
 }

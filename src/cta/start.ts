@@ -14,10 +14,11 @@ export interface CtaStartDeps {
   sendTaskQueue: string;
 }
 
-export type CtaSkipReason = 'flow_not_found' | 'flow_archived' | 'lead_not_found' | 'opted_out' | 'suppressed' | 'already_in_flow';
+export type CtaSkipReason =
+  'flow_not_found' | 'flow_archived' | 'lead_not_found' | 'opted_out' | 'suppressed' | 'already_in_flow';
 
-export type StartCtaResult = { kind: 'started'; run: CtaRun } | { kind: 'skipped'; reason: CtaSkipReason; run?: CtaRun };
-
+export type StartCtaResult =
+  { kind: 'started'; run: CtaRun } | { kind: 'skipped'; reason: CtaSkipReason; run?: CtaRun };
 
 /**
  * Puts a lead into a CTA flow: claims the run row (one per lead and flow), then starts
@@ -69,12 +70,17 @@ export async function startCtaFlow(
   );
   if (outcome.kind === 'already_started') return { kind: 'skipped', reason: 'already_in_flow', run: claim.run };
   if (outcome.kind === 'failed') throw outcome.error;
-  if (claim.run.lastError !== null) await recordCtaRunStartError(deps.db, { runId: claim.run.id, error: null, at: new Date() });
+  if (claim.run.lastError !== null)
+    await recordCtaRunStartError(deps.db, { runId: claim.run.id, error: null, at: new Date() });
   return { kind: 'started', run: claim.run };
 }
 
 /** The workflow's input: the flow's timings frozen at the start. */
-export function ctaWorkflowInput(deps: Pick<CtaStartDeps, 'sendTaskQueue'>, flow: CtaFlow, run: CtaRun): CtaWorkflowInput {
+export function ctaWorkflowInput(
+  deps: Pick<CtaStartDeps, 'sendTaskQueue'>,
+  flow: CtaFlow,
+  run: CtaRun,
+): CtaWorkflowInput {
   return {
     runId: run.id,
     leadId: run.leadId,

@@ -77,7 +77,10 @@ export const CtaTemplateRequest = z
     body: z.object({ text: BodyText, examples: z.array(Text).max(MAX_VARIABLE_NUMBER).default([]) }).strict(),
     footer: Text.optional(),
     // Past WhatsApp's 10 the rules say so; this only keeps a list of thousands from being walked.
-    buttons: z.array(Button).max(MAX_BUTTONS * 10).default([]),
+    buttons: z
+      .array(Button)
+      .max(MAX_BUTTONS * 10)
+      .default([]),
   })
   .strict();
 
@@ -132,11 +135,15 @@ export function checkCtaTemplateRequest(request: CtaTemplateRequest): TemplateIs
   if (request.header?.type === 'text') {
     const { text, example } = request.header;
     if (text.trim() === '') issue('header.text', 'a text header needs its text');
-    if (text.length > MAX_HEADER_TEXT_LENGTH) issue('header.text', `at most ${MAX_HEADER_TEXT_LENGTH} characters; ${text.length} given`);
+    if (text.length > MAX_HEADER_TEXT_LENGTH)
+      issue('header.text', `at most ${MAX_HEADER_TEXT_LENGTH} characters; ${text.length} given`);
     const variables = variablesIn(text);
-    if (variables.length > 1 || variables.some((v) => v !== '{{1}}')) issue('header.text', 'a text header may hold one variable, {{1}}');
-    else if (variables.length === 1 && !example?.trim()) issue('header.example', 'the header variable {{1}} needs an example');
-    else if (variables.length === 0 && example !== undefined) issue('header.example', 'only a header with {{1}} takes an example');
+    if (variables.length > 1 || variables.some((v) => v !== '{{1}}'))
+      issue('header.text', 'a text header may hold one variable, {{1}}');
+    else if (variables.length === 1 && !example?.trim())
+      issue('header.example', 'the header variable {{1}} needs an example');
+    else if (variables.length === 0 && example !== undefined)
+      issue('header.example', 'only a header with {{1}} takes an example');
   } else if (request.header && request.header.example.trim() === '') {
     issue('header.example', `a ${request.header.type} header needs a sample: the handle of an uploaded sample file`);
   }
@@ -152,7 +159,10 @@ export function checkCtaTemplateRequest(request: CtaTemplateRequest): TemplateIs
     if (problem) issue('body.text', problem);
     const count = placeholderNumbers(body).length;
     if (!problem && request.body.examples.length !== count) {
-      issue('body.examples', `one example per body variable: the body has ${count}, ${request.body.examples.length} given`);
+      issue(
+        'body.examples',
+        `one example per body variable: the body has ${count}, ${request.body.examples.length} given`,
+      );
     }
   }
   request.body.examples.forEach((example, i) => {
@@ -161,7 +171,8 @@ export function checkCtaTemplateRequest(request: CtaTemplateRequest): TemplateIs
 
   if (request.footer !== undefined) {
     if (request.footer.trim() === '') issue('footer', 'leave the footer out rather than empty');
-    if (request.footer.length > MAX_FOOTER_LENGTH) issue('footer', `at most ${MAX_FOOTER_LENGTH} characters; ${request.footer.length} given`);
+    if (request.footer.length > MAX_FOOTER_LENGTH)
+      issue('footer', `at most ${MAX_FOOTER_LENGTH} characters; ${request.footer.length} given`);
     if (variablesIn(request.footer).length > 0) issue('footer', 'a footer cannot hold variables');
   }
 
@@ -170,25 +181,34 @@ export function checkCtaTemplateRequest(request: CtaTemplateRequest): TemplateIs
   const urlButtons = buttons.filter((b) => b.type === 'URL').length;
   if (urlButtons > MAX_URL_BUTTONS) issue('buttons', `at most ${MAX_URL_BUTTONS} URL buttons; ${urlButtons} given`);
   const phoneButtons = buttons.filter((b) => b.type === 'PHONE_NUMBER').length;
-  if (phoneButtons > MAX_PHONE_BUTTONS) issue('buttons', `at most ${MAX_PHONE_BUTTONS} phone number button; ${phoneButtons} given`);
+  if (phoneButtons > MAX_PHONE_BUTTONS)
+    issue('buttons', `at most ${MAX_PHONE_BUTTONS} phone number button; ${phoneButtons} given`);
 
   buttons.forEach((button, i) => {
     const at = `buttons.${i}`;
     if (button.text.trim() === '') issue(`${at}.text`, 'a button needs its text');
-    if (button.text.length > MAX_BUTTON_TEXT_LENGTH) issue(`${at}.text`, `at most ${MAX_BUTTON_TEXT_LENGTH} characters; ${button.text.length} given`);
+    if (button.text.length > MAX_BUTTON_TEXT_LENGTH)
+      issue(`${at}.text`, `at most ${MAX_BUTTON_TEXT_LENGTH} characters; ${button.text.length} given`);
     if (variablesIn(button.text).length > 0) issue(`${at}.text`, 'button text cannot hold variables');
-    if (button.type === 'PHONE_NUMBER' && !E164.test(button.phoneNumber)) issue(`${at}.phoneNumber`, 'E.164, e.g. +919876543210');
+    if (button.type === 'PHONE_NUMBER' && !E164.test(button.phoneNumber))
+      issue(`${at}.phoneNumber`, 'E.164, e.g. +919876543210');
     if (button.type !== 'URL') return;
 
     const variables = variablesIn(button.url);
     const dynamic = variables.length === 1 && button.url.endsWith(DYNAMIC_URL_SUFFIX);
-    if (variables.length > 0 && !dynamic) issue(`${at}.url`, 'a URL button may hold one variable, {{1}}, at the very end of the URL');
+    if (variables.length > 0 && !dynamic)
+      issue(`${at}.url`, 'a URL button may hold one variable, {{1}}, at the very end of the URL');
     const prefix = dynamic ? button.url.slice(0, -DYNAMIC_URL_SUFFIX.length) : button.url;
     if (button.url.length > MAX_URL_LENGTH) issue(`${at}.url`, `at most ${MAX_URL_LENGTH} characters`);
     if (!isHttpsUrl(prefix)) issue(`${at}.url`, 'an https URL');
     if (dynamic) {
-      if (!button.example?.trim()) issue(`${at}.example`, 'a dynamic URL needs an example: the full URL with a sample value for {{1}}');
-      else if (!isHttpsUrl(button.example) || !button.example.startsWith(prefix) || button.example.length === prefix.length) {
+      if (!button.example?.trim())
+        issue(`${at}.example`, 'a dynamic URL needs an example: the full URL with a sample value for {{1}}');
+      else if (
+        !isHttpsUrl(button.example) ||
+        !button.example.startsWith(prefix) ||
+        button.example.length === prefix.length
+      ) {
         issue(`${at}.example`, `the full URL with a sample value for {{1}}, starting ${prefix}`);
       }
     } else if (button.example !== undefined) {
@@ -206,9 +226,18 @@ export function buildCtaTemplateJson(request: CtaTemplateRequest): WhatsAppTempl
   const components: TemplateJsonComponent[] = [];
   const { header } = request;
   if (header?.type === 'text') {
-    components.push({ type: 'HEADER', format: 'TEXT', text: header.text, ...(header.example !== undefined && { example: { header_text: [header.example] } }) });
+    components.push({
+      type: 'HEADER',
+      format: 'TEXT',
+      text: header.text,
+      ...(header.example !== undefined && { example: { header_text: [header.example] } }),
+    });
   } else if (header) {
-    components.push({ type: 'HEADER', format: header.type.toUpperCase() as 'DOCUMENT' | 'IMAGE' | 'VIDEO', example: { header_handle: [header.example] } });
+    components.push({
+      type: 'HEADER',
+      format: header.type.toUpperCase() as 'DOCUMENT' | 'IMAGE' | 'VIDEO',
+      example: { header_handle: [header.example] },
+    });
   }
   components.push({
     type: 'BODY',
@@ -221,8 +250,14 @@ export function buildCtaTemplateJson(request: CtaTemplateRequest): WhatsAppTempl
       type: 'BUTTONS',
       buttons: request.buttons.map((button): TemplateJsonButton => {
         if (button.type === 'QUICK_REPLY') return { type: 'QUICK_REPLY', text: button.text };
-        if (button.type === 'PHONE_NUMBER') return { type: 'PHONE_NUMBER', text: button.text, phone_number: button.phoneNumber };
-        return { type: 'URL', text: button.text, url: button.url, ...(button.example !== undefined && { example: [button.example] }) };
+        if (button.type === 'PHONE_NUMBER')
+          return { type: 'PHONE_NUMBER', text: button.text, phone_number: button.phoneNumber };
+        return {
+          type: 'URL',
+          text: button.text,
+          url: button.url,
+          ...(button.example !== undefined && { example: [button.example] }),
+        };
       }),
     });
   }
@@ -249,7 +284,11 @@ export type ProjectUpdateTemplateOptions = z.input<typeof ProjectUpdateTemplateO
 
 /** A token of the real shape for the reviewers' example URL; no key signed it, so it verifies nowhere. */
 const exampleSuffix = (action: CtaAction): string =>
-  ctaButtonSuffix(12345, `12345.7.${action === 'interested' ? 'i' : 'n'}.1767225600.exampleKid.AAAAAAAAAAAAAAAAAAAAAA`, action);
+  ctaButtonSuffix(
+    12345,
+    `12345.7.${action === 'interested' ? 'i' : 'n'}.1767225600.exampleKid.AAAAAAAAAAAAAAAAAAAAAA`,
+    action,
+  );
 
 /**
  * The seed's `project_update_template`: "Hi {{1}}, … *{{2}}* …" with two URL buttons that both
@@ -271,7 +310,12 @@ export function projectUpdateTemplateRequest(options: ProjectUpdateTemplateOptio
     footer,
     buttons: [
       { type: 'URL', text: 'Interested ✅', url: `${trackUrl}{{1}}`, example: trackUrl + exampleSuffix('interested') },
-      { type: 'URL', text: 'Not interested ❌', url: `${trackUrl}{{1}}`, example: trackUrl + exampleSuffix('not_interested') },
+      {
+        type: 'URL',
+        text: 'Not interested ❌',
+        url: `${trackUrl}{{1}}`,
+        example: trackUrl + exampleSuffix('not_interested'),
+      },
     ],
   };
 }

@@ -1,5 +1,11 @@
 import { Router } from 'express';
-import { buildCtaTemplateJson, CtaTemplateRequest, projectUpdateTemplateRequest, ProjectUpdateTemplateOptions, TemplateJsonError } from './template-builder';
+import {
+  buildCtaTemplateJson,
+  CtaTemplateRequest,
+  projectUpdateTemplateRequest,
+  ProjectUpdateTemplateOptions,
+  TemplateJsonError,
+} from './template-builder';
 import { InvalidInputError } from '../errors';
 import { handle } from '../api/validate';
 
@@ -32,7 +38,8 @@ function build<T>(fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    if (error instanceof TemplateJsonError) throw new InvalidInputError(error.issues.map((issue) => ({ location: 'body', ...issue })));
+    if (error instanceof TemplateJsonError)
+      throw new InvalidInputError(error.issues.map((issue) => ({ location: 'body', ...issue })));
     throw error;
   }
 }

@@ -67,16 +67,21 @@ function mac(key: CtaSigningKey, leadId: string, flowId: string, actionCode: str
 }
 
 /** A token for one button of one message. Throws on claims that could not be verified later. */
-export function signCtaToken(keyring: CtaKeyring, claims: { leadId: number; flowId: number; action: CtaAction; expiresAt: Date }): string {
+export function signCtaToken(
+  keyring: CtaKeyring,
+  claims: { leadId: number; flowId: number; action: CtaAction; expiresAt: Date },
+): string {
   const { current } = keyring;
   if (!isPositiveId(claims.leadId)) throw new RangeError(`leadId must be a positive integer, got ${claims.leadId}`);
   if (!isPositiveId(claims.flowId)) throw new RangeError(`flowId must be a positive integer, got ${claims.flowId}`);
   const actionCode = ACTION_CODES[claims.action];
   if (actionCode === undefined) throw new RangeError(`action must be one of ${CTA_ACTIONS.join(', ')}`);
   const expSeconds = Math.floor(claims.expiresAt.getTime() / 1000);
-  if (!Number.isFinite(expSeconds) || !EXPIRY_PATTERN.test(String(expSeconds))) throw new RangeError('expiresAt must be a valid date after 1970');
+  if (!Number.isFinite(expSeconds) || !EXPIRY_PATTERN.test(String(expSeconds)))
+    throw new RangeError('expiresAt must be a valid date after 1970');
   if (!CTA_KID_PATTERN.test(current.kid)) throw new RangeError('the current signing key has a malformed kid');
-  if (current.secret.length < CTA_SECRET_MIN_BYTES) throw new RangeError(`CTA signing keys must be at least ${CTA_SECRET_MIN_BYTES} bytes`);
+  if (current.secret.length < CTA_SECRET_MIN_BYTES)
+    throw new RangeError(`CTA signing keys must be at least ${CTA_SECRET_MIN_BYTES} bytes`);
 
   const parts = [String(claims.leadId), String(claims.flowId), actionCode, String(expSeconds)] as const;
   return [...parts, current.kid, mac(current, ...parts)].join('.');
@@ -87,7 +92,12 @@ export function signCtaToken(keyring: CtaKeyring, claims: { leadId: number; flow
  * any input. The MAC is checked before any claim is believed, so the reasons after
  * `bad_signature` describe genuine tokens (an old link, a forwarded link, the other button).
  */
-export function verifyCtaToken(keyring: CtaKeyring, token: string, expected: { leadId: number; action: string }, now: Date): CtaTokenCheck {
+export function verifyCtaToken(
+  keyring: CtaKeyring,
+  token: string,
+  expected: { leadId: number; action: string },
+  now: Date,
+): CtaTokenCheck {
   if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'malformed' };
   const parts = token.split('.');
   if (parts.length !== 6) return { ok: false, reason: 'malformed' };
@@ -111,9 +121,16 @@ export function verifyCtaToken(keyring: CtaKeyring, token: string, expected: { l
   const expectedMac = Buffer.from(mac(key, leadId, flowId, actionCode, exp), 'ascii');
   const given = Buffer.from(givenMac, 'ascii');
   // timingSafeEqual throws on a length mismatch; MAC_PATTERN fixed the length, checked again here.
-  if (given.length !== expectedMac.length || !timingSafeEqual(given, expectedMac)) return { ok: false, reason: 'bad_signature' };
+  if (given.length !== expectedMac.length || !timingSafeEqual(given, expectedMac))
+    return { ok: false, reason: 'bad_signature' };
 
-  const claims: CtaTokenClaims = { leadId: Number(leadId), flowId: Number(flowId), action, expiresAt: new Date(Number(exp) * 1000), kid };
+  const claims: CtaTokenClaims = {
+    leadId: Number(leadId),
+    flowId: Number(flowId),
+    action,
+    expiresAt: new Date(Number(exp) * 1000),
+    kid,
+  };
   if (now.getTime() >= claims.expiresAt.getTime()) return { ok: false, reason: 'expired' };
   if (claims.leadId !== expected.leadId) return { ok: false, reason: 'wrong_lead' };
   if (claims.action !== expected.action) return { ok: false, reason: 'wrong_action' };

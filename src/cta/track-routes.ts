@@ -29,7 +29,11 @@ export function trackRouter(deps: CtaClickDeps): Router {
           res.status(200).send(renderCtaPage(outcome.action, { projectName: outcome.flow.projectName }));
           return;
         case 'already_recorded':
-          res.status(200).send(renderCtaPage('already_recorded', { projectName: outcome.flow.projectName, decision: outcome.decision }));
+          res
+            .status(200)
+            .send(
+              renderCtaPage('already_recorded', { projectName: outcome.flow.projectName, decision: outcome.decision }),
+            );
           return;
         case 'preview':
           res.status(200).send(renderCtaPage('preview'));
@@ -68,9 +72,16 @@ export function trackRouter(deps: CtaClickDeps): Router {
  * the whole suffix arrives as the path segment (`12%3Ftoken%3D…`), which Express decodes into the
  * `leadId` parameter: read the query from there.
  */
-function clickParams(segment: string, query: Record<string, unknown>): { leadId: string; token: unknown; action: unknown } {
+function clickParams(
+  segment: string,
+  query: Record<string, unknown>,
+): { leadId: string; token: unknown; action: unknown } {
   const mark = segment.indexOf('?');
   if (mark === -1) return { leadId: segment, token: query.token, action: query.action };
   const inner = new URLSearchParams(segment.slice(mark + 1));
-  return { leadId: segment.slice(0, mark), token: inner.get('token') ?? undefined, action: inner.get('action') ?? undefined };
+  return {
+    leadId: segment.slice(0, mark),
+    token: inner.get('token') ?? undefined,
+    action: inner.get('action') ?? undefined,
+  };
 }

@@ -1,6 +1,14 @@
 import { ActivityFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { CtaActivities, CtaSendOutcome } from './activities';
-import { ctaClickSignal, ctaStateQuery, stopCtaSignal, type CtaClick, type CtaRunStatus, type CtaState, type CtaWorkflowInput } from './contract';
+import {
+  ctaClickSignal,
+  ctaStateQuery,
+  stopCtaSignal,
+  type CtaClick,
+  type CtaRunStatus,
+  type CtaState,
+  type CtaWorkflowInput,
+} from './contract';
 import { SEND_OPTIONS } from '../messages/contract';
 
 /** Bookkeeping is plain SQL plus idempotent signals: retry it for as long as it takes. */
@@ -70,10 +78,12 @@ export async function ctaWorkflow(input: CtaWorkflowInput): Promise<CtaState> {
       status = 'sent';
       if (!(await waitForAnswer(input.reminderAfterSeconds))) {
         // A reminder that cannot be sent leaves the first message's links working: wait on.
-        const reminded = await sendCtaMessage({ runId: input.runId, workflowId, kind: 'reminder' }).catch((error: unknown) => {
-          if (error instanceof ActivityFailure) return null;
-          throw error;
-        });
+        const reminded = await sendCtaMessage({ runId: input.runId, workflowId, kind: 'reminder' }).catch(
+          (error: unknown) => {
+            if (error instanceof ActivityFailure) return null;
+            throw error;
+          },
+        );
         if (reminded?.kind === 'sent') status = 'reminded';
         else if (reminded?.reason === 'decided') click ??= reminded.decision;
         else if (reminded) stopReason = reminded.reason;
@@ -85,7 +95,11 @@ export async function ctaWorkflow(input: CtaWorkflowInput): Promise<CtaState> {
   if (click === null) {
     status = stopReason === null ? 'no_response' : 'stopped';
     // The lead may have answered with a signal that never arrived: the close hands that answer back.
-    const stored = await closeCtaRun({ runId: input.runId, status, ...(stopReason !== null && { reason: stopReason }) });
+    const stored = await closeCtaRun({
+      runId: input.runId,
+      status,
+      ...(stopReason !== null && { reason: stopReason }),
+    });
     if (stored) click ??= stored;
   }
   // A click that raced the close still counts: the endpoint recorded it, the lead has chosen.

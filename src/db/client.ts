@@ -136,7 +136,10 @@ export function mssqlConfigFromUrl(url: string): mssql.config {
  * Wraps any node-mssql client (a connected `ConnectionPool`, or a recording fake in tests) as a
  * `Db`. `close` releases whatever the caller opened.
  */
-export function mssqlDbFromClient(client: NodeMsSqlClient, options: OpenDbOptions & { close?: () => Promise<void> } = {}): Db {
+export function mssqlDbFromClient(
+  client: NodeMsSqlClient,
+  options: OpenDbOptions & { close?: () => Promise<void> } = {},
+): Db {
   const orm: MssqlOrm = drizzleMssql({ client, logger: options.logger });
   return toDb('mssql', orm, options.close ?? (async () => {}));
 }

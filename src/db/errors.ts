@@ -11,8 +11,19 @@ const MSSQL_UNIQUE_VIOLATIONS = new Set([
 /** True when `err` says a unique index or constraint refused the row, in either dialect. */
 export function isUniqueViolation(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 8; depth++) {
-    const candidate = e as { code?: unknown; extendedCode?: unknown; number?: unknown; message?: unknown; cause?: unknown; originalError?: unknown };
-    if (candidate.extendedCode === 'SQLITE_CONSTRAINT_UNIQUE' || candidate.extendedCode === 'SQLITE_CONSTRAINT_PRIMARYKEY') return true;
+    const candidate = e as {
+      code?: unknown;
+      extendedCode?: unknown;
+      number?: unknown;
+      message?: unknown;
+      cause?: unknown;
+      originalError?: unknown;
+    };
+    if (
+      candidate.extendedCode === 'SQLITE_CONSTRAINT_UNIQUE' ||
+      candidate.extendedCode === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+    )
+      return true;
     if (typeof candidate.number === 'number' && MSSQL_UNIQUE_VIOLATIONS.has(candidate.number)) return true;
     e = candidate.cause ?? candidate.originalError;
   }

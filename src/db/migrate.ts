@@ -57,7 +57,10 @@ export function splitMssqlBatches(text: string): string[] {
 /** Applies pending migrations; returns the names applied by this call. */
 export async function migrate(db: Db, migrations: Migration[] = readMigrations(db.dialect)): Promise<string[]> {
   if (db.dialect === 'sqlite') {
-    await executeStatement(db, `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (Name TEXT NOT NULL PRIMARY KEY, AppliedAt INTEGER NOT NULL)`);
+    await executeStatement(
+      db,
+      `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (Name TEXT NOT NULL PRIMARY KEY, AppliedAt INTEGER NOT NULL)`,
+    );
   }
   const applied: string[] = [];
   for (const migration of migrations) {

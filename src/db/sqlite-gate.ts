@@ -81,7 +81,8 @@ export function gateWrites(client: Client, timeoutMs: number, file: string | und
 
   const gated: Partial<Client> = {
     execute: ((statement: InStatement | string, args?: unknown) => {
-      const run = () => (args === undefined ? client.execute(statement) : client.execute(statement as string, args as never));
+      const run = () =>
+        args === undefined ? client.execute(statement) : client.execute(statement as string, args as never);
       return isRead(statement) ? run() : exclusive(run);
     }) as Client['execute'],
     batch: (statements, mode) => exclusive(() => client.batch(statements, mode)),

@@ -1,7 +1,13 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
 import { getAssignment, listAssignmentEvents, listAssignments, listMessages } from '../db/queries';
-import { ACTIVE_ASSIGNMENT_STATUSES, cancelDripSignal, dripProgressQuery, pauseDripSignal, resumeDripSignal } from './contract';
+import {
+  ACTIVE_ASSIGNMENT_STATUSES,
+  cancelDripSignal,
+  dripProgressQuery,
+  pauseDripSignal,
+  resumeDripSignal,
+} from './contract';
 import type { ApiContext } from '../api/context';
 import { conflict, notFound } from '../errors';
 import { AssignmentActionParams, CancelBody, ListAssignmentsQuery } from './assignments-schemas';
@@ -28,7 +34,13 @@ export function assignmentsRouter(deps: ApiContext): Router {
       if (!assignment) throw notFound('assignment');
       const [events, messages] = await Promise.all([
         listAssignmentEvents(deps.db, assignment.id),
-        listMessages(deps.db, { referenceType: 'drip', referenceId: String(assignment.id), order: 'asc', page: 1, pageSize: 500 }),
+        listMessages(deps.db, {
+          referenceType: 'drip',
+          referenceId: String(assignment.id),
+          order: 'asc',
+          page: 1,
+          pageSize: 500,
+        }),
       ]);
       // The live view asks the running workflow itself; it needs a worker to answer.
       const live =
@@ -56,7 +68,8 @@ export function assignmentsRouter(deps: ApiContext): Router {
         else if (params.action === 'resume') await handle.signal(resumeDripSignal);
         else await handle.signal(cancelDripSignal, { reason: body.reason });
       } catch (error) {
-        if (error instanceof WorkflowNotFoundError) throw conflict('assignment_finished', 'the drip workflow has already ended');
+        if (error instanceof WorkflowNotFoundError)
+          throw conflict('assignment_finished', 'the drip workflow has already ended');
         throw error;
       }
       res.status(202).json({ id: assignment.id, workflowId: assignment.workflowId, requested: params.action });

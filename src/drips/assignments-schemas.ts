@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { ASSIGNMENT_STATUSES } from './contract';
 import { IdFromText, Paging, singleLine } from '../api/schemas';
 
-
 export const ListAssignmentsQuery = Paging.extend({
   sequenceId: IdFromText.optional(),
   leadId: IdFromText.optional(),

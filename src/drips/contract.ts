@@ -17,8 +17,6 @@ export {
 
 export const dripWorkflowId = (assignmentId: number): string => `drip-${assignmentId}`;
 
-
-
 export interface DripWorkflowInput {
   assignmentId: number;
   leadId: number;

@@ -24,7 +24,8 @@ export interface EnrolDeps {
   now?: () => Date;
 }
 
-export type SkipReason = 'duplicate_in_request' | 'lead_not_found' | 'opted_out' | 'suppressed' | 'already_assigned' | 'start_failed';
+export type SkipReason =
+  'duplicate_in_request' | 'lead_not_found' | 'opted_out' | 'suppressed' | 'already_assigned' | 'start_failed';
 
 export interface EnrolResult {
   started: { assignmentId: number; leadId: number; workflowId: string }[];
@@ -37,7 +38,11 @@ export interface EnrolResult {
  * opted out or already on this sequence are skipped with the reason; the database's filtered
  * unique index makes "already on it" hold even against a concurrent request.
  */
-export async function enrolLeads(deps: EnrolDeps, sequence: SequenceWithSteps, leadIds: number[]): Promise<EnrolResult> {
+export async function enrolLeads(
+  deps: EnrolDeps,
+  sequence: SequenceWithSteps,
+  leadIds: number[],
+): Promise<EnrolResult> {
   const skipped: EnrolResult['skipped'] = [];
   const unique = [...new Set(leadIds)];
   if (unique.length < leadIds.length) {
@@ -60,9 +65,13 @@ export async function enrolLeads(deps: EnrolDeps, sequence: SequenceWithSteps, l
 
   const existing = await findActiveAssignments(deps.db, { sequenceId: sequence.id, leadIds: eligible });
   const assigned = new Map(existing.map((row) => [row.leadId, row.id]));
-  const stalled = await stalledPending(deps, existing.filter((row) => row.status === 'pending').map((row) => row.id));
+  const stalled = await stalledPending(
+    deps,
+    existing.filter((row) => row.status === 'pending').map((row) => row.id),
+  );
   for (const [leadId, assignmentId] of assigned) {
-    if (!stalled.some((row) => row.id === assignmentId)) skipped.push({ leadId, reason: 'already_assigned', assignmentId });
+    if (!stalled.some((row) => row.id === assignmentId))
+      skipped.push({ leadId, reason: 'already_assigned', assignmentId });
   }
 
   const steps: DripStepSnapshot[] = sequence.steps.map((step) => ({
@@ -127,7 +136,9 @@ async function stalledPending(deps: EnrolDeps, pendingIds: number[]): Promise<As
   if (pendingIds.length === 0) return [];
   const cutoff = (deps.now ?? (() => new Date()))().getTime() - STALE_PENDING_MS;
   const rows = await Promise.all(pendingIds.map((id) => getAssignment(deps.db, id)));
-  return rows.filter((row): row is Assignment => row !== undefined && row.status === 'pending' && row.startedAt.getTime() < cutoff);
+  return rows.filter(
+    (row): row is Assignment => row !== undefined && row.status === 'pending' && row.startedAt.getTime() < cutoff,
+  );
 }
 
 async function forEachConcurrently<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {

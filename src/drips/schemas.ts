@@ -7,7 +7,8 @@ const MAX_DELAY_SECONDS = 365 * 24 * 3600;
 const LEAD_FIELD_MESSAGE = `must be ${LEAD_FIELDS.join(', ')} or custom.<key> (a custom field name)`;
 
 const isLeadField = (field: string): boolean =>
-  (LEAD_FIELDS as readonly string[]).includes(field) || (field.startsWith('custom.') && CUSTOM_FIELD_KEY.test(field.slice('custom.'.length)));
+  (LEAD_FIELDS as readonly string[]).includes(field) ||
+  (field.startsWith('custom.') && CUSTOM_FIELD_KEY.test(field.slice('custom.'.length)));
 
 /** Where a template variable takes its value: a lead field, or a literal. */
 export const VariableSourceSchema = z.union([
@@ -26,7 +27,9 @@ export const TemplateVariablesSchema = z
   .object({
     header: z.array(VariableSourceSchema).max(1).optional(),
     body: z.array(VariableSourceSchema).max(20).optional(),
-    buttons: z.record(z.string().regex(/^\d$/, 'button index must be 0-9'), z.array(VariableSourceSchema).length(1)).optional(),
+    buttons: z
+      .record(z.string().regex(/^\d$/, 'button index must be 0-9'), z.array(VariableSourceSchema).length(1))
+      .optional(),
     fileName: singleLine(255).optional(),
   })
   .strict();

@@ -1,11 +1,5 @@
 import { Router } from 'express';
-import {
-  archiveSequence,
-  createSequence,
-  getSequence,
-  listSequences,
-  updateSequence,
-} from '../db/queries';
+import { archiveSequence, createSequence, getSequence, listSequences, updateSequence } from '../db/queries';
 import { checkSequenceSteps, type NamedTemplateUse } from '../templates/check';
 import type { ApiContext } from '../api/context';
 import { enrolLeads } from './enrol';

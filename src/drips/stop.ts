@@ -27,7 +27,9 @@ export async function stopDrips(
     if (result.status === 'fulfilled') delivered += 1;
     else {
       const why = describeError(result.reason);
-      deps.log(`[drips] could not stop ${targets[index]!.workflowId} of lead ${targets[index]!.leadId} (${reason}): ${why}`);
+      deps.log(
+        `[drips] could not stop ${targets[index]!.workflowId} of lead ${targets[index]!.leadId} (${reason}): ${why}`,
+      );
     }
   });
   return delivered;

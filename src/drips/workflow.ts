@@ -9,7 +9,16 @@ import {
 } from '@temporalio/workflow';
 import type { DripActivities } from './activities';
 import type { SendActivities } from '../messages/send';
-import { cancelDripSignal, dripProgressQuery, pauseDripSignal, resumeDripSignal, type AssignmentEventKind, type AssignmentStatus, type DripProgress, type DripWorkflowInput } from './contract';
+import {
+  cancelDripSignal,
+  dripProgressQuery,
+  pauseDripSignal,
+  resumeDripSignal,
+  type AssignmentEventKind,
+  type AssignmentStatus,
+  type DripProgress,
+  type DripWorkflowInput,
+} from './contract';
 import { SEND_OPTIONS } from '../messages/contract';
 
 /** Progress writes are plain SQL: retry them for as long as it takes, they are idempotent. */

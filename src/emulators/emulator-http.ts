@@ -34,10 +34,13 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
       clearTimeout(timer);
       resolve();
     };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -63,7 +66,12 @@ export interface ListeningEmulator {
 }
 
 /** Serves an emulator app; `close` first stops the emulator's own pending work (e.g. webhooks). */
-export async function listenEmulator(app: Express, port: number, host: string, stopPendingWork: () => void): Promise<ListeningEmulator> {
+export async function listenEmulator(
+  app: Express,
+  port: number,
+  host: string,
+  stopPendingWork: () => void,
+): Promise<ListeningEmulator> {
   const server: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -108,7 +108,11 @@ export const InfobipEmulatorFaultSchema = z.discriminatedUnion('kind', [
     shape: z.enum(['E429', 'requestError']).optional(),
     ...FaultCommon,
   }),
-  z.object({ kind: z.literal('server_error'), status: z.union([z.literal(500), z.literal(502), z.literal(503)]).optional(), ...FaultCommon }),
+  z.object({
+    kind: z.literal('server_error'),
+    status: z.union([z.literal(500), z.literal(502), z.literal(503)]).optional(),
+    ...FaultCommon,
+  }),
   /** The page is served with `count` malformed records mixed in (People and logs only). */
   z.object({ kind: z.literal('malformed'), count: z.number().int().positive().optional(), ...FaultCommon }),
 ]);
@@ -215,13 +219,28 @@ export interface InfobipEmulator {
 
 /** A 32-bit mix of seed, index and salt (splitmix-style): cheap, stable, well spread. */
 function mix(seed: number, index: number, salt: number): number {
-  let x = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35) ^ Math.imul(salt + 7, 0x27d4eb2f)) >>> 0;
+  let x =
+    (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35) ^ Math.imul(salt + 7, 0x27d4eb2f)) >>>
+    0;
   x = Math.imul(x ^ (x >>> 16), 0x7feb352d) >>> 0;
   x = Math.imul(x ^ (x >>> 15), 0x846ca68b) >>> 0;
   return (x ^ (x >>> 16)) >>> 0;
 }
 
-const FIRST_NAMES = ['Asha', 'Ravi', 'Meera', 'Arjun', 'Priya', 'Kiran', 'Neha', 'Vikram', 'Anita', 'Rahul', 'Sana', 'Dev'];
+const FIRST_NAMES = [
+  'Asha',
+  'Ravi',
+  'Meera',
+  'Arjun',
+  'Priya',
+  'Kiran',
+  'Neha',
+  'Vikram',
+  'Anita',
+  'Rahul',
+  'Sana',
+  'Dev',
+];
 const LAST_NAMES = ['Sharma', 'Iyer', 'Patel', 'Khan', 'Reddy', 'Das', 'Nair', 'Gupta', 'Singh', 'Menon'];
 
 /**
@@ -293,7 +312,8 @@ export function generatedPersonKind(index: number, spec: GeneratedPeopleSpec = {
   if (every(resolved.malformedEvery, index)) return 'malformed';
   if (every(resolved.invalidEvery, index)) return 'invalid';
   // A duplicate repeats the previous person's number, so only a usable one makes a duplicate.
-  if (index > 0 && every(resolved.duplicateEvery, index) && generatedPersonKind(index - 1, spec) === 'valid') return 'duplicate';
+  if (index > 0 && every(resolved.duplicateEvery, index) && generatedPersonKind(index - 1, spec) === 'valid')
+    return 'duplicate';
   return 'valid';
 }
 
@@ -311,7 +331,11 @@ export function generatedPersonIndexAt(createdAt: string, anchor: Date): number 
   return Math.ceil((at.getTime() - (anchor.getTime() - GENERATED_CREATED_BEFORE_ANCHOR_MS)) / 1000);
 }
 
-function generatePerson(index: number, spec: ResolvedPeopleSpec, attributes: { lastContacted: string; lastChannel: string }): Record<string, unknown> {
+function generatePerson(
+  index: number,
+  spec: ResolvedPeopleSpec,
+  attributes: { lastContacted: string; lastChannel: string },
+): Record<string, unknown> {
   const { seed } = spec;
   const kind = generatedPersonKind(index, {
     invalidEvery: spec.invalidEvery,
@@ -364,7 +388,13 @@ function generateLog(index: number, spec: ResolvedLogsSpec): Record<string, unkn
     doneAt: formatInfobipTimestamp(new Date(sentAt + 2_000)),
     messageCount: 1,
     price: { pricePerMessage: 0.01, currency: 'EUR' },
-    status: { groupId: 3, groupName: 'DELIVERED', id: 5, name: 'DELIVERED_TO_HANDSET', description: 'Message delivered to handset' },
+    status: {
+      groupId: 3,
+      groupName: 'DELIVERED',
+      id: 5,
+      name: 'DELIVERED_TO_HANDSET',
+      description: 'Message delivered to handset',
+    },
     error: { groupId: 0, groupName: 'OK', id: 0, name: 'NO_ERROR', description: 'No Error', permanent: false },
     platform: { entityId: null, applicationId: null },
     content: { text: 'Your appointment is confirmed.' },
@@ -385,7 +415,18 @@ class BadRequest extends Error {
 
 type Predicate = (person: Record<string, unknown>) => boolean;
 
-const COMPARATORS = new Set(['#eq', '#ne', '#gt', '#gte', '#lt', '#lte', '#contains', '#notContain', '#startsWith', '#endsWith']);
+const COMPARATORS = new Set([
+  '#eq',
+  '#ne',
+  '#gt',
+  '#gte',
+  '#lt',
+  '#lte',
+  '#contains',
+  '#notContain',
+  '#startsWith',
+  '#endsWith',
+]);
 
 function fieldValue(person: Record<string, unknown>, path: string): unknown {
   let value: unknown = person;
@@ -393,7 +434,10 @@ function fieldValue(person: Record<string, unknown>, path: string): unknown {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
     const record = value as Record<string, unknown>;
     // Custom attribute names are case-insensitive in People.
-    value = part in record ? record[part] : Object.entries(record).find(([key]) => key.toLowerCase() === part.toLowerCase())?.[1];
+    value =
+      part in record
+        ? record[part]
+        : Object.entries(record).find(([key]) => key.toLowerCase() === part.toLowerCase())?.[1];
   }
   return value;
 }
@@ -413,11 +457,15 @@ function comparison(operator: string, path: string, expected: unknown): Predicat
     const text = (value: unknown): string => (typeof value === 'string' ? value.toLowerCase() : String(value));
     switch (operator) {
       case '#eq':
-        return Array.isArray(actual) ? actual.includes(expected) : compareValues(actual, expected) === 0 || actual === expected;
+        return Array.isArray(actual)
+          ? actual.includes(expected)
+          : compareValues(actual, expected) === 0 || actual === expected;
       case '#ne':
         return !(compareValues(actual, expected) === 0 || actual === expected);
       case '#contains':
-        return Array.isArray(actual) ? actual.some((item) => item === expected || fieldValue(Object(item), 'name') === expected) : actual !== undefined && text(actual).includes(text(expected));
+        return Array.isArray(actual)
+          ? actual.some((item) => item === expected || fieldValue(Object(item), 'name') === expected)
+          : actual !== undefined && text(actual).includes(text(expected));
       case '#notContain':
         return !comparison('#contains', path, expected)(person);
       case '#startsWith':
@@ -427,7 +475,13 @@ function comparison(operator: string, path: string, expected: unknown): Predicat
       default: {
         const order = compareValues(actual, expected);
         if (order === undefined) return false;
-        return operator === '#gt' ? order > 0 : operator === '#gte' ? order >= 0 : operator === '#lt' ? order < 0 : order <= 0;
+        return operator === '#gt'
+          ? order > 0
+          : operator === '#gte'
+            ? order >= 0
+            : operator === '#lt'
+              ? order < 0
+              : order <= 0;
       }
     }
   };
@@ -435,7 +489,8 @@ function comparison(operator: string, path: string, expected: unknown): Predicat
 
 /** Accepts `{"#op": {field: value}}` (the documented form), `{field: {"#op": value}}` and `{field: value}`. */
 export function compilePeopleFilter(filter: unknown): Predicate {
-  if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) throw new BadRequest('filter must be a JSON object', 'filter');
+  if (filter === null || typeof filter !== 'object' || Array.isArray(filter))
+    throw new BadRequest('filter must be a JSON object', 'filter');
   const parts: Predicate[] = [];
   for (const [key, value] of Object.entries(filter as Record<string, unknown>)) {
     if (key === '#and' || key === '#or') {
@@ -444,8 +499,10 @@ export function compilePeopleFilter(filter: unknown): Predicate {
       parts.push(key === '#and' ? (p) => clauses.every((c) => c(p)) : (p) => clauses.some((c) => c(p)));
     } else if (key.startsWith('#')) {
       if (!COMPARATORS.has(key)) throw new BadRequest(`unknown operator ${key}`, 'filter');
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new BadRequest(`${key} takes {field: value}`, 'filter');
-      for (const [path, expected] of Object.entries(value as Record<string, unknown>)) parts.push(comparison(key, path, expected));
+      if (value === null || typeof value !== 'object' || Array.isArray(value))
+        throw new BadRequest(`${key} takes {field: value}`, 'filter');
+      for (const [path, expected] of Object.entries(value as Record<string, unknown>))
+        parts.push(comparison(key, path, expected));
     } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       for (const [operator, expected] of Object.entries(value as Record<string, unknown>)) {
         if (!COMPARATORS.has(operator)) throw new BadRequest(`unknown operator ${operator}`, 'filter');
@@ -463,7 +520,8 @@ export function compilePeopleFilter(filter: unknown): Predicate {
  * listPeople), so the rest of the filter is matched once for every page of a sync.
  */
 function splitCreatedFrom(filter: unknown): { rest: unknown; createdFrom: unknown } {
-  if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) return { rest: filter, createdFrom: undefined };
+  if (filter === null || typeof filter !== 'object' || Array.isArray(filter))
+    return { rest: filter, createdFrom: undefined };
   const clauses = (filter as Record<string, unknown>)['#and'];
   if (Object.keys(filter).length !== 1 || !Array.isArray(clauses)) return { rest: filter, createdFrom: undefined };
   const isBound = (clause: unknown): clause is { '#gte': { createdAt: unknown } } => {
@@ -485,8 +543,16 @@ const serviceException = (messageId: string, text: string, validationErrors?: Re
   requestError: { serviceException: { messageId, text, ...(validationErrors ? { validationErrors } : {}) } },
 });
 
-const MALFORMED_PERSON = (n: number): unknown[] => [{ id: null, firstName: 42, note: `malformed-${n}` }, 'garbage', { id: `bad-${n}`, contactInformation: { phone: [{ number: null }] } }];
-const MALFORMED_LOG = (n: number): unknown[] => [{ messageId: `bad-log-${n}`, destination: '919800000000', sentAt: 'yesterday' }, null, { destination: '919800000001' }];
+const MALFORMED_PERSON = (n: number): unknown[] => [
+  { id: null, firstName: 42, note: `malformed-${n}` },
+  'garbage',
+  { id: `bad-${n}`, contactInformation: { phone: [{ number: null }] } },
+];
+const MALFORMED_LOG = (n: number): unknown[] => [
+  { messageId: `bad-log-${n}`, destination: '919800000000', sentAt: 'yesterday' },
+  null,
+  { destination: '919800000001' },
+];
 
 class EmulatorNotFound extends Error {}
 class EmulatorConflict extends Error {}
@@ -536,12 +602,16 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   const matchCache = new Map<string, { version: number; refs: Int32Array }>();
 
   const personAt = (ref: number): unknown =>
-    changedPeople.get(ref) ?? (ref < peopleSpec.count ? generatePerson(ref, peopleSpec, attributes) : extraPeople[ref - peopleSpec.count]);
+    changedPeople.get(ref) ??
+    (ref < peopleSpec.count ? generatePerson(ref, peopleSpec, attributes) : extraPeople[ref - peopleSpec.count]);
 
   function refOfPerson(id: string | number): number | undefined {
     const generated = Number(id) - (370_000_000_000_000 + peopleSpec.seed * 10_000_000);
     if (Number.isInteger(generated) && generated >= 0 && generated < peopleSpec.count) return generated;
-    const extra = extraPeople.findIndex((person) => person !== null && typeof person === 'object' && String((person as { id?: unknown }).id) === String(id));
+    const extra = extraPeople.findIndex(
+      (person) =>
+        person !== null && typeof person === 'object' && String((person as { id?: unknown }).id) === String(id),
+    );
     return extra < 0 ? undefined : peopleSpec.count + extra;
   }
 
@@ -553,13 +623,21 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   // ------------------------------------------------------------------------------------------
   // Reports
 
-  async function post(url: string, payload: unknown, kind: InfobipReportKind, messageIds: string[]): Promise<InfobipWebhookDelivery> {
+  async function post(
+    url: string,
+    payload: unknown,
+    kind: InfobipReportKind,
+    messageIds: string[],
+  ): Promise<InfobipWebhookDelivery> {
     let target = url;
     const headers: Record<string, string> = { 'User-Agent': 'Infobip-Emulator/1.0' };
     // fetch refuses credentials in a URL; a notifyUrl carrying them becomes a Basic header.
     const parsed = new URL(url);
     if (parsed.username) {
-      headers.Authorization = infobipBasicAuthHeader(decodeURIComponent(parsed.username), decodeURIComponent(parsed.password));
+      headers.Authorization = infobipBasicAuthHeader(
+        decodeURIComponent(parsed.username),
+        decodeURIComponent(parsed.password),
+      );
       parsed.username = '';
       parsed.password = '';
       target = parsed.toString();
@@ -589,9 +667,17 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     return url;
   }
 
-  const STATUS_DEFAULTS: Record<NonNullable<InfobipReportRequest['groupName']>, { groupId: number; id: number; name: string; description: string }> = {
+  const STATUS_DEFAULTS: Record<
+    NonNullable<InfobipReportRequest['groupName']>,
+    { groupId: number; id: number; name: string; description: string }
+  > = {
     PENDING: { groupId: 1, id: 7, name: 'PENDING_ENROUTE', description: 'Message sent to next instance' },
-    UNDELIVERABLE: { groupId: 2, id: 9, name: 'UNDELIVERABLE_NOT_DELIVERED', description: 'Message sent not delivered' },
+    UNDELIVERABLE: {
+      groupId: 2,
+      id: 9,
+      name: 'UNDELIVERABLE_NOT_DELIVERED',
+      description: 'Message sent not delivered',
+    },
     DELIVERED: { groupId: 3, id: 5, name: 'DELIVERED_TO_HANDSET', description: 'Message delivered to handset' },
     EXPIRED: { groupId: 4, id: 15, name: 'EXPIRED_EXPIRED', description: 'Message expired' },
     REJECTED: { groupId: 5, id: 6, name: 'REJECTED_NETWORK', description: 'Network is forbidden' },
@@ -612,7 +698,14 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       doneAt,
       messageCount: 1,
       price: { pricePerMessage: 0, currency: 'EUR' },
-      status: { groupId: defaults.groupId, groupName, id: defaults.id, name: report.name ?? defaults.name, description: defaults.description, action: '' },
+      status: {
+        groupId: defaults.groupId,
+        groupName,
+        id: defaults.id,
+        name: report.name ?? defaults.name,
+        description: defaults.description,
+        action: '',
+      },
       error: failed
         ? {
             groupId: 1,
@@ -653,7 +746,8 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       inbound.buttonText !== undefined
         ? { type: 'BUTTON', text: inbound.buttonText, payload: inbound.buttonPayload ?? inbound.buttonText }
         : { type: 'TEXT', text: inbound.text ?? '' };
-    if (inbound.replyTo) message.context = { id: inbound.replyTo, from: options.whatsappSender ?? INFOBIP_EMULATOR_SENDER };
+    if (inbound.replyTo)
+      message.context = { id: inbound.replyTo, from: options.whatsappSender ?? INFOBIP_EMULATOR_SENDER };
     const payload = {
       results: [
         {
@@ -707,7 +801,10 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       const ref = refOfPerson(id);
       if (ref === undefined) throw new EmulatorNotFound(`no person with id ${id}`);
       const person = structuredClone(personAt(ref)) as Record<string, unknown>;
-      const custom = person.customAttributes !== null && typeof person.customAttributes === 'object' ? (person.customAttributes as Record<string, unknown>) : {};
+      const custom =
+        person.customAttributes !== null && typeof person.customAttributes === 'object'
+          ? (person.customAttributes as Record<string, unknown>)
+          : {};
       custom[attributes.lastContacted] = contact.at.toISOString();
       if (contact.channel) custom[attributes.lastChannel] = contact.channel.toUpperCase();
       person.customAttributes = custom;
@@ -771,7 +868,9 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
             description: 'Too many requests.',
             action: 'Reduce the request rate and retry after the time given in Retry-After.',
             violations: [],
-            resources: [{ name: 'Throttling', url: 'https://www.infobip.com/docs/essentials/api-essentials/throttling' }],
+            resources: [
+              { name: 'Throttling', url: 'https://www.infobip.com/docs/essentials/api-essentials/throttling' },
+            ],
           }
         : serviceException('TOO_MANY_REQUESTS', 'Too many requests'),
     );
@@ -803,7 +902,8 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     }
     if (fault?.kind === 'server_error') {
       const status = fault.status ?? 500;
-      if (status === 500) res.status(500).json(serviceException('GENERAL_ERROR', 'Something went wrong. Please contact support.'));
+      if (status === 500)
+        res.status(500).json(serviceException('GENERAL_ERROR', 'Something went wrong. Please contact support.'));
       else res.status(status).type('html').send(`<html><body><h1>${status}</h1></body></html>`);
       return null;
     }
@@ -818,7 +918,11 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   }
 
   function badRequest(res: Response, error: BadRequest): void {
-    res.status(400).json(serviceException('BAD_REQUEST', error.message, error.field ? { [error.field]: [error.message] } : undefined));
+    res
+      .status(400)
+      .json(
+        serviceException('BAD_REQUEST', error.message, error.field ? { [error.field]: [error.message] } : undefined),
+      );
   }
 
   function intParam(value: unknown, name: string, fallback: number, min: number, max: number): number {
@@ -883,7 +987,10 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     if (orderBy) {
       const [field = '', direction = 'asc'] = orderBy.split(':');
       if (!ORDER_FIELDS.has(field) || !['asc', 'desc'].includes(direction.toLowerCase())) {
-        throw new BadRequest('orderBy must be firstName, lastName, createdAt or modifiedAt, with :asc or :desc', 'orderBy');
+        throw new BadRequest(
+          'orderBy must be firstName, lastName, createdAt or modifiedAt, with :asc or :desc',
+          'orderBy',
+        );
       }
       order = { field, direction: direction.toLowerCase() === 'desc' ? -1 : 1 };
     }
@@ -902,7 +1009,8 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     if (order) {
       const { direction } = order;
       // A person without the field sorts first, so the order is total and a keyset bound can be searched.
-      const compare = (a: unknown, b: unknown): number => (a === undefined ? (b === undefined ? 0 : -1) : b === undefined ? 1 : (compareValues(a, b) ?? 0));
+      const compare = (a: unknown, b: unknown): number =>
+        a === undefined ? (b === undefined ? 0 : -1) : b === undefined ? 1 : (compareValues(a, b) ?? 0);
       matched.sort((a, b) => compare(sortKeys.get(a), sortKeys.get(b)) * direction || a - b);
     }
     const refs = Int32Array.from(matched);
@@ -922,8 +1030,17 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       const refs = matchingPeople(query.filter, query.orderBy);
       const start = (page - 1) * limit;
       let persons: unknown[] = Array.from(refs.subarray(start, start + limit), (ref) => personAt(ref));
-      if (admitted.malformed) persons = mixIn(persons, Array.from({ length: admitted.malformed }, (_, n) => MALFORMED_PERSON(n)[n % 3]));
-      const body: Record<string, unknown> = { limit, page, ...(query.orderBy ? { orderBy: query.orderBy } : {}), persons };
+      if (admitted.malformed)
+        persons = mixIn(
+          persons,
+          Array.from({ length: admitted.malformed }, (_, n) => MALFORMED_PERSON(n)[n % 3]),
+        );
+      const body: Record<string, unknown> = {
+        limit,
+        page,
+        ...(query.orderBy ? { orderBy: query.orderBy } : {}),
+        persons,
+      };
       if (query.includeTotalCount === 'true') body.totalCount = refs.length;
       res.json(body);
     } catch (error) {
@@ -966,7 +1083,8 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       let since = readTime('sentSince', oldest);
       const until = readTime('sentUntil', current);
       if (since < oldest) {
-        if ((options.logsRetention ?? 'clamp') === 'reject') throw new BadRequest('sentSince is more than 48 hours ago: logs are kept for 48 hours', 'sentSince');
+        if ((options.logsRetention ?? 'clamp') === 'reject')
+          throw new BadRequest('sentSince is more than 48 hours ago: logs are kept for 48 hours', 'sentSince');
         since = oldest;
       }
       const limit = intParam(query.limit, 'limit', 50, 1, INFOBIP_MAX_PAGE_SIZE);
@@ -974,7 +1092,10 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
 
       const inWindow = (at: number): boolean => at >= since && at < until;
       const explicit = extraLogs
-        .map((record) => ({ record, at: parseInfobipTimestamp((record as { sentAt?: unknown } | null)?.sentAt)?.getTime() }))
+        .map((record) => ({
+          record,
+          at: parseInfobipTimestamp((record as { sentAt?: unknown } | null)?.sentAt)?.getTime(),
+        }))
         // Records with an unreadable sentAt are served anyway: the client must report them, not choke.
         .filter(({ at }) => at === undefined || inWindow(at))
         .map(({ record }) => record);
@@ -985,9 +1106,15 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
 
       let results: unknown[] = [];
       for (let position = offset; position < Math.min(total, offset + limit); position += 1) {
-        results.push(position < explicit.length ? explicit[position] : generateLog(first + position - explicit.length, logsSpec));
+        results.push(
+          position < explicit.length ? explicit[position] : generateLog(first + position - explicit.length, logsSpec),
+        );
       }
-      if (admitted.malformed) results = mixIn(results, Array.from({ length: admitted.malformed }, (_, n) => MALFORMED_LOG(n)[n % 3]));
+      if (admitted.malformed)
+        results = mixIn(
+          results,
+          Array.from({ length: admitted.malformed }, (_, n) => MALFORMED_LOG(n)[n % 3]),
+        );
       const nextOffset = offset + limit;
       const body: Record<string, unknown> = { results };
       if (query.useCursor === 'true' || query.cursor) {
@@ -1009,33 +1136,57 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       (problems[`messages[${index}].${field}`] ??= []).push(problem);
     };
     const message = (raw ?? {}) as Record<string, unknown>;
-    if (typeof message.from !== 'string' || !/^\d{1,24}$/.test(message.from)) at('from', 'must be the registered sender, digits only');
-    else if (options.whatsappSender && message.from !== options.whatsappSender.replace(/\D/g, '')) at('from', 'is not a registered sender');
-    if (typeof message.to !== 'string' || !/^\d{6,15}$/.test(message.to)) at('to', 'must be a number in international format, digits only');
-    if (message.messageId !== undefined && (typeof message.messageId !== 'string' || message.messageId.length > 200)) at('messageId', 'size must be between 0 and 200');
-    if (message.callbackData !== undefined && (typeof message.callbackData !== 'string' || message.callbackData.length > 4000)) at('callbackData', 'size must be between 0 and 4000');
-    if (message.notifyUrl !== undefined && (typeof message.notifyUrl !== 'string' || !/^https?:\/\//.test(message.notifyUrl) || message.notifyUrl.length > 2048)) at('notifyUrl', 'must be a valid URL');
+    if (typeof message.from !== 'string' || !/^\d{1,24}$/.test(message.from))
+      at('from', 'must be the registered sender, digits only');
+    else if (options.whatsappSender && message.from !== options.whatsappSender.replace(/\D/g, ''))
+      at('from', 'is not a registered sender');
+    if (typeof message.to !== 'string' || !/^\d{6,15}$/.test(message.to))
+      at('to', 'must be a number in international format, digits only');
+    if (message.messageId !== undefined && (typeof message.messageId !== 'string' || message.messageId.length > 200))
+      at('messageId', 'size must be between 0 and 200');
+    if (
+      message.callbackData !== undefined &&
+      (typeof message.callbackData !== 'string' || message.callbackData.length > 4000)
+    )
+      at('callbackData', 'size must be between 0 and 4000');
+    if (
+      message.notifyUrl !== undefined &&
+      (typeof message.notifyUrl !== 'string' ||
+        !/^https?:\/\//.test(message.notifyUrl) ||
+        message.notifyUrl.length > 2048)
+    )
+      at('notifyUrl', 'must be a valid URL');
 
     const content = (message.content ?? {}) as Record<string, unknown>;
-    if (typeof content.templateName !== 'string' || !/^[a-z0-9_]{1,512}$/.test(content.templateName)) at('content.templateName', 'must be lowercase letters, digits and _');
+    if (typeof content.templateName !== 'string' || !/^[a-z0-9_]{1,512}$/.test(content.templateName))
+      at('content.templateName', 'must be lowercase letters, digits and _');
     if (typeof content.language !== 'string' || content.language === '') at('content.language', 'must not be blank');
     const data = (content.templateData ?? {}) as Record<string, unknown>;
     const placeholders = ((data.body ?? {}) as Record<string, unknown>).placeholders;
     if (!Array.isArray(placeholders)) at('content.templateData.body.placeholders', 'must not be null');
-    else if (placeholders.some((value) => typeof value !== 'string' || value.trim() === '')) at('content.templateData.body.placeholders', 'values must not be blank');
+    else if (placeholders.some((value) => typeof value !== 'string' || value.trim() === ''))
+      at('content.templateData.body.placeholders', 'values must not be blank');
 
     if (data.header !== undefined) {
       const header = (data.header ?? {}) as Record<string, unknown>;
       const isUrl = (value: unknown): boolean => typeof value === 'string' && /^https?:\/\/\S+$/.test(value);
       switch (header.type) {
         case 'TEXT':
-          if (typeof header.placeholder !== 'string' || header.placeholder.trim() === '' || /[\n\t]| {5,}/.test(header.placeholder)) {
-            at('content.templateData.header.placeholder', 'must not be blank nor contain new lines, tabs or more than 4 consecutive spaces');
+          if (
+            typeof header.placeholder !== 'string' ||
+            header.placeholder.trim() === '' ||
+            /[\n\t]| {5,}/.test(header.placeholder)
+          ) {
+            at(
+              'content.templateData.header.placeholder',
+              'must not be blank nor contain new lines, tabs or more than 4 consecutive spaces',
+            );
           }
           break;
         case 'DOCUMENT':
           if (!isUrl(header.mediaUrl)) at('content.templateData.header.mediaUrl', 'must be a valid URL');
-          if (typeof header.filename !== 'string' || header.filename === '' || header.filename.length > 240) at('content.templateData.header.filename', 'must not be blank');
+          if (typeof header.filename !== 'string' || header.filename === '' || header.filename.length > 240)
+            at('content.templateData.header.filename', 'must not be blank');
           break;
         case 'IMAGE':
         case 'VIDEO':
@@ -1047,12 +1198,15 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     }
     if (data.buttons !== undefined) {
       const buttons = data.buttons;
-      if (!Array.isArray(buttons) || buttons.length > 10) at('content.templateData.buttons', 'must be a list of at most 10 buttons');
+      if (!Array.isArray(buttons) || buttons.length > 10)
+        at('content.templateData.buttons', 'must be a list of at most 10 buttons');
       else {
         buttons.forEach((button: unknown, n) => {
           const { type, parameter } = (button ?? {}) as Record<string, unknown>;
-          if (!['QUICK_REPLY', 'URL', 'COPY_CODE', 'FLOW'].includes(String(type))) at(`content.templateData.buttons[${n}].type`, 'is not a supported button type');
-          if (typeof parameter !== 'string' || parameter === '') at(`content.templateData.buttons[${n}].parameter`, 'must not be blank');
+          if (!['QUICK_REPLY', 'URL', 'COPY_CODE', 'FLOW'].includes(String(type)))
+            at(`content.templateData.buttons[${n}].type`, 'is not a supported button type');
+          if (typeof parameter !== 'string' || parameter === '')
+            at(`content.templateData.buttons[${n}].parameter`, 'must not be blank');
         });
         if (buttons.filter((button: unknown) => (button as { type?: unknown } | null)?.type === 'URL').length > 2) {
           at('content.templateData.buttons', 'at most 2 URL buttons');
@@ -1077,8 +1231,15 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     const bulkId = typeof body.bulkId === 'string' ? body.bulkId : randomUUID();
     const acceptedAt = now();
     const accepted = (body.messages as Record<string, unknown>[]).map((message) => {
-      const messageId = typeof message.messageId === 'string' && message.messageId !== '' ? message.messageId : randomUUID();
-      const record: InfobipAcceptedMessage = { messageId, bulkId, acceptedAt: new Date(acceptedAt).toISOString(), message: structuredClone(message), lastReport: null };
+      const messageId =
+        typeof message.messageId === 'string' && message.messageId !== '' ? message.messageId : randomUUID();
+      const record: InfobipAcceptedMessage = {
+        messageId,
+        bulkId,
+        acceptedAt: new Date(acceptedAt).toISOString(),
+        message: structuredClone(message),
+        lastReport: null,
+      };
       messages.set(messageId, record);
       return record;
     });
@@ -1087,13 +1248,20 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
         to: record.message.to,
         messageCount: 1,
         messageId: record.messageId,
-        status: { groupId: 1, groupName: 'PENDING', id: 7, name: 'PENDING_ENROUTE', description: 'Message sent to next instance' },
+        status: {
+          groupId: 1,
+          groupName: 'PENDING',
+          id: 7,
+          name: 'PENDING_ENROUTE',
+          description: 'Message sent to next instance',
+        },
       })),
       bulkId,
     });
     if (settings.autoReports) {
       for (const record of accepted) {
-        if (typeof record.message.notifyUrl === 'string' || settings.webhookUrl) void runAutoReports(record.messageId, Date.now());
+        if (typeof record.message.notifyUrl === 'string' || settings.webhookUrl)
+          void runAutoReports(record.messageId, Date.now());
       }
     }
   }
@@ -1120,11 +1288,17 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   });
   const SettingsSchema = z.object({
     webhookUrl: z.url().nullable().optional(),
-    webhookAuth: z.object({ username: z.string().min(1), password: z.string().min(1) }).nullable().optional(),
+    webhookAuth: z
+      .object({ username: z.string().min(1), password: z.string().min(1) })
+      .nullable()
+      .optional(),
     autoReports: z.boolean().optional(),
     seenReports: z.boolean().optional(),
     rateLimits: z
-      .object({ peoplePerSecond: z.number().positive().nullable().optional(), logsPerMinute: z.number().positive().nullable().optional() })
+      .object({
+        peoplePerSecond: z.number().positive().nullable().optional(),
+        logsPerMinute: z.number().positive().nullable().optional(),
+      })
       .optional(),
   });
 
@@ -1136,7 +1310,12 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
 
   const control = express.Router();
   control.get('/health', (_req, res) => {
-    res.json({ ok: true, emulator: 'infobip', people: peopleSpec.count + extraPeople.length, smsLogs: logsSpec.count + extraLogs.length });
+    res.json({
+      ok: true,
+      emulator: 'infobip',
+      people: peopleSpec.count + extraPeople.length,
+      smsLogs: logsSpec.count + extraLogs.length,
+    });
   });
   control.get('/requests', (_req, res) => {
     res.json({ counts: state.requestCounts(), requests: state.requests() });
@@ -1152,7 +1331,11 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   });
   control.post('/faults', (req, res) => {
     const body: unknown = req.body;
-    const list = Array.isArray(body) ? body : body && typeof body === 'object' && 'faults' in body && Array.isArray(body.faults) ? (body.faults as unknown[]) : [body];
+    const list = Array.isArray(body)
+      ? body
+      : body && typeof body === 'object' && 'faults' in body && Array.isArray(body.faults)
+        ? (body.faults as unknown[])
+        : [body];
     for (const fault of z.array(InfobipEmulatorFaultSchema).parse(list)) state.injectFault(fault);
     res.status(201).json({ faults: state.pendingFaults() });
   });
@@ -1162,8 +1345,13 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     res.status(201).json({ added: records.length });
   });
   control.post('/people/:id/contact', (req, res) => {
-    const body = z.object({ at: z.iso.datetime({ offset: true }).optional(), channel: z.string().min(1).optional() }).parse(req.body ?? {});
-    state.contactPerson(req.params.id, { at: body.at ? new Date(body.at) : new Date(now()), ...(body.channel && { channel: body.channel }) });
+    const body = z
+      .object({ at: z.iso.datetime({ offset: true }).optional(), channel: z.string().min(1).optional() })
+      .parse(req.body ?? {});
+    state.contactPerson(req.params.id, {
+      at: body.at ? new Date(body.at) : new Date(now()),
+      ...(body.channel && { channel: body.channel }),
+    });
     res.json({ contacted: req.params.id });
   });
   control.post('/sms-logs', (req, res) => {
@@ -1175,7 +1363,9 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     res.json({ delivery: await deliverReport(ReportSchema.parse(req.body)) });
   });
   control.post('/seen', async (req, res) => {
-    res.json({ delivery: await deliverSeenReport(z.object({ messageId: z.string().min(1) }).parse(req.body).messageId) });
+    res.json({
+      delivery: await deliverSeenReport(z.object({ messageId: z.string().min(1) }).parse(req.body).messageId),
+    });
   });
   control.post('/inbound', async (req, res) => {
     res.json({ delivery: await deliverInboundMessage(InboundSchema.parse(req.body)) });
@@ -1210,7 +1400,8 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       return;
     }
     if (!req.path.startsWith('/__emulator')) {
-      if (isBodyParseError(error)) res.status(400).json(serviceException('BAD_REQUEST', 'The request body is not valid JSON'));
+      if (isBodyParseError(error))
+        res.status(400).json(serviceException('BAD_REQUEST', 'The request body is not valid JSON'));
       else res.status(500).json(serviceException('GENERAL_ERROR', 'Something went wrong. Please contact support.'));
       return;
     }

@@ -50,14 +50,24 @@ export const DEFAULT_EMULATOR_TEMPLATES: readonly EmulatorTemplate[] = [
     category: 'MARKETING',
     body: 'Hi {{1}}, just checking in. Reply if you have questions.',
   },
-  { name: 'drip_day_1', language: 'en', category: 'MARKETING', body: 'Hi {{1}}, here is what to expect from us this week.' },
+  {
+    name: 'drip_day_1',
+    language: 'en',
+    category: 'MARKETING',
+    body: 'Hi {{1}}, here is what to expect from us this week.',
+  },
   {
     name: 'drip_day_2',
     language: 'en',
     category: 'MARKETING',
     body: 'Hi {{1}}, a quick tip to get the most out of your account.',
   },
-  { name: 'drip_day_3', language: 'en', category: 'MARKETING', body: 'Hi {{1}}, any questions? We are one message away.' },
+  {
+    name: 'drip_day_3',
+    language: 'en',
+    category: 'MARKETING',
+    body: 'Hi {{1}}, any questions? We are one message away.',
+  },
   {
     name: 'seller_registration',
     language: 'en',
@@ -100,7 +110,10 @@ export function ctaEmulatorTemplates(baseUrl: string): EmulatorTemplate[] {
 }
 
 /** The URL each URL button opens once its dynamic `{{1}}` takes the value sent for it. */
-export function renderButtonUrls(template: Pick<StoredTemplate, 'buttons'>, buttonValues: Record<string, string[]>): Record<string, string> {
+export function renderButtonUrls(
+  template: Pick<StoredTemplate, 'buttons'>,
+  buttonValues: Record<string, string[]>,
+): Record<string, string> {
   const urls: Record<string, string> = {};
   for (const [index, button] of (template.buttons ?? []).entries()) {
     if (button.type !== 'URL') continue;

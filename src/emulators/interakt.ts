@@ -10,7 +10,15 @@ import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { z } from 'zod';
-import { holdResponse, isBodyParseError, listenEmulator, maskHeaders, postWebhookBody, sleep, type ListeningEmulator } from './emulator-http';
+import {
+  holdResponse,
+  isBodyParseError,
+  listenEmulator,
+  maskHeaders,
+  postWebhookBody,
+  sleep,
+  type ListeningEmulator,
+} from './emulator-http';
 export type { ListeningEmulator } from './emulator-http';
 import {
   INTERAKT_CALLBACK_DATA_MAX,
@@ -81,7 +89,11 @@ export const EmulatorFaultSchema = z.discriminatedUnion('kind', [
     status: z.union([z.literal(500), z.literal(502), z.literal(503)]).optional(),
     ...FaultCommon,
   }),
-  z.object({ kind: z.literal('rate_limit'), retryAfterSeconds: z.number().int().nonnegative().optional(), ...FaultCommon }),
+  z.object({
+    kind: z.literal('rate_limit'),
+    retryAfterSeconds: z.number().int().nonnegative().optional(),
+    ...FaultCommon,
+  }),
   /** Holds the response for `ms` and does not accept the message. */
   z.object({ kind: z.literal('timeout'), ms: z.number().int().positive().optional(), ...FaultCommon }),
   /** Accepts and records the message but answers only after `ms`: the ambiguous case. */
@@ -171,7 +183,11 @@ export interface InteraktEmulatorState {
   removeTemplate(name: string, language: string): boolean;
   configureWebhooks(settings: WebhookSettings): void;
   /** Posts one webhook now, whatever was posted before: duplicates and out-of-order on purpose. */
-  deliverWebhook(messageId: string, type: InteraktWebhookType, options?: DeliverWebhookOptions): Promise<WebhookDelivery>;
+  deliverWebhook(
+    messageId: string,
+    type: InteraktWebhookType,
+    options?: DeliverWebhookOptions,
+  ): Promise<WebhookDelivery>;
   /**
    * Posts a `message_received` webhook now, as if the customer with this phone (E.164, or digits
    * with country code) wrote `text`. Pass `messageId` to redeliver the same inbound message.
@@ -212,7 +228,9 @@ const SendBodySchema = z.object({
   template: z
     .object({
       name: z.string({ error: 'template.name is required' }).min(1, 'template.name is required'),
-      languageCode: z.string({ error: 'template.languageCode is required' }).min(1, 'template.languageCode is required'),
+      languageCode: z
+        .string({ error: 'template.languageCode is required' })
+        .min(1, 'template.languageCode is required'),
       headerValues: z.array(z.string()).optional(),
       fileName: z.string().optional(),
       bodyValues: z.array(z.string()).optional(),
@@ -240,7 +258,12 @@ const WEBHOOK_STATUS: Record<InteraktWebhookType, AcceptedMessage['status']> = {
   message_api_failed: 'Failed',
 };
 
-const WebhookTypeSchema = z.enum(['message_api_sent', 'message_api_delivered', 'message_api_read', 'message_api_failed']);
+const WebhookTypeSchema = z.enum([
+  'message_api_sent',
+  'message_api_delivered',
+  'message_api_read',
+  'message_api_failed',
+]);
 
 const SettingsSchema = z.object({
   webhookUrl: z.url().nullable().optional(),
@@ -338,7 +361,11 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
     return postWebhook(messageId, type, JSON.stringify(buildWebhook(message, type, deliverOptions)));
   }
 
-  async function deliverInbound(phone: string, text: string, inboundOptions: { messageId?: string } = {}): Promise<WebhookDelivery> {
+  async function deliverInbound(
+    phone: string,
+    text: string,
+    inboundOptions: { messageId?: string } = {},
+  ): Promise<WebhookDelivery> {
     const digits = phone.replace(/\D/g, '');
     const parsed = parsePhoneNumberFromString(`+${digits}`);
     if (!parsed) throw new EmulatorConflict(`Not a phone number: ${phone}`);
@@ -389,12 +416,19 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
     };
     deliveries.push(delivery);
 
-    const headers = { 'User-Agent': 'Interakt-Emulator/1.0', ...(signature ? { [INTERAKT_SIGNATURE_HEADER]: signature } : {}) };
+    const headers = {
+      'User-Agent': 'Interakt-Emulator/1.0',
+      ...(signature ? { [INTERAKT_SIGNATURE_HEADER]: signature } : {}),
+    };
     Object.assign(delivery, await postWebhookBody(url, rawBody, headers, lifecycle.signal, WEBHOOK_TIMEOUT_MS));
     return structuredClone(delivery);
   }
 
-  function buildWebhook(message: MessageRecord, type: InteraktWebhookType, extra: DeliverWebhookOptions): InteraktStatusWebhook {
+  function buildWebhook(
+    message: MessageRecord,
+    type: InteraktWebhookType,
+    extra: DeliverWebhookOptions,
+  ): InteraktStatusWebhook {
     const now = utcTimestamp();
     const status = WEBHOOK_STATUS[type];
     if (type === 'message_api_sent') message.sentAt ??= now;
@@ -504,7 +538,10 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
     const parsed = SendBodySchema.safeParse(raw ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      return { ok: false, reason: issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'Invalid request body' };
+      return {
+        ok: false,
+        reason: issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'Invalid request body',
+      };
     }
     const body = parsed.data;
     const phone = validatePhone(body);
@@ -590,7 +627,9 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
     const accepted = validated.ok ? accept(validated.send) : undefined;
     if (fault?.kind === 'accept_then_timeout' && !(await holdResponse(res, fault.ms ?? DEFAULT_HOLD_MS))) return;
     if (!accepted) {
-      res.status(400).json({ result: false, message: `${CORRECT_THE_FOLLOWING}${validated.ok ? '' : validated.reason}` });
+      res
+        .status(400)
+        .json({ result: false, message: `${CORRECT_THE_FOLLOWING}${validated.ok ? '' : validated.reason}` });
       return;
     }
     res.status(201).json({ result: true, message: 'Message created successfully', id: accepted.id });
@@ -625,7 +664,8 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
     const language = typeof req.query.language === 'string' ? req.query.language : 'all';
     const matching = [...templates.values()].filter(
       (template) =>
-        (approval === 'ALL' || template.approvalStatus === approval) && (language === 'all' || template.language === language),
+        (approval === 'ALL' || template.approvalStatus === approval) &&
+        (language === 'all' || template.language === language),
     );
     const page = matching.slice(offset, offset + pageSize);
     res.json({
@@ -654,19 +694,23 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
   });
   control.post('/webhooks', async (req, res) => {
     const body = z
-        .object({
-          messageId: z.string().min(1),
-          type: WebhookTypeSchema,
-          failureReason: z.string().optional(),
-          errorCode: z.string().optional(),
-        })
-        .parse(req.body);
+      .object({
+        messageId: z.string().min(1),
+        type: WebhookTypeSchema,
+        failureReason: z.string().optional(),
+        errorCode: z.string().optional(),
+      })
+      .parse(req.body);
     const { messageId, type, ...extra } = body;
     res.json({ delivery: await deliverWebhook(messageId, type, extra) });
   });
   control.post('/inbound', async (req, res) => {
-    const body = z.object({ phone: z.string().min(1), text: z.string(), messageId: z.string().min(1).optional() }).parse(req.body);
-    res.json({ delivery: await deliverInbound(body.phone, body.text, body.messageId ? { messageId: body.messageId } : {}) });
+    const body = z
+      .object({ phone: z.string().min(1), text: z.string(), messageId: z.string().min(1).optional() })
+      .parse(req.body);
+    res.json({
+      delivery: await deliverInbound(body.phone, body.text, body.messageId ? { messageId: body.messageId } : {}),
+    });
   });
   control.get('/faults', (_req, res) => {
     res.json({ faults: state.pendingFaults() });
@@ -783,7 +827,10 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-type ValidSend = Omit<MessageRecord, 'id' | 'acceptedAt' | 'status' | 'customerId' | 'sentAt' | 'deliveredAt' | 'seenAt'>;
+type ValidSend = Omit<
+  MessageRecord,
+  'id' | 'acceptedAt' | 'status' | 'customerId' | 'sentAt' | 'deliveredAt' | 'seenAt'
+>;
 
 class EmulatorNotFound extends Error {}
 class EmulatorConflict extends Error {}

@@ -32,7 +32,8 @@ async function main(): Promise<void> {
 
   const defaultPort = values.provider === 'infobip' ? config.INFOBIP_EMULATOR_PORT : config.EMULATOR_PORT;
   const port = values.port === undefined ? defaultPort : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`--port must be a port number, got "${values.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new Error(`--port must be a port number, got "${values.port}"`);
 
   const host = values.host ?? '127.0.0.1';
   const webhooks = values['webhook-url'] ? `, webhooks to ${values['webhook-url']}` : ', no webhook URL';

@@ -14,7 +14,15 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import { META_SIGNATURE_HEADER, signMetaWebhook } from '../providers/meta-webhook';
-import { holdResponse, isBodyParseError, listenEmulator, maskHeaders, postWebhookBody, sleep, type ListeningEmulator } from './emulator-http';
+import {
+  holdResponse,
+  isBodyParseError,
+  listenEmulator,
+  maskHeaders,
+  postWebhookBody,
+  sleep,
+  type ListeningEmulator,
+} from './emulator-http';
 import type { WebhookDelays } from './interakt';
 import {
   DEFAULT_EMULATOR_TEMPLATES,
@@ -134,8 +142,7 @@ export interface MetaRecordedRequest {
 }
 
 export type MetaWebhookDeliveryEvent =
-  | { kind: 'status'; messageId: string; status: MetaStatus }
-  | { kind: 'inbound'; messageId: string; from: string };
+  { kind: 'status'; messageId: string; status: MetaStatus } | { kind: 'inbound'; messageId: string; from: string };
 
 export interface MetaWebhookDelivery {
   seq: number;
@@ -303,7 +310,10 @@ const SendBodySchema = z.object({
   template: z
     .object({
       name: z.string({ error: 'template.name is required' }).min(1, 'template.name is required'),
-      language: z.object({ code: z.string().min(1), policy: z.string().optional() }, { error: 'template.language.code is required' }),
+      language: z.object(
+        { code: z.string().min(1), policy: z.string().optional() },
+        { error: 'template.language.code is required' },
+      ),
       components: z.array(ComponentSchema).optional(),
     })
     .optional(),
@@ -364,7 +374,10 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
 
   function seedTemplates(): Map<string, StoredTemplate> {
     const seeded = new Map<string, StoredTemplate>();
-    const all = [...(options.includeDefaultTemplates === false ? [] : DEFAULT_EMULATOR_TEMPLATES), ...(options.templates ?? [])];
+    const all = [
+      ...(options.includeDefaultTemplates === false ? [] : DEFAULT_EMULATOR_TEMPLATES),
+      ...(options.templates ?? []),
+    ];
     for (const template of all) {
       const key = templateKey(template.name, template.language);
       seeded.set(key, storeTemplate(template, seeded.get(key)));
@@ -506,7 +519,10 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
     );
   }
 
-  async function post(payload: Record<string, unknown>, events: MetaWebhookDeliveryEvent[]): Promise<MetaWebhookDelivery> {
+  async function post(
+    payload: Record<string, unknown>,
+    events: MetaWebhookDeliveryEvent[],
+  ): Promise<MetaWebhookDelivery> {
     const url = settings.webhookUrl;
     if (!url) throw new EmulatorConflict('No webhook URL configured');
     const rawBody = JSON.stringify(payload);
@@ -566,7 +582,9 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
 
   function takeFault(body: unknown): MetaEmulatorFault | undefined {
     const to =
-      body && typeof body === 'object' && 'to' in body && typeof body.to === 'string' ? body.to.replace(/\D/g, '') : undefined;
+      body && typeof body === 'object' && 'to' in body && typeof body.to === 'string'
+        ? body.to.replace(/\D/g, '')
+        : undefined;
     const index = faults.findIndex(({ fault }) => {
       const wanted = fault.match?.phone?.replace(/\D/g, '');
       return !wanted || wanted === to;
@@ -613,8 +631,10 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
     if (!template || template.approvalStatus === 'PENDING' || template.approvalStatus === 'REJECTED') {
       throw new GraphError(132001, `template name (${name}) does not exist in ${language.code}`);
     }
-    if (template.approvalStatus === 'PAUSED') throw new GraphError(132015, `template ${name} (${language.code}) is paused`);
-    if (template.approvalStatus === 'DISABLED') throw new GraphError(132016, `template ${name} (${language.code}) is disabled`);
+    if (template.approvalStatus === 'PAUSED')
+      throw new GraphError(132015, `template ${name} (${language.code}) is paused`);
+    if (template.approvalStatus === 'DISABLED')
+      throw new GraphError(132016, `template ${name} (${language.code}) is disabled`);
 
     const values = readComponents(template, body.template.components ?? []);
     return {
@@ -652,7 +672,9 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
         if (fault.retryAfterSeconds !== undefined) res.set('Retry-After', String(fault.retryAfterSeconds));
         res
           .status(fault.httpStatus ?? defaultHttpStatus(fault.code))
-          .json(graphErrorBody(fault.code, fault.details ?? `Injected by the emulator: error ${fault.code}`, fault.title));
+          .json(
+            graphErrorBody(fault.code, fault.details ?? `Injected by the emulator: error ${fault.code}`, fault.title),
+          );
         return;
       case 'http_5xx': {
         const status = fault.status ?? 500;
@@ -720,7 +742,9 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
     res.json({ deliveries: state.webhookDeliveries() });
   });
   control.post('/webhooks', async (req, res) => {
-    const body = z.union([z.object({ statuses: z.array(StatusUpdateSchema).min(1) }), StatusUpdateSchema]).parse(req.body);
+    const body = z
+      .union([z.object({ statuses: z.array(StatusUpdateSchema).min(1) }), StatusUpdateSchema])
+      .parse(req.body);
     const updates = 'statuses' in body ? body.statuses : [body];
     res.json({ delivery: await deliverStatusBatch(updates) });
   });
@@ -878,7 +902,8 @@ function readComponents(
 ): Pick<MetaAcceptedMessage, 'headerValues' | 'headerMedia' | 'fileName' | 'bodyValues' | 'buttonValues'> {
   const headers = components.filter((component) => component.type === 'header');
   const bodies = components.filter((component) => component.type === 'body');
-  if (headers.length > 1 || bodies.length > 1) throw new GraphError(100, 'components: at most one header and one body component');
+  if (headers.length > 1 || bodies.length > 1)
+    throw new GraphError(100, 'components: at most one header and one body component');
 
   const countMismatch = (where: string, received: number, expected: number): GraphError =>
     new GraphError(
@@ -908,7 +933,10 @@ function readComponents(
     const parameter = headerParameters[0]!;
     const media = parameter[kind];
     if (parameter.type !== kind || !media) {
-      throw new GraphError(132012, `header: the template has a ${header.format} header, received a ${parameter.type} parameter`);
+      throw new GraphError(
+        132012,
+        `header: the template has a ${header.format} header, received a ${parameter.type} parameter`,
+      );
     }
     if (!/^https?:\/\//.test(media.link)) throw new GraphError(131008, `header: ${kind}.link must be an http(s) URL`);
     const filename = kind === 'document' && 'filename' in media ? media.filename : undefined;
@@ -939,7 +967,8 @@ function readComponents(
       if (component.parameters.length !== expected) throw countMismatch(where, component.parameters.length, expected);
       buttonValues[String(index)] = texts(where, component.parameters);
     } else if (component.sub_type === 'quick_reply') {
-      if (button.type !== 'QUICK_REPLY') throw new GraphError(100, `${where} is of type ${button.type}, not QuickReply`);
+      if (button.type !== 'QUICK_REPLY')
+        throw new GraphError(100, `${where} is of type ${button.type}, not QuickReply`);
     } else {
       throw new GraphError(100, `${where}: unsupported sub_type ${String(component.sub_type)}`);
     }

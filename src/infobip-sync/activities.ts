@@ -12,10 +12,23 @@ import {
   type InfobipSyncRecordError,
 } from '../db/queries';
 import { isProviderError } from '../providers/errors';
-import type { InfobipClient, InfobipPeopleCursor, InfobipPerson, InfobipRecord, InfobipSmsLog } from '../providers/infobip';
+import type {
+  InfobipClient,
+  InfobipPeopleCursor,
+  InfobipPerson,
+  InfobipRecord,
+  InfobipSmsLog,
+} from '../providers/infobip';
 import { maskPhone } from '../logging/redact';
 import { normalizePhone } from '../providers/phone';
-import type { InfobipPageSource, InfobipStatusRule, InfobipSyncCounts, InfobipSyncMode, InfobipSyncOptions, InfobipSyncTrigger } from './contract';
+import type {
+  InfobipPageSource,
+  InfobipStatusRule,
+  InfobipSyncCounts,
+  InfobipSyncMode,
+  InfobipSyncOptions,
+  InfobipSyncTrigger,
+} from './contract';
 import { InfobipSyncWindowError, openInfobipSyncRun, resolvedOptionsOf } from './run';
 import { defaultCountryOf, readInteraktOptions } from '../settings/provider-settings';
 
@@ -97,14 +110,20 @@ export function createInfobipSyncActivities(deps: InfobipSyncActivityDeps) {
       try {
         opened = await openInfobipSyncRun(deps.db, { ...input, now: now() });
       } catch (error) {
-        if (error instanceof InfobipSyncWindowError) throw ApplicationFailure.create({ type: INFOBIP_SYNC_INVALID_WINDOW, message: error.message, nonRetryable: true });
+        if (error instanceof InfobipSyncWindowError)
+          throw ApplicationFailure.create({
+            type: INFOBIP_SYNC_INVALID_WINDOW,
+            message: error.message,
+            nonRetryable: true,
+          });
         throw error;
       }
       const { run } = opened;
       const options = resolvedOptionsOf(run);
       const sources: InfobipSyncPlan['sources'] = [];
       if (options.source !== 'logs') sources.push({ source: 'people', since: options.since, until: options.until });
-      if (options.source !== 'people' && options.logsSince) sources.push({ source: 'logs', since: options.logsSince, until: options.until });
+      if (options.source !== 'people' && options.logsSince)
+        sources.push({ source: 'logs', since: options.logsSince, until: options.until });
       const { fetched, matched, created, updated, skipped, invalid, errorCount } = run;
       return {
         runId: run.id,
@@ -139,7 +158,13 @@ export function createInfobipSyncActivities(deps: InfobipSyncActivityDeps) {
           const key = { runId: input.runId, source, pageNo: position.pageNo };
           await withTransaction(deps.db, async (tx) => {
             if (await getInfobipSyncPage(tx, key)) return;
-            const outcome = await applyInfobipContacts(tx, { contacts: page.contacts, mode: input.mode, dryRun: input.dryRun, statusRule: input.statusRule, now: now() });
+            const outcome = await applyInfobipContacts(tx, {
+              contacts: page.contacts,
+              mode: input.mode,
+              dryRun: input.dryRun,
+              statusRule: input.statusRule,
+              now: now(),
+            });
             await upsertInfobipSyncPage(tx, {
               ...key,
               fetched: page.fetched,
@@ -153,7 +178,14 @@ export function createInfobipSyncActivities(deps: InfobipSyncActivityDeps) {
               completedAt: now(),
             });
           });
-          position = page.hasMore ? { source, pageNo: position.pageNo + 1, cursor: page.nextCursor, ...(page.nextAfter && { after: page.nextAfter }) } : null;
+          position = page.hasMore
+            ? {
+                source,
+                pageNo: position.pageNo + 1,
+                cursor: page.nextCursor,
+                ...(page.nextAfter && { after: page.nextAfter }),
+              }
+            : null;
           heartbeat(position ?? { ...key, cursor: null, done: true });
           if (!page.hasMore) {
             const totals = await refreshInfobipSyncRunTotals(deps.db, input.runId);
@@ -171,7 +203,8 @@ export function createInfobipSyncActivities(deps: InfobipSyncActivityDeps) {
     async finishInfobipSyncRun({ runId }: { runId: number }): Promise<InfobipSyncCounts> {
       await finishInfobipSyncRun(deps.db, runId, { status: 'completed', finishedAt: now() });
       const run = await getInfobipSyncRun(deps.db, runId);
-      if (!run) throw ApplicationFailure.nonRetryable(`Infobip sync run ${runId} does not exist`, INFOBIP_SYNC_RUN_NOT_FOUND);
+      if (!run)
+        throw ApplicationFailure.nonRetryable(`Infobip sync run ${runId} does not exist`, INFOBIP_SYNC_RUN_NOT_FOUND);
       const { fetched, matched, created, updated, skipped, invalid, errorCount } = run;
       return { fetched, matched, created, updated, skipped, invalid, errorCount };
     },
@@ -190,7 +223,12 @@ function restorePosition(details: unknown, from: InfobipPagePosition): InfobipPa
   const saved = details as (Partial<InfobipPagePosition> & { done?: boolean }) | undefined;
   if (!saved || saved.source !== from.source || typeof saved.pageNo !== 'number') return from;
   if (saved.done) return null;
-  return { source: from.source, pageNo: saved.pageNo, cursor: saved.cursor ?? null, ...(saved.after && { after: saved.after }) };
+  return {
+    source: from.source,
+    pageNo: saved.pageNo,
+    cursor: saved.cursor ?? null,
+    ...(saved.after && { after: saved.after }),
+  };
 }
 
 interface ReadPage {
@@ -210,14 +248,45 @@ async function readPage(
   country: CountryCode,
 ): Promise<ReadPage> {
   if (position.source === 'people') {
-    const page = await client.listPeople({ contactedSince: window.since, contactedUntil: window.until, limit: input.pageSize, channels: input.channels, after: position.after ?? null });
-    const read = readRecords(page.records, (person) => personContact(person, country), (raw, i) => recordName(raw, ['id'], position, i));
+    const page = await client.listPeople({
+      contactedSince: window.since,
+      contactedUntil: window.until,
+      limit: input.pageSize,
+      channels: input.channels,
+      after: position.after ?? null,
+    });
+    const read = readRecords(
+      page.records,
+      (person) => personContact(person, country),
+      (raw, i) => recordName(raw, ['id'], position, i),
+    );
     // A page may hold nobody new (all of one instant, read before) and still be followed by more.
-    return { ...read, fetched: page.records.length, hasMore: page.next !== null, nextCursor: null, nextAfter: page.next };
+    return {
+      ...read,
+      fetched: page.records.length,
+      hasMore: page.next !== null,
+      nextCursor: null,
+      nextAfter: page.next,
+    };
   }
-  const page = await client.listSmsLogs({ sentSince: window.since, sentUntil: window.until, limit: input.pageSize, cursor: position.cursor });
-  const read = readRecords(page.records, (log) => logContact(log, country), (raw, i) => recordName(raw, ['messageId'], position, i));
-  return { ...read, fetched: page.records.length, hasMore: page.nextCursor !== null && page.records.length > 0, nextCursor: page.nextCursor, nextAfter: null };
+  const page = await client.listSmsLogs({
+    sentSince: window.since,
+    sentUntil: window.until,
+    limit: input.pageSize,
+    cursor: position.cursor,
+  });
+  const read = readRecords(
+    page.records,
+    (log) => logContact(log, country),
+    (raw, i) => recordName(raw, ['messageId'], position, i),
+  );
+  return {
+    ...read,
+    fetched: page.records.length,
+    hasMore: page.nextCursor !== null && page.records.length > 0,
+    nextCursor: page.nextCursor,
+    nextAfter: null,
+  };
 }
 
 type ContactOrError = { ok: true; contact: InfobipContact } | { ok: false; record: string; message: string };
@@ -245,7 +314,8 @@ function recordName(raw: unknown, idFields: string[], position: InfobipPagePosit
   if (raw && typeof raw === 'object') {
     for (const field of idFields) {
       const value = (raw as Record<string, unknown>)[field];
-      if (typeof value === 'string' || typeof value === 'number') return `${position.source === 'people' ? 'person' : 'log'} ${value}`;
+      if (typeof value === 'string' || typeof value === 'number')
+        return `${position.source === 'people' ? 'person' : 'log'} ${value}`;
     }
   }
   return `${position.source} page ${position.pageNo} record ${index + 1}`;
@@ -254,7 +324,8 @@ function recordName(raw: unknown, idFields: string[], position: InfobipPagePosit
 /** A person's first phone that is a valid mobile: one person is one lead. */
 function personContact(person: InfobipPerson, country: CountryCode): ContactOrError {
   const record = `person ${person.profileId}`;
-  if (person.phones.length === 0) return { ok: false, record, message: 'invalid phone: the person has no phone number' };
+  if (person.phones.length === 0)
+    return { ok: false, record, message: 'invalid phone: the person has no phone number' };
   const reasons: string[] = [];
   for (const raw of person.phones) {
     const phone = toE164(raw, country);
@@ -280,7 +351,17 @@ function personContact(person: InfobipPerson, country: CountryCode): ContactOrEr
 function logContact(log: InfobipSmsLog, country: CountryCode): ContactOrError {
   const phone = toE164(log.destination, country);
   if (!phone.ok) return { ok: false, record: `log ${log.messageId}`, message: `invalid phone: ${phone.reason}` };
-  return { ok: true, contact: { phone: phone.e164, contactedAt: log.sentAt, channel: 'sms', profileId: null, firstName: null, lastName: null } };
+  return {
+    ok: true,
+    contact: {
+      phone: phone.e164,
+      contactedAt: log.sentAt,
+      channel: 'sms',
+      profileId: null,
+      firstName: null,
+      lastName: null,
+    },
+  };
 }
 
 /**
@@ -308,12 +389,26 @@ function syncFailure(error: unknown): unknown {
   if (!isProviderError(error)) return error;
   switch (error.kind) {
     case 'config':
-      return ApplicationFailure.create({ type: INFOBIP_SYNC_CONFIG_ERROR, message: error.message, nonRetryable: true, details: [{ code: error.code }] });
+      return ApplicationFailure.create({
+        type: INFOBIP_SYNC_CONFIG_ERROR,
+        message: error.message,
+        nonRetryable: true,
+        details: [{ code: error.code }],
+      });
     case 'permanent':
-      return ApplicationFailure.create({ type: INFOBIP_SYNC_REFUSED, message: error.message, nonRetryable: true, details: [{ code: error.code }] });
+      return ApplicationFailure.create({
+        type: INFOBIP_SYNC_REFUSED,
+        message: error.message,
+        nonRetryable: true,
+        details: [{ code: error.code }],
+      });
     case 'retryable':
     case 'ambiguous':
       // Reading a list changes nothing upstream, so an ambiguous answer is just a retry.
-      return ApplicationFailure.create({ type: 'ProviderUnavailable', message: error.message, nextRetryDelay: error.details.retryAfterMs });
+      return ApplicationFailure.create({
+        type: 'ProviderUnavailable',
+        message: error.message,
+        nextRetryDelay: error.details.retryAfterMs,
+      });
   }
 }

@@ -60,7 +60,8 @@ export function infobipSyncRouter(deps: InfobipSyncRouterDeps): Router {
           alreadyStarted: started.alreadyStarted,
         });
       } catch (error) {
-        if (error instanceof InfobipSyncWindowError) throw new InvalidInputError([{ location: 'body', path: 'since', message: error.message }]);
+        if (error instanceof InfobipSyncWindowError)
+          throw new InvalidInputError([{ location: 'body', path: 'since', message: error.message }]);
         throw error;
       }
     }),
@@ -88,7 +89,10 @@ export function infobipSyncRouter(deps: InfobipSyncRouterDeps): Router {
   router.get(
     '/last-success',
     handle({}, async (_input, res) => {
-      const [any, scheduled] = [await getLastInfobipSyncSuccess(deps.db), await getLastInfobipSyncSuccess(deps.db, { trigger: 'schedule' })];
+      const [any, scheduled] = [
+        await getLastInfobipSyncSuccess(deps.db),
+        await getLastInfobipSyncSuccess(deps.db, { trigger: 'schedule' }),
+      ];
       res.json({ lastSuccessAt: any?.toISOString() ?? null, lastScheduledSuccessAt: scheduled?.toISOString() ?? null });
     }),
   );

@@ -5,7 +5,12 @@
  * run key, so whoever comes second finds the run the first one opened.
  */
 import type { Db } from '../db/client';
-import { createInfobipSyncRun, getInfobipSyncRunByKey, getLastInfobipSyncSuccess, type InfobipSyncRun } from '../db/queries';
+import {
+  createInfobipSyncRun,
+  getInfobipSyncRunByKey,
+  getLastInfobipSyncSuccess,
+  type InfobipSyncRun,
+} from '../db/queries';
 import { INFOBIP_LOGS_RETENTION_MS } from '../providers/infobip';
 import type { InfobipSyncOptions, InfobipSyncTrigger } from './contract';
 
@@ -44,21 +49,33 @@ export interface OpenInfobipSyncRunParams {
  * between two runs; for a scheduled run, the last successful scheduled run) and `until` to now. Logs only reach back 48 h: an earlier start is clamped for
  * them, with a warning on the run. Throws InfobipSyncWindowError when the window is empty.
  */
-export async function openInfobipSyncRun(db: Db, params: OpenInfobipSyncRunParams): Promise<{ run: InfobipSyncRun; created: boolean }> {
+export async function openInfobipSyncRun(
+  db: Db,
+  params: OpenInfobipSyncRunParams,
+): Promise<{ run: InfobipSyncRun; created: boolean }> {
   const existing = await getInfobipSyncRunByKey(db, params.runKey);
   if (existing) return { run: existing, created: false };
   const { options, now } = params;
   // A scheduled run follows the schedule's own last success (see getLastInfobipSyncSuccess); a
   // manual run without `since` follows whichever run succeeded last.
-  const lastSuccess = options.since === undefined ? await getLastInfobipSyncSuccess(db, params.trigger === 'schedule' ? { trigger: 'schedule' } : {}) : null;
+  const lastSuccess =
+    options.since === undefined
+      ? await getLastInfobipSyncSuccess(db, params.trigger === 'schedule' ? { trigger: 'schedule' } : {})
+      : null;
   const windowTo = options.until === undefined ? now : new Date(options.until);
   const margin = options.safetyMarginMs ?? DEFAULT_INFOBIP_SYNC_SAFETY_MARGIN_MS;
   const windowFrom =
     options.since !== undefined
       ? new Date(options.since)
-      : new Date(lastSuccess ? lastSuccess.getTime() - margin : windowTo.getTime() - (options.initialLookbackMs ?? DEFAULT_INFOBIP_SYNC_INITIAL_LOOKBACK_MS));
+      : new Date(
+          lastSuccess
+            ? lastSuccess.getTime() - margin
+            : windowTo.getTime() - (options.initialLookbackMs ?? DEFAULT_INFOBIP_SYNC_INITIAL_LOOKBACK_MS),
+        );
   if (Number.isNaN(windowFrom.getTime()) || Number.isNaN(windowTo.getTime()) || windowFrom >= windowTo) {
-    throw new InfobipSyncWindowError(`the sync window is empty: since ${windowFrom.toISOString()} is not before until ${windowTo.toISOString()}`);
+    throw new InfobipSyncWindowError(
+      `the sync window is empty: since ${windowFrom.toISOString()} is not before until ${windowTo.toISOString()}`,
+    );
   }
 
   const warnings: string[] = [];
@@ -67,10 +84,14 @@ export async function openInfobipSyncRun(db: Db, params: OpenInfobipSyncRunParam
     const earliest = new Date(now.getTime() - INFOBIP_LOGS_RETENTION_MS + LOGS_RETENTION_CUSHION_MS);
     logsSince = windowFrom < earliest ? earliest : windowFrom;
     if (logsSince >= windowTo) {
-      warnings.push(`SMS logs only reach back 48 hours: the window ends before ${earliest.toISOString()}, so no logs were read`);
+      warnings.push(
+        `SMS logs only reach back 48 hours: the window ends before ${earliest.toISOString()}, so no logs were read`,
+      );
       logsSince = null;
     } else if (logsSince > windowFrom) {
-      warnings.push(`SMS logs only reach back 48 hours: logs were read from ${logsSince.toISOString()}, not ${windowFrom.toISOString()}`);
+      warnings.push(
+        `SMS logs only reach back 48 hours: logs were read from ${logsSince.toISOString()}, not ${windowFrom.toISOString()}`,
+      );
     }
   }
 
@@ -96,4 +117,5 @@ export async function openInfobipSyncRun(db: Db, params: OpenInfobipSyncRunParam
 }
 
 /** The resolved options a run row carries (see openInfobipSyncRun). */
-export const resolvedOptionsOf = (run: InfobipSyncRun): ResolvedInfobipSyncOptions => run.options as unknown as ResolvedInfobipSyncOptions;
+export const resolvedOptionsOf = (run: InfobipSyncRun): ResolvedInfobipSyncOptions =>
+  run.options as unknown as ResolvedInfobipSyncOptions;

@@ -3,7 +3,13 @@
  * carry no window: each opens its run from the last successful run's end minus the safety margin
  * (see openInfobipSyncRun), so no contact falls between two runs, however late one starts.
  */
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleSpec } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleSpec,
+} from '@temporalio/client';
 import { infobipSyncWorkflowId, type InfobipSyncOptions, type InfobipSyncWorkflowInput } from './contract';
 import type { infobipSyncWorkflow } from './workflow';
 
@@ -59,7 +65,10 @@ function actionOf(params: InfobipSyncScheduleParams, scheduleId: string) {
  * state stays). Overlap SKIP: a run still going when the next is due makes that one skip, never
  * two runs over the same leads at once.
  */
-export async function upsertInfobipSyncSchedule(client: Client, params: InfobipSyncScheduleParams): Promise<{ created: boolean }> {
+export async function upsertInfobipSyncSchedule(
+  client: Client,
+  params: InfobipSyncScheduleParams,
+): Promise<{ created: boolean }> {
   const scheduleId = params.scheduleId ?? INFOBIP_SYNC_SCHEDULE_ID;
   try {
     await client.schedule.create({
@@ -81,11 +90,19 @@ export async function upsertInfobipSyncSchedule(client: Client, params: InfobipS
   return { created: false };
 }
 
-export async function pauseInfobipSyncSchedule(client: Client, note = 'paused through the API', scheduleId = INFOBIP_SYNC_SCHEDULE_ID): Promise<void> {
+export async function pauseInfobipSyncSchedule(
+  client: Client,
+  note = 'paused through the API',
+  scheduleId = INFOBIP_SYNC_SCHEDULE_ID,
+): Promise<void> {
   await client.schedule.getHandle(scheduleId).pause(note);
 }
 
-export async function resumeInfobipSyncSchedule(client: Client, note = 'resumed through the API', scheduleId = INFOBIP_SYNC_SCHEDULE_ID): Promise<void> {
+export async function resumeInfobipSyncSchedule(
+  client: Client,
+  note = 'resumed through the API',
+  scheduleId = INFOBIP_SYNC_SCHEDULE_ID,
+): Promise<void> {
   await client.schedule.getHandle(scheduleId).unpause(note);
 }
 
@@ -99,14 +116,18 @@ export async function deleteInfobipSyncSchedule(client: Client, scheduleId = INF
 }
 
 /** Throws ScheduleNotFoundError when there is none. */
-export async function describeInfobipSyncSchedule(client: Client, scheduleId = INFOBIP_SYNC_SCHEDULE_ID): Promise<InfobipSyncScheduleSummary> {
+export async function describeInfobipSyncSchedule(
+  client: Client,
+  scheduleId = INFOBIP_SYNC_SCHEDULE_ID,
+): Promise<InfobipSyncScheduleSummary> {
   const description = await client.schedule.getHandle(scheduleId).describe();
   return summarise(scheduleId, description);
 }
 
 function summarise(scheduleId: string, description: ScheduleDescription): InfobipSyncScheduleSummary {
   const action = description.action;
-  const input = action.type === 'startWorkflow' ? (action.args?.[0] as InfobipSyncWorkflowInput | undefined) : undefined;
+  const input =
+    action.type === 'startWorkflow' ? (action.args?.[0] as InfobipSyncWorkflowInput | undefined) : undefined;
   return {
     scheduleId,
     cadence: cadenceOf(description),

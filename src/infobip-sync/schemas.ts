@@ -5,8 +5,9 @@ import { matching, Paging, singleLine } from '../api/schemas';
 
 const Instant = z.iso.datetime({ offset: true });
 /** Infobip channel names as the People filter takes them (`whatsapp`, `sms`, `viber`, ...). */
-const Channel = matching(30, /^[A-Za-z_]{2,30}$/, 'a channel name such as whatsapp or sms')
-  .transform((value) => value.toLowerCase());
+const Channel = matching(30, /^[A-Za-z_]{2,30}$/, 'a channel name such as whatsapp or sms').transform((value) =>
+  value.toLowerCase(),
+);
 
 const StatusRule = z
   .object({

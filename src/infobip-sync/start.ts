@@ -34,10 +34,19 @@ export interface StartedInfobipSync {
  * workflow, which finds the run by its key. A workflow that cannot be started closes the run as
  * failed. Throws InfobipSyncWindowError for an empty window.
  */
-export async function startInfobipSync(deps: StartInfobipSyncDeps, params: StartInfobipSyncParams): Promise<StartedInfobipSync> {
+export async function startInfobipSync(
+  deps: StartInfobipSyncDeps,
+  params: StartInfobipSyncParams,
+): Promise<StartedInfobipSync> {
   const runKey = params.runKey ?? `${params.trigger}-${randomUUID()}`;
   const workflowId = infobipSyncWorkflowId(runKey);
-  const { run, created } = await openInfobipSyncRun(deps.db, { runKey, workflowId, trigger: params.trigger, options: params.options, now: new Date() });
+  const { run, created } = await openInfobipSyncRun(deps.db, {
+    runKey,
+    workflowId,
+    trigger: params.trigger,
+    options: params.options,
+    now: new Date(),
+  });
   if (!created) return { run, workflowId: run.workflowId, alreadyStarted: true };
 
   const input: InfobipSyncWorkflowInput = { trigger: params.trigger, options: params.options };

@@ -1,6 +1,19 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { InfobipPagePosition, InfobipSyncActivities } from './activities';
-import { infobipSyncProgressQuery, infobipSyncRunKey, type InfobipSyncProgress, type InfobipSyncWorkflowInput } from './contract';
+import {
+  infobipSyncProgressQuery,
+  infobipSyncRunKey,
+  type InfobipSyncProgress,
+  type InfobipSyncWorkflowInput,
+} from './contract';
 
 const DEFAULT_PAGE_SIZE = 1_000;
 const DEFAULT_PAGES_PER_CHUNK = 10;
@@ -8,7 +21,11 @@ const DEFAULT_PAGES_PER_CHUNK = 10;
 /** Run bookkeeping is plain SQL: retried until the database answers, and idempotent. */
 const { startInfobipSyncRun, finishInfobipSyncRun, failInfobipSyncRun } = proxyActivities<InfobipSyncActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['InfobipSyncInvalidWindow', 'InfobipSyncRunNotFound'] },
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: ['InfobipSyncInvalidWindow', 'InfobipSyncRunNotFound'],
+  },
 });
 
 /**
@@ -58,7 +75,13 @@ export async function infobipSyncWorkflow(input: InfobipSyncWorkflowInput): Prom
     ...(input.scheduleId !== undefined && { scheduleId: input.scheduleId }),
     options: input.options,
   });
-  Object.assign(progress, { runId: plan.runId, windowFrom: plan.windowFrom, windowTo: plan.windowTo, warnings: plan.warnings, counts: plan.counts });
+  Object.assign(progress, {
+    runId: plan.runId,
+    windowFrom: plan.windowFrom,
+    windowTo: plan.windowTo,
+    warnings: plan.warnings,
+    counts: plan.counts,
+  });
   if (plan.status !== 'running') {
     // Closed by an earlier execution under the same key: report it, read nothing again.
     progress.status = plan.status;
@@ -95,7 +118,13 @@ export async function infobipSyncWorkflow(input: InfobipSyncWorkflowInput): Prom
     progress.status = 'completed';
     return progress;
   } catch (error) {
-    const reason = isCancellation(error) ? 'cancelled' : error instanceof ActivityFailure && error.cause ? error.cause.message : error instanceof Error ? error.message : String(error);
+    const reason = isCancellation(error)
+      ? 'cancelled'
+      : error instanceof ActivityFailure && error.cause
+        ? error.cause.message
+        : error instanceof Error
+          ? error.message
+          : String(error);
     progress.status = 'failed';
     progress.failure = reason;
     // Recorded even when the workflow was cancelled, so no run row stays 'running' for ever.

@@ -78,7 +78,9 @@ export function leadsRouter(deps: ApiContext): Router {
       const lead = await getLead(deps.db, params.id);
       if (!lead) throw notFound('lead');
       const phone =
-        body.phone === undefined ? undefined : e164OrThrow(body.phone, defaultCountryOf(await readInteraktOptions(deps.db), deps.defaultCountry));
+        body.phone === undefined
+          ? undefined
+          : e164OrThrow(body.phone, defaultCountryOf(await readInteraktOptions(deps.db), deps.defaultCountry));
       if (phone && phone !== lead.phone) {
         const other = await findLeadByPhone(deps.db, phone);
         if (other) throw conflict('lead_exists', `a lead with phone ${phone} already exists`, { leadId: other.id });

@@ -3,7 +3,8 @@ import type { CustomFieldFilter } from '../db/queries/leads';
 import { CUSTOM_FIELD_KEY } from '../shared';
 import { matching, multiLine, Paging, singleLine } from '../api/schemas';
 
-const CUSTOM_FIELD_KEY_MESSAGE = 'custom field names are 1 to 64 letters, digits and underscores (not __proto__, constructor or prototype)';
+const CUSTOM_FIELD_KEY_MESSAGE =
+  'custom field names are 1 to 64 letters, digits and underscores (not __proto__, constructor or prototype)';
 export const MAX_CUSTOM_FIELDS = 100;
 
 export const CustomFieldKey = matching(64, CUSTOM_FIELD_KEY, CUSTOM_FIELD_KEY_MESSAGE);
@@ -13,7 +14,10 @@ const CustomFields = z
   .refine((fields) => Object.keys(fields).length <= MAX_CUSTOM_FIELDS, `at most ${MAX_CUSTOM_FIELDS} custom fields`);
 
 /** An IANA time zone the runtime knows (`Asia/Kolkata`, `America/New_York`, `UTC`). */
-export const TimeZone = matching(64, /^[A-Za-z0-9_+\-/]{1,64}$/, 'an IANA time zone such as Asia/Kolkata').refine(isKnownTimeZone, 'an IANA time zone such as Asia/Kolkata');
+export const TimeZone = matching(64, /^[A-Za-z0-9_+\-/]{1,64}$/, 'an IANA time zone such as Asia/Kolkata').refine(
+  isKnownTimeZone,
+  'an IANA time zone such as Asia/Kolkata',
+);
 
 function isKnownTimeZone(zone: string): boolean {
   try {
@@ -67,14 +71,23 @@ export const ListLeadsQuery = Paging.extend({
   .transform(({ page, pageSize, search, status, customField, ...rest }, ctx) => {
     const customFields: CustomFieldFilter[] = [];
     const add = (key: string, value: unknown, path: string) => {
-      if (!CUSTOM_FIELD_KEY.test(key)) ctx.addIssue({ code: 'custom', path: [path], message: CUSTOM_FIELD_KEY_MESSAGE });
-      else if (typeof value !== 'string' || value.length > 1000) ctx.addIssue({ code: 'custom', path: [path], message: 'expected a value of at most 1000 characters' });
+      if (!CUSTOM_FIELD_KEY.test(key))
+        ctx.addIssue({ code: 'custom', path: [path], message: CUSTOM_FIELD_KEY_MESSAGE });
+      else if (typeof value !== 'string' || value.length > 1000)
+        ctx.addIssue({ code: 'custom', path: [path], message: 'expected a value of at most 1000 characters' });
       else customFields.push({ key, value });
     };
     const filterCount =
-      Object.entries(rest).reduce((n, [name, values]) => n + (name.startsWith('field.') ? [values].flat().length : 0), 0) + [customField ?? []].flat().length;
+      Object.entries(rest).reduce(
+        (n, [name, values]) => n + (name.startsWith('field.') ? [values].flat().length : 0),
+        0,
+      ) + [customField ?? []].flat().length;
     if (filterCount > MAX_CUSTOM_FIELD_FILTERS) {
-      ctx.addIssue({ code: 'custom', path: ['customField'], message: `at most ${MAX_CUSTOM_FIELD_FILTERS} custom field filters (field.<key> and customField together); ${filterCount} given` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['customField'],
+        message: `at most ${MAX_CUSTOM_FIELD_FILTERS} custom field filters (field.<key> and customField together); ${filterCount} given`,
+      });
       return z.NEVER;
     }
     for (const [name, values] of Object.entries(rest)) {

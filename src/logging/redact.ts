@@ -78,9 +78,15 @@ function describeOne(error: unknown): string {
   if (typeof error !== 'object' || error === null) return redactText(String(error));
   const e = error as ErrorLike;
   const name = typeof e.name === 'string' ? e.name : 'Error';
-  const code = typeof e.code === 'string' || typeof e.code === 'number' ? e.code : typeof e.number === 'number' ? e.number : undefined;
+  const code =
+    typeof e.code === 'string' || typeof e.code === 'number'
+      ? e.code
+      : typeof e.number === 'number'
+        ? e.number
+        : undefined;
   // A drizzle query error's message is "Failed query: <sql>\nparams: <values>": keep the SQL only.
-  const message = typeof e.query === 'string' ? `failed query: ${e.query}` : typeof e.message === 'string' ? e.message : '';
+  const message =
+    typeof e.query === 'string' ? `failed query: ${e.query}` : typeof e.message === 'string' ? e.message : '';
   return `${name}${code === undefined ? '' : `[${code}]`}: ${redactText(message)}`;
 }
 

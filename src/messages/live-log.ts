@@ -25,7 +25,10 @@ export interface FeedCursor {
 /** "Everything up to and including this millisecond." */
 const WHOLE_MS = Number.MAX_SAFE_INTEGER;
 
-export const cursorOf = (row: Pick<MessageLogRow, 'updatedAt' | 'id'>): FeedCursor => ({ at: row.updatedAt.getTime(), id: row.id });
+export const cursorOf = (row: Pick<MessageLogRow, 'updatedAt' | 'id'>): FeedCursor => ({
+  at: row.updatedAt.getTime(),
+  id: row.id,
+});
 export const formatCursor = (cursor: FeedCursor): string => `${cursor.at}-${cursor.id}`;
 
 /** Parses an SSE `Last-Event-ID`; undefined when absent or not one of ours. */
@@ -179,7 +182,9 @@ export class MessageChangeFeed {
       this.head = next;
       for (const subscriber of this.subscribers) {
         const mine = rows.filter(
-          (row) => (subscriber.leadId === undefined || row.leadId === subscriber.leadId) && compare(cursorOf(row), subscriber.cursor) > 0,
+          (row) =>
+            (subscriber.leadId === undefined || row.leadId === subscriber.leadId) &&
+            compare(cursorOf(row), subscriber.cursor) > 0,
         );
         subscriber.cursor = later(subscriber.cursor, next);
         if (mine.length > 0) subscriber.onRows(mine);

@@ -27,7 +27,10 @@ export function messagesRouter(deps: ApiContext): Router {
   const log = deps.log;
   const limits = deps.liveLog ?? {};
   const maxStreams = limits.maxStreams ?? DEFAULT_MAX_STREAMS;
-  const feed = new MessageChangeFeed(deps.db, { log, ...(limits.maxReplayRows !== undefined && { maxReplayRows: limits.maxReplayRows }) });
+  const feed = new MessageChangeFeed(deps.db, {
+    log,
+    ...(limits.maxReplayRows !== undefined && { maxReplayRows: limits.maxReplayRows }),
+  });
   let openStreams = 0;
 
   router.get(
@@ -49,7 +52,11 @@ export function messagesRouter(deps: ApiContext): Router {
     handle({ query: MessageStreamQuery }, async ({ query }, res, req) => {
       if (openStreams >= maxStreams) {
         res.set('Retry-After', '10');
-        throw new AppError('unavailable', 'too_many_streams', `this API process already serves ${maxStreams} live-log streams; retry later`);
+        throw new AppError(
+          'unavailable',
+          'too_many_streams',
+          `this API process already serves ${maxStreams} live-log streams; retry later`,
+        );
       }
       openStreams++;
       res.status(200).set({
@@ -73,7 +80,8 @@ export function messagesRouter(deps: ApiContext): Router {
 
       const send = (rows: MessageLogRow[]): void => {
         if (closed) return;
-        for (const row of rows) res.write(`id: ${formatCursor(cursorOf(row))}\nevent: message\ndata: ${JSON.stringify(row)}\n\n`);
+        for (const row of rows)
+          res.write(`id: ${formatCursor(cursorOf(row))}\nevent: message\ndata: ${JSON.stringify(row)}\n\n`);
         if (res.writableLength > MAX_BUFFERED_BYTES) res.end();
       };
       try {

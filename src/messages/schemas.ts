@@ -16,7 +16,10 @@ export const ListMessagesQuery = Paging.extend({
   /** CreatedAt before (exclusive). */
   to: Instant.optional(),
   order: z.enum(['asc', 'desc']).default('desc'),
-}).refine((query) => !query.from || !query.to || query.from < query.to, { message: 'from must be before to', path: ['to'] });
+}).refine((query) => !query.from || !query.to || query.from < query.to, {
+  message: 'from must be before to',
+  path: ['to'],
+});
 
 export const MessageStreamQuery = z.object({
   leadId: IdFromText.optional(),

@@ -78,7 +78,11 @@ export const TEMPLATE_NOT_USABLE = 'template_not_usable';
  * A `refusal` takes the place of the provider call: the row is marked failed with its code, once,
  * and every retry then fails the same way. A row already sent stays sent.
  */
-export async function sendTemplateOnce(deps: SendDeps, request: SendOnceRequest, options: SendOnceOptions = {}): Promise<SendOnceResult> {
+export async function sendTemplateOnce(
+  deps: SendDeps,
+  request: SendOnceRequest,
+  options: SendOnceOptions = {},
+): Promise<SendOnceResult> {
   const now = deps.now ?? (() => new Date());
   const { db, provider } = deps;
   const row = await claimOutgoingMessage(db, {
@@ -116,7 +120,12 @@ export async function sendTemplateOnce(deps: SendDeps, request: SendOnceRequest,
 
   if (options.refusal) {
     // Unless a webhook confirmed an earlier attempt meanwhile, the row is now failed: report it.
-    await markMessageFailed(db, { id: row.id, errorCode: options.refusal.code, errorMessage: options.refusal.message, at: now() });
+    await markMessageFailed(db, {
+      id: row.id,
+      errorCode: options.refusal.code,
+      errorMessage: options.refusal.message,
+      at: now(),
+    });
     return reportCurrent(db, row.id);
   }
   if (!(await beginSendAttempt(db, { id: row.id, now: now() }))) {
@@ -126,7 +135,11 @@ export async function sendTemplateOnce(deps: SendDeps, request: SendOnceRequest,
 
   let providerMessageId: string;
   try {
-    const accepted = await provider.sendTemplate({ ...request.message, to: request.phone, callbackData: request.idempotencyKey });
+    const accepted = await provider.sendTemplate({
+      ...request.message,
+      to: request.phone,
+      callbackData: request.idempotencyKey,
+    });
     providerMessageId = accepted.providerMessageId;
   } catch (error) {
     throw await failureFor(deps, row.id, error);
@@ -145,7 +158,8 @@ export async function sendTemplateOnce(deps: SendDeps, request: SendOnceRequest,
  */
 export async function sendTemplateMessage(deps: SendDeps, request: SendOnceRequest): Promise<SendOnceResult> {
   const check = await checkTemplateSend(deps.db, request.message);
-  if (!check.ok) return sendTemplateOnce(deps, request, { refusal: { code: TEMPLATE_NOT_USABLE, message: check.reason } });
+  if (!check.ok)
+    return sendTemplateOnce(deps, request, { refusal: { code: TEMPLATE_NOT_USABLE, message: check.reason } });
   return sendTemplateOnce(deps, { ...request, message: check.message });
 }
 
@@ -181,7 +195,12 @@ async function failureFor(deps: SendDeps, messageId: number, error: unknown): Pr
   }
   switch (error.kind) {
     case 'permanent':
-      await markMessageFailed(deps.db, { id: messageId, errorCode: error.code, errorMessage: error.message, at: now() });
+      await markMessageFailed(deps.db, {
+        id: messageId,
+        errorCode: error.code,
+        errorMessage: error.message,
+        at: now(),
+      });
       return ApplicationFailure.create({
         type: PERMANENT_SEND_ERROR,
         message: error.message,
@@ -190,10 +209,18 @@ async function failureFor(deps: SendDeps, messageId: number, error: unknown): Pr
       });
     case 'ambiguous':
       // Leave the row in `sending`: the next attempt waits for the webhook before resending.
-      return ApplicationFailure.create({ type: SEND_OUTCOME_UNKNOWN, message: error.message, nextRetryDelay: deps.reconcileWindowMs });
+      return ApplicationFailure.create({
+        type: SEND_OUTCOME_UNKNOWN,
+        message: error.message,
+        nextRetryDelay: deps.reconcileWindowMs,
+      });
     case 'config':
       await releaseSendAttempt(deps.db, { id: messageId });
-      return ApplicationFailure.create({ type: 'ProviderConfigError', message: error.message, nextRetryDelay: deps.configRetryDelayMs });
+      return ApplicationFailure.create({
+        type: 'ProviderConfigError',
+        message: error.message,
+        nextRetryDelay: deps.configRetryDelayMs,
+      });
     case 'retryable':
       await releaseSendAttempt(deps.db, { id: messageId });
       return ApplicationFailure.create({
@@ -241,7 +268,9 @@ export function createSendActivities(deps: SendDeps) {
         if (!(error instanceof MissingVariableError)) throw error;
         // The lead lacks a field the template needs: a permanent failure, on record in the message
         // log like any refusal (unless an earlier attempt already sent this step).
-        const earlier = await sendTemplateOnce(deps, request, { refusal: { code: error.code, message: error.message } });
+        const earlier = await sendTemplateOnce(deps, request, {
+          refusal: { code: error.code, message: error.message },
+        });
         return { kind: 'sent', ...earlier };
       }
       const result = await sendTemplateMessage(deps, { ...request, message: { ...request.message, ...values } });

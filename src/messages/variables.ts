@@ -60,7 +60,9 @@ export function resolveTemplateValues(
 ): Pick<TemplateSend, 'headerValues' | 'bodyValues' | 'buttonValues' | 'fileName'> {
   const resolveAll = (sources: VariableSource[] | undefined) => sources?.map((source) => resolveVariable(lead, source));
   const buttonValues = variables.buttons
-    ? Object.fromEntries(Object.entries(variables.buttons).map(([index, sources]) => [index, resolveAll(sources) ?? []]))
+    ? Object.fromEntries(
+        Object.entries(variables.buttons).map(([index, sources]) => [index, resolveAll(sources) ?? []]),
+      )
     : undefined;
   return {
     headerValues: resolveAll(variables.header),

@@ -46,7 +46,9 @@ const PROVIDER_VALUES: Readonly<Record<string, KnownApprovalStatus>> = {
 };
 
 /** Looked up without separators, so `IN_APPEAL`, `In Appeal` and our own `InAppeal` all match. */
-const BY_SQUASHED_VALUE = new Map(Object.entries(PROVIDER_VALUES).map(([value, status]) => [value.replace(/_/g, ''), status]));
+const BY_SQUASHED_VALUE = new Map(
+  Object.entries(PROVIDER_VALUES).map(([value, status]) => [value.replace(/_/g, ''), status]),
+);
 
 /** `APPROVED`, `approved`, `In Appeal`, `IN_APPEAL`, `InAppeal` → the stored status; unknown values verbatim (trimmed). */
 export function normaliseApprovalStatus(raw: string): ApprovalStatus {

@@ -66,9 +66,11 @@ export interface InfobipInboundEvent {
 export type InfobipWebhookEvent = InfobipStatusEvent | InfobipInboundEvent;
 
 type Json = Record<string, unknown>;
-const obj = (value: unknown): Json => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {});
+const obj = (value: unknown): Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {};
 const str = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);
-const idText = (value: unknown): string | null => (typeof value === 'number' && Number.isFinite(value) ? String(value) : str(value));
+const idText = (value: unknown): string | null =>
+  typeof value === 'number' && Number.isFinite(value) ? String(value) : str(value);
 
 /**
  * Our status for a delivery report's `status` (§2.3). PENDING means on its way; DELIVERED_TO_OPERATOR
@@ -141,7 +143,8 @@ function readDeliveryReport(result: Json, receivedAt: Date): InfobipStatusEvent 
       : status === 'failed'
         ? (str(statusObject.description) ?? statusName)
         : null,
-    recipient: idText(result.to)?.replace(/\D/g, '') || idText(obj(result.contact).phoneNumber)?.replace(/\D/g, '') || null,
+    recipient:
+      idText(result.to)?.replace(/\D/g, '') || idText(obj(result.contact).phoneNumber)?.replace(/\D/g, '') || null,
     raw: JSON.stringify(result),
   };
 }

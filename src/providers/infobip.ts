@@ -103,9 +103,20 @@ export interface InfobipClient {
    * from `after` (absent or null: the first page), each person once however the list shifts
    * between pages. Follow `next` until it is null.
    */
-  listPeople(query: { contactedSince: Date; contactedUntil: Date; limit: number; channels?: string[]; after?: InfobipPeopleCursor | null }): Promise<InfobipPeoplePage>;
+  listPeople(query: {
+    contactedSince: Date;
+    contactedUntil: Date;
+    limit: number;
+    channels?: string[];
+    after?: InfobipPeopleCursor | null;
+  }): Promise<InfobipPeoplePage>;
   /** SMS logs sent in the window, cursor-paged. */
-  listSmsLogs(query: { sentSince: Date; sentUntil: Date; limit: number; cursor?: string | null }): Promise<InfobipLogsPage>;
+  listSmsLogs(query: {
+    sentSince: Date;
+    sentUntil: Date;
+    limit: number;
+    cursor?: string | null;
+  }): Promise<InfobipLogsPage>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -190,7 +201,8 @@ type Endpoint = 'people' | 'logs' | 'send';
 /** Used when a 429 names no Retry-After: a second clears People's window; a minute window needs longer. */
 const DEFAULT_RETRY_AFTER_MS: Record<Endpoint, number> = { people: 1_000, logs: 30_000, send: 1_000 };
 
-const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 
 /** Token and readable text from either error shape, or undefined when the body is neither. */
 export function readInfobipError(body: unknown): { token: string; message: string } | undefined {
@@ -202,7 +214,8 @@ export function readInfobipError(body: unknown): { token: string; message: strin
     const validation = service.validationErrors;
     if (validation && typeof validation === 'object') {
       const fields = Object.entries(validation as Record<string, unknown>).map(
-        ([field, problems]) => `${field}: ${Array.isArray(problems) ? problems.map(String).join(', ') : String(problems)}`,
+        ([field, problems]) =>
+          `${field}: ${Array.isArray(problems) ? problems.map(String).join(', ') : String(problems)}`,
       );
       if (fields.length > 0) parts.push(`validation errors: ${fields.join('; ')}`);
     }
@@ -239,7 +252,10 @@ function classifyResponse(
 
   if (status === 429 || infobip?.token === 'E429' || infobip?.token === 'TOO_MANY_REQUESTS') {
     const retryAfterMs = parseRetryAfter(response.headers.get('retry-after')) ?? DEFAULT_RETRY_AFTER_MS[endpoint];
-    return new ProviderError('retryable', 'rate_limited', `Infobip rate limit hit, ${label}: ${reason}`, { ...details, retryAfterMs });
+    return new ProviderError('retryable', 'rate_limited', `Infobip rate limit hit, ${label}: ${reason}`, {
+      ...details,
+      retryAfterMs,
+    });
   }
   if (status === 401 || status === 403) {
     return new ProviderError(
@@ -250,13 +266,28 @@ function classifyResponse(
     );
   }
   if (status >= 500 || status === 408) {
-    return new ProviderError('retryable', `http_${status}`, `Infobip server error, ${label}${reason ? `: ${reason}` : ''}`, details);
+    return new ProviderError(
+      'retryable',
+      `http_${status}`,
+      `Infobip server error, ${label}${reason ? `: ${reason}` : ''}`,
+      details,
+    );
   }
   if (status >= 300 && status < 400) {
-    return new ProviderError('config', 'unexpected_redirect', `Infobip answered with a redirect (HTTP ${status}); check INFOBIP_BASE_URL`, details);
+    return new ProviderError(
+      'config',
+      'unexpected_redirect',
+      `Infobip answered with a redirect (HTTP ${status}); check INFOBIP_BASE_URL`,
+      details,
+    );
   }
   if (status >= 400) {
-    return new ProviderError('permanent', infobip ? `infobip_${infobip.token.toLowerCase()}` : 'rejected', `Infobip rejected the request, ${label}: ${reason || 'no reason given'}`, details);
+    return new ProviderError(
+      'permanent',
+      infobip ? `infobip_${infobip.token.toLowerCase()}` : 'rejected',
+      `Infobip rejected the request, ${label}: ${reason || 'no reason given'}`,
+      details,
+    );
   }
   // A 2xx we cannot read: a GET is safe to repeat, a send may have been accepted.
   return new ProviderError(
@@ -325,7 +356,11 @@ const baseOf = (options: InfobipClientOptions): string => options.baseUrl.replac
 
 function checkPageSize(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > INFOBIP_MAX_PAGE_SIZE) {
-    throw new ProviderError('permanent', 'invalid_request', `limit must be an integer from 1 to ${INFOBIP_MAX_PAGE_SIZE}, got ${limit}`);
+    throw new ProviderError(
+      'permanent',
+      'invalid_request',
+      `limit must be an integer from 1 to ${INFOBIP_MAX_PAGE_SIZE}, got ${limit}`,
+    );
   }
 }
 
@@ -373,7 +408,8 @@ export function buildPeopleFilter(
 export const PEOPLE_ORDER_BY = 'createdAt:asc';
 
 type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 const idText = (value: unknown): string | undefined =>
   typeof value === 'number' && Number.isFinite(value) ? String(value) : text(value);
 
@@ -392,7 +428,9 @@ const MAX_SEEN_AT_ONE_INSTANT = 5_000;
 
 function personKey(raw: unknown): string | undefined {
   if (!isObject(raw)) return undefined;
-  return idText(raw.id) ?? `sha256:${createHash('sha256').update(JSON.stringify(raw)).digest('base64url').slice(0, 22)}`;
+  return (
+    idText(raw.id) ?? `sha256:${createHash('sha256').update(JSON.stringify(raw)).digest('base64url').slice(0, 22)}`
+  );
 }
 
 function createdAtOf(raw: unknown): { text: string; ms: number } | undefined {
@@ -419,14 +457,18 @@ function nextPeopleCursor(after: InfobipPeopleCursor | null, persons: unknown[])
   return { createdAt: last.text, seen: keysAt(last.ms), page: 1 };
 }
 
-export function readPerson(raw: unknown, attributes: { lastContacted: string; lastChannel: string }): InfobipRecord<InfobipPerson> {
+export function readPerson(
+  raw: unknown,
+  attributes: { lastContacted: string; lastChannel: string },
+): InfobipRecord<InfobipPerson> {
   const bad = (reason: string): InfobipRecord<InfobipPerson> => ({ ok: false, raw, reason });
   if (!isObject(raw)) return bad('person is not an object');
   const profileId = idText(raw.id);
   if (!profileId) return bad('person has no id');
 
   const contact = raw.contactInformation;
-  if (contact !== undefined && contact !== null && !isObject(contact)) return bad(`person ${profileId}: contactInformation is not an object`);
+  if (contact !== undefined && contact !== null && !isObject(contact))
+    return bad(`person ${profileId}: contactInformation is not an object`);
   const phoneList = isObject(contact) ? contact.phone : undefined;
   if (phoneList !== undefined && phoneList !== null && !Array.isArray(phoneList)) {
     return bad(`person ${profileId}: contactInformation.phone is not a list`);
@@ -443,7 +485,8 @@ export function readPerson(raw: unknown, attributes: { lastContacted: string; la
   const rawContacted = custom[attributes.lastContacted];
   if (rawContacted !== undefined && rawContacted !== null) {
     const at = parseInfobipTimestamp(rawContacted);
-    if (!at) return bad(`person ${profileId}: ${attributes.lastContacted} is not a date: ${JSON.stringify(rawContacted)}`);
+    if (!at)
+      return bad(`person ${profileId}: ${attributes.lastContacted} is not a date: ${JSON.stringify(rawContacted)}`);
     person.lastContactedAt = at;
   }
   const channel = text(custom[attributes.lastChannel]);
@@ -484,11 +527,13 @@ export function createInfobipClient(options: InfobipClientOptions): InfobipClien
   };
   const peoplePace = {
     key: `${context.base} people`,
-    intervalMs: Math.ceil(1000 / (options.peopleRequestsPerSecond ?? INFOBIP_PEOPLE_REQUESTS_PER_SECOND)) + PACING_MARGIN_MS,
+    intervalMs:
+      Math.ceil(1000 / (options.peopleRequestsPerSecond ?? INFOBIP_PEOPLE_REQUESTS_PER_SECOND)) + PACING_MARGIN_MS,
   };
   const logsPace = {
     key: `${context.base} logs`,
-    intervalMs: Math.ceil(60_000 / (options.logsRequestsPerMinute ?? INFOBIP_LOGS_REQUESTS_PER_MINUTE)) + PACING_MARGIN_MS,
+    intervalMs:
+      Math.ceil(60_000 / (options.logsRequestsPerMinute ?? INFOBIP_LOGS_REQUESTS_PER_MINUTE)) + PACING_MARGIN_MS,
   };
 
   return {
@@ -496,7 +541,11 @@ export function createInfobipClient(options: InfobipClientOptions): InfobipClien
       checkPageSize(query.limit);
       const after = query.after ?? null;
       if (after && (!Number.isInteger(after.page) || after.page < 1)) {
-        throw new ProviderError('permanent', 'invalid_request', `the People cursor's page is 1-based, got ${after.page}`);
+        throw new ProviderError(
+          'permanent',
+          'invalid_request',
+          `the People cursor's page is 1-based, got ${after.page}`,
+        );
       }
       // The people of the boundary instant read before come back first: asking for that many more
       // keeps pages full. Within one instant pages go by number, so their size must not change.
@@ -509,7 +558,14 @@ export function createInfobipClient(options: InfobipClientOptions): InfobipClien
       });
       // The total costs the server a count; one look on the first page is enough for progress.
       if (!after) params.set('includeTotalCount', 'true');
-      const body = await request(context, 'people', 'GET', `/people/2/persons?${params.toString()}`, undefined, peoplePace);
+      const body = await request(
+        context,
+        'people',
+        'GET',
+        `/people/2/persons?${params.toString()}`,
+        undefined,
+        peoplePace,
+      );
       const envelope = isObject(body) ? body : {};
       const persons: unknown[] = Array.isArray(envelope.persons) ? envelope.persons : [];
       const boundary = after?.createdAt ? parseInfobipTimestamp(after.createdAt)?.getTime() : undefined;
@@ -626,7 +682,11 @@ function templateHeader(message: TemplateSend): InfobipTemplateHeader | undefine
   const values = message.headerValues ?? [];
   if (values.length === 0) return undefined;
   if (values.length > 1) {
-    throw new ProviderError('permanent', 'invalid_request', `An Infobip template header takes one value, received ${values.length}`);
+    throw new ProviderError(
+      'permanent',
+      'invalid_request',
+      `An Infobip template header takes one value, received ${values.length}`,
+    );
   }
   const value = values[0]!;
   const format = message.headerFormat ?? inferHeaderFormat(value, message.fileName);
@@ -645,19 +705,35 @@ function templateHeader(message: TemplateSend): InfobipTemplateHeader | undefine
 function templateButtons(buttonValues: Record<string, string[]>): Array<{ type: 'URL'; parameter: string }> {
   const entries = Object.entries(buttonValues).filter(([, values]) => values.length > 0);
   for (const [index, values] of entries) {
-    if (!/^\d+$/.test(index)) throw new ProviderError('permanent', 'invalid_request', `Button index must be a 0-based number, got "${index}"`);
+    if (!/^\d+$/.test(index))
+      throw new ProviderError('permanent', 'invalid_request', `Button index must be a 0-based number, got "${index}"`);
     if (values.length > 1) {
-      throw new ProviderError('permanent', 'invalid_request', `A URL button takes one parameter, button ${index} has ${values.length}`);
+      throw new ProviderError(
+        'permanent',
+        'invalid_request',
+        `A URL button takes one parameter, button ${index} has ${values.length}`,
+      );
     }
   }
-  return entries.sort(([a], [b]) => Number(a) - Number(b)).map(([, values]) => ({ type: 'URL', parameter: values[0]! }));
+  return entries
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([, values]) => ({ type: 'URL', parameter: values[0]! }));
 }
 
-export function buildInfobipSendBody(message: TemplateSend, options: { whatsappSender: string; notifyUrl?: string }): InfobipTemplateSendBody {
+export function buildInfobipSendBody(
+  message: TemplateSend,
+  options: { whatsappSender: string; notifyUrl?: string },
+): InfobipTemplateSendBody {
   if (!/^\+\d{6,15}$/.test(message.to)) {
-    throw new ProviderError('permanent', 'invalid_recipient', `Recipient is not an E.164 phone number: "${message.to}"`);
+    throw new ProviderError(
+      'permanent',
+      'invalid_recipient',
+      `Recipient is not an E.164 phone number: "${message.to}"`,
+    );
   }
-  const templateData: InfobipTemplateMessage['content']['templateData'] = { body: { placeholders: message.bodyValues ?? [] } };
+  const templateData: InfobipTemplateMessage['content']['templateData'] = {
+    body: { placeholders: message.bodyValues ?? [] },
+  };
   const header = templateHeader(message);
   if (header) templateData.header = header;
   const buttons = templateButtons(message.buttonValues ?? {});
@@ -679,7 +755,12 @@ export function createInfobipProvider(options: InfobipClientOptions): MessagingP
 
   async function sendTemplate(message: TemplateSend): Promise<SendAccepted> {
     const sender = options.whatsappSender?.trim();
-    if (!sender) throw new ProviderError('config', 'sender_missing', 'No Infobip WhatsApp sender is configured (INFOBIP_WHATSAPP_SENDER)');
+    if (!sender)
+      throw new ProviderError(
+        'config',
+        'sender_missing',
+        'No Infobip WhatsApp sender is configured (INFOBIP_WHATSAPP_SENDER)',
+      );
     const body = buildInfobipSendBody(message, { whatsappSender: sender, notifyUrl: options.notifyUrl });
     const response = await request(context, 'send', 'POST', '/whatsapp/1/message/template', body);
     const first = isObject(response) && Array.isArray(response.messages) ? response.messages[0] : undefined;
@@ -690,7 +771,11 @@ export function createInfobipProvider(options: InfobipClientOptions): MessagingP
       throw new ProviderError('permanent', 'rejected', `Infobip rejected the message: ${reason}`, { httpStatus: 200 });
     }
     if (!messageId) {
-      throw new ProviderError('ambiguous', 'unexpected_response', 'Infobip accepted the request but returned no messageId');
+      throw new ProviderError(
+        'ambiguous',
+        'unexpected_response',
+        'Infobip accepted the request but returned no messageId',
+      );
     }
     return { provider: INFOBIP_PROVIDER_NAME, providerMessageId: messageId };
   }

@@ -43,7 +43,8 @@ export function createInteraktTemplateClient(options: InteraktTemplateClientOpti
   const listUrl = `${options.baseUrl.replace(/\/+$/, '')}/track/organization/templates`;
 
   async function listTemplatesPage(offset: number): Promise<InteraktTemplatePage> {
-    if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
     const apiKey = await readInteraktApiKey(options.getApiKey);
     const redact = (text: string): string => text.split(apiKey).join('[redacted]');
     // No approval_status: one integrator reports a literal `all` is refused, and leaving it out
@@ -102,7 +103,11 @@ export function createInteraktTemplateClient(options: InteraktTemplateClientOpti
       if (!page.hasNext) return;
       offset += page.rows.length;
     }
-    throw new ProviderError('permanent', 'too_many_pages', `Interakt's template list did not end within ${MAX_PAGES} pages`);
+    throw new ProviderError(
+      'permanent',
+      'too_many_pages',
+      `Interakt's template list did not end within ${MAX_PAGES} pages`,
+    );
   }
 
   return { listTemplatesPage, pages };
@@ -172,7 +177,11 @@ const MAX_LENGTH = {
   rejectionReason: 1000,
 } as const;
 
-const MEDIA_HEADERS: Readonly<Record<string, SyncedHeaderType>> = { DOCUMENT: 'document', IMAGE: 'image', VIDEO: 'video' };
+const MEDIA_HEADERS: Readonly<Record<string, SyncedHeaderType>> = {
+  DOCUMENT: 'document',
+  IMAGE: 'image',
+  VIDEO: 'video',
+};
 
 class RowError extends Error {}
 
@@ -206,12 +215,17 @@ export function parseInteraktTemplate(raw: unknown): ParsedInteraktTemplate {
     };
     return { ok: true, template };
   } catch (error) {
-    const reason = error instanceof RowError ? error.message : `unexpected ${error instanceof Error ? error.message : String(error)}`;
+    const reason =
+      error instanceof RowError
+        ? error.message
+        : `unexpected ${error instanceof Error ? error.message : String(error)}`;
     return key ? { ok: false, reason, key } : { ok: false, reason };
   }
 }
 
-function parseHeader(raw: Record<string, unknown>): Pick<SyncedTemplate, 'headerType' | 'headerText' | 'headerMediaUrl'> {
+function parseHeader(
+  raw: Record<string, unknown>,
+): Pick<SyncedTemplate, 'headerType' | 'headerText' | 'headerMediaUrl'> {
   const format = optionalText(raw, 'header_format')?.toUpperCase() ?? null;
   if (format === null || format === 'NONE') return { headerType: 'none', headerText: null, headerMediaUrl: null };
   if (format === 'TEXT') {
@@ -222,7 +236,11 @@ function parseHeader(raw: Record<string, unknown>): Pick<SyncedTemplate, 'header
   const headerType = MEDIA_HEADERS[format];
   if (!headerType) throw new RowError(`header_format ${format} is not supported (TEXT, DOCUMENT, IMAGE, VIDEO)`);
   const url = optionalText(raw, 'header_handle_file_url');
-  return { headerType, headerText: null, headerMediaUrl: limit('headerMediaUrl', url && /^https?:\/\//i.test(url) ? url : null) };
+  return {
+    headerType,
+    headerText: null,
+    headerMediaUrl: limit('headerMediaUrl', url && /^https?:\/\//i.test(url) ? url : null),
+  };
 }
 
 /** Decoding stops after this many layers: one JSON string inside another is the worst seen. */
@@ -249,7 +267,9 @@ export function parseButtons(value: unknown): SyncedTemplateButton[] {
 
 function parseButton(raw: unknown, index: number): SyncedTemplateButton {
   if (!isRecord(raw)) throw new RowError(`button ${index} is ${describe(raw)}, not an object`);
-  const type = optionalText(raw, 'type')?.toUpperCase().replace(/[\s-]+/g, '_');
+  const type = optionalText(raw, 'type')
+    ?.toUpperCase()
+    .replace(/[\s-]+/g, '_');
   if (!type) throw new RowError(`button ${index} has no type`);
   const text = optionalText(raw, 'text');
   if (text === null) throw new RowError(`button ${index} (${type}) has no text`);
@@ -261,7 +281,8 @@ function parseButton(raw: unknown, index: number): SyncedTemplateButton {
   const example = Array.isArray(raw.example) ? raw.example.find((value) => typeof value === 'string') : raw.example;
   if (typeof example === 'string' && example.trim() !== '') button.example = example.trim();
   if (type === 'URL' && button.url === undefined) throw new RowError(`button ${index} (URL) has no url`);
-  if (type === 'PHONE_NUMBER' && button.phoneNumber === undefined) throw new RowError(`button ${index} (PHONE_NUMBER) has no phone number`);
+  if (type === 'PHONE_NUMBER' && button.phoneNumber === undefined)
+    throw new RowError(`button ${index} (PHONE_NUMBER) has no phone number`);
   return button;
 }
 

@@ -92,7 +92,12 @@ export function parseInteraktWebhook(payload: unknown, receivedAt: Date): Intera
   if (!match || !providerMessageId) return { kind: 'other', type };
 
   const status = STATUS_BY_SUFFIX[match[1]!]!;
-  const timestampField = { sent: 'received_at_utc', delivered: 'delivered_at_utc', read: 'seen_at_utc', failed: 'failed_at_utc' }[status];
+  const timestampField = {
+    sent: 'received_at_utc',
+    delivered: 'delivered_at_utc',
+    read: 'seen_at_utc',
+    failed: 'failed_at_utc',
+  }[status];
   return {
     kind: 'status',
     type,
@@ -100,7 +105,9 @@ export function parseInteraktWebhook(payload: unknown, receivedAt: Date): Intera
     callbackData: str(obj(obj(message.meta_data).source_data).callback_data),
     status,
     at: utc(message[timestampField]) ?? utc(body.timestamp) ?? receivedAt,
-    errorCode: str(message.channel_error_code) ?? (typeof message.channel_error_code === 'number' ? String(message.channel_error_code) : null),
+    errorCode:
+      str(message.channel_error_code) ??
+      (typeof message.channel_error_code === 'number' ? String(message.channel_error_code) : null),
     errorMessage: str(message.channel_failure_reason),
   };
 }

@@ -44,10 +44,7 @@ export interface InteraktApiResponse {
 }
 
 export type InteraktWebhookType =
-  | 'message_api_sent'
-  | 'message_api_delivered'
-  | 'message_api_read'
-  | 'message_api_failed';
+  'message_api_sent' | 'message_api_delivered' | 'message_api_read' | 'message_api_failed';
 
 /** The parts of an Interakt status webhook Dripline reads (providers.md §1.6). */
 export interface InteraktStatusWebhook {
@@ -71,7 +68,10 @@ export interface InteraktStatusWebhook {
       seen_at_utc: string | null;
       channel_failure_reason?: string | null;
       channel_error_code?: string | null;
-      meta_data?: { source_data?: { callback_data?: string | null } & Record<string, unknown> } & Record<string, unknown>;
+      meta_data?: { source_data?: { callback_data?: string | null } & Record<string, unknown> } & Record<
+        string,
+        unknown
+      >;
     } & Record<string, unknown>;
   };
 }
@@ -81,7 +81,11 @@ export function buildInteraktSendBody(message: TemplateSend): InteraktTemplateSe
   try {
     phone = splitE164(message.to);
   } catch {
-    throw new ProviderError('permanent', 'invalid_recipient', `Recipient is not an E.164 phone number: "${message.to}"`);
+    throw new ProviderError(
+      'permanent',
+      'invalid_recipient',
+      `Recipient is not an E.164 phone number: "${message.to}"`,
+    );
   }
   if (message.callbackData !== undefined && message.callbackData.length > INTERAKT_CALLBACK_DATA_MAX) {
     // Truncating would break the correlation the webhooks rely on, so refuse instead.
@@ -99,7 +103,8 @@ export function buildInteraktSendBody(message: TemplateSend): InteraktTemplateSe
   if (message.headerValues?.length) template.headerValues = message.headerValues;
   if (message.fileName) template.fileName = message.fileName;
   if (message.bodyValues?.length) template.bodyValues = message.bodyValues;
-  if (message.buttonValues && Object.keys(message.buttonValues).length > 0) template.buttonValues = message.buttonValues;
+  if (message.buttonValues && Object.keys(message.buttonValues).length > 0)
+    template.buttonValues = message.buttonValues;
 
   // Interakt refuses fullPhoneNumber together with countryCode + phoneNumber, so only the split form is sent.
   const body: InteraktTemplateSendBody = {

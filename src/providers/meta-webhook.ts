@@ -33,7 +33,8 @@ export function answerVerifyChallenge(query: Record<string, unknown>, verifyToke
   const mode = query['hub.mode'];
   const token = query['hub.verify_token'];
   const challenge = query['hub.challenge'];
-  if (mode !== 'subscribe' || typeof token !== 'string' || typeof challenge !== 'string' || challenge === '') return null;
+  if (mode !== 'subscribe' || typeof token !== 'string' || typeof challenge !== 'string' || challenge === '')
+    return null;
   if (verifyToken === '' || !constantTimeEqual(token, verifyToken)) return null;
   return challenge;
 }
@@ -86,7 +87,8 @@ export type MetaWebhookEvent = MetaStatusEvent | MetaInboundEvent;
 const STATUSES: ReadonlySet<string> = new Set<DeliveryStatus>(['sent', 'delivered', 'read', 'failed']);
 
 type Json = Record<string, unknown>;
-const obj = (value: unknown): Json => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {});
+const obj = (value: unknown): Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {};
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 const str = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
 const codeText = (value: unknown): string | null =>

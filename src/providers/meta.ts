@@ -79,7 +79,11 @@ export interface MetaGraphError {
 
 export function buildMetaSendBody(message: TemplateSend): MetaTemplateSendBody {
   if (!/^\+\d{6,15}$/.test(message.to)) {
-    throw new ProviderError('permanent', 'invalid_recipient', `Recipient is not an E.164 phone number: "${message.to}"`);
+    throw new ProviderError(
+      'permanent',
+      'invalid_recipient',
+      `Recipient is not an E.164 phone number: "${message.to}"`,
+    );
   }
 
   const components: MetaTemplateComponent[] = [];
@@ -243,7 +247,8 @@ function classifyResponse(
     }
     if (known) return new ProviderError(known.kind, `meta_${code}`, description, { httpStatus: status });
     // A code we have not classified: the HTTP status is all we have to go on.
-    const kind = status === 429 || status >= 500 ? 'retryable' : status === 401 || status === 403 ? 'config' : 'permanent';
+    const kind =
+      status === 429 || status >= 500 ? 'retryable' : status === 401 || status === 403 ? 'config' : 'permanent';
     return new ProviderError(kind, `meta_${code}`, description, {
       httpStatus: status,
       ...(kind === 'retryable' && retryAfterMs !== undefined ? { retryAfterMs } : {}),
@@ -310,7 +315,8 @@ function parseJson(text: string): (MetaSendResponse & { error?: MetaGraphError }
     const value: unknown = JSON.parse(text);
     if (value === null || typeof value !== 'object') return undefined;
     const record = value as MetaSendResponse & { error?: unknown };
-    const error = record.error !== null && typeof record.error === 'object' ? (record.error as MetaGraphError) : undefined;
+    const error =
+      record.error !== null && typeof record.error === 'object' ? (record.error as MetaGraphError) : undefined;
     return { ...record, error };
   } catch {
     return undefined;

@@ -22,7 +22,14 @@ export async function readCredential(
 }
 
 /** Errors raised before a byte of the request reached the provider: resending cannot duplicate. */
-const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const NEVER_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 function isTimeout(error: unknown): boolean {
   return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
@@ -47,7 +54,11 @@ export function classifyTransportError(
     return new ProviderError('retryable', 'network', redact(`Could not reach ${provider}: ${detail}`));
   }
   // The connection broke after it was made: the request may have been read and accepted.
-  return new ProviderError('ambiguous', 'connection_lost', redact(`Connection to ${provider} failed mid-request: ${detail}`));
+  return new ProviderError(
+    'ambiguous',
+    'connection_lost',
+    redact(`Connection to ${provider} failed mid-request: ${detail}`),
+  );
 }
 
 /** `Retry-After` is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */

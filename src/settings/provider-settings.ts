@@ -101,7 +101,11 @@ export async function readInteraktOptions(db: Db): Promise<InteraktOptions> {
   return optionsFrom(await readStored(db));
 }
 
-export async function readInteraktSettings(db: Db, box: SecretBox, fallback: InteraktSettingsFallback = {}): Promise<InteraktSettings> {
+export async function readInteraktSettings(
+  db: Db,
+  box: SecretBox,
+  fallback: InteraktSettingsFallback = {},
+): Promise<InteraktSettings> {
   const stored = await readStored(db);
   const secret = (key: 'apiKey' | 'webhookSecret', fromEnv: string | undefined): [string | null, SecretSource] => {
     const sealed = stored.get(key);
@@ -115,7 +119,10 @@ export async function readInteraktSettings(db: Db, box: SecretBox, fallback: Int
 
 export async function writeInteraktSettings(db: Db, box: SecretBox, patch: InteraktSettingsPatch): Promise<void> {
   const entries: MasterDataEntry[] = [];
-  for (const [key, raw] of Object.entries(patch) as [keyof InteraktSettingsPatch, InteraktSettingsPatch[keyof InteraktSettingsPatch]][]) {
+  for (const [key, raw] of Object.entries(patch) as [
+    keyof InteraktSettingsPatch,
+    InteraktSettingsPatch[keyof InteraktSettingsPatch],
+  ][]) {
     if (raw === undefined) continue;
     const isSecret = SECRET_KEYS.has(key);
     let value = raw === null ? '' : String(raw);
@@ -131,11 +138,17 @@ export async function writeInteraktSettings(db: Db, box: SecretBox, patch: Inter
  * and one AES-GCM open per send is nothing next to the provider call, and it means a rotated key
  * is used by the very next send, with no cache to invalidate and no restart.
  */
-export function interaktApiKeyReader(db: Db, box: SecretBox, fallback: InteraktSettingsFallback): () => Promise<string> {
+export function interaktApiKeyReader(
+  db: Db,
+  box: SecretBox,
+  fallback: InteraktSettingsFallback,
+): () => Promise<string> {
   return async () => {
     const settings = await readInteraktSettings(db, box, fallback);
-    if (!settings.enabled) throw new Error('Interakt is disabled in settings (PUT /settings/interakt {"enabled": true})');
-    if (!settings.apiKey) throw new Error('no Interakt API key is configured (PUT /settings/interakt, or INTERAKT_API_KEY)');
+    if (!settings.enabled)
+      throw new Error('Interakt is disabled in settings (PUT /settings/interakt {"enabled": true})');
+    if (!settings.apiKey)
+      throw new Error('no Interakt API key is configured (PUT /settings/interakt, or INTERAKT_API_KEY)');
     return settings.apiKey;
   };
 }
@@ -176,6 +189,9 @@ export function countryForCallingCode(callingCode: string): CountryCode | undefi
 }
 
 /** The country for phone parsing: the settings' calling code when set and known, else `fallback`. */
-export function defaultCountryOf(options: Pick<InteraktOptions, 'defaultCountryCode'>, fallback: CountryCode): CountryCode {
+export function defaultCountryOf(
+  options: Pick<InteraktOptions, 'defaultCountryCode'>,
+  fallback: CountryCode,
+): CountryCode {
   return (options.defaultCountryCode && countryForCallingCode(options.defaultCountryCode)) || fallback;
 }

@@ -42,7 +42,9 @@ export function settingsRouter(deps: SettingsDeps): Router {
     handle({ body: UpdateInteraktSettingsBody }, async ({ body }, res) => {
       const merged = { ...(await readInteraktOptions(deps.db)), ...body };
       if (merged.welcomeOnCreate && !merged.welcomeTemplateName) {
-        throw new InvalidInputError([{ location: 'body', path: 'welcomeTemplateName', message: 'is required while welcomeOnCreate is on' }]);
+        throw new InvalidInputError([
+          { location: 'body', path: 'welcomeTemplateName', message: 'is required while welcomeOnCreate is on' },
+        ]);
       }
       if (merged.welcomeOnCreate && merged.welcomeTemplateName) {
         // The welcome's use of its template, checked now as a sequence's steps are: {{1}} = the
@@ -58,11 +60,17 @@ export function settingsRouter(deps: SettingsDeps): Router {
           },
         ]);
         if (issues.length > 0) {
-          throw new InvalidInputError(issues.map((issue) => ({ location: 'body', path: 'welcomeTemplateName', message: issue.message })));
+          throw new InvalidInputError(
+            issues.map((issue) => ({ location: 'body', path: 'welcomeTemplateName', message: issue.message })),
+          );
         }
       }
       if ((body.apiKey || body.webhookSecret) && !deps.secretBox.available) {
-        throw new AppError('unavailable', 'secret_key_missing', 'secrets cannot be stored: DRIPLINE_SECRET_KEY is not set');
+        throw new AppError(
+          'unavailable',
+          'secret_key_missing',
+          'secrets cannot be stored: DRIPLINE_SECRET_KEY is not set',
+        );
       }
       await writeInteraktSettings(deps.db, deps.secretBox, body).catch(secretsUnavailable);
       res.json(publicSettings(await current(), deps.defaultCountry));

@@ -22,7 +22,10 @@ export const UpdateInteraktSettingsBody = z
     welcomeOnCreate: z.boolean(),
     welcomeTemplateName: TemplateName.nullable(),
     welcomeTemplateLanguage: LanguageCode,
-    welcomeHeaderMediaUrl: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).max(2048).nullable(),
+    welcomeHeaderMediaUrl: z
+      .url({ protocol: /^https?$/, error: 'an http(s) URL' })
+      .max(2048)
+      .nullable(),
     welcomeFileName: singleLine(240).nullable(),
     webhookSecret: Secret,
   })

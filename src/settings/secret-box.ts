@@ -47,7 +47,10 @@ export function createSecretBox(keyBase64: string | undefined): SecretBox {
   if (keyBase64 === undefined) return unavailableBox;
   const key = Buffer.from(keyBase64, 'base64');
   if (key.length !== SECRET_KEY_BYTES) {
-    throw new SecretBoxError('secret_key_invalid', `DRIPLINE_SECRET_KEY must decode to ${SECRET_KEY_BYTES} bytes, got ${key.length}`);
+    throw new SecretBoxError(
+      'secret_key_invalid',
+      `DRIPLINE_SECRET_KEY must decode to ${SECRET_KEY_BYTES} bytes, got ${key.length}`,
+    );
   }
 
   return {
@@ -57,10 +60,13 @@ export function createSecretBox(keyBase64: string | undefined): SecretBox {
       const cipher = createCipheriv('aes-256-gcm', key, iv);
       cipher.setAAD(Buffer.from(context, 'utf8'));
       const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-      return [VERSION, iv, cipher.getAuthTag(), ciphertext].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join(':');
+      return [VERSION, iv, cipher.getAuthTag(), ciphertext]
+        .map((part) => (typeof part === 'string' ? part : part.toString('base64url')))
+        .join(':');
     },
     open(sealed, context = '') {
-      if (!isSealed(sealed)) throw new SecretBoxError('secret_unreadable', 'stored secret is not in the v1 sealed format');
+      if (!isSealed(sealed))
+        throw new SecretBoxError('secret_unreadable', 'stored secret is not in the v1 sealed format');
       const [, ivText, tagText, ciphertextText] = sealed.split(':') as [string, string, string, string];
       const iv = Buffer.from(ivText, 'base64url');
       const tag = Buffer.from(tagText, 'base64url');
@@ -71,10 +77,15 @@ export function createSecretBox(keyBase64: string | undefined): SecretBox {
         const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
         decipher.setAAD(Buffer.from(context, 'utf8'));
         decipher.setAuthTag(tag);
-        return Buffer.concat([decipher.update(Buffer.from(ciphertextText, 'base64url')), decipher.final()]).toString('utf8');
+        return Buffer.concat([decipher.update(Buffer.from(ciphertextText, 'base64url')), decipher.final()]).toString(
+          'utf8',
+        );
       } catch {
         // GCM says only "unable to authenticate": a wrong key, another setting's value, or tampering.
-        throw new SecretBoxError('secret_unreadable', 'stored secret failed authentication (wrong DRIPLINE_SECRET_KEY, or the value was altered)');
+        throw new SecretBoxError(
+          'secret_unreadable',
+          'stored secret failed authentication (wrong DRIPLINE_SECRET_KEY, or the value was altered)',
+        );
       }
     },
   };

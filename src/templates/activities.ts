@@ -61,7 +61,14 @@ interface SyncCheckpoint {
   errors: TemplateSyncError[];
 }
 
-const emptyCounts = (): TemplateSyncCounts => ({ fetched: 0, created: 0, updated: 0, unchanged: 0, removed: 0, errorCount: 0 });
+const emptyCounts = (): TemplateSyncCounts => ({
+  fetched: 0,
+  created: 0,
+  updated: 0,
+  unchanged: 0,
+  removed: 0,
+  errorCount: 0,
+});
 
 export function createTemplateSyncActivities(deps: TemplateSyncActivityDeps) {
   const now = deps.now ?? (() => new Date());
@@ -82,7 +89,8 @@ export function createTemplateSyncActivities(deps: TemplateSyncActivityDeps) {
      */
     async syncInteraktTemplates({ runId }: SyncInteraktTemplatesInput): Promise<TemplateSyncSummary> {
       const run = await getTemplateSyncRun(deps.db, runId);
-      if (!run) throw ApplicationFailure.nonRetryable(`template sync run ${runId} does not exist`, TEMPLATE_SYNC_RUN_NOT_FOUND);
+      if (!run)
+        throw ApplicationFailure.nonRetryable(`template sync run ${runId} does not exist`, TEMPLATE_SYNC_RUN_NOT_FOUND);
       if (run.status !== 'running') {
         // Finished by an earlier attempt whose completion was lost: report what it recorded.
         const { fetched, created, updated, unchanged, removed, errorCount, status } = run;
@@ -126,7 +134,12 @@ export function createTemplateSyncActivities(deps: TemplateSyncActivityDeps) {
       }
 
       progress.counts.removed = await markTemplatesRemovedUpstream(deps.db, PROVIDER, [...seen.values()], now());
-      await finishTemplateSyncRun(deps.db, runId, { status: 'completed', counts: progress.counts, errors: progress.errors, finishedAt: now() });
+      await finishTemplateSyncRun(deps.db, runId, {
+        status: 'completed',
+        counts: progress.counts,
+        errors: progress.errors,
+        finishedAt: now(),
+      });
       return { runId, status: 'completed', ...progress.counts };
     },
 
@@ -134,7 +147,12 @@ export function createTemplateSyncActivities(deps: TemplateSyncActivityDeps) {
     async failTemplateSyncRun({ runId, message }: FailTemplateSyncRunInput): Promise<void> {
       const run = await getTemplateSyncRun(deps.db, runId);
       if (!run || run.status !== 'running') return;
-      await finishTemplateSyncRun(deps.db, runId, { status: 'failed', counts: {}, errors: [...run.errors.slice(0, MAX_RECORDED_SYNC_ERRORS - 1), { message }], finishedAt: now() });
+      await finishTemplateSyncRun(deps.db, runId, {
+        status: 'failed',
+        counts: {},
+        errors: [...run.errors.slice(0, MAX_RECORDED_SYNC_ERRORS - 1), { message }],
+        finishedAt: now(),
+      });
     },
   };
 }
@@ -145,8 +163,19 @@ const keyOf = (key: TemplateKey): string => JSON.stringify([key.name, key.langua
 
 function restoreCheckpoint(details: unknown): SyncCheckpoint {
   const saved = details as Partial<SyncCheckpoint> | undefined;
-  if (saved && typeof saved.offset === 'number' && Array.isArray(saved.seen) && saved.counts && Array.isArray(saved.errors)) {
-    return { offset: saved.offset, seen: saved.seen, counts: { ...emptyCounts(), ...saved.counts }, errors: saved.errors };
+  if (
+    saved &&
+    typeof saved.offset === 'number' &&
+    Array.isArray(saved.seen) &&
+    saved.counts &&
+    Array.isArray(saved.errors)
+  ) {
+    return {
+      offset: saved.offset,
+      seen: saved.seen,
+      counts: { ...emptyCounts(), ...saved.counts },
+      errors: saved.errors,
+    };
   }
   return { offset: 0, seen: [], counts: emptyCounts(), errors: [] };
 }
@@ -160,12 +189,26 @@ function syncFailure(error: unknown): unknown {
   if (!isProviderError(error)) return error;
   switch (error.kind) {
     case 'permanent':
-      return ApplicationFailure.create({ type: TEMPLATE_SYNC_REFUSED, message: error.message, nonRetryable: true, details: [{ code: error.code }] });
+      return ApplicationFailure.create({
+        type: TEMPLATE_SYNC_REFUSED,
+        message: error.message,
+        nonRetryable: true,
+        details: [{ code: error.code }],
+      });
     case 'config':
-      return ApplicationFailure.create({ type: TEMPLATE_SYNC_CONFIG_ERROR, message: error.message, nonRetryable: true, details: [{ code: error.code }] });
+      return ApplicationFailure.create({
+        type: TEMPLATE_SYNC_CONFIG_ERROR,
+        message: error.message,
+        nonRetryable: true,
+        details: [{ code: error.code }],
+      });
     case 'retryable':
     case 'ambiguous':
       // A list read changes nothing upstream, so an ambiguous answer is just a retry.
-      return ApplicationFailure.create({ type: 'ProviderUnavailable', message: error.message, nextRetryDelay: error.details.retryAfterMs });
+      return ApplicationFailure.create({
+        type: 'ProviderUnavailable',
+        message: error.message,
+        nextRetryDelay: error.details.retryAfterMs,
+      });
   }
 }

@@ -36,8 +36,7 @@ export async function checkSequenceSteps(db: Db, steps: readonly NamedTemplateUs
 export type TemplateMessage = Omit<TemplateSend, 'to' | 'callbackData'>;
 
 export type TemplateSendCheck =
-  | { ok: true; template: Template; message: TemplateMessage }
-  | { ok: false; reason: string };
+  { ok: true; template: Template; message: TemplateMessage } | { ok: false; reason: string };
 
 /**
  * Checks one message's resolved values against its template. When it may be sent, the message
@@ -63,4 +62,5 @@ export async function checkTemplateSend(db: Db, message: TemplateMessage): Promi
   return { ok: true, template, message: prepared };
 }
 
-const unknownTemplate = (name: string, language: string): string => `no template ${name} (${language}) in Message Master`;
+const unknownTemplate = (name: string, language: string): string =>
+  `no template ${name} (${language}) in Message Master`;

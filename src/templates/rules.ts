@@ -100,7 +100,8 @@ export function countBodyVariables(body: string): number {
   return placeholderNumbers(body).length;
 }
 
-export const isDynamicUrlButton = (button: TemplateButton): boolean => button.type === 'URL' && DYNAMIC_URL_SUFFIX.test(button.url ?? '');
+export const isDynamicUrlButton = (button: TemplateButton): boolean =>
+  button.type === 'URL' && DYNAMIC_URL_SUFFIX.test(button.url ?? '');
 
 /** What every send of `template` must give. Throws TemplatePlaceholderError for a body with a gap in its variables. */
 export function templateRequirements(template: TemplateShape): TemplateRequirements {
@@ -113,7 +114,8 @@ export function templateRequirements(template: TemplateShape): TemplateRequireme
   };
 }
 
-export const describeTemplate = (template: Pick<TemplateShape, 'name' | 'language'>): string => `template ${template.name} (${template.language})`;
+export const describeTemplate = (template: Pick<TemplateShape, 'name' | 'language'>): string =>
+  `template ${template.name} (${template.language})`;
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -128,7 +130,8 @@ export function checkTemplateUse(template: TemplateShape, values: TemplateValues
   const usable = (message: string) => issues.push({ path: 'templateName', message });
 
   if (template.archivedAt) usable(`${label} is archived; archived templates cannot be sent`);
-  if (template.removedUpstreamAt) usable(`${label} was removed from ${template.provider ?? 'the provider'}; it can no longer be sent`);
+  if (template.removedUpstreamAt)
+    usable(`${label} was removed from ${template.provider ?? 'the provider'}; it can no longer be sent`);
 
   let required: TemplateRequirements;
   try {
@@ -142,7 +145,10 @@ export function checkTemplateUse(template: TemplateShape, values: TemplateValues
 
   const bodyGiven = values.body?.length ?? 0;
   if (bodyGiven !== required.bodyVariables) {
-    issues.push({ path: 'variables.body', message: `${label} has ${plural(required.bodyVariables, 'body variable')}; ${bodyGiven} given` });
+    issues.push({
+      path: 'variables.body',
+      message: `${label} has ${plural(required.bodyVariables, 'body variable')}; ${bodyGiven} given`,
+    });
   }
 
   const headerGiven = values.header?.length ?? 0;
@@ -153,16 +159,27 @@ export function checkTemplateUse(template: TemplateShape, values: TemplateValues
         message: `${label} has a ${template.headerType} header and no default media; give its URL as the one header value`,
       });
     } else if (headerGiven > 1) {
-      issues.push({ path: 'variables.header', message: `${label} has a ${template.headerType} header, which takes 1 media URL; ${headerGiven} given` });
+      issues.push({
+        path: 'variables.header',
+        message: `${label} has a ${template.headerType} header, which takes 1 media URL; ${headerGiven} given`,
+      });
     }
   } else if (headerGiven !== required.headerVariables) {
     const has =
-      template.headerType === 'text' ? `a text header with ${plural(required.headerVariables, 'variable')}` : 'no header';
-    issues.push({ path: 'variables.header', message: `${label} has ${has}; ${plural(headerGiven, 'header value')} given` });
+      template.headerType === 'text'
+        ? `a text header with ${plural(required.headerVariables, 'variable')}`
+        : 'no header';
+    issues.push({
+      path: 'variables.header',
+      message: `${label} has ${has}; ${plural(headerGiven, 'header value')} given`,
+    });
   }
 
   if (values.fileName !== undefined && template.headerType !== 'document') {
-    issues.push({ path: 'variables.fileName', message: `${label} has no document header; a file name is only for document headers` });
+    issues.push({
+      path: 'variables.fileName',
+      message: `${label} has no document header; a file name is only for document headers`,
+    });
   }
 
   for (const index of required.dynamicButtons) {
@@ -214,13 +231,23 @@ export function checkTemplateDefinition(definition: TemplateDefinition): Templat
       issues.push({ path: 'headerText', message: 'a text header may hold one variable, {{1}}' });
     }
   } else if (definition.headerText) {
-    issues.push({ path: 'headerText', message: `header text is only for text headers; headerType is ${definition.headerType}` });
+    issues.push({
+      path: 'headerText',
+      message: `header text is only for text headers; headerType is ${definition.headerType}`,
+    });
   }
   if (definition.headerMediaUrl && !MEDIA_HEADER_TYPES.includes(definition.headerType)) {
-    issues.push({ path: 'headerMediaUrl', message: `a media URL is only for document, image or video headers; headerType is ${definition.headerType}` });
+    issues.push({
+      path: 'headerMediaUrl',
+      message: `a media URL is only for document, image or video headers; headerType is ${definition.headerType}`,
+    });
   }
 
-  const limits: Partial<Record<TemplateButton['type'], number>> = { URL: MAX_URL_BUTTONS, PHONE_NUMBER: 1, COPY_CODE: 1 };
+  const limits: Partial<Record<TemplateButton['type'], number>> = {
+    URL: MAX_URL_BUTTONS,
+    PHONE_NUMBER: 1,
+    COPY_CODE: 1,
+  };
   for (const [type, max] of Object.entries(limits)) {
     const n = definition.buttons.filter((button) => button.type === type).length;
     if (n > max) issues.push({ path: 'buttons', message: `at most ${plural(max, `${type} button`)}; ${n} given` });
@@ -229,7 +256,10 @@ export function checkTemplateDefinition(definition: TemplateDefinition): Templat
     if (button.type !== 'URL' || !button.url) return;
     const variables = [...button.url.matchAll(PLACEHOLDER)];
     if (variables.length > 1 || (variables.length === 1 && !DYNAMIC_URL_SUFFIX.test(button.url))) {
-      issues.push({ path: `buttons.${index}.url`, message: 'a URL button may hold one variable, {{1}}, at the very end' });
+      issues.push({
+        path: `buttons.${index}.url`,
+        message: 'a URL button may hold one variable, {{1}}, at the very end',
+      });
     }
   });
   return issues;

@@ -27,7 +27,10 @@ export interface EnsuredSchedule {
  * due makes the next one skip, never a second concurrent pass. The runs it starts carry no run id,
  * so each creates its own TemplateSyncRuns row with trigger 'schedule'.
  */
-export async function ensureTemplateSyncSchedule(client: Client, options: TemplateSyncScheduleOptions): Promise<EnsuredSchedule> {
+export async function ensureTemplateSyncSchedule(
+  client: Client,
+  options: TemplateSyncScheduleOptions,
+): Promise<EnsuredSchedule> {
   const scheduleId = options.scheduleId ?? TEMPLATE_SYNC_SCHEDULE_ID;
   try {
     const handle = await client.schedule.create({
@@ -45,7 +48,8 @@ export async function ensureTemplateSyncSchedule(client: Client, options: Templa
     });
     return { handle, created: true };
   } catch (error) {
-    if (error instanceof ScheduleAlreadyRunning) return { handle: client.schedule.getHandle(scheduleId), created: false };
+    if (error instanceof ScheduleAlreadyRunning)
+      return { handle: client.schedule.getHandle(scheduleId), created: false };
     throw error;
   }
 }

@@ -23,14 +23,16 @@ const ButtonSchema = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ type: z.literal('PHONE_NUMBER'), text: ButtonText, phoneNumber: E164 }).strict(),
-  z.object({ type: z.literal('COPY_CODE'), text: ButtonText.default('Copy code'), example: singleLine(15).optional() }).strict(),
+  z
+    .object({ type: z.literal('COPY_CODE'), text: ButtonText.default('Copy code'), example: singleLine(15).optional() })
+    .strict(),
 ]);
 
 // Bounded (and aborting) before the placeholder scan runs.
 const Body = multiLine(1024).superRefine((body, ctx) => {
-    const problem = placeholderProblem(body);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  });
+  const problem = placeholderProblem(body);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const TemplateFields = {
   name: TemplateName,
@@ -49,7 +51,11 @@ const TemplateFields = {
 /** Cross-field rules (header kinds, button counts, URL variables) as field issues of the body. */
 function addDefinitionIssues(definition: Parameters<typeof checkTemplateDefinition>[0], ctx: z.RefinementCtx): void {
   for (const issue of checkTemplateDefinition(definition)) {
-    ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part)) });
+    ctx.addIssue({
+      code: 'custom',
+      message: issue.message,
+      path: issue.path.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part)),
+    });
   }
 }
 

@@ -1,6 +1,13 @@
 import { ScheduleNotFoundError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Router } from 'express';
-import { createTemplateSyncRun, findRunningTemplateSyncRun, finishTemplateSyncRun, getTemplateSyncRun, listTemplateSyncRuns, type TemplateSyncRun } from '../db/queries';
+import {
+  createTemplateSyncRun,
+  findRunningTemplateSyncRun,
+  finishTemplateSyncRun,
+  getTemplateSyncRun,
+  listTemplateSyncRuns,
+  type TemplateSyncRun,
+} from '../db/queries';
 import type { ProviderName } from '../shared';
 import { TEMPLATE_SYNC_SCHEDULE_ID, templateSyncWorkflowId } from './contract';
 import type { templateSyncWorkflow } from './workflow';
@@ -28,7 +35,9 @@ export function templateSyncRouter(deps: TemplateSyncRouterDeps): Router {
       const running = await findRunningTemplateSyncRun(deps.db, PROVIDER);
       const liveWorkflowId = running && (await runningWorkflowId(deps.temporal, running));
       if (running && liveWorkflowId) {
-        res.status(202).json({ runId: running.id, workflowId: liveWorkflowId, status: running.status, alreadyRunning: true });
+        res
+          .status(202)
+          .json({ runId: running.id, workflowId: liveWorkflowId, status: running.status, alreadyRunning: true });
         return;
       }
 
@@ -38,7 +47,8 @@ export function templateSyncRouter(deps: TemplateSyncRouterDeps): Router {
         deps.temporal,
         'templateSyncWorkflow',
         { taskQueue: deps.taskQueue, workflowId, args: [{ runId: run.id }] },
-        (reason) => finishTemplateSyncRun(deps.db, run.id, { status: 'failed', counts: {}, errors: [{ message: reason }] }),
+        (reason) =>
+          finishTemplateSyncRun(deps.db, run.id, { status: 'failed', counts: {}, errors: [{ message: reason }] }),
       );
       if (outcome.kind === 'failed') throw outcome.error;
       res.status(202).json({ runId: run.id, workflowId, status: run.status, alreadyRunning: false });

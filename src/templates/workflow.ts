@@ -1,4 +1,11 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { TemplateSyncActivities, TemplateSyncSummary } from './activities';
 
 export interface TemplateSyncWorkflowInput {
@@ -33,13 +40,22 @@ const { syncInteraktTemplates } = proxyActivities<TemplateSyncActivities>({
  * (without one). Ends when the pass completes, or fails after the run is marked failed.
  */
 export async function templateSyncWorkflow(input: TemplateSyncWorkflowInput = {}): Promise<TemplateSyncSummary> {
-  const runId = input.runId ?? (await startTemplateSyncRun({ trigger: 'schedule', startedAtMs: workflowInfo().startTime.getTime() }));
+  const runId =
+    input.runId ??
+    (await startTemplateSyncRun({ trigger: 'schedule', startedAtMs: workflowInfo().startTime.getTime() }));
   try {
     return await syncInteraktTemplates({ runId });
   } catch (error) {
-    const reason = error instanceof ActivityFailure && error.cause ? error.cause.message : error instanceof Error ? error.message : String(error);
+    const reason =
+      error instanceof ActivityFailure && error.cause
+        ? error.cause.message
+        : error instanceof Error
+          ? error.message
+          : String(error);
     // Recorded even when the workflow was cancelled, so no run row stays 'running' for ever.
-    await CancellationScope.nonCancellable(() => failTemplateSyncRun({ runId, message: isCancellation(error) ? 'cancelled' : reason }));
+    await CancellationScope.nonCancellable(() =>
+      failTemplateSyncRun({ runId, message: isCancellation(error) ? 'cancelled' : reason }),
+    );
     if (isCancellation(error)) throw error;
     throw ApplicationFailure.nonRetryable(`template sync run ${runId} failed: ${reason}`, 'TemplateSyncFailed');
   }

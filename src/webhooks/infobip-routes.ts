@@ -43,8 +43,10 @@ export function infobipWebhookRouter(options: InfobipWebhookRouterOptions): Rout
   // Credentials first, in a middleware ahead of the body parser: a caller without them never gets
   // up to 3 MB buffered on its behalf.
   const checkCredentials: RequestHandler = async (req, res, next) => {
-    const { username, password } = typeof options.credentials === 'function' ? await options.credentials() : options.credentials;
-    if (!username || !password) throw new AppError('unavailable', 'webhook_not_configured', 'no Infobip webhook credentials are configured');
+    const { username, password } =
+      typeof options.credentials === 'function' ? await options.credentials() : options.credentials;
+    if (!username || !password)
+      throw new AppError('unavailable', 'webhook_not_configured', 'no Infobip webhook credentials are configured');
     if (!verifyInfobipBasicAuth(req.get('authorization'), username, password)) {
       res.set('WWW-Authenticate', 'Basic realm="infobip-webhooks"');
       throw new AppError('unauthorized', 'invalid_credentials', 'webhook credentials do not match');

@@ -126,7 +126,12 @@ export async function applyInboundMessage(deps: IngestDeps, event: InboundMessag
     receivedAt: event.receivedAt,
     payload: event.raw,
   });
-  return { outcome: created && !recorded.duplicate ? 'stored' : 'duplicate', messageId: message.id, leadId, dripsToStop };
+  return {
+    outcome: created && !recorded.duplicate ? 'stored' : 'duplicate',
+    messageId: message.id,
+    leadId,
+    dripsToStop,
+  };
 }
 
 /** Stops the drips a reply ends (see `dripsToStop`), logging any signal that fails. */

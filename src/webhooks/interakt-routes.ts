@@ -17,7 +17,8 @@ export function webhooksRouter(deps: ApiContext): Router {
 
   router.post('/interakt', express.raw({ type: () => true, limit: '1mb' }), async (req, res) => {
     const secret = await deps.readInteraktWebhookSecret();
-    if (!secret) throw new AppError('unavailable', 'webhook_not_configured', 'no Interakt webhook secret is configured');
+    if (!secret)
+      throw new AppError('unavailable', 'webhook_not_configured', 'no Interakt webhook secret is configured');
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (!verifyInteraktSignature(raw, req.get('interakt-signature') ?? req.get('x-interakt-signature'), secret)) {
       throw new AppError('unauthorized', 'invalid_signature', 'webhook signature does not match');

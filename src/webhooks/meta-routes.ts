@@ -51,9 +51,11 @@ export function metaWebhookRouter(options: MetaWebhookRouterOptions): Router {
 
   router.get('/', async (req, res) => {
     const verifyToken = await readSecret(options.verifyToken);
-    if (!verifyToken) throw new AppError('unavailable', 'webhook_not_configured', 'no Meta webhook verify token is configured');
+    if (!verifyToken)
+      throw new AppError('unavailable', 'webhook_not_configured', 'no Meta webhook verify token is configured');
     const challenge = answerVerifyChallenge(req.query as Record<string, unknown>, verifyToken);
-    if (challenge === null) throw new AppError('forbidden', 'verification_failed', 'hub.mode or hub.verify_token does not match');
+    if (challenge === null)
+      throw new AppError('forbidden', 'verification_failed', 'hub.mode or hub.verify_token does not match');
     res.status(200).type('text/plain').send(challenge);
   });
 

@@ -180,7 +180,9 @@ export class StatusEventBatcher {
     }
     groups.forEach((group, index) => {
       const id = ids[index];
-      group.forEach((waiter, n) => waiter.resolve(id !== undefined && n === 0 ? { outcome: 'queued', id } : { outcome: 'duplicate' }));
+      group.forEach((waiter, n) =>
+        waiter.resolve(id !== undefined && n === 0 ? { outcome: 'queued', id } : { outcome: 'duplicate' }),
+      );
     });
     this.options.onStored?.();
   }
@@ -250,14 +252,23 @@ export class WebhookEventProcessor {
     const parsed = rows.map((row) => ({ row, report: parseStoredStatusEvent(row.statusEvent) }));
     await withTransaction(this.db, async (tx) => {
       const valid = parsed.filter((p) => p.report !== undefined);
-      const results = await applyMessageStatusBatch(tx, valid.map((p) => p.report!));
+      const results = await applyMessageStatusBatch(
+        tx,
+        valid.map((p) => p.report!),
+      );
       const outcomes: { id: number; outcome: WebhookOutcome; messageId: number | null }[] = valid.map((p, i) => {
         const result = results[i]!;
-        return { id: p.row.id, outcome: !result.matched ? 'unknown_message' : result.changed ? 'applied' : 'unchanged', messageId: result.messageId ?? null };
+        return {
+          id: p.row.id,
+          outcome: !result.matched ? 'unknown_message' : result.changed ? 'applied' : 'unchanged',
+          messageId: result.messageId ?? null,
+        };
       });
       for (const p of parsed) {
         if (p.report) continue;
-        this.log(`[webhooks] event ${p.row.id} (${p.row.provider}) has no readable status event; recorded as unknown_message`);
+        this.log(
+          `[webhooks] event ${p.row.id} (${p.row.provider}) has no readable status event; recorded as unknown_message`,
+        );
         outcomes.push({ id: p.row.id, outcome: 'unknown_message', messageId: null });
       }
       await setWebhookEventOutcomes(tx, outcomes);
@@ -293,7 +304,15 @@ export interface WebhookPipeline {
   close(): Promise<void>;
 }
 
-export function createWebhookPipeline(db: Db, options: { log?: (line: string) => void; batcher?: BatcherOptions; processor?: ProcessorOptions; start?: boolean } = {}): WebhookPipeline {
+export function createWebhookPipeline(
+  db: Db,
+  options: {
+    log?: (line: string) => void;
+    batcher?: BatcherOptions;
+    processor?: ProcessorOptions;
+    start?: boolean;
+  } = {},
+): WebhookPipeline {
   const processor = new WebhookEventProcessor(db, { log: options.log, ...options.processor });
   const batcher = new StatusEventBatcher(db, { ...options.batcher, onStored: () => processor.wake() });
   if (options.start ?? true) processor.start();

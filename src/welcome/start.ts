@@ -20,7 +20,10 @@ export interface WelcomeStart {
 }
 
 /** Whether creating this lead should start a welcome, by the settings read for this request. */
-export function wantsWelcome(options: InteraktOptions, lead: Pick<Lead, 'optedOut'>): options is InteraktOptions & { welcomeTemplateName: string } {
+export function wantsWelcome(
+  options: InteraktOptions,
+  lead: Pick<Lead, 'optedOut'>,
+): options is InteraktOptions & { welcomeTemplateName: string } {
   return options.enabled && options.welcomeOnCreate && options.welcomeTemplateName !== null && !lead.optedOut;
 }
 

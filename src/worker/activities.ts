@@ -5,8 +5,16 @@ import { createInfobipSyncActivities, type InfobipSyncActivityDeps } from '../in
 import { createSendActivities, type SendDeps } from '../messages/send';
 import { createTemplateSyncActivities, type TemplateSyncActivityDeps } from '../templates/activities';
 import { createWelcomeActivities } from '../welcome/activities';
-export { createTemplateSyncActivities, type TemplateSyncActivities, type TemplateSyncActivityDeps } from '../templates/activities';
-export { createInfobipSyncActivities, type InfobipSyncActivities, type InfobipSyncActivityDeps } from '../infobip-sync/activities';
+export {
+  createTemplateSyncActivities,
+  type TemplateSyncActivities,
+  type TemplateSyncActivityDeps,
+} from '../templates/activities';
+export {
+  createInfobipSyncActivities,
+  type InfobipSyncActivities,
+  type InfobipSyncActivityDeps,
+} from '../infobip-sync/activities';
 
 export type ActivityDeps = DripActivityDeps &
   SendDeps & {
@@ -51,7 +59,11 @@ export function createActivities(deps: ActivityDeps) {
       getInfobipClient:
         deps.getInfobipClient ??
         (() => {
-          throw new ProviderError('config', 'infobip_not_configured', 'Infobip sync needs INFOBIP_API_KEY; this worker has none configured');
+          throw new ProviderError(
+            'config',
+            'infobip_not_configured',
+            'Infobip sync needs INFOBIP_API_KEY; this worker has none configured',
+          );
         }),
     }),
   };

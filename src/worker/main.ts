@@ -18,7 +18,8 @@ async function main(): Promise<void> {
   const db = await openDb(config.DATABASE_URL);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const secretBox = createSecretBox(config.DRIPLINE_SECRET_KEY);
-  if (!secretBox.available) console.warn('[worker] DRIPLINE_SECRET_KEY is not set: API keys stored in settings cannot be read');
+  if (!secretBox.available)
+    console.warn('[worker] DRIPLINE_SECRET_KEY is not set: API keys stored in settings cannot be read');
   const { provider, sendsPerSecond, templateClient } = createDeploymentProvider(config, db, secretBox);
   // The CTA activities signal other workflows (a "not interested" stops the lead's drips).
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -45,7 +46,9 @@ async function main(): Promise<void> {
     // Hourly template sync; creating it when it already exists is a no-op.
     await ensureTemplateSyncSchedule(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, every: '1h' });
   }
-  console.log(`[worker] polling ${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (provider ${provider.name})`);
+  console.log(
+    `[worker] polling ${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (provider ${provider.name})`,
+  );
   try {
     await runWorkers(workers);
   } finally {
@@ -61,7 +64,12 @@ function infobipSyncDeps(config: Config): Pick<ActivityDeps, 'getInfobipClient' 
   return {
     defaultCountry: isCountryCode(config.DEFAULT_COUNTRY) ? config.DEFAULT_COUNTRY : 'IN',
     ...(apiKey && {
-      getInfobipClient: () => createInfobipClient({ baseUrl: config.INFOBIP_BASE_URL, getApiKey: () => apiKey, timeoutMs: config.PROVIDER_TIMEOUT_MS }),
+      getInfobipClient: () =>
+        createInfobipClient({
+          baseUrl: config.INFOBIP_BASE_URL,
+          getApiKey: () => apiKey,
+          timeoutMs: config.PROVIDER_TIMEOUT_MS,
+        }),
     }),
   };
 }

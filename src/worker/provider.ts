@@ -58,10 +58,18 @@ export function createDeploymentProvider(config: Config, db: Db, secretBox: Secr
   }
   const getApiKey = interaktApiKeyReader(db, secretBox, { apiKey: config.INTERAKT_API_KEY });
   return {
-    provider: createInteraktProvider({ baseUrl: config.INTERAKT_BASE_URL, timeoutMs: config.PROVIDER_TIMEOUT_MS, getApiKey }),
+    provider: createInteraktProvider({
+      baseUrl: config.INTERAKT_BASE_URL,
+      timeoutMs: config.PROVIDER_TIMEOUT_MS,
+      getApiKey,
+    }),
     sendsPerSecond: config.INTERAKT_SENDS_PER_SECOND,
     templateClient: () =>
-      createInteraktTemplateClient({ baseUrl: config.INTERAKT_BASE_URL, timeoutMs: config.PROVIDER_TIMEOUT_MS, getApiKey }),
+      createInteraktTemplateClient({
+        baseUrl: config.INTERAKT_BASE_URL,
+        timeoutMs: config.PROVIDER_TIMEOUT_MS,
+        getApiKey,
+      }),
   };
 }
 

@@ -1,4 +1,10 @@
-import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  Worker,
+  type NativeConnection,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import type { Activities } from './activities';
 import { sendTaskQueue, type ProviderName } from '../shared';
 

@@ -70,7 +70,11 @@ describe('hostile input', () => {
         const before = await total('/templates?includeArchived=true');
         const response = await request('POST', '/templates', { ...template, body });
         expect(response.status).toBe(400);
-        expect(issues(response.body)).toContainEqual({ location: 'body', path: 'body', message: expect.stringContaining('{{1}} to {{100}} at most') });
+        expect(issues(response.body)).toContainEqual({
+          location: 'body',
+          path: 'body',
+          message: expect.stringContaining('{{1}} to {{100}} at most'),
+        });
         expect(await total('/templates?includeArchived=true')).toBe(before);
       },
     );
@@ -78,25 +82,39 @@ describe('hostile input', () => {
     it('PATCH /templates/:id refuses the same body and leaves the template as it was', async () => {
       const created = await request('POST', '/templates', template);
       expect(created.status).toBe(201);
-      const response = await request('PATCH', `/templates/${created.body.id}`, { body: 'Hi {{1}} {{99999999999999999999999}}' });
+      const response = await request('PATCH', `/templates/${created.body.id}`, {
+        body: 'Hi {{1}} {{99999999999999999999999}}',
+      });
       expect(response.status).toBe(400);
       expect(paths(response.body)).toContain('body');
       expect((await request('GET', `/templates/${created.body.id}`)).body.body).toBe('Hi {{1}}');
     });
 
     it('the template JSON builder refuses it too', async () => {
-      const response = await request('POST', '/cta/template-json', { name: 'x', body: { text: 'Hi {{1}} {{30000000}}', examples: ['a'] } });
+      const response = await request('POST', '/cta/template-json', {
+        name: 'x',
+        body: { text: 'Hi {{1}} {{30000000}}', examples: ['a'] },
+      });
       expect(response.status).toBe(400);
-      expect(issues(response.body)).toContainEqual({ location: 'body', path: 'body.text', message: expect.stringContaining('at most') });
+      expect(issues(response.body)).toContainEqual({
+        location: 'body',
+        path: 'body.text',
+        message: expect.stringContaining('at most'),
+      });
     });
   });
 
   describe('2. the template JSON builder bounds every text before scanning it', () => {
     it('refuses a body of 60,000 `{` on its length alone: the variable scan never ran', async () => {
-      const response = await request('POST', '/cta/template-json', { name: 'braces', body: { text: '{'.repeat(60_000) } });
+      const response = await request('POST', '/cta/template-json', {
+        name: 'braces',
+        body: { text: '{'.repeat(60_000) },
+      });
       expect(response.status).toBe(400);
       // Had the scan run, it would have added its own finding about the braces; only the length is reported.
-      expect(issues(response.body)).toEqual([{ location: 'body', path: 'body.text', message: expect.stringContaining('<=4096') }]);
+      expect(issues(response.body)).toEqual([
+        { location: 'body', path: 'body.text', message: expect.stringContaining('<=4096') },
+      ]);
     });
 
     it.each([
@@ -105,15 +123,24 @@ describe('hostile input', () => {
       ['buttons.0.url', { buttons: [{ type: 'URL', text: 'Go', url: `https://x.example/${'{'.repeat(100_000)}` }] }],
       ['name', { name: 'n'.repeat(100_000) }],
     ])('refuses an over-long %s with 400 naming it', async (path, fields) => {
-      const response = await request('POST', '/cta/template-json', { name: 'ok_name', body: { text: 'Hello' }, ...fields });
+      const response = await request('POST', '/cta/template-json', {
+        name: 'ok_name',
+        body: { text: 'Hello' },
+        ...fields,
+      });
       expect(response.status).toBe(400);
       expect(paths(response.body)).toEqual([path]);
     });
 
     it('still reads a body within the limit that is full of braces, and names what is wrong with it', async () => {
-      const response = await request('POST', '/cta/template-json', { name: 'braces', body: { text: `${'{'.repeat(500)}{{name}}` } });
+      const response = await request('POST', '/cta/template-json', {
+        name: 'braces',
+        body: { text: `${'{'.repeat(500)}{{name}}` },
+      });
       expect(response.status).toBe(400);
-      expect(issues(response.body)).toContainEqual(expect.objectContaining({ path: 'body.text', message: expect.stringContaining('{{name}}') }));
+      expect(issues(response.body)).toContainEqual(
+        expect.objectContaining({ path: 'body.text', message: expect.stringContaining('{{name}}') }),
+      );
     });
   });
 
@@ -148,7 +175,10 @@ describe('hostile input', () => {
         await expect.poll(() => stream.events.some((event) => event.event === 'reset'), { timeout: 5_000 }).toBe(true);
         const messages = stream.events.filter((event) => event.event === 'message');
         expect(messages).toHaveLength(10);
-        expect(JSON.parse(stream.events.find((event) => event.event === 'reset')!.data!)).toEqual({ reason: 'replay_limit', replayed: 10 });
+        expect(JSON.parse(stream.events.find((event) => event.event === 'reset')!.data!)).toEqual({
+          reason: 'replay_limit',
+          replayed: 10,
+        });
       } finally {
         await stream.close();
       }
@@ -183,22 +213,27 @@ describe('hostile input', () => {
       ['/webhooks/meta', {}],
       ['/webhooks/infobip', { authorization: infobipBasicAuthHeader('infobip-user', 'infobip-password') }],
       ['/leads', { authorization: 'API_KEY' }],
-    ])('POST %s with Content-Encoding: gzip and a plain body answers 400 and logs nothing', async (path, headers: Record<string, string>) => {
-      const before = logged.length;
-      const response = await fetch(`${api.url}${path}`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'content-encoding': 'gzip',
-          ...headers,
-          ...(headers.authorization === 'API_KEY' && { authorization: `Bearer ${apiKey}` }),
-        },
-        body: notGzip,
-      });
-      expect(response.status).toBe(400);
-      expect(await response.json()).toEqual({ error: { code: 'invalid_body', message: 'request body is not valid for its Content-Encoding' } });
-      expect(logged.slice(before)).toEqual([]);
-    });
+    ])(
+      'POST %s with Content-Encoding: gzip and a plain body answers 400 and logs nothing',
+      async (path, headers: Record<string, string>) => {
+        const before = logged.length;
+        const response = await fetch(`${api.url}${path}`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'content-encoding': 'gzip',
+            ...headers,
+            ...(headers.authorization === 'API_KEY' && { authorization: `Bearer ${apiKey}` }),
+          },
+          body: notGzip,
+        });
+        expect(response.status).toBe(400);
+        expect(await response.json()).toEqual({
+          error: { code: 'invalid_body', message: 'request body is not valid for its Content-Encoding' },
+        });
+        expect(logged.slice(before)).toEqual([]);
+      },
+    );
 
     it('still reads a real gzip body', async () => {
       const response = await fetch(`${api.url}/leads`, {
@@ -229,7 +264,9 @@ describe('hostile input', () => {
       const many = Array.from({ length: 995 }, (_, i) => `field.k${i}=v`).join('&');
       const refused = await request('GET', `/leads?${many}`);
       expect(refused.status).toBe(400);
-      expect(issues(refused.body)).toEqual([{ location: 'query', path: 'customField', message: expect.stringContaining('at most 20') }]);
+      expect(issues(refused.body)).toEqual([
+        { location: 'query', path: 'customField', message: expect.stringContaining('at most 20') },
+      ]);
 
       const twenty = Array.from({ length: 20 }, (_, i) => `field.k${i}=v`).join('&');
       expect((await request('GET', `/leads?${twenty}`)).status).toBe(200);
@@ -252,49 +289,78 @@ describe('hostile input', () => {
       else body[field] = value;
       const response = await request('POST', '/leads', body);
       expect(response.status).toBe(400);
-      expect(issues(response.body)).toEqual([{ location: 'body', path: field, message: expect.stringContaining(mentions) }]);
+      expect(issues(response.body)).toEqual([
+        { location: 'body', path: field, message: expect.stringContaining(mentions) },
+      ]);
       expect(await total('/leads')).toBe(before);
     });
 
     it('keeps line breaks where text may span lines: a custom field note and a template body', async () => {
-      const lead = await request('POST', '/leads', { name: 'अनुष्का 😀', phone: '+919800000502', customFields: { note: 'line one\nline two' } });
+      const lead = await request('POST', '/leads', {
+        name: 'अनुष्का 😀',
+        phone: '+919800000502',
+        customFields: { note: 'line one\nline two' },
+      });
       expect(lead.status).toBe(201);
       expect(lead.body).toMatchObject({ name: 'अनुष्का 😀', customFields: { note: 'line one\nline two' } });
-      const template = await request('POST', '/templates', { name: 'two_lines', category: 'UTILITY', body: 'Hi {{1}},\nsee you.' });
+      const template = await request('POST', '/templates', {
+        name: 'two_lines',
+        category: 'UTILITY',
+        body: 'Hi {{1}},\nsee you.',
+      });
       expect(template.status).toBe(201);
-      expect((await request('POST', '/templates', { name: 'nul_body', category: 'UTILITY', body: 'Hi\u0000{{1}}' })).status).toBe(400);
+      expect(
+        (await request('POST', '/templates', { name: 'nul_body', category: 'UTILITY', body: 'Hi\u0000{{1}}' })).status,
+      ).toBe(400);
     });
 
     it('refuses an unknown time zone on a lead', async () => {
-      const response = await request('POST', '/leads', { name: 'Zoned', phone: '+919800000503', timeZone: 'Mars/Olympus_Mons' });
+      const response = await request('POST', '/leads', {
+        name: 'Zoned',
+        phone: '+919800000503',
+        timeZone: 'Mars/Olympus_Mons',
+      });
       expect(response.status).toBe(400);
       expect(paths(response.body)).toEqual(['timeZone']);
-      expect((await request('POST', '/leads', { name: 'Zoned', phone: '+919800000503', timeZone: 'Asia/Kolkata' })).status).toBe(201);
+      expect(
+        (await request('POST', '/leads', { name: 'Zoned', phone: '+919800000503', timeZone: 'Asia/Kolkata' })).status,
+      ).toBe(201);
     });
   });
 
   describe('8. inherited names are not custom fields', () => {
-    it.each(['__proto__', 'constructor', 'prototype'])('refuses custom.%s as a variable source with 400', async (name) => {
-      const before = await total('/sequences?includeArchived=true');
-      const response = await request('POST', '/sequences', {
-        name: 'Proto',
-        steps: [{ templateName: 'welcome', delaySeconds: 0, variables: { body: [{ field: `custom.${name}` }] } }],
-      });
-      expect(response.status).toBe(400);
-      expect(paths(response.body)).toEqual(['steps.0.variables.body.0.field']);
-      expect(await total('/sequences?includeArchived=true')).toBe(before);
-    });
+    it.each(['__proto__', 'constructor', 'prototype'])(
+      'refuses custom.%s as a variable source with 400',
+      async (name) => {
+        const before = await total('/sequences?includeArchived=true');
+        const response = await request('POST', '/sequences', {
+          name: 'Proto',
+          steps: [{ templateName: 'welcome', delaySeconds: 0, variables: { body: [{ field: `custom.${name}` }] } }],
+        });
+        expect(response.status).toBe(400);
+        expect(paths(response.body)).toEqual(['steps.0.variables.body.0.field']);
+        expect(await total('/sequences?includeArchived=true')).toBe(before);
+      },
+    );
 
     it('refuses a body holding a __proto__ key anywhere with 400, and writes nothing', async () => {
       const before = await total('/leads');
-      const response = await request('POST', '/leads', '{"name": "Proto", "phone": "+919800000601", "customFields": {"__proto__": {"x": 1}}}');
+      const response = await request(
+        'POST',
+        '/leads',
+        '{"name": "Proto", "phone": "+919800000601", "customFields": {"__proto__": {"x": 1}}}',
+      );
       expect(response.status).toBe(400);
       expect(response.body.error).toEqual({ code: 'invalid_body', message: expect.stringContaining('"__proto__"') });
       expect(await total('/leads')).toBe(before);
     });
 
     it('refuses constructor as a custom field name on a lead', async () => {
-      const response = await request('POST', '/leads', { name: 'Proto', phone: '+919800000602', customFields: { constructor: 'x' } });
+      const response = await request('POST', '/leads', {
+        name: 'Proto',
+        phone: '+919800000602',
+        customFields: { constructor: 'x' },
+      });
       expect(response.status).toBe(400);
       expect(paths(response.body)).toEqual(['customFields.constructor']);
     });
@@ -310,14 +376,19 @@ describe('hostile input', () => {
       );
       try {
         const before = logged.length;
-        const response = await request('POST', '/leads', { name: 'Priya Secretname', phone: '+919812398765', email: 'priya.secret@example.com' });
+        const response = await request('POST', '/leads', {
+          name: 'Priya Secretname',
+          phone: '+919812398765',
+          email: 'priya.secret@example.com',
+        });
         expect(response.status).toBe(500);
         expect(response.body).toEqual({ error: { code: 'internal_error', message: 'Internal server error' } });
         const lines = logged.slice(before);
         expect(lines).toHaveLength(1);
         expect(lines[0]).toContain('leads are read-only');
         expect(lines[0]).toMatch(/insert into "Clients"/i);
-        for (const secret of ['Secretname', '9812398765', '98765', 'priya.secret', 'example.com']) expect(lines[0]).not.toContain(secret);
+        for (const secret of ['Secretname', '9812398765', '98765', 'priya.secret', 'example.com'])
+          expect(lines[0]).not.toContain(secret);
       } finally {
         await executeStatement(db, 'DROP TRIGGER refuse_leads');
       }

@@ -66,7 +66,10 @@ describe('ivr:process CLI', () => {
   }
 
   const record = (calledNumber: string) =>
-    recordIvrCall({ db, defaultCountry: 'IN' }, { callId: `cli-${nextMobile()}`, callerNumber: nextMobile(), calledNumber, calledAt: new Date() });
+    recordIvrCall(
+      { db, defaultCountry: 'IN' },
+      { callId: `cli-${nextMobile()}`, callerNumber: nextMobile(), calledNumber, calledAt: new Date() },
+    );
 
   it('--help prints the usage and exits 0', async () => {
     const result = await runCli(['--help']);
@@ -78,7 +81,11 @@ describe('ivr:process CLI', () => {
     const { call } = await record('+918000000000');
     for (const args of [['--limit', '1001'], ['--flow', 'x'], ['--verbose']]) {
       const result = await runCli(args);
-      expect({ args, code: result.code, usage: result.stderr.includes('Usage:') }).toEqual({ args, code: 2, usage: true });
+      expect({ args, code: result.code, usage: result.stderr.includes('Usage:') }).toEqual({
+        args,
+        code: 2,
+        usage: true,
+      });
     }
     expect(await findIvrCallByCallId(db, call.callId)).toMatchObject({ status: 'received' });
   });

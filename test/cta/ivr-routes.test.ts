@@ -34,7 +34,13 @@ describe('IVR API', () => {
       '/ivr',
       requireApiKey(db),
       express.json(),
-      ivrRouter({ db, temporal: env.client, taskQueue, sendTaskQueue: sendTaskQueue(taskQueue, 'interakt'), defaultCountry: 'IN' }),
+      ivrRouter({
+        db,
+        temporal: env.client,
+        taskQueue,
+        sendTaskQueue: sendTaskQueue(taskQueue, 'interakt'),
+        defaultCountry: 'IN',
+      }),
     );
     app.use(errorHandler((line) => logged.push(line)));
     api = await listen(app);
@@ -51,7 +57,13 @@ describe('IVR API', () => {
 
   function callBody(overrides: Record<string, unknown> = {}) {
     callCounter += 1;
-    return { callId: `api-call-${callCounter}`, callerNumber: nextMobile(), calledNumber: '+918000000000', calledAt: '2030-01-01T09:30:00+05:30', ...overrides };
+    return {
+      callId: `api-call-${callCounter}`,
+      callerNumber: nextMobile(),
+      calledNumber: '+918000000000',
+      calledAt: '2030-01-01T09:30:00+05:30',
+      ...overrides,
+    };
   }
   const totalCalls = async () => (await request('GET', '/ivr/calls')).body.total as number;
 
@@ -99,7 +111,9 @@ describe('IVR API', () => {
 
     const badCaller = await request('POST', '/ivr/calls', callBody({ callerNumber: 'anonymous' }));
     expect(badCaller.status).toBe(400);
-    expect(badCaller.body.error.issues).toEqual([{ location: 'body', path: 'callerNumber', message: expect.stringContaining('not a phone number') }]);
+    expect(badCaller.body.error.issues).toEqual([
+      { location: 'body', path: 'callerNumber', message: expect.stringContaining('not a phone number') },
+    ]);
 
     expect(await totalCalls()).toBe(before);
   });
@@ -126,7 +140,9 @@ describe('IVR API', () => {
 
     const badCaller = await request('POST', '/ivr/calls', { calls: [good, callBody({ callerNumber: '12345' })] });
     expect(badCaller.status).toBe(400);
-    expect(badCaller.body.error.issues).toEqual([{ location: 'body', path: 'calls.1.callerNumber', message: expect.stringContaining('too short') }]);
+    expect(badCaller.body.error.issues).toEqual([
+      { location: 'body', path: 'calls.1.callerNumber', message: expect.stringContaining('too short') },
+    ]);
 
     const badShape = await request('POST', '/ivr/calls', { calls: [good, callBody({ calledAt: 12 })] });
     expect(badShape.status).toBe(400);
@@ -141,7 +157,11 @@ describe('IVR API', () => {
   });
 
   it('lists calls by status and call time, newest first, paged, callers masked', async () => {
-    const marker = [callBody({ calledAt: '2031-05-01T10:00:00Z' }), callBody({ calledAt: '2031-05-01T11:00:00Z' }), callBody({ calledAt: '2031-05-02T10:00:00Z' })];
+    const marker = [
+      callBody({ calledAt: '2031-05-01T10:00:00Z' }),
+      callBody({ calledAt: '2031-05-01T11:00:00Z' }),
+      callBody({ calledAt: '2031-05-02T10:00:00Z' }),
+    ];
     expect((await request('POST', '/ivr/calls', { calls: marker })).status).toBe(200);
 
     const page = await request('GET', '/ivr/calls?status=received&from=2031-05-01&to=2031-05-02&page=1&pageSize=1');
@@ -153,9 +173,9 @@ describe('IVR API', () => {
 
     const bad = await request('GET', '/ivr/calls?status=done&from=2031-05-02&to=2031-05-01&pageSize=0');
     expect(bad.status).toBe(400);
-    expect(bad.body.error.issues.map((i: { location: string; path: string }) => `${i.location}.${i.path}`).sort()).toEqual(
-      ['query.pageSize', 'query.status'].sort(),
-    );
+    expect(
+      bad.body.error.issues.map((i: { location: string; path: string }) => `${i.location}.${i.path}`).sort(),
+    ).toEqual(['query.pageSize', 'query.status'].sort());
   });
 
   it('processes received calls into the flow of the number called and reports each call', async () => {
@@ -189,7 +209,11 @@ describe('IVR API', () => {
       [{ other: true }, '(root)'],
     ] as const) {
       const response = await request('POST', '/ivr/calls/process', body);
-      expect({ body, status: response.status, paths: response.body.error.issues.map((i: { path: string }) => i.path) }).toEqual({ body, status: 400, paths: [path] });
+      expect({
+        body,
+        status: response.status,
+        paths: response.body.error.issues.map((i: { path: string }) => i.path),
+      }).toEqual({ body, status: 400, paths: [path] });
     }
     const unknownFlow = await request('POST', '/ivr/calls/process', { flowId: 999_999 });
     expect(unknownFlow.status).toBe(404);

@@ -60,9 +60,16 @@ describe('IVR calls into CTA flows', () => {
   const record = (event: IvrCallEvent) => recordIvrCall({ db, defaultCountry: 'IN' }, event);
   function callEvent(overrides: Partial<IvrCallEvent> = {}): IvrCallEvent {
     callCounter += 1;
-    return { callId: `call-${callCounter}`, callerNumber: nextMobile(), calledNumber: '+918000000000', calledAt: CALLED_AT, ...overrides };
+    return {
+      callId: `call-${callCounter}`,
+      callerNumber: nextMobile(),
+      calledNumber: '+918000000000',
+      calledAt: CALLED_AT,
+      ...overrides,
+    };
   }
-  const describeWorkflow = (leadId: number, flowId: number) => env.client.workflow.getHandle(ctaWorkflowId(leadId, flowId)).describe();
+  const describeWorkflow = (leadId: number, flowId: number) =>
+    env.client.workflow.getHandle(ctaWorkflowId(leadId, flowId)).describe();
   const leadCount = async () => (await listLeads(db, { page: 1, pageSize: 1 })).total;
 
   describe('recordIvrCall', () => {
@@ -72,12 +79,23 @@ describe('IVR calls into CTA flows', () => {
       const phone = nextMobile();
       const lead = await createLead(db, { name: 'Asha Rao', phone });
       const national = phone.slice(3);
-      const formats = [`0${national}`, `+91 ${national.slice(0, 5)} ${national.slice(5)}`, `91${national}`, `0091${national}`];
+      const formats = [
+        `0${national}`,
+        `+91 ${national.slice(0, 5)} ${national.slice(5)}`,
+        `91${national}`,
+        `0091${national}`,
+      ];
       const before = await leadCount();
 
       for (const callerNumber of formats) {
         const { duplicate, call } = await record(callEvent({ callerNumber }));
-        expect({ duplicate, leadId: call.leadId, leadCreated: call.leadCreated, callerNumber: call.callerNumber, callerPhone: call.callerPhone }).toEqual({
+        expect({
+          duplicate,
+          leadId: call.leadId,
+          leadCreated: call.leadCreated,
+          callerNumber: call.callerNumber,
+          callerPhone: call.callerPhone,
+        }).toEqual({
           duplicate: false,
           leadId: lead.id,
           leadCreated: false,
@@ -92,11 +110,23 @@ describe('IVR calls into CTA flows', () => {
       const phone = nextMobile();
       const line = nextIvrLine();
 
-      const { duplicate, call } = await record(callEvent({ callerNumber: phone.slice(3), calledNumber: line.national }));
+      const { duplicate, call } = await record(
+        callEvent({ callerNumber: phone.slice(3), calledNumber: line.national }),
+      );
 
       expect(duplicate).toBe(false);
-      expect(call).toMatchObject({ status: 'received', leadCreated: true, callerPhone: phone, calledNumber: line.e164, calledAt: CALLED_AT });
-      expect(await findLeadByPhone(db, phone)).toMatchObject({ id: call.leadId, name: `IVR caller ${phone.slice(-4)}`, source: 'ivr' });
+      expect(call).toMatchObject({
+        status: 'received',
+        leadCreated: true,
+        callerPhone: phone,
+        calledNumber: line.e164,
+        calledAt: CALLED_AT,
+      });
+      expect(await findLeadByPhone(db, phone)).toMatchObject({
+        id: call.leadId,
+        name: `IVR caller ${phone.slice(-4)}`,
+        source: 'ivr',
+      });
     });
 
     it('a repeat of a call id returns the stored row as a duplicate and writes nothing, not even a lead for a new caller', async () => {
@@ -104,7 +134,9 @@ describe('IVR calls into CTA flows', () => {
       const otherCaller = nextMobile();
       const leadsBefore = await leadCount();
 
-      const again = await record(callEvent({ callId: first.call.callId, callerNumber: otherCaller, calledAt: new Date('2030-02-01T00:00:00Z') }));
+      const again = await record(
+        callEvent({ callId: first.call.callId, callerNumber: otherCaller, calledAt: new Date('2030-02-01T00:00:00Z') }),
+      );
 
       expect(again).toEqual({ duplicate: true, call: first.call });
       expect(await leadCount()).toBe(leadsBefore);
@@ -137,7 +169,9 @@ describe('IVR calls into CTA flows', () => {
         const event = callEvent({ callerNumber });
         const error = await record(event).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(InvalidInputError);
-        expect((error as InvalidInputError).issues).toEqual([{ location: 'body', path: 'callerNumber', message: expect.any(String) }]);
+        expect((error as InvalidInputError).issues).toEqual([
+          { location: 'body', path: 'callerNumber', message: expect.any(String) },
+        ]);
         expect(await findIvrCallByCallId(db, event.callId)).toBeUndefined();
       }
       expect(await leadCount()).toBe(leadsBefore);
@@ -156,10 +190,25 @@ describe('IVR calls into CTA flows', () => {
 
       const run = await findCtaRun(db, { flowId: flow.id, leadId: call.leadId });
       expect(run).toMatchObject({ trigger: 'ivr', ivrCallId: call.id, workflowId: `cta-${call.leadId}-${flow.id}` });
-      expect(result).toEqual({ processed: 1, skipped: 0, failed: 0, inProgress: 0, results: [{ callId: call.callId, outcome: 'processed', runId: run!.id }] });
-      expect(await findIvrCallByCallId(db, call.callId)).toMatchObject({ status: 'processed', flowRunId: run!.id, processedAt: expect.any(Date), note: null });
+      expect(result).toEqual({
+        processed: 1,
+        skipped: 0,
+        failed: 0,
+        inProgress: 0,
+        results: [{ callId: call.callId, outcome: 'processed', runId: run!.id }],
+      });
+      expect(await findIvrCallByCallId(db, call.callId)).toMatchObject({
+        status: 'processed',
+        flowRunId: run!.id,
+        processedAt: expect.any(Date),
+        note: null,
+      });
       const started = await describeWorkflow(call.leadId, flow.id);
-      expect({ type: started.type, status: started.status.name, taskQueue: started.taskQueue }).toEqual({ type: 'ctaWorkflow', status: 'RUNNING', taskQueue });
+      expect({ type: started.type, status: started.status.name, taskQueue: started.taskQueue }).toEqual({
+        type: 'ctaWorkflow',
+        status: 'RUNNING',
+        taskQueue,
+      });
 
       const again = await processIvrCalls(deps, { limit: 10 });
 
@@ -176,7 +225,11 @@ describe('IVR calls into CTA flows', () => {
       const result = await processIvrCalls(deps, { limit: 10 });
 
       expect(result.results).toEqual([{ callId: call.callId, outcome: 'skipped', reason: 'no_flow_for_number' }]);
-      expect(await findIvrCallByCallId(db, call.callId)).toMatchObject({ status: 'skipped', note: 'no_flow_for_number', flowRunId: null });
+      expect(await findIvrCallByCallId(db, call.callId)).toMatchObject({
+        status: 'skipped',
+        note: 'no_flow_for_number',
+        flowRunId: null,
+      });
       await expect(describeWorkflow(call.leadId, archived.id)).rejects.toBeInstanceOf(WorkflowNotFoundError);
     });
 
@@ -190,8 +243,14 @@ describe('IVR calls into CTA flows', () => {
 
       const result = await processIvrCalls(deps, { limit: 10 });
 
-      expect(result.results).toEqual([{ callId: call.callId, outcome: 'skipped', reason: 'already_in_flow', runId: earlier.run!.id }]);
-      expect(await findIvrCallByCallId(db, call.callId)).toMatchObject({ status: 'skipped', note: 'already_in_flow', flowRunId: earlier.run!.id });
+      expect(result.results).toEqual([
+        { callId: call.callId, outcome: 'skipped', reason: 'already_in_flow', runId: earlier.run!.id },
+      ]);
+      expect(await findIvrCallByCallId(db, call.callId)).toMatchObject({
+        status: 'skipped',
+        note: 'already_in_flow',
+        flowRunId: earlier.run!.id,
+      });
     });
 
     it('two calls of one lead in one pass: the first starts the flow, the second is skipped as already in it', async () => {
@@ -215,7 +274,13 @@ describe('IVR calls into CTA flows', () => {
       const flow = await createIvrFlow(db, { ivrNumber: line.e164 });
       const optedOut = await createLead(db, { name: 'Out', phone: nextMobile(), optedOut: true });
       const suppressed = await createLead(db, { name: 'Cold', phone: nextMobile() });
-      await applyCtaDecisionToLead(db, { leadId: suppressed.id, status: 'Not interested', stage: 'Cold', suppress: true, at: new Date() });
+      await applyCtaDecisionToLead(db, {
+        leadId: suppressed.id,
+        status: 'Not interested',
+        stage: 'Cold',
+        suppress: true,
+        at: new Date(),
+      });
       const a = await record(callEvent({ callerNumber: optedOut.phone, calledNumber: line.e164 }));
       const b = await record(callEvent({ callerNumber: suppressed.phone, calledNumber: line.e164 }));
 
@@ -252,7 +317,10 @@ describe('IVR calls into CTA flows', () => {
     it('refuses an unknown flow id before touching any call', async () => {
       const { call } = await record(callEvent());
 
-      await expect(processIvrCalls(deps, { limit: 10, flowId: 999_999 })).rejects.toMatchObject({ kind: 'not_found', code: 'not_found' });
+      await expect(processIvrCalls(deps, { limit: 10, flowId: 999_999 })).rejects.toMatchObject({
+        kind: 'not_found',
+        code: 'not_found',
+      });
 
       expect(await findIvrCallByCallId(db, call.callId)).toMatchObject({ status: 'received' });
       await processIvrCalls(deps, { limit: 10 }); // leaves no received call for the next test
@@ -287,7 +355,11 @@ describe('IVR calls into CTA flows', () => {
 
       expect(result).toMatchObject({ processed: 0, skipped: 0, failed: 1 });
       expect(result.results).toEqual([{ callId: call.callId, outcome: 'failed', reason: expect.any(String) }]);
-      expect(await findIvrCallByCallId(db, call.callId)).toMatchObject({ status: 'received', flowRunId: null, processedAt: null });
+      expect(await findIvrCallByCallId(db, call.callId)).toMatchObject({
+        status: 'received',
+        flowRunId: null,
+        processedAt: null,
+      });
       await expect(describeWorkflow(call.leadId, flow.id)).rejects.toBeInstanceOf(WorkflowNotFoundError);
 
       // Temporal is back: the run claimed by the failed pass is started, not skipped as taken.

@@ -4,7 +4,8 @@ import { CTA_RESPONSE_HEADERS, renderCtaPage, type CtaPageKind } from '../../src
 const KINDS: CtaPageKind[] = ['interested', 'not_interested', 'already_recorded', 'invalid', 'expired', 'preview'];
 /** Every element the pages are built from; anything else in the markup came from an option. */
 const PAGE_TAGS = ['!doctype', 'html', 'head', 'meta', 'title', 'style', 'body', 'main', 'h1', 'p', 'strong'];
-const tagNames = (html: string): string[] => [...html.matchAll(/<\/?([!a-z][a-z0-9]*)/gi)].map((m) => m[1]!.toLowerCase());
+const tagNames = (html: string): string[] =>
+  [...html.matchAll(/<\/?([!a-z][a-z0-9]*)/gi)].map((m) => m[1]!.toLowerCase());
 const HOSTILE = `<script>alert("x")</script><img src=https://evil.example/p.png onerror='x'>&amp;`;
 
 describe('CTA pages', () => {
@@ -18,7 +19,11 @@ describe('CTA pages', () => {
   });
 
   it.each(KINDS)('%s loads nothing from anywhere: no scripts, links, images, forms or URLs', (kind) => {
-    const html = renderCtaPage(kind, { projectName: 'Palm Grove', brandName: 'Bop Realty', decision: 'not_interested' });
+    const html = renderCtaPage(kind, {
+      projectName: 'Palm Grove',
+      brandName: 'Bop Realty',
+      decision: 'not_interested',
+    });
     expect(html).not.toMatch(/<script|<link|<img|<iframe|<form|<a\s|@import|url\(|src=|href=/i);
     expect(html).not.toMatch(/https?:\/\//i);
   });
@@ -33,10 +38,16 @@ describe('CTA pages', () => {
   });
 
   it('says what happens next for each answer, in plain words', () => {
-    expect(renderCtaPage('interested', { projectName: 'Palm Grove', brandName: 'Bop Realty' })).toMatch(/brochure[\s\S]*Bop Realty will call you/);
+    expect(renderCtaPage('interested', { projectName: 'Palm Grove', brandName: 'Bop Realty' })).toMatch(
+      /brochure[\s\S]*Bop Realty will call you/,
+    );
     expect(renderCtaPage('interested', { projectName: 'Palm Grove' })).toContain('<strong>Palm Grove</strong>');
-    expect(renderCtaPage('not_interested', { projectName: 'Palm Grove' })).toContain("You won't get more messages about <strong>Palm Grove</strong>");
-    expect(renderCtaPage('already_recorded', { decision: 'not_interested' })).toContain('(<strong>Not interested</strong>)');
+    expect(renderCtaPage('not_interested', { projectName: 'Palm Grove' })).toContain(
+      "You won't get more messages about <strong>Palm Grove</strong>",
+    );
+    expect(renderCtaPage('already_recorded', { decision: 'not_interested' })).toContain(
+      '(<strong>Not interested</strong>)',
+    );
     expect(renderCtaPage('already_recorded', { decision: 'interested' })).toContain('(<strong>Interested</strong>)');
     for (const kind of ['invalid', 'expired'] as const) {
       const html = renderCtaPage(kind);

@@ -58,7 +58,9 @@ describe('CTA admin routes', () => {
       expect(listed.status).toBe(200);
       const kids = listed.body.keys.map((key: { kid: string }) => key.kid);
       expect(kids).toEqual(expect.arrayContaining([first.body.kid, second.body.kid]));
-      expect(listed.body.keys.filter((key: { current: boolean }) => key.current).map((key: { kid: string }) => key.kid)).toEqual([second.body.kid]);
+      expect(
+        listed.body.keys.filter((key: { current: boolean }) => key.current).map((key: { kid: string }) => key.kid),
+      ).toEqual([second.body.kid]);
     });
 
     it('refuses to retire the current key with 409 and an unknown key with 404, changing nothing', async () => {
@@ -84,7 +86,9 @@ describe('CTA admin routes', () => {
       const old = keys.find((key: { current: boolean }) => !key.current).kid;
       const response = await request('DELETE', `/settings/cta-signing-keys/${old}`);
       expect(response.status).toBe(204);
-      expect((await request('GET', '/settings/cta-signing-keys')).body.keys.map((key: { kid: string }) => key.kid)).not.toContain(old);
+      expect(
+        (await request('GET', '/settings/cta-signing-keys')).body.keys.map((key: { kid: string }) => key.kid),
+      ).not.toContain(old);
     });
 
     it('answers 503 when no DRIPLINE_SECRET_KEY is configured', async () => {
@@ -95,7 +99,11 @@ describe('CTA admin routes', () => {
 
     it('puts no secret in any response or log', async () => {
       const keyring = await ctaKeyringReader(db, box, { cacheMs: 0 })();
-      const secrets = [...keyring.keys.values()].flatMap((key) => [key.secret.toString('base64url'), key.secret.toString('base64'), key.secret.toString('hex')]);
+      const secrets = [...keyring.keys.values()].flatMap((key) => [
+        key.secret.toString('base64url'),
+        key.secret.toString('base64'),
+        key.secret.toString('hex'),
+      ]);
       const seen = [...bodies, ...logged].join('\n');
       for (const secret of secrets) expect(seen).not.toContain(secret);
       expect(logged).toEqual([]);
@@ -109,8 +117,18 @@ describe('CTA admin routes', () => {
       body: { text: 'Hi {{1}}, interested in {{2}}?', examples: ['Asha', 'Palm Grove'] },
       footer: 'Bop Realty',
       buttons: [
-        { type: 'URL', text: 'Interested ✅', url: 'https://crm.example.com/track/{{1}}', example: 'https://crm.example.com/track/1?token=t&action=interested' },
-        { type: 'URL', text: 'Not interested ❌', url: 'https://crm.example.com/track/{{1}}', example: 'https://crm.example.com/track/1?token=t&action=not_interested' },
+        {
+          type: 'URL',
+          text: 'Interested ✅',
+          url: 'https://crm.example.com/track/{{1}}',
+          example: 'https://crm.example.com/track/1?token=t&action=interested',
+        },
+        {
+          type: 'URL',
+          text: 'Not interested ❌',
+          url: 'https://crm.example.com/track/{{1}}',
+          example: 'https://crm.example.com/track/1?token=t&action=not_interested',
+        },
       ],
     };
 
@@ -140,7 +158,11 @@ describe('CTA admin routes', () => {
       });
       expect(response.status).toBe(400);
       expect(response.body.error.code).toBe('validation_failed');
-      expect(response.body.error.issues.map((issue: { location: string; path: string }) => `${issue.location}.${issue.path}`)).toEqual([
+      expect(
+        response.body.error.issues.map(
+          (issue: { location: string; path: string }) => `${issue.location}.${issue.path}`,
+        ),
+      ).toEqual([
         'body.name',
         'body.body.text',
         'body.footer',
@@ -152,15 +174,23 @@ describe('CTA admin routes', () => {
     });
 
     it('answers 400 naming missing or mistyped fields, and unknown ones', async () => {
-      const response = await request('POST', '/cta/template-json', { name: 'x', buttons: [{ type: 'URL', text: 'Open' }], extra: true });
+      const response = await request('POST', '/cta/template-json', {
+        name: 'x',
+        buttons: [{ type: 'URL', text: 'Open' }],
+        extra: true,
+      });
       expect(response.status).toBe(400);
       const paths = response.body.error.issues.map((issue: { path: string }) => issue.path);
       expect(paths).toEqual(expect.arrayContaining(['body', 'buttons.0.url']));
-      expect(response.body.error.issues.some((issue: { message: string }) => issue.message.includes('extra'))).toBe(true);
+      expect(response.body.error.issues.some((issue: { message: string }) => issue.message.includes('extra'))).toBe(
+        true,
+      );
     });
 
     it("answers the seed's project_update_template for a base URL", async () => {
-      const response = await request('POST', '/cta/template-json/project-update', { baseUrl: 'https://crm.example.com' });
+      const response = await request('POST', '/cta/template-json/project-update', {
+        baseUrl: 'https://crm.example.com',
+      });
       expect(response.status).toBe(200);
       expect(response.body.name).toBe('project_update_template');
       const buttons = response.body.components.find((c: { type: string }) => c.type === 'BUTTONS').buttons;
@@ -174,7 +204,10 @@ describe('CTA admin routes', () => {
       const badBase = await request('POST', '/cta/template-json/project-update', { baseUrl: 'http://localhost:3000' });
       expect(badBase.status).toBe(400);
       expect(badBase.body.error.issues.map((issue: { path: string }) => issue.path)).toEqual(['baseUrl']);
-      const badFooter = await request('POST', '/cta/template-json/project-update', { baseUrl: 'https://crm.example.com', footer: 'x'.repeat(61) });
+      const badFooter = await request('POST', '/cta/template-json/project-update', {
+        baseUrl: 'https://crm.example.com',
+        footer: 'x'.repeat(61),
+      });
       expect(badFooter.status).toBe(400);
       expect(badFooter.body.error.issues.map((issue: { path: string }) => issue.path)).toEqual(['footer']);
     });

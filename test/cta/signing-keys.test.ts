@@ -18,7 +18,8 @@ const NOW = new Date('2026-03-01T10:00:00Z');
 const claims = { leadId: 31, flowId: 2, action: 'interested' as const, expiresAt: new Date('2026-04-01T00:00:00Z') };
 const expected = { leadId: 31, action: 'interested' };
 
-const secretsOf = (keyring: CtaKeyring): string[] => [...keyring.keys.values()].map((key) => key.secret.toString('base64url'));
+const secretsOf = (keyring: CtaKeyring): string[] =>
+  [...keyring.keys.values()].map((key) => key.secret.toString('base64url'));
 
 describe('CTA signing keys in MasterData', () => {
   let db: Db;
@@ -42,7 +43,11 @@ describe('CTA signing keys in MasterData', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]!.isSecret).toBe(true);
     expect(rows[0]!.value).toMatch(/^v1:/);
-    for (const secret of [keyring.current.secret.toString('base64url'), keyring.current.secret.toString('base64'), keyring.current.secret.toString('hex')]) {
+    for (const secret of [
+      keyring.current.secret.toString('base64url'),
+      keyring.current.secret.toString('base64'),
+      keyring.current.secret.toString('hex'),
+    ]) {
       expect(rows[0]!.value).not.toContain(secret);
     }
     expect(rows[0]!.value).not.toContain(keyring.current.kid);
@@ -56,7 +61,9 @@ describe('CTA signing keys in MasterData', () => {
   });
 
   it('does not open with another DRIPLINE_SECRET_KEY', async () => {
-    await expect(ctaKeyringReader(db, createSecretBox(generateSecretKey()), { cacheMs: 0 })()).rejects.toMatchObject({ code: 'secret_unreadable' });
+    await expect(ctaKeyringReader(db, createSecretBox(generateSecretKey()), { cacheMs: 0 })()).rejects.toMatchObject({
+      code: 'secret_unreadable',
+    });
   });
 
   it('rotation signs new links with the new key while links signed before still verify', async () => {
@@ -103,7 +110,10 @@ describe('CTA signing keys in MasterData', () => {
   it('refuses to retire the current key, or a key it does not hold, and changes nothing', async () => {
     const keyring = await read();
     const rowBefore = (await getMasterDataCategory(db, 'cta'))[0]!.value;
-    await expect(retireCtaSigningKey(db, box, keyring.current.kid)).rejects.toMatchObject({ name: 'CtaSigningKeyError', code: 'current_key' });
+    await expect(retireCtaSigningKey(db, box, keyring.current.kid)).rejects.toMatchObject({
+      name: 'CtaSigningKeyError',
+      code: 'current_key',
+    });
     await expect(retireCtaSigningKey(db, box, 'noSuchKey')).rejects.toBeInstanceOf(CtaSigningKeyError);
     expect((await getMasterDataCategory(db, 'cta'))[0]!.value).toBe(rowBefore);
   });
@@ -139,9 +149,7 @@ describe('CTA keyring creation across processes', () => {
     const [a, b] = await Promise.all([openDb(url), openDb(url)]);
     const box = createSecretBox(generateSecretKey());
     try {
-      const keyrings = await Promise.all(
-        [a, b, a, b, a, b].map((db) => ctaKeyringReader(db, box, { cacheMs: 0 })()),
-      );
+      const keyrings = await Promise.all([a, b, a, b, a, b].map((db) => ctaKeyringReader(db, box, { cacheMs: 0 })()));
       const kids = new Set(keyrings.map((keyring) => keyring.current.kid));
       expect(kids.size).toBe(1);
       expect(new Set(keyrings.map((keyring) => keyring.current.secret.toString('hex'))).size).toBe(1);
@@ -160,7 +168,9 @@ describe('CTA keyring writes on SQL Server', () => {
     const stored = {
       v: 1,
       current: 'kidOne',
-      keys: [{ kid: 'kidOne', secret: Buffer.alloc(32, 7).toString('base64url'), createdAt: '2026-01-01T00:00:00.000Z' }],
+      keys: [
+        { kid: 'kidOne', secret: Buffer.alloc(32, 7).toString('base64url'), createdAt: '2026-01-01T00:00:00.000Z' },
+      ],
     };
     const sealed = box.seal(JSON.stringify(stored), 'cta/signingKeys');
     let updates = 0;
@@ -185,14 +195,26 @@ describe('CTA keyring writes on SQL Server', () => {
   it('creates the first keyring with a plain insert, and reads the winner when the unique index refuses it', async () => {
     const box = createSecretBox(generateSecretKey());
     const winner = box.seal(
-      JSON.stringify({ v: 1, current: 'winner', keys: [{ kid: 'winner', secret: Buffer.alloc(32, 9).toString('base64url'), createdAt: '2026-01-01T00:00:00.000Z' }] }),
+      JSON.stringify({
+        v: 1,
+        current: 'winner',
+        keys: [
+          { kid: 'winner', secret: Buffer.alloc(32, 9).toString('base64url'), createdAt: '2026-01-01T00:00:00.000Z' },
+        ],
+      }),
       'cta/signingKeys',
     );
     let selects = 0;
     const { db, queries } = createRecordingMssql((q) => {
-      if (q.sql.startsWith('select')) return { recordset: ++selects === 1 ? [] : [[1, 'cta', 'signingKeys', winner, true, new Date()]] };
+      if (q.sql.startsWith('select'))
+        return { recordset: ++selects === 1 ? [] : [[1, 'cta', 'signingKeys', winner, true, new Date()]] };
       if (q.sql.startsWith('insert')) {
-        throw Object.assign(new Error("Cannot insert duplicate key row in object 'dbo.MasterData' with unique index 'UX_MasterData_Category_Key'."), { number: 2601 });
+        throw Object.assign(
+          new Error(
+            "Cannot insert duplicate key row in object 'dbo.MasterData' with unique index 'UX_MasterData_Category_Key'.",
+          ),
+          { number: 2601 },
+        );
       }
       return undefined;
     });
@@ -201,6 +223,8 @@ describe('CTA keyring writes on SQL Server', () => {
 
     expect(keyring.current.kid).toBe('winner');
     expect(queries.map((q) => q.sql.split(' ')[0])).toEqual(['select', 'insert', 'select']);
-    expect(queries[1]!.sql).toBe('insert into [MasterData] ([Category], [Key], [Value], [IsSecret], [UpdatedAt]) values (@par0, @par1, @par2, @par3, @par4)');
+    expect(queries[1]!.sql).toBe(
+      'insert into [MasterData] ([Category], [Key], [Value], [IsSecret], [UpdatedAt]) values (@par0, @par1, @par2, @par3, @par4)',
+    );
   });
 });

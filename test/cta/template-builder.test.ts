@@ -16,13 +16,19 @@ const request = (overrides: Record<string, unknown> = {}): CtaTemplateRequest =>
     body: { text: 'Hi {{1}}, visit {{2}} this weekend?', examples: ['Asha', 'Palm Grove'] },
     footer: 'Bop Realty',
     buttons: [
-      { type: 'URL', text: 'Book a visit', url: 'https://crm.example.com/visit/{{1}}', example: 'https://crm.example.com/visit/abc123' },
+      {
+        type: 'URL',
+        text: 'Book a visit',
+        url: 'https://crm.example.com/visit/{{1}}',
+        example: 'https://crm.example.com/visit/abc123',
+      },
       { type: 'QUICK_REPLY', text: 'Call me' },
     ],
     ...overrides,
   });
 
-const pathsOf = (overrides: Record<string, unknown>): string[] => checkCtaTemplateRequest(request(overrides)).map((issue) => issue.path);
+const pathsOf = (overrides: Record<string, unknown>): string[] =>
+  checkCtaTemplateRequest(request(overrides)).map((issue) => issue.path);
 
 describe('buildCtaTemplateJson', () => {
   it("produces Meta's message_templates JSON: body with examples, footer, buttons with the dynamic URL's example", () => {
@@ -36,7 +42,12 @@ describe('buildCtaTemplateJson', () => {
         {
           type: 'BUTTONS',
           buttons: [
-            { type: 'URL', text: 'Book a visit', url: 'https://crm.example.com/visit/{{1}}', example: ['https://crm.example.com/visit/abc123'] },
+            {
+              type: 'URL',
+              text: 'Book a visit',
+              url: 'https://crm.example.com/visit/{{1}}',
+              example: ['https://crm.example.com/visit/abc123'],
+            },
             { type: 'QUICK_REPLY', text: 'Call me' },
           ],
         },
@@ -69,8 +80,14 @@ describe('buildCtaTemplateJson', () => {
         ],
       },
     ]);
-    const withDocument = buildCtaTemplateJson(request({ header: { type: 'document', example: '4::aW1hZ2U=:ARb' }, buttons: [] }));
-    expect(withDocument.components[0]).toEqual({ type: 'HEADER', format: 'DOCUMENT', example: { header_handle: ['4::aW1hZ2U=:ARb'] } });
+    const withDocument = buildCtaTemplateJson(
+      request({ header: { type: 'document', example: '4::aW1hZ2U=:ARb' }, buttons: [] }),
+    );
+    expect(withDocument.components[0]).toEqual({
+      type: 'HEADER',
+      format: 'DOCUMENT',
+      example: { header_handle: ['4::aW1hZ2U=:ARb'] },
+    });
     expect(withDocument.components.map((c) => c.type)).toEqual(['HEADER', 'BODY', 'FOOTER']);
   });
 
@@ -79,12 +96,20 @@ describe('buildCtaTemplateJson', () => {
   });
 
   it('throws TemplateJsonError listing every problem at once', () => {
-    const bad = request({ name: 'Bad Name', footer: 'x'.repeat(61), buttons: [{ type: 'QUICK_REPLY', text: 'y'.repeat(26) }] });
+    const bad = request({
+      name: 'Bad Name',
+      footer: 'x'.repeat(61),
+      buttons: [{ type: 'QUICK_REPLY', text: 'y'.repeat(26) }],
+    });
     expect(() => buildCtaTemplateJson(bad)).toThrow(TemplateJsonError);
     try {
       buildCtaTemplateJson(bad);
     } catch (error) {
-      expect((error as TemplateJsonError).issues.map((issue) => issue.path)).toEqual(['name', 'footer', 'buttons.0.text']);
+      expect((error as TemplateJsonError).issues.map((issue) => issue.path)).toEqual([
+        'name',
+        'footer',
+        'buttons.0.text',
+      ]);
     }
   });
 });
@@ -147,9 +172,13 @@ describe('checkCtaTemplateRequest', () => {
   it('keeps button text to 25 characters and buttons to 10, at most 2 URL and 1 phone', () => {
     expect(pathsOf({ buttons: [{ type: 'QUICK_REPLY', text: 'x'.repeat(25) }] })).toEqual([]);
     expect(pathsOf({ buttons: [{ type: 'QUICK_REPLY', text: 'x'.repeat(26) }] })).toEqual(['buttons.0.text']);
-    expect(pathsOf({ buttons: Array.from({ length: 11 }, (_, i) => ({ type: 'QUICK_REPLY', text: `Option ${i}` })) })).toEqual(['buttons']);
+    expect(
+      pathsOf({ buttons: Array.from({ length: 11 }, (_, i) => ({ type: 'QUICK_REPLY', text: `Option ${i}` })) }),
+    ).toEqual(['buttons']);
     const url = { type: 'URL', text: 'Open', url: 'https://example.com/a' };
-    expect(checkCtaTemplateRequest(request({ buttons: [url, url, url] }))).toEqual([{ path: 'buttons', message: 'at most 2 URL buttons; 3 given' }]);
+    expect(checkCtaTemplateRequest(request({ buttons: [url, url, url] }))).toEqual([
+      { path: 'buttons', message: 'at most 2 URL buttons; 3 given' },
+    ]);
     const phone = { type: 'PHONE_NUMBER', text: 'Call', phoneNumber: '+919876543210' };
     expect(pathsOf({ buttons: [phone, phone] })).toEqual(['buttons']);
     expect(pathsOf({ buttons: [{ ...phone, phoneNumber: '98765 43210' }] })).toEqual(['buttons.0.phoneNumber']);
@@ -161,11 +190,15 @@ describe('checkCtaTemplateRequest', () => {
     ['a variable other than {{1}}', 'https://crm.example.com/track/{{2}}'],
     ["the seed's named variables", 'https://crm.example.com/track/{{lead_id}}?token={{token}}&action=interested'],
   ])('refuses a URL button with %s', (_what, url) => {
-    expect(pathsOf({ buttons: [{ type: 'URL', text: 'Open', url, example: 'https://crm.example.com/track/1' }] })).toContain('buttons.0.url');
+    expect(
+      pathsOf({ buttons: [{ type: 'URL', text: 'Open', url, example: 'https://crm.example.com/track/1' }] }),
+    ).toContain('buttons.0.url');
   });
 
   it('wants URL buttons on https', () => {
-    expect(pathsOf({ buttons: [{ type: 'URL', text: 'Open', url: 'http://crm.example.com/a' }] })).toEqual(['buttons.0.url']);
+    expect(pathsOf({ buttons: [{ type: 'URL', text: 'Open', url: 'http://crm.example.com/a' }] })).toEqual([
+      'buttons.0.url',
+    ]);
     expect(pathsOf({ buttons: [{ type: 'URL', text: 'Open', url: 'crm.example.com/a' }] })).toEqual(['buttons.0.url']);
   });
 
@@ -173,12 +206,22 @@ describe('checkCtaTemplateRequest', () => {
     const dynamic = { type: 'URL', text: 'Open', url: 'https://crm.example.com/track/{{1}}' };
     expect(pathsOf({ buttons: [dynamic] })).toEqual(['buttons.0.example']);
     expect(pathsOf({ buttons: [{ ...dynamic, example: 'abc123' }] })).toEqual(['buttons.0.example']);
-    expect(pathsOf({ buttons: [{ ...dynamic, example: 'https://crm.example.com/track/' }] })).toEqual(['buttons.0.example']);
-    expect(pathsOf({ buttons: [{ ...dynamic, example: 'https://other.example.com/track/1' }] })).toEqual(['buttons.0.example']);
-    expect(pathsOf({ buttons: [{ ...dynamic, example: 'https://crm.example.com/track/1?token=x&action=interested' }] })).toEqual([]);
-    expect(pathsOf({ buttons: [{ type: 'URL', text: 'Open', url: 'https://crm.example.com/a', example: 'https://crm.example.com/a' }] })).toEqual([
+    expect(pathsOf({ buttons: [{ ...dynamic, example: 'https://crm.example.com/track/' }] })).toEqual([
       'buttons.0.example',
     ]);
+    expect(pathsOf({ buttons: [{ ...dynamic, example: 'https://other.example.com/track/1' }] })).toEqual([
+      'buttons.0.example',
+    ]);
+    expect(
+      pathsOf({ buttons: [{ ...dynamic, example: 'https://crm.example.com/track/1?token=x&action=interested' }] }),
+    ).toEqual([]);
+    expect(
+      pathsOf({
+        buttons: [
+          { type: 'URL', text: 'Open', url: 'https://crm.example.com/a', example: 'https://crm.example.com/a' },
+        ],
+      }),
+    ).toEqual(['buttons.0.example']);
   });
 });
 
@@ -202,34 +245,63 @@ describe('projectUpdateTemplateRequest', () => {
             type: 'URL',
             text: 'Interested ✅',
             url: 'https://crm.example.com/track/{{1}}',
-            example: [expect.stringMatching(/^https:\/\/crm\.example\.com\/track\/12345\?token=[A-Za-z0-9._-]+&action=interested$/)],
+            example: [
+              expect.stringMatching(
+                /^https:\/\/crm\.example\.com\/track\/12345\?token=[A-Za-z0-9._-]+&action=interested$/,
+              ),
+            ],
           },
           {
             type: 'URL',
             text: 'Not interested ❌',
             url: 'https://crm.example.com/track/{{1}}',
-            example: [expect.stringMatching(/^https:\/\/crm\.example\.com\/track\/12345\?token=[A-Za-z0-9._-]+&action=not_interested$/)],
+            example: [
+              expect.stringMatching(
+                /^https:\/\/crm\.example\.com\/track\/12345\?token=[A-Za-z0-9._-]+&action=not_interested$/,
+              ),
+            ],
           },
         ],
       },
     ]);
   });
 
-  it("gives reviewers an example token that no key verifies", () => {
+  it('gives reviewers an example token that no key verifies', () => {
     const built = buildCtaTemplateJson(projectUpdateTemplateRequest({ baseUrl: 'https://crm.example.com' }));
     const buttons = built.components.find((c) => c.type === 'BUTTONS');
-    const example = buttons && 'buttons' in buttons && buttons.buttons[0]?.type === 'URL' ? buttons.buttons[0].example?.[0] : undefined;
+    const example =
+      buttons && 'buttons' in buttons && buttons.buttons[0]?.type === 'URL'
+        ? buttons.buttons[0].example?.[0]
+        : undefined;
     const token = new URL(example!).searchParams.get('token')!;
     const someKey = { kid: 'exampleKid', secret: randomBytes(32) };
-    const check = verifyCtaToken({ current: someKey, keys: new Map([[someKey.kid, someKey]]) }, token, { leadId: 12345, action: 'interested' }, new Date(0));
+    const check = verifyCtaToken(
+      { current: someKey, keys: new Map([[someKey.kid, someKey]]) },
+      token,
+      { leadId: 12345, action: 'interested' },
+      new Date(0),
+    );
     expect(check).toEqual({ ok: false, reason: 'bad_signature' });
   });
 
   it('takes a name, language and footer, and refuses a base URL that is not plain https', () => {
-    const built = buildCtaTemplateJson(projectUpdateTemplateRequest({ baseUrl: 'https://crm.example.com/app', name: 'palm_grove_cta', language: 'en_GB', footer: 'Palm Grove' }));
+    const built = buildCtaTemplateJson(
+      projectUpdateTemplateRequest({
+        baseUrl: 'https://crm.example.com/app',
+        name: 'palm_grove_cta',
+        language: 'en_GB',
+        footer: 'Palm Grove',
+      }),
+    );
     expect(built).toMatchObject({ name: 'palm_grove_cta', language: 'en_GB' });
     expect(JSON.stringify(built)).toContain('https://crm.example.com/app/track/{{1}}');
-    for (const baseUrl of ['http://crm.example.com', 'https://crm.example.com?x=1', 'https://crm.example.com#top', 'crm.example.com', 'https://crm.example.com/{{1}}']) {
+    for (const baseUrl of [
+      'http://crm.example.com',
+      'https://crm.example.com?x=1',
+      'https://crm.example.com#top',
+      'crm.example.com',
+      'https://crm.example.com/{{1}}',
+    ]) {
       expect(() => projectUpdateTemplateRequest({ baseUrl })).toThrow();
     }
   });

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ctaButtonSuffix, signCtaToken, verifyCtaToken, type CtaKeyring, type CtaSigningKey } from '../../src/cta/tokens';
+import {
+  ctaButtonSuffix,
+  signCtaToken,
+  verifyCtaToken,
+  type CtaKeyring,
+  type CtaSigningKey,
+} from '../../src/cta/tokens';
 
 const key = (kid: string): CtaSigningKey => ({ kid, secret: randomBytes(32) });
 const ring = (current: CtaSigningKey, ...older: CtaSigningKey[]): CtaKeyring => ({
@@ -46,10 +52,22 @@ describe('CTA tokens', () => {
   it('refuses a token whose lead, flow, action or expiry was changed, as bad_signature', () => {
     const token = signCtaToken(keyring, claims);
     const later = String(IN_A_WEEK.getTime() / 1000 + 86_400);
-    expect(verifyCtaToken(keyring, withField(token, 0, '4822'), { leadId: 4822, action: 'interested' }, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
-    expect(verifyCtaToken(keyring, withField(token, 1, '8'), { leadId: 4821, action: 'interested' }, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
-    expect(verifyCtaToken(keyring, withField(token, 2, 'n'), { leadId: 4821, action: 'not_interested' }, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
-    expect(verifyCtaToken(keyring, withField(token, 3, later), { leadId: 4821, action: 'interested' }, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(verifyCtaToken(keyring, withField(token, 0, '4822'), { leadId: 4822, action: 'interested' }, NOW)).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
+    expect(verifyCtaToken(keyring, withField(token, 1, '8'), { leadId: 4821, action: 'interested' }, NOW)).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
+    expect(verifyCtaToken(keyring, withField(token, 2, 'n'), { leadId: 4821, action: 'not_interested' }, NOW)).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
+    expect(verifyCtaToken(keyring, withField(token, 3, later), { leadId: 4821, action: 'interested' }, NOW)).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
   });
 
   it("refuses a token whose MAC was changed in any one character, including the last one's unused bits", () => {
@@ -57,44 +75,72 @@ describe('CTA tokens', () => {
     const mac = token.split('.')[5]!;
     for (let i = 0; i < mac.length; i++) {
       const flipped = mac.slice(0, i) + (mac[i] === 'A' ? 'B' : 'A') + mac.slice(i + 1);
-      expect(verifyCtaToken(keyring, withField(token, 5, flipped), { leadId: 4821, action: 'interested' }, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
+      expect(
+        verifyCtaToken(keyring, withField(token, 5, flipped), { leadId: 4821, action: 'interested' }, NOW),
+      ).toEqual({ ok: false, reason: 'bad_signature' });
     }
   });
 
   it('refuses a token signed with a key of the same kid but another secret', () => {
     const forged = signCtaToken(ring(key('keyA')), claims);
-    expect(verifyCtaToken(keyring, forged, { leadId: 4821, action: 'interested' }, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(verifyCtaToken(keyring, forged, { leadId: 4821, action: 'interested' }, NOW)).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
   });
 
   it('refuses a token naming a kid the keyring does not hold as unknown_key, and a relabelled kid as bad_signature', () => {
     const keyB = key('keyB');
     const both = ring(keyA, keyB);
     const token = signCtaToken(keyring, claims);
-    expect(verifyCtaToken(keyring, withField(token, 4, 'keyZ'), { leadId: 4821, action: 'interested' }, NOW)).toEqual({ ok: false, reason: 'unknown_key' });
-    expect(verifyCtaToken(both, withField(token, 4, 'keyB'), { leadId: 4821, action: 'interested' }, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(verifyCtaToken(keyring, withField(token, 4, 'keyZ'), { leadId: 4821, action: 'interested' }, NOW)).toEqual({
+      ok: false,
+      reason: 'unknown_key',
+    });
+    expect(verifyCtaToken(both, withField(token, 4, 'keyB'), { leadId: 4821, action: 'interested' }, NOW)).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
   });
 
   it('refuses an expired token, from the second of its expiry on', () => {
     const token = signCtaToken(keyring, claims);
-    expect(verifyCtaToken(keyring, token, { leadId: 4821, action: 'interested' }, new Date(IN_A_WEEK.getTime() - 1000)).ok).toBe(true);
-    expect(verifyCtaToken(keyring, token, { leadId: 4821, action: 'interested' }, IN_A_WEEK)).toEqual({ ok: false, reason: 'expired' });
+    expect(
+      verifyCtaToken(keyring, token, { leadId: 4821, action: 'interested' }, new Date(IN_A_WEEK.getTime() - 1000)).ok,
+    ).toBe(true);
+    expect(verifyCtaToken(keyring, token, { leadId: 4821, action: 'interested' }, IN_A_WEEK)).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
   });
 
   it("refuses another lead's genuine token as wrong_lead", () => {
     const othersToken = signCtaToken(keyring, { ...claims, leadId: 5000 });
-    expect(verifyCtaToken(keyring, othersToken, { leadId: 4821, action: 'interested' }, NOW)).toEqual({ ok: false, reason: 'wrong_lead' });
+    expect(verifyCtaToken(keyring, othersToken, { leadId: 4821, action: 'interested' }, NOW)).toEqual({
+      ok: false,
+      reason: 'wrong_lead',
+    });
   });
 
   it('refuses the interested token used with action=not_interested as wrong_action', () => {
     const token = signCtaToken(keyring, claims);
-    expect(verifyCtaToken(keyring, token, { leadId: 4821, action: 'not_interested' }, NOW)).toEqual({ ok: false, reason: 'wrong_action' });
-    expect(verifyCtaToken(keyring, token, { leadId: 4821, action: 'anything' }, NOW)).toEqual({ ok: false, reason: 'wrong_action' });
+    expect(verifyCtaToken(keyring, token, { leadId: 4821, action: 'not_interested' }, NOW)).toEqual({
+      ok: false,
+      reason: 'wrong_action',
+    });
+    expect(verifyCtaToken(keyring, token, { leadId: 4821, action: 'anything' }, NOW)).toEqual({
+      ok: false,
+      reason: 'wrong_action',
+    });
   });
 
   it('checks the signature before expiry, lead or action: a forged expired token for another lead is bad_signature', () => {
     const token = signCtaToken(keyring, { ...claims, expiresAt: new Date('2020-01-01T00:00:00Z') });
     const forged = withField(token, 0, '9999');
-    expect(verifyCtaToken(keyring, forged, { leadId: 1, action: 'not_interested' }, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(verifyCtaToken(keyring, forged, { leadId: 1, action: 'not_interested' }, NOW)).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
   });
 
   it('answers malformed, without throwing, for inputs of many shapes and lengths', () => {
@@ -135,10 +181,15 @@ describe('CTA tokens', () => {
       'é'.repeat(30),
     ];
     for (const input of malformed) {
-      expect(verifyCtaToken(keyring, input, { leadId: 4821, action: 'interested' }, NOW), JSON.stringify(input.slice(0, 60))).toEqual({ ok: false, reason: 'malformed' });
+      expect(
+        verifyCtaToken(keyring, input, { leadId: 4821, action: 'interested' }, NOW),
+        JSON.stringify(input.slice(0, 60)),
+      ).toEqual({ ok: false, reason: 'malformed' });
     }
     for (const notAString of [undefined, null, 42, {}, []]) {
-      expect(verifyCtaToken(keyring, notAString as unknown as string, { leadId: 4821, action: 'interested' }, NOW)).toEqual({ ok: false, reason: 'malformed' });
+      expect(
+        verifyCtaToken(keyring, notAString as unknown as string, { leadId: 4821, action: 'interested' }, NOW),
+      ).toEqual({ ok: false, reason: 'malformed' });
     }
   });
 
@@ -156,7 +207,10 @@ describe('CTA tokens', () => {
     const keyB = key('keyB');
     const before = signCtaToken(ring(keyA), claims);
     const retired = ring(keyB);
-    expect(verifyCtaToken(retired, before, { leadId: 4821, action: 'interested' }, NOW)).toEqual({ ok: false, reason: 'unknown_key' });
+    expect(verifyCtaToken(retired, before, { leadId: 4821, action: 'interested' }, NOW)).toEqual({
+      ok: false,
+      reason: 'unknown_key',
+    });
   });
 
   it('refuses to sign with a short key or claims it could not verify later', () => {

@@ -51,7 +51,13 @@ describe('CTA follow-up flow', () => {
     getCtaKeyring = ctaKeyringReader(db, box);
     // The emulator's CTA template must point at the API, which needs the harness's queues: take a
     // port first by listening with a placeholder, then build the app on the harness's queues.
-    harness = await startDripHarness({ db, connection: env.nativeConnection, namespace: env.namespace ?? 'default', client: env.client, getCtaKeyring });
+    harness = await startDripHarness({
+      db,
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      client: env.client,
+      getCtaKeyring,
+    });
     const app = createApp({
       db,
       temporal: env.client,
@@ -113,7 +119,8 @@ describe('CTA follow-up flow', () => {
     return waitFor(() => ctaMessages(lead)[0], 'the interactive message at the emulator');
   }
 
-  const open = (url: string, userAgent = BROWSER_UA) => fetch(url, { headers: { 'user-agent': userAgent }, redirect: 'manual' });
+  const open = (url: string, userAgent = BROWSER_UA) =>
+    fetch(url, { headers: { 'user-agent': userAgent }, redirect: 'manual' });
 
   it('interested: the page confirms, the lead moves to Interested, the brochure goes out, a note and a call task are written', async () => {
     const flow = await createFlow();
@@ -133,7 +140,10 @@ describe('CTA follow-up flow', () => {
     expect(updated).toMatchObject({ status: 'Interested', stage: 'Interested', marketingSuppressedAt: null });
     const brochure = ctaMessages(lead, 'project_brochure');
     expect(brochure).toHaveLength(1);
-    expect(brochure[0]).toMatchObject({ headerValues: ['https://example.com/palm-grove.pdf'], fileName: 'Palm Grove.pdf' });
+    expect(brochure[0]).toMatchObject({
+      headerValues: ['https://example.com/palm-grove.pdf'],
+      fileName: 'Palm Grove.pdf',
+    });
 
     const timeline = await request('GET', `/leads/${lead.id}/timeline`);
     const notes = (timeline.body.notes as { body: string }[]).map((note) => note.body);
@@ -151,9 +161,18 @@ describe('CTA follow-up flow', () => {
   it('not interested: a running drip of the same lead stops before its next send, and the lead is suppressed and Cold', async () => {
     const flow = await createFlow();
     const phone = nextPhone();
-    const drip = await startDrip(db, env.client, harness, [step('drip_day_1', 0), step('drip_day_2', DAY)], { name: 'Ravi Kumar', phone });
-    await waitFor(() => harness.accepted().some((m) => m.phone === phone && m.template.name === 'drip_day_1'), 'the first drip step');
-    await waitFor(async () => (await drip.handle.query(dripProgressQuery)).nextStep === 1, 'the drip to sleep before step 2');
+    const drip = await startDrip(db, env.client, harness, [step('drip_day_1', 0), step('drip_day_2', DAY)], {
+      name: 'Ravi Kumar',
+      phone,
+    });
+    await waitFor(
+      () => harness.accepted().some((m) => m.phone === phone && m.template.name === 'drip_day_1'),
+      'the first drip step',
+    );
+    await waitFor(
+      async () => (await drip.handle.query(dripProgressQuery)).nextStep === 1,
+      'the drip to sleep before step 2',
+    );
     const lead = (await getLead(db, drip.lead.id))!;
 
     const handle = await startFlow(flow, lead);
@@ -197,7 +216,10 @@ describe('CTA follow-up flow', () => {
     expect(run!.remindedAt).toBeInstanceOf(Date);
     // The waits are the flow's: a day before the reminder, two more before closing.
     const timers = (await handle.fetchHistory()).events!.filter((event) => event.timerStartedEventAttributes);
-    expect(timers.map((event) => Number(event.timerStartedEventAttributes!.startToFireTimeout!.seconds))).toEqual([DAY, 2 * DAY]);
+    expect(timers.map((event) => Number(event.timerStartedEventAttributes!.startToFireTimeout!.seconds))).toEqual([
+      DAY,
+      2 * DAY,
+    ]);
   });
 
   it('a click after the run closed as no response still counts: the lead gets the brochure', async () => {
@@ -318,7 +340,10 @@ describe('CTA follow-up flow', () => {
     });
 
     async function expectUnchanged(): Promise<void> {
-      expect(await findCtaRun(db, { flowId: flow.id, leadId: lead.id })).toMatchObject({ decision: null, status: 'sent' });
+      expect(await findCtaRun(db, { flowId: flow.id, leadId: lead.id })).toMatchObject({
+        decision: null,
+        status: 'sent',
+      });
       expect(await getLead(db, lead.id)).toMatchObject({ status: 'New', stage: 'New', marketingSuppressedAt: null });
       const interactions = await db.orm.select().from(db.schema.ctaInteractions);
       expect(interactions.filter((row) => row.leadId === lead.id)).toHaveLength(0);
@@ -353,7 +378,12 @@ describe('CTA follow-up flow', () => {
 
     it('an expired token gets the 403 expired page', async () => {
       const keyring = await getCtaKeyring();
-      const token = signCtaToken(keyring, { leadId: lead.id, flowId: flow.id, action: 'interested', expiresAt: new Date(Date.now() - 1000) });
+      const token = signCtaToken(keyring, {
+        leadId: lead.id,
+        flowId: flow.id,
+        action: 'interested',
+        expiresAt: new Date(Date.now() - 1000),
+      });
       const response = await open(`${api.url}/track/${lead.id}?token=${token}&action=interested`);
       expect(response.status).toBe(403);
       expect(await response.text()).toMatch(/expired|no longer valid/i);
@@ -387,7 +417,10 @@ describe('CTA follow-up flow', () => {
     // One at a time: the time-skipping server skips time while a result is awaited.
     for (const handle of handles) await handle.result();
 
-    const response = await request('GET', `/cta/analytics?flowId=${flow.id}&from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z`);
+    const response = await request(
+      'GET',
+      `/cta/analytics?flowId=${flow.id}&from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z`,
+    );
     expect(response.status).toBe(200);
     expect(response.body.flows).toEqual([
       {
@@ -401,7 +434,9 @@ describe('CTA follow-up flow', () => {
         conversionRate: 0.3333,
       },
     ]);
-    expect(response.body.recentInteractions.map((row: { leadName: string; action: string }) => [row.leadName, row.action])).toEqual([
+    expect(
+      response.body.recentInteractions.map((row: { leadName: string; action: string }) => [row.leadName, row.action]),
+    ).toEqual([
       ['No Lead', 'not_interested'],
       ['Yes Lead', 'interested'],
     ]);

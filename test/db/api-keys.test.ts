@@ -24,7 +24,10 @@ describe('api keys', () => {
     expect(await countActiveApiKeys(db)).toBe(1);
 
     const t = db.schema.apiKeys;
-    await db.orm.update(t).set({ revokedAt: new Date() }).where(sql`${t.id} = ${created.id}`);
+    await db.orm
+      .update(t)
+      .set({ revokedAt: new Date() })
+      .where(sql`${t.id} = ${created.id}`);
 
     expect(await findActiveApiKeyByHash(db, sha256('k1'))).toBeUndefined();
     expect(await countActiveApiKeys(db)).toBe(0);

@@ -35,10 +35,12 @@ async function seed(leadCount: number) {
   const sequence = await createSequence(db, { name: 'S', steps: [] });
   const leadIds = await withTransaction(db, async (tx) => {
     const ids: number[] = [];
-    for (let i = 0; i < leadCount; i++) ids.push((await createLead(tx, { name: `L${i}`, phone: `+9170000${String(i).padStart(5, '0')}` })).id);
+    for (let i = 0; i < leadCount; i++)
+      ids.push((await createLead(tx, { name: `L${i}`, phone: `+9170000${String(i).padStart(5, '0')}` })).id);
     return ids;
   });
-  const rowsFor = (ids: number[]): NewAssignment[] => ids.map((leadId) => ({ leadId, sequenceId: sequence.id, sequenceVersion: 1, steps }));
+  const rowsFor = (ids: number[]): NewAssignment[] =>
+    ids.map((leadId) => ({ leadId, sequenceId: sequence.id, sequenceVersion: 1, steps }));
   return { sequence, leadIds, rowsFor };
 }
 
@@ -51,7 +53,13 @@ describe('assignments', () => {
     expect(conflicts).toEqual([]);
     expect(created.map((c) => c.leadId).sort()).toEqual([...leadIds].sort());
     const first = await getAssignment(db, created[0]!.id);
-    expect(first).toMatchObject({ status: 'pending', nextStep: 0, totalSteps: 2, workflowId: `drip-${created[0]!.id}`, sequenceVersion: 1 });
+    expect(first).toMatchObject({
+      status: 'pending',
+      nextStep: 0,
+      totalSteps: 2,
+      workflowId: `drip-${created[0]!.id}`,
+      sequenceVersion: 1,
+    });
     expect(first!.stepsSnapshot).toEqual(steps);
     expect(first!.startedAt).toBeInstanceOf(Date);
   });
@@ -109,8 +117,15 @@ describe('assignments', () => {
     const [row] = (await createAssignments(db, rowsFor(leadIds), dripWorkflowId)).created;
     const due = new Date('2030-01-02T03:04:05.678Z');
 
-    expect(await updateAssignment(db, row!.id, { status: 'active', nextStep: 1, nextSendAt: due, lastError: 'x' })).toBe(true);
-    expect(await getAssignment(db, row!.id)).toMatchObject({ status: 'active', nextStep: 1, nextSendAt: due, lastError: 'x' });
+    expect(
+      await updateAssignment(db, row!.id, { status: 'active', nextStep: 1, nextSendAt: due, lastError: 'x' }),
+    ).toBe(true);
+    expect(await getAssignment(db, row!.id)).toMatchObject({
+      status: 'active',
+      nextStep: 1,
+      nextSendAt: due,
+      lastError: 'x',
+    });
     expect(await updateAssignment(db, 999_999, { status: 'active' })).toBe(false);
   });
 
@@ -133,7 +148,13 @@ describe('assignments', () => {
     const { leadIds, rowsFor } = await seed(1);
     const other = await createSequence(db, { name: 'other', steps: [] });
     const [a] = (await createAssignments(db, rowsFor(leadIds), dripWorkflowId)).created;
-    const [b] = (await createAssignments(db, [{ leadId: leadIds[0]!, sequenceId: other.id, sequenceVersion: 1, steps }], dripWorkflowId)).created;
+    const [b] = (
+      await createAssignments(
+        db,
+        [{ leadId: leadIds[0]!, sequenceId: other.id, sequenceVersion: 1, steps }],
+        dripWorkflowId,
+      )
+    ).created;
     await updateAssignment(db, a!.id, { status: 'failed' });
 
     const live = await listActiveAssignmentsForLead(db, leadIds[0]!);

@@ -11,7 +11,9 @@ afterEach(async () => {
 
 describe('mssqlConfigFromUrl', () => {
   it('reads user, password, host, port, database and the TLS flags from the URL', () => {
-    expect(mssqlConfigFromUrl('mssql://sa:p%40ss%3Aword@db.example:14330/Crm?encrypt=false&trustServerCertificate=true')).toEqual({
+    expect(
+      mssqlConfigFromUrl('mssql://sa:p%40ss%3Aword@db.example:14330/Crm?encrypt=false&trustServerCertificate=true'),
+    ).toEqual({
       server: 'db.example',
       port: 14330,
       user: 'sa',
@@ -51,7 +53,9 @@ describe('openDb on SQLite', () => {
 
   it('enforces foreign keys on every pooled connection, including inside transactions', async () => {
     const db = await open();
-    const checks = await Promise.all(Array.from({ length: 5 }, () => db.orm.all<{ foreign_keys: number }>(sql`PRAGMA foreign_keys`)));
+    const checks = await Promise.all(
+      Array.from({ length: 5 }, () => db.orm.all<{ foreign_keys: number }>(sql`PRAGMA foreign_keys`)),
+    );
     const inTx = await withTransaction(db, (tx) => tx.orm.all<{ foreign_keys: number }>(sql`PRAGMA foreign_keys`));
     expect([...checks.flat(), ...inTx].map((row) => row.foreign_keys)).toEqual([1, 1, 1, 1, 1, 1]);
   });

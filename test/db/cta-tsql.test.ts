@@ -86,7 +86,16 @@ describe('T-SQL of the CTA queries', () => {
     const counts = await getCtaFlowCounts(db, { from: NOW, to: LATER, flowId: 2 });
 
     expect(counts).toEqual([
-      { flowId: 2, flowName: 'Palm Grove', sent: 0, interested: 0, notInterested: 0, noResponse: 0, engagementRate: null, conversionRate: null },
+      {
+        flowId: 2,
+        flowName: 'Palm Grove',
+        sent: 0,
+        interested: 0,
+        notInterested: 0,
+        noResponse: 0,
+        engagementRate: null,
+        conversionRate: null,
+      },
     ]);
     expect(queries).toEqual<RecordedQuery[]>([
       {
@@ -104,7 +113,9 @@ describe('T-SQL of the CTA queries', () => {
   });
 
   it('listCtaRuns pages with ORDER BY … OFFSET … ROWS FETCH NEXT … ROWS ONLY (SQL Server has no LIMIT)', async () => {
-    const { db, queries } = createRecordingMssql((q) => (q.sql.startsWith('select count') ? { recordset: [[0]] } : { recordset: [] }));
+    const { db, queries } = createRecordingMssql((q) =>
+      q.sql.startsWith('select count') ? { recordset: [[0]] } : { recordset: [] },
+    );
     await listCtaRuns(db, { page: 2, pageSize: 10, flowId: 3 });
     expect(queries[1]).toEqual<RecordedQuery>({
       sql:

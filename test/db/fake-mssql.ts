@@ -47,7 +47,12 @@ export function createRecordingMssql(respond: Responder = () => undefined): Reco
       queries.push(recorded);
       const canned = respond(recorded) ?? {};
       const recordset = canned.recordset ?? [];
-      return { recordset, recordsets: [recordset], rowsAffected: canned.rowsAffected ?? [recordset.length], output: {} };
+      return {
+        recordset,
+        recordsets: [recordset],
+        rowsAffected: canned.rowsAffected ?? [recordset.length],
+        output: {},
+      };
     }
   }
 

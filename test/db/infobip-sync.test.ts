@@ -71,13 +71,29 @@ describe('applyInfobipContacts', () => {
     });
 
     expect(outcome).toMatchObject({ matched: 0, created: 2, updated: 0, skipped: 0 });
-    expect(await findLeadByPhone(db, named)).toMatchObject({ name: 'Asha Rao', source: 'infobip', lastContactedAt: at(0), lastChannel: 'whatsapp', infobipProfileId: `prof-${named.slice(-5)}`, lastSyncedAt: at(1), status: 'New' });
-    expect(await findLeadByPhone(db, unnamed)).toMatchObject({ name: `Infobip contact ${unnamed.slice(-4)}`, lastChannel: 'sms' });
+    expect(await findLeadByPhone(db, named)).toMatchObject({
+      name: 'Asha Rao',
+      source: 'infobip',
+      lastContactedAt: at(0),
+      lastChannel: 'whatsapp',
+      infobipProfileId: `prof-${named.slice(-5)}`,
+      lastSyncedAt: at(1),
+      status: 'New',
+    });
+    expect(await findLeadByPhone(db, unnamed)).toMatchObject({
+      name: `Infobip contact ${unnamed.slice(-4)}`,
+      lastChannel: 'sms',
+    });
   });
 
   it('creates nothing in update-only mode and counts the unknown phones as skipped', async () => {
     const phone = nextPhone();
-    const outcome = await applyInfobipContacts(db, { contacts: [contact(phone)], mode: 'update_only', dryRun: false, now: at(1) });
+    const outcome = await applyInfobipContacts(db, {
+      contacts: [contact(phone)],
+      mode: 'update_only',
+      dryRun: false,
+      now: at(1),
+    });
     expect(outcome).toMatchObject({ matched: 0, created: 0, updated: 0, skipped: 1 });
     expect(await findLeadByPhone(db, phone)).toBeUndefined();
   });
@@ -87,13 +103,33 @@ describe('applyInfobipContacts', () => {
     const lead = await createLead(db, { name: 'Existing', phone });
     await updateLead(db, lead.id, { lastContactedAt: at(30) });
 
-    const older = await applyInfobipContacts(db, { contacts: [contact(phone, { contactedAt: at(10), channel: 'sms', profileId: null })], mode: 'update_only', dryRun: false, now: at(40) });
+    const older = await applyInfobipContacts(db, {
+      contacts: [contact(phone, { contactedAt: at(10), channel: 'sms', profileId: null })],
+      mode: 'update_only',
+      dryRun: false,
+      now: at(40),
+    });
     expect(older).toMatchObject({ matched: 1, updated: 0, skipped: 1 });
-    expect(await findLeadByPhone(db, phone)).toMatchObject({ lastContactedAt: at(30), lastChannel: null, lastSyncedAt: at(40) });
+    expect(await findLeadByPhone(db, phone)).toMatchObject({
+      lastContactedAt: at(30),
+      lastChannel: null,
+      lastSyncedAt: at(40),
+    });
 
-    const newer = await applyInfobipContacts(db, { contacts: [contact(phone, { contactedAt: at(50), channel: 'sms' })], mode: 'update_only', dryRun: false, now: at(60) });
+    const newer = await applyInfobipContacts(db, {
+      contacts: [contact(phone, { contactedAt: at(50), channel: 'sms' })],
+      mode: 'update_only',
+      dryRun: false,
+      now: at(60),
+    });
     expect(newer).toMatchObject({ matched: 1, updated: 1, skipped: 0 });
-    expect(await findLeadByPhone(db, phone)).toMatchObject({ lastContactedAt: at(50), lastChannel: 'sms', infobipProfileId: `prof-${phone.slice(-5)}`, lastSyncedAt: at(60), name: 'Existing' });
+    expect(await findLeadByPhone(db, phone)).toMatchObject({
+      lastContactedAt: at(50),
+      lastChannel: 'sms',
+      infobipProfileId: `prof-${phone.slice(-5)}`,
+      lastSyncedAt: at(60),
+      name: 'Existing',
+    });
   });
 
   it('applies the status rule only to leads in one of the allowed statuses, created leads counting as New', async () => {
@@ -104,7 +140,13 @@ describe('applyInfobipContacts', () => {
     await createLead(db, { name: 'Qualified', phone: qualified, status: 'Qualified' });
     const rule = { setStatus: 'Contacted', onlyIfStatusIn: ['New'] };
 
-    await applyInfobipContacts(db, { contacts: [contact(fresh), contact(qualified), contact(created)], mode: 'create_update', dryRun: false, statusRule: rule, now: at(1) });
+    await applyInfobipContacts(db, {
+      contacts: [contact(fresh), contact(qualified), contact(created)],
+      mode: 'create_update',
+      dryRun: false,
+      statusRule: rule,
+      now: at(1),
+    });
 
     expect((await findLeadByPhone(db, fresh))?.status).toBe('Contacted');
     expect((await findLeadByPhone(db, qualified))?.status).toBe('Qualified');
@@ -114,13 +156,20 @@ describe('applyInfobipContacts', () => {
   it('merges two records of one phone into one decision and counts the repeat as skipped', async () => {
     const phone = nextPhone();
     const outcome = await applyInfobipContacts(db, {
-      contacts: [contact(phone, { contactedAt: at(5), channel: 'sms' }), contact(phone, { contactedAt: at(9), channel: 'whatsapp', profileId: null })],
+      contacts: [
+        contact(phone, { contactedAt: at(5), channel: 'sms' }),
+        contact(phone, { contactedAt: at(9), channel: 'whatsapp', profileId: null }),
+      ],
       mode: 'create_update',
       dryRun: false,
       now: at(10),
     });
     expect(outcome).toMatchObject({ created: 1, skipped: 1 });
-    expect(await findLeadByPhone(db, phone)).toMatchObject({ lastContactedAt: at(9), lastChannel: 'whatsapp', infobipProfileId: `prof-${phone.slice(-5)}` });
+    expect(await findLeadByPhone(db, phone)).toMatchObject({
+      lastContactedAt: at(9),
+      lastChannel: 'whatsapp',
+      infobipProfileId: `prof-${phone.slice(-5)}`,
+    });
   });
 
   it('in a dry run reports the same decisions with masked phones and writes nothing to leads', async () => {
@@ -129,12 +178,31 @@ describe('applyInfobipContacts', () => {
     const lead = await createLead(db, { name: 'Known', phone: known });
     const before = await findLeadByPhone(db, known);
 
-    const outcome = await applyInfobipContacts(db, { contacts: [contact(known), contact(unknown)], mode: 'create_update', dryRun: true, now: at(1) });
+    const outcome = await applyInfobipContacts(db, {
+      contacts: [contact(known), contact(unknown)],
+      mode: 'create_update',
+      dryRun: true,
+      now: at(1),
+    });
 
     expect(outcome).toMatchObject({ matched: 1, created: 1, updated: 1, skipped: 0 });
     expect(outcome.preview).toEqual([
-      { action: 'update', leadId: lead.id, phone: maskPhone(known), changes: { lastContactedAt: at(0).toISOString(), lastChannel: 'whatsapp', infobipProfileId: `prof-${known.slice(-5)}` } },
-      { action: 'create', leadId: null, phone: maskPhone(unknown), changes: expect.objectContaining({ name: 'Asha Rao', status: 'New' }) },
+      {
+        action: 'update',
+        leadId: lead.id,
+        phone: maskPhone(known),
+        changes: {
+          lastContactedAt: at(0).toISOString(),
+          lastChannel: 'whatsapp',
+          infobipProfileId: `prof-${known.slice(-5)}`,
+        },
+      },
+      {
+        action: 'create',
+        leadId: null,
+        phone: maskPhone(unknown),
+        changes: expect.objectContaining({ name: 'Asha Rao', status: 'New' }),
+      },
     ]);
     expect(JSON.stringify(outcome.preview)).not.toContain(known.slice(3));
     expect(await findLeadByPhone(db, known)).toEqual(before);
@@ -143,11 +211,27 @@ describe('applyInfobipContacts', () => {
 
   it('names a contact without a name by its last four digits, so no full phone reaches the preview or the lead name', async () => {
     const nameless = nextPhone();
-    const dry = await applyInfobipContacts(db, { contacts: [contact(nameless, { firstName: null, lastName: ' ' })], mode: 'create_update', dryRun: true, now: at(1) });
-    expect(dry.preview).toEqual([expect.objectContaining({ action: 'create', phone: maskPhone(nameless), changes: expect.objectContaining({ name: `Infobip contact ${nameless.slice(-4)}` }) })]);
+    const dry = await applyInfobipContacts(db, {
+      contacts: [contact(nameless, { firstName: null, lastName: ' ' })],
+      mode: 'create_update',
+      dryRun: true,
+      now: at(1),
+    });
+    expect(dry.preview).toEqual([
+      expect.objectContaining({
+        action: 'create',
+        phone: maskPhone(nameless),
+        changes: expect.objectContaining({ name: `Infobip contact ${nameless.slice(-4)}` }),
+      }),
+    ]);
     expect(JSON.stringify(dry.preview)).not.toContain(nameless.slice(1, -4));
 
-    await applyInfobipContacts(db, { contacts: [contact(nameless, { firstName: null, lastName: null })], mode: 'create_update', dryRun: false, now: at(1) });
+    await applyInfobipContacts(db, {
+      contacts: [contact(nameless, { firstName: null, lastName: null })],
+      mode: 'create_update',
+      dryRun: false,
+      now: at(1),
+    });
     expect((await findLeadByPhone(db, nameless))?.name).toBe(`Infobip contact ${nameless.slice(-4)}`);
   });
 
@@ -155,10 +239,19 @@ describe('applyInfobipContacts', () => {
     const phones = Array.from({ length: 1_000 }, nextPhone);
     for (const phone of phones.slice(0, 500)) await createLead(db, { name: 'Bulk', phone });
     const outcome = await withTransaction(db, (tx) =>
-      applyInfobipContacts(tx, { contacts: phones.map((phone) => contact(phone)), mode: 'create_update', dryRun: false, now: at(2) }),
+      applyInfobipContacts(tx, {
+        contacts: phones.map((phone) => contact(phone)),
+        mode: 'create_update',
+        dryRun: false,
+        now: at(2),
+      }),
     );
     expect(outcome).toMatchObject({ matched: 500, updated: 500, created: 500, skipped: 0 });
-    expect(await findLeadByPhone(db, phones[0]!)).toMatchObject({ lastContactedAt: at(0), lastSyncedAt: at(2), lastChannel: 'whatsapp' });
+    expect(await findLeadByPhone(db, phones[0]!)).toMatchObject({
+      lastContactedAt: at(0),
+      lastSyncedAt: at(2),
+      lastChannel: 'whatsapp',
+    });
     expect(await findLeadByPhone(db, phones[999]!)).toMatchObject({ source: 'infobip', lastSyncedAt: at(2) });
   });
 });
@@ -185,12 +278,30 @@ describe('Infobip sync runs and pages', () => {
     await upsertInfobipSyncPage(db, page(run.id, 2, 10));
     await upsertInfobipSyncPage(db, page(run.id, 2, 10));
 
-    expect(await sumInfobipSyncPages(db, run.id)).toEqual({ fetched: 20, matched: 2, created: 16, updated: 2, skipped: 0, invalid: 2, errorCount: 2 });
+    expect(await sumInfobipSyncPages(db, run.id)).toEqual({
+      fetched: 20,
+      matched: 2,
+      created: 16,
+      updated: 2,
+      skipped: 0,
+      invalid: 2,
+      errorCount: 2,
+    });
     expect(await finishInfobipSyncRun(db, run.id, { status: 'completed', finishedAt: at(5) })).toBe(true);
-    expect(await finishInfobipSyncRun(db, run.id, { status: 'failed', failure: 'late', finishedAt: at(6) })).toBe(false);
+    expect(await finishInfobipSyncRun(db, run.id, { status: 'failed', failure: 'late', finishedAt: at(6) })).toBe(
+      false,
+    );
 
     const detail = await getInfobipSyncRun(db, run.id);
-    expect(detail).toMatchObject({ status: 'completed', fetched: 20, invalid: 2, errorCount: 2, failure: null, pages: 2, preview: null });
+    expect(detail).toMatchObject({
+      status: 'completed',
+      fetched: 20,
+      invalid: 2,
+      errorCount: 2,
+      failure: null,
+      pages: 2,
+      preview: null,
+    });
     expect(detail?.errors).toEqual([
       { record: 'person 1-0', message: 'invalid phone' },
       { record: 'person 1-1', message: 'invalid phone' },
@@ -199,7 +310,16 @@ describe('Infobip sync runs and pages', () => {
 
   it('the same run key finds the run already recorded instead of creating a second', async () => {
     const run = await newRun();
-    const again = await createInfobipSyncRun(db, { runKey: run.runKey, workflowId: 'other', trigger: 'cli', options: {}, dryRun: true, windowFrom: at(0), windowTo: at(1), startedAt: at(1) });
+    const again = await createInfobipSyncRun(db, {
+      runKey: run.runKey,
+      workflowId: 'other',
+      trigger: 'cli',
+      options: {},
+      dryRun: true,
+      windowFrom: at(0),
+      windowTo: at(1),
+      startedAt: at(1),
+    });
     expect(again).toEqual({ run, created: false });
   });
 

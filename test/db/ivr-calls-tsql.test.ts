@@ -5,7 +5,13 @@
  */
 import { getTableColumns } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { listIvrCalls, listReceivedIvrCalls, logIvrCall, markIvrCallProcessed, markIvrCallSkipped } from '../../src/db/queries';
+import {
+  listIvrCalls,
+  listReceivedIvrCalls,
+  logIvrCall,
+  markIvrCallProcessed,
+  markIvrCallSkipped,
+} from '../../src/db/queries';
 import * as mssqlSchema from '../../src/db/schema/mssql';
 import { createRecordingMssql, type RecordedQuery } from './fake-mssql';
 
@@ -34,19 +40,30 @@ const NEW_CALL = {
 /** An IVRCallLog row as the driver returns it in array-row mode (columns in schema order). */
 function callRecord(overrides: Record<string, unknown> = {}): unknown[] {
   const row: Record<string, unknown> = {
-    id: 3, ...NEW_CALL, status: 'received', flowRunId: null, processedAt: null, note: null, createdAt: NOW, ...overrides,
+    id: 3,
+    ...NEW_CALL,
+    status: 'received',
+    flowRunId: null,
+    processedAt: null,
+    note: null,
+    createdAt: NOW,
+    ...overrides,
   };
   return Object.keys(getTableColumns(mssqlSchema.ivrCallLog)).map((key) => row[key]);
 }
 
 describe('T-SQL of the IVR call log', () => {
   it('logIvrCall inserts with OUTPUT INSERTED.* and returns the new row', async () => {
-    const { db, queries } = createRecordingMssql((q) => (q.sql.startsWith('insert') ? { recordset: [callRecord()] } : undefined));
+    const { db, queries } = createRecordingMssql((q) =>
+      q.sql.startsWith('insert') ? { recordset: [callRecord()] } : undefined,
+    );
 
     const logged = await logIvrCall(db, NEW_CALL);
 
     expect(logged).toMatchObject({ duplicate: false, call: { id: 3, callId: 'c-1', status: 'received' } });
-    const output = COLUMNS.split(', ').map((c) => `INSERTED.${c}`).join(', ');
+    const output = COLUMNS.split(', ')
+      .map((c) => `INSERTED.${c}`)
+      .join(', ');
     expect(queries).toEqual<RecordedQuery[]>([
       {
         sql:
@@ -59,7 +76,8 @@ describe('T-SQL of the IVR call log', () => {
 
   it('logIvrCall answers a unique-index refusal (error 2601) with the stored row, marked duplicate', async () => {
     const { db, queries } = createRecordingMssql((q) => {
-      if (q.sql.startsWith('insert')) throw Object.assign(new Error("Cannot insert duplicate key row in object 'dbo.IVRCallLog'"), { number: 2601 });
+      if (q.sql.startsWith('insert'))
+        throw Object.assign(new Error("Cannot insert duplicate key row in object 'dbo.IVRCallLog'"), { number: 2601 });
       return { recordset: [callRecord({ id: 1, status: 'processed', flowRunId: 9 })] };
     });
 
@@ -87,12 +105,15 @@ describe('T-SQL of the IVR call log', () => {
 
   it('listIvrCalls counts the matches, then pages newest first with OFFSET … FETCH', async () => {
     const from = new Date('2029-12-01T00:00:00.000Z');
-    const { db, queries } = createRecordingMssql((q) => (q.sql.startsWith('select count') ? { recordset: [[31]] } : undefined));
+    const { db, queries } = createRecordingMssql((q) =>
+      q.sql.startsWith('select count') ? { recordset: [[31]] } : undefined,
+    );
 
     const page = await listIvrCalls(db, { page: 3, pageSize: 10, status: 'skipped', from, to: NOW });
 
     expect(page).toEqual({ items: [], total: 31, page: 3, pageSize: 10 });
-    const where = 'where (([IVRCallLog].[Status] = @par0) and ([IVRCallLog].[CalledAt] >= @par1) and ([IVRCallLog].[CalledAt] < @par2))';
+    const where =
+      'where (([IVRCallLog].[Status] = @par0) and ([IVRCallLog].[CalledAt] >= @par1) and ([IVRCallLog].[CalledAt] < @par2))';
     expect(queries).toEqual<RecordedQuery[]>([
       { sql: `select count(*) from [IVRCallLog] ${where}`, params: ['skipped', from, NOW] },
       {

@@ -42,7 +42,14 @@ describe('IVR call log', () => {
   it('logIvrCall stores a new call as received, and a repeat of its call id returns the stored row marked duplicate without writing', async () => {
     const first = await logIvrCall(db, call('c-1'));
     expect(first.duplicate).toBe(false);
-    expect(first.call).toMatchObject({ callId: 'c-1', status: 'received', leadId, callerPhone: '+919876543210', flowRunId: null, note: null });
+    expect(first.call).toMatchObject({
+      callId: 'c-1',
+      status: 'received',
+      leadId,
+      callerPhone: '+919876543210',
+      flowRunId: null,
+      note: null,
+    });
 
     const again = await logIvrCall(db, call('c-1', { callerNumber: 'something else', calledAt: minutes(5) }));
 
@@ -92,14 +99,26 @@ describe('IVR call log', () => {
     expect(await markIvrCallSkipped(db, { id: logged.id, note: 'already_in_flow', at: minutes(2) })).toBe(false);
     expect(await markIvrCallProcessed(db, { id: logged.id, flowRunId: 43, at: minutes(3) })).toBe(false);
 
-    expect(await findIvrCallByCallId(db, 'c-1')).toMatchObject({ status: 'processed', flowRunId: 42, processedAt: minutes(1), note: null });
+    expect(await findIvrCallByCallId(db, 'c-1')).toMatchObject({
+      status: 'processed',
+      flowRunId: 42,
+      processedAt: minutes(1),
+      note: null,
+    });
   });
 
   it('a skipped call keeps its reason and the run that already had the lead', async () => {
     const { call: logged } = await logIvrCall(db, call('c-1'));
 
-    expect(await markIvrCallSkipped(db, { id: logged.id, note: 'already_in_flow', flowRunId: 7, at: minutes(1) })).toBe(true);
+    expect(await markIvrCallSkipped(db, { id: logged.id, note: 'already_in_flow', flowRunId: 7, at: minutes(1) })).toBe(
+      true,
+    );
 
-    expect(await findIvrCallByCallId(db, 'c-1')).toMatchObject({ status: 'skipped', note: 'already_in_flow', flowRunId: 7, processedAt: minutes(1) });
+    expect(await findIvrCallByCallId(db, 'c-1')).toMatchObject({
+      status: 'skipped',
+      note: 'already_in_flow',
+      flowRunId: 7,
+      processedAt: minutes(1),
+    });
   });
 });

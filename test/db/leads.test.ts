@@ -1,6 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client';
-import { createLead, findLeadByPhone, getLead, getLeadsByIds, listLeads, touchLeadLastContact, updateLead } from '../../src/db/queries';
+import {
+  createLead,
+  findLeadByPhone,
+  getLead,
+  getLeadsByIds,
+  listLeads,
+  touchLeadLastContact,
+  updateLead,
+} from '../../src/db/queries';
 import { withTransaction } from '../../src/db/client';
 import { createTestDb } from '../support/db';
 
@@ -27,7 +35,11 @@ describe('leads', () => {
   });
 
   it('createLead fills the CRM defaults and round-trips custom fields as an object', async () => {
-    const lead = await createLead(db, { name: 'Asha Rao', phone: '+919812345678', customFields: { city: 'Pune', score: 7 } });
+    const lead = await createLead(db, {
+      name: 'Asha Rao',
+      phone: '+919812345678',
+      customFields: { city: 'Pune', score: 7 },
+    });
 
     expect(lead).toMatchObject({ name: 'Asha Rao', status: 'New', stage: 'New', optedOut: false, optedOutAt: null });
     expect(lead.customFields).toEqual({ city: 'Pune', score: 7 });
@@ -69,7 +81,8 @@ describe('leads', () => {
   it('getLeadsByIds returns every existing lead among 10,000 ids (more than SQL Server takes in one statement)', async () => {
     const created = await withTransaction(db, async (tx) => {
       const ids: number[] = [];
-      for (let i = 0; i < 50; i++) ids.push((await createLead(tx, { name: `L${i}`, phone: `+9190000${String(i).padStart(5, '0')}` })).id);
+      for (let i = 0; i < 50; i++)
+        ids.push((await createLead(tx, { name: `L${i}`, phone: `+9190000${String(i).padStart(5, '0')}` })).id);
       return ids;
     });
     const ids = [...created, ...Array.from({ length: 9_950 }, (_, i) => 1_000_000 + i)];
@@ -81,7 +94,11 @@ describe('leads', () => {
 
   it('listLeads pages newest first with the total of all matches, and filters by search and status', async () => {
     for (let i = 0; i < 7; i++) {
-      await createLead(db, { name: i % 2 ? `Odd ${i}` : `Even ${i}`, phone: `+91800000000${i}`, status: i < 3 ? 'Hot' : 'New' });
+      await createLead(db, {
+        name: i % 2 ? `Odd ${i}` : `Even ${i}`,
+        phone: `+91800000000${i}`,
+        status: i < 3 ? 'Hot' : 'New',
+      });
     }
 
     const page1 = await listLeads(db, { page: 1, pageSize: 3 });

@@ -73,7 +73,8 @@ describe('T-SQL of the MasterData queries', () => {
     ]);
 
     expect(transactionEvents).toEqual(['begin', 'commit']);
-    const update = 'update [MasterData] set [Value] = @par0, [IsSecret] = @par1, [UpdatedAt] = @par2 where (([MasterData].[Category] = @par3) and ([MasterData].[Key] = @par4))';
+    const update =
+      'update [MasterData] set [Value] = @par0, [IsSecret] = @par1, [UpdatedAt] = @par2 where (([MasterData].[Category] = @par3) and ([MasterData].[Key] = @par4))';
     expect(queries).toEqual<RecordedQuery[]>([
       { sql: update, params: ['false', false, NOW, 'interakt', 'enabled'] },
       { sql: update, params: ['v1:x:y:z', true, NOW, 'interakt', 'apiKey'] },
@@ -88,7 +89,12 @@ describe('T-SQL of the MasterData queries', () => {
     let inserts = 0;
     const { db, transactionEvents } = createRecordingMssql((q) => {
       if (q.sql.startsWith('insert') && ++inserts === 1) {
-        throw Object.assign(new Error("Cannot insert duplicate key row in object 'dbo.MasterData' with unique index 'UX_MasterData_Category_Key'."), { number: 2601 });
+        throw Object.assign(
+          new Error(
+            "Cannot insert duplicate key row in object 'dbo.MasterData' with unique index 'UX_MasterData_Category_Key'.",
+          ),
+          { number: 2601 },
+        );
       }
       return undefined;
     });

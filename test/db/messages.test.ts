@@ -51,7 +51,12 @@ async function sendingMessage(key = 'drip-7:0') {
 describe('claimOutgoingMessage', () => {
   it('creates a pending row for a new key and returns the same row, untouched, for the same key', async () => {
     const first = await claimOutgoingMessage(db, claimParams('drip-7:0'));
-    expect(first).toMatchObject({ status: 'pending', attempts: 0, direction: 'outgoing', messageContent: { bodyValues: ['Asha'] } });
+    expect(first).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      direction: 'outgoing',
+      messageContent: { bodyValues: ['Asha'] },
+    });
 
     await beginSendAttempt(db, { id: first.id, now: at(1) });
     const again = await claimOutgoingMessage(db, claimParams('drip-7:0', { templateName: 'changed' }));
@@ -68,7 +73,12 @@ describe('claimOutgoingMessage', () => {
 
   it('rows without an idempotency key (incoming messages) do not collide with each other', async () => {
     const t = db.schema.whatsAppMessages;
-    const incoming = { direction: 'incoming' as const, provider: 'interakt', phone: '+911', status: 'delivered' as const };
+    const incoming = {
+      direction: 'incoming' as const,
+      provider: 'interakt',
+      phone: '+911',
+      status: 'delivered' as const,
+    };
     await db.orm.insert(t).values(incoming);
     await db.orm.insert(t).values(incoming);
     expect((await listMessages(db, { page: 1, pageSize: 10 })).total).toBe(2);
@@ -98,7 +108,11 @@ describe('send attempts', () => {
   it('markMessageAccepted records the provider id and SentAt', async () => {
     const row = await sendingMessage();
     expect(await markMessageAccepted(db, { id: row.id, providerMessageId: 'p1', at: at(5) })).toBe(true);
-    expect(await getMessageByKey(db, 'drip-7:0')).toMatchObject({ status: 'sent', providerMessageId: 'p1', sentAt: at(5) });
+    expect(await getMessageByKey(db, 'drip-7:0')).toMatchObject({
+      status: 'sent',
+      providerMessageId: 'p1',
+      sentAt: at(5),
+    });
   });
 
   it('markMessageAccepted never downgrades a row a webhook already moved to delivered, but fills the missing provider id', async () => {
@@ -106,13 +120,25 @@ describe('send attempts', () => {
     await applyMessageStatus(db, { callbackData: 'drip-7:0', status: 'delivered', at: at(2) });
 
     expect(await markMessageAccepted(db, { id: row.id, providerMessageId: 'p1', at: at(3) })).toBe(false);
-    expect(await getMessageById(db, row.id)).toMatchObject({ status: 'delivered', providerMessageId: 'p1', deliveredAt: at(2), sentAt: at(3) });
+    expect(await getMessageById(db, row.id)).toMatchObject({
+      status: 'delivered',
+      providerMessageId: 'p1',
+      deliveredAt: at(2),
+      sentAt: at(3),
+    });
   });
 
   it('markMessageFailed records the error and does not override a delivered message', async () => {
     const row = await sendingMessage();
-    expect(await markMessageFailed(db, { id: row.id, errorCode: 'E1', errorMessage: 'bad template', at: at(1) })).toBe(true);
-    expect(await getMessageById(db, row.id)).toMatchObject({ status: 'failed', errorCode: 'E1', errorMessage: 'bad template', failedAt: at(1) });
+    expect(await markMessageFailed(db, { id: row.id, errorCode: 'E1', errorMessage: 'bad template', at: at(1) })).toBe(
+      true,
+    );
+    expect(await getMessageById(db, row.id)).toMatchObject({
+      status: 'failed',
+      errorCode: 'E1',
+      errorMessage: 'bad template',
+      failedAt: at(1),
+    });
 
     const other = await sendingMessage('k2');
     await markMessageAccepted(db, { id: other.id, providerMessageId: 'p2', at: at(1) });
@@ -139,7 +165,12 @@ describe('applyMessageStatus', () => {
     });
     await applyMessageStatus(db, { providerMessageId: 'p1', status: 'read', at: at(3) });
 
-    expect(await getMessageById(db, row.id)).toMatchObject({ status: 'read', sentAt: at(1), deliveredAt: at(2), readAt: at(3) });
+    expect(await getMessageById(db, row.id)).toMatchObject({
+      status: 'read',
+      sentAt: at(1),
+      deliveredAt: at(2),
+      readAt: at(3),
+    });
   });
 
   it('never moves status backwards: a late delivered report after read keeps read and fills DeliveredAt only', async () => {
@@ -158,13 +189,24 @@ describe('applyMessageStatus', () => {
   it('failed overrides sent but not delivered or read', async () => {
     const a = await sendingMessage('a');
     await markMessageAccepted(db, { id: a.id, providerMessageId: 'pa', at: at(1) });
-    await applyMessageStatus(db, { providerMessageId: 'pa', status: 'failed', at: at(2), errorCode: '131026', errorMessage: 'undeliverable' });
+    await applyMessageStatus(db, {
+      providerMessageId: 'pa',
+      status: 'failed',
+      at: at(2),
+      errorCode: '131026',
+      errorMessage: 'undeliverable',
+    });
     expect(await getMessageById(db, a.id)).toMatchObject({ status: 'failed', failedAt: at(2), errorCode: '131026' });
 
     const b = await sendingMessage('b');
     await markMessageAccepted(db, { id: b.id, providerMessageId: 'pb', at: at(1) });
     await applyMessageStatus(db, { providerMessageId: 'pb', status: 'read', at: at(2) });
-    const result = await applyMessageStatus(db, { providerMessageId: 'pb', status: 'failed', at: at(3), errorCode: 'x' });
+    const result = await applyMessageStatus(db, {
+      providerMessageId: 'pb',
+      status: 'failed',
+      at: at(3),
+      errorCode: 'x',
+    });
     expect(result).toMatchObject({ matched: true, changed: false });
     expect(await getMessageById(db, b.id)).toMatchObject({ status: 'read', failedAt: null, errorCode: null });
   });
@@ -180,7 +222,11 @@ describe('applyMessageStatus', () => {
     });
 
     expect(result).toEqual({ matched: true, changed: true, messageId: row.id });
-    expect(await getMessageById(db, row.id)).toMatchObject({ status: 'sent', providerMessageId: 'p-late', sentAt: at(4) });
+    expect(await getMessageById(db, row.id)).toMatchObject({
+      status: 'sent',
+      providerMessageId: 'p-late',
+      sentAt: at(4),
+    });
     // Later reports now find it by provider id.
     await applyMessageStatus(db, { providerMessageId: 'p-late', status: 'delivered', at: at(5) });
     expect((await getMessageById(db, row.id))?.status).toBe('delivered');
@@ -188,12 +234,23 @@ describe('applyMessageStatus', () => {
 
   it('a delivered report by callbackData on a sending row fills the provider id and moves it to delivered', async () => {
     const row = await sendingMessage('drip-7:2');
-    await applyMessageStatus(db, { callbackData: 'drip-7:2', providerMessageIdToSet: 'p9', status: 'delivered', at: at(6) });
-    expect(await getMessageById(db, row.id)).toMatchObject({ status: 'delivered', providerMessageId: 'p9', deliveredAt: at(6) });
+    await applyMessageStatus(db, {
+      callbackData: 'drip-7:2',
+      providerMessageIdToSet: 'p9',
+      status: 'delivered',
+      at: at(6),
+    });
+    expect(await getMessageById(db, row.id)).toMatchObject({
+      status: 'delivered',
+      providerMessageId: 'p9',
+      deliveredAt: at(6),
+    });
   });
 
   it('reports for unknown messages match nothing', async () => {
-    expect(await applyMessageStatus(db, { providerMessageId: 'nope', callbackData: 'nope', status: 'read', at: at(1) })).toEqual({
+    expect(
+      await applyMessageStatus(db, { providerMessageId: 'nope', callbackData: 'nope', status: 'read', at: at(1) }),
+    ).toEqual({
       matched: false,
       changed: false,
     });

@@ -40,7 +40,9 @@ describe('migrate', () => {
     expect(await migrate(db)).toEqual(SHIPPED);
     expect(await migrate(db)).toEqual([]);
 
-    const rows = await db.orm.all<{ Name: string; AppliedAt: number }>(sql`select Name, AppliedAt from __DriplineMigrations`);
+    const rows = await db.orm.all<{ Name: string; AppliedAt: number }>(
+      sql`select Name, AppliedAt from __DriplineMigrations`,
+    );
     expect(rows.map((row) => row.Name)).toEqual(SHIPPED);
     expect(rows[0]!.AppliedAt).toBeGreaterThan(0);
   });
@@ -69,7 +71,9 @@ describe('migrate', () => {
 
   it('a migration that fails leaves no trace, so it is retried whole next time', async () => {
     const { db } = await openTemp();
-    const broken = [{ name: '0001_broken.sql', statements: ['CREATE TABLE Half (Id INTEGER)', 'CREATE TABLE oops syntax error'] }];
+    const broken = [
+      { name: '0001_broken.sql', statements: ['CREATE TABLE Half (Id INTEGER)', 'CREATE TABLE oops syntax error'] },
+    ];
 
     await expect(migrate(db, broken)).rejects.toThrow();
 
@@ -82,17 +86,15 @@ describe('migrate', () => {
 
 describe('migration files', () => {
   it('SQLite statements are split on the semicolons ending lines, comments dropped', () => {
-    expect(splitSqliteStatements('-- c\nCREATE TABLE a (x);\n\nCREATE INDEX i ON a (x)\n  WHERE x IS NOT NULL;\n')).toEqual([
-      'CREATE TABLE a (x)',
-      'CREATE INDEX i ON a (x)\n  WHERE x IS NOT NULL',
-    ]);
+    expect(
+      splitSqliteStatements('-- c\nCREATE TABLE a (x);\n\nCREATE INDEX i ON a (x)\n  WHERE x IS NOT NULL;\n'),
+    ).toEqual(['CREATE TABLE a (x)', 'CREATE INDEX i ON a (x)\n  WHERE x IS NOT NULL']);
   });
 
   it('SQL Server batches are split on lines holding only GO, comment-only batches dropped', () => {
-    expect(splitMssqlBatches('-- header\n\nCREATE TABLE [a] (x int);\nGO\nCREATE INDEX [i] ON [a] (x);\n  go  \n')).toEqual([
-      '-- header\n\nCREATE TABLE [a] (x int);',
-      'CREATE INDEX [i] ON [a] (x);',
-    ]);
+    expect(
+      splitMssqlBatches('-- header\n\nCREATE TABLE [a] (x int);\nGO\nCREATE INDEX [i] ON [a] (x);\n  go  \n'),
+    ).toEqual(['-- header\n\nCREATE TABLE [a] (x int);', 'CREATE INDEX [i] ON [a] (x);']);
     expect(splitMssqlBatches('-- only a comment\nGO\n')).toEqual([]);
   });
 
@@ -103,7 +105,9 @@ describe('migration files', () => {
   it('the SQL Server migrations never rely on GO inside a line (every GO stands alone)', () => {
     const dir = path.join(__dirname, '../../src/db/migrations/mssql');
     const text = SHIPPED.map((name) => readFileSync(path.join(dir, name), 'utf8')).join('\n');
-    const inlineGo = text.split('\n').filter((line) => /\bGO\b/.test(line) && line.trim() !== 'GO' && !line.trimStart().startsWith('--'));
+    const inlineGo = text
+      .split('\n')
+      .filter((line) => /\bGO\b/.test(line) && line.trim() !== 'GO' && !line.trimStart().startsWith('--'));
     expect(inlineGo).toEqual([]);
   });
 });

@@ -1,6 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client';
-import { archiveSequence, createSequence, getSequence, listSequences, updateSequence, type StepInput } from '../../src/db/queries';
+import {
+  archiveSequence,
+  createSequence,
+  getSequence,
+  listSequences,
+  updateSequence,
+  type StepInput,
+} from '../../src/db/queries';
 import { createTestDb } from '../support/db';
 
 let db: Db;
@@ -22,7 +29,13 @@ describe('sequences', () => {
   it('createSequence stores the sequence at version 1 with its steps numbered from 0 in the given order', async () => {
     const created = await createSequence(db, { name: 'Onboarding', steps: [step('welcome', 0), step('day2', 86_400)] });
 
-    expect(created).toMatchObject({ name: 'Onboarding', description: null, stopOnReply: false, version: 1, archivedAt: null });
+    expect(created).toMatchObject({
+      name: 'Onboarding',
+      description: null,
+      stopOnReply: false,
+      version: 1,
+      archivedAt: null,
+    });
     expect(created.steps.map((s) => [s.stepOrder, s.templateName, s.delaySeconds])).toEqual([
       [0, 'welcome', 0],
       [1, 'day2', 86_400],

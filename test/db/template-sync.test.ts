@@ -55,7 +55,10 @@ describe('template sync queries (SQLite, or SQL Server with DATABASE_URL)', () =
   };
 
   it('creates a template on first sight with its source, provider and sync time, and finds nothing to change the second time', async () => {
-    const values = synced('sync_created', { buttons: [{ type: 'QUICK_REPLY', text: 'Stop' }], approvalStatus: 'Pending' });
+    const values = synced('sync_created', {
+      buttons: [{ type: 'QUICK_REPLY', text: 'Stop' }],
+      approvalStatus: 'Pending',
+    });
 
     expect(await upsertSyncedTemplate(db, 'interakt', values, T0)).toBe('created');
     expect(await template('sync_created')).toMatchObject({
@@ -77,35 +80,57 @@ describe('template sync queries (SQLite, or SQL Server with DATABASE_URL)', () =
     await upsertSyncedTemplate(db, 'interakt', synced('sync_status'), T0);
     await upsertSyncedTemplate(db, 'interakt', synced('sync_status', { language: 'hi', body: 'नमस्ते {{1}}' }), T0);
 
-    const outcome = await upsertSyncedTemplate(db, 'interakt', synced('sync_status', { approvalStatus: 'Rejected', rejectionReason: 'INVALID_FORMAT' }), T1);
+    const outcome = await upsertSyncedTemplate(
+      db,
+      'interakt',
+      synced('sync_status', { approvalStatus: 'Rejected', rejectionReason: 'INVALID_FORMAT' }),
+      T1,
+    );
 
     expect(outcome).toBe('updated');
-    expect(await template('sync_status')).toMatchObject({ approvalStatus: 'Rejected', rejectionReason: 'INVALID_FORMAT', updatedAt: T1, lastSyncedAt: T1 });
+    expect(await template('sync_status')).toMatchObject({
+      approvalStatus: 'Rejected',
+      rejectionReason: 'INVALID_FORMAT',
+      updatedAt: T1,
+      lastSyncedAt: T1,
+    });
     expect(await template('sync_status', 'hi')).toMatchObject({ approvalStatus: 'Approved', lastSyncedAt: T0 });
   });
 
   it('takes over a template the CRM created under the same key, leaving its archive flag alone', async () => {
     const t = db.schema.messageMaster;
-    await db.orm.insert(t).values({ name: 'sync_crm', language: 'en', body: 'old body', approvalStatus: 'Pending', archivedAt: T0 });
+    await db.orm
+      .insert(t)
+      .values({ name: 'sync_crm', language: 'en', body: 'old body', approvalStatus: 'Pending', archivedAt: T0 });
 
     expect(await upsertSyncedTemplate(db, 'interakt', synced('sync_crm'), T1)).toBe('updated');
-    expect(await template('sync_crm')).toMatchObject({ source: 'interakt', approvalStatus: 'Approved', body: 'Hi {{1}}, this is sync_crm.', archivedAt: T0 });
+    expect(await template('sync_crm')).toMatchObject({
+      source: 'interakt',
+      approvalStatus: 'Approved',
+      body: 'Hi {{1}}, this is sync_crm.',
+      archivedAt: T0,
+    });
   });
 
   it('marks only unseen templates of that provider as removed, once, and clears the mark when one reappears', async () => {
     const t = db.schema.messageMaster;
     await db.orm.delete(t);
-    for (const name of ['keep_a', 'keep_b', 'gone_c', 'gone_d']) await upsertSyncedTemplate(db, 'interakt', synced(name), T0);
+    for (const name of ['keep_a', 'keep_b', 'gone_c', 'gone_d'])
+      await upsertSyncedTemplate(db, 'interakt', synced(name), T0);
     await db.orm.insert(t).values({ name: 'crm_only', language: 'en', body: 'made here' });
     await upsertSyncedTemplate(db, 'other-provider', synced('other_e'), T0);
 
-    const seen = [{ name: 'keep_a', language: 'en' }, { name: 'keep_b', language: 'en' }];
+    const seen = [
+      { name: 'keep_a', language: 'en' },
+      { name: 'keep_b', language: 'en' },
+    ];
     expect(await markTemplatesRemovedUpstream(db, 'interakt', seen, T1)).toBe(2);
     expect(await markTemplatesRemovedUpstream(db, 'interakt', seen, T2)).toBe(0);
 
     expect((await template('gone_c'))?.removedUpstreamAt).toEqual(T1);
     expect((await template('gone_d'))?.removedUpstreamAt).toEqual(T1);
-    for (const name of ['keep_a', 'keep_b', 'crm_only', 'other_e']) expect((await template(name))?.removedUpstreamAt).toBeNull();
+    for (const name of ['keep_a', 'keep_b', 'crm_only', 'other_e'])
+      expect((await template(name))?.removedUpstreamAt).toBeNull();
 
     expect(await upsertSyncedTemplate(db, 'interakt', synced('gone_c'), T2)).toBe('updated');
     expect((await template('gone_c'))?.removedUpstreamAt).toBeNull();
@@ -122,16 +147,27 @@ describe('template sync queries (SQLite, or SQL Server with DATABASE_URL)', () =
     const errors = [{ template: 'bad (en)', message: 'buttons is not valid JSON' }];
     const counts = { fetched: 5, created: 3, updated: 1, unchanged: 0, removed: 1, errorCount: 1 };
     expect(await finishTemplateSyncRun(db, run.id, { status: 'completed', counts, errors, finishedAt: T1 })).toBe(true);
-    expect(await finishTemplateSyncRun(db, run.id, { status: 'failed', counts: {}, errors: [{ message: 'late' }] })).toBe(false);
+    expect(
+      await finishTemplateSyncRun(db, run.id, { status: 'failed', counts: {}, errors: [{ message: 'late' }] }),
+    ).toBe(false);
 
-    expect(await getTemplateSyncRun(db, run.id)).toMatchObject({ status: 'completed', finishedAt: T1, ...counts, errors });
+    expect(await getTemplateSyncRun(db, run.id)).toMatchObject({
+      status: 'completed',
+      finishedAt: T1,
+      ...counts,
+      errors,
+    });
     expect(await findRunningTemplateSyncRun(db, 'interakt')).toBeUndefined();
   });
 
   it('finds a scheduled run by provider, trigger and start time, and lists runs newest first', async () => {
     const scheduled = await createTemplateSyncRun(db, { provider: 'interakt', trigger: 'schedule', startedAt: T2 });
-    expect((await findTemplateSyncRunByStart(db, { provider: 'interakt', trigger: 'schedule', startedAt: T2 }))?.id).toBe(scheduled.id);
-    expect(await findTemplateSyncRunByStart(db, { provider: 'interakt', trigger: 'api', startedAt: T2 })).toBeUndefined();
+    expect(
+      (await findTemplateSyncRunByStart(db, { provider: 'interakt', trigger: 'schedule', startedAt: T2 }))?.id,
+    ).toBe(scheduled.id);
+    expect(
+      await findTemplateSyncRunByStart(db, { provider: 'interakt', trigger: 'api', startedAt: T2 }),
+    ).toBeUndefined();
 
     const page = await listTemplateSyncRuns(db, { page: 1, pageSize: 1, provider: 'interakt' });
     expect(page.total).toBeGreaterThanOrEqual(2);
@@ -156,8 +192,20 @@ describe('T-SQL of the template sync queries', () => {
 
   function runRecord(overrides: Record<string, unknown> = {}): unknown[] {
     const row: Record<string, unknown> = {
-      id: 4, provider: 'interakt', trigger: 'api', status: 'running', startedAt: T0, finishedAt: null, fetched: 0, created: 0,
-      updated: 0, unchanged: 0, removed: 0, errorCount: 0, errors: '[]', ...overrides,
+      id: 4,
+      provider: 'interakt',
+      trigger: 'api',
+      status: 'running',
+      startedAt: T0,
+      finishedAt: null,
+      fetched: 0,
+      created: 0,
+      updated: 0,
+      unchanged: 0,
+      removed: 0,
+      errorCount: 0,
+      errors: '[]',
+      ...overrides,
     };
     return Object.keys(getTableColumns(mssqlSchema.templateSyncRuns)).map((key) => row[key]);
   }
@@ -174,13 +222,23 @@ describe('T-SQL of the template sync queries', () => {
     expect(queries[1]?.sql).toBe(
       'insert into [MessageMaster] ([Name], [Language], [Category], [ApprovalStatus], [HeaderType], [HeaderText], [Body], [Footer], [Buttons], [Provider], [ProviderTemplateId], [CreatedAt], [UpdatedAt], [ArchivedAt], [HeaderMediaUrl], [RejectionReason], [Source], [LastSyncedAt], [RemovedUpstreamAt]) values (@par0, @par1, @par2, @par3, @par4, @par5, @par6, @par7, @par8, @par9, @par10, @par11, @par12, default, @par13, @par14, @par15, @par16, @par17)',
     );
-    expect(queries[1]?.params).toEqual(expect.arrayContaining(['welcome', 'en', 'Approved', '[]', 'interakt', 'wa-welcome', T1]));
+    expect(queries[1]?.params).toEqual(
+      expect.arrayContaining(['welcome', 'en', 'Approved', '[]', 'interakt', 'wa-welcome', T1]),
+    );
     expect(queries).toHaveLength(2);
   });
 
   it('markTemplatesRemovedUpstream selects the provider’s unmarked templates, then marks the unseen ones by id', async () => {
     const { db, queries } = createRecordingMssql((q) =>
-      q.sql.startsWith('select') ? { recordset: [[1, 'seen', 'en'], [2, 'gone', 'en'], [3, 'gone', 'hi']] } : { rowsAffected: [2] },
+      q.sql.startsWith('select')
+        ? {
+            recordset: [
+              [1, 'seen', 'en'],
+              [2, 'gone', 'en'],
+              [3, 'gone', 'hi'],
+            ],
+          }
+        : { rowsAffected: [2] },
     );
 
     expect(await markTemplatesRemovedUpstream(db, 'interakt', [{ name: 'seen', language: 'en' }], T1)).toBe(2);
@@ -204,14 +262,21 @@ describe('T-SQL of the template sync queries', () => {
 
     expect(run).toMatchObject({ id: 4, status: 'running', errors: [] });
     expect(queries).toHaveLength(1);
-    expect(queries[0]?.sql).toMatch(/^insert into \[TemplateSyncRuns\] \(.*\) output INSERTED\.\[Id\], INSERTED\.\[Provider\], .* values \(/);
+    expect(queries[0]?.sql).toMatch(
+      /^insert into \[TemplateSyncRuns\] \(.*\) output INSERTED\.\[Id\], INSERTED\.\[Provider\], .* values \(/,
+    );
     expect(queries[0]?.params).toEqual(expect.arrayContaining(['interakt', 'api', 'running', T0]));
   });
 
   it('finishTemplateSyncRun updates only a running run', async () => {
     const { db, queries } = createRecordingMssql(() => ({ rowsAffected: [1] }));
 
-    await finishTemplateSyncRun(db, 4, { status: 'completed', counts: { fetched: 5, errorCount: 1 }, errors: [{ message: 'bad' }], finishedAt: T1 });
+    await finishTemplateSyncRun(db, 4, {
+      status: 'completed',
+      counts: { fetched: 5, errorCount: 1 },
+      errors: [{ message: 'bad' }],
+      finishedAt: T1,
+    });
 
     expect(queries).toEqual<RecordedQuery[]>([
       {
@@ -222,14 +287,19 @@ describe('T-SQL of the template sync queries', () => {
   });
 
   it('listTemplateSyncRuns counts, then pages newest first with OFFSET … FETCH NEXT', async () => {
-    const { db, queries } = createRecordingMssql((q) => (q.sql.startsWith('select count') ? { recordset: [[30]] } : { recordset: [runRecord({ id: 12 })] }));
+    const { db, queries } = createRecordingMssql((q) =>
+      q.sql.startsWith('select count') ? { recordset: [[30]] } : { recordset: [runRecord({ id: 12 })] },
+    );
 
     const page = await listTemplateSyncRuns(db, { page: 2, pageSize: 10, provider: 'interakt' });
 
     expect(page).toMatchObject({ total: 30, page: 2, pageSize: 10 });
     expect(page.items.map((run) => run.id)).toEqual([12]);
     expect(queries).toEqual<RecordedQuery[]>([
-      { sql: 'select count(*) from [TemplateSyncRuns] where [TemplateSyncRuns].[Provider] = @par0', params: ['interakt'] },
+      {
+        sql: 'select count(*) from [TemplateSyncRuns] where [TemplateSyncRuns].[Provider] = @par0',
+        params: ['interakt'],
+      },
       {
         sql: `select ${RUN_COLUMNS} from [TemplateSyncRuns] where [TemplateSyncRuns].[Provider] = @par0 order by [TemplateSyncRuns].[Id] desc offset @par1 rows fetch next @par2 rows only`,
         params: ['interakt', 10, 10],

@@ -34,7 +34,10 @@ describe('templates', () => {
       { type: 'QUICK_REPLY' as const, text: 'Yes' },
       { type: 'URL' as const, text: 'Track', url: 'https://shop.example/t/{{1}}', example: 'A1' },
     ];
-    const created = await createTemplate(db, template('order_update', { headerType: 'text', headerText: 'Order {{1}}', buttons }));
+    const created = await createTemplate(
+      db,
+      template('order_update', { headerType: 'text', headerText: 'Order {{1}}', buttons }),
+    );
 
     expect(created).toMatchObject({
       name: 'order_update',
@@ -56,13 +59,22 @@ describe('templates', () => {
     await createTemplate(db, template('welcome'));
     const error = await createTemplate(db, template('welcome')).catch((e: unknown) => e);
     expect(isUniqueViolation(error)).toBe(true);
-    await expect(createTemplate(db, template('welcome', { language: 'hi' }))).resolves.toMatchObject({ language: 'hi' });
+    await expect(createTemplate(db, template('welcome', { language: 'hi' }))).resolves.toMatchObject({
+      language: 'hi',
+    });
   });
 
   it('updateTemplate applies the patch, re-encodes buttons, and returns undefined for an unknown id', async () => {
     const created = await createTemplate(db, template('promo'));
-    const updated = await updateTemplate(db, created.id, { approvalStatus: 'Approved', buttons: [{ type: 'QUICK_REPLY', text: 'Stop' }] });
-    expect(updated).toMatchObject({ approvalStatus: 'Approved', buttons: [{ type: 'QUICK_REPLY', text: 'Stop' }], body: 'Hi {{1}}' });
+    const updated = await updateTemplate(db, created.id, {
+      approvalStatus: 'Approved',
+      buttons: [{ type: 'QUICK_REPLY', text: 'Stop' }],
+    });
+    expect(updated).toMatchObject({
+      approvalStatus: 'Approved',
+      buttons: [{ type: 'QUICK_REPLY', text: 'Stop' }],
+      body: 'Hi {{1}}',
+    });
     expect(updated!.updatedAt.getTime()).toBeGreaterThanOrEqual(created.updatedAt.getTime());
     expect(await updateTemplate(db, 999, { body: 'x' })).toBeUndefined();
   });
@@ -76,16 +88,25 @@ describe('templates', () => {
     expect(await archiveTemplate(db, 999)).toBeUndefined();
 
     expect((await listTemplates(db, { page: 1, pageSize: 10 })).total).toBe(0);
-    expect((await listTemplates(db, { page: 1, pageSize: 10, includeArchived: true })).items.map((t) => t.name)).toEqual(['old_offer']);
+    expect(
+      (await listTemplates(db, { page: 1, pageSize: 10, includeArchived: true })).items.map((t) => t.name),
+    ).toEqual(['old_offer']);
   });
 
   it('listTemplates filters by approval status, language, category and search, ordered by name, paged', async () => {
     await createTemplate(db, template('b_approved', { approvalStatus: 'Approved' }));
-    await createTemplate(db, template('a_approved', { approvalStatus: 'Approved', language: 'hi', category: 'UTILITY' }));
+    await createTemplate(
+      db,
+      template('a_approved', { approvalStatus: 'Approved', language: 'hi', category: 'UTILITY' }),
+    );
     await createTemplate(db, template('c_pending', { body: 'Your 50% discount, {{1}}' }));
-    await createTemplate(db, template('d_rejected', { approvalStatus: 'Rejected', rejectionReason: 'too promotional' }));
+    await createTemplate(
+      db,
+      template('d_rejected', { approvalStatus: 'Rejected', rejectionReason: 'too promotional' }),
+    );
 
-    const names = async (params: Parameters<typeof listTemplates>[1]) => (await listTemplates(db, params)).items.map((t) => t.name);
+    const names = async (params: Parameters<typeof listTemplates>[1]) =>
+      (await listTemplates(db, params)).items.map((t) => t.name);
     expect(await names({ page: 1, pageSize: 10, approvalStatus: 'Approved' })).toEqual(['a_approved', 'b_approved']);
     expect(await names({ page: 1, pageSize: 10, language: 'hi' })).toEqual(['a_approved']);
     expect(await names({ page: 1, pageSize: 10, category: 'UTILITY' })).toEqual(['a_approved']);
@@ -100,15 +121,21 @@ describe('templates', () => {
   it('listTemplates takes a search term literally: _ and [ are not wildcards', async () => {
     await createTemplate(db, template('drip_day_1'));
     await createTemplate(db, template('dripxday', { body: 'see [docs]' }));
-    const names = async (search: string) => (await listTemplates(db, { page: 1, pageSize: 10, search })).items.map((t) => t.name);
+    const names = async (search: string) =>
+      (await listTemplates(db, { page: 1, pageSize: 10, search })).items.map((t) => t.name);
     expect(await names('p_d')).toEqual(['drip_day_1']);
     expect(await names('[docs]')).toEqual(['dripxday']);
   });
 
   it('listTemplates hides templates removed upstream unless asked for', async () => {
-    const gone = await createTemplate(db, template('gone_upstream', { source: 'interakt', approvalStatus: 'Approved' }));
+    const gone = await createTemplate(
+      db,
+      template('gone_upstream', { source: 'interakt', approvalStatus: 'Approved' }),
+    );
     await updateTemplate(db, gone.id, { removedUpstreamAt: new Date() });
     expect((await listTemplates(db, { page: 1, pageSize: 10 })).total).toBe(0);
-    expect((await listTemplates(db, { page: 1, pageSize: 10, includeRemoved: true })).items.map((t) => t.name)).toEqual(['gone_upstream']);
+    expect((await listTemplates(db, { page: 1, pageSize: 10, includeRemoved: true })).items.map((t) => t.name)).toEqual(
+      ['gone_upstream'],
+    );
   });
 });

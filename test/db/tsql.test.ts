@@ -43,20 +43,49 @@ const MESSAGE_COLUMNS =
 /** A WhatsAppMessages row as the driver returns it in array-row mode (columns in schema order). */
 function messageRecord(overrides: Record<string, unknown>): unknown[] {
   const row: Record<string, unknown> = {
-    id: 9, idempotencyKey: 'drip-7:0', leadId: 7, direction: 'outgoing', provider: 'interakt', providerMessageId: null,
-    phone: '+919812345678', countryCode: null, templateName: 'welcome', templateLanguage: 'en', messageContent: '{}',
-    mediaUrl: null, referenceType: 'drip', referenceId: '7', workflowId: 'drip-7', stepIndex: 0, callbackData: 'drip-7:0',
-    campaignId: null, status: 'pending', attempts: 0, attemptStartedAt: null, sentAt: null, deliveredAt: null, readAt: null,
-    failedAt: null, errorCode: null, errorMessage: null, createdAt: NOW, updatedAt: NOW,
+    id: 9,
+    idempotencyKey: 'drip-7:0',
+    leadId: 7,
+    direction: 'outgoing',
+    provider: 'interakt',
+    providerMessageId: null,
+    phone: '+919812345678',
+    countryCode: null,
+    templateName: 'welcome',
+    templateLanguage: 'en',
+    messageContent: '{}',
+    mediaUrl: null,
+    referenceType: 'drip',
+    referenceId: '7',
+    workflowId: 'drip-7',
+    stepIndex: 0,
+    callbackData: 'drip-7:0',
+    campaignId: null,
+    status: 'pending',
+    attempts: 0,
+    attemptStartedAt: null,
+    sentAt: null,
+    deliveredAt: null,
+    readAt: null,
+    failedAt: null,
+    errorCode: null,
+    errorMessage: null,
+    createdAt: NOW,
+    updatedAt: NOW,
     ...overrides,
   };
   return Object.keys(getTableColumns(mssqlSchema.whatsAppMessages)).map((key) => row[key]);
 }
 
 const uniqueIndexViolation = () =>
-  Object.assign(new Error("Cannot insert duplicate key row in object 'dbo.LeadDripAssignment' with unique index 'UX_LeadDripAssignment_Active'."), {
-    number: 2601,
-  });
+  Object.assign(
+    new Error(
+      "Cannot insert duplicate key row in object 'dbo.LeadDripAssignment' with unique index 'UX_LeadDripAssignment_Active'.",
+    ),
+    {
+      number: 2601,
+    },
+  );
 
 describe('T-SQL of the lead queries', () => {
   it('getLead selects one row by a @par0 parameter with bracketed identifiers', async () => {
@@ -68,7 +97,9 @@ describe('T-SQL of the lead queries', () => {
   });
 
   it('listLeads counts the matches, then pages with ORDER BY … OFFSET … ROWS FETCH NEXT … ROWS ONLY', async () => {
-    const { db, queries } = createRecordingMssql((q) => (q.sql.startsWith('select count') ? { recordset: [[45]] } : undefined));
+    const { db, queries } = createRecordingMssql((q) =>
+      q.sql.startsWith('select count') ? { recordset: [[45]] } : undefined,
+    );
 
     const page = await listLeads(db, { page: 3, pageSize: 20, search: 'asha', status: 'New' });
 
@@ -101,13 +132,26 @@ describe('T-SQL of the assignment queries', () => {
 
   it('createAssignments inserts with OUTPUT INSERTED.[Id] and sets the workflow ids in the same transaction', async () => {
     const { db, queries, transactionEvents } = createRecordingMssql((q) =>
-      q.sql.startsWith('insert') ? { recordset: [[101, 7], [102, 8]] } : undefined,
+      q.sql.startsWith('insert')
+        ? {
+            recordset: [
+              [101, 7],
+              [102, 8],
+            ],
+          }
+        : undefined,
     );
     const rows = [7, 8].map((leadId) => ({ leadId, sequenceId: 3, sequenceVersion: 2, steps: [] }));
 
     const result = await createAssignments(db, rows, dripWorkflowId);
 
-    expect(result).toEqual({ created: [{ id: 101, leadId: 7 }, { id: 102, leadId: 8 }], conflicts: [] });
+    expect(result).toEqual({
+      created: [
+        { id: 101, leadId: 7 },
+        { id: 102, leadId: 8 },
+      ],
+      conflicts: [],
+    });
     expect(transactionEvents).toEqual(['begin', 'commit']);
     const valueList = (n: number) =>
       `(@par${n}, @par${n + 1}, @par${n + 2}, @par${n + 3}, @par${n + 4}, default, @par${n + 5}, default, default, default, default, @par${n + 6}, default, @par${n + 7})`;
@@ -138,7 +182,10 @@ describe('T-SQL of the assignment queries', () => {
     });
     const rows = [7, 8].map((leadId) => ({ leadId, sequenceId: 3, sequenceVersion: 2, steps: [] }));
 
-    expect(await createAssignments(db, rows, dripWorkflowId)).toEqual({ created: [{ id: 201, leadId: 7 }], conflicts: [8] });
+    expect(await createAssignments(db, rows, dripWorkflowId)).toEqual({
+      created: [{ id: 201, leadId: 7 }],
+      conflicts: [8],
+    });
     expect(transactionEvents).toEqual(['begin', 'rollback', 'begin', 'commit', 'begin', 'rollback']);
   });
 
@@ -158,27 +205,60 @@ describe('T-SQL of the assignment queries', () => {
 
 describe('T-SQL of the message ledger', () => {
   it('claimOutgoingMessage looks the key up, then inserts with OUTPUT INSERTED.* and returns the inserted row', async () => {
-    const { db, queries } = createRecordingMssql((q) => (q.sql.startsWith('insert') ? { recordset: [messageRecord({})] } : undefined));
+    const { db, queries } = createRecordingMssql((q) =>
+      q.sql.startsWith('insert') ? { recordset: [messageRecord({})] } : undefined,
+    );
 
     const row = await claimOutgoingMessage(db, {
-      idempotencyKey: 'drip-7:0', leadId: 7, phone: '+919812345678', provider: 'interakt', templateName: 'welcome',
-      templateLanguage: 'en', messageContent: { bodyValues: ['Asha'] }, referenceType: 'drip', referenceId: '7',
-      workflowId: 'drip-7', stepIndex: 0, callbackData: 'drip-7:0',
+      idempotencyKey: 'drip-7:0',
+      leadId: 7,
+      phone: '+919812345678',
+      provider: 'interakt',
+      templateName: 'welcome',
+      templateLanguage: 'en',
+      messageContent: { bodyValues: ['Asha'] },
+      referenceType: 'drip',
+      referenceId: '7',
+      workflowId: 'drip-7',
+      stepIndex: 0,
+      callbackData: 'drip-7:0',
     });
 
     expect(row).toMatchObject({ id: 9, status: 'pending', messageContent: {} });
     const insertColumns = MESSAGE_COLUMNS.replace('[Id], ', '');
-    const output = MESSAGE_COLUMNS.split(', ').map((c) => `INSERTED.${c}`).join(', ');
+    const output = MESSAGE_COLUMNS.split(', ')
+      .map((c) => `INSERTED.${c}`)
+      .join(', ');
     expect(queries).toEqual<RecordedQuery[]>([
-      { sql: `select ${MESSAGE_COLUMNS} from [WhatsAppMessages] where [WhatsAppMessages].[IdempotencyKey] = @par0`, params: ['drip-7:0'] },
+      {
+        sql: `select ${MESSAGE_COLUMNS} from [WhatsAppMessages] where [WhatsAppMessages].[IdempotencyKey] = @par0`,
+        params: ['drip-7:0'],
+      },
       {
         sql:
           `insert into [WhatsAppMessages] (${insertColumns}) output ${output} values (@par0, @par1, @par2, @par3, default, @par4, @par5,` +
           ' @par6, @par7, @par8, @par9, @par10, @par11, @par12, @par13, @par14, @par15, @par16, default, default, default, default,' +
           ' default, default, default, default, @par17, @par18)',
         params: [
-          'drip-7:0', 7, 'outgoing', 'interakt', '+919812345678', null, 'welcome', 'en', '{"bodyValues":["Asha"]}', null,
-          'drip', '7', 'drip-7', 0, 'drip-7:0', null, 'pending', NOW, NOW,
+          'drip-7:0',
+          7,
+          'outgoing',
+          'interakt',
+          '+919812345678',
+          null,
+          'welcome',
+          'en',
+          '{"bodyValues":["Asha"]}',
+          null,
+          'drip',
+          '7',
+          'drip-7',
+          0,
+          'drip-7:0',
+          null,
+          'pending',
+          NOW,
+          NOW,
         ],
       },
     ]);
@@ -192,8 +272,18 @@ describe('T-SQL of the message ledger', () => {
       return selects === 2 ? { recordset: [messageRecord({ id: 77, status: 'sending' })] } : undefined;
     });
     const row = await claimOutgoingMessage(db, {
-      idempotencyKey: 'drip-7:0', leadId: 7, phone: '+91', provider: 'interakt', templateName: 'welcome', templateLanguage: 'en',
-      messageContent: {}, referenceType: 'drip', referenceId: '7', workflowId: 'drip-7', stepIndex: 0, callbackData: 'drip-7:0',
+      idempotencyKey: 'drip-7:0',
+      leadId: 7,
+      phone: '+91',
+      provider: 'interakt',
+      templateName: 'welcome',
+      templateLanguage: 'en',
+      messageContent: {},
+      referenceType: 'drip',
+      referenceId: '7',
+      workflowId: 'drip-7',
+      stepIndex: 0,
+      callbackData: 'drip-7:0',
     });
     expect(row).toMatchObject({ id: 77, status: 'sending' });
   });
@@ -220,7 +310,7 @@ describe('T-SQL of the message ledger', () => {
     ]);
   });
 
-  it('applyMessageStatusBatch reads the batch\'s messages with one IN list, folds two reports of one message into one guarded update', async () => {
+  it("applyMessageStatusBatch reads the batch's messages with one IN list, folds two reports of one message into one guarded update", async () => {
     const { db, queries } = createRecordingMssql((q) => {
       if (q.sql.startsWith('select')) return { recordset: [[9, 'sent', 'p1', NOW, null, null, null]] };
       if (q.sql.startsWith('update')) return { rowsAffected: [1] };
@@ -256,17 +346,26 @@ describe('T-SQL of the message ledger', () => {
   it('applyMessageStatus falls back to CallbackData and updates only if the row is still as read (optimistic guard)', async () => {
     const { db, queries } = createRecordingMssql((q) => {
       // Only the columns the decision needs: Id, Status, ProviderMessageId, SentAt, DeliveredAt, ReadAt, FailedAt.
-      if (q.sql.includes('[CallbackData] = @par0')) return { recordset: [[9, 'sending', null, null, null, null, null]] };
+      if (q.sql.includes('[CallbackData] = @par0'))
+        return { recordset: [[9, 'sending', null, null, null, null, null]] };
       if (q.sql.startsWith('update')) return { rowsAffected: [1] };
       return undefined;
     });
 
-    const result = await applyMessageStatus(db, { providerMessageId: 'p1', callbackData: 'drip-7:0', status: 'delivered', at: NOW });
+    const result = await applyMessageStatus(db, {
+      providerMessageId: 'p1',
+      callbackData: 'drip-7:0',
+      status: 'delivered',
+      at: NOW,
+    });
 
     expect(result).toEqual({ matched: true, changed: true, messageId: 9 });
     const STATUS_COLUMNS = '[Id], [Status], [ProviderMessageId], [SentAt], [DeliveredAt], [ReadAt], [FailedAt]';
     expect(queries).toEqual<RecordedQuery[]>([
-      { sql: `select ${STATUS_COLUMNS} from [WhatsAppMessages] where [WhatsAppMessages].[ProviderMessageId] = @par0`, params: ['p1'] },
+      {
+        sql: `select ${STATUS_COLUMNS} from [WhatsAppMessages] where [WhatsAppMessages].[ProviderMessageId] = @par0`,
+        params: ['p1'],
+      },
       {
         sql: `select ${STATUS_COLUMNS} from [WhatsAppMessages] where (([WhatsAppMessages].[CallbackData] = @par0) and ([WhatsAppMessages].[Direction] = @par1))`,
         params: ['drip-7:0', 'outgoing'],
@@ -285,10 +384,26 @@ describe('T-SQL of the message ledger', () => {
 describe('T-SQL of the Message Master queries', () => {
   it('getTemplateByNameLanguage selects by both key columns and parses the Buttons JSON of the row', async () => {
     const row: Record<string, unknown> = {
-      id: 4, name: 'drip_day_1', language: 'en', category: 'MARKETING', approvalStatus: 'Approved', headerType: 'none',
-      headerText: null, body: 'Hi {{1}}', footer: null, buttons: '[{"type":"QUICK_REPLY","text":"Yes"}]', provider: 'interakt',
-      providerTemplateId: '77', createdAt: NOW, updatedAt: NOW, archivedAt: null, headerMediaUrl: null, rejectionReason: null,
-      source: 'interakt', lastSyncedAt: NOW, removedUpstreamAt: null,
+      id: 4,
+      name: 'drip_day_1',
+      language: 'en',
+      category: 'MARKETING',
+      approvalStatus: 'Approved',
+      headerType: 'none',
+      headerText: null,
+      body: 'Hi {{1}}',
+      footer: null,
+      buttons: '[{"type":"QUICK_REPLY","text":"Yes"}]',
+      provider: 'interakt',
+      providerTemplateId: '77',
+      createdAt: NOW,
+      updatedAt: NOW,
+      archivedAt: null,
+      headerMediaUrl: null,
+      rejectionReason: null,
+      source: 'interakt',
+      lastSyncedAt: NOW,
+      removedUpstreamAt: null,
     };
     const { db, queries } = createRecordingMssql(() => ({
       recordset: [Object.keys(getTableColumns(mssqlSchema.messageMaster)).map((key) => row[key])],
@@ -296,7 +411,11 @@ describe('T-SQL of the Message Master queries', () => {
 
     const template = await getTemplateByNameLanguage(db, 'drip_day_1', 'en');
 
-    expect(template).toMatchObject({ id: 4, approvalStatus: 'Approved', buttons: [{ type: 'QUICK_REPLY', text: 'Yes' }] });
+    expect(template).toMatchObject({
+      id: 4,
+      approvalStatus: 'Approved',
+      buttons: [{ type: 'QUICK_REPLY', text: 'Yes' }],
+    });
     expect(queries).toEqual<RecordedQuery[]>([
       {
         sql: `select ${TEMPLATE_COLUMNS} from [MessageMaster] where (([MessageMaster].[Name] = @par0) and ([MessageMaster].[Language] = @par1))`,
@@ -306,9 +425,17 @@ describe('T-SQL of the Message Master queries', () => {
   });
 
   it('listTemplates counts, then pages by name and language with OFFSET/FETCH; search is a literal LIKE with an escape', async () => {
-    const { db, queries } = createRecordingMssql((q) => (q.sql.startsWith('select count') ? { recordset: [[12]] } : undefined));
+    const { db, queries } = createRecordingMssql((q) =>
+      q.sql.startsWith('select count') ? { recordset: [[12]] } : undefined,
+    );
 
-    const page = await listTemplates(db, { page: 2, pageSize: 5, approvalStatus: 'Approved', language: 'en', search: 'day_1' });
+    const page = await listTemplates(db, {
+      page: 2,
+      pageSize: 5,
+      approvalStatus: 'Approved',
+      language: 'en',
+      search: 'day_1',
+    });
 
     expect(page).toEqual({ items: [], total: 12, page: 2, pageSize: 5 });
     const where =

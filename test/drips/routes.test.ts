@@ -66,7 +66,10 @@ describe('drip API on the dev server', () => {
     return response.body as { id: number; phone: string };
   };
 
-  const createSequence = async (steps: { templateName: string; delaySeconds: number }[], name = `seq-${Math.random()}`) => {
+  const createSequence = async (
+    steps: { templateName: string; delaySeconds: number }[],
+    name = `seq-${Math.random()}`,
+  ) => {
     const response = await request('POST', '/sequences', {
       name,
       steps: steps.map((step) => ({ ...step, templateLanguage: 'en', variables: { body: [{ field: 'name' }] } })),
@@ -82,8 +85,12 @@ describe('drip API on the dev server', () => {
       { templateName: 'drip_day_1', delaySeconds: 0 },
       { templateName: 'drip_day_2', delaySeconds: 3600 },
     ]);
-    const { assignmentId } = (await request('POST', `/sequences/${sequence.id}/assignments`, { leadIds: [lead.id] })).body.assignments[0];
-    await waitFor(async () => (await request('GET', `/assignments/${assignmentId}`)).body.nextStep === 1, 'first step sent');
+    const { assignmentId } = (await request('POST', `/sequences/${sequence.id}/assignments`, { leadIds: [lead.id] }))
+      .body.assignments[0];
+    await waitFor(
+      async () => (await request('GET', `/assignments/${assignmentId}`)).body.nextStep === 1,
+      'first step sent',
+    );
     return { lead, sequence, assignmentId: assignmentId as number };
   };
 
@@ -123,7 +130,12 @@ describe('drip API on the dev server', () => {
 
   it('refuses bad assignment payloads with 400 and starts nothing', async () => {
     const sequence = await createSequence([{ templateName: 'drip_day_1', delaySeconds: 0 }]);
-    for (const body of [{}, { leadIds: [] }, { leadIds: ['x'] }, { leadIds: Array.from({ length: 10_001 }, (_, i) => i + 1) }]) {
+    for (const body of [
+      {},
+      { leadIds: [] },
+      { leadIds: ['x'] },
+      { leadIds: Array.from({ length: 10_001 }, (_, i) => i + 1) },
+    ]) {
       expect((await request('POST', `/sequences/${sequence.id}/assignments`, body)).status).toBe(400);
     }
     expect((await request('GET', `/assignments?sequenceId=${sequence.id}`)).body.total).toBe(0);
@@ -142,20 +154,34 @@ describe('drip API on the dev server', () => {
     const { assignmentId, workflowId } = assigned.body.assignments[0];
     expect(workflowId).toBe(`drip-${assignmentId}`);
 
-    const detail = await waitFor(async () => {
-      const response = await request('GET', `/assignments/${assignmentId}`);
-      const messages = response.body.messages as { status: string }[];
-      return response.body.status === 'completed' && messages.length === 2 && messages.every((m) => m.status === 'read')
-        ? response.body
-        : null;
-    }, 'both messages read', 30_000);
+    const detail = await waitFor(
+      async () => {
+        const response = await request('GET', `/assignments/${assignmentId}`);
+        const messages = response.body.messages as { status: string }[];
+        return response.body.status === 'completed' &&
+          messages.length === 2 &&
+          messages.every((m) => m.status === 'read')
+          ? response.body
+          : null;
+      },
+      'both messages read',
+      30_000,
+    );
     expect(detail.messages.map((m: { templateName: string }) => m.templateName)).toEqual(['drip_day_1', 'drip_day_2']);
-    expect(detail.messages.every((m: { deliveredAt: string | null; readAt: string | null }) => m.deliveredAt && m.readAt)).toBe(true);
-    expect(detail.events.map((event: { event: string }) => event.event)).toEqual(['started', 'step_sent', 'step_sent', 'completed']);
+    expect(
+      detail.messages.every((m: { deliveredAt: string | null; readAt: string | null }) => m.deliveredAt && m.readAt),
+    ).toBe(true);
+    expect(detail.events.map((event: { event: string }) => event.event)).toEqual([
+      'started',
+      'step_sent',
+      'step_sent',
+      'completed',
+    ]);
 
     const found = await waitFor(async () => {
       const runs = [];
-      for await (const run of env.client.workflow.list({ query: `LeadId = ${lead.id} AND FlowKind = 'drip'` })) runs.push(run.workflowId);
+      for await (const run of env.client.workflow.list({ query: `LeadId = ${lead.id} AND FlowKind = 'drip'` }))
+        runs.push(run.workflowId);
       return runs.length > 0 ? runs : null;
     }, 'visibility to index the run');
     expect(found).toEqual([workflowId]);
@@ -173,7 +199,10 @@ describe('drip API on the dev server', () => {
     const second = await request('POST', `/sequences/${sequence.id}/assignments`, { leadIds: [lead.id] });
 
     expect(second.status).toBe(409);
-    expect(second.body.error).toMatchObject({ code: 'already_assigned', assignmentId: first.body.assignments[0].assignmentId });
+    expect(second.body.error).toMatchObject({
+      code: 'already_assigned',
+      assignmentId: first.body.assignments[0].assignmentId,
+    });
     expect((await request('GET', `/assignments?sequenceId=${sequence.id}&leadId=${lead.id}`)).body.total).toBe(1);
   });
 
@@ -186,7 +215,9 @@ describe('drip API on the dev server', () => {
     const optedOut = await createLead();
     await request('PATCH', `/leads/${optedOut.id}`, { optedOut: true });
     const alreadyOn = await createLead();
-    expect((await request('POST', `/sequences/${sequence.id}/assignments`, { leadIds: [alreadyOn.id] })).status).toBe(201);
+    expect((await request('POST', `/sequences/${sequence.id}/assignments`, { leadIds: [alreadyOn.id] })).status).toBe(
+      201,
+    );
 
     const response = await request('POST', `/sequences/${sequence.id}/assignments`, {
       leadIds: [...leads.map((lead) => lead.id), optedOut.id, alreadyOn.id, 999_999, leads[0]!.id],
@@ -209,11 +240,17 @@ describe('drip API on the dev server', () => {
     const { lead, sequence, assignmentId } = await assignSleepingDrip();
 
     expect((await request('POST', `/assignments/${assignmentId}/pause`)).status).toBe(202);
-    await waitFor(async () => (await request('GET', `/assignments/${assignmentId}`)).body.status === 'paused', 'paused');
+    await waitFor(
+      async () => (await request('GET', `/assignments/${assignmentId}`)).body.status === 'paused',
+      'paused',
+    );
     expect((await request('GET', `/assignments?status=paused&sequenceId=${sequence.id}`)).body.total).toBe(1);
 
     expect((await request('POST', `/assignments/${assignmentId}/resume`)).status).toBe(202);
-    await waitFor(async () => (await request('GET', `/assignments/${assignmentId}`)).body.status === 'active', 'active again');
+    await waitFor(
+      async () => (await request('GET', `/assignments/${assignmentId}`)).body.status === 'active',
+      'active again',
+    );
 
     expect((await request('POST', `/assignments/${assignmentId}/cancel`, { reason: 'sales asked' })).status).toBe(202);
     const cancelled = await waitFor(async () => {
@@ -247,7 +284,8 @@ describe('drip API on the dev server', () => {
       { templateName: 'drip_day_1', delaySeconds: 0 },
       { templateName: 'drip_day_2', delaySeconds: 2 },
     ]);
-    const { assignmentId } = (await request('POST', `/sequences/${sequence.id}/assignments`, { leadIds: [lead.id] })).body.assignments[0];
+    const { assignmentId } = (await request('POST', `/sequences/${sequence.id}/assignments`, { leadIds: [lead.id] }))
+      .body.assignments[0];
 
     const edited = await request('PATCH', `/sequences/${sequence.id}`, {
       steps: [{ templateName: 'follow_up', delaySeconds: 0, variables: { body: [{ field: 'name' }] } }],
@@ -255,7 +293,11 @@ describe('drip API on the dev server', () => {
     expect(edited.status).toBe(200);
     expect(edited.body.version).toBe(sequence.version + 1);
 
-    await waitFor(async () => (await request('GET', `/assignments/${assignmentId}`)).body.status === 'completed', 'completed', 30_000);
+    await waitFor(
+      async () => (await request('GET', `/assignments/${assignmentId}`)).body.status === 'completed',
+      'completed',
+      30_000,
+    );
     const sent = harness.accepted().filter((message) => message.phone === lead.phone);
     expect(sent.map((message) => message.template.name)).toEqual(['drip_day_1', 'drip_day_2']);
   });
@@ -265,35 +307,67 @@ describe('drip API on the dev server', () => {
     const sequence = await createSequence([{ templateName: 'drip_day_1', delaySeconds: 0 }]);
     const full = await getSequence(db, sequence.id);
     // What an API process that died between the insert and the start leaves behind.
-    const { created } = await createAssignments(db, [
-      { leadId: lead.id, sequenceId: sequence.id, sequenceVersion: full!.version, steps: full!.steps.map(({ templateName, templateLanguage, delaySeconds, variables }) => ({ templateName, templateLanguage, delaySeconds, variables })) },
-    ], dripWorkflowId);
+    const { created } = await createAssignments(
+      db,
+      [
+        {
+          leadId: lead.id,
+          sequenceId: sequence.id,
+          sequenceVersion: full!.version,
+          steps: full!.steps.map(({ templateName, templateLanguage, delaySeconds, variables }) => ({
+            templateName,
+            templateLanguage,
+            delaySeconds,
+            variables,
+          })),
+        },
+      ],
+      dripWorkflowId,
+    );
     const stuckId = created[0]!.id;
 
     const fresh = await request('POST', `/sequences/${sequence.id}/assignments`, { leadIds: [lead.id] });
     expect(fresh.status).toBe(409);
 
     const later = await enrolLeads(
-      { db, temporal: env.client, taskQueue, sendTaskQueue: sendTaskQueue(taskQueue, 'interakt'), now: () => new Date(Date.now() + 120_000) },
+      {
+        db,
+        temporal: env.client,
+        taskQueue,
+        sendTaskQueue: sendTaskQueue(taskQueue, 'interakt'),
+        now: () => new Date(Date.now() + 120_000),
+      },
       full!,
       [lead.id],
     );
     expect(later.started).toEqual([{ assignmentId: stuckId, leadId: lead.id, workflowId: `drip-${stuckId}` }]);
-    await waitFor(async () => (await request('GET', `/assignments/${stuckId}`)).body.status === 'completed', 'the recovered drip completed');
+    await waitFor(
+      async () => (await request('GET', `/assignments/${stuckId}`)).body.status === 'completed',
+      'the recovered drip completed',
+    );
     expect(harness.accepted().filter((message) => message.phone === lead.phone)).toHaveLength(1);
   });
 
   it('never sends twice when the provider accepted a send but its answer was lost: the webhook confirms it', async () => {
     const lead = await createLead();
     // Interakt records the message, then answers after the client's 2 s timeout.
-    harness.emulator.emulator.state.injectFault({ kind: 'accept_then_timeout', ms: 2_500, match: { phone: lead.phone } });
+    harness.emulator.emulator.state.injectFault({
+      kind: 'accept_then_timeout',
+      ms: 2_500,
+      match: { phone: lead.phone },
+    });
     const sequence = await createSequence([{ templateName: 'drip_day_1', delaySeconds: 0 }]);
-    const { assignmentId } = (await request('POST', `/sequences/${sequence.id}/assignments`, { leadIds: [lead.id] })).body.assignments[0];
+    const { assignmentId } = (await request('POST', `/sequences/${sequence.id}/assignments`, { leadIds: [lead.id] }))
+      .body.assignments[0];
 
-    const done = await waitFor(async () => {
-      const body = (await request('GET', `/assignments/${assignmentId}`)).body;
-      return body.status === 'completed' ? body : null;
-    }, 'drip completed', 30_000);
+    const done = await waitFor(
+      async () => {
+        const body = (await request('GET', `/assignments/${assignmentId}`)).body;
+        return body.status === 'completed' ? body : null;
+      },
+      'drip completed',
+      30_000,
+    );
 
     const accepted = harness.accepted().filter((message) => message.phone === lead.phone);
     expect(accepted).toHaveLength(1);
@@ -307,9 +381,15 @@ describe('drip API on the dev server', () => {
     try {
       const lead = await createLead();
       const sequence = await createSequence([{ templateName: 'drip_day_1', delaySeconds: 0 }]);
-      const { assignmentId } = (await request('POST', `/sequences/${sequence.id}/assignments`, { leadIds: [lead.id] })).body.assignments[0];
+      const { assignmentId } = (await request('POST', `/sequences/${sequence.id}/assignments`, { leadIds: [lead.id] }))
+        .body.assignments[0];
       const row = await waitFor(async () => {
-        const page = await listMessages(db, { referenceType: 'drip', referenceId: String(assignmentId), page: 1, pageSize: 1 });
+        const page = await listMessages(db, {
+          referenceType: 'drip',
+          referenceId: String(assignmentId),
+          page: 1,
+          pageSize: 1,
+        });
         return page.items[0]?.status === 'sent' ? page.items[0] : null;
       }, 'message accepted');
 
@@ -322,11 +402,15 @@ describe('drip API on the dev server', () => {
       const post = (secret: string) =>
         fetch(`${api.url}/webhooks/interakt`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'interakt-signature': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` },
+          headers: {
+            'content-type': 'application/json',
+            'interakt-signature': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+          },
           body,
         });
       const readRow = async () =>
-        (await listMessages(db, { referenceType: 'drip', referenceId: String(assignmentId), page: 1, pageSize: 1 })).items[0];
+        (await listMessages(db, { referenceType: 'drip', referenceId: String(assignmentId), page: 1, pageSize: 1 }))
+          .items[0];
 
       expect((await post('not-the-secret')).status).toBe(401);
       expect(await readRow()).toMatchObject({ status: 'sent', deliveredAt: null });

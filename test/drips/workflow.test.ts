@@ -40,9 +40,15 @@ describe('drip workflow (time skipping)', () => {
 
   it('sends every step of a drip whose delays are days long, in order, with the lead name as {{1}}', async () => {
     const startedAt = await env.currentTimeMs();
-    const drip = await startDrip(db, env.client, harness, [step('drip_day_1', 0), step('drip_day_2', 2 * DAY), step('drip_day_3', 3 * DAY)], {
-      name: 'Asha Rao',
-    });
+    const drip = await startDrip(
+      db,
+      env.client,
+      harness,
+      [step('drip_day_1', 0), step('drip_day_2', 2 * DAY), step('drip_day_3', 3 * DAY)],
+      {
+        name: 'Asha Rao',
+      },
+    );
 
     const result = await drip.handle.result();
 
@@ -51,11 +57,18 @@ describe('drip workflow (time skipping)', () => {
     const messages = sentTo(drip.lead.phone);
     expect(messages.map((message) => message.template.name)).toEqual(['drip_day_1', 'drip_day_2', 'drip_day_3']);
     expect(messages.every((message) => message.bodyValues[0] === 'Asha Rao')).toBe(true);
-    expect(messages.map((message) => message.callbackData)).toEqual([0, 1, 2].map((i) => `${drip.handle.workflowId}:${i}`));
+    expect(messages.map((message) => message.callbackData)).toEqual(
+      [0, 1, 2].map((i) => `${drip.handle.workflowId}:${i}`),
+    );
 
     const assignment = await drip.assignment();
     expect(assignment).toMatchObject({ status: 'completed', nextStep: 3, nextSendAt: null });
-    const log = await listMessages(db, { referenceType: 'drip', referenceId: String(drip.assignmentId), page: 1, pageSize: 10 });
+    const log = await listMessages(db, {
+      referenceType: 'drip',
+      referenceId: String(drip.assignmentId),
+      page: 1,
+      pageSize: 10,
+    });
     expect(log.items.map((row) => row.status)).toEqual(['sent', 'sent', 'sent']);
     const lastSentAt = Math.max(...log.items.map((row) => row.sentAt!.getTime()));
     expect((await getLead(db, drip.lead.id))?.lastContactedAt?.getTime()).toBe(lastSentAt);
@@ -93,7 +106,11 @@ describe('drip workflow (time skipping)', () => {
   });
 
   it('stops on cancel before the next send', async () => {
-    const drip = await startDrip(db, env.client, harness, [step('drip_day_1', 0), step('drip_day_2', DAY), step('drip_day_3', DAY)]);
+    const drip = await startDrip(db, env.client, harness, [
+      step('drip_day_1', 0),
+      step('drip_day_2', DAY),
+      step('drip_day_3', DAY),
+    ]);
     await waitFor(() => sentTo(drip.lead.phone).length === 1, 'the first step');
 
     await drip.handle.signal(cancelDripSignal, { reason: 'admin' });
@@ -128,9 +145,18 @@ describe('drip workflow (time skipping)', () => {
     expect(sentTo(phone)).toHaveLength(1);
     const attempts = harness.emulator.emulator.state
       .requests()
-      .filter((request) => request.path.startsWith('/v1/public/message') && (request.body as { phoneNumber?: string }).phoneNumber === phone.slice(3));
+      .filter(
+        (request) =>
+          request.path.startsWith('/v1/public/message') &&
+          (request.body as { phoneNumber?: string }).phoneNumber === phone.slice(3),
+      );
     expect(attempts.map((request) => request.responseStatus)).toEqual([503, 503, 201]);
-    const log = await listMessages(db, { referenceType: 'drip', referenceId: String(drip.assignmentId), page: 1, pageSize: 10 });
+    const log = await listMessages(db, {
+      referenceType: 'drip',
+      referenceId: String(drip.assignmentId),
+      page: 1,
+      pageSize: 10,
+    });
     expect(log.items).toHaveLength(1);
     expect(log.items[0]).toMatchObject({ status: 'sent', attempts: 3 });
   });
@@ -147,16 +173,32 @@ describe('drip workflow (time skipping)', () => {
 
   it('fails a step whose lead lacks a mapped field, with the reason in the message log, and sends nothing', async () => {
     const phone = '+919812340004';
-    const drip = await startDrip(db, env.client, harness, [
-      { templateName: 'drip_day_1', templateLanguage: 'en', delaySeconds: 0, variables: { body: [{ field: 'email' }] } },
-    ], { phone });
+    const drip = await startDrip(
+      db,
+      env.client,
+      harness,
+      [
+        {
+          templateName: 'drip_day_1',
+          templateLanguage: 'en',
+          delaySeconds: 0,
+          variables: { body: [{ field: 'email' }] },
+        },
+      ],
+      { phone },
+    );
 
     const result = await drip.handle.result();
 
     expect(result.status).toBe('failed');
     expect(result.lastError).toContain('lead field "email" is empty');
     expect(sentTo(phone)).toHaveLength(0);
-    const log = await listMessages(db, { referenceType: 'drip', referenceId: String(drip.assignmentId), page: 1, pageSize: 10 });
+    const log = await listMessages(db, {
+      referenceType: 'drip',
+      referenceId: String(drip.assignmentId),
+      page: 1,
+      pageSize: 10,
+    });
     expect(log.items).toHaveLength(1);
     expect(log.items[0]).toMatchObject({ status: 'failed', errorCode: 'missing_variable' });
   });
@@ -173,12 +215,21 @@ describe('drip workflow (time skipping)', () => {
     expect(result.lastError).toContain('Recipient is not a valid WhatsApp user');
     const sendRequests = harness.emulator.emulator.state
       .requests()
-      .filter((request) => request.path.startsWith('/v1/public/message') && (request.body as { phoneNumber?: string }).phoneNumber === phone.slice(3));
+      .filter(
+        (request) =>
+          request.path.startsWith('/v1/public/message') &&
+          (request.body as { phoneNumber?: string }).phoneNumber === phone.slice(3),
+      );
     expect(sendRequests).toHaveLength(1);
     const assignment = await drip.assignment();
     expect(assignment).toMatchObject({ status: 'failed', nextStep: 0 });
     expect(assignment?.lastError).toContain('Recipient is not a valid WhatsApp user');
-    const log = await listMessages(db, { referenceType: 'drip', referenceId: String(drip.assignmentId), page: 1, pageSize: 10 });
+    const log = await listMessages(db, {
+      referenceType: 'drip',
+      referenceId: String(drip.assignmentId),
+      page: 1,
+      pageSize: 10,
+    });
     expect(log.items).toHaveLength(1);
     expect(log.items[0]).toMatchObject({ status: 'failed' });
     expect(log.items[0]?.errorMessage).toContain('Recipient is not a valid WhatsApp user');
@@ -194,7 +245,11 @@ describe('drip workflow (time skipping)', () => {
   const sendRequestsTo = (phone: string) =>
     harness.emulator.emulator.state
       .requests()
-      .filter((request) => request.path.startsWith('/v1/public/message') && (request.body as { phoneNumber?: string }).phoneNumber === phone.slice(3));
+      .filter(
+        (request) =>
+          request.path.startsWith('/v1/public/message') &&
+          (request.body as { phoneNumber?: string }).phoneNumber === phone.slice(3),
+      );
 
   it('fails a step whose template was archived after the drip started: once, template_not_usable on record, nothing sent', async () => {
     const template = await approvedEverywhere('drip_archived_tip');
@@ -207,12 +262,21 @@ describe('drip workflow (time skipping)', () => {
     expect(result).toMatchObject({ status: 'failed', nextStep: 1 });
     expect(result.lastError).toContain('template drip_archived_tip (en) is archived');
     expect(sendRequestsTo(drip.lead.phone)).toHaveLength(1);
-    const log = await listMessages(db, { referenceType: 'drip', referenceId: String(drip.assignmentId), page: 1, pageSize: 10, order: 'asc' });
+    const log = await listMessages(db, {
+      referenceType: 'drip',
+      referenceId: String(drip.assignmentId),
+      page: 1,
+      pageSize: 10,
+      order: 'asc',
+    });
     expect(log.items.map((row) => [row.templateName, row.status, row.errorCode])).toEqual([
       ['drip_day_1', 'sent', null],
       ['drip_archived_tip', 'failed', 'template_not_usable'],
     ]);
-    expect(log.items[1]).toMatchObject({ attempts: 0, errorMessage: 'template drip_archived_tip (en) is archived; archived templates cannot be sent' });
+    expect(log.items[1]).toMatchObject({
+      attempts: 0,
+      errorMessage: 'template drip_archived_tip (en) is archived; archived templates cannot be sent',
+    });
     const events = (await listAssignmentEvents(db, drip.assignmentId)).map((event) => event.event);
     expect(events).toEqual(['started', 'step_sent', 'step_failed']);
   });
@@ -227,7 +291,12 @@ describe('drip workflow (time skipping)', () => {
     expect(result.status).toBe('failed');
     expect(result.lastError).toContain('template drip_revoked_tip (en) is Paused; only approved templates can be sent');
     expect(sendRequestsTo(drip.lead.phone)).toEqual([]);
-    const log = await listMessages(db, { referenceType: 'drip', referenceId: String(drip.assignmentId), page: 1, pageSize: 10 });
+    const log = await listMessages(db, {
+      referenceType: 'drip',
+      referenceId: String(drip.assignmentId),
+      page: 1,
+      pageSize: 10,
+    });
     expect(log.items).toHaveLength(1);
     expect(log.items[0]).toMatchObject({ status: 'failed', errorCode: 'template_not_usable', attempts: 0 });
   });

@@ -80,7 +80,11 @@ describe('npm run emulator (src/emulators/main.ts)', () => {
         messaging_product: 'whatsapp',
         to: '919876543210',
         type: 'template',
-        template: { name: 'follow_up', language: { code: 'en' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'Asha' }] }] },
+        template: {
+          name: 'follow_up',
+          language: { code: 'en' },
+          components: [{ type: 'body', parameters: [{ type: 'text', text: 'Asha' }] }],
+        },
       }),
     });
     expect(send.status).toBe(200);

@@ -23,7 +23,12 @@ afterAll(async () => {
   await Promise.all(started.map((running) => running.close()));
 });
 
-const get = async (base: string, path: string, params: Record<string, string> = {}, headers: Record<string, string> = AUTH) => {
+const get = async (
+  base: string,
+  path: string,
+  params: Record<string, string> = {},
+  headers: Record<string, string> = AUTH,
+) => {
   const response = await fetch(`${base}${path}?${new URLSearchParams(params).toString()}`, { headers });
   return { status: response.status, headers: response.headers, body: (await response.json()) as any };
 };
@@ -36,11 +41,17 @@ describe('Infobip emulator: People', () => {
   beforeEach(() => big.emulator.reset());
 
   it('refuses a request without `App <key>` in the requestError shape', async () => {
-    const attempts: Record<string, string>[] = [{}, { Authorization: 'App wrong' }, { Authorization: `Basic ${TEST_INFOBIP_API_KEY}` }];
+    const attempts: Record<string, string>[] = [
+      {},
+      { Authorization: 'App wrong' },
+      { Authorization: `Basic ${TEST_INFOBIP_API_KEY}` },
+    ];
     for (const headers of attempts) {
       const response = await get(big.url, '/people/2/persons', {}, headers);
       expect(response.status).toBe(401);
-      expect(response.body).toEqual({ requestError: { serviceException: { messageId: 'UNAUTHORIZED', text: 'Invalid login details' } } });
+      expect(response.body).toEqual({
+        requestError: { serviceException: { messageId: 'UNAUTHORIZED', text: 'Invalid login details' } },
+      });
     }
     expect(big.emulator.state.requests().map((request) => request.authorized)).toEqual([false, false, false]);
   });
@@ -75,7 +86,9 @@ describe('Infobip emulator: People', () => {
       expect.anything(),
     ]);
     const duplicate = numbers.findIndex((_, index) => generatedPersonKind(index, BIG) === 'duplicate');
-    expect(numbers[duplicate]!.replace(/\D/g, '').slice(-10)).toBe(numbers[duplicate - 1]!.replace(/\D/g, '').slice(-10));
+    expect(numbers[duplicate]!.replace(/\D/g, '').slice(-10)).toBe(
+      numbers[duplicate - 1]!.replace(/\D/g, '').slice(-10),
+    );
     expect(numbers[duplicate]).not.toBe(numbers[duplicate - 1]);
   });
 
@@ -89,13 +102,19 @@ describe('Infobip emulator: People', () => {
         { '#or': [{ 'customAttributes.LastContactedChannel': 'WHATSAPP' }] },
       ],
     };
-    const { status, body } = await get(big.url, '/people/2/persons', { filter: JSON.stringify(filter), limit: '1000', includeTotalCount: 'true' });
+    const { status, body } = await get(big.url, '/people/2/persons', {
+      filter: JSON.stringify(filter),
+      limit: '1000',
+      includeTotalCount: 'true',
+    });
     expect(status).toBe(200);
     // Seven days of contacts, two channels: about one in fourteen people match.
     expect(body.totalCount).toBeGreaterThan(5_000);
     expect(body.totalCount).toBeLessThan(9_500);
     for (const person of body.persons) {
-      expect(person.customAttributes.LastContactedAt >= since && person.customAttributes.LastContactedAt < until).toBe(true);
+      expect(person.customAttributes.LastContactedAt >= since && person.customAttributes.LastContactedAt < until).toBe(
+        true,
+      );
       expect(person.customAttributes.LastContactedChannel).toBe('WHATSAPP');
     }
   });
@@ -108,7 +127,10 @@ describe('Infobip emulator: People', () => {
 
     const badFilter = await get(small.url, '/people/2/persons', { filter: '{"#near":{"city":"Pune"}}' });
     expect(badFilter.status).toBe(400);
-    expect(badFilter.body.requestError.serviceException).toMatchObject({ messageId: 'BAD_REQUEST', validationErrors: { filter: ['unknown operator #near'] } });
+    expect(badFilter.body.requestError.serviceException).toMatchObject({
+      messageId: 'BAD_REQUEST',
+      validationErrors: { filter: ['unknown operator #near'] },
+    });
     const badJson = await get(small.url, '/people/2/persons', { filter: '{oops' });
     expect(badJson.body.requestError.serviceException.validationErrors).toHaveProperty('filter');
     const badOrder = await get(small.url, '/people/2/persons', { orderBy: 'LastContactedAt:asc' });
@@ -121,11 +143,23 @@ describe('Infobip emulator: People', () => {
   it('filters on createdAt with #gte inside #and, ordered by createdAt, as keyset paging asks', async () => {
     const firstPage = await get(big.url, '/people/2/persons', { orderBy: 'createdAt:asc', limit: '1000' });
     const boundary = firstPage.body.persons[999].createdAt as string;
-    const filter = { '#and': [{ '#gte': { 'customAttributes.LastContactedAt': new Date(0).toISOString() } }, { '#gte': { createdAt: boundary } }] };
-    const { status, body } = await get(big.url, '/people/2/persons', { filter: JSON.stringify(filter), orderBy: 'createdAt:asc', limit: '3', includeTotalCount: 'true' });
+    const filter = {
+      '#and': [
+        { '#gte': { 'customAttributes.LastContactedAt': new Date(0).toISOString() } },
+        { '#gte': { createdAt: boundary } },
+      ],
+    };
+    const { status, body } = await get(big.url, '/people/2/persons', {
+      filter: JSON.stringify(filter),
+      orderBy: 'createdAt:asc',
+      limit: '3',
+      includeTotalCount: 'true',
+    });
     expect(status).toBe(200);
     expect(body.totalCount).toBe(100_000 - 999);
-    expect(body.persons.map((person: any) => person.id)).toEqual([999, 1000, 1001].map((i) => firstPage.body.persons[0].id + i));
+    expect(body.persons.map((person: any) => person.id)).toEqual(
+      [999, 1000, 1001].map((i) => firstPage.body.persons[0].id + i),
+    );
     expect(body.persons.every((person: any) => person.createdAt >= boundary)).toBe(true);
   });
 
@@ -133,18 +167,29 @@ describe('Infobip emulator: People', () => {
     const small = await emulator({ people: { count: 10, seed: 4 } });
     const [person] = (await get(small.url, '/people/2/persons', { limit: '1' })).body.persons;
     const at = new Date(Date.now() + HOUR).toISOString();
-    const contacted = await fetch(`${small.url}/__emulator/people/${person.id}/contact`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ at, channel: 'sms' }) });
+    const contacted = await fetch(`${small.url}/__emulator/people/${person.id}/contact`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ at, channel: 'sms' }),
+    });
     expect(contacted.status).toBe(200);
     const filter = { '#gte': { 'customAttributes.LastContactedAt': at } };
     const { body } = await get(small.url, '/people/2/persons', { filter: JSON.stringify(filter) });
-    expect(body.persons).toEqual([expect.objectContaining({ id: person.id, customAttributes: { LastContactedAt: at, LastContactedChannel: 'SMS' } })]);
+    expect(body.persons).toEqual([
+      expect.objectContaining({
+        id: person.id,
+        customAttributes: { LastContactedAt: at, LastContactedChannel: 'SMS' },
+      }),
+    ]);
     expect((await fetch(`${small.url}/__emulator/people/404/contact`, { method: 'POST' })).status).toBe(404);
     small.emulator.reset();
     expect((await get(small.url, '/people/2/persons', { filter: JSON.stringify(filter) })).body.persons).toEqual([]);
   });
 
   it('enforces 5 People requests per second with 429 in the E429 shape and a Retry-After', async () => {
-    const responses = await Promise.all(Array.from({ length: 8 }, () => get(big.url, '/people/2/persons', { limit: '1' })));
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, () => get(big.url, '/people/2/persons', { limit: '1' })),
+    );
     expect(responses.filter((response) => response.status === 200)).toHaveLength(5);
     const limited = responses.filter((response) => response.status === 429);
     expect(limited).toHaveLength(3);
@@ -182,10 +227,23 @@ describe('Infobip emulator: SMS logs', () => {
 
   it('reaches back 48 hours only: an older sentSince is clamped, or refused in reject mode', async () => {
     const records = [
-      { messageId: 'old', destination: '919800000001', sentAt: formatInfobipTimestamp(new Date(Date.now() - 60 * HOUR)), status: { groupName: 'DELIVERED' } },
-      { messageId: 'recent', destination: '919800000002', sentAt: formatInfobipTimestamp(new Date(Date.now() - HOUR)), status: { groupName: 'DELIVERED' } },
+      {
+        messageId: 'old',
+        destination: '919800000001',
+        sentAt: formatInfobipTimestamp(new Date(Date.now() - 60 * HOUR)),
+        status: { groupName: 'DELIVERED' },
+      },
+      {
+        messageId: 'recent',
+        destination: '919800000002',
+        sentAt: formatInfobipTimestamp(new Date(Date.now() - HOUR)),
+        status: { groupName: 'DELIVERED' },
+      },
     ];
-    const params = { sentSince: formatInfobipTimestamp(new Date(Date.now() - 72 * HOUR)), sentUntil: formatInfobipTimestamp(new Date()) };
+    const params = {
+      sentSince: formatInfobipTimestamp(new Date(Date.now() - 72 * HOUR)),
+      sentUntil: formatInfobipTimestamp(new Date()),
+    };
 
     const clamping = await emulator({ smsLogs: { records } });
     const clamped = await get(clamping.url, '/sms/3/logs', params);
@@ -246,17 +304,32 @@ describe('Infobip emulator: sends, reports and faults', () => {
     const response = await send(valid());
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({
-      messages: [{ to: '919876543210', messageCount: 1, messageId: 'dl-test-1', status: { groupName: 'PENDING', name: 'PENDING_ENROUTE' } }],
+      messages: [
+        {
+          to: '919876543210',
+          messageCount: 1,
+          messageId: 'dl-test-1',
+          status: { groupName: 'PENDING', name: 'PENDING_ENROUTE' },
+        },
+      ],
     });
     await waitFor(() => received.length >= 2, 'the delivery and seen reports');
-    expect(received.map((post) => post.authorization)).toEqual([infobipBasicAuthHeader('infobip', 'hook-pass'), infobipBasicAuthHeader('infobip', 'hook-pass')]);
+    expect(received.map((post) => post.authorization)).toEqual([
+      infobipBasicAuthHeader('infobip', 'hook-pass'),
+      infobipBasicAuthHeader('infobip', 'hook-pass'),
+    ]);
     expect(received[0]!.body.results[0]).toMatchObject({
       messageId: 'dl-test-1',
       to: '919876543210',
       status: { groupName: 'DELIVERED', name: 'DELIVERED_TO_HANDSET' },
       error: { groupName: 'OK', id: 0 },
     });
-    expect(received[1]!.body.results[0]).toMatchObject({ messageId: 'dl-test-1', from: '919876543210', to: '447860099299', seenAt: expect.any(String) });
+    expect(received[1]!.body.results[0]).toMatchObject({
+      messageId: 'dl-test-1',
+      from: '919876543210',
+      to: '447860099299',
+      seenAt: expect.any(String),
+    });
   });
 
   it('answers 400 naming each failing field and records nothing', async () => {
@@ -267,7 +340,11 @@ describe('Infobip emulator: sends, reports and faults', () => {
       content: {
         templateName: 'Welcome!',
         language: 'en',
-        templateData: { body: { placeholders: [''] }, header: { type: 'DOCUMENT', mediaUrl: 'ftp://x' }, buttons: [{ type: 'URL' }] },
+        templateData: {
+          body: { placeholders: [''] },
+          header: { type: 'DOCUMENT', mediaUrl: 'ftp://x' },
+          buttons: [{ type: 'URL' }],
+        },
       },
     });
     expect(response.status).toBe(400);
@@ -319,10 +396,26 @@ describe('Infobip emulator: sends, reports and faults', () => {
       body: JSON.stringify({ messageId: 'dl-test-1', groupName: 'UNDELIVERABLE' }),
     });
     expect(((await failed.json()) as any).delivery.responseStatus).toBe(200);
-    await running.emulator.state.deliverInboundMessage({ from: '+91 98765 43210', buttonText: 'Stop', replyTo: 'dl-test-1' });
+    await running.emulator.state.deliverInboundMessage({
+      from: '+91 98765 43210',
+      buttonText: 'Stop',
+      replyTo: 'dl-test-1',
+    });
     expect(received.map((post) => post.body.results[0])).toEqual([
-      expect.objectContaining({ messageId: 'dl-test-1', status: expect.objectContaining({ groupName: 'UNDELIVERABLE' }), error: expect.objectContaining({ permanent: true }) }),
-      expect.objectContaining({ from: '919876543210', message: { type: 'BUTTON', text: 'Stop', payload: 'Stop', context: expect.objectContaining({ id: 'dl-test-1' }) } }),
+      expect.objectContaining({
+        messageId: 'dl-test-1',
+        status: expect.objectContaining({ groupName: 'UNDELIVERABLE' }),
+        error: expect.objectContaining({ permanent: true }),
+      }),
+      expect.objectContaining({
+        from: '919876543210',
+        message: {
+          type: 'BUTTON',
+          text: 'Stop',
+          payload: 'Stop',
+          context: expect.objectContaining({ id: 'dl-test-1' }),
+        },
+      }),
     ]);
   });
 });
@@ -338,14 +431,21 @@ describe('npm run emulator -- --provider infobip', () => {
 
   it('announces the local Infobip EMULATOR, never the key, and serves People with that key', async () => {
     const key = 'real-looking-infobip-key-never-logged';
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/emulators/main.ts', '--port', '0', '--provider', 'infobip', '--people', '50'], {
-      env: { ...process.env, INFOBIP_API_KEY: key },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/emulators/main.ts', '--port', '0', '--provider', 'infobip', '--people', '50'],
+      {
+        env: { ...process.env, INFOBIP_API_KEY: key },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const url = await waitFor(() => /Infobip EMULATOR .* at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], `the emulator to start: ${output}`);
+    const url = await waitFor(
+      () => /Infobip EMULATOR .* at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1],
+      `the emulator to start: ${output}`,
+    );
     expect(output).not.toContain(key);
     const people = await get(url, '/people/2/persons', { includeTotalCount: 'true' }, { Authorization: `App ${key}` });
     expect(people.body).toMatchObject({ totalCount: 50 });

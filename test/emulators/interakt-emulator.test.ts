@@ -73,7 +73,11 @@ async function post(url: string, body: unknown, apiKey = API_KEY) {
     headers: { Authorization: `Basic ${apiKey}`, 'Content-Type': 'application/json' },
     body: JSON.stringify(body),
   });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, unknown>,
+  };
 }
 
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
@@ -112,7 +116,11 @@ describe('Interakt emulator webhooks', () => {
       'message_api_delivered',
       'message_api_read',
     ]);
-    expect(receiver.received.map((hook) => hook.body.data.message.message_status)).toEqual(['Sent', 'Delivered', 'Read']);
+    expect(receiver.received.map((hook) => hook.body.data.message.message_status)).toEqual([
+      'Sent',
+      'Delivered',
+      'Read',
+    ]);
     for (const hook of receiver.received) {
       expect(hook.body.version).toBe('1.0');
       expect(hook.body.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+$/);
@@ -134,7 +142,11 @@ describe('Interakt emulator webhooks', () => {
     expect(read.seen_at_utc).not.toBeNull();
 
     // The receiver has the third webhook a moment before the emulator has read its answer.
-    await vi.waitFor(() => expect(running!.emulator.state.webhookDeliveries().map((delivery) => delivery.responseStatus)).toEqual([200, 200, 200]));
+    await vi.waitFor(() =>
+      expect(running!.emulator.state.webhookDeliveries().map((delivery) => delivery.responseStatus)).toEqual([
+        200, 200, 200,
+      ]),
+    );
     expect(running.emulator.state.acceptedMessages()[0]!.status).toBe('Read');
   });
 
@@ -180,12 +192,19 @@ describe('Interakt emulator webhooks', () => {
     const response = await fetch(`${running.url}/__emulator/webhooks`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ messageId: sent.body.id, type: 'message_api_failed', failureReason: 'Message undeliverable' }),
+      body: JSON.stringify({
+        messageId: sent.body.id,
+        type: 'message_api_failed',
+        failureReason: 'Message undeliverable',
+      }),
     });
     expect(response.status).toBe(200);
     const [hook] = receiver.received;
     expect(hook!.body.type).toBe('message_api_failed');
-    expect(hook!.body.data.message).toMatchObject({ message_status: 'Failed', channel_failure_reason: 'Message undeliverable' });
+    expect(hook!.body.data.message).toMatchObject({
+      message_status: 'Failed',
+      channel_failure_reason: 'Message undeliverable',
+    });
 
     const unknown = await fetch(`${running.url}/__emulator/webhooks`, {
       method: 'POST',
@@ -215,7 +234,11 @@ describe('Interakt emulator webhooks', () => {
 
 describe('Interakt emulator send validation', () => {
   it.each([
-    ['both phone forms', sendBody({ fullPhoneNumber: '919876543210' }), /either fullPhoneNumber or countryCode and phoneNumber/],
+    [
+      'both phone forms',
+      sendBody({ fullPhoneNumber: '919876543210' }),
+      /either fullPhoneNumber or countryCode and phoneNumber/,
+    ],
     ['no phone', sendBody({ countryCode: undefined, phoneNumber: undefined }), /required/],
     ['a leading 0', sendBody({ phoneNumber: '09876543210' }), /without a leading 0/],
     ['no type', sendBody({ type: undefined }), /type/],
@@ -252,7 +275,10 @@ describe('Interakt emulator send validation', () => {
     const body = sendBody({ countryCode: undefined, phoneNumber: undefined, fullPhoneNumber: '919876543210' });
     const response = await post(`${running.baseUrl}/message/`, body);
     expect(response.status).toBe(201);
-    expect(running.emulator.state.acceptedMessages()[0]).toMatchObject({ phone: '+919876543210', bodyValues: ['Asha'] });
+    expect(running.emulator.state.acceptedMessages()[0]).toMatchObject({
+      phone: '+919876543210',
+      bodyValues: ['Asha'],
+    });
   });
 
   it('refuses a template that is not approved', async () => {
@@ -367,13 +393,21 @@ describe('Interakt emulator control API over HTTP', () => {
 
     expect((await control('/faults', { kind: 'teapot' })).status).toBe(400);
 
-    const template = await control('/templates', { name: 'order_update', language: 'en', body: 'Order {{1}} is {{2}}' });
+    const template = await control('/templates', {
+      name: 'order_update',
+      language: 'en',
+      body: 'Order {{1}} is {{2}}',
+    });
     expect(template.status).toBe(200);
-    const orderUpdate = sendBody({ template: { name: 'order_update', languageCode: 'en', bodyValues: ['A1', 'packed'] } });
+    const orderUpdate = sendBody({
+      template: { name: 'order_update', languageCode: 'en', bodyValues: ['A1', 'packed'] },
+    });
     const custom = await post(`${running.baseUrl}/message/`, orderUpdate);
     expect(custom.status).toBe(201);
 
-    const { messages } = (await (await control('/messages')).json()) as { messages: Array<{ template: { name: string } }> };
+    const { messages } = (await (await control('/messages')).json()) as {
+      messages: Array<{ template: { name: string } }>;
+    };
     expect(messages.map((message) => message.template.name)).toEqual(['drip_day_1', 'order_update']);
     const { requests } = (await (await control('/requests')).json()) as { requests: Array<{ responseStatus: number }> };
     expect(requests.map((request) => request.responseStatus)).toEqual([429, 429, 201, 201]);

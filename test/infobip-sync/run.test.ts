@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client';
 import { createInfobipSyncRun, finishInfobipSyncRun } from '../../src/db/queries';
 import type { InfobipSyncOptions, InfobipSyncTrigger } from '../../src/infobip-sync/contract';
-import { DEFAULT_INFOBIP_SYNC_INITIAL_LOOKBACK_MS, DEFAULT_INFOBIP_SYNC_SAFETY_MARGIN_MS, openInfobipSyncRun } from '../../src/infobip-sync/run';
+import {
+  DEFAULT_INFOBIP_SYNC_INITIAL_LOOKBACK_MS,
+  DEFAULT_INFOBIP_SYNC_SAFETY_MARGIN_MS,
+  openInfobipSyncRun,
+} from '../../src/infobip-sync/run';
 import { createTestDb } from '../support/db';
 
 const T0 = new Date('2030-06-01T00:00:00.000Z');
@@ -37,7 +41,13 @@ async function completedRun(trigger: InfobipSyncTrigger, windowTo: Date, options
 
 const open = (trigger: InfobipSyncTrigger, now: Date) => {
   const runKey = `open-${++seq}`;
-  return openInfobipSyncRun(db, { runKey, workflowId: `infobip-sync-${runKey}`, trigger, options: { source: 'people', mode: 'create_update', dryRun: false }, now });
+  return openInfobipSyncRun(db, {
+    runKey,
+    workflowId: `infobip-sync-${runKey}`,
+    trigger,
+    options: { source: 'people', mode: 'create_update', dryRun: false },
+    now,
+  });
 };
 
 describe('openInfobipSyncRun: the window of a run without `since`', () => {

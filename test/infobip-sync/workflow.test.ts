@@ -6,8 +6,20 @@ import { createInfobipSyncActivities } from '../../src/worker/activities';
 import { errorHandler } from '../../src/api/errors';
 import { infobipSyncRouter } from '../../src/infobip-sync/routes';
 import type { Db } from '../../src/db/client';
-import { createInfobipSyncRun, findLeadByPhone, finishInfobipSyncRun, getInfobipSyncRun, listInfobipSyncRuns, updateLead } from '../../src/db/queries';
-import { createInfobipEmulator, generatedPersonKind, type GeneratedPeopleSpec, type InfobipEmulator } from '../../src/emulators/infobip';
+import {
+  createInfobipSyncRun,
+  findLeadByPhone,
+  finishInfobipSyncRun,
+  getInfobipSyncRun,
+  listInfobipSyncRuns,
+  updateLead,
+} from '../../src/db/queries';
+import {
+  createInfobipEmulator,
+  generatedPersonKind,
+  type GeneratedPeopleSpec,
+  type InfobipEmulator,
+} from '../../src/emulators/infobip';
 import type { ListeningEmulator } from '../../src/emulators/emulator-http';
 import { createInfobipClient } from '../../src/providers/infobip';
 import { apiClient, listen, type RunningApp } from '../support/api';
@@ -17,7 +29,14 @@ import { waitFor } from '../support/drip-harness';
 import { bundleWorkflows, createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
 
 const KEY = 'infobip-sync-key';
-const PEOPLE = { count: 40, seed: 7, invalidEvery: 9, duplicateEvery: 0, malformedEvery: 13, anchor: new Date() } satisfies GeneratedPeopleSpec;
+const PEOPLE = {
+  count: 40,
+  seed: 7,
+  invalidEvery: 9,
+  duplicateEvery: 0,
+  malformedEvery: 13,
+  anchor: new Date(),
+} satisfies GeneratedPeopleSpec;
 const PAGE_SIZE = 7;
 const kinds = Array.from({ length: PEOPLE.count }, (_, i) => generatedPersonKind(i, PEOPLE));
 const VALID = kinds.filter((kind) => kind === 'valid').length;
@@ -50,7 +69,12 @@ describe('Infobip sync runs', () => {
   beforeAll(async () => {
     env = await createDevServerEnv();
     db = await createTestDb();
-    emulator = createInfobipEmulator({ apiKey: KEY, people: PEOPLE, smsLogs: { count: LOGS, seed: 3 }, rateLimits: { peoplePerSecond: null, logsPerMinute: null } });
+    emulator = createInfobipEmulator({
+      apiKey: KEY,
+      people: PEOPLE,
+      smsLogs: { count: LOGS, seed: 3 },
+      rateLimits: { peoplePerSecond: null, logsPerMinute: null },
+    });
     listening = await emulator.listen(0, '127.0.0.1');
     const holdingFetch: typeof fetch = async (input, init) => {
       if (String(input).includes('/people/')) await holdPage?.(pageOf(String(input)));
@@ -65,14 +89,29 @@ describe('Infobip sync runs', () => {
         db,
         defaultCountry: 'IN',
         getInfobipClient: () =>
-          createInfobipClient({ baseUrl: listening.url, getApiKey: () => workerApiKey, timeoutMs: 10_000, peopleRequestsPerSecond: 50, fetch: holdingFetch }),
+          createInfobipClient({
+            baseUrl: listening.url,
+            getApiKey: () => workerApiKey,
+            timeoutMs: 10_000,
+            peopleRequestsPerSecond: 50,
+            fetch: holdingFetch,
+          }),
       }),
     });
     workerRun = worker.run();
 
     const app = express();
     app.use(express.json());
-    app.use('/sync/infobip', infobipSyncRouter({ db, temporal: env.client, taskQueue, infobipSyncScheduleId: scheduleId, infobipSyncPagesPerChunk: 2 }));
+    app.use(
+      '/sync/infobip',
+      infobipSyncRouter({
+        db,
+        temporal: env.client,
+        taskQueue,
+        infobipSyncScheduleId: scheduleId,
+        infobipSyncPagesPerChunk: 2,
+      }),
+    );
     app.use(errorHandler(() => {}));
     api = await listen(app);
     request = apiClient(api.url);
@@ -108,10 +147,25 @@ describe('Infobip sync runs', () => {
     const run = await runThroughApi({ source: 'people', mode: 'create_update' });
 
     expect(peoplePages()).toEqual([1, 2, 3, 4, 5, 6].map((page) => ({ page, status: 200 })));
-    expect(run).toMatchObject({ status: 'completed', trigger: 'api', fetched: 40, created: VALID, matched: 0, updated: 0, skipped: 0, invalid: UNUSABLE, errorCount: UNUSABLE, pages: 6 });
+    expect(run).toMatchObject({
+      status: 'completed',
+      trigger: 'api',
+      fetched: 40,
+      created: VALID,
+      matched: 0,
+      updated: 0,
+      skipped: 0,
+      invalid: UNUSABLE,
+      errorCount: UNUSABLE,
+      pages: 6,
+    });
     expect(run.errors).toHaveLength(UNUSABLE);
-    expect(run.errors.filter((error: any) => error.message.startsWith('malformed record'))).toHaveLength(kinds.filter((kind) => kind === 'malformed').length);
-    expect(run.errors.filter((error: any) => error.message.startsWith('invalid phone'))).toHaveLength(kinds.filter((kind) => kind === 'invalid').length);
+    expect(run.errors.filter((error: any) => error.message.startsWith('malformed record'))).toHaveLength(
+      kinds.filter((kind) => kind === 'malformed').length,
+    );
+    expect(run.errors.filter((error: any) => error.message.startsWith('invalid phone'))).toHaveLength(
+      kinds.filter((kind) => kind === 'invalid').length,
+    );
 
     const leads = await allLeads();
     expect(leads).toHaveLength(VALID);
@@ -128,15 +182,37 @@ describe('Infobip sync runs', () => {
 
   it('a dry run reports what it would change and leaves every lead untouched', async () => {
     emulator.state.addPeople([
-      { id: 9001, firstName: 'Dry', lastName: 'Run', createdAt: '2030-01-01T00:00:00', customAttributes: { LastContactedAt: new Date(Date.now() - 60_000).toISOString(), LastContactedChannel: 'SMS' }, contactInformation: { phone: [{ number: '+91 98111 22334' }] } },
+      {
+        id: 9001,
+        firstName: 'Dry',
+        lastName: 'Run',
+        createdAt: '2030-01-01T00:00:00',
+        customAttributes: { LastContactedAt: new Date(Date.now() - 60_000).toISOString(), LastContactedChannel: 'SMS' },
+        contactInformation: { phone: [{ number: '+91 98111 22334' }] },
+      },
     ]);
     const before = await allLeads();
     const lastSuccessBefore = (await request('GET', '/sync/infobip/last-success')).body;
 
     const run = await runThroughApi({ source: 'people', mode: 'create_update', dryRun: true });
 
-    expect(run).toMatchObject({ status: 'completed', dryRun: true, fetched: 41, created: 1, matched: VALID, updated: 0, skipped: VALID });
-    expect(run.preview).toEqual([{ action: 'create', leadId: null, phone: '+••••••••2334', changes: expect.objectContaining({ name: 'Dry Run', lastChannel: 'sms', infobipProfileId: '9001' }) }]);
+    expect(run).toMatchObject({
+      status: 'completed',
+      dryRun: true,
+      fetched: 41,
+      created: 1,
+      matched: VALID,
+      updated: 0,
+      skipped: VALID,
+    });
+    expect(run.preview).toEqual([
+      {
+        action: 'create',
+        leadId: null,
+        phone: '+••••••••2334',
+        changes: expect.objectContaining({ name: 'Dry Run', lastChannel: 'sms', infobipProfileId: '9001' }),
+      },
+    ]);
     expect(await allLeads()).toEqual(before);
     expect((await request('GET', '/sync/infobip/last-success')).body).toEqual(lastSuccessBefore);
   });
@@ -150,7 +226,15 @@ describe('Infobip sync runs', () => {
 
     const run = await runThroughApi({ source: 'people', mode: 'update_only' });
 
-    expect(run).toMatchObject({ status: 'completed', fetched: 41, created: 0, matched: VALID, updated: 1, skipped: VALID, invalid: UNUSABLE });
+    expect(run).toMatchObject({
+      status: 'completed',
+      fetched: 41,
+      created: 0,
+      matched: VALID,
+      updated: 1,
+      skipped: VALID,
+      invalid: UNUSABLE,
+    });
     expect(await findLeadByPhone(db, '+919811122334')).toBeUndefined();
     expect(await allLeads()).toHaveLength(VALID);
     expect((await findLeadByPhone(db, ahead.phone))?.lastContactedAt).toEqual(later);
@@ -162,7 +246,11 @@ describe('Infobip sync runs', () => {
     emulator.state.injectFault({ kind: 'rate_limit', endpoint: 'people', retryAfterSeconds: 1 });
     emulator.state.injectFault({ kind: 'server_error', endpoint: 'people', status: 503 });
 
-    const run = await runThroughApi({ source: 'people', mode: 'update_only', statusRule: { setStatus: 'Contacted', onlyIfStatusIn: ['New'] } });
+    const run = await runThroughApi({
+      source: 'people',
+      mode: 'update_only',
+      statusRule: { setStatus: 'Contacted', onlyIfStatusIn: ['New'] },
+    });
 
     const requests = peoplePages().slice(requestsBefore);
     expect(requests.slice(0, 3)).toEqual([
@@ -171,7 +259,14 @@ describe('Infobip sync runs', () => {
       { page: 1, status: 200 },
     ]);
     expect(requests.filter((entry) => entry.status === 200).map((entry) => entry.page)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(run).toMatchObject({ status: 'completed', fetched: 41, matched: VALID, updated: VALID, created: 0, invalid: UNUSABLE });
+    expect(run).toMatchObject({
+      status: 'completed',
+      fetched: 41,
+      matched: VALID,
+      updated: VALID,
+      created: 0,
+      invalid: UNUSABLE,
+    });
     expect((await allLeads()).every((lead) => lead.status === 'Contacted')).toBe(true);
   });
 
@@ -182,12 +277,24 @@ describe('Infobip sync runs', () => {
       if (page === 3) await held;
     };
     try {
-      const started = await request('POST', '/sync/infobip/runs', { since: since(), pageSize: PAGE_SIZE, mode: 'update_only' });
+      const started = await request('POST', '/sync/infobip/runs', {
+        since: since(),
+        pageSize: PAGE_SIZE,
+        mode: 'update_only',
+      });
       const progress = await waitFor(async () => {
         const run = await request('GET', `/sync/infobip/runs/${started.body.runId}`);
         return run.body.progress?.pagesDone === 2 ? run.body : undefined;
       }, 'two pages done');
-      expect(progress).toMatchObject({ status: 'running', progress: { status: 'running', runId: started.body.runId, position: { source: 'people', pageNo: 3 }, counts: { fetched: 14 } } });
+      expect(progress).toMatchObject({
+        status: 'running',
+        progress: {
+          status: 'running',
+          runId: started.body.runId,
+          position: { source: 'people', pageNo: 3 },
+          counts: { fetched: 14 },
+        },
+      });
       release();
       await env.client.workflow.getHandle(started.body.workflowId).result();
     } finally {
@@ -197,7 +304,9 @@ describe('Infobip sync runs', () => {
   });
 
   it('reads everybody when a person on a page already read is contacted again while the run is under way', async () => {
-    const firstPage = await fetch(`${listening.url}/people/2/persons?orderBy=createdAt:asc&limit=${PAGE_SIZE}`, { headers: { Authorization: `App ${KEY}` } });
+    const firstPage = await fetch(`${listening.url}/people/2/persons?orderBy=createdAt:asc&limit=${PAGE_SIZE}`, {
+      headers: { Authorization: `App ${KEY}` },
+    });
     const recontacted = ((await firstPage.json()) as { persons: Array<{ id: number }> }).persons[2]!.id;
     holdPage = async (page) => {
       if (page !== 2) return;
@@ -222,10 +331,22 @@ describe('Infobip sync runs', () => {
 
   it('reads the SMS logs by cursor, clamped to the 48 hours they reach back, with a warning on the run', async () => {
     const leadsBefore = (await allLeads()).length;
-    const run = await runThroughApi({ source: 'logs', mode: 'create_update', since: new Date(Date.now() - 3 * DAY_MS).toISOString() });
+    const run = await runThroughApi({
+      source: 'logs',
+      mode: 'create_update',
+      since: new Date(Date.now() - 3 * DAY_MS).toISOString(),
+    });
 
-    expect(run).toMatchObject({ status: 'completed', fetched: LOGS, created: LOGS, invalid: 0, pages: Math.ceil(LOGS / PAGE_SIZE) });
-    expect(run.options.warnings).toEqual([expect.stringMatching(/^SMS logs only reach back 48 hours: logs were read from /)]);
+    expect(run).toMatchObject({
+      status: 'completed',
+      fetched: LOGS,
+      created: LOGS,
+      invalid: 0,
+      pages: Math.ceil(LOGS / PAGE_SIZE),
+    });
+    expect(run.options.warnings).toEqual([
+      expect.stringMatching(/^SMS logs only reach back 48 hours: logs were read from /),
+    ]);
     expect(Date.parse(run.options.logsSince)).toBeGreaterThan(Date.now() - 2 * DAY_MS);
     const logCursors = emulator.state
       .requests()
@@ -235,7 +356,11 @@ describe('Infobip sync runs', () => {
     expect(logCursors.slice(1).every((cursor) => typeof cursor === 'string' && cursor.length > 0)).toBe(true);
     const created = (await allLeads()).slice(leadsBefore);
     expect(created).toHaveLength(LOGS);
-    expect(created.every((lead) => lead.lastChannel === 'sms' && /^\+91\d{10}$/.test(lead.phone) && lead.infobipProfileId === null)).toBe(true);
+    expect(
+      created.every(
+        (lead) => lead.lastChannel === 'sms' && /^\+91\d{10}$/.test(lead.phone) && lead.infobipProfileId === null,
+      ),
+    ).toBe(true);
   });
 
   it('fails a run whose API key is refused, recording why, without retrying', async () => {
@@ -254,10 +379,27 @@ describe('Infobip sync runs', () => {
 
   it('answers 400 naming every bad field and records no run', async () => {
     const runsBefore = (await listInfobipSyncRuns(db, { page: 1, pageSize: 1 })).total;
-    const response = await request('POST', '/sync/infobip/runs', { since: 'yesterday', source: 'email', mode: 'upsert', channels: [], statusRule: { setStatus: '' }, extra: 1 });
+    const response = await request('POST', '/sync/infobip/runs', {
+      since: 'yesterday',
+      source: 'email',
+      mode: 'upsert',
+      channels: [],
+      statusRule: { setStatus: '' },
+      extra: 1,
+    });
     expect(response.status).toBe(400);
-    expect(response.body.error.issues.map((issue: any) => issue.path).sort()).toEqual(['(root)', 'channels', 'mode', 'since', 'source', 'statusRule.setStatus']);
-    const backwards = await request('POST', '/sync/infobip/runs', { since: '2026-01-02T00:00:00Z', until: '2026-01-01T00:00:00Z' });
+    expect(response.body.error.issues.map((issue: any) => issue.path).sort()).toEqual([
+      '(root)',
+      'channels',
+      'mode',
+      'since',
+      'source',
+      'statusRule.setStatus',
+    ]);
+    const backwards = await request('POST', '/sync/infobip/runs', {
+      since: '2026-01-02T00:00:00Z',
+      until: '2026-01-01T00:00:00Z',
+    });
     expect(backwards.status).toBe(400);
     expect(backwards.body.error.issues).toEqual([expect.objectContaining({ path: 'until' })]);
     expect((await listInfobipSyncRuns(db, { page: 1, pageSize: 1 })).total).toBe(runsBefore);
@@ -280,17 +422,38 @@ describe('Infobip sync runs', () => {
       startedAt: new Date(lastSuccess),
     });
     await finishInfobipSyncRun(db, earlier.id, { status: 'completed', finishedAt: new Date(lastSuccess) });
-    expect((await request('GET', '/sync/infobip/last-success')).body).toEqual({ lastSuccessAt: lastManual, lastScheduledSuccessAt: lastSuccess });
+    expect((await request('GET', '/sync/infobip/last-success')).body).toEqual({
+      lastSuccessAt: lastManual,
+      lastScheduledSuccessAt: lastSuccess,
+    });
 
-    const created = await request('POST', '/sync/infobip/schedule', { every: 'hourly', source: 'people', mode: 'update_only', pageSize: PAGE_SIZE, channels: ['sms'] });
+    const created = await request('POST', '/sync/infobip/schedule', {
+      every: 'hourly',
+      source: 'people',
+      mode: 'update_only',
+      pageSize: PAGE_SIZE,
+      channels: ['sms'],
+    });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ scheduleId, cadence: { every: 'hourly' }, paused: false, options: { source: 'people', mode: 'update_only', channels: ['sms'] } });
+    expect(created.body).toMatchObject({
+      scheduleId,
+      cadence: { every: 'hourly' },
+      paused: false,
+      options: { source: 'people', mode: 'update_only', channels: ['sms'] },
+    });
     try {
       expect((await request('POST', '/sync/infobip/schedule/trigger')).status).toBe(202);
-      const run = await waitFor(async () => {
-        const { items } = await listInfobipSyncRuns(db, { page: 1, pageSize: 5 });
-        return items.find((candidate) => candidate.trigger === 'schedule' && candidate.status === 'completed' && candidate.id !== earlier.id);
-      }, 'a completed scheduled run', 30_000);
+      const run = await waitFor(
+        async () => {
+          const { items } = await listInfobipSyncRuns(db, { page: 1, pageSize: 5 });
+          return items.find(
+            (candidate) =>
+              candidate.trigger === 'schedule' && candidate.status === 'completed' && candidate.id !== earlier.id,
+          );
+        },
+        'a completed scheduled run',
+        30_000,
+      );
       expect(run.scheduleId).toBe(scheduleId);
       expect(run.runKey).toMatch(/^scheduled-/);
       expect(run.windowFrom).toEqual(new Date(Date.parse(lastSuccess) - 15 * 60_000));
@@ -301,7 +464,11 @@ describe('Infobip sync runs', () => {
       expect(paused.body).toMatchObject({ paused: true, note: 'maintenance' });
       const resumed = await request('POST', '/sync/infobip/schedule/resume', {});
       expect(resumed.body).toMatchObject({ paused: false });
-      const daily = await request('POST', '/sync/infobip/schedule', { cron: '0 3 * * *', source: 'both', mode: 'update_only' });
+      const daily = await request('POST', '/sync/infobip/schedule', {
+        cron: '0 3 * * *',
+        source: 'both',
+        mode: 'update_only',
+      });
       expect(daily.status).toBe(200);
       expect(daily.body).toMatchObject({ cadence: { cron: '0 3 * * *' }, options: { source: 'both' } });
     } finally {
@@ -310,4 +477,3 @@ describe('Infobip sync runs', () => {
     expect((await request('GET', '/sync/infobip/schedule')).status).toBe(404);
   });
 });
-

@@ -65,7 +65,11 @@ describe('leads API', () => {
       expect({ phone, status: again.status, error: again.body.error }).toEqual({
         phone,
         status: 409,
-        error: expect.objectContaining({ code: 'lead_exists', leadId: created.body.id, message: expect.stringContaining('+919876543210') }),
+        error: expect.objectContaining({
+          code: 'lead_exists',
+          leadId: created.body.id,
+          message: expect.stringContaining('+919876543210'),
+        }),
       });
     }
     expect((await request('GET', '/leads?search=9876543210')).body.total).toBe(1);
@@ -82,7 +86,9 @@ describe('leads API', () => {
     const before = (await request('GET', '/leads')).body.total;
     const response = await request('POST', '/leads', { name: 'Nobody', phone });
     expect(response.status).toBe(400);
-    expect(response.body.error.issues).toEqual([{ location: 'body', path: 'phone', message: expect.stringMatching(reason) }]);
+    expect(response.body.error.issues).toEqual([
+      { location: 'body', path: 'phone', message: expect.stringMatching(reason) },
+    ]);
     expect((await request('GET', '/leads')).body.total).toBe(before);
   });
 
@@ -101,8 +107,16 @@ describe('leads API', () => {
 
   it('searches by custom field (field.<key>= or customField=key:value), with paging', async () => {
     const phones = ['+919812300001', '+919812300002', '+919812300003'];
-    await request('POST', '/leads', { name: 'Seller A', phone: phones[0], customFields: { city: 'Pune', gstRegistered: true } });
-    await request('POST', '/leads', { name: 'Seller B', phone: phones[1], customFields: { city: 'Pune', gstRegistered: false } });
+    await request('POST', '/leads', {
+      name: 'Seller A',
+      phone: phones[0],
+      customFields: { city: 'Pune', gstRegistered: true },
+    });
+    await request('POST', '/leads', {
+      name: 'Seller B',
+      phone: phones[1],
+      customFields: { city: 'Pune', gstRegistered: false },
+    });
     await request('POST', '/leads', { name: 'Seller C', phone: phones[2], customFields: { city: 'Nagpur' } });
 
     const pune = await request('GET', '/leads?field.city=Pune');
@@ -114,6 +128,9 @@ describe('leads API', () => {
 
     const bad = await request('GET', '/leads?field.bad-key=x&customField=novalue');
     expect(bad.status).toBe(400);
-    expect(bad.body.error.issues.map((issue: { path: string }) => issue.path)).toEqual(['field.bad-key', 'customField']);
+    expect(bad.body.error.issues.map((issue: { path: string }) => issue.path)).toEqual([
+      'field.bad-key',
+      'customField',
+    ]);
   });
 });

@@ -47,11 +47,16 @@ describe('the import wall around workflow code (src/*/workflow.ts, src/*/contrac
     expect(violations).toEqual([]);
   });
 
-  it('lets the bundle entry re-export each feature\'s workflow', async () => {
+  it("lets the bundle entry re-export each feature's workflow", async () => {
     expect(await wallViolations("export { dripWorkflow } from './drips/workflow';", 'src/workflows.ts')).toEqual([]);
   });
 
   it('does not wall in other files of a feature', async () => {
-    expect(await wallViolations("import { openDb } from '../db/client';\nexport const refs = [openDb];", 'src/probe/activities.ts')).toEqual([]);
+    expect(
+      await wallViolations(
+        "import { openDb } from '../db/client';\nexport const refs = [openDb];",
+        'src/probe/activities.ts',
+      ),
+    ).toEqual([]);
   });
 });

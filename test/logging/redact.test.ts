@@ -14,7 +14,9 @@ describe('redactText', () => {
 
   it('hides e-mail addresses, CTA tokens and credentials', () => {
     expect(redactText('to priya@example.com')).toBe('to [email]');
-    expect(redactText('/track/12?token=12.7.i.1767225600.k1.AAAAAAAAAAAAAAAAAAAAAA')).not.toContain('AAAAAAAAAAAAAAAAAAAAAA');
+    expect(redactText('/track/12?token=12.7.i.1767225600.k1.AAAAAAAAAAAAAAAAAAAAAA')).not.toContain(
+      'AAAAAAAAAAAAAAAAAAAAAA',
+    );
     expect(redactText('sent Authorization: Bearer dl_abcdefghijklmnop')).toBe('sent Authorization: Bearer [redacted]');
     expect(redactText('GET /x?api_key=sk_live_123&page=2')).toBe('GET /x?api_key=[redacted]&page=2');
   });
@@ -25,9 +27,13 @@ describe('redactText', () => {
 });
 
 describe('describeError', () => {
-  it('keeps a failed query\'s SQL and drops its parameters', () => {
+  it("keeps a failed query's SQL and drops its parameters", () => {
     const cause = Object.assign(new Error('UNIQUE constraint failed: Clients.Phone'), { code: 'SQLITE_CONSTRAINT' });
-    const error = new DrizzleQueryError('insert into "Clients" ("Name", "Phone") values (?, ?)', ['Priya Secretname', '+919812398765'], cause);
+    const error = new DrizzleQueryError(
+      'insert into "Clients" ("Name", "Phone") values (?, ?)',
+      ['Priya Secretname', '+919812398765'],
+      cause,
+    );
     const line = describeError(error);
     expect(line).toBe(
       'DrizzleQueryError: failed query: insert into "Clients" ("Name", "Phone") values (?, ?) <- Error[SQLITE_CONSTRAINT]: UNIQUE constraint failed: Clients.Phone',
@@ -35,10 +41,13 @@ describe('describeError', () => {
   });
 
   it('masks the duplicate key SQL Server quotes in its message', () => {
-    const error = Object.assign(new Error("Cannot insert duplicate key row in object 'dbo.Clients'. The duplicate key value is (+919812398765)."), {
-      name: 'RequestError',
-      number: 2601,
-    });
+    const error = Object.assign(
+      new Error("Cannot insert duplicate key row in object 'dbo.Clients'. The duplicate key value is (+919812398765)."),
+      {
+        name: 'RequestError',
+        number: 2601,
+      },
+    );
     expect(describeError(error)).toBe(
       "RequestError[2601]: Cannot insert duplicate key row in object 'dbo.Clients'. The duplicate key value is (+••••••••8765).",
     );

@@ -1,8 +1,19 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSendActivities, PERMANENT_SEND_ERROR, TEMPLATE_NOT_USABLE, type SendDripStepInput } from '../../src/messages/send';
+import {
+  createSendActivities,
+  PERMANENT_SEND_ERROR,
+  TEMPLATE_NOT_USABLE,
+  type SendDripStepInput,
+} from '../../src/messages/send';
 import type { Db } from '../../src/db/client';
-import { archiveTemplate, createLead, getTemplateByNameLanguage, listMessages, updateTemplate } from '../../src/db/queries';
+import {
+  archiveTemplate,
+  createLead,
+  getTemplateByNameLanguage,
+  listMessages,
+  updateTemplate,
+} from '../../src/db/queries';
 import type { MessagingProvider, TemplateSend } from '../../src/providers/types';
 import type { DripStepSnapshot } from '../../src/drips/contract';
 import { createTestDb } from '../support/db';
@@ -39,10 +50,17 @@ describe('sendDripStep checks the template in Message Master before sending', ()
       workflowId: `drip-${assignmentId}`,
       leadId: lead.id,
       stepIndex: 0,
-      step: { templateName: 'drip_day_1', templateLanguage: 'en', delaySeconds: 0, variables: { body: [{ field: 'name' }] }, ...step },
+      step: {
+        templateName: 'drip_day_1',
+        templateLanguage: 'en',
+        delaySeconds: 0,
+        variables: { body: [{ field: 'name' }] },
+        ...step,
+      },
     };
   }
-  const log = async (id: number) => (await listMessages(db, { referenceType: 'drip', referenceId: String(id), page: 1, pageSize: 10 })).items;
+  const log = async (id: number) =>
+    (await listMessages(db, { referenceType: 'drip', referenceId: String(id), page: 1, pageSize: 10 })).items;
 
   it('refuses an archived template once, on record as template_not_usable, and fails every retry the same way without the provider', async () => {
     const request = await input();
@@ -54,7 +72,11 @@ describe('sendDripStep checks the template in Message Master before sending', ()
 
     for (const failure of [first, retry]) {
       expect(failure).toBeInstanceOf(ApplicationFailure);
-      expect(failure).toMatchObject({ type: PERMANENT_SEND_ERROR, nonRetryable: true, message: 'template drip_day_1 (en) is archived; archived templates cannot be sent' });
+      expect(failure).toMatchObject({
+        type: PERMANENT_SEND_ERROR,
+        nonRetryable: true,
+        message: 'template drip_day_1 (en) is archived; archived templates cannot be sent',
+      });
     }
     expect(sent).toEqual([]);
     const rows = await log(request.assignmentId);
@@ -66,10 +88,14 @@ describe('sendDripStep checks the template in Message Master before sending', ()
     const template = await getTemplateByNameLanguage(db, 'drip_day_2', 'en');
     await updateTemplate(db, template!.id, { approvalStatus: 'Paused' });
     const paused = await input({ templateName: 'drip_day_2' });
-    await expect(activities.sendDripStep(paused)).rejects.toThrow('template drip_day_2 (en) is Paused; only approved templates can be sent');
+    await expect(activities.sendDripStep(paused)).rejects.toThrow(
+      'template drip_day_2 (en) is Paused; only approved templates can be sent',
+    );
 
     const tooMany = await input({ variables: { body: [{ field: 'name' }, { value: 'extra' }] } });
-    await expect(activities.sendDripStep(tooMany)).rejects.toThrow('template drip_day_1 (en) has 1 body variable; 2 given');
+    await expect(activities.sendDripStep(tooMany)).rejects.toThrow(
+      'template drip_day_1 (en) has 1 body variable; 2 given',
+    );
     expect(sent).toEqual([]);
   });
 

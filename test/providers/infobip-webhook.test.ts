@@ -17,7 +17,13 @@ function dlr(overrides: Record<string, unknown> = {}) {
     doneAt: '2025-03-10T14:30:05.123+0530',
     messageCount: 1,
     price: { pricePerMessage: 0, currency: 'EUR' },
-    status: { groupId: 3, groupName: 'DELIVERED', id: 5, name: 'DELIVERED_TO_HANDSET', description: 'Message delivered to handset' },
+    status: {
+      groupId: 3,
+      groupName: 'DELIVERED',
+      id: 5,
+      name: 'DELIVERED_TO_HANDSET',
+      description: 'Message delivered to handset',
+    },
     error: { groupId: 0, groupName: 'OK', id: 0, name: 'NO_ERROR', description: 'No Error', permanent: false },
     contact: { name: 'Asha', phoneNumber: '919876543210' },
     ...overrides,
@@ -58,8 +64,21 @@ describe('parseInfobipWebhook', () => {
       {
         results: [
           dlr({
-            status: { groupId: 2, groupName: 'UNDELIVERABLE', id: 9, name: 'UNDELIVERABLE_NOT_DELIVERED', description: 'Message sent not delivered' },
-            error: { groupId: 1, groupName: 'HANDSET_ERRORS', id: 7006, name: 'EC_UNKNOWN_SUBSCRIBER', description: 'The number is not a WhatsApp user', permanent: true },
+            status: {
+              groupId: 2,
+              groupName: 'UNDELIVERABLE',
+              id: 9,
+              name: 'UNDELIVERABLE_NOT_DELIVERED',
+              description: 'Message sent not delivered',
+            },
+            error: {
+              groupId: 1,
+              groupName: 'HANDSET_ERRORS',
+              id: 7006,
+              name: 'EC_UNKNOWN_SUBSCRIBER',
+              description: 'The number is not a WhatsApp user',
+              permanent: true,
+            },
             callbackData: 'drip-4:1',
           }),
         ],
@@ -77,7 +96,13 @@ describe('parseInfobipWebhook', () => {
   });
 
   it('reads a seen report as read, at the seen time, with the user in `from`', () => {
-    const seen = { messageId: 'dl-abc', from: '919876543210', to: '447860099299', sentAt: '2025-03-10T11:59:00.000+0000', seenAt: '2025-03-10T12:01:00.000+0000' };
+    const seen = {
+      messageId: 'dl-abc',
+      from: '919876543210',
+      to: '447860099299',
+      sentAt: '2025-03-10T11:59:00.000+0000',
+      seenAt: '2025-03-10T12:01:00.000+0000',
+    };
     expect(parseInfobipWebhook({ results: [seen] }, RECEIVED)).toEqual([
       {
         kind: 'status',
@@ -118,13 +143,22 @@ describe('parseInfobipWebhook', () => {
       },
       RECEIVED,
     );
-    expect(events.map((event) => event.kind === 'inbound' && [event.type, event.text, event.contextMessageId, event.mediaUrl])).toEqual([
+    expect(
+      events.map(
+        (event) => event.kind === 'inbound' && [event.type, event.text, event.contextMessageId, event.mediaUrl],
+      ),
+    ).toEqual([
       ['TEXT', 'stop', null, null],
       ['BUTTON', 'Interested', 'dl-abc', null],
       ['INTERACTIVE_BUTTON_REPLY', 'Call me', 'dl-xyz', null],
       ['IMAGE', 'here', null, 'https://media.example/1.jpg'],
     ]);
-    expect(events[0]).toMatchObject({ kind: 'inbound', from: '919876543210', profileName: 'Asha', at: new Date('2025-03-10T12:02:00.000Z') });
+    expect(events[0]).toMatchObject({
+      kind: 'inbound',
+      from: '919876543210',
+      profileName: 'Asha',
+      at: new Date('2025-03-10T12:02:00.000Z'),
+    });
   });
 
   it('keeps payload order across a mixed batch and skips what it cannot read, never throwing', () => {
@@ -141,7 +175,9 @@ describe('parseInfobipWebhook', () => {
       },
       RECEIVED,
     );
-    expect(events.map((event) => [event.providerMessageId, event.kind === 'status' ? event.status : event.kind])).toEqual([
+    expect(
+      events.map((event) => [event.providerMessageId, event.kind === 'status' ? event.status : event.kind]),
+    ).toEqual([
       ['one', 'delivered'],
       ['three', 'read'],
     ]);
@@ -154,8 +190,12 @@ describe('parseInfobipWebhook', () => {
 
 describe('verifyInfobipBasicAuth', () => {
   it('accepts exactly the configured username and password', () => {
-    expect(verifyInfobipBasicAuth(infobipBasicAuthHeader('infobip', 's3cret:with:colons'), 'infobip', 's3cret:with:colons')).toBe(true);
-    expect(verifyInfobipBasicAuth(`  basic ${Buffer.from('infobip:pw').toString('base64')}  `, 'infobip', 'pw')).toBe(true);
+    expect(
+      verifyInfobipBasicAuth(infobipBasicAuthHeader('infobip', 's3cret:with:colons'), 'infobip', 's3cret:with:colons'),
+    ).toBe(true);
+    expect(verifyInfobipBasicAuth(`  basic ${Buffer.from('infobip:pw').toString('base64')}  `, 'infobip', 'pw')).toBe(
+      true,
+    );
   });
 
   it('refuses a wrong or missing credential, another scheme, and unconfigured credentials', () => {

@@ -33,7 +33,12 @@ let receiver: RunningApp;
 const received: Array<{ authorization: string | undefined; body: unknown }> = [];
 
 const client = (overrides: Partial<InfobipClientOptions> = {}) =>
-  createInfobipClient({ baseUrl: `${running.url}/`, getApiKey: () => TEST_INFOBIP_API_KEY, timeoutMs: 10_000, ...overrides });
+  createInfobipClient({
+    baseUrl: `${running.url}/`,
+    getApiKey: () => TEST_INFOBIP_API_KEY,
+    timeoutMs: 10_000,
+    ...overrides,
+  });
 const provider = (overrides: Partial<InfobipClientOptions> = {}) =>
   createInfobipProvider({
     baseUrl: running.url,
@@ -54,7 +59,11 @@ async function failure(promise: Promise<unknown>): Promise<ProviderError> {
   return error as ProviderError;
 }
 
-async function allPeople(query: { contactedSince: Date; contactedUntil: Date; channels?: string[] }, limit: number, betweenPages?: (pagesRead: number) => Promise<void>) {
+async function allPeople(
+  query: { contactedSince: Date; contactedUntil: Date; channels?: string[] },
+  limit: number,
+  betweenPages?: (pagesRead: number) => Promise<void>,
+) {
   const people: InfobipPerson[] = [];
   const pages: number[] = [];
   let after: InfobipPeopleCursor | null = null;
@@ -108,10 +117,14 @@ describe('Infobip client: People and logs against the emulator', () => {
 
     const since = new Date(ANCHOR.getTime() - 2 * DAY);
     const until = new Date(ANCHOR.getTime() - DAY);
-    const expected = wide.people.filter((person) => person.lastContactedAt! >= since && person.lastContactedAt! < until);
+    const expected = wide.people.filter(
+      (person) => person.lastContactedAt! >= since && person.lastContactedAt! < until,
+    );
     expect(expected.length).toBeGreaterThan(3);
     const narrow = await allPeople({ contactedSince: since, contactedUntil: until }, 3);
-    expect(narrow.people.map((person) => person.profileId).sort()).toEqual(expected.map((person) => person.profileId).sort());
+    expect(narrow.people.map((person) => person.profileId).sort()).toEqual(
+      expected.map((person) => person.profileId).sort(),
+    );
     expect(narrow.pages.length).toBeGreaterThan(1);
   });
 
@@ -135,7 +148,8 @@ describe('Infobip client: People and logs against the emulator', () => {
     // With page numbers, person 11 would have moved up onto page 1, already read, and been lost.
     expect(during.people.map((person) => person.profileId)).toEqual(before.people.map((person) => person.profileId));
     const second = new URL(running.emulator.state.requests()[1]!.path, running.url).searchParams;
-    const bound = JSON.parse(second.get('filter')!)['#and'].find((clause: any) => clause['#gte']?.createdAt)['#gte'].createdAt;
+    const bound = JSON.parse(second.get('filter')!)['#and'].find((clause: any) => clause['#gte']?.createdAt)['#gte']
+      .createdAt;
     expect(parseInfobipTimestamp(bound)).toEqual(before.people[9]!.createdAt);
     expect(second.get('page')).toBe('1');
   });
@@ -152,7 +166,10 @@ describe('Infobip client: People and logs against the emulator', () => {
       ...Array.from({ length: 12 }, (_, n) => person(n, '2025-02-01T00:00:00')),
       ...Array.from({ length: 3 }, (_, n) => person(100 + n, '2025-02-01T00:00:01')),
     ]);
-    const read = await allPeople({ contactedSince: new Date('2025-03-10T13:00:00Z'), contactedUntil: new Date('2025-03-10T14:00:00Z') }, 5);
+    const read = await allPeople(
+      { contactedSince: new Date('2025-03-10T13:00:00Z'), contactedUntil: new Date('2025-03-10T14:00:00Z') },
+      5,
+    );
     const ids = read.people.map((p) => p.profileId);
     expect(ids).toHaveLength(15);
     expect(new Set(ids).size).toBe(15);
@@ -191,7 +208,11 @@ describe('Infobip client: People and logs against the emulator', () => {
         contactInformation: { phone: [{ number: '0098 7654 3210' }, { number: 919812345678 }] },
       },
     ]);
-    const page = await client().listPeople({ contactedSince: new Date('2025-03-09T07:00:00Z'), contactedUntil: new Date('2025-03-09T08:00:00Z'), limit: 100 });
+    const page = await client().listPeople({
+      contactedSince: new Date('2025-03-09T07:00:00Z'),
+      contactedUntil: new Date('2025-03-09T08:00:00Z'),
+      limit: 100,
+    });
     expect(page.records).toContainEqual({
       ok: true,
       value: {
@@ -253,7 +274,8 @@ describe('Infobip client: People and logs against the emulator', () => {
   it('paces People requests so that a long run never trips the 5 requests/s limit', async () => {
     let after: InfobipPeopleCursor | null = null;
     for (let page = 1; page <= 9; page += 1) {
-      after = (await client().listPeople({ contactedSince: new Date(0), contactedUntil: ANCHOR, limit: 5, after })).next;
+      after = (await client().listPeople({ contactedSince: new Date(0), contactedUntil: ANCHOR, limit: 5, after }))
+        .next;
     }
     expect(running.emulator.state.requestCounts().people).toBe(9);
     expect(running.emulator.state.requests().map((request) => request.responseStatus)).toEqual(Array(9).fill(200));
@@ -267,7 +289,11 @@ describe('Infobip client errors', () => {
   it('turns a 429 in the E429 shape into a retryable error honouring Retry-After', async () => {
     running.emulator.state.injectFault({ kind: 'rate_limit', retryAfterSeconds: 3 });
     const error = await failure(listPeople());
-    expect(error).toMatchObject({ kind: 'retryable', code: 'rate_limited', details: { httpStatus: 429, retryAfterMs: 3_000 } });
+    expect(error).toMatchObject({
+      kind: 'retryable',
+      code: 'rate_limited',
+      details: { httpStatus: 429, retryAfterMs: 3_000 },
+    });
     expect(error.message).toContain('E429');
     expect(error.message).toContain('Too many requests.');
   });
@@ -275,7 +301,11 @@ describe('Infobip client errors', () => {
   it('gives a 429 without Retry-After, in the older requestError shape, a default delay', async () => {
     running.emulator.state.injectFault({ kind: 'rate_limit', retryAfterSeconds: null, shape: 'requestError' });
     const error = await failure(listPeople());
-    expect(error).toMatchObject({ kind: 'retryable', code: 'rate_limited', details: { httpStatus: 429, retryAfterMs: 1_000 } });
+    expect(error).toMatchObject({
+      kind: 'retryable',
+      code: 'rate_limited',
+      details: { httpStatus: 429, retryAfterMs: 1_000 },
+    });
     expect(error.message).toContain('TOO_MANY_REQUESTS');
   });
 
@@ -292,7 +322,10 @@ describe('Infobip client errors', () => {
     expect(error).toMatchObject({ kind: 'config', code: 'unauthorized', details: { httpStatus: 401 } });
     expect(error.message).toContain('UNAUTHORIZED');
     expect(error.message).not.toContain('wrong-key-0123456789');
-    expect(await failure(listPeople({ getApiKey: () => '  ' }))).toMatchObject({ kind: 'config', code: 'api_key_missing' });
+    expect(await failure(listPeople({ getApiKey: () => '  ' }))).toMatchObject({
+      kind: 'config',
+      code: 'api_key_missing',
+    });
   });
 
   it('turns a 400 in the requestError shape into a permanent error naming the failing fields', async () => {
@@ -326,7 +359,11 @@ describe('Infobip provider: WhatsApp template sends', () => {
         language: 'en',
         templateData: {
           body: { placeholders: ['Asha', 'Acme'] },
-          header: { type: 'DOCUMENT', mediaUrl: 'https://files.example/brochures/Price%20List.pdf', filename: 'Price List.pdf' },
+          header: {
+            type: 'DOCUMENT',
+            mediaUrl: 'https://files.example/brochures/Price%20List.pdf',
+            filename: 'Price List.pdf',
+          },
           buttons: [
             { type: 'URL', parameter: 'offer/9' },
             { type: 'URL', parameter: 'track/123' },
@@ -343,12 +380,22 @@ describe('Infobip provider: WhatsApp template sends', () => {
   it('sends text, image and file-named document headers, and an empty placeholder list when the body has none', async () => {
     await provider().sendTemplate({ ...welcome, bodyValues: undefined, headerValues: ['Order 42'], callbackData: 'a' });
     await provider().sendTemplate({ ...welcome, headerValues: ['https://cdn.example/sale.png'], callbackData: 'b' });
-    await provider().sendTemplate({ ...welcome, headerValues: ['https://cdn.example/x'], fileName: 'Invoice.pdf', callbackData: 'c' });
-    const data = running.emulator.state.acceptedMessages().map((m) => (m.message.content as { templateData: unknown }).templateData);
+    await provider().sendTemplate({
+      ...welcome,
+      headerValues: ['https://cdn.example/x'],
+      fileName: 'Invoice.pdf',
+      callbackData: 'c',
+    });
+    const data = running.emulator.state
+      .acceptedMessages()
+      .map((m) => (m.message.content as { templateData: unknown }).templateData);
     expect(data).toEqual([
       { body: { placeholders: [] }, header: { type: 'TEXT', placeholder: 'Order 42' } },
       { body: { placeholders: ['Asha', 'Acme'] }, header: { type: 'IMAGE', mediaUrl: 'https://cdn.example/sale.png' } },
-      { body: { placeholders: ['Asha', 'Acme'] }, header: { type: 'DOCUMENT', mediaUrl: 'https://cdn.example/x', filename: 'Invoice.pdf' } },
+      {
+        body: { placeholders: ['Asha', 'Acme'] },
+        header: { type: 'DOCUMENT', mediaUrl: 'https://cdn.example/x', filename: 'Invoice.pdf' },
+      },
     ]);
   });
 
@@ -363,13 +410,24 @@ describe('Infobip provider: WhatsApp template sends', () => {
     expect(delivery.responseStatus).toBe(200);
     const events = parseInfobipWebhook(received[0]!.body);
     expect(events).toEqual([
-      expect.objectContaining({ kind: 'status', providerMessageId: first.providerMessageId, status: 'delivered', recipient: '919876543210' }),
+      expect.objectContaining({
+        kind: 'status',
+        providerMessageId: first.providerMessageId,
+        status: 'delivered',
+        recipient: '919876543210',
+      }),
     ]);
   });
 
   it('refuses a recipient that is not E.164, and a missing sender, before any request', async () => {
-    expect(await failure(provider().sendTemplate({ ...welcome, to: '09876543210' }))).toMatchObject({ kind: 'permanent', code: 'invalid_recipient' });
-    expect(await failure(provider({ whatsappSender: undefined }).sendTemplate(welcome))).toMatchObject({ kind: 'config', code: 'sender_missing' });
+    expect(await failure(provider().sendTemplate({ ...welcome, to: '09876543210' }))).toMatchObject({
+      kind: 'permanent',
+      code: 'invalid_recipient',
+    });
+    expect(await failure(provider({ whatsappSender: undefined }).sendTemplate(welcome))).toMatchObject({
+      kind: 'config',
+      code: 'sender_missing',
+    });
     expect(running.emulator.state.requestCounts().send).toBe(0);
   });
 
@@ -377,7 +435,10 @@ describe('Infobip provider: WhatsApp template sends', () => {
     running.emulator.state.injectFault({ kind: 'server_error', endpoint: 'send', status: 502 });
     expect(await failure(provider().sendTemplate(welcome))).toMatchObject({ kind: 'retryable', code: 'http_502' });
     running.emulator.state.injectFault({ kind: 'rate_limit', endpoint: 'send', retryAfterSeconds: 2 });
-    expect(await failure(provider().sendTemplate(welcome))).toMatchObject({ kind: 'retryable', details: { retryAfterMs: 2_000 } });
+    expect(await failure(provider().sendTemplate(welcome))).toMatchObject({
+      kind: 'retryable',
+      details: { retryAfterMs: 2_000 },
+    });
     expect(running.emulator.state.acceptedMessages()).toEqual([]);
   });
 });

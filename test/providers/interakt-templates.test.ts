@@ -83,7 +83,10 @@ describe('parseInteraktTemplate', () => {
   });
 
   it('keeps a button type it does not know, verbatim, so button positions stay right', () => {
-    const buttons = JSON.stringify([{ type: 'flow', text: 'Book' }, { type: 'URL', text: 'Open', url: 'https://x.example/{{1}}' }]);
+    const buttons = JSON.stringify([
+      { type: 'flow', text: 'Book' },
+      { type: 'URL', text: 'Open', url: 'https://x.example/{{1}}' },
+    ]);
     expect(parsedTemplate(parseInteraktTemplate(row({ buttons }))).buttons).toEqual([
       { type: 'FLOW', text: 'Book' },
       { type: 'URL', text: 'Open', url: 'https://x.example/{{1}}' },
@@ -107,7 +110,11 @@ describe('parseInteraktTemplate', () => {
   });
 
   it.each([
-    ['TEXT', { header_format: 'TEXT', header: 'Order {{1}}' }, { headerType: 'text', headerText: 'Order {{1}}', headerMediaUrl: null }],
+    [
+      'TEXT',
+      { header_format: 'TEXT', header: 'Order {{1}}' },
+      { headerType: 'text', headerText: 'Order {{1}}', headerMediaUrl: null },
+    ],
     [
       'DOCUMENT',
       { header_format: 'DOCUMENT', header_handle_file_url: 'https://cdn.example/form.pdf' },
@@ -118,8 +125,16 @@ describe('parseInteraktTemplate', () => {
       { header_format: 'image', header_handle_file_url: 'https://cdn.example/a.png' },
       { headerType: 'image', headerText: null, headerMediaUrl: 'https://cdn.example/a.png' },
     ],
-    ['VIDEO without an example url', { header_format: 'VIDEO' }, { headerType: 'video', headerText: null, headerMediaUrl: null }],
-    ['VIDEO with a media handle instead of a url', { header_format: 'VIDEO', header_handle_file_url: '4::aW1h' }, { headerType: 'video', headerText: null, headerMediaUrl: null }],
+    [
+      'VIDEO without an example url',
+      { header_format: 'VIDEO' },
+      { headerType: 'video', headerText: null, headerMediaUrl: null },
+    ],
+    [
+      'VIDEO with a media handle instead of a url',
+      { header_format: 'VIDEO', header_handle_file_url: '4::aW1h' },
+      { headerType: 'video', headerText: null, headerMediaUrl: null },
+    ],
     ['missing', { header_format: undefined }, { headerType: 'none', headerText: null, headerMediaUrl: null }],
     ['empty', { header_format: '' }, { headerType: 'none', headerText: null, headerMediaUrl: null }],
   ])('reads a %s header', (_label, overrides, header) => {
@@ -127,8 +142,14 @@ describe('parseInteraktTemplate', () => {
   });
 
   it('refuses a header format Message Master cannot hold, and a TEXT header without text', () => {
-    expect(parseInteraktTemplate(row({ header_format: 'LOCATION' }))).toMatchObject({ ok: false, reason: expect.stringMatching(/LOCATION is not supported/) });
-    expect(parseInteraktTemplate(row({ header_format: 'TEXT', header: '  ' }))).toMatchObject({ ok: false, reason: expect.stringMatching(/TEXT but header has no text/) });
+    expect(parseInteraktTemplate(row({ header_format: 'LOCATION' }))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/LOCATION is not supported/),
+    });
+    expect(parseInteraktTemplate(row({ header_format: 'TEXT', header: '  ' }))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/TEXT but header has no text/),
+    });
   });
 
   it.each([
@@ -146,15 +167,27 @@ describe('parseInteraktTemplate', () => {
   });
 
   it('keeps an old or unknown category verbatim and a rejection reason, dropping Meta’s "NONE"', () => {
-    const rejected = parsedTemplate(parseInteraktTemplate(row({ category: 'ALERT_UPDATE', approval_status: 'REJECTED', rejection_reason: 'INVALID_FORMAT' })));
-    expect(rejected).toMatchObject({ category: 'ALERT_UPDATE', approvalStatus: 'Rejected', rejectionReason: 'INVALID_FORMAT' });
+    const rejected = parsedTemplate(
+      parseInteraktTemplate(
+        row({ category: 'ALERT_UPDATE', approval_status: 'REJECTED', rejection_reason: 'INVALID_FORMAT' }),
+      ),
+    );
+    expect(rejected).toMatchObject({
+      category: 'ALERT_UPDATE',
+      approvalStatus: 'Rejected',
+      rejectionReason: 'INVALID_FORMAT',
+    });
     expect(parsedTemplate(parseInteraktTemplate(row({ rejection_reason: 'NONE' }))).rejectionReason).toBeNull();
     expect(parsedTemplate(parseInteraktTemplate(row({ category: null }))).category).toBeNull();
   });
 
   it('falls back to Interakt’s own id, and accepts a numeric template id', () => {
-    expect(parsedTemplate(parseInteraktTemplate(row({ wa_template_id: null }))).providerTemplateId).toBe('0c1e5b2a-7f60-4e2e-9d4e-1a2b3c4d5e6f');
-    expect(parsedTemplate(parseInteraktTemplate(row({ wa_template_id: 987654321 }))).providerTemplateId).toBe('987654321');
+    expect(parsedTemplate(parseInteraktTemplate(row({ wa_template_id: null }))).providerTemplateId).toBe(
+      '0c1e5b2a-7f60-4e2e-9d4e-1a2b3c4d5e6f',
+    );
+    expect(parsedTemplate(parseInteraktTemplate(row({ wa_template_id: 987654321 }))).providerTemplateId).toBe(
+      '987654321',
+    );
   });
 
   it.each([
@@ -163,9 +196,19 @@ describe('parseInteraktTemplate', () => {
     ['no name', row({ name: undefined }), /name is missing/, undefined],
     ['a numeric name', row({ name: 42 }), /name is a number, not text/, undefined],
     ['no language', row({ language: '' }), /language is missing/, undefined],
-    ['no approval status', row({ approval_status: null }), /approval_status is missing/, { name: 'order_update', language: 'en' }],
+    [
+      'no approval status',
+      row({ approval_status: null }),
+      /approval_status is missing/,
+      { name: 'order_update', language: 'en' },
+    ],
     ['no body', row({ body: null }), /body is missing/, { name: 'order_update', language: 'en' }],
-    ['a name too long for the column', row({ name: 'x'.repeat(201) }), /name is 201 characters/, { name: 'x'.repeat(201), language: 'en' }],
+    [
+      'a name too long for the column',
+      row({ name: 'x'.repeat(201) }),
+      /name is 201 characters/,
+      { name: 'x'.repeat(201), language: 'en' },
+    ],
   ])('refuses %s without throwing', (_label, raw, reason, key) => {
     const result = parseInteraktTemplate(raw);
     expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(reason) });
@@ -176,7 +219,8 @@ describe('parseInteraktTemplate', () => {
 describe('Interakt template list client against the emulator', () => {
   const API_KEY = 'template-list-key';
   let running: StartedInteraktEmulator;
-  const client = (apiKey = API_KEY) => createInteraktTemplateClient({ baseUrl: running.baseUrl, getApiKey: () => apiKey, timeoutMs: 2_000 });
+  const client = (apiKey = API_KEY) =>
+    createInteraktTemplateClient({ baseUrl: running.baseUrl, getApiKey: () => apiKey, timeoutMs: 2_000 });
 
   beforeAll(async () => {
     running = await startInteraktEmulator({ apiKey: API_KEY, autoWebhooks: false, templatePageSize: 2 });
@@ -194,7 +238,11 @@ describe('Interakt template list client against the emulator', () => {
     expect(page.hasNext).toBe(true);
     expect(page.count).toBe(6);
     const [request] = running.emulator.state.requests();
-    expect(request).toMatchObject({ method: 'GET', authorized: true, path: '/v1/public/track/organization/templates?offset=2&language=all' });
+    expect(request).toMatchObject({
+      method: 'GET',
+      authorized: true,
+      path: '/v1/public/track/organization/templates?offset=2&language=all',
+    });
   });
 
   it('walks every page, advancing by the rows returned, until has_next is false', async () => {
@@ -207,7 +255,14 @@ describe('Interakt template list client against the emulator', () => {
       [4, 2, false],
     ]);
     const names = pages.flatMap((page) => page.rows.map((raw) => (raw as { name: string }).name));
-    expect(names).toEqual(['welcome_message', 'follow_up', 'drip_day_1', 'drip_day_2', 'drip_day_3', 'seller_registration']);
+    expect(names).toEqual([
+      'welcome_message',
+      'follow_up',
+      'drip_day_1',
+      'drip_day_2',
+      'drip_day_3',
+      'seller_registration',
+    ]);
   });
 
   it('serves a template removed through the control API no more', async () => {
@@ -233,13 +288,18 @@ describe('Interakt template list client against the emulator', () => {
   it('classifies an unreachable server as retryable', async () => {
     const closed = await startInteraktEmulator({ apiKey: API_KEY });
     await closed.close();
-    const unreachable = createInteraktTemplateClient({ baseUrl: closed.baseUrl, getApiKey: () => API_KEY, timeoutMs: 1_000 });
+    const unreachable = createInteraktTemplateClient({
+      baseUrl: closed.baseUrl,
+      getApiKey: () => API_KEY,
+      timeoutMs: 1_000,
+    });
     await expect(unreachable.listTemplatesPage(0)).rejects.toMatchObject({ kind: 'retryable', code: 'network' });
   });
 });
 
 describe('Interakt template list client against odd providers', () => {
-  const json = (body: unknown, status = 200): Response => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+  const json = (body: unknown, status = 200): Response =>
+    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
   const fakeClient = (answer: (offset: number) => Response) =>
     createInteraktTemplateClient({
       baseUrl: 'https://interakt.invalid/v1/public',
@@ -275,7 +335,13 @@ describe('Interakt template list client against odd providers', () => {
   });
 
   it('treats a 2xx without a template list as retryable, and a 5xx as retryable', async () => {
-    await expect(fakeClient(() => json({ result: true })).listTemplatesPage(0)).rejects.toMatchObject({ kind: 'retryable', code: 'unexpected_response' });
-    await expect(fakeClient(() => json({ message: 'down' }, 503)).listTemplatesPage(0)).rejects.toMatchObject({ kind: 'retryable', code: 'http_503' });
+    await expect(fakeClient(() => json({ result: true })).listTemplatesPage(0)).rejects.toMatchObject({
+      kind: 'retryable',
+      code: 'unexpected_response',
+    });
+    await expect(fakeClient(() => json({ message: 'down' }, 503)).listTemplatesPage(0)).rejects.toMatchObject({
+      kind: 'retryable',
+      code: 'http_503',
+    });
   });
 });

@@ -110,7 +110,11 @@ describe('Interakt client against the emulator', () => {
   it('classifies 429 as retryable and carries Retry-After in ms', async () => {
     running.emulator.state.injectFault({ kind: 'rate_limit', retryAfterSeconds: 7 });
     const error = await sendError(client().sendTemplate(welcome));
-    expect(error).toMatchObject({ kind: 'retryable', code: 'rate_limited', details: { httpStatus: 429, retryAfterMs: 7000 } });
+    expect(error).toMatchObject({
+      kind: 'retryable',
+      code: 'rate_limited',
+      details: { httpStatus: 429, retryAfterMs: 7000 },
+    });
     expect(error.message).toContain('Rate limit exceeded for this resource');
   });
 
@@ -176,7 +180,10 @@ describe('Interakt client against the emulator', () => {
       getApiKey: () => Promise.reject(new Error('vault sealed')),
       timeoutMs: TIMEOUT_MS,
     });
-    expect(await sendError(failing.sendTemplate(welcome))).toMatchObject({ kind: 'config', code: 'api_key_unavailable' });
+    expect(await sendError(failing.sendTemplate(welcome))).toMatchObject({
+      kind: 'config',
+      code: 'api_key_unavailable',
+    });
     expect(running.emulator.state.requests()).toHaveLength(0);
   });
 
@@ -203,7 +210,11 @@ describe('Interakt client against the emulator', () => {
   it('classifies a refused connection as retryable network error', async () => {
     const closed = await startInteraktEmulator({ apiKey: API_KEY });
     await closed.close();
-    const offline = createInteraktProvider({ baseUrl: closed.baseUrl, getApiKey: () => API_KEY, timeoutMs: TIMEOUT_MS });
+    const offline = createInteraktProvider({
+      baseUrl: closed.baseUrl,
+      getApiKey: () => API_KEY,
+      timeoutMs: TIMEOUT_MS,
+    });
     expect(await sendError(offline.sendTemplate(welcome))).toMatchObject({ kind: 'retryable', code: 'network' });
   });
 
@@ -215,8 +226,15 @@ describe('Interakt client against the emulator', () => {
     await new Promise<void>((resolve) => dropping.listen(0, '127.0.0.1', resolve));
     const { port } = dropping.address() as AddressInfo;
     try {
-      const provider = createInteraktProvider({ baseUrl: `http://127.0.0.1:${port}/v1/public`, getApiKey: () => API_KEY, timeoutMs: TIMEOUT_MS });
-      expect(await sendError(provider.sendTemplate(welcome))).toMatchObject({ kind: 'ambiguous', code: 'connection_lost' });
+      const provider = createInteraktProvider({
+        baseUrl: `http://127.0.0.1:${port}/v1/public`,
+        getApiKey: () => API_KEY,
+        timeoutMs: TIMEOUT_MS,
+      });
+      expect(await sendError(provider.sendTemplate(welcome))).toMatchObject({
+        kind: 'ambiguous',
+        code: 'connection_lost',
+      });
     } finally {
       await new Promise((resolve) => dropping.close(resolve));
     }
@@ -257,7 +275,10 @@ describe('Interakt client against answers the emulator does not give', () => {
   });
 
   it('classifies a 2xx that says result:false as a permanent rejection', async () => {
-    next = { status: 200, body: '{"result":false,"message":"Please correct the following error - Invalid phone number"}' };
+    next = {
+      status: 200,
+      body: '{"result":false,"message":"Please correct the following error - Invalid phone number"}',
+    };
     expect(await send()).toMatchObject({ kind: 'permanent', code: 'invalid_recipient' });
   });
 
@@ -274,7 +295,10 @@ describe('Interakt client against answers the emulator does not give', () => {
   it('classifies 404 and 422 as permanent rejections', async () => {
     next = { status: 404, body: '{"result":false,"message":"Not found"}' };
     expect(await send()).toMatchObject({ kind: 'permanent', code: 'rejected', details: { httpStatus: 404 } });
-    next = { status: 422, body: '{"result":false,"message":"Please correct the following error - bodyValues invalid"}' };
+    next = {
+      status: 422,
+      body: '{"result":false,"message":"Please correct the following error - bodyValues invalid"}',
+    };
     expect(await send()).toMatchObject({ kind: 'permanent', details: { httpStatus: 422 } });
   });
 

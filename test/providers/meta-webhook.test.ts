@@ -17,16 +17,31 @@ const RECEIVED_AT = new Date('2025-03-01T10:00:00Z');
 
 const envelope = (...changes: Array<Record<string, unknown>>) => ({
   object: 'whatsapp_business_account',
-  entry: [{ id: 'WABA', changes: changes.map((value) => ({ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550001234', phone_number_id: 'PNID' }, ...value } })) }],
+  entry: [
+    {
+      id: 'WABA',
+      changes: changes.map((value) => ({
+        field: 'messages',
+        value: {
+          messaging_product: 'whatsapp',
+          metadata: { display_phone_number: '15550001234', phone_number_id: 'PNID' },
+          ...value,
+        },
+      })),
+    },
+  ],
 });
 
 describe('verifyMetaSignature', () => {
   const body = Buffer.from('{"object":"whatsapp_business_account","entry":[]}');
-  const hmac = (bytes: Buffer | string, secret = APP_SECRET) => `sha256=${createHmac('sha256', secret).update(bytes).digest('hex')}`;
+  const hmac = (bytes: Buffer | string, secret = APP_SECRET) =>
+    `sha256=${createHmac('sha256', secret).update(bytes).digest('hex')}`;
 
   it('accepts the HMAC-SHA256 of the raw body keyed with the app secret', () => {
     expect(verifyMetaSignature(body, hmac(body), APP_SECRET)).toBe(true);
-    expect(verifyMetaSignature(body.toString('utf8'), hmac(body).toUpperCase().replace('SHA256=', 'sha256='), APP_SECRET)).toBe(true);
+    expect(
+      verifyMetaSignature(body.toString('utf8'), hmac(body).toUpperCase().replace('SHA256=', 'sha256='), APP_SECRET),
+    ).toBe(true);
     expect(signMetaWebhook(body, APP_SECRET)).toBe(hmac(body));
   });
 
@@ -35,7 +50,9 @@ describe('verifyMetaSignature', () => {
     expect(verifyMetaSignature(Buffer.from(body.toString().replace('[]', '[{}]')), hmac(body), APP_SECRET)).toBe(false);
     expect(verifyMetaSignature(body, undefined, APP_SECRET)).toBe(false);
     expect(verifyMetaSignature(body, hmac(body).slice('sha256='.length), APP_SECRET)).toBe(false);
-    expect(verifyMetaSignature(body, `sha1=${createHmac('sha1', APP_SECRET).update(body).digest('hex')}`, APP_SECRET)).toBe(false);
+    expect(
+      verifyMetaSignature(body, `sha1=${createHmac('sha1', APP_SECRET).update(body).digest('hex')}`, APP_SECRET),
+    ).toBe(false);
     expect(verifyMetaSignature(body, 'sha256=zz', APP_SECRET)).toBe(false);
   });
 
@@ -73,7 +90,13 @@ describe('parseMetaWebhook', () => {
               value: {
                 metadata: { phone_number_id: 'PNID' },
                 statuses: [
-                  { id: 'wamid.A', status: 'sent', timestamp: '1740823200', recipient_id: '919876543210', biz_opaque_callback_data: 'drip-1:0' },
+                  {
+                    id: 'wamid.A',
+                    status: 'sent',
+                    timestamp: '1740823200',
+                    recipient_id: '919876543210',
+                    biz_opaque_callback_data: 'drip-1:0',
+                  },
                   { id: 'wamid.B', status: 'delivered', timestamp: '1740823201', recipient_id: '919812345678' },
                 ],
               },
@@ -92,7 +115,13 @@ describe('parseMetaWebhook', () => {
                     status: 'failed',
                     timestamp: '1740823202',
                     recipient_id: '919800000000',
-                    errors: [{ code: 131026, title: 'Message undeliverable', error_data: { details: 'Receiver is incapable of receiving this message' } }],
+                    errors: [
+                      {
+                        code: 131026,
+                        title: 'Message undeliverable',
+                        error_data: { details: 'Receiver is incapable of receiving this message' },
+                      },
+                    ],
                   },
                   { id: 'wamid.A', status: 'read', timestamp: '1740823203', recipient_id: '919876543210' },
                 ],
@@ -116,7 +145,12 @@ describe('parseMetaWebhook', () => {
         phoneNumberId: 'PNID',
         raw: JSON.stringify(payload.entry[0]!.changes[0]!.value.statuses[0]),
       },
-      expect.objectContaining({ providerMessageId: 'wamid.B', status: 'delivered', at: new Date(1740823201 * 1000), callbackData: null }),
+      expect.objectContaining({
+        providerMessageId: 'wamid.B',
+        status: 'delivered',
+        at: new Date(1740823201 * 1000),
+        callbackData: null,
+      }),
       expect.objectContaining({
         providerMessageId: 'wamid.C',
         status: 'failed',
@@ -133,7 +167,13 @@ describe('parseMetaWebhook', () => {
       envelope({
         contacts: [{ profile: { name: 'Asha Rao' }, wa_id: '919876543210' }],
         messages: [
-          { from: '919876543210', id: 'wamid.IN1', timestamp: '1740823300', type: 'text', text: { body: 'STOP please' } },
+          {
+            from: '919876543210',
+            id: 'wamid.IN1',
+            timestamp: '1740823300',
+            type: 'text',
+            text: { body: 'STOP please' },
+          },
           {
             from: '919876543210',
             id: 'wamid.IN2',
@@ -142,9 +182,27 @@ describe('parseMetaWebhook', () => {
             context: { from: '15550001234', id: 'wamid.OUT' },
             button: { text: 'Not interested', payload: 'NOT_INTERESTED' },
           },
-          { from: '919812345678', id: 'wamid.IN3', timestamp: '1740823302', type: 'interactive', interactive: { type: 'button_reply', button_reply: { id: 'b1', title: 'Yes' } } },
-          { from: '919812345678', id: 'wamid.IN4', timestamp: '1740823303', type: 'interactive', interactive: { type: 'list_reply', list_reply: { id: 'l1', title: 'Plan B' } } },
-          { from: '919812345678', id: 'wamid.IN5', timestamp: '1740823304', type: 'image', image: { id: 'media', caption: 'my form' } },
+          {
+            from: '919812345678',
+            id: 'wamid.IN3',
+            timestamp: '1740823302',
+            type: 'interactive',
+            interactive: { type: 'button_reply', button_reply: { id: 'b1', title: 'Yes' } },
+          },
+          {
+            from: '919812345678',
+            id: 'wamid.IN4',
+            timestamp: '1740823303',
+            type: 'interactive',
+            interactive: { type: 'list_reply', list_reply: { id: 'l1', title: 'Plan B' } },
+          },
+          {
+            from: '919812345678',
+            id: 'wamid.IN5',
+            timestamp: '1740823304',
+            type: 'image',
+            image: { id: 'media', caption: 'my form' },
+          },
           { from: '919812345678', id: 'wamid.IN6', timestamp: '1740823305', type: 'sticker', sticker: { id: 'media' } },
         ],
       }),
@@ -161,9 +219,19 @@ describe('parseMetaWebhook', () => {
       profileName: 'Asha Rao',
       at: new Date(1740823300 * 1000),
       phoneNumberId: 'PNID',
-      raw: JSON.stringify({ from: '919876543210', id: 'wamid.IN1', timestamp: '1740823300', type: 'text', text: { body: 'STOP please' } }),
+      raw: JSON.stringify({
+        from: '919876543210',
+        id: 'wamid.IN1',
+        timestamp: '1740823300',
+        type: 'text',
+        text: { body: 'STOP please' },
+      }),
     });
-    expect(events.slice(1).map((event) => event.kind === 'inbound' && [event.providerMessageId, event.text, event.contextMessageId])).toEqual([
+    expect(
+      events
+        .slice(1)
+        .map((event) => event.kind === 'inbound' && [event.providerMessageId, event.text, event.contextMessageId]),
+    ).toEqual([
       ['wamid.IN2', 'Not interested', 'wamid.OUT'],
       ['wamid.IN3', 'Yes', null],
       ['wamid.IN4', 'Plan B', null],
@@ -209,10 +277,24 @@ describe('parseMetaWebhook', () => {
       expect.objectContaining({ providerMessageId: 'wamid.E', status: 'delivered', at: RECEIVED_AT }),
     ]);
 
-    for (const odd of [null, undefined, 'text', 42, [], {}, { entry: {} }, { object: 'page', entry: [{ changes: [] }] }]) {
+    for (const odd of [
+      null,
+      undefined,
+      'text',
+      42,
+      [],
+      {},
+      { entry: {} },
+      { object: 'page', entry: [{ changes: [] }] },
+    ]) {
       expect(parseMetaWebhook(odd, RECEIVED_AT)).toEqual([]);
     }
-    expect(parseMetaWebhook({ object: 'instagram', entry: envelope({ statuses: [{ id: 'wamid.I', status: 'sent' }] }).entry })).toEqual([]);
+    expect(
+      parseMetaWebhook({
+        object: 'instagram',
+        entry: envelope({ statuses: [{ id: 'wamid.I', status: 'sent' }] }).entry,
+      }),
+    ).toEqual([]);
   });
 });
 
@@ -270,7 +352,12 @@ describe('webhooks the Meta emulator posts', () => {
     const [post] = received;
     expect(verifyMetaSignature(post!.rawBody, post!.signature, APP_SECRET)).toBe(true);
     const events = parseMetaWebhook(JSON.parse(post!.rawBody.toString('utf8')));
-    expect(events.map((event) => event.kind === 'status' && [event.providerMessageId, event.status, event.callbackData, event.recipient])).toEqual([
+    expect(
+      events.map(
+        (event) =>
+          event.kind === 'status' && [event.providerMessageId, event.status, event.callbackData, event.recipient],
+      ),
+    ).toEqual([
       [first.providerMessageId, 'sent', 'drip-1:0', '919876543210'],
       [second.providerMessageId, 'sent', 'drip-2:0', '919812345678'],
       [second.providerMessageId, 'failed', 'drip-2:0', '919812345678'],
@@ -280,10 +367,15 @@ describe('webhooks the Meta emulator posts', () => {
   });
 
   it('batches automatic statuses that fall due together into one POST', async () => {
-    emulator.emulator.state.configureWebhooks({ autoWebhooks: true, webhookDelaysMs: { sent: 0, delivered: 0, read: 0 } });
+    emulator.emulator.state.configureWebhooks({
+      autoWebhooks: true,
+      webhookDelaysMs: { sent: 0, delivered: 0, read: 0 },
+    });
     const accepted = await send('+919876543210', 'drip-3:0');
 
-    await expect.poll(() => emulator.emulator.state.webhookDeliveries().filter((delivery) => delivery.responseStatus !== null)).toHaveLength(1);
+    await expect
+      .poll(() => emulator.emulator.state.webhookDeliveries().filter((delivery) => delivery.responseStatus !== null))
+      .toHaveLength(1);
     expect(received).toHaveLength(1);
     const events = parseMetaWebhook(JSON.parse(received[0]!.rawBody.toString('utf8')));
     expect(events.map((event) => event.kind === 'status' && event.status)).toEqual(['sent', 'delivered', 'read']);
@@ -292,12 +384,22 @@ describe('webhooks the Meta emulator posts', () => {
 
   it('posts an inbound reply that parses to the sender, text and replied-to wamid', async () => {
     const sent = await send('+919876543210', 'drip-4:0');
-    await emulator.emulator.state.deliverInboundMessage({ from: '+919876543210', buttonText: 'Stop', replyTo: sent.providerMessageId });
+    await emulator.emulator.state.deliverInboundMessage({
+      from: '+919876543210',
+      buttonText: 'Stop',
+      replyTo: sent.providerMessageId,
+    });
 
     const [post] = received;
     expect(verifyMetaSignature(post!.rawBody, post!.signature, APP_SECRET)).toBe(true);
     expect(parseMetaWebhook(JSON.parse(post!.rawBody.toString('utf8')))).toEqual([
-      expect.objectContaining({ kind: 'inbound', from: '919876543210', type: 'button', text: 'Stop', contextMessageId: sent.providerMessageId }),
+      expect.objectContaining({
+        kind: 'inbound',
+        from: '919876543210',
+        type: 'button',
+        text: 'Stop',
+        contextMessageId: sent.providerMessageId,
+      }),
     ]);
   });
 });

@@ -63,7 +63,12 @@ beforeAll(async () => {
           { type: 'URL', text: 'Track', url: 'https://shop.example/track/{{1}}' },
         ],
       },
-      { name: 'spring_sale', language: 'en', header: { format: 'IMAGE' }, body: 'Hi {{1}}, our spring sale starts today.' },
+      {
+        name: 'spring_sale',
+        language: 'en',
+        header: { format: 'IMAGE' },
+        body: 'Hi {{1}}, our spring sale starts today.',
+      },
     ],
   });
 });
@@ -135,7 +140,9 @@ describe('Meta client against the emulator', () => {
         components: [
           {
             type: 'header',
-            parameters: [{ type: 'document', document: { link: 'https://example.com/form.pdf', filename: 'Registration.pdf' } }],
+            parameters: [
+              { type: 'document', document: { link: 'https://example.com/form.pdf', filename: 'Registration.pdf' } },
+            ],
           },
           { type: 'body', parameters: [{ type: 'text', text: 'Asha' }] },
         ],
@@ -181,7 +188,9 @@ describe('Meta client against the emulator', () => {
     await client().sendTemplate({ ...sale, headerValues: ['https://cdn.example/sale'], headerFormat: 'image' });
     await client().sendTemplate({ ...sale, headerValues: ['https://cdn.example/sale.png'] });
 
-    const headers = running.emulator.state.requests().map((request) => (request.body as { template: { components: unknown[] } }).template.components[0]);
+    const headers = running.emulator.state
+      .requests()
+      .map((request) => (request.body as { template: { components: unknown[] } }).template.components[0]);
     expect(headers).toEqual([
       { type: 'header', parameters: [{ type: 'image', image: { link: 'https://cdn.example/sale' } }] },
       { type: 'header', parameters: [{ type: 'image', image: { link: 'https://cdn.example/sale.png' } }] },
@@ -238,23 +247,29 @@ describe('Meta error classification (providers.md §3.5)', () => {
     [132016, 'permanent'],
   ];
 
-  it.each(table)('classifies Graph error %i as %s, with code, details and fbtrace_id in the message', async (code, kind, retryAfterMs) => {
-    running.emulator.state.injectFault({ kind: 'graph_error', code, details: `details for ${code}` });
-    const error = await sendError(client().sendTemplate(welcome));
+  it.each(table)(
+    'classifies Graph error %i as %s, with code, details and fbtrace_id in the message',
+    async (code, kind, retryAfterMs) => {
+      running.emulator.state.injectFault({ kind: 'graph_error', code, details: `details for ${code}` });
+      const error = await sendError(client().sendTemplate(welcome));
 
-    const [request] = running.emulator.state.requests();
-    const graph = (request!.responseBody as { error: { fbtrace_id: string } }).error;
-    expect(error).toMatchObject({ kind, code: `meta_${code}`, details: { httpStatus: request!.responseStatus } });
-    expect(error.details.retryAfterMs).toBe(retryAfterMs);
-    expect(error.message).toContain(`Meta error ${code}`);
-    expect(error.message).toContain(`details: details for ${code}`);
-    expect(error.message).toContain(`fbtrace_id: ${graph.fbtrace_id}`);
-    expect(running.emulator.state.acceptedMessages()).toHaveLength(0);
-  });
+      const [request] = running.emulator.state.requests();
+      const graph = (request!.responseBody as { error: { fbtrace_id: string } }).error;
+      expect(error).toMatchObject({ kind, code: `meta_${code}`, details: { httpStatus: request!.responseStatus } });
+      expect(error.details.retryAfterMs).toBe(retryAfterMs);
+      expect(error.message).toContain(`Meta error ${code}`);
+      expect(error.message).toContain(`details: details for ${code}`);
+      expect(error.message).toContain(`fbtrace_id: ${graph.fbtrace_id}`);
+      expect(running.emulator.state.acceptedMessages()).toHaveLength(0);
+    },
+  );
 
   it('classifies an HTTP 5xx-wrapped configuration code as config, not retryable: the code decides', async () => {
     running.emulator.state.injectFault({ kind: 'graph_error', code: 3, httpStatus: 500 });
-    expect(await sendError(client().sendTemplate(welcome))).toMatchObject({ kind: 'config', details: { httpStatus: 500 } });
+    expect(await sendError(client().sendTemplate(welcome))).toMatchObject({
+      kind: 'config',
+      details: { httpStatus: 500 },
+    });
   });
 
   it('uses Retry-After over the default delay when Meta sends one', async () => {
@@ -283,7 +298,9 @@ describe('Meta error classification (providers.md §3.5)', () => {
   it('classifies a wrong body-value count as permanent 132000', async () => {
     const error = await sendError(client().sendTemplate({ ...welcome, bodyValues: ['Asha'] }));
     expect(error).toMatchObject({ kind: 'permanent', code: 'meta_132000' });
-    expect(error.message).toContain('body: number of localizable_params (1) does not match the expected number of params (2)');
+    expect(error.message).toContain(
+      'body: number of localizable_params (1) does not match the expected number of params (2)',
+    );
   });
 
   it('classifies a missing URL-button suffix as permanent 131008', async () => {
@@ -313,7 +330,9 @@ describe('Meta error classification (providers.md §3.5)', () => {
       code: 'access_token_missing',
     });
     expect(
-      await sendError(client({ getAccessToken: () => Promise.reject(new Error('vault sealed')) }).sendTemplate(welcome)),
+      await sendError(
+        client({ getAccessToken: () => Promise.reject(new Error('vault sealed')) }).sendTemplate(welcome),
+      ),
     ).toMatchObject({ kind: 'config', code: 'access_token_unavailable' });
     expect(running.emulator.state.requests()).toHaveLength(0);
   });
@@ -338,13 +357,19 @@ describe('Meta error classification (providers.md §3.5)', () => {
 
   it('classifies no answer in time as ambiguous when the emulator did not accept', async () => {
     running.emulator.state.injectFault({ kind: 'timeout', ms: TIMEOUT_MS * 5 });
-    expect(await sendError(client({ timeoutMs: TIMEOUT_MS }).sendTemplate(welcome))).toMatchObject({ kind: 'ambiguous', code: 'timeout' });
+    expect(await sendError(client({ timeoutMs: TIMEOUT_MS }).sendTemplate(welcome))).toMatchObject({
+      kind: 'ambiguous',
+      code: 'timeout',
+    });
     expect(running.emulator.state.acceptedMessages()).toHaveLength(0);
   });
 
   it('classifies a late answer as ambiguous although the emulator accepted the message', async () => {
     running.emulator.state.injectFault({ kind: 'accept_then_timeout', ms: TIMEOUT_MS * 5 });
-    expect(await sendError(client({ timeoutMs: TIMEOUT_MS }).sendTemplate(welcome))).toMatchObject({ kind: 'ambiguous', code: 'timeout' });
+    expect(await sendError(client({ timeoutMs: TIMEOUT_MS }).sendTemplate(welcome))).toMatchObject({
+      kind: 'ambiguous',
+      code: 'timeout',
+    });
     expect(running.emulator.state.acceptedMessages()).toEqual([
       expect.objectContaining({ callbackData: 'drip-42:0', phone: '+919876543210' }),
     ]);
@@ -414,10 +439,16 @@ describe('Meta client against answers the emulator does not give', () => {
       }).sendTemplate(welcome),
     );
   const graphError = (code: number, extra: Record<string, unknown> = {}) =>
-    JSON.stringify({ error: { message: `(#${code}) Something`, type: 'OAuthException', code, fbtrace_id: 'AbC', ...extra } });
+    JSON.stringify({
+      error: { message: `(#${code}) Something`, type: 'OAuthException', code, fbtrace_id: 'AbC', ...extra },
+    });
 
   it.each([
-    ['a 2xx without messages', 200, '{"messaging_product":"whatsapp","contacts":[{"input":"919876543210","wa_id":"919876543210"}]}'],
+    [
+      'a 2xx without messages',
+      200,
+      '{"messaging_product":"whatsapp","contacts":[{"input":"919876543210","wa_id":"919876543210"}]}',
+    ],
     ['a 2xx with an empty id', 200, '{"messages":[{"id":""}]}'],
     ['a 2xx that is not JSON', 200, '<html>ok</html>'],
     ['an empty 2xx', 200, ''],

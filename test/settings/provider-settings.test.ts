@@ -92,7 +92,10 @@ describe('Interakt settings in MasterData', () => {
     expect((await readInteraktOptions(db)) as object).not.toHaveProperty('apiKey');
 
     await writeInteraktSettings(db, box, { apiKey: null });
-    expect(await readInteraktSettings(db, box, { apiKey: 'env-key' })).toMatchObject({ apiKey: 'env-key', apiKeySource: 'environment' });
+    expect(await readInteraktSettings(db, box, { apiKey: 'env-key' })).toMatchObject({
+      apiKey: 'env-key',
+      apiKeySource: 'environment',
+    });
   });
 
   it('the worker’s key reader sees a rotated key on its very next call', async () => {
@@ -112,8 +115,12 @@ describe('Interakt settings in MasterData', () => {
 
   it('a sealed key cannot be read with another DRIPLINE_SECRET_KEY', async () => {
     await writeInteraktSettings(db, box, { apiKey: KEY });
-    await expect(readInteraktSettings(db, createSecretBox(generateSecretKey()))).rejects.toThrow(/failed authentication/);
-    await expect(readInteraktSettings(db, createSecretBox(undefined))).rejects.toThrow(/DRIPLINE_SECRET_KEY is not set/);
+    await expect(readInteraktSettings(db, createSecretBox(generateSecretKey()))).rejects.toThrow(
+      /failed authentication/,
+    );
+    await expect(readInteraktSettings(db, createSecretBox(undefined))).rejects.toThrow(
+      /DRIPLINE_SECRET_KEY is not set/,
+    );
   });
 });
 

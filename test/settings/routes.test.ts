@@ -48,7 +48,9 @@ describe('Interakt settings API', () => {
 
   beforeAll(async () => {
     for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
-      vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void output.push(args.map(String).join(' ')));
+      vi.spyOn(console, method).mockImplementation(
+        (...args: unknown[]) => void output.push(args.map(String).join(' ')),
+      );
     }
     for (const stream of [process.stdout, process.stderr]) {
       const write = stream.write.bind(stream);
@@ -64,7 +66,11 @@ describe('Interakt settings API', () => {
     const started = await startInteraktEmulator({ apiKey: OLD_KEY });
     emulator = { state: started.emulator.state, close: started.close };
     emulatorUrl = started.url;
-    const provider = createInteraktProvider({ baseUrl: started.baseUrl, getApiKey: interaktApiKeyReader(db, box, {}), timeoutMs: 2_000 });
+    const provider = createInteraktProvider({
+      baseUrl: started.baseUrl,
+      getApiKey: interaktApiKeyReader(db, box, {}),
+      timeoutMs: 2_000,
+    });
     workers = await createWorkers({
       connection: env.nativeConnection,
       namespace: env.namespace ?? 'default',
@@ -146,13 +152,24 @@ describe('Interakt settings API', () => {
     );
     const noTemplate = await request('PUT', '/settings/interakt', { welcomeOnCreate: true });
     expect(noTemplate.status).toBe(400);
-    expect(noTemplate.body.error.issues).toEqual([{ location: 'body', path: 'welcomeTemplateName', message: 'is required while welcomeOnCreate is on' }]);
+    expect(noTemplate.body.error.issues).toEqual([
+      { location: 'body', path: 'welcomeTemplateName', message: 'is required while welcomeOnCreate is on' },
+    ]);
     expect((await request('PUT', '/settings/interakt', {})).status).toBe(400);
-    const unknownWelcome = await request('PUT', '/settings/interakt', { welcomeOnCreate: true, welcomeTemplateName: 'no_such_template' });
+    const unknownWelcome = await request('PUT', '/settings/interakt', {
+      welcomeOnCreate: true,
+      welcomeTemplateName: 'no_such_template',
+    });
     expect(unknownWelcome.status).toBe(400);
-    expect(unknownWelcome.body.error.issues[0]).toMatchObject({ path: 'welcomeTemplateName', message: expect.stringContaining('no_such_template') });
+    expect(unknownWelcome.body.error.issues[0]).toMatchObject({
+      path: 'welcomeTemplateName',
+      message: expect.stringContaining('no_such_template'),
+    });
     // welcome_message needs two body values; a welcome gives one (the lead's name).
-    const wrongCount = await request('PUT', '/settings/interakt', { welcomeOnCreate: true, welcomeTemplateName: 'welcome_message' });
+    const wrongCount = await request('PUT', '/settings/interakt', {
+      welcomeOnCreate: true,
+      welcomeTemplateName: 'welcome_message',
+    });
     expect(wrongCount.status).toBe(400);
     expect(wrongCount.body.error.issues[0].message).toContain('2 body variables');
     // Malformed JSON around a key: refused without quoting the body back.
@@ -171,7 +188,9 @@ describe('Interakt settings API', () => {
     expect(enabled.status).toBe(200);
 
     const first = await request('POST', '/leads', { name: 'Before Rotation', phone: nextPhone() });
-    expect(await env.client.workflow.getHandle(welcomeWorkflowId(first.body.id)).result()).toMatchObject({ kind: 'sent' });
+    expect(await env.client.workflow.getHandle(welcomeWorkflowId(first.body.id)).result()).toMatchObject({
+      kind: 'sent',
+    });
     expect(emulator.state.requests().every((entry) => entry.authorized)).toBe(true);
 
     // Interakt issues a new key: the old one stops working there (same address, new key).
@@ -181,15 +200,22 @@ describe('Interakt settings API', () => {
     emulator = { state: rotated.state, close: listening.close };
 
     const second = await request('POST', '/leads', { name: 'During Rotation', phone: nextPhone() });
-    await waitFor(() => rotated.state.requests().some((entry) => !entry.authorized), 'a send with the old key to be refused');
+    await waitFor(
+      () => rotated.state.requests().some((entry) => !entry.authorized),
+      'a send with the old key to be refused',
+    );
     expect(rotated.state.acceptedMessages()).toEqual([]);
 
     const put = await request('PUT', '/settings/interakt', { apiKey: NEW_KEY });
     expect(put.body).toMatchObject({ apiKey: `••••••••${NEW_KEY.slice(-4)}`, apiKeySet: true });
 
-    expect(await env.client.workflow.getHandle(welcomeWorkflowId(second.body.id)).result()).toMatchObject({ kind: 'sent' });
+    expect(await env.client.workflow.getHandle(welcomeWorkflowId(second.body.id)).result()).toMatchObject({
+      kind: 'sent',
+    });
     const third = await request('POST', '/leads', { name: 'After Rotation', phone: nextPhone() });
-    expect(await env.client.workflow.getHandle(welcomeWorkflowId(third.body.id)).result()).toMatchObject({ kind: 'sent' });
+    expect(await env.client.workflow.getHandle(welcomeWorkflowId(third.body.id)).result()).toMatchObject({
+      kind: 'sent',
+    });
 
     const seen = rotated.state.requests().map((entry) => entry.authorized);
     const firstWithNewKey = seen.indexOf(true);

@@ -38,7 +38,9 @@ describe('secret box (AES-256-GCM)', () => {
 
   it('refuses a value sealed with another key, or for another setting', () => {
     const sealed = box.seal(SECRET, 'interakt/webhookSecret');
-    expect(() => createSecretBox(generateSecretKey()).open(sealed, 'interakt/webhookSecret')).toThrow(/failed authentication/);
+    expect(() => createSecretBox(generateSecretKey()).open(sealed, 'interakt/webhookSecret')).toThrow(
+      /failed authentication/,
+    );
     expect(() => box.open(sealed, 'interakt/apiKey')).toThrow(/failed authentication/);
   });
 

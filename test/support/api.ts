@@ -26,7 +26,12 @@ export interface ApiResponse<T = any> {
 
 /** A tiny JSON client bound to one base URL and (optionally) one API key. */
 export function apiClient(baseUrl: string, apiKey?: string) {
-  return async function request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+  return async function request<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse<T>> {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
       headers: {

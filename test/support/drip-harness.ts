@@ -38,7 +38,10 @@ export interface DripHarnessOptions {
  * Master holds the emulator's templates, Approved, as after a sync.
  */
 export async function startDripHarness(options: DripHarnessOptions) {
-  await seedTemplates(options.db, [...DEFAULT_EMULATOR_TEMPLATES, ...ctaEmulatorTemplates(options.ctaBaseUrl ?? 'http://localhost:3000')]);
+  await seedTemplates(options.db, [
+    ...DEFAULT_EMULATOR_TEMPLATES,
+    ...ctaEmulatorTemplates(options.ctaBaseUrl ?? 'http://localhost:3000'),
+  ]);
   const emulator = await startInteraktEmulator({
     apiKey: EMULATOR_KEY,
     webhookUrl: options.webhookUrl,
@@ -46,7 +49,11 @@ export async function startDripHarness(options: DripHarnessOptions) {
     autoWebhooks: options.webhookUrl !== undefined,
     ctaBaseUrl: options.ctaBaseUrl ?? 'http://localhost:3000',
   });
-  const provider = createInteraktProvider({ baseUrl: emulator.baseUrl, getApiKey: () => EMULATOR_KEY, timeoutMs: 2_000 });
+  const provider = createInteraktProvider({
+    baseUrl: emulator.baseUrl,
+    getApiKey: () => EMULATOR_KEY,
+    timeoutMs: 2_000,
+  });
   const taskQueue = options.taskQueue ?? uniqueTaskQueue('drip');
   const workers: Worker[] = await createWorkers({
     connection: options.connection,
@@ -106,9 +113,11 @@ export async function startDrip(
     delaySeconds,
     variables,
   }));
-  const { created } = await createAssignments(db, [
-    { leadId: createdLead.id, sequenceId: sequence.id, sequenceVersion: sequence.version, steps: snapshot },
-  ], dripWorkflowId);
+  const { created } = await createAssignments(
+    db,
+    [{ leadId: createdLead.id, sequenceId: sequence.id, sequenceVersion: sequence.version, steps: snapshot }],
+    dripWorkflowId,
+  );
   const assignmentId = created[0]!.id;
   const input: DripWorkflowInput = {
     assignmentId,
@@ -127,7 +136,11 @@ export async function startDrip(
 }
 
 /** Polls until `probe` returns a truthy value (real time), failing after `timeoutMs`. */
-export async function waitFor<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  probe: () => Promise<T> | T,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

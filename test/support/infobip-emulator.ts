@@ -1,4 +1,9 @@
-import { createInfobipEmulator, generatedPersonIndexAt, type InfobipEmulator, type InfobipEmulatorOptions } from '../../src/emulators/infobip';
+import {
+  createInfobipEmulator,
+  generatedPersonIndexAt,
+  type InfobipEmulator,
+  type InfobipEmulatorOptions,
+} from '../../src/emulators/infobip';
 
 export const TEST_INFOBIP_API_KEY = 'test-infobip-app-key';
 
@@ -10,7 +15,9 @@ export interface StartedInfobipEmulator {
 }
 
 /** The Infobip emulator on a free port of 127.0.0.1, reached over real HTTP. */
-export async function startInfobipEmulator(options: Partial<InfobipEmulatorOptions> = {}): Promise<StartedInfobipEmulator> {
+export async function startInfobipEmulator(
+  options: Partial<InfobipEmulatorOptions> = {},
+): Promise<StartedInfobipEmulator> {
   const emulator = createInfobipEmulator({ apiKey: TEST_INFOBIP_API_KEY, ...options });
   const listening = await emulator.listen(0, '127.0.0.1');
   return { url: listening.url, emulator, close: listening.close };

@@ -8,7 +8,10 @@ export interface SseEvent {
 /** Opens GET /messages/stream and hands back the parsed events as they arrive. */
 export async function openStream(url: string, key: string, headers: Record<string, string> = {}) {
   const controller = new AbortController();
-  const response = await fetch(url, { headers: { authorization: `Bearer ${key}`, ...headers }, signal: controller.signal });
+  const response = await fetch(url, {
+    headers: { authorization: `Bearer ${key}`, ...headers },
+    signal: controller.signal,
+  });
   const events: SseEvent[] = [];
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   const pump = (async () => {

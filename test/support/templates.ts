@@ -7,7 +7,11 @@ import {
   type Template,
   type TemplateButton,
 } from '../../src/db/queries';
-import { DEFAULT_EMULATOR_TEMPLATES, EmulatorTemplateSchema, type EmulatorTemplate } from '../../src/emulators/interakt-templates';
+import {
+  DEFAULT_EMULATOR_TEMPLATES,
+  EmulatorTemplateSchema,
+  type EmulatorTemplate,
+} from '../../src/emulators/interakt-templates';
 import { normaliseApprovalStatus } from '../../src/providers/approval-status';
 
 /**
@@ -16,7 +20,10 @@ import { normaliseApprovalStatus } from '../../src/providers/approval-status';
  * Takes the emulator's input form, so a test can give the same template to both. Idempotent: a
  * template already there (same name + language) is overwritten, and un-archived.
  */
-export async function seedTemplates(db: Db, templates: readonly EmulatorTemplate[] = DEFAULT_EMULATOR_TEMPLATES): Promise<Template[]> {
+export async function seedTemplates(
+  db: Db,
+  templates: readonly EmulatorTemplate[] = DEFAULT_EMULATOR_TEMPLATES,
+): Promise<Template[]> {
   const seeded: Template[] = [];
   for (const template of templates) {
     const values = messageMasterValues(template);
@@ -44,9 +51,10 @@ function messageMasterValues(input: EmulatorTemplate): CreateTemplateParams {
     headerMediaUrl: header && header.format !== 'TEXT' ? (header.exampleUrl ?? null) : null,
     body: template.body,
     footer: template.footer ?? null,
-    buttons: (template.buttons ?? []).map(
-      (button): TemplateButton =>
-        button.type === 'PHONE_NUMBER' ? { type: button.type, text: button.text, phoneNumber: button.phone_number } : button,
+    buttons: (template.buttons ?? []).map((button): TemplateButton =>
+      button.type === 'PHONE_NUMBER'
+        ? { type: button.type, text: button.text, phoneNumber: button.phone_number }
+        : button,
     ),
     provider: 'interakt',
     source: 'interakt',

@@ -12,7 +12,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  Runtime,
+  type LogLevel,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { SEARCH_ATTRIBUTES } from '../../src/shared';
 import { REPO_ROOT, TEMPORAL_CLI_PATH, TEST_SERVER_PATH } from '../../temporal/paths.cjs';
@@ -123,7 +129,9 @@ function searchAttributeTypes(keys: readonly (typeof SEARCH_ATTRIBUTES)[number][
 
 function requireTool(file: string): string {
   if (!fs.existsSync(file)) {
-    throw new Error(`${path.relative(REPO_ROOT, file)} is missing: run \`npm run setup\` (it needs python3+pip, java and mvn).`);
+    throw new Error(
+      `${path.relative(REPO_ROOT, file)} is missing: run \`npm run setup\` (it needs python3+pip, java and mvn).`,
+    );
   }
   return file;
 }

@@ -28,7 +28,14 @@ describe('templates API and template checks on sequences', () => {
     db = await createTestDb();
     await seedTemplates(db);
     api = await listen(
-      createApp({ db, temporal: unusedTemporal, taskQueue: 'unused', sendTaskQueue: 'unused-sends', defaultCountry: 'IN', log: () => {} }),
+      createApp({
+        db,
+        temporal: unusedTemporal,
+        taskQueue: 'unused',
+        sendTaskQueue: 'unused-sends',
+        defaultCountry: 'IN',
+        log: () => {},
+      }),
     );
     const { key, keyHash, keyPrefix } = generateApiKey();
     await createApiKey(db, { name: 'test', keyHash, keyPrefix });
@@ -61,7 +68,13 @@ describe('templates API and template checks on sequences', () => {
     it('creates a template as Pending (201), reads it back, and answers 409 for the same name and language', async () => {
       const created = await request('POST', '/templates', orderUpdate);
       expect(created.status).toBe(201);
-      expect(created.body).toMatchObject({ ...orderUpdate, id: expect.any(Number), approvalStatus: 'Pending', source: 'crm', archivedAt: null });
+      expect(created.body).toMatchObject({
+        ...orderUpdate,
+        id: expect.any(Number),
+        approvalStatus: 'Pending',
+        source: 'crm',
+        archivedAt: null,
+      });
 
       expect((await request('GET', `/templates/${created.body.id}`)).body).toEqual(created.body);
       expect((await request('GET', '/templates/999999')).status).toBe(404);
@@ -126,7 +139,9 @@ describe('templates API and template checks on sequences', () => {
       expect(pending.items.every((t: { approvalStatus: string }) => t.approvalStatus === 'Pending')).toBe(true);
 
       expect((await request('GET', '/templates?search=drip_day&category=MARKETING')).body.total).toBe(3);
-      expect((await request('GET', '/templates?language=hi')).body.items.map((t: { name: string }) => t.name)).toEqual(['order_update']);
+      expect((await request('GET', '/templates?language=hi')).body.items.map((t: { name: string }) => t.name)).toEqual([
+        'order_update',
+      ]);
       const paged = (await request('GET', '/templates?approvalStatus=Approved&page=2&pageSize=4')).body;
       expect(paged).toMatchObject({ total: 6, page: 2, pageSize: 4 });
       expect(paged.items).toHaveLength(2);
@@ -134,7 +149,8 @@ describe('templates API and template checks on sequences', () => {
     });
 
     it('edits a template: a status from the provider is normalised, a content change needs approval again', async () => {
-      const { id } = (await request('POST', '/templates', { name: 'edit_me', category: 'MARKETING', body: 'Hi {{1}}' })).body;
+      const { id } = (await request('POST', '/templates', { name: 'edit_me', category: 'MARKETING', body: 'Hi {{1}}' }))
+        .body;
 
       const approved = await request('PATCH', `/templates/${id}`, { approvalStatus: 'APPROVED' });
       expect(approved.status).toBe(200);
@@ -153,7 +169,8 @@ describe('templates API and template checks on sequences', () => {
     });
 
     it('archives a template: hidden from the default list, kept with includeArchived, no longer editable', async () => {
-      const { id } = (await request('POST', '/templates', { name: 'archive_me', category: 'MARKETING', body: 'Bye' })).body;
+      const { id } = (await request('POST', '/templates', { name: 'archive_me', category: 'MARKETING', body: 'Bye' }))
+        .body;
 
       const archived = await request('POST', `/templates/${id}/archive`);
       expect(archived.status).toBe(200);
@@ -168,7 +185,11 @@ describe('templates API and template checks on sequences', () => {
   });
 
   describe('sequences name templates that exist, are approved and get the right variables', () => {
-    const step = (templateName: string, body: unknown[] = [{ field: 'name' }], extra: Record<string, unknown> = {}) => ({
+    const step = (
+      templateName: string,
+      body: unknown[] = [{ field: 'name' }],
+      extra: Record<string, unknown> = {},
+    ) => ({
       templateName,
       templateLanguage: 'en',
       delaySeconds: 0,
@@ -186,7 +207,13 @@ describe('templates API and template checks on sequences', () => {
       expect(response.status).toBe(400);
       expect(response.body.error).toMatchObject({
         code: 'validation_failed',
-        issues: [{ location: 'body', path: 'steps.1.variables.body', message: 'template drip_day_2 (en) has 1 body variable; 2 given' }],
+        issues: [
+          {
+            location: 'body',
+            path: 'steps.1.variables.body',
+            message: 'template drip_day_2 (en) has 1 body variable; 2 given',
+          },
+        ],
       });
       expect(await countSequences()).toBe(before);
     });
@@ -202,7 +229,11 @@ describe('templates API and template checks on sequences', () => {
 
       expect(response.status).toBe(400);
       expect(response.body.error.issues).toEqual([
-        { location: 'body', path: 'steps.0.templateName', message: 'no template no_such_template (en) in Message Master' },
+        {
+          location: 'body',
+          path: 'steps.0.templateName',
+          message: 'no template no_such_template (en) in Message Master',
+        },
         {
           location: 'body',
           path: 'steps.1.templateName',
@@ -224,16 +255,27 @@ describe('templates API and template checks on sequences', () => {
 
       const response = await request('POST', '/sequences', {
         name: 'bad header and buttons',
-        steps: [step('policy_pdf', [{ field: 'name' }], { buttons: { '0': [{ value: 'a' }], '1': [{ value: 'b' }] } }), step('drip_day_1', [{ field: 'name' }], { header: [{ value: 'x' }] })],
+        steps: [
+          step('policy_pdf', [{ field: 'name' }], { buttons: { '0': [{ value: 'a' }], '1': [{ value: 'b' }] } }),
+          step('drip_day_1', [{ field: 'name' }], { header: [{ value: 'x' }] }),
+        ],
       });
 
       expect(response.status).toBe(400);
-      expect(issuePaths(response.body)).toEqual(['steps.0.variables.header', 'steps.0.variables.buttons.1', 'steps.1.variables.header']);
+      expect(issuePaths(response.body)).toEqual([
+        'steps.0.variables.header',
+        'steps.0.variables.buttons.1',
+        'steps.1.variables.header',
+      ]);
 
       const fixed = await request('POST', '/sequences', {
         name: 'policy drip',
         steps: [
-          step('policy_pdf', [{ field: 'name' }], { header: [{ value: 'https://example.com/policies.pdf' }], fileName: 'policies.pdf', buttons: { '0': [{ field: 'custom.policyId' }] } }),
+          step('policy_pdf', [{ field: 'name' }], {
+            header: [{ value: 'https://example.com/policies.pdf' }],
+            fileName: 'policies.pdf',
+            buttons: { '0': [{ field: 'custom.policyId' }] },
+          }),
           step('seller_registration'),
         ],
       });
@@ -247,14 +289,20 @@ describe('templates API and template checks on sequences', () => {
       const edit = await request('PATCH', `/sequences/${created.body.id}`, { steps: [step('welcome_message')] });
       expect(edit.status).toBe(400);
       expect(edit.body.error.issues).toEqual([
-        { location: 'body', path: 'steps.0.variables.body', message: 'template welcome_message (en) has 2 body variables; 1 given' },
+        {
+          location: 'body',
+          path: 'steps.0.variables.body',
+          message: 'template welcome_message (en) has 2 body variables; 1 given',
+        },
       ]);
       const unchanged = (await request('GET', `/sequences/${created.body.id}`)).body;
       expect(unchanged).toMatchObject({ version: 1, steps: [{ templateName: 'drip_day_1' }] });
 
       const renamed = await request('PATCH', `/sequences/${created.body.id}`, { name: 'renamed only' });
       expect(renamed.body.version).toBe(2);
-      const fixed = await request('PATCH', `/sequences/${created.body.id}`, { steps: [step('welcome_message', [{ field: 'name' }, { value: 'Acme' }])] });
+      const fixed = await request('PATCH', `/sequences/${created.body.id}`, {
+        steps: [step('welcome_message', [{ field: 'name' }, { value: 'Acme' }])],
+      });
       expect(fixed.status).toBe(200);
     });
   });

@@ -58,8 +58,18 @@ describe('templateRequirements', () => {
         ],
       }),
     );
-    expect(required).toEqual({ bodyVariables: 2, headerVariables: 1, headerMedia: false, dynamicButtons: [1], approved: false });
-    expect(templateRequirements(template({ headerType: 'document' }))).toMatchObject({ headerVariables: 0, headerMedia: true, approved: true });
+    expect(required).toEqual({
+      bodyVariables: 2,
+      headerVariables: 1,
+      headerMedia: false,
+      dynamicButtons: [1],
+      approved: false,
+    });
+    expect(templateRequirements(template({ headerType: 'document' }))).toMatchObject({
+      headerVariables: 0,
+      headerMedia: true,
+      approved: true,
+    });
     expect(templateRequirements(template({ headerType: 'text', headerText: 'Hello' })).headerVariables).toBe(0);
   });
 });
@@ -85,7 +95,10 @@ describe('checkTemplateUse', () => {
   });
 
   it('refuses archived templates and templates removed upstream', () => {
-    const issues = checkTemplateUse(template({ archivedAt: new Date(), removedUpstreamAt: new Date(), provider: 'interakt' }), { body: [field] });
+    const issues = checkTemplateUse(
+      template({ archivedAt: new Date(), removedUpstreamAt: new Date(), provider: 'interakt' }),
+      { body: [field] },
+    );
     expect(issues.map((issue) => issue.message)).toEqual([
       'template drip_day_2 (en) is archived; archived templates cannot be sent',
       'template drip_day_2 (en) was removed from interakt; it can no longer be sent',
@@ -97,22 +110,35 @@ describe('checkTemplateUse', () => {
     expect(checkTemplateUse(document, { body: [field] })).toEqual([
       {
         path: 'variables.header',
-        message: 'template seller_registration (en) has a document header and no default media; give its URL as the one header value',
+        message:
+          'template seller_registration (en) has a document header and no default media; give its URL as the one header value',
       },
     ]);
-    expect(checkTemplateUse(document, { body: [field], header: [{ value: 'https://x.example/a.pdf' }], fileName: 'a.pdf' })).toEqual([]);
-    expect(checkTemplateUse({ ...document, headerMediaUrl: 'https://x.example/default.pdf' }, { body: [field] })).toEqual([]);
-    expect(checkTemplateUse(document, { body: [field], header: [{ value: 'a' }, { value: 'b' }] })[0]?.path).toBe('variables.header');
+    expect(
+      checkTemplateUse(document, { body: [field], header: [{ value: 'https://x.example/a.pdf' }], fileName: 'a.pdf' }),
+    ).toEqual([]);
+    expect(
+      checkTemplateUse({ ...document, headerMediaUrl: 'https://x.example/default.pdf' }, { body: [field] }),
+    ).toEqual([]);
+    expect(checkTemplateUse(document, { body: [field], header: [{ value: 'a' }, { value: 'b' }] })[0]?.path).toBe(
+      'variables.header',
+    );
   });
 
   it('checks text-header variables, and refuses header values or a file name the template has no place for', () => {
     const textHeader = template({ headerType: 'text', headerText: 'Order {{1}}' });
     expect(checkTemplateUse(textHeader, { body: [field] })).toEqual([
-      { path: 'variables.header', message: 'template drip_day_2 (en) has a text header with 1 variable; 0 header values given' },
+      {
+        path: 'variables.header',
+        message: 'template drip_day_2 (en) has a text header with 1 variable; 0 header values given',
+      },
     ]);
     expect(checkTemplateUse(template(), { body: [field], header: [field], fileName: 'x.pdf' })).toEqual([
       { path: 'variables.header', message: 'template drip_day_2 (en) has no header; 1 header value given' },
-      { path: 'variables.fileName', message: 'template drip_day_2 (en) has no document header; a file name is only for document headers' },
+      {
+        path: 'variables.fileName',
+        message: 'template drip_day_2 (en) has no document header; a file name is only for document headers',
+      },
     ]);
   });
 
@@ -125,10 +151,18 @@ describe('checkTemplateUse', () => {
     });
     expect(checkTemplateUse(withButtons, { body: [field], buttons: { '1': [{ value: 'A1' }] } })).toEqual([]);
     expect(checkTemplateUse(withButtons, { body: [field] })).toEqual([
-      { path: 'variables.buttons.1', message: 'button 1 of template drip_day_2 (en) is a dynamic URL button and takes exactly 1 value; 0 given' },
+      {
+        path: 'variables.buttons.1',
+        message: 'button 1 of template drip_day_2 (en) is a dynamic URL button and takes exactly 1 value; 0 given',
+      },
     ]);
-    expect(checkTemplateUse(withButtons, { body: [field], buttons: { '0': [field], '1': [field], '5': [field] } })).toEqual([
-      { path: 'variables.buttons.0', message: 'button 0 of template drip_day_2 (en) (QUICK_REPLY) is not a dynamic URL button and takes no value' },
+    expect(
+      checkTemplateUse(withButtons, { body: [field], buttons: { '0': [field], '1': [field], '5': [field] } }),
+    ).toEqual([
+      {
+        path: 'variables.buttons.0',
+        message: 'button 0 of template drip_day_2 (en) (QUICK_REPLY) is not a dynamic URL button and takes no value',
+      },
       { path: 'variables.buttons.5', message: 'template drip_day_2 (en) has no button 5' },
     ]);
   });
@@ -159,16 +193,32 @@ describe('checkTemplateDefinition', () => {
       ],
     });
     expect(issues.map((issue) => issue.path)).toEqual(['body', 'headerText', 'buttons', 'buttons.0.url']);
-    expect(checkTemplateDefinition({ ...definition, headerType: 'text' })).toEqual([{ path: 'headerText', message: 'a text header needs its text' }]);
-    expect(checkTemplateDefinition({ ...definition, headerMediaUrl: 'https://x.example/a.png' })[0]?.path).toBe('headerMediaUrl');
+    expect(checkTemplateDefinition({ ...definition, headerType: 'text' })).toEqual([
+      { path: 'headerText', message: 'a text header needs its text' },
+    ]);
+    expect(checkTemplateDefinition({ ...definition, headerMediaUrl: 'https://x.example/a.png' })[0]?.path).toBe(
+      'headerMediaUrl',
+    );
   });
 });
 
 describe('normaliseApprovalStatus', () => {
   it('maps provider spellings to the stored statuses and keeps unknown values verbatim', () => {
-    expect(['APPROVED', 'approved', 'Approved'].map(normaliseApprovalStatus)).toEqual(['Approved', 'Approved', 'Approved']);
-    expect(['IN_APPEAL', 'In Appeal', 'InAppeal'].map(normaliseApprovalStatus)).toEqual(['InAppeal', 'InAppeal', 'InAppeal']);
-    expect(['FIRST_PAUSED', 'SECOND_PAUSED', 'PAUSED'].map(normaliseApprovalStatus)).toEqual(['Paused', 'Paused', 'Paused']);
+    expect(['APPROVED', 'approved', 'Approved'].map(normaliseApprovalStatus)).toEqual([
+      'Approved',
+      'Approved',
+      'Approved',
+    ]);
+    expect(['IN_APPEAL', 'In Appeal', 'InAppeal'].map(normaliseApprovalStatus)).toEqual([
+      'InAppeal',
+      'InAppeal',
+      'InAppeal',
+    ]);
+    expect(['FIRST_PAUSED', 'SECOND_PAUSED', 'PAUSED'].map(normaliseApprovalStatus)).toEqual([
+      'Paused',
+      'Paused',
+      'Paused',
+    ]);
     expect(normaliseApprovalStatus('PENDING_DELETION')).toBe('PendingDeletion');
     expect(normaliseApprovalStatus(' SOMETHING_NEW ')).toBe('SOMETHING_NEW');
   });

@@ -22,8 +22,20 @@ import { bundleWorkflows, createDevServerEnv, uniqueTaskQueue } from '../support
 const KEY = 'template-sync-key';
 
 const EXTRA_TEMPLATES: EmulatorTemplate[] = [
-  { name: 'spring_sale', language: 'en', category: 'MARKETING', approvalStatus: 'PENDING', body: 'Hi {{1}}, our spring sale starts soon.' },
-  { name: 'spring_sale', language: 'hi', category: 'MARKETING', approvalStatus: 'PAUSED', body: 'नमस्ते {{1}}, सेल जल्द शुरू होगी।' },
+  {
+    name: 'spring_sale',
+    language: 'en',
+    category: 'MARKETING',
+    approvalStatus: 'PENDING',
+    body: 'Hi {{1}}, our spring sale starts soon.',
+  },
+  {
+    name: 'spring_sale',
+    language: 'hi',
+    category: 'MARKETING',
+    approvalStatus: 'PAUSED',
+    body: 'नमस्ते {{1}}, सेल जल्द शुरू होगी।',
+  },
 ];
 const seeded = (name: string): EmulatorTemplate => {
   const template = DEFAULT_EMULATOR_TEMPLATES.find((candidate) => candidate.name === name);
@@ -51,7 +63,12 @@ describe('template sync from Interakt', () => {
   beforeAll(async () => {
     env = await createDevServerEnv();
     db = await createTestDb();
-    emulator = await startInteraktEmulator({ apiKey: KEY, autoWebhooks: false, templatePageSize: 2, templates: EXTRA_TEMPLATES });
+    emulator = await startInteraktEmulator({
+      apiKey: KEY,
+      autoWebhooks: false,
+      templatePageSize: 2,
+      templates: EXTRA_TEMPLATES,
+    });
     const interceptingFetch: typeof fetch = async (input, init) => {
       const offset = Number(new URL(String(input)).searchParams.get('offset'));
       return (await intercept?.(offset)) ?? fetch(input, init);
@@ -64,7 +81,12 @@ describe('template sync from Interakt', () => {
       activities: createTemplateSyncActivities({
         db,
         getInteraktTemplateClient: () =>
-          createInteraktTemplateClient({ baseUrl: emulator.baseUrl, getApiKey: () => KEY, timeoutMs: 10_000, fetch: interceptingFetch }),
+          createInteraktTemplateClient({
+            baseUrl: emulator.baseUrl,
+            getApiKey: () => KEY,
+            timeoutMs: 10_000,
+            fetch: interceptingFetch,
+          }),
       }),
     });
     workerRun = worker.run();
@@ -94,7 +116,10 @@ describe('template sync from Interakt', () => {
   async function syncThroughApi(): Promise<{ runId: number; summary: TemplateSyncSummary }> {
     const started = await request('POST', '/templates/sync');
     expect(started.status).toBe(202);
-    expect(started.body).toMatchObject({ workflowId: templateSyncWorkflowId(started.body.runId), alreadyRunning: false });
+    expect(started.body).toMatchObject({
+      workflowId: templateSyncWorkflowId(started.body.runId),
+      alreadyRunning: false,
+    });
     const summary = await env.client.workflow.getHandle(started.body.workflowId).result();
     return { runId: started.body.runId, summary: summary as TemplateSyncSummary };
   }
@@ -109,24 +134,55 @@ describe('template sync from Interakt', () => {
     const { runId, summary } = await syncThroughApi();
 
     expect(listOffsets()).toEqual([0, 2, 4, 6]);
-    expect(summary).toEqual({ runId, status: 'completed', fetched: 8, created: 8, updated: 0, unchanged: 0, removed: 0, errorCount: 0 });
+    expect(summary).toEqual({
+      runId,
+      status: 'completed',
+      fetched: 8,
+      created: 8,
+      updated: 0,
+      unchanged: 0,
+      removed: 0,
+      errorCount: 0,
+    });
     const rows = await templates();
-    expect([...rows.keys()].sort()).toEqual(
-      ['drip_day_1/en', 'drip_day_2/en', 'drip_day_3/en', 'follow_up/en', 'seller_registration/en', 'spring_sale/en', 'spring_sale/hi', 'welcome_message/en'],
-    );
-    expect(rows.get('welcome_message/en')).toMatchObject({ approvalStatus: 'Approved', source: 'interakt', removedUpstreamAt: null });
+    expect([...rows.keys()].sort()).toEqual([
+      'drip_day_1/en',
+      'drip_day_2/en',
+      'drip_day_3/en',
+      'follow_up/en',
+      'seller_registration/en',
+      'spring_sale/en',
+      'spring_sale/hi',
+      'welcome_message/en',
+    ]);
+    expect(rows.get('welcome_message/en')).toMatchObject({
+      approvalStatus: 'Approved',
+      source: 'interakt',
+      removedUpstreamAt: null,
+    });
     expect(rows.get('spring_sale/en')).toMatchObject({ approvalStatus: 'Pending', category: 'MARKETING' });
     expect(rows.get('spring_sale/hi')).toMatchObject({ approvalStatus: 'Paused' });
     expect(rows.get('seller_registration/en')).toMatchObject({
       headerType: 'document',
       headerMediaUrl: 'https://example.com/seller-registration.pdf',
       footer: 'Reply STOP to opt out',
-      buttons: JSON.stringify([{ type: 'QUICK_REPLY', text: 'Interested' }, { type: 'QUICK_REPLY', text: 'Not interested' }]),
+      buttons: JSON.stringify([
+        { type: 'QUICK_REPLY', text: 'Interested' },
+        { type: 'QUICK_REPLY', text: 'Not interested' },
+      ]),
     });
 
     const run = await request('GET', `/templates/sync-runs/${runId}`);
     expect(run.status).toBe(200);
-    expect(run.body).toMatchObject({ id: runId, trigger: 'api', status: 'completed', fetched: 8, created: 8, errorCount: 0, errors: [] });
+    expect(run.body).toMatchObject({
+      id: runId,
+      trigger: 'api',
+      status: 'completed',
+      fetched: 8,
+      created: 8,
+      errorCount: 0,
+      errors: [],
+    });
     expect(run.body.finishedAt).not.toBeNull();
   });
 
@@ -137,19 +193,50 @@ describe('template sync from Interakt', () => {
 
     const { runId, summary } = await syncThroughApi();
 
-    expect(summary).toEqual({ runId, status: 'completed', fetched: 7, created: 0, updated: 1, unchanged: 6, removed: 1, errorCount: 0 });
+    expect(summary).toEqual({
+      runId,
+      status: 'completed',
+      fetched: 7,
+      created: 0,
+      updated: 1,
+      unchanged: 6,
+      removed: 1,
+      errorCount: 0,
+    });
     const rows = await templates();
-    expect(rows.get('drip_day_2/en')).toMatchObject({ approvalStatus: 'Rejected', rejectionReason: 'Rejected in the emulator', removedUpstreamAt: null });
+    expect(rows.get('drip_day_2/en')).toMatchObject({
+      approvalStatus: 'Rejected',
+      rejectionReason: 'Rejected in the emulator',
+      removedUpstreamAt: null,
+    });
     expect(rows.get('follow_up/en')?.removedUpstreamAt).toBeInstanceOf(Date);
     expect(rows.get('follow_up/en')?.approvalStatus).toBe('Approved');
-    for (const key of ['welcome_message/en', 'drip_day_1/en', 'drip_day_3/en', 'seller_registration/en', 'spring_sale/en', 'spring_sale/hi']) {
+    for (const key of [
+      'welcome_message/en',
+      'drip_day_1/en',
+      'drip_day_3/en',
+      'seller_registration/en',
+      'spring_sale/en',
+      'spring_sale/hi',
+    ]) {
       expect(rows.get(key)?.removedUpstreamAt, key).toBeNull();
     }
 
     const runs = await request('GET', '/templates/sync-runs?page=1&pageSize=10');
     expect(runs.status).toBe(200);
     expect(runs.body.total).toBe(2);
-    expect(runs.body.items.map((run: any) => [run.id, run.status, run.fetched, run.created, run.updated, run.unchanged, run.removed, run.errorCount])).toEqual([
+    expect(
+      runs.body.items.map((run: any) => [
+        run.id,
+        run.status,
+        run.fetched,
+        run.created,
+        run.updated,
+        run.unchanged,
+        run.removed,
+        run.errorCount,
+      ]),
+    ).toEqual([
       [runId, 'completed', 7, 0, 1, 6, 1, 0],
       [firstRunId, 'completed', 8, 8, 0, 0, 0, 0],
     ]);
@@ -166,20 +253,37 @@ describe('template sync from Interakt', () => {
 
     const { runId, summary } = await syncThroughApi();
 
-    expect(summary).toEqual({ runId, status: 'completed', fetched: 9, created: 1, updated: 0, unchanged: 7, removed: 0, errorCount: 1 });
+    expect(summary).toEqual({
+      runId,
+      status: 'completed',
+      fetched: 9,
+      created: 1,
+      updated: 0,
+      unchanged: 7,
+      removed: 0,
+      errorCount: 1,
+    });
     const run = await getTemplateSyncRun(db, runId);
-    expect(run?.errors).toEqual([{ template: 'broken_buttons (en)', message: expect.stringMatching(/^buttons is not valid JSON/) }]);
+    expect(run?.errors).toEqual([
+      { template: 'broken_buttons (en)', message: expect.stringMatching(/^buttons is not valid JSON/) },
+    ]);
     const rows = await templates();
     expect(rows.has('broken_buttons/en')).toBe(false);
     expect(rows.get('late_addition/en')).toMatchObject({ approvalStatus: 'Approved' });
   });
 
   it('fails a run whose pass breaks midway, keeps what it counted, and marks nothing removed', async () => {
-    const markedBefore = [...(await templates()).values()].filter((row) => row.removedUpstreamAt !== null).map((row) => row.name);
-    intercept = async (offset) => (offset >= 4 ? new Response('{"result":false,"message":"Invalid token provided"}', { status: 401 }) : undefined);
+    const markedBefore = [...(await templates()).values()]
+      .filter((row) => row.removedUpstreamAt !== null)
+      .map((row) => row.name);
+    intercept = async (offset) =>
+      offset >= 4 ? new Response('{"result":false,"message":"Invalid token provided"}', { status: 401 }) : undefined;
     try {
       const started = await request('POST', '/templates/sync');
-      const outcome = await env.client.workflow.getHandle(started.body.workflowId).result().catch((error: unknown) => error);
+      const outcome = await env.client.workflow
+        .getHandle(started.body.workflowId)
+        .result()
+        .catch((error: unknown) => error);
       expect(outcome).toBeInstanceOf(WorkflowFailedError);
 
       const run = await getTemplateSyncRun(db, started.body.runId);
@@ -189,7 +293,9 @@ describe('template sync from Interakt', () => {
     } finally {
       intercept = undefined;
     }
-    const markedAfter = [...(await templates()).values()].filter((row) => row.removedUpstreamAt !== null).map((row) => row.name);
+    const markedAfter = [...(await templates()).values()]
+      .filter((row) => row.removedUpstreamAt !== null)
+      .map((row) => row.name);
     expect(markedAfter).toEqual(markedBefore);
   });
 
@@ -199,14 +305,26 @@ describe('template sync from Interakt', () => {
     intercept = async (offset) => {
       if (offset !== 4 || limited > 0) return undefined;
       limited += 1;
-      return new Response('{"result":false,"message":"Rate limit exceeded for this resource"}', { status: 429, headers: { 'retry-after': '1' } });
+      return new Response('{"result":false,"message":"Rate limit exceeded for this resource"}', {
+        status: 429,
+        headers: { 'retry-after': '1' },
+      });
     };
     try {
       const { runId, summary } = await syncThroughApi();
 
       expect(limited).toBe(1);
       expect(listOffsets().slice(offsetsBefore)).toEqual([0, 2, 4, 6, 8]);
-      expect(summary).toEqual({ runId, status: 'completed', fetched: 9, created: 0, updated: 0, unchanged: 8, removed: 0, errorCount: 1 });
+      expect(summary).toEqual({
+        runId,
+        status: 'completed',
+        fetched: 9,
+        created: 0,
+        updated: 0,
+        unchanged: 8,
+        removed: 0,
+        errorCount: 1,
+      });
     } finally {
       intercept = undefined;
     }
@@ -224,7 +342,12 @@ describe('template sync from Interakt', () => {
       const second = await request('POST', '/templates/sync');
 
       expect(second.status).toBe(202);
-      expect(second.body).toEqual({ runId: first.body.runId, workflowId: first.body.workflowId, status: 'running', alreadyRunning: true });
+      expect(second.body).toEqual({
+        runId: first.body.runId,
+        workflowId: first.body.workflowId,
+        status: 'running',
+        alreadyRunning: true,
+      });
       release();
       await env.client.workflow.getHandle(first.body.workflowId).result();
     } finally {

@@ -15,7 +15,10 @@ const THREE_DAYS_MS = 3 * 24 * 60 * 60 * 1000;
 
 describe('search attribute registration', () => {
   it('registers on the dev server exactly the search attributes declared in src/shared.ts', () => {
-    const declared = SEARCH_ATTRIBUTES.map((key) => ({ name: key.name, type: TypedSearchAttributes.toMetadataType(key.type) }));
+    const declared = SEARCH_ATTRIBUTES.map((key) => ({
+      name: key.name,
+      type: TypedSearchAttributes.toMetadataType(key.type),
+    }));
     expect([...DEV_SERVER_SEARCH_ATTRIBUTES].sort(byName)).toEqual(declared.sort(byName));
   });
 });

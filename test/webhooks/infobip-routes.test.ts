@@ -3,7 +3,14 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app';
 import type { Db } from '../../src/db/client';
-import { claimOutgoingMessage, createLead, getMessageById, listMessages, listWebhookEvents, markMessageAccepted } from '../../src/db/queries';
+import {
+  claimOutgoingMessage,
+  createLead,
+  getMessageById,
+  listMessages,
+  listWebhookEvents,
+  markMessageAccepted,
+} from '../../src/db/queries';
 import { createInfobipProvider } from '../../src/providers/infobip';
 import { infobipBasicAuthHeader } from '../../src/providers/infobip-webhook';
 import { createWebhookPipeline, type WebhookPipeline } from '../../src/webhooks/queue';
@@ -83,7 +90,13 @@ describe('POST /webhooks/infobip', () => {
       getApiKey: () => TEST_INFOBIP_API_KEY,
       timeoutMs: 10_000,
       whatsappSender: SENDER,
-    }).sendTemplate({ to: phone, templateName: 'welcome', languageCode: 'en', bodyValues: ['Asha'], callbackData: key });
+    }).sendTemplate({
+      to: phone,
+      templateName: 'welcome',
+      languageCode: 'en',
+      bodyValues: ['Asha'],
+      callbackData: key,
+    });
     await markMessageAccepted(db, { id: row.id, providerMessageId: accepted.providerMessageId, at: new Date() });
     return { id: row.id, providerMessageId: accepted.providerMessageId };
   }
@@ -93,7 +106,9 @@ describe('POST /webhooks/infobip', () => {
   it('applies a delivery report and then a seen report to the message, once each', async () => {
     const message = await sentMessage('+919876543210');
 
-    expect((await infobip.emulator.state.deliverReport({ messageId: message.providerMessageId })).responseStatus).toBe(200);
+    expect((await infobip.emulator.state.deliverReport({ messageId: message.providerMessageId })).responseStatus).toBe(
+      200,
+    );
     await pipeline.processor.idle();
     expect(await getMessageById(db, message.id)).toMatchObject({ status: 'delivered', deliveredAt: expect.any(Date) });
 
@@ -112,9 +127,18 @@ describe('POST /webhooks/infobip', () => {
 
   it('records a failed report with Infobip’s error on the message', async () => {
     const message = await sentMessage('+919812345678');
-    await infobip.emulator.state.deliverReport({ messageId: message.providerMessageId, groupName: 'REJECTED', errorId: 7003, errorDescription: 'Sender not allowed' });
+    await infobip.emulator.state.deliverReport({
+      messageId: message.providerMessageId,
+      groupName: 'REJECTED',
+      errorId: 7003,
+      errorDescription: 'Sender not allowed',
+    });
     await pipeline.processor.idle();
-    expect(await getMessageById(db, message.id)).toMatchObject({ status: 'failed', errorCode: '7003', errorMessage: 'Sender not allowed' });
+    expect(await getMessageById(db, message.id)).toMatchObject({
+      status: 'failed',
+      errorCode: '7003',
+      errorMessage: 'Sender not allowed',
+    });
   });
 
   it('answers 401 and writes nothing when the BASIC credentials are wrong or missing', async () => {
@@ -125,10 +149,16 @@ describe('POST /webhooks/infobip', () => {
     const forged = await infobip.emulator.state.deliverReport({ messageId: message.providerMessageId });
     expect(forged.responseStatus).toBe(401);
 
-    const bare = await fetch(`${api.url}/webhooks/infobip`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: forged.rawBody });
+    const bare = await fetch(`${api.url}/webhooks/infobip`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: forged.rawBody,
+    });
     expect(bare.status).toBe(401);
     expect(bare.headers.get('www-authenticate')).toMatch(/^Basic/);
-    expect(await bare.json()).toEqual({ error: { code: 'invalid_credentials', message: 'webhook credentials do not match' } });
+    expect(await bare.json()).toEqual({
+      error: { code: 'invalid_credentials', message: 'webhook credentials do not match' },
+    });
 
     await pipeline.processor.idle();
     expect((await events()).length).toBe(before);
@@ -147,7 +177,17 @@ describe('POST /webhooks/infobip', () => {
     const status = await new Promise<number>((resolve, reject) => {
       const url = new URL(`${api.url}/webhooks/infobip`);
       const request = http.request(
-        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': 4 * 1024 * 1024, Authorization: infobipBasicAuthHeader(USERNAME, 'guessed') } },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: {
+            'Content-Type': 'application/json',
+            'Content-Length': 4 * 1024 * 1024,
+            Authorization: infobipBasicAuthHeader(USERNAME, 'guessed'),
+          },
+        },
         (response) => {
           resolve(response.statusCode ?? 0);
           response.resume();
@@ -163,17 +203,27 @@ describe('POST /webhooks/infobip', () => {
 
   it('stores an inbound reply against the lead with that number', async () => {
     const lead = await createLead(db, { name: 'Asha', phone: '+919822223333' });
-    const delivery = await infobip.emulator.state.deliverInboundMessage({ from: '919822223333', text: 'Call me tomorrow' });
+    const delivery = await infobip.emulator.state.deliverInboundMessage({
+      from: '919822223333',
+      text: 'Call me tomorrow',
+    });
     expect(delivery.responseStatus).toBe(200);
     const { items } = await listMessages(db, { leadId: lead.id, direction: 'incoming', page: 1, pageSize: 10 });
     expect(items).toEqual([
-      expect.objectContaining({ provider: 'infobip', phone: '+919822223333', providerMessageId: delivery.messageIds[0], messageContent: { text: 'Call me tomorrow', contentType: 'TEXT' } }),
+      expect.objectContaining({
+        provider: 'infobip',
+        phone: '+919822223333',
+        providerMessageId: delivery.messageIds[0],
+        messageContent: { text: 'Call me tomorrow', contentType: 'TEXT' },
+      }),
     ]);
   });
 
   it('answers 400 for a body that is not JSON, and 503 while no credentials are configured', async () => {
     const authorized = { Authorization: infobipBasicAuthHeader(USERNAME, PASSWORD) };
-    expect((await fetch(`${api.url}/webhooks/infobip`, { method: 'POST', headers: authorized, body: '{nope' })).status).toBe(400);
+    expect(
+      (await fetch(`${api.url}/webhooks/infobip`, { method: 'POST', headers: authorized, body: '{nope' })).status,
+    ).toBe(400);
 
     const unconfigured = await listen(
       createApp({
@@ -187,7 +237,11 @@ describe('POST /webhooks/infobip', () => {
       }),
     );
     try {
-      const response = await fetch(`${unconfigured.url}/webhooks/infobip`, { method: 'POST', headers: authorized, body: '{"results":[]}' });
+      const response = await fetch(`${unconfigured.url}/webhooks/infobip`, {
+        method: 'POST',
+        headers: authorized,
+        body: '{"results":[]}',
+      });
       expect(response.status).toBe(503);
     } finally {
       await unconfigured.close();

@@ -26,26 +26,63 @@ describe('inbound message ingestion (no Temporal)', () => {
     await db?.close();
   });
 
-  it('stores an inbound message once, matched to its lead, moves the lead\'s last contact, and names the stop-on-reply drips', async () => {
+  it("stores an inbound message once, matched to its lead, moves the lead's last contact, and names the stop-on-reply drips", async () => {
     const lead = await createLead(db, { name: 'Asha', phone: nextPhone() });
-    const stopping = await createSequence(db, { name: `stop ${seq++}`, stopOnReply: true, steps: [step('drip_day_1', 60)] });
+    const stopping = await createSequence(db, {
+      name: `stop ${seq++}`,
+      stopOnReply: true,
+      steps: [step('drip_day_1', 60)],
+    });
     const continuing = await createSequence(db, { name: `go ${seq++}`, steps: [step('drip_day_1', 60)] });
-    const ended = await createSequence(db, { name: `ended ${seq++}`, stopOnReply: true, steps: [step('drip_day_1', 60)] });
-    const snapshot = (s: typeof stopping) => s.steps.map(({ templateName, templateLanguage, delaySeconds, variables }) => ({ templateName, templateLanguage, delaySeconds, variables }));
-    const { created } = await createAssignments(db, [stopping, continuing, ended].map((s) => ({ leadId: lead.id, sequenceId: s.id, sequenceVersion: s.version, steps: snapshot(s) })), dripWorkflowId);
+    const ended = await createSequence(db, {
+      name: `ended ${seq++}`,
+      stopOnReply: true,
+      steps: [step('drip_day_1', 60)],
+    });
+    const snapshot = (s: typeof stopping) =>
+      s.steps.map(({ templateName, templateLanguage, delaySeconds, variables }) => ({
+        templateName,
+        templateLanguage,
+        delaySeconds,
+        variables,
+      }));
+    const { created } = await createAssignments(
+      db,
+      [stopping, continuing, ended].map((s) => ({
+        leadId: lead.id,
+        sequenceId: s.id,
+        sequenceVersion: s.version,
+        steps: snapshot(s),
+      })),
+      dripWorkflowId,
+    );
     const [stopId, , endedId] = created.map((a) => a.id);
     await updateAssignment(db, endedId!, { status: 'completed' });
 
     const receivedAt = new Date(Date.now() + 1_000);
-    const inbound = { provider: 'interakt', providerMessageId: 'in-1', fromPhoneE164: lead.phone, text: 'STOP please', contentType: 'Text', receivedAt, raw: '{"type":"message_received"}' };
+    const inbound = {
+      provider: 'interakt',
+      providerMessageId: 'in-1',
+      fromPhoneE164: lead.phone,
+      text: 'STOP please',
+      contentType: 'Text',
+      receivedAt,
+      raw: '{"type":"message_received"}',
+    };
     const result = await applyInboundMessage({ db }, inbound);
 
     expect(result).toMatchObject({ outcome: 'stored', leadId: lead.id });
     expect(result.dripsToStop.map((d) => d.id)).toEqual([stopId]);
     const stored = await getMessageById(db, result.messageId);
     expect(stored).toMatchObject({
-      direction: 'incoming', status: 'delivered', deliveredAt: receivedAt, leadId: lead.id, phone: lead.phone, providerMessageId: 'in-1',
-      messageContent: { text: 'STOP please', contentType: 'Text' }, templateName: null,
+      direction: 'incoming',
+      status: 'delivered',
+      deliveredAt: receivedAt,
+      leadId: lead.id,
+      phone: lead.phone,
+      providerMessageId: 'in-1',
+      messageContent: { text: 'STOP please', contentType: 'Text' },
+      templateName: null,
     });
     expect((await getLead(db, lead.id))?.lastContactedAt).toEqual(receivedAt);
 
@@ -55,8 +92,22 @@ describe('inbound message ingestion (no Temporal)', () => {
   });
 
   it('stores a message from an unknown number with no lead', async () => {
-    const result = await applyInboundMessage({ db }, { provider: 'interakt', providerMessageId: 'in-stranger', fromPhoneE164: '+919000000001', text: 'hi', receivedAt: T(3), raw: '{}' });
+    const result = await applyInboundMessage(
+      { db },
+      {
+        provider: 'interakt',
+        providerMessageId: 'in-stranger',
+        fromPhoneE164: '+919000000001',
+        text: 'hi',
+        receivedAt: T(3),
+        raw: '{}',
+      },
+    );
     expect(result).toMatchObject({ outcome: 'stored', leadId: null, dripsToStop: [] });
-    expect(await getMessageById(db, result.messageId)).toMatchObject({ leadId: null, direction: 'incoming', phone: '+919000000001' });
+    expect(await getMessageById(db, result.messageId)).toMatchObject({
+      leadId: null,
+      direction: 'incoming',
+      phone: '+919000000001',
+    });
   });
 });

@@ -104,23 +104,41 @@ describe('Interakt webhooks and the live log', () => {
   /** The first message of the drip once the provider accepted it (status 'sent'). */
   const firstMessage = (assignmentId: number) =>
     waitFor(async () => {
-      const page = await listMessages(db, { referenceType: 'drip', referenceId: String(assignmentId), order: 'asc', page: 1, pageSize: 1 });
+      const page = await listMessages(db, {
+        referenceType: 'drip',
+        referenceId: String(assignmentId),
+        order: 'asc',
+        page: 1,
+        pageSize: 1,
+      });
       return page.items[0]?.status === 'sent' ? page.items[0] : null;
     }, `drip ${assignmentId} first message accepted`);
 
-  const signed = (body: string, secret = WEBHOOK_SECRET) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+  const signed = (body: string, secret = WEBHOOK_SECRET) =>
+    `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
   const post = (body: string, signature?: string) =>
     fetch(`${api.url}/webhooks/interakt`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(signature !== undefined && { 'interakt-signature': signature }) },
+      headers: {
+        'content-type': 'application/json',
+        ...(signature !== undefined && { 'interakt-signature': signature }),
+      },
       body,
     });
 
   it('answers 401 to every bad signature and writes nothing to the message log or the event ledger', async () => {
     const lead = await createLead();
     const message = await firstMessage(await startDrip(lead.id));
-    const body = JSON.stringify({ version: '1.0', timestamp: '2030-01-01T00:00:00', type: 'message_api_read', data: { message: { id: message.providerMessageId } } });
-    const inbound = JSON.stringify({ type: 'message_received', data: { customer: { channel_phone_number: lead.phone.slice(1) }, message: { id: 'forged-in', message: 'STOP' } } });
+    const body = JSON.stringify({
+      version: '1.0',
+      timestamp: '2030-01-01T00:00:00',
+      type: 'message_api_read',
+      data: { message: { id: message.providerMessageId } },
+    });
+    const inbound = JSON.stringify({
+      type: 'message_received',
+      data: { customer: { channel_phone_number: lead.phone.slice(1) }, message: { id: 'forged-in', message: 'STOP' } },
+    });
     const snapshot = async () => ({
       messages: (await listMessages(db, { page: 1, pageSize: 500 })).items,
       events: (await listWebhookEvents(db, { page: 1, pageSize: 500 })).total,
@@ -141,7 +159,7 @@ describe('Interakt webhooks and the live log', () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it('ends at read with each status\'s own timestamp when webhooks arrive duplicated and out of order', async () => {
+  it("ends at read with each status's own timestamp when webhooks arrive duplicated and out of order", async () => {
     const lead = await createLead();
     const message = await firstMessage(await startDrip(lead.id));
     const id = message.providerMessageId!;
@@ -151,11 +169,23 @@ describe('Interakt webhooks and the live log', () => {
     await state().deliverWebhook(id, 'message_api_read');
     await state().deliverWebhook(id, 'message_api_sent');
     await state().deliverWebhook(id, 'message_api_delivered');
-    expect(state().webhookDeliveries().filter((d) => d.messageId === id).map((d) => d.responseStatus)).toEqual([200, 200, 200, 200, 200]);
+    expect(
+      state()
+        .webhookDeliveries()
+        .filter((d) => d.messageId === id)
+        .map((d) => d.responseStatus),
+    ).toEqual([200, 200, 200, 200, 200]);
 
     await applied();
-    const [row] = (await listMessages(db, { referenceType: 'drip', referenceId: message.referenceId!, page: 1, pageSize: 1 })).items;
-    expect(row).toMatchObject({ status: 'read', sentAt: message.sentAt, readAt: stamp(read, 'seen_at_utc'), deliveredAt: stamp(delivered, 'delivered_at_utc') });
+    const [row] = (
+      await listMessages(db, { referenceType: 'drip', referenceId: message.referenceId!, page: 1, pageSize: 1 })
+    ).items;
+    expect(row).toMatchObject({
+      status: 'read',
+      sentAt: message.sentAt,
+      readAt: stamp(read, 'seen_at_utc'),
+      deliveredAt: stamp(delivered, 'delivered_at_utc'),
+    });
     const events = await listWebhookEvents(db, { providerMessageId: id, page: 1, pageSize: 10 });
     expect(events.items.map((e) => [e.eventType, e.outcome]).sort()).toEqual([
       ['message_api_delivered', 'applied'],
@@ -168,16 +198,30 @@ describe('Interakt webhooks and the live log', () => {
     const lead = await createLead();
     const message = await firstMessage(await startDrip(lead.id));
     const id = message.providerMessageId!;
-    await state().deliverWebhook(id, 'message_api_failed', { failureReason: 'Recipient is not a valid WhatsApp user', errorCode: '1013' });
+    await state().deliverWebhook(id, 'message_api_failed', {
+      failureReason: 'Recipient is not a valid WhatsApp user',
+      errorCode: '1013',
+    });
     await state().deliverWebhook(id, 'message_api_sent');
     await state().deliverWebhook(id, 'message_api_failed', { failureReason: 'other', errorCode: '9' });
     await applied();
-    const [row] = (await listMessages(db, { referenceType: 'drip', referenceId: message.referenceId!, page: 1, pageSize: 1 })).items;
-    expect(row).toMatchObject({ status: 'failed', errorCode: '1013', errorMessage: 'Recipient is not a valid WhatsApp user' });
+    const [row] = (
+      await listMessages(db, { referenceType: 'drip', referenceId: message.referenceId!, page: 1, pageSize: 1 })
+    ).items;
+    expect(row).toMatchObject({
+      status: 'failed',
+      errorCode: '1013',
+      errorMessage: 'Recipient is not a valid WhatsApp user',
+    });
   });
 
   it('acknowledges a status for an unknown message id with 200 and records it', async () => {
-    const body = JSON.stringify({ version: '1.0', timestamp: '2030-01-01T00:00:00', type: 'message_api_delivered', data: { message: { id: 'no-such-message' } } });
+    const body = JSON.stringify({
+      version: '1.0',
+      timestamp: '2030-01-01T00:00:00',
+      type: 'message_api_delivered',
+      data: { message: { id: 'no-such-message' } },
+    });
     const response = await post(body, signed(body));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ received: true, outcome: 'queued' });
@@ -185,10 +229,18 @@ describe('Interakt webhooks and the live log', () => {
     expect(await again.json()).toEqual({ received: true, outcome: 'duplicate' });
     await applied();
     const events = await listWebhookEvents(db, { providerMessageId: 'no-such-message', page: 1, pageSize: 10 });
-    expect(events.items).toMatchObject([{ provider: 'interakt', eventType: 'message_api_delivered', outcome: 'unknown_message', messageId: null, payload: body }]);
+    expect(events.items).toMatchObject([
+      {
+        provider: 'interakt',
+        eventType: 'message_api_delivered',
+        outcome: 'unknown_message',
+        messageId: null,
+        payload: body,
+      },
+    ]);
   });
 
-  it('a reply ends the lead\'s stop-on-reply drip at once, lets its other drip continue, and is stored as an incoming message', async () => {
+  it("a reply ends the lead's stop-on-reply drip at once, lets its other drip continue, and is stored as an incoming message", async () => {
     const lead = await createLead();
     const stopping = await startDrip(lead.id, { stopOnReply: true, delays: [0, 4] });
     const continuing = await startDrip(lead.id, { stopOnReply: false, delays: [0, 4] });
@@ -200,25 +252,41 @@ describe('Interakt webhooks and the live log', () => {
     const receivedAt = stamp(delivery, 'received_at_utc');
     expect((await getLead(db, lead.id))?.lastContactedAt).toEqual(receivedAt);
 
-    const cancelled = await waitFor(async () => {
-      const body = (await request('GET', `/assignments/${stopping}`)).body;
-      return body.status === 'cancelled' ? body : null;
-    }, 'stop-on-reply drip cancelled', 3_000);
+    const cancelled = await waitFor(
+      async () => {
+        const body = (await request('GET', `/assignments/${stopping}`)).body;
+        return body.status === 'cancelled' ? body : null;
+      },
+      'stop-on-reply drip cancelled',
+      3_000,
+    );
     expect(cancelled).toMatchObject({ stopReason: 'replied' });
     expect(cancelled.messages).toHaveLength(1);
 
-    const completed = await waitFor(async () => {
-      const body = (await request('GET', `/assignments/${continuing}`)).body;
-      return body.status === 'completed' ? body : null;
-    }, 'other drip completed', 20_000);
+    const completed = await waitFor(
+      async () => {
+        const body = (await request('GET', `/assignments/${continuing}`)).body;
+        return body.status === 'completed' ? body : null;
+      },
+      'other drip completed',
+      20_000,
+    );
     expect(completed.messages).toHaveLength(2);
 
     const incoming = await request('GET', `/messages?leadId=${lead.id}&direction=incoming`);
     expect(incoming.body.items).toMatchObject([
-      { direction: 'incoming', status: 'delivered', phone: lead.phone, providerMessageId: delivery.messageId, messageContent: { text: 'Please stop' } },
+      {
+        direction: 'incoming',
+        status: 'delivered',
+        phone: lead.phone,
+        providerMessageId: delivery.messageId,
+        messageContent: { text: 'Please stop' },
+      },
     ]);
     // Redelivered: acknowledged, stored once.
-    expect((await state().deliverInbound(lead.phone, 'Please stop', { messageId: delivery.messageId })).responseStatus).toBe(200);
+    expect(
+      (await state().deliverInbound(lead.phone, 'Please stop', { messageId: delivery.messageId })).responseStatus,
+    ).toBe(200);
     expect((await request('GET', `/messages?leadId=${lead.id}&direction=incoming`)).body.total).toBe(1);
   });
 
@@ -226,7 +294,10 @@ describe('Interakt webhooks and the live log', () => {
     const delivery = await state().deliverInbound('+919000012345', 'who is this?');
     expect(delivery.responseStatus).toBe(200);
     const page = await listMessages(db, { direction: 'incoming', page: 1, pageSize: 50 });
-    expect(page.items.find((m) => m.providerMessageId === delivery.messageId)).toMatchObject({ leadId: null, phone: '+919000012345' });
+    expect(page.items.find((m) => m.providerMessageId === delivery.messageId)).toMatchObject({
+      leadId: null,
+      phone: '+919000012345',
+    });
   });
 
   it('filters the message log by template, direction and date range, and refuses a bad date', async () => {
@@ -236,7 +307,14 @@ describe('Interakt webhooks and the live log', () => {
     expect(all.total).toBe(1);
     const createdAt = all.items[0].createdAt as string;
     const later = new Date(Date.parse(createdAt) + 1).toISOString();
-    expect((await request('GET', `/messages?leadId=${lead.id}&templateName=drip_day_1&direction=outgoing&from=${createdAt}&to=${later}`)).body.total).toBe(1);
+    expect(
+      (
+        await request(
+          'GET',
+          `/messages?leadId=${lead.id}&templateName=drip_day_1&direction=outgoing&from=${createdAt}&to=${later}`,
+        )
+      ).body.total,
+    ).toBe(1);
     expect((await request('GET', `/messages?leadId=${lead.id}&templateName=drip_day_2`)).body.total).toBe(0);
     expect((await request('GET', `/messages?leadId=${lead.id}&to=${createdAt}`)).body.total).toBe(0);
     const bad = await request('GET', '/messages?from=yesterday');
@@ -244,7 +322,7 @@ describe('Interakt webhooks and the live log', () => {
     expect(bad.body.error.issues[0]).toMatchObject({ location: 'query', path: 'from' });
   });
 
-  it('streams a lead\'s status changes as server-sent events, and resumes from Last-Event-ID', async () => {
+  it("streams a lead's status changes as server-sent events, and resumes from Last-Event-ID", async () => {
     const lead = await createLead();
     const other = await createLead();
     const message = await firstMessage(await startDrip(lead.id));
@@ -263,7 +341,9 @@ describe('Interakt webhooks and the live log', () => {
 
     // While disconnected, the message is read; reconnecting with the last id delivers just that.
     await state().deliverWebhook(message.providerMessageId!, 'message_api_read');
-    const resumed = await openStream(`${api.url}/messages/stream?leadId=${lead.id}`, apiKey, { 'last-event-id': first.id! });
+    const resumed = await openStream(`${api.url}/messages/stream?leadId=${lead.id}`, apiKey, {
+      'last-event-id': first.id!,
+    });
     const next = await waitFor(() => resumed.events[0], 'the missed read event', 5_000);
     await resumed.close();
     expect(JSON.parse(next.data!)).toMatchObject({ id: message.id, status: 'read' });

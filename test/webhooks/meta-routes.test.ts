@@ -43,7 +43,10 @@ describe('POST/GET /webhooks/meta', () => {
 
   beforeAll(async () => {
     const app = express();
-    app.use('/webhooks/meta', metaWebhookRouter({ appSecret: () => APP_SECRET, verifyToken: VERIFY_TOKEN, sink: recorded.sink }));
+    app.use(
+      '/webhooks/meta',
+      metaWebhookRouter({ appSecret: () => APP_SECRET, verifyToken: VERIFY_TOKEN, sink: recorded.sink }),
+    );
     app.use(errorHandler((line) => logged.push(line)));
     api = await listen(app);
     webhookUrl = `${api.url}/webhooks/meta`;
@@ -66,12 +69,21 @@ describe('POST/GET /webhooks/meta', () => {
       phoneNumberId: '100000000000001',
       getAccessToken: () => 'test-meta-token',
       timeoutMs: 5_000,
-    }).sendTemplate({ to, templateName: 'drip_day_1', languageCode: 'en', bodyValues: ['Asha'], callbackData: `drip-9:${to}` });
+    }).sendTemplate({
+      to,
+      templateName: 'drip_day_1',
+      languageCode: 'en',
+      bodyValues: ['Asha'],
+      callbackData: `drip-9:${to}`,
+    });
 
   const postRaw = (body: string, signature?: string) =>
     fetch(webhookUrl, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...(signature === undefined ? {} : { 'X-Hub-Signature-256': signature }) },
+      headers: {
+        'Content-Type': 'application/json',
+        ...(signature === undefined ? {} : { 'X-Hub-Signature-256': signature }),
+      },
       body,
     });
 
@@ -82,13 +94,27 @@ describe('POST/GET /webhooks/meta', () => {
     const delivery = await emulator.emulator.state.deliverStatusBatch([
       { messageId: first.providerMessageId, status: 'sent' },
       { messageId: second.providerMessageId, status: 'delivered' },
-      { messageId: first.providerMessageId, status: 'failed', errorCode: 131026, errorDetails: 'Receiver is incapable of receiving this message' },
+      {
+        messageId: first.providerMessageId,
+        status: 'failed',
+        errorCode: 131026,
+        errorDetails: 'Receiver is incapable of receiving this message',
+      },
     ]);
-    await emulator.emulator.state.deliverInboundMessage({ from: '+919876543210', text: 'stop', replyTo: first.providerMessageId });
+    await emulator.emulator.state.deliverInboundMessage({
+      from: '+919876543210',
+      text: 'stop',
+      replyTo: first.providerMessageId,
+    });
 
     expect(delivery.responseStatus).toBe(200);
     expect(recorded.events).toEqual([
-      expect.objectContaining({ kind: 'status', providerMessageId: first.providerMessageId, status: 'sent', callbackData: 'drip-9:+919876543210' }),
+      expect.objectContaining({
+        kind: 'status',
+        providerMessageId: first.providerMessageId,
+        status: 'sent',
+        callbackData: 'drip-9:+919876543210',
+      }),
       expect.objectContaining({ kind: 'status', providerMessageId: second.providerMessageId, status: 'delivered' }),
       expect.objectContaining({
         kind: 'status',
@@ -97,7 +123,12 @@ describe('POST/GET /webhooks/meta', () => {
         errorCode: '131026',
         errorMessage: 'Message undeliverable: Receiver is incapable of receiving this message',
       }),
-      expect.objectContaining({ kind: 'inbound', from: '919876543210', text: 'stop', contextMessageId: first.providerMessageId }),
+      expect.objectContaining({
+        kind: 'inbound',
+        from: '919876543210',
+        text: 'stop',
+        contextMessageId: first.providerMessageId,
+      }),
     ]);
     expect(emulator.emulator.state.webhookDeliveries().map((entry) => entry.responseStatus)).toEqual([200, 200]);
     // Each event carries its own JSON for the ledger, and the batch's events share one arrival time.
@@ -115,17 +146,24 @@ describe('POST/GET /webhooks/meta', () => {
     const goodSignature = signMetaWebhook(signedBody, APP_SECRET);
     const tampered = await postRaw(signedBody.replace('"read"', '"delivered"'), goodSignature);
     expect(tampered.status).toBe(401);
-    expect(await tampered.json()).toEqual({ error: { code: 'invalid_signature', message: 'webhook signature does not match' } });
+    expect(await tampered.json()).toEqual({
+      error: { code: 'invalid_signature', message: 'webhook signature does not match' },
+    });
     expect((await postRaw(signedBody)).status).toBe(401);
 
     expect(recorded.events).toEqual([]);
     // The same bytes with the right signature do reach the sink: the 401s were the signature's doing.
     expect((await postRaw(signedBody, goodSignature)).status).toBe(200);
-    expect(recorded.events).toEqual([expect.objectContaining({ providerMessageId: accepted.providerMessageId, status: 'read' })]);
+    expect(recorded.events).toEqual([
+      expect.objectContaining({ providerMessageId: accepted.providerMessageId, status: 'read' }),
+    ]);
   });
 
   it('acknowledges a signed notification it has nothing to take from, without calling the sink', async () => {
-    const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'WABA', changes: [{ field: 'account_update', value: {} }] }] });
+    const body = JSON.stringify({
+      object: 'whatsapp_business_account',
+      entry: [{ id: 'WABA', changes: [{ field: 'account_update', value: {} }] }],
+    });
     const response = await postRaw(body, signMetaWebhook(body, APP_SECRET));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ received: true, statuses: 0, inbound: 0 });
@@ -141,19 +179,30 @@ describe('POST/GET /webhooks/meta', () => {
 
     const retried = await emulator.emulator.state.deliverWebhook(accepted.providerMessageId, 'delivered');
     expect(retried.responseStatus).toBe(200);
-    expect(recorded.events).toEqual([expect.objectContaining({ providerMessageId: accepted.providerMessageId, status: 'delivered' })]);
+    expect(recorded.events).toEqual([
+      expect.objectContaining({ providerMessageId: accepted.providerMessageId, status: 'delivered' }),
+    ]);
   });
 
   it('answers the verify-token handshake with the raw challenge, and 403 otherwise', async () => {
-    const handshake = (params: Record<string, string>) => fetch(`${webhookUrl}?${new URLSearchParams(params).toString()}`);
+    const handshake = (params: Record<string, string>) =>
+      fetch(`${webhookUrl}?${new URLSearchParams(params).toString()}`);
 
-    const ok = await handshake({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY_TOKEN, 'hub.challenge': '1158201444' });
+    const ok = await handshake({
+      'hub.mode': 'subscribe',
+      'hub.verify_token': VERIFY_TOKEN,
+      'hub.challenge': '1158201444',
+    });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(await ok.text()).toBe('1158201444');
 
-    expect((await handshake({ 'hub.mode': 'subscribe', 'hub.verify_token': 'wrong', 'hub.challenge': '1' })).status).toBe(403);
-    expect((await handshake({ 'hub.mode': 'unsubscribe', 'hub.verify_token': VERIFY_TOKEN, 'hub.challenge': '1' })).status).toBe(403);
+    expect(
+      (await handshake({ 'hub.mode': 'subscribe', 'hub.verify_token': 'wrong', 'hub.challenge': '1' })).status,
+    ).toBe(403);
+    expect(
+      (await handshake({ 'hub.mode': 'unsubscribe', 'hub.verify_token': VERIFY_TOKEN, 'hub.challenge': '1' })).status,
+    ).toBe(403);
     expect((await handshake({})).status).toBe(403);
   });
 

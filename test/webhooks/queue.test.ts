@@ -26,18 +26,42 @@ describe('webhook group commit and processor', () => {
     seq += 1;
     const providerMessageId = `q-${seq}`;
     const row = await claimOutgoingMessage(db, {
-      idempotencyKey: `queue:${seq}`, leadId: null, phone: '+919812345678', provider: 'interakt', templateName: 'drip_day_1',
-      templateLanguage: 'en', messageContent: {}, referenceType: 'manual', referenceId: String(seq), workflowId: null, stepIndex: null, callbackData: `queue:${seq}`,
+      idempotencyKey: `queue:${seq}`,
+      leadId: null,
+      phone: '+919812345678',
+      provider: 'interakt',
+      templateName: 'drip_day_1',
+      templateLanguage: 'en',
+      messageContent: {},
+      referenceType: 'manual',
+      referenceId: String(seq),
+      workflowId: null,
+      stepIndex: null,
+      callbackData: `queue:${seq}`,
     });
     await markMessageAccepted(db, { id: row.id, providerMessageId, at: T(0) });
     return { id: row.id, providerMessageId };
   }
 
-  const event = (providerMessageId: string, status: DeliveryStatus, at: Date, extra: Partial<StatusEvent> = {}): StatusEvent => ({
-    provider: 'interakt', eventType: `message_api_${status}`, providerMessageId, status, at, receivedAt: new Date(), payload: `{"${status}":"${providerMessageId}"}`, ...extra,
+  const event = (
+    providerMessageId: string,
+    status: DeliveryStatus,
+    at: Date,
+    extra: Partial<StatusEvent> = {},
+  ): StatusEvent => ({
+    provider: 'interakt',
+    eventType: `message_api_${status}`,
+    providerMessageId,
+    status,
+    at,
+    receivedAt: new Date(),
+    payload: `{"${status}":"${providerMessageId}"}`,
+    ...extra,
   });
   const outcomes = async (providerMessageId: string) =>
-    (await listWebhookEvents(db, { providerMessageId, page: 1, pageSize: 20 })).items.map((e) => [e.eventType, e.outcome]).sort();
+    (await listWebhookEvents(db, { providerMessageId, page: 1, pageSize: 20 })).items
+      .map((e) => [e.eventType, e.outcome])
+      .sort();
 
   it('batches concurrent events into one commit, answers duplicates (within and across batches) as such, and applies out-of-order reports monotonically', async () => {
     const pipeline = createWebhookPipeline(db, { batcher: { maxDelayMs: 5 } });
@@ -51,7 +75,13 @@ describe('webhook group commit and processor', () => {
     expect(first.map((r) => r.outcome)).toEqual(['queued', 'queued', 'duplicate', 'queued']);
     expect((await pipeline.batcher.submit(event(providerMessageId, 'delivered', T(20)))).outcome).toBe('duplicate');
     await pipeline.processor.idle();
-    expect(await getMessageById(db, id)).toMatchObject({ status: 'read', sentAt: T(0), deliveredAt: T(20), readAt: T(30), failedAt: null });
+    expect(await getMessageById(db, id)).toMatchObject({
+      status: 'read',
+      sentAt: T(0),
+      deliveredAt: T(20),
+      readAt: T(30),
+      failedAt: null,
+    });
     expect(await outcomes(providerMessageId)).toEqual([
       ['message_api_delivered', 'applied'],
       ['message_api_read', 'applied'],
@@ -64,11 +94,18 @@ describe('webhook group commit and processor', () => {
     const pipeline = createWebhookPipeline(db);
     const { id, providerMessageId } = await acceptedMessage();
     await Promise.all([
-      pipeline.batcher.submit(event(providerMessageId, 'failed', T(4), { errorCode: '131026', errorMessage: 'Message undeliverable' })),
+      pipeline.batcher.submit(
+        event(providerMessageId, 'failed', T(4), { errorCode: '131026', errorMessage: 'Message undeliverable' }),
+      ),
       pipeline.batcher.submit(event(providerMessageId, 'sent', T(1))),
     ]);
     await pipeline.processor.idle();
-    expect(await getMessageById(db, id)).toMatchObject({ status: 'failed', failedAt: T(4), errorCode: '131026', errorMessage: 'Message undeliverable' });
+    expect(await getMessageById(db, id)).toMatchObject({
+      status: 'failed',
+      failedAt: T(4),
+      errorCode: '131026',
+      errorMessage: 'Message undeliverable',
+    });
     await pipeline.close();
   });
 
@@ -79,8 +116,18 @@ describe('webhook group commit and processor', () => {
     expect(await outcomes('q-not-yet')).toEqual([['message_api_delivered', 'unknown_message']]);
 
     const row = await claimOutgoingMessage(db, {
-      idempotencyKey: 'queue:late', leadId: null, phone: '+919812345678', provider: 'interakt', templateName: 'drip_day_1',
-      templateLanguage: 'en', messageContent: {}, referenceType: null, referenceId: null, workflowId: null, stepIndex: null, callbackData: null,
+      idempotencyKey: 'queue:late',
+      leadId: null,
+      phone: '+919812345678',
+      provider: 'interakt',
+      templateName: 'drip_day_1',
+      templateLanguage: 'en',
+      messageContent: {},
+      referenceType: null,
+      referenceId: null,
+      workflowId: null,
+      stepIndex: null,
+      callbackData: null,
     });
     await markMessageAccepted(db, { id: row.id, providerMessageId: 'q-not-yet', at: T(0) });
     expect((await pipeline.batcher.submit(event('q-not-yet', 'delivered', T(5)))).outcome).toBe('duplicate');
@@ -95,14 +142,19 @@ describe('webhook group commit and processor', () => {
     const messages = await Promise.all([acceptedMessage(), acceptedMessage(), acceptedMessage()]);
     // The "crashed" process: events stored and acknowledged, its processor never ran.
     const batcher = new StatusEventBatcher(db);
-    const stored = await Promise.all(messages.flatMap(({ providerMessageId }) => [
-      batcher.submit(event(providerMessageId, 'delivered', T(20))),
-      batcher.submit(event(providerMessageId, 'read', T(30))),
-    ]));
+    const stored = await Promise.all(
+      messages.flatMap(({ providerMessageId }) => [
+        batcher.submit(event(providerMessageId, 'delivered', T(20))),
+        batcher.submit(event(providerMessageId, 'read', T(30))),
+      ]),
+    );
     expect(stored.every((r) => r.outcome === 'queued')).toBe(true);
     for (const { id, providerMessageId } of messages) {
       expect(await getMessageById(db, id)).toMatchObject({ status: 'sent', deliveredAt: null, readAt: null });
-      expect(await outcomes(providerMessageId)).toEqual([['message_api_delivered', 'pending'], ['message_api_read', 'pending']]);
+      expect(await outcomes(providerMessageId)).toEqual([
+        ['message_api_delivered', 'pending'],
+        ['message_api_read', 'pending'],
+      ]);
     }
 
     // The next process: its processor picks the pending rows up at start, in batches.
@@ -111,7 +163,10 @@ describe('webhook group commit and processor', () => {
     await processor.idle();
     for (const { id, providerMessageId } of messages) {
       expect(await getMessageById(db, id)).toMatchObject({ status: 'read', deliveredAt: T(20), readAt: T(30) });
-      expect(await outcomes(providerMessageId)).toEqual([['message_api_delivered', 'applied'], ['message_api_read', 'applied']]);
+      expect(await outcomes(providerMessageId)).toEqual([
+        ['message_api_delivered', 'applied'],
+        ['message_api_read', 'applied'],
+      ]);
     }
     // A second processor finds nothing left to apply.
     expect(await processor.applyPending()).toBe(0);

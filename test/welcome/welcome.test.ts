@@ -34,9 +34,21 @@ describe('welcome on create', () => {
     env = await createDevServerEnv();
     db = await createTestDb();
     api = await listen(
-      createAppWithSettings({ db, ...deps(), defaultCountry: 'IN', secretBox: createSecretBox(generateSecretKey()), log: () => {} }),
+      createAppWithSettings({
+        db,
+        ...deps(),
+        defaultCountry: 'IN',
+        secretBox: createSecretBox(generateSecretKey()),
+        log: () => {},
+      }),
     );
-    harness = await startDripHarness({ db, connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, reconcileWindowMs: 1_000 });
+    harness = await startDripHarness({
+      db,
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      taskQueue,
+      reconcileWindowMs: 1_000,
+    });
     const { key, keyHash, keyPrefix } = generateApiKey();
     await createApiKey(db, { name: 'test', keyHash, keyPrefix });
     request = apiClient(api.url, key);
@@ -59,7 +71,9 @@ describe('welcome on create', () => {
 
   const acceptedFor = (phone: string) => harness.accepted().filter((message) => message.phone === phone);
   const requestsFor = (phone: string) =>
-    harness.emulator.emulator.state.requests().filter((entry) => (entry.body as { phoneNumber?: string } | null)?.phoneNumber === phone.slice(3));
+    harness.emulator.emulator.state
+      .requests()
+      .filter((entry) => (entry.body as { phoneNumber?: string } | null)?.phoneNumber === phone.slice(3));
 
   it('sends the welcome template once with the document header and file name, even when the workflow is started again', async () => {
     const phone = nextPhone();
@@ -73,7 +87,11 @@ describe('welcome on create', () => {
 
     // A retried start: refused while a run exists, and a fresh run after it finds the send done.
     const options = await readInteraktOptions(db);
-    const again = await startWelcomeWorkflow(deps(), { id: leadId }, { ...options, welcomeTemplateName: 'seller_registration' });
+    const again = await startWelcomeWorkflow(
+      deps(),
+      { id: leadId },
+      { ...options, welcomeTemplateName: 'seller_registration' },
+    );
     expect(['started', 'already_started']).toContain(again.status);
     const second = await env.client.workflow.getHandle<typeof welcomeWorkflow>(welcomeWorkflowId(leadId)).result();
     expect(second).toEqual(first);
@@ -88,13 +106,14 @@ describe('welcome on create', () => {
       }),
     ]);
     const log = await listMessages(db, { page: 1, pageSize: 10, leadId });
-    expect(log.items.map(({ referenceType, idempotencyKey, status }) => ({ referenceType, idempotencyKey, status }))).toEqual([
-      { referenceType: 'welcome', idempotencyKey: `welcome-${leadId}:0`, status: 'sent' },
-    ]);
+    expect(
+      log.items.map(({ referenceType, idempotencyKey, status }) => ({ referenceType, idempotencyKey, status })),
+    ).toEqual([{ referenceType: 'welcome', idempotencyKey: `welcome-${leadId}:0`, status: 'sent' }]);
 
     const found = await waitFor(async () => {
       const runs: string[] = [];
-      for await (const run of env.client.workflow.list({ query: `LeadId = ${leadId} AND FlowKind = 'welcome'` })) runs.push(run.workflowId);
+      for await (const run of env.client.workflow.list({ query: `LeadId = ${leadId} AND FlowKind = 'welcome'` }))
+        runs.push(run.workflowId);
       return runs.length > 0 ? runs : null;
     }, 'visibility to index the welcome run');
     expect(new Set(found)).toEqual(new Set([`welcome-${leadId}`]));
@@ -133,7 +152,14 @@ describe('welcome on create', () => {
     const handle = await env.client.workflow.start<typeof welcomeWorkflow>('welcomeWorkflow', {
       taskQueue,
       workflowId: `welcome-again-${lead.body.id}`,
-      args: [{ leadId: lead.body.id, templateName: 'seller_registration', templateLanguage: 'en', sendTaskQueue: sendTaskQueue(taskQueue, 'interakt') }],
+      args: [
+        {
+          leadId: lead.body.id,
+          templateName: 'seller_registration',
+          templateLanguage: 'en',
+          sendTaskQueue: sendTaskQueue(taskQueue, 'interakt'),
+        },
+      ],
     });
     expect(await handle.result()).toEqual({ kind: 'skipped', reason: 'opted_out' });
     expect(acceptedFor(phone)).toHaveLength(1);
@@ -147,12 +173,21 @@ describe('welcome on create', () => {
     const handle = await env.client.workflow.start<typeof welcomeWorkflow>('welcomeWorkflow', {
       taskQueue,
       workflowId: `welcome-pending-${lead.id}`,
-      args: [{ leadId: lead.id, templateName: 'welcome_pending', templateLanguage: 'en', sendTaskQueue: sendTaskQueue(taskQueue, 'interakt') }],
+      args: [
+        {
+          leadId: lead.id,
+          templateName: 'welcome_pending',
+          templateLanguage: 'en',
+          sendTaskQueue: sendTaskQueue(taskQueue, 'interakt'),
+        },
+      ],
     });
 
     await expect(handle.result()).rejects.toThrow();
     expect(acceptedFor(phone)).toHaveLength(0);
     const log = await listMessages(db, { page: 1, pageSize: 10, leadId: lead.id });
-    expect(log.items).toEqual([expect.objectContaining({ referenceType: 'welcome', status: 'failed', errorCode: 'template_not_usable' })]);
+    expect(log.items).toEqual([
+      expect.objectContaining({ referenceType: 'welcome', status: 'failed', errorCode: 'template_not_usable' }),
+    ]);
   });
 });

@@ -34,7 +34,9 @@ describe('worker crash and restart', () => {
   beforeAll(async () => {
     env = await createDevServerEnv();
     // The worker process opens the same file: this test needs SQLite (or a shared SQL Server).
-    dbUrl = process.env.DATABASE_URL?.startsWith('mssql') ? process.env.DATABASE_URL : `file:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dripline-crash-')), 'crm.db')}`;
+    dbUrl = process.env.DATABASE_URL?.startsWith('mssql')
+      ? process.env.DATABASE_URL
+      : `file:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dripline-crash-')), 'crm.db')}`;
     db = await openDb(dbUrl);
     await migrate(db);
     await seedTemplates(db);
@@ -98,10 +100,14 @@ describe('worker crash and restart', () => {
     expect(started).toHaveLength(LEADS);
 
     // Kill once every drip has sent step 1 and recorded it, i.e. while all of them sleep.
-    await waitFor(async () => {
-      const rows = await Promise.all(started.map((s) => getAssignment(db, s.assignmentId)));
-      return rows.every((row) => row?.nextStep === 1);
-    }, 'every drip asleep after step 1', 60_000);
+    await waitFor(
+      async () => {
+        const rows = await Promise.all(started.map((s) => getAssignment(db, s.assignmentId)));
+        return rows.every((row) => row?.nextStep === 1);
+      },
+      'every drip asleep after step 1',
+      60_000,
+    );
     first.child.kill('SIGKILL');
     await new Promise((resolve) => first.child.once('exit', resolve));
     const acceptedBeforeRestart = emulator.emulator.state.acceptedMessages().length;
@@ -112,10 +118,14 @@ describe('worker crash and restart', () => {
 
     const second = startWorker();
     await second.ready;
-    await waitFor(async () => {
-      const rows = await Promise.all(started.map((s) => getAssignment(db, s.assignmentId)));
-      return rows.every((row) => row?.status === 'completed');
-    }, 'every drip completed after restart', 120_000);
+    await waitFor(
+      async () => {
+        const rows = await Promise.all(started.map((s) => getAssignment(db, s.assignmentId)));
+        return rows.every((row) => row?.status === 'completed');
+      },
+      'every drip completed after restart',
+      120_000,
+    );
 
     const accepted = emulator.emulator.state.acceptedMessages();
     expect(acceptedBeforeRestart).toBe(LEADS);
@@ -123,7 +133,9 @@ describe('worker crash and restart', () => {
     const keys = accepted.map((message) => message.callbackData);
     expect(new Set(keys).size).toBe(keys.length);
     for (const { workflowId } of started) {
-      expect(keys.filter((key) => key?.startsWith(`${workflowId}:`)).sort()).toEqual([0, 1, 2].map((i) => `${workflowId}:${i}`));
+      expect(keys.filter((key) => key?.startsWith(`${workflowId}:`)).sort()).toEqual(
+        [0, 1, 2].map((i) => `${workflowId}:${i}`),
+      );
     }
   });
 });

@@ -8,7 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../../src/db/client';
 import { migrate } from '../../src/db/migrate';
 import { getInfobipSyncRun } from '../../src/db/queries';
-import { createInfobipEmulator, generatedPersonKind, type GeneratedPeopleSpec, type InfobipEmulator } from '../../src/emulators/infobip';
+import {
+  createInfobipEmulator,
+  generatedPersonKind,
+  type GeneratedPeopleSpec,
+  type InfobipEmulator,
+} from '../../src/emulators/infobip';
 import type { ListeningEmulator } from '../../src/emulators/emulator-http';
 import { startInfobipSync } from '../../src/infobip-sync/start';
 import { waitFor } from '../support/drip-harness';
@@ -20,7 +25,9 @@ const KEY = 'infobip-crash-key';
 const PEOPLE = { count: 300, seed: 11, duplicateEvery: 0, anchor: new Date() } satisfies GeneratedPeopleSpec;
 const PAGE_SIZE = 5;
 const PAGES = PEOPLE.count / PAGE_SIZE;
-const VALID = Array.from({ length: PEOPLE.count }, (_, i) => generatedPersonKind(i, PEOPLE)).filter((kind) => kind === 'valid').length;
+const VALID = Array.from({ length: PEOPLE.count }, (_, i) => generatedPersonKind(i, PEOPLE)).filter(
+  (kind) => kind === 'valid',
+).length;
 /** Killed once this many pages are recorded: well into the run, well before its end. */
 const KILL_AFTER_PAGES = 15;
 
@@ -106,12 +113,22 @@ describe('Infobip sync: worker crash and restart', () => {
       { db, temporal: env.client, taskQueue },
       {
         trigger: 'cli',
-        options: { since: new Date(Date.now() - 8 * 24 * 3600_000).toISOString(), source: 'people', mode: 'create_update', dryRun: false, pageSize: PAGE_SIZE },
+        options: {
+          since: new Date(Date.now() - 8 * 24 * 3600_000).toISOString(),
+          source: 'people',
+          mode: 'create_update',
+          dryRun: false,
+          pageSize: PAGE_SIZE,
+        },
         pagesPerChunk: PAGES,
       },
     );
 
-    await waitFor(async () => (await pagesRecorded(run.id)) >= KILL_AFTER_PAGES, `${KILL_AFTER_PAGES} pages recorded`, 60_000);
+    await waitFor(
+      async () => (await pagesRecorded(run.id)) >= KILL_AFTER_PAGES,
+      `${KILL_AFTER_PAGES} pages recorded`,
+      60_000,
+    );
     first.child.kill('SIGKILL');
     await new Promise((resolve) => first.child.once('exit', resolve));
     const requestsBeforeCrash = pageRequests();
@@ -123,7 +140,15 @@ describe('Infobip sync: worker crash and restart', () => {
     await env.client.workflow.getHandle(workflowId).result();
 
     const finished = await getInfobipSyncRun(db, run.id);
-    expect(finished).toMatchObject({ status: 'completed', fetched: PEOPLE.count, created: VALID, matched: 0, updated: 0, skipped: 0, invalid: PEOPLE.count - VALID });
+    expect(finished).toMatchObject({
+      status: 'completed',
+      fetched: PEOPLE.count,
+      created: VALID,
+      matched: 0,
+      updated: 0,
+      skipped: 0,
+      invalid: PEOPLE.count - VALID,
+    });
     const [leads] = await db.orm.select({ n: count() }).from(db.schema.clients);
     expect(leads?.n).toBe(VALID);
 

@@ -84,7 +84,8 @@ describe('saved workflow histories', () => {
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories({ workflowBundle }, histories)) {
       replayed.push(result.workflowId);
-      if (result.error) failures.push(`test/histories/${result.workflowId}: ${result.error.name}: ${result.error.message}`);
+      if (result.error)
+        failures.push(`test/histories/${result.workflowId}: ${result.error.name}: ${result.error.message}`);
     }
 
     expect(failures).toEqual([]);

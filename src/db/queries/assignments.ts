@@ -13,7 +13,8 @@ import {
   parseJson,
   type Page,
   type PageParams,
-  selectPage } from './common';
+  selectPage,
+} from './common';
 
 type AssignmentRow = typeof leadDripAssignments.$inferSelect;
 
@@ -82,7 +83,10 @@ const PARAMS_PER_ASSIGNMENT = 9;
 const ASSIGNMENTS_PER_INSERT = Math.min(100, Math.floor(MAX_PARAMS_PER_STATEMENT / PARAMS_PER_ASSIGNMENT));
 
 function toAssignment(row: AssignmentRow): Assignment {
-  return { ...row, stepsSnapshot: parseJson<DripStepSnapshot[]>(row.stepsSnapshot, 'LeadDripAssignment.StepsSnapshot') };
+  return {
+    ...row,
+    stepsSnapshot: parseJson<DripStepSnapshot[]>(row.stepsSnapshot, 'LeadDripAssignment.StepsSnapshot'),
+  };
 }
 
 export async function findActiveAssignments(
@@ -95,7 +99,13 @@ export async function findActiveAssignments(
     const rows = await db.orm
       .select({ id: t.id, leadId: t.leadId, status: t.status, workflowId: t.workflowId })
       .from(t)
-      .where(and(eq(t.sequenceId, params.sequenceId), inArray(t.leadId, part), inArray(t.status, [...ACTIVE_ASSIGNMENT_STATUSES])));
+      .where(
+        and(
+          eq(t.sequenceId, params.sequenceId),
+          inArray(t.leadId, part),
+          inArray(t.status, [...ACTIVE_ASSIGNMENT_STATUSES]),
+        ),
+      );
     found.push(...rows);
   }
   return found;
@@ -132,7 +142,11 @@ export async function createAssignments(
   return result;
 }
 
-async function insertChunk(tx: Db, rows: readonly NewAssignment[], workflowIdOf: (assignmentId: number) => string): Promise<{ id: number; leadId: number }[]> {
+async function insertChunk(
+  tx: Db,
+  rows: readonly NewAssignment[],
+  workflowIdOf: (assignmentId: number) => string,
+): Promise<{ id: number; leadId: number }[]> {
   const now = new Date();
   const values = rows.map((row) => ({
     leadId: row.leadId,
@@ -231,7 +245,10 @@ export async function listAssignmentEvents(db: Db, assignmentId: number): Promis
  * that started no later than `startedBy`: a reply ends those, and never a drip enrolled after it.
  * The flag is read from the sequence as it is now, not from the assignment's snapshot.
  */
-export async function listActiveDripsStoppingOnReply(db: Db, params: { leadId: number; startedBy: Date }): Promise<ActiveAssignmentRef[]> {
+export async function listActiveDripsStoppingOnReply(
+  db: Db,
+  params: { leadId: number; startedBy: Date },
+): Promise<ActiveAssignmentRef[]> {
   const t = db.schema.leadDripAssignments;
   const s = db.schema.dripSequences;
   return db.orm

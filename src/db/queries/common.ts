@@ -31,7 +31,8 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
 
 export function pageOffset({ page, pageSize }: PageParams): number {
   if (!Number.isInteger(page) || page < 1) throw new RangeError(`page must be a positive integer, got ${page}`);
-  if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
+  if (!Number.isInteger(pageSize) || pageSize < 1)
+    throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
   return (page - 1) * pageSize;
 }
 
@@ -76,7 +77,12 @@ export async function selectPage<K extends TableName>(
           .orderBy(...order)
           .limit(params.pageSize)
           .offset(offset);
-  return { items: items as Tables[K]['$inferSelect'][], total: totalRow?.total ?? 0, page: params.page, pageSize: params.pageSize };
+  return {
+    items: items as Tables[K]['$inferSelect'][],
+    total: totalRow?.total ?? 0,
+    page: params.page,
+    pageSize: params.pageSize,
+  };
 }
 
 /**

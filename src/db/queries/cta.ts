@@ -5,7 +5,7 @@ import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { ctaFlowRuns, ctaFlows, ctaInteractions, leadNotes, leadTasks } from '../schema/sqlite';
 import type { CtaClickResult } from '../schema/values';
-import { affectedRows, firstOrThrow, parseJson, type Page, type PageParams , selectPage } from './common';
+import { affectedRows, firstOrThrow, parseJson, type Page, type PageParams, selectPage } from './common';
 
 type CtaFlowRow = typeof ctaFlows.$inferSelect;
 export type CtaRun = typeof ctaFlowRuns.$inferSelect;
@@ -88,13 +88,25 @@ export interface NewCtaRun {
  */
 export async function claimCtaRun(db: Db, params: NewCtaRun): Promise<{ created: boolean; run: CtaRun }> {
   const now = new Date();
-  const values = { ...params, ivrCallId: params.ivrCallId ?? null, status: 'pending' as const, createdAt: now, updatedAt: now };
+  const values = {
+    ...params,
+    ivrCallId: params.ivrCallId ?? null,
+    status: 'pending' as const,
+    createdAt: now,
+    updatedAt: now,
+  };
   try {
     if (db.dialect === 'mssql') {
       const { orm, schema } = asMssql(db);
-      return { created: true, run: firstOrThrow(await orm.insert(schema.ctaFlowRuns).output().values(values), 'insert CtaFlowRuns') };
+      return {
+        created: true,
+        run: firstOrThrow(await orm.insert(schema.ctaFlowRuns).output().values(values), 'insert CtaFlowRuns'),
+      };
     }
-    return { created: true, run: firstOrThrow(await db.orm.insert(db.schema.ctaFlowRuns).values(values).returning(), 'insert CtaFlowRuns') };
+    return {
+      created: true,
+      run: firstOrThrow(await db.orm.insert(db.schema.ctaFlowRuns).values(values).returning(), 'insert CtaFlowRuns'),
+    };
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     const existing = await findCtaRun(db, { flowId: params.flowId, leadId: params.leadId });
@@ -156,17 +168,27 @@ export async function advanceCtaRun(
   const set: Partial<typeof ctaFlowRuns.$inferInsert> = { status: params.status, updatedAt: params.at };
   if (params.status === 'sent') set.sentAt = params.at;
   if (params.status === 'reminded') set.remindedAt = params.at;
-  if (params.status === 'no_response' || params.status === 'stopped' || params.status === 'failed') set.closedAt = params.at;
+  if (params.status === 'no_response' || params.status === 'stopped' || params.status === 'failed')
+    set.closedAt = params.at;
   if (params.lastError !== undefined) set.lastError = params.lastError;
   const result = await db.orm
     .update(ctaFlowRuns)
     .set(set)
-    .where(and(eq(ctaFlowRuns.id, params.runId), isNull(ctaFlowRuns.decision), inArray(ctaFlowRuns.status, [...OPEN_CTA_RUN_STATUSES])));
+    .where(
+      and(
+        eq(ctaFlowRuns.id, params.runId),
+        isNull(ctaFlowRuns.decision),
+        inArray(ctaFlowRuns.status, [...OPEN_CTA_RUN_STATUSES]),
+      ),
+    );
   return affectedRows(result) > 0;
 }
 
 /** Records (or clears) why a pending run's workflow could not be started; a started run is left alone. */
-export async function recordCtaRunStartError(db: Db, params: { runId: number; error: string | null; at: Date }): Promise<void> {
+export async function recordCtaRunStartError(
+  db: Db,
+  params: { runId: number; error: string | null; at: Date },
+): Promise<void> {
   const { ctaFlowRuns } = db.schema;
   await db.orm
     .update(ctaFlowRuns)
@@ -199,7 +221,15 @@ export async function closeDecidedCtaRun(db: Db, params: { runId: number; at: Da
 
 export async function recordCtaInteraction(
   db: Db,
-  params: { runId: number; flowId: number; leadId: number; action: CtaAction; result: CtaClickResult; userAgent: string | null; at: Date },
+  params: {
+    runId: number;
+    flowId: number;
+    leadId: number;
+    action: CtaAction;
+    result: CtaClickResult;
+    userAgent: string | null;
+    at: Date;
+  },
 ): Promise<void> {
   await db.orm.insert(db.schema.ctaInteractions).values({
     runId: params.runId,
@@ -229,7 +259,10 @@ export interface CtaFlowCounts {
  * Per flow, the runs whose message was sent in [from, to): how many, and how they ended. An answer
  * counts once per run whatever the number of clicks, so the rates are per lead, not per click.
  */
-export async function getCtaFlowCounts(db: Db, params: { from: Date; to: Date; flowId?: number }): Promise<CtaFlowCounts[]> {
+export async function getCtaFlowCounts(
+  db: Db,
+  params: { from: Date; to: Date; flowId?: number },
+): Promise<CtaFlowCounts[]> {
   const { ctaFlowRuns, ctaFlows } = db.schema;
   const countWhere = (condition: SQL) => sql<number>`sum(case when ${condition} then 1 else 0 end)`;
   const rows = await db.orm
@@ -327,7 +360,10 @@ export async function listRecentCtaInteractions(
 }
 
 /** Adds a note to the lead's timeline; with a dedupe key, a second write of the same note is a no-op. */
-export async function addLeadNote(db: Db, params: { leadId: number; body: string; source: string; dedupeKey?: string; at?: Date }): Promise<boolean> {
+export async function addLeadNote(
+  db: Db,
+  params: { leadId: number; body: string; source: string; dedupeKey?: string; at?: Date },
+): Promise<boolean> {
   try {
     await db.orm.insert(db.schema.leadNotes).values({
       leadId: params.leadId,

@@ -6,12 +6,28 @@
  */
 import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { maskPhone } from '../../logging/redact';
-import type { InfobipPageSource, InfobipStatusRule, InfobipSyncCounts, InfobipSyncMode, InfobipSyncTrigger } from '../schema/values';
+import type {
+  InfobipPageSource,
+  InfobipStatusRule,
+  InfobipSyncCounts,
+  InfobipSyncMode,
+  InfobipSyncTrigger,
+} from '../schema/values';
 import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { clients, infobipSyncPages, infobipSyncRuns } from '../schema/sqlite';
 import type { SyncRunStatus } from '../schema/values';
-import { affectedRows, chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, MAX_PARAMS_PER_STATEMENT, parseJson, type Page, type PageParams , selectPage } from './common';
+import {
+  affectedRows,
+  chunk,
+  firstOrThrow,
+  MAX_IDS_PER_STATEMENT,
+  MAX_PARAMS_PER_STATEMENT,
+  parseJson,
+  type Page,
+  type PageParams,
+  selectPage,
+} from './common';
 
 type RunRow = typeof infobipSyncRuns.$inferSelect;
 type PageRow = typeof infobipSyncPages.$inferSelect;
@@ -52,10 +68,22 @@ export const MAX_LISTED_PREVIEW = 1_000;
 const COUNT_KEYS = ['fetched', 'matched', 'created', 'updated', 'skipped', 'invalid'] as const;
 type PageCounts = Omit<InfobipSyncCounts, 'errorCount'>;
 
-export const emptyInfobipSyncCounts = (): InfobipSyncCounts => ({ fetched: 0, matched: 0, created: 0, updated: 0, skipped: 0, invalid: 0, errorCount: 0 });
+export const emptyInfobipSyncCounts = (): InfobipSyncCounts => ({
+  fetched: 0,
+  matched: 0,
+  created: 0,
+  updated: 0,
+  skipped: 0,
+  invalid: 0,
+  errorCount: 0,
+});
 
 function toRun(row: RunRow): InfobipSyncRun {
-  return { ...row, trigger: row.trigger as InfobipSyncTrigger, options: parseJson<Record<string, unknown>>(row.options, 'InfobipSyncRuns.Options') };
+  return {
+    ...row,
+    trigger: row.trigger as InfobipSyncTrigger,
+    options: parseJson<Record<string, unknown>>(row.options, 'InfobipSyncRuns.Options'),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -77,16 +105,37 @@ export interface CreateInfobipSyncRunParams {
  * A new run in status 'running', or the run already recorded under `runKey` (a retried start,
  * or the API having created it before the workflow started): the run key is unique.
  */
-export async function createInfobipSyncRun(db: Db, params: CreateInfobipSyncRunParams): Promise<{ run: InfobipSyncRun; created: boolean }> {
+export async function createInfobipSyncRun(
+  db: Db,
+  params: CreateInfobipSyncRunParams,
+): Promise<{ run: InfobipSyncRun; created: boolean }> {
   const existing = await getInfobipSyncRunByKey(db, params.runKey);
   if (existing) return { run: existing, created: false };
-  const values = { ...params, scheduleId: params.scheduleId ?? null, options: JSON.stringify(params.options), status: 'running' as const };
+  const values = {
+    ...params,
+    scheduleId: params.scheduleId ?? null,
+    options: JSON.stringify(params.options),
+    status: 'running' as const,
+  };
   try {
     if (db.dialect === 'mssql') {
       const { orm, schema } = asMssql(db);
-      return { run: toRun(firstOrThrow(await orm.insert(schema.infobipSyncRuns).output().values(values), 'insert InfobipSyncRuns')), created: true };
+      return {
+        run: toRun(
+          firstOrThrow(await orm.insert(schema.infobipSyncRuns).output().values(values), 'insert InfobipSyncRuns'),
+        ),
+        created: true,
+      };
     }
-    return { run: toRun(firstOrThrow(await db.orm.insert(db.schema.infobipSyncRuns).values(values).returning(), 'insert InfobipSyncRuns')), created: true };
+    return {
+      run: toRun(
+        firstOrThrow(
+          await db.orm.insert(db.schema.infobipSyncRuns).values(values).returning(),
+          'insert InfobipSyncRuns',
+        ),
+      ),
+      created: true,
+    };
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     const winner = await getInfobipSyncRunByKey(db, params.runKey);
@@ -115,8 +164,10 @@ export async function getInfobipSyncRun(db: Db, id: number): Promise<InfobipSync
   const errors: InfobipSyncRecordError[] = [];
   const preview: InfobipLeadChange[] = [];
   for (const page of pages) {
-    if (errors.length < MAX_LISTED_SYNC_ERRORS) errors.push(...parseJson<InfobipSyncRecordError[]>(page.errors, 'InfobipSyncPages.Errors'));
-    if (page.preview && preview.length < MAX_LISTED_PREVIEW) preview.push(...parseJson<InfobipLeadChange[]>(page.preview, 'InfobipSyncPages.Preview'));
+    if (errors.length < MAX_LISTED_SYNC_ERRORS)
+      errors.push(...parseJson<InfobipSyncRecordError[]>(page.errors, 'InfobipSyncPages.Errors'));
+    if (page.preview && preview.length < MAX_LISTED_PREVIEW)
+      preview.push(...parseJson<InfobipLeadChange[]>(page.preview, 'InfobipSyncPages.Preview'));
   }
   return {
     ...toRun(row),
@@ -144,12 +195,21 @@ export async function listInfobipSyncRuns(db: Db, params: ListInfobipSyncRunsPar
  * scheduled run starts from the last scheduled one, because a manual run may have read one
  * channel, one source or updates only, and must not move the schedule past contacts it left out.
  */
-export async function getLastInfobipSyncSuccess(db: Db, params: { trigger?: InfobipSyncTrigger } = {}): Promise<Date | null> {
+export async function getLastInfobipSyncSuccess(
+  db: Db,
+  params: { trigger?: InfobipSyncTrigger } = {},
+): Promise<Date | null> {
   const t = db.schema.infobipSyncRuns;
   const [row] = await db.orm
     .select({ at: sql<unknown>`max(${t.windowTo})` })
     .from(t)
-    .where(and(eq(t.status, 'completed'), eq(t.dryRun, false), params.trigger === undefined ? undefined : eq(t.trigger, params.trigger)));
+    .where(
+      and(
+        eq(t.status, 'completed'),
+        eq(t.dryRun, false),
+        params.trigger === undefined ? undefined : eq(t.trigger, params.trigger),
+      ),
+    );
   if (row?.at === null || row?.at === undefined) return null;
   // An aggregate bypasses the column's mapping: SQLite answers epoch ms, SQL Server a Date.
   return row.at instanceof Date ? row.at : new Date(Number(row.at));
@@ -181,7 +241,10 @@ async function countInfobipSyncErrors(db: Db, runId: number): Promise<number> {
   if (db.dialect === 'mssql') {
     const { orm, schema } = asMssql(db);
     const r = schema.infobipSyncPages;
-    const [row] = await orm.execute<[number]>(sql`select count(*) from ${r} cross apply openjson(${r.errors}) where ${eq(r.runId, runId)}`, 'arrays');
+    const [row] = await orm.execute<[number]>(
+      sql`select count(*) from ${r} cross apply openjson(${r.errors}) where ${eq(r.runId, runId)}`,
+      'arrays',
+    );
     return Number(row?.[0] ?? 0);
   }
   const p = db.schema.infobipSyncPages;
@@ -217,12 +280,21 @@ export interface FinishInfobipSyncRunParams {
  * Closes a running run with the sum of its pages. A run already closed stays as it was, so a late
  * failure report never overwrites a completed run. Returns whether this call closed it.
  */
-export async function finishInfobipSyncRun(db: Db, runId: number, params: FinishInfobipSyncRunParams): Promise<boolean> {
+export async function finishInfobipSyncRun(
+  db: Db,
+  runId: number,
+  params: FinishInfobipSyncRunParams,
+): Promise<boolean> {
   const counts = await sumInfobipSyncPages(db, runId);
   const t = db.schema.infobipSyncRuns;
   const result = await db.orm
     .update(t)
-    .set({ ...counts, status: params.status, failure: params.failure?.slice(0, 2000) ?? null, finishedAt: params.finishedAt })
+    .set({
+      ...counts,
+      status: params.status,
+      failure: params.failure?.slice(0, 2000) ?? null,
+      finishedAt: params.finishedAt,
+    })
     .where(and(eq(t.id, runId), eq(t.status, 'running')));
   return affectedRows(result) > 0;
 }
@@ -346,7 +418,10 @@ const INSERT_ROWS_PER_STATEMENT = Math.floor(MAX_PARAMS_PER_STATEMENT / 20);
  * contact is guarded in the UPDATE itself, and a lead inserted concurrently makes the insert fail
  * on the unique phone, so the page is retried and then finds it.
  */
-export async function applyInfobipContacts(db: Db, params: ApplyInfobipContactsParams): Promise<InfobipContactsOutcome> {
+export async function applyInfobipContacts(
+  db: Db,
+  params: ApplyInfobipContactsParams,
+): Promise<InfobipContactsOutcome> {
   const outcome: InfobipContactsOutcome = { matched: 0, created: 0, updated: 0, skipped: 0, preview: [] };
   const byPhone = new Map<string, InfobipContact>();
   for (const contact of params.contacts) {
@@ -363,7 +438,8 @@ export async function applyInfobipContacts(db: Db, params: ApplyInfobipContactsP
   const updates: LeadUpdate[] = [];
   const inserts: LeadInsert[] = [];
   const rule = params.statusRule;
-  const ruleAllows = (status: string) => rule !== undefined && status !== rule.setStatus && (!rule.onlyIfStatusIn || rule.onlyIfStatusIn.includes(status));
+  const ruleAllows = (status: string) =>
+    rule !== undefined && status !== rule.setStatus && (!rule.onlyIfStatusIn || rule.onlyIfStatusIn.includes(status));
 
   for (const contact of byPhone.values()) {
     const lead = leads.get(contact.phone);
@@ -380,7 +456,13 @@ export async function applyInfobipContacts(db: Db, params: ApplyInfobipContactsP
           action: 'create',
           leadId: null,
           phone: maskPhone(contact.phone),
-          changes: { name: leadName(contact), status, lastContactedAt: contact.contactedAt?.toISOString() ?? null, lastChannel: contact.channel, infobipProfileId: contact.profileId },
+          changes: {
+            name: leadName(contact),
+            status,
+            lastContactedAt: contact.contactedAt?.toISOString() ?? null,
+            lastChannel: contact.channel,
+            infobipProfileId: contact.profileId,
+          },
         });
       }
       continue;
@@ -401,7 +483,13 @@ export async function applyInfobipContacts(db: Db, params: ApplyInfobipContactsP
       continue;
     }
     outcome.updated += 1;
-    if (params.dryRun) outcome.preview.push({ action: 'update', leadId: lead.id, phone: maskPhone(lead.phone), changes: describeUpdate(update) });
+    if (params.dryRun)
+      outcome.preview.push({
+        action: 'update',
+        leadId: lead.id,
+        phone: maskPhone(lead.phone),
+        changes: describeUpdate(update),
+      });
   }
 
   if (params.dryRun) return outcome;
@@ -426,7 +514,10 @@ function mergeContacts(a: InfobipContact, b: InfobipContact): InfobipContact {
 
 /** A nameless contact is named by its last four digits, as IVR callers are: the name shows in previews, analytics and task titles, where a full phone must not. */
 const leadName = (contact: InfobipContact): string =>
-  [contact.firstName, contact.lastName].filter((part): part is string => Boolean(part?.trim())).join(' ').trim() || `Infobip contact ${contact.phone.slice(-4)}`;
+  [contact.firstName, contact.lastName]
+    .filter((part): part is string => Boolean(part?.trim()))
+    .join(' ')
+    .trim() || `Infobip contact ${contact.phone.slice(-4)}`;
 
 function newLeadValues(contact: InfobipContact, status: string, now: Date): LeadInsert {
   return {
@@ -460,7 +551,13 @@ async function findLeadsForSync(db: Db, phones: readonly string[]): Promise<Map<
   const found = new Map<string, MatchRow>();
   for (const part of chunk(phones, MAX_IDS_PER_STATEMENT)) {
     const rows = await db.orm
-      .select({ id: c.id, phone: c.phone, status: c.status, lastContactedAt: c.lastContactedAt, infobipProfileId: c.infobipProfileId })
+      .select({
+        id: c.id,
+        phone: c.phone,
+        status: c.status,
+        lastContactedAt: c.lastContactedAt,
+        infobipProfileId: c.infobipProfileId,
+      })
       .from(c)
       .where(inArray(c.phone, part));
     for (const row of rows) found.set(row.phone, row);
@@ -486,14 +583,22 @@ async function updateLeadsForSync(db: Db, updates: readonly LeadUpdate[], now: D
       set.lastContactedAt = sql`case ${c.id} ${sql.join(whens, sql` `)} else ${c.lastContactedAt} end`;
     }
     for (const column of ['lastChannel', 'infobipProfileId', 'status'] as const) {
-      const whens = part.filter((u) => u[column] !== undefined).map((u) => sql`when ${u.id} then ${sql.param(u[column], c[column])}`);
+      const whens = part
+        .filter((u) => u[column] !== undefined)
+        .map((u) => sql`when ${u.id} then ${sql.param(u[column], c[column])}`);
       if (whens.length > 0) set[column] = sql`case ${c.id} ${sql.join(whens, sql` `)} else ${c[column]} end`;
     }
     const changedIds = part.filter((u) => Object.keys(u).length > 2).map((u) => u.id);
-    if (changedIds.length > 0) set.updatedAt = sql`case when ${inArray(c.id, changedIds)} then ${sql.param(now, c.updatedAt)} else ${c.updatedAt} end`;
+    if (changedIds.length > 0)
+      set.updatedAt = sql`case when ${inArray(c.id, changedIds)} then ${sql.param(now, c.updatedAt)} else ${c.updatedAt} end`;
     await db.orm
       .update(c)
       .set(set)
-      .where(inArray(c.id, part.map((u) => u.id)));
+      .where(
+        inArray(
+          c.id,
+          part.map((u) => u.id),
+        ),
+      );
   }
 }

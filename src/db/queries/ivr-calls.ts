@@ -3,7 +3,7 @@ import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { ivrCallLog } from '../schema/sqlite';
 import type { IvrCallStatus } from '../schema/values';
-import { affectedRows, firstOrThrow, type Page, type PageParams , selectPage } from './common';
+import { affectedRows, firstOrThrow, type Page, type PageParams, selectPage } from './common';
 
 export type IvrCall = typeof ivrCallLog.$inferSelect;
 export type { IvrCallStatus };
@@ -29,9 +29,15 @@ export async function logIvrCall(db: Db, params: NewIvrCall): Promise<{ duplicat
   try {
     if (db.dialect === 'mssql') {
       const { orm, schema } = asMssql(db);
-      return { duplicate: false, call: firstOrThrow(await orm.insert(schema.ivrCallLog).output().values(values), 'insert IVRCallLog') };
+      return {
+        duplicate: false,
+        call: firstOrThrow(await orm.insert(schema.ivrCallLog).output().values(values), 'insert IVRCallLog'),
+      };
     }
-    return { duplicate: false, call: firstOrThrow(await db.orm.insert(db.schema.ivrCallLog).values(values).returning(), 'insert IVRCallLog') };
+    return {
+      duplicate: false,
+      call: firstOrThrow(await db.orm.insert(db.schema.ivrCallLog).values(values).returning(), 'insert IVRCallLog'),
+    };
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     const existing = await findIvrCallByCallId(db, params.callId);
@@ -80,18 +86,37 @@ export async function listReceivedIvrCalls(db: Db, limit: number): Promise<IvrCa
   if (db.dialect === 'mssql') {
     const { orm, schema } = asMssql(db);
     const m = schema.ivrCallLog;
-    return orm.select().from(m).where(sql`${m.status} = N'received'`).orderBy(asc(m.id)).offset(0).fetch(limit);
+    return orm
+      .select()
+      .from(m)
+      .where(sql`${m.status} = N'received'`)
+      .orderBy(asc(m.id))
+      .offset(0)
+      .fetch(limit);
   }
   const t = db.schema.ivrCallLog;
-  return db.orm.select().from(t).where(sql`${t.status} = 'received'`).orderBy(asc(t.id)).limit(limit);
+  return db.orm
+    .select()
+    .from(t)
+    .where(sql`${t.status} = 'received'`)
+    .orderBy(asc(t.id))
+    .limit(limit);
 }
 
 /**
  * The call started (or belongs to) flow run `flowRunId`. Only a call still `received` moves, so of
  * two passes finishing the same call the first one's outcome stands. Returns whether it moved.
  */
-export async function markIvrCallProcessed(db: Db, params: { id: number; flowRunId: number; at: Date }): Promise<boolean> {
-  return settleIvrCall(db, params.id, { status: 'processed', flowRunId: params.flowRunId, note: null, processedAt: params.at });
+export async function markIvrCallProcessed(
+  db: Db,
+  params: { id: number; flowRunId: number; at: Date },
+): Promise<boolean> {
+  return settleIvrCall(db, params.id, {
+    status: 'processed',
+    flowRunId: params.flowRunId,
+    note: null,
+    processedAt: params.at,
+  });
 }
 
 /** The call starts no flow, for the reason in `note`; `flowRunId` names the run that already had the lead, if any. */

@@ -2,7 +2,16 @@ import { and, desc, eq, inArray, isNull, like, lt, or, sql, type SQL } from 'dri
 import { CUSTOM_FIELD_KEY } from '../../shared';
 import { asMssql, type Db } from '../client';
 import type { clients } from '../schema/sqlite';
-import { affectedRows, chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, parseJson, type Page, type PageParams , selectPage } from './common';
+import {
+  affectedRows,
+  chunk,
+  firstOrThrow,
+  MAX_IDS_PER_STATEMENT,
+  parseJson,
+  type Page,
+  type PageParams,
+  selectPage,
+} from './common';
 
 type LeadRow = typeof clients.$inferSelect;
 

@@ -25,7 +25,11 @@ export async function getMasterDataCategory(db: Db, category: string): Promise<M
  * the ones that matched nothing, in one transaction; if a concurrent writer inserted the same new
  * key first, the unique index refuses ours and the whole write is retried once, now as updates.
  */
-export async function setMasterDataValues(db: Db, category: string, entries: readonly MasterDataEntry[]): Promise<void> {
+export async function setMasterDataValues(
+  db: Db,
+  category: string,
+  entries: readonly MasterDataEntry[],
+): Promise<void> {
   if (entries.length === 0) return;
   const { masterData: t } = db.schema;
   const now = new Date();
@@ -49,7 +53,8 @@ export async function setMasterDataValues(db: Db, category: string, entries: rea
           .update(m)
           .set({ value, isSecret, updatedAt: now })
           .where(and(eq(m.category, category), eq(m.key, key)));
-        if (affectedRows(updated) === 0) await tx.orm.insert(m).values({ category, key, value, isSecret, updatedAt: now });
+        if (affectedRows(updated) === 0)
+          await tx.orm.insert(m).values({ category, key, value, isSecret, updatedAt: now });
       }
     });
   try {

@@ -9,7 +9,16 @@ import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { whatsAppMessages } from '../schema/sqlite';
 import type { MessageDirection, MessageStatus, ReferenceType } from '../schema/values';
-import { affectedRows, chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, parseJson, type Page, type PageParams , selectPage } from './common';
+import {
+  affectedRows,
+  chunk,
+  firstOrThrow,
+  MAX_IDS_PER_STATEMENT,
+  parseJson,
+  type Page,
+  type PageParams,
+  selectPage,
+} from './common';
 
 type MessageRow = typeof whatsAppMessages.$inferSelect;
 
@@ -76,7 +85,14 @@ export interface ApplyMessageStatusResult {
 const IN_FLIGHT: MessageStatus[] = ['pending', 'sending'];
 /** Statuses a failure report may override: after delivery the message evidently did not fail. */
 const FAILABLE: MessageStatus[] = ['pending', 'sending', 'sent'];
-const PROGRESS_RANK: Record<MessageStatus, number> = { pending: 0, sending: 1, sent: 2, delivered: 3, read: 4, failed: -1 };
+const PROGRESS_RANK: Record<MessageStatus, number> = {
+  pending: 0,
+  sending: 1,
+  sent: 2,
+  delivered: 3,
+  read: 4,
+  failed: -1,
+};
 const TIMESTAMP_OF = { sent: 'sentAt', delivered: 'deliveredAt', read: 'readAt' } as const;
 /** Lost races in applyMessageStatus before giving up; each loss means another writer moved the row. */
 const MAX_STATUS_ATTEMPTS = 5;
@@ -119,9 +135,16 @@ export async function claimOutgoingMessage(db: Db, params: ClaimOutgoingMessageP
   try {
     if (db.dialect === 'mssql') {
       const { orm, schema } = asMssql(db);
-      return toMessage(firstOrThrow(await orm.insert(schema.whatsAppMessages).output().values(values), 'insert WhatsAppMessages'));
+      return toMessage(
+        firstOrThrow(await orm.insert(schema.whatsAppMessages).output().values(values), 'insert WhatsAppMessages'),
+      );
     }
-    return toMessage(firstOrThrow(await db.orm.insert(db.schema.whatsAppMessages).values(values).returning(), 'insert WhatsAppMessages'));
+    return toMessage(
+      firstOrThrow(
+        await db.orm.insert(db.schema.whatsAppMessages).values(values).returning(),
+        'insert WhatsAppMessages',
+      ),
+    );
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     const winner = await getMessageByKey(db, params.idempotencyKey);
@@ -148,7 +171,10 @@ export async function beginSendAttempt(db: Db, params: { id: number; now: Date }
  * and moved the row to delivered or read; then the status stays, and only a missing provider id or
  * SentAt is filled in. Returns whether the status moved to 'sent'.
  */
-export async function markMessageAccepted(db: Db, params: { id: number; providerMessageId: string; at: Date }): Promise<boolean> {
+export async function markMessageAccepted(
+  db: Db,
+  params: { id: number; providerMessageId: string; at: Date },
+): Promise<boolean> {
   const t = db.schema.whatsAppMessages;
   const moved = await db.orm
     .update(t)
@@ -175,7 +201,13 @@ export async function markMessageFailed(
   const t = db.schema.whatsAppMessages;
   const result = await db.orm
     .update(t)
-    .set({ status: 'failed', errorCode: params.errorCode, errorMessage: params.errorMessage, failedAt: params.at, updatedAt: params.at })
+    .set({
+      status: 'failed',
+      errorCode: params.errorCode,
+      errorMessage: params.errorMessage,
+      failedAt: params.at,
+      updatedAt: params.at,
+    })
     .where(and(eq(t.id, params.id), inArray(t.status, FAILABLE)));
   return affectedRows(result) > 0;
 }
@@ -215,7 +247,10 @@ export async function listMessages(db: Db, params: ListMessagesParams): Promise<
   if (params.to !== undefined) conditions.push(lt(t.createdAt, params.to));
   const where = and(...conditions);
 
-  const page = await selectPage(db, 'whatsAppMessages', params, { where, orderBy: (t) => [params.order === 'asc' ? asc(t.id) : desc(t.id)] });
+  const page = await selectPage(db, 'whatsAppMessages', params, {
+    where,
+    orderBy: (t) => [params.order === 'asc' ? asc(t.id) : desc(t.id)],
+  });
   return { ...page, items: page.items.map(toMessage) };
 }
 
@@ -251,7 +286,9 @@ export async function applyMessageStatus(db: Db, params: ApplyMessageStatusParam
       .where(and(...guards));
     if (affectedRows(result) > 0) return { matched: true, changed: true, messageId: row.id };
   }
-  throw new Error(`applyMessageStatus lost ${MAX_STATUS_ATTEMPTS} races in a row for ${params.providerMessageId ?? params.callbackData}`);
+  throw new Error(
+    `applyMessageStatus lost ${MAX_STATUS_ATTEMPTS} races in a row for ${params.providerMessageId ?? params.callbackData}`,
+  );
 }
 
 /** One report's result in applyMessageStatusBatch, as applyMessageStatus would give it. */
@@ -272,11 +309,22 @@ export interface BatchStatusResult {
  * changed message gets its own optimistic guarded update there. Reports found only by
  * callbackData, and a message whose guard lost a race, go through applyMessageStatus one by one.
  */
-export async function applyMessageStatusBatch(db: Db, reports: readonly ApplyMessageStatusParams[]): Promise<BatchStatusResult[]> {
+export async function applyMessageStatusBatch(
+  db: Db,
+  reports: readonly ApplyMessageStatusParams[],
+): Promise<BatchStatusResult[]> {
   const t = db.schema.whatsAppMessages;
   const results: (BatchStatusResult | undefined)[] = reports.map(() => undefined);
   const providerIds = [...new Set(reports.map((r) => r.providerMessageId).filter((id): id is string => Boolean(id)))];
-  const columns = { id: t.id, status: t.status, providerMessageId: t.providerMessageId, sentAt: t.sentAt, deliveredAt: t.deliveredAt, readAt: t.readAt, failedAt: t.failedAt };
+  const columns = {
+    id: t.id,
+    status: t.status,
+    providerMessageId: t.providerMessageId,
+    sentAt: t.sentAt,
+    deliveredAt: t.deliveredAt,
+    readAt: t.readAt,
+    failedAt: t.failedAt,
+  };
   const byProviderId = new Map<string, StatusRow>();
   for (const part of chunk(providerIds, MAX_IDS_PER_STATEMENT)) {
     for (const row of await db.orm.select(columns).from(t).where(inArray(t.providerMessageId, part))) {
@@ -284,7 +332,12 @@ export async function applyMessageStatusBatch(db: Db, reports: readonly ApplyMes
     }
   }
 
-  interface Pending { original: StatusRow; current: StatusRow; update: StatusUpdate; reports: number[] }
+  interface Pending {
+    original: StatusRow;
+    current: StatusRow;
+    update: StatusUpdate;
+    reports: number[];
+  }
   const changes = new Map<number, Pending>();
   const oneByOne: number[] = [];
   reports.forEach((report, index) => {
@@ -312,14 +365,21 @@ export async function applyMessageStatusBatch(db: Db, reports: readonly ApplyMes
 
   const now = new Date();
   if (changes.size > 0 && db.dialect === 'sqlite') {
-    await setMessagesByCase(db, [...changes].map(([id, c]) => ({ id, update: c.update })), now);
+    await setMessagesByCase(
+      db,
+      [...changes].map(([id, c]) => ({ id, update: c.update })),
+      now,
+    );
   } else {
     for (const [id, change] of changes) {
       const guards: SQL[] = [eq(t.id, id), eq(t.status, change.original.status)];
       for (const column of ['sentAt', 'deliveredAt', 'readAt', 'failedAt', 'providerMessageId'] as const) {
         if (change.update[column] !== undefined) guards.push(isNull(t[column]));
       }
-      const result = await db.orm.update(t).set({ ...change.update, updatedAt: now }).where(and(...guards));
+      const result = await db.orm
+        .update(t)
+        .set({ ...change.update, updatedAt: now })
+        .where(and(...guards));
       if (affectedRows(result) === 0) oneByOne.push(...change.reports);
     }
   }
@@ -328,7 +388,16 @@ export async function applyMessageStatusBatch(db: Db, reports: readonly ApplyMes
   return results.map((r) => r!);
 }
 
-const CASE_COLUMNS = ['status', 'sentAt', 'deliveredAt', 'readAt', 'failedAt', 'providerMessageId', 'errorCode', 'errorMessage'] as const;
+const CASE_COLUMNS = [
+  'status',
+  'sentAt',
+  'deliveredAt',
+  'readAt',
+  'failedAt',
+  'providerMessageId',
+  'errorCode',
+  'errorMessage',
+] as const;
 
 /** One UPDATE for many rows: each column set by CASE Id WHEN … THEN … ELSE the column END. */
 async function setMessagesByCase(db: Db, rows: { id: number; update: StatusUpdate }[], now: Date): Promise<void> {
@@ -336,22 +405,43 @@ async function setMessagesByCase(db: Db, rows: { id: number; update: StatusUpdat
   for (const part of chunk(rows, 200)) {
     const set: Record<string, SQL> = {};
     for (const column of CASE_COLUMNS) {
-      const whens = part.filter((row) => row.update[column] !== undefined).map((row) => sql`when ${row.id} then ${sql.param(row.update[column], t[column])}`);
+      const whens = part
+        .filter((row) => row.update[column] !== undefined)
+        .map((row) => sql`when ${row.id} then ${sql.param(row.update[column], t[column])}`);
       if (whens.length > 0) set[column] = sql`case ${t.id} ${sql.join(whens, sql` `)} else ${t[column]} end`;
     }
     await db.orm
       .update(t)
       .set({ ...set, updatedAt: now })
-      .where(inArray(t.id, part.map((row) => row.id)));
+      .where(
+        inArray(
+          t.id,
+          part.map((row) => row.id),
+        ),
+      );
   }
 }
 
 /** The columns a status report is decided on (webhooks hit this path hard: read no more). */
-type StatusRow = Pick<MessageRow, 'id' | 'status' | 'providerMessageId' | 'sentAt' | 'deliveredAt' | 'readAt' | 'failedAt'>;
+type StatusRow = Pick<
+  MessageRow,
+  'id' | 'status' | 'providerMessageId' | 'sentAt' | 'deliveredAt' | 'readAt' | 'failedAt'
+>;
 
-async function findForStatus(db: Db, params: ApplyMessageStatusParams): Promise<{ row: StatusRow; byCallback: boolean } | undefined> {
+async function findForStatus(
+  db: Db,
+  params: ApplyMessageStatusParams,
+): Promise<{ row: StatusRow; byCallback: boolean } | undefined> {
   const t = db.schema.whatsAppMessages;
-  const columns = { id: t.id, status: t.status, providerMessageId: t.providerMessageId, sentAt: t.sentAt, deliveredAt: t.deliveredAt, readAt: t.readAt, failedAt: t.failedAt };
+  const columns = {
+    id: t.id,
+    status: t.status,
+    providerMessageId: t.providerMessageId,
+    sentAt: t.sentAt,
+    deliveredAt: t.deliveredAt,
+    readAt: t.readAt,
+    failedAt: t.failedAt,
+  };
   if (params.providerMessageId) {
     const [row] = await db.orm.select(columns).from(t).where(eq(t.providerMessageId, params.providerMessageId));
     if (row) return { row, byCallback: false };
@@ -366,7 +456,12 @@ async function findForStatus(db: Db, params: ApplyMessageStatusParams): Promise<
   return undefined;
 }
 
-type StatusUpdate = Partial<Pick<MessageRow, 'status' | 'sentAt' | 'deliveredAt' | 'readAt' | 'failedAt' | 'providerMessageId' | 'errorCode' | 'errorMessage'>>;
+type StatusUpdate = Partial<
+  Pick<
+    MessageRow,
+    'status' | 'sentAt' | 'deliveredAt' | 'readAt' | 'failedAt' | 'providerMessageId' | 'errorCode' | 'errorMessage'
+  >
+>;
 
 /** What the report changes on this row, or undefined when it changes nothing. */
 function nextState(row: StatusRow, params: ApplyMessageStatusParams, byCallback: boolean): StatusUpdate | undefined {
@@ -387,7 +482,8 @@ function nextState(row: StatusRow, params: ApplyMessageStatusParams, byCallback:
       if (params.errorMessage !== undefined) update.errorMessage = params.errorMessage;
     }
   } else {
-    const forward = status === 'failed' ? params.status !== 'sent' : PROGRESS_RANK[params.status] > PROGRESS_RANK[status];
+    const forward =
+      status === 'failed' ? params.status !== 'sent' : PROGRESS_RANK[params.status] > PROGRESS_RANK[status];
     if (forward) status = params.status;
     // Recorded even when the status is already past it: a late 'delivered' still says when.
     const column = TIMESTAMP_OF[params.status];
@@ -413,9 +509,14 @@ export interface ListMessagesChangedSinceParams {
  * Messages created or changed after a (UpdatedAt, Id) cursor, in cursor order: what the live log
  * tails. Every write to a message row bumps UpdatedAt, in both processes that write them.
  */
-export async function listMessagesChangedSince(db: Db, params: ListMessagesChangedSinceParams): Promise<MessageLogRow[]> {
+export async function listMessagesChangedSince(
+  db: Db,
+  params: ListMessagesChangedSinceParams,
+): Promise<MessageLogRow[]> {
   const t = db.schema.whatsAppMessages;
-  const conditions: SQL[] = [or(gt(t.updatedAt, params.since), and(eq(t.updatedAt, params.since), gt(t.id, params.afterId)))!];
+  const conditions: SQL[] = [
+    or(gt(t.updatedAt, params.since), and(eq(t.updatedAt, params.since), gt(t.id, params.afterId)))!,
+  ];
   if (params.until !== undefined) conditions.push(lte(t.updatedAt, params.until));
   if (params.leadId !== undefined) conditions.push(eq(t.leadId, params.leadId));
   const where = and(...conditions);
@@ -451,7 +552,10 @@ export interface InsertIncomingMessageParams {
  * Convention for incoming rows: status 'delivered' (it reached us; nothing moves it further) with
  * DeliveredAt = when the provider received it; no template; CreatedAt = when we stored it.
  */
-export async function insertIncomingMessage(db: Db, params: InsertIncomingMessageParams): Promise<{ message: MessageLogRow; created: boolean }> {
+export async function insertIncomingMessage(
+  db: Db,
+  params: InsertIncomingMessageParams,
+): Promise<{ message: MessageLogRow; created: boolean }> {
   const idempotencyKey = `${params.provider}:in:${params.providerMessageId}`;
   const now = new Date();
   const values = {
@@ -471,10 +575,20 @@ export async function insertIncomingMessage(db: Db, params: InsertIncomingMessag
   try {
     if (db.dialect === 'mssql') {
       const { orm, schema } = asMssql(db);
-      return { message: toMessage(firstOrThrow(await orm.insert(schema.whatsAppMessages).output().values(values), 'insert WhatsAppMessages')), created: true };
+      return {
+        message: toMessage(
+          firstOrThrow(await orm.insert(schema.whatsAppMessages).output().values(values), 'insert WhatsAppMessages'),
+        ),
+        created: true,
+      };
     }
     return {
-      message: toMessage(firstOrThrow(await db.orm.insert(db.schema.whatsAppMessages).values(values).returning(), 'insert WhatsAppMessages')),
+      message: toMessage(
+        firstOrThrow(
+          await db.orm.insert(db.schema.whatsAppMessages).values(values).returning(),
+          'insert WhatsAppMessages',
+        ),
+      ),
       created: true,
     };
   } catch (err) {

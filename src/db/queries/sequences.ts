@@ -2,7 +2,16 @@ import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
 import { asMssql, withTransaction, type Db } from '../client';
 import type { dripSequences, dripSequenceSteps } from '../schema/sqlite';
 import type { TemplateVariables } from '../../shared';
-import { affectedRows, chunk, firstOrThrow, MAX_PARAMS_PER_STATEMENT, parseJson, type Page, type PageParams , selectPage } from './common';
+import {
+  affectedRows,
+  chunk,
+  firstOrThrow,
+  MAX_PARAMS_PER_STATEMENT,
+  parseJson,
+  type Page,
+  type PageParams,
+  selectPage,
+} from './common';
 
 export type Sequence = typeof dripSequences.$inferSelect;
 
@@ -59,7 +68,10 @@ export async function createSequence(db: Db, params: CreateSequenceParams): Prom
       const { orm, schema } = asMssql(tx);
       sequence = firstOrThrow(await orm.insert(schema.dripSequences).output().values(values), 'insert DripSequence');
     } else {
-      sequence = firstOrThrow(await tx.orm.insert(tx.schema.dripSequences).values(values).returning(), 'insert DripSequence');
+      sequence = firstOrThrow(
+        await tx.orm.insert(tx.schema.dripSequences).values(values).returning(),
+        'insert DripSequence',
+      );
     }
     await insertSteps(tx, sequence.id, params.steps);
     return requireSequence(tx, sequence.id);
@@ -77,7 +89,10 @@ export async function getSequence(db: Db, id: number): Promise<SequenceWithSteps
     .orderBy(asc(dripSequenceSteps.stepOrder));
   return {
     ...sequence,
-    steps: steps.map((step) => ({ ...step, variables: parseJson<TemplateVariables>(step.variables, 'DripSequenceSteps.Variables') })),
+    steps: steps.map((step) => ({
+      ...step,
+      variables: parseJson<TemplateVariables>(step.variables, 'DripSequenceSteps.Variables'),
+    })),
   };
 }
 
@@ -93,7 +108,11 @@ export async function listSequences(db: Db, params: ListSequencesParams): Promis
  * Every edit bumps the version. Running assignments are unaffected: each froze a snapshot of the
  * steps when it started (LeadDripAssignment.StepsSnapshot).
  */
-export async function updateSequence(db: Db, id: number, params: UpdateSequenceParams): Promise<SequenceWithSteps | undefined> {
+export async function updateSequence(
+  db: Db,
+  id: number,
+  params: UpdateSequenceParams,
+): Promise<SequenceWithSteps | undefined> {
   return withTransaction(db, async (tx) => {
     const { dripSequences, dripSequenceSteps } = tx.schema;
     const result = await tx.orm

@@ -8,7 +8,16 @@ import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { messageMaster, templateSyncRuns } from '../schema/sqlite';
 import type { HeaderType } from '../schema/values';
-import { affectedRows, chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, parseJson, type Page, type PageParams , selectPage } from './common';
+import {
+  affectedRows,
+  chunk,
+  firstOrThrow,
+  MAX_IDS_PER_STATEMENT,
+  parseJson,
+  type Page,
+  type PageParams,
+  selectPage,
+} from './common';
 
 type TemplateRow = typeof messageMaster.$inferSelect;
 type SyncRunRow = typeof templateSyncRuns.$inferSelect;
@@ -122,9 +131,16 @@ export async function upsertSyncedTemplate(
   return updateExisting(db, existing, columns, now);
 }
 
-async function updateExisting(db: Db, row: TemplateRow, columns: SyncedColumns, now: Date): Promise<UpsertSyncedTemplateOutcome> {
+async function updateExisting(
+  db: Db,
+  row: TemplateRow,
+  columns: SyncedColumns,
+  now: Date,
+): Promise<UpsertSyncedTemplateOutcome> {
   const t = db.schema.messageMaster;
-  const changed = row.removedUpstreamAt !== null || (Object.keys(columns) as (keyof SyncedColumns)[]).some((key) => row[key] !== columns[key]);
+  const changed =
+    row.removedUpstreamAt !== null ||
+    (Object.keys(columns) as (keyof SyncedColumns)[]).some((key) => row[key] !== columns[key]);
   if (!changed) {
     await db.orm.update(t).set({ lastSyncedAt: now }).where(eq(t.id, row.id));
     return 'unchanged';
@@ -151,7 +167,12 @@ async function findTemplate(db: Db, key: TemplateKey): Promise<TemplateRow | und
  * reappears. Call it only after a complete pass: a partial list would mark live templates.
  * Returns how many were newly marked.
  */
-export async function markTemplatesRemovedUpstream(db: Db, provider: string, seenKeys: readonly TemplateKey[], now: Date): Promise<number> {
+export async function markTemplatesRemovedUpstream(
+  db: Db,
+  provider: string,
+  seenKeys: readonly TemplateKey[],
+  now: Date,
+): Promise<number> {
   const t = db.schema.messageMaster;
   const candidates = await db.orm
     .select({ id: t.id, name: t.name, language: t.language })
@@ -202,13 +223,20 @@ export async function createTemplateSyncRun(db: Db, params: CreateTemplateSyncRu
   };
   if (db.dialect === 'mssql') {
     const { orm, schema } = asMssql(db);
-    return toRun(firstOrThrow(await orm.insert(schema.templateSyncRuns).output().values(values), 'insert TemplateSyncRuns'));
+    return toRun(
+      firstOrThrow(await orm.insert(schema.templateSyncRuns).output().values(values), 'insert TemplateSyncRuns'),
+    );
   }
-  return toRun(firstOrThrow(await db.orm.insert(db.schema.templateSyncRuns).values(values).returning(), 'insert TemplateSyncRuns'));
+  return toRun(
+    firstOrThrow(await db.orm.insert(db.schema.templateSyncRuns).values(values).returning(), 'insert TemplateSyncRuns'),
+  );
 }
 
 /** The run a provider, trigger and start time name: how a retried "create the run" finds its first try. */
-export async function findTemplateSyncRunByStart(db: Db, params: Required<CreateTemplateSyncRunParams>): Promise<TemplateSyncRun | undefined> {
+export async function findTemplateSyncRunByStart(
+  db: Db,
+  params: Required<CreateTemplateSyncRunParams>,
+): Promise<TemplateSyncRun | undefined> {
   const t = db.schema.templateSyncRuns;
   const [row] = await db.orm
     .select()

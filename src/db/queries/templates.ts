@@ -8,7 +8,7 @@ import { and, asc, eq, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { asMssql, type Db } from '../client';
 import type { messageMaster } from '../schema/sqlite';
 import type { HeaderType } from '../schema/values';
-import { firstOrThrow, parseJson, type Page, type PageParams , selectPage } from './common';
+import { firstOrThrow, parseJson, type Page, type PageParams, selectPage } from './common';
 
 type TemplateRow = typeof messageMaster.$inferSelect;
 
@@ -95,9 +95,13 @@ export async function createTemplate(db: Db, params: CreateTemplateParams): Prom
   };
   if (db.dialect === 'mssql') {
     const { orm, schema } = asMssql(db);
-    return toTemplate(firstOrThrow(await orm.insert(schema.messageMaster).output().values(values), 'insert MessageMaster'));
+    return toTemplate(
+      firstOrThrow(await orm.insert(schema.messageMaster).output().values(values), 'insert MessageMaster'),
+    );
   }
-  return toTemplate(firstOrThrow(await db.orm.insert(db.schema.messageMaster).values(values).returning(), 'insert MessageMaster'));
+  return toTemplate(
+    firstOrThrow(await db.orm.insert(db.schema.messageMaster).values(values).returning(), 'insert MessageMaster'),
+  );
 }
 
 /** Applies `patch` and bumps UpdatedAt; undefined when there is no such template. */

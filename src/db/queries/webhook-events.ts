@@ -7,7 +7,7 @@ import { and, asc, desc, eq, inArray, isNotNull, sql, type SQL } from 'drizzle-o
 import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { webhookEvents } from '../schema/sqlite';
-import { chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, type Page, type PageParams , selectPage } from './common';
+import { chunk, firstOrThrow, MAX_IDS_PER_STATEMENT, type Page, type PageParams, selectPage } from './common';
 
 export type WebhookEvent = typeof webhookEvents.$inferSelect;
 
@@ -51,7 +51,10 @@ export async function recordWebhookEvent(db: Db, params: RecordWebhookEventParam
   try {
     if (db.dialect === 'mssql') {
       const { orm, schema } = asMssql(db);
-      const row = firstOrThrow(await orm.insert(schema.webhookEvents).output({ id: schema.webhookEvents.id }).values(values), 'insert WebhookEvents');
+      const row = firstOrThrow(
+        await orm.insert(schema.webhookEvents).output({ id: schema.webhookEvents.id }).values(values),
+        'insert WebhookEvents',
+      );
       return { duplicate: false, id: row.id };
     }
     const t = db.schema.webhookEvents;
@@ -63,7 +66,10 @@ export async function recordWebhookEvent(db: Db, params: RecordWebhookEventParam
   }
 }
 
-export async function findWebhookEvent(db: Db, params: { provider: string; dedupeKey: string }): Promise<WebhookEvent | undefined> {
+export async function findWebhookEvent(
+  db: Db,
+  params: { provider: string; dedupeKey: string },
+): Promise<WebhookEvent | undefined> {
   const t = db.schema.webhookEvents;
   const [row] = await db.orm
     .select()
@@ -76,7 +82,10 @@ export async function findWebhookEvent(db: Db, params: { provider: string; dedup
  * Records what a retried event finally did: an event first recorded as `unknown_message` (its
  * message was not in the log yet) that matches on redelivery.
  */
-export async function updateWebhookEventOutcome(db: Db, params: { id: number; outcome: WebhookOutcome; messageId: number | null }): Promise<void> {
+export async function updateWebhookEventOutcome(
+  db: Db,
+  params: { id: number; outcome: WebhookOutcome; messageId: number | null },
+): Promise<void> {
   const t = db.schema.webhookEvents;
   await db.orm.update(t).set({ outcome: params.outcome, messageId: params.messageId }).where(eq(t.id, params.id));
 }
@@ -120,14 +129,20 @@ const pendingKey = (provider: string, dedupeKey: string): string => `${provider}
  * ON CONFLICT: INSERT … OUTPUT … SELECT … FROM (VALUES …) WHERE NOT EXISTS, with UPDLOCK,
  * HOLDLOCK on the probe so two processes inserting the same key serialise instead of one failing.
  */
-export async function insertPendingWebhookEvents(db: Db, events: readonly PendingWebhookEvent[]): Promise<(number | undefined)[]> {
+export async function insertPendingWebhookEvents(
+  db: Db,
+  events: readonly PendingWebhookEvent[],
+): Promise<(number | undefined)[]> {
   const ids = new Map<string, number>();
   if (db.dialect === 'mssql') {
     const { orm, schema } = asMssql(db);
     const m = schema.webhookEvents;
     for (const part of chunk(events, PENDING_ROWS_PER_MSSQL_INSERT)) {
       const values = sql.join(
-        part.map((e) => sql`(${e.provider}, ${e.dedupeKey}, ${e.eventType}, ${e.providerMessageId}, ${PENDING_OUTCOME}, ${e.receivedAt}, ${e.payload}, ${e.statusEvent})`),
+        part.map(
+          (e) =>
+            sql`(${e.provider}, ${e.dedupeKey}, ${e.eventType}, ${e.providerMessageId}, ${PENDING_OUTCOME}, ${e.receivedAt}, ${e.payload}, ${e.statusEvent})`,
+        ),
         sql`, `,
       );
       const rows = (await orm.execute(
@@ -164,7 +179,14 @@ export async function insertPendingWebhookEvents(db: Db, events: readonly Pendin
       await db.orm
         .update(t)
         .set({ outcome: PENDING_OUTCOME })
-        .where(and(eq(t.provider, provider), inArray(t.dedupeKey, part), eq(t.outcome, 'unknown_message'), isNotNull(t.statusEvent)));
+        .where(
+          and(
+            eq(t.provider, provider),
+            inArray(t.dedupeKey, part),
+            eq(t.outcome, 'unknown_message'),
+            isNotNull(t.statusEvent),
+          ),
+        );
     }
   }
   return events.map((e) => ids.get(pendingKey(e.provider, e.dedupeKey)));
@@ -206,7 +228,10 @@ export async function listPendingWebhookEvents(db: Db, limit: number): Promise<P
  * Only rows still 'pending' change: another processor that got there first keeps its record.
  * Ids and message ids are integers and outcomes a fixed set, so they are inlined, not bound.
  */
-export async function setWebhookEventOutcomes(db: Db, rows: readonly { id: number; outcome: WebhookOutcome; messageId: number | null }[]): Promise<void> {
+export async function setWebhookEventOutcomes(
+  db: Db,
+  rows: readonly { id: number; outcome: WebhookOutcome; messageId: number | null }[],
+): Promise<void> {
   const t = db.schema.webhookEvents;
   const int = (n: number) => {
     if (!Number.isSafeInteger(n)) throw new Error(`not an integer id: ${n}`);
@@ -222,13 +247,24 @@ export async function setWebhookEventOutcomes(db: Db, rows: readonly { id: numbe
       sql` `,
     );
     const withMessage = part.filter((row) => row.messageId !== null);
-    const messageCases = sql.join(withMessage.map((row) => sql`when ${int(row.id)} then ${int(row.messageId!)}`), sql` `);
+    const messageCases = sql.join(
+      withMessage.map((row) => sql`when ${int(row.id)} then ${int(row.messageId!)}`),
+      sql` `,
+    );
     await db.orm
       .update(t)
       .set({
         outcome: sql`case ${t.id} ${outcomeCases} end`,
         ...(withMessage.length > 0 && { messageId: sql`case ${t.id} ${messageCases} else ${t.messageId} end` }),
       })
-      .where(and(sql`${t.id} in (${sql.join(part.map((row) => int(row.id)), sql`, `)})`, sql`${t.outcome} = ${sql.raw(db.dialect === 'mssql' ? "N'pending'" : "'pending'")}`));
+      .where(
+        and(
+          sql`${t.id} in (${sql.join(
+            part.map((row) => int(row.id)),
+            sql`, `,
+          )})`,
+          sql`${t.outcome} = ${sql.raw(db.dialect === 'mssql' ? "N'pending'" : "'pending'")}`,
+        ),
+      );
   }
 }

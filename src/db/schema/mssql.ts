@@ -24,8 +24,14 @@ import {
 
 const id = () => int('Id').identity().primaryKey();
 const timestamp = (name: string) => datetime2(name, { mode: 'date', precision: 3 });
-const createdAt = () => timestamp('CreatedAt').notNull().$defaultFn(() => new Date());
-const updatedAt = () => timestamp('UpdatedAt').notNull().$defaultFn(() => new Date());
+const createdAt = () =>
+  timestamp('CreatedAt')
+    .notNull()
+    .$defaultFn(() => new Date());
+const updatedAt = () =>
+  timestamp('UpdatedAt')
+    .notNull()
+    .$defaultFn(() => new Date());
 const flag = (name: string) => bit(name).notNull().default(false);
 const str = (name: string, length: number) => nvarchar(name, { length });
 const longText = (name: string) => nvarchar(name, { length: 'max' });
@@ -146,7 +152,9 @@ export const webhookEvents = mssqlTable(
     uniqueIndex('UX_WebhookEvents_Provider_DedupeKey').on(t.provider, t.dedupeKey),
     index('IX_WebhookEvents_ProviderMessageId').on(t.providerMessageId),
     // The processor's queue: only rows still to apply are in it.
-    index('IX_WebhookEvents_Pending').on(t.id).where(sql`[Outcome] = N'pending'`),
+    index('IX_WebhookEvents_Pending')
+      .on(t.id)
+      .where(sql`[Outcome] = N'pending'`),
   ],
 );
 
@@ -196,7 +204,9 @@ export const leadDripAssignments = mssqlTable(
     stopReason: str('StopReason', 200),
     lastError: str('LastError', 2000),
     workflowId: str('WorkflowId', 200),
-    startedAt: timestamp('StartedAt').notNull().$defaultFn(() => new Date()),
+    startedAt: timestamp('StartedAt')
+      .notNull()
+      .$defaultFn(() => new Date()),
     completedAt: timestamp('CompletedAt'),
     updatedAt: updatedAt(),
   },
@@ -220,7 +230,9 @@ export const dripAssignmentEvents = mssqlTable(
     stepIndex: int('StepIndex'),
     event: nvarchar('Event', { length: 30, enum: ASSIGNMENT_EVENTS }).notNull(),
     detail: longText('Detail'),
-    at: timestamp('At').notNull().$defaultFn(() => new Date()),
+    at: timestamp('At')
+      .notNull()
+      .$defaultFn(() => new Date()),
   },
   (t) => [index('IX_DripAssignmentEvents_Assignment').on(t.assignmentId, t.id)],
 );
@@ -292,7 +304,9 @@ export const ivrCallLog = mssqlTable(
   },
   (t) => [
     uniqueIndex('UX_IVRCallLog_CallId').on(t.callId),
-    index('IX_IVRCallLog_Received').on(t.id).where(sql`[Status] = N'received'`),
+    index('IX_IVRCallLog_Received')
+      .on(t.id)
+      .where(sql`[Status] = N'received'`),
   ],
 );
 
@@ -366,7 +380,10 @@ export const ctaInteractions = mssqlTable(
     userAgent: str('UserAgent', 512),
     clickedAt: timestamp('ClickedAt').notNull(),
   },
-  (t) => [index('IX_CtaInteractions_Flow_ClickedAt').on(t.flowId, t.clickedAt), index('IX_CtaInteractions_Run').on(t.runId)],
+  (t) => [
+    index('IX_CtaInteractions_Flow_ClickedAt').on(t.flowId, t.clickedAt),
+    index('IX_CtaInteractions_Run').on(t.runId),
+  ],
 );
 
 export const leadNotes = mssqlTable(
@@ -433,7 +450,10 @@ export const infobipSyncRuns = mssqlTable(
     errorCount: int('ErrorCount').notNull().default(0),
     failure: str('Failure', 2000),
   },
-  (t) => [uniqueIndex('UX_InfobipSyncRuns_RunKey').on(t.runKey), index('IX_InfobipSyncRuns_Status_WindowTo').on(t.status, t.windowTo)],
+  (t) => [
+    uniqueIndex('UX_InfobipSyncRuns_RunKey').on(t.runKey),
+    index('IX_InfobipSyncRuns_Status_WindowTo').on(t.status, t.windowTo),
+  ],
 );
 
 export const infobipSyncPages = mssqlTable(

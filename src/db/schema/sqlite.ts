@@ -23,8 +23,14 @@ import {
 
 const id = () => integer('Id').primaryKey({ autoIncrement: true });
 const timestamp = (name: string) => integer(name, { mode: 'timestamp_ms' });
-const createdAt = () => timestamp('CreatedAt').notNull().$defaultFn(() => new Date());
-const updatedAt = () => timestamp('UpdatedAt').notNull().$defaultFn(() => new Date());
+const createdAt = () =>
+  timestamp('CreatedAt')
+    .notNull()
+    .$defaultFn(() => new Date());
+const updatedAt = () =>
+  timestamp('UpdatedAt')
+    .notNull()
+    .$defaultFn(() => new Date());
 const flag = (name: string) => integer(name, { mode: 'boolean' }).notNull().default(false);
 
 export const clients = sqliteTable('Clients', {
@@ -152,7 +158,9 @@ export const webhookEvents = sqliteTable(
     uniqueIndex('UX_WebhookEvents_Provider_DedupeKey').on(t.provider, t.dedupeKey),
     index('IX_WebhookEvents_ProviderMessageId').on(t.providerMessageId),
     // The processor's queue: only rows still to apply are in it.
-    index('IX_WebhookEvents_Pending').on(t.id).where(sql`"Outcome" = 'pending'`),
+    index('IX_WebhookEvents_Pending')
+      .on(t.id)
+      .where(sql`"Outcome" = 'pending'`),
   ],
 );
 
@@ -202,7 +210,9 @@ export const leadDripAssignments = sqliteTable(
     stopReason: text('StopReason'),
     lastError: text('LastError'),
     workflowId: text('WorkflowId'),
-    startedAt: timestamp('StartedAt').notNull().$defaultFn(() => new Date()),
+    startedAt: timestamp('StartedAt')
+      .notNull()
+      .$defaultFn(() => new Date()),
     completedAt: timestamp('CompletedAt'),
     updatedAt: updatedAt(),
   },
@@ -226,7 +236,9 @@ export const dripAssignmentEvents = sqliteTable(
     stepIndex: integer('StepIndex'),
     event: text('Event', { enum: ASSIGNMENT_EVENTS }).notNull(),
     detail: text('Detail'),
-    at: timestamp('At').notNull().$defaultFn(() => new Date()),
+    at: timestamp('At')
+      .notNull()
+      .$defaultFn(() => new Date()),
   },
   (t) => [index('IX_DripAssignmentEvents_Assignment').on(t.assignmentId, t.id)],
 );
@@ -304,7 +316,9 @@ export const ivrCallLog = sqliteTable(
   },
   (t) => [
     uniqueIndex('UX_IVRCallLog_CallId').on(t.callId),
-    index('IX_IVRCallLog_Received').on(t.id).where(sql`"Status" = 'received'`),
+    index('IX_IVRCallLog_Received')
+      .on(t.id)
+      .where(sql`"Status" = 'received'`),
   ],
 );
 
@@ -384,7 +398,10 @@ export const ctaInteractions = sqliteTable(
     userAgent: text('UserAgent'),
     clickedAt: timestamp('ClickedAt').notNull(),
   },
-  (t) => [index('IX_CtaInteractions_Flow_ClickedAt').on(t.flowId, t.clickedAt), index('IX_CtaInteractions_Run').on(t.runId)],
+  (t) => [
+    index('IX_CtaInteractions_Flow_ClickedAt').on(t.flowId, t.clickedAt),
+    index('IX_CtaInteractions_Run').on(t.runId),
+  ],
 );
 
 /** The lead's timeline. A dedupe key makes a note written by a retried activity appear once. */
@@ -455,7 +472,10 @@ export const infobipSyncRuns = sqliteTable(
     errorCount: integer('ErrorCount').notNull().default(0),
     failure: text('Failure'),
   },
-  (t) => [uniqueIndex('UX_InfobipSyncRuns_RunKey').on(t.runKey), index('IX_InfobipSyncRuns_Status_WindowTo').on(t.status, t.windowTo)],
+  (t) => [
+    uniqueIndex('UX_InfobipSyncRuns_RunKey').on(t.runKey),
+    index('IX_InfobipSyncRuns_Status_WindowTo').on(t.status, t.windowTo),
+  ],
 );
 
 /**

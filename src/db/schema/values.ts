@@ -44,7 +44,16 @@ export const CTA_ACTIONS = ['interested', 'not_interested'] as const;
 export type CtaAction = (typeof CTA_ACTIONS)[number];
 
 /** A CTA run's life: sent, perhaps reminded, then closed by a decision, no response, a stop or a failure. */
-export const CTA_RUN_STATUSES = ['pending', 'sent', 'reminded', 'interested', 'not_interested', 'no_response', 'stopped', 'failed'] as const;
+export const CTA_RUN_STATUSES = [
+  'pending',
+  'sent',
+  'reminded',
+  'interested',
+  'not_interested',
+  'no_response',
+  'stopped',
+  'failed',
+] as const;
 export type CtaRunStatus = (typeof CTA_RUN_STATUSES)[number];
 
 /** `decided`: the click that made the decision; `repeat`: any later click on the same run. */
