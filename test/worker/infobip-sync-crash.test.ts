@@ -20,6 +20,12 @@ import { waitFor } from '../support/drip-harness';
 import { generatedPeoplePageOf } from '../support/infobip-emulator';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
 
+/**
+ * Two real worker processes each bundle the workflow code at start: about 35 s alone on two cores,
+ * and more when the machine is shared. A bound on a hang, not a timing claim.
+ */
+const CRASH_TEST_TIMEOUT_MS = 240_000;
+
 const REPO = path.resolve(__dirname, '../..');
 const KEY = 'infobip-crash-key';
 const PEOPLE = { count: 300, seed: 11, duplicateEvery: 0, anchor: new Date() } satisfies GeneratedPeopleSpec;
@@ -106,59 +112,63 @@ describe('Infobip sync: worker crash and restart', () => {
       // The client pages by createdAt; this counts its requests as page numbers would.
       .map((entry) => generatedPeoplePageOf(entry.path, { anchor: PEOPLE.anchor, pageSize: PAGE_SIZE }));
 
-  it('resumes from the heartbeated cursor after the worker is killed mid-run and counts every record once', async () => {
-    const first = startWorker();
-    await first.ready;
-    const { run, workflowId } = await startInfobipSync(
-      { db, temporal: env.client, taskQueue },
-      {
-        trigger: 'cli',
-        options: {
-          since: new Date(Date.now() - 8 * 24 * 3600_000).toISOString(),
-          source: 'people',
-          mode: 'create_update',
-          dryRun: false,
-          pageSize: PAGE_SIZE,
+  it(
+    'resumes from the heartbeated cursor after the worker is killed mid-run and counts every record once',
+    async () => {
+      const first = startWorker();
+      await first.ready;
+      const { run, workflowId } = await startInfobipSync(
+        { db, temporal: env.client, taskQueue },
+        {
+          trigger: 'cli',
+          options: {
+            since: new Date(Date.now() - 8 * 24 * 3600_000).toISOString(),
+            source: 'people',
+            mode: 'create_update',
+            dryRun: false,
+            pageSize: PAGE_SIZE,
+          },
+          pagesPerChunk: PAGES,
         },
-        pagesPerChunk: PAGES,
-      },
-    );
+      );
 
-    await waitFor(
-      async () => (await pagesRecorded(run.id)) >= KILL_AFTER_PAGES,
-      `${KILL_AFTER_PAGES} pages recorded`,
-      60_000,
-    );
-    first.child.kill('SIGKILL');
-    await new Promise((resolve) => first.child.once('exit', resolve));
-    const requestsBeforeCrash = pageRequests();
-    const pagesBeforeCrash = await pagesRecorded(run.id);
-    expect(pagesBeforeCrash).toBeLessThan(PAGES);
+      await waitFor(
+        async () => (await pagesRecorded(run.id)) >= KILL_AFTER_PAGES,
+        `${KILL_AFTER_PAGES} pages recorded`,
+        60_000,
+      );
+      first.child.kill('SIGKILL');
+      await new Promise((resolve) => first.child.once('exit', resolve));
+      const requestsBeforeCrash = pageRequests();
+      const pagesBeforeCrash = await pagesRecorded(run.id);
+      expect(pagesBeforeCrash).toBeLessThan(PAGES);
 
-    const second = startWorker();
-    await second.ready;
-    await env.client.workflow.getHandle(workflowId).result();
+      const second = startWorker();
+      await second.ready;
+      await env.client.workflow.getHandle(workflowId).result();
 
-    const finished = await getInfobipSyncRun(db, run.id);
-    expect(finished).toMatchObject({
-      status: 'completed',
-      fetched: PEOPLE.count,
-      created: VALID,
-      matched: 0,
-      updated: 0,
-      skipped: 0,
-      invalid: PEOPLE.count - VALID,
-    });
-    const [leads] = await db.orm.select({ n: count() }).from(db.schema.clients);
-    expect(leads?.n).toBe(VALID);
+      const finished = await getInfobipSyncRun(db, run.id);
+      expect(finished).toMatchObject({
+        status: 'completed',
+        fetched: PEOPLE.count,
+        created: VALID,
+        matched: 0,
+        updated: 0,
+        skipped: 0,
+        invalid: PEOPLE.count - VALID,
+      });
+      const [leads] = await db.orm.select({ n: count() }).from(db.schema.clients);
+      expect(leads?.n).toBe(VALID);
 
-    const requestsAfterCrash = pageRequests().slice(requestsBeforeCrash.length);
-    // Resumed where the last heartbeat the server received said, never from page 1 ...
-    expect(Math.min(...requestsAfterCrash)).toBeGreaterThan(1);
-    expect(pageRequests().filter((page) => page === 1)).toHaveLength(1);
-    // ... and at or before the first page the dead worker had not recorded.
-    expect(Math.min(...requestsAfterCrash)).toBeLessThanOrEqual(pagesBeforeCrash + 1);
-    // Every page was read; the last full page is followed by one empty page, the client's only way to know it was the last.
-    expect(new Set(pageRequests())).toEqual(new Set(Array.from({ length: PAGES + 1 }, (_, i) => i + 1)));
-  });
+      const requestsAfterCrash = pageRequests().slice(requestsBeforeCrash.length);
+      // Resumed where the last heartbeat the server received said, never from page 1 ...
+      expect(Math.min(...requestsAfterCrash)).toBeGreaterThan(1);
+      expect(pageRequests().filter((page) => page === 1)).toHaveLength(1);
+      // ... and at or before the first page the dead worker had not recorded.
+      expect(Math.min(...requestsAfterCrash)).toBeLessThanOrEqual(pagesBeforeCrash + 1);
+      // Every page was read; the last full page is followed by one empty page, the client's only way to know it was the last.
+      expect(new Set(pageRequests())).toEqual(new Set(Array.from({ length: PAGES + 1 }, (_, i) => i + 1)));
+    },
+    CRASH_TEST_TIMEOUT_MS,
+  );
 });
