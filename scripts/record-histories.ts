@@ -879,7 +879,7 @@ async function startSyncRig(env: TestWorkflowEnvironment): Promise<SyncRig> {
   const running = worker.run();
   const app = express();
   app.use(express.json());
-  app.use('/templates', templateSyncRouter({ db, temporal: env.client, taskQueue }));
+  app.use('/templates', templateSyncRouter({ db, temporal: env.client, taskQueue, checkResponses: true }).router);
   app.use(errorHandler(() => {}));
   let api: RunningApp | undefined;
   try {

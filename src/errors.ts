@@ -4,7 +4,8 @@
  * (src/api/errors.ts); services, routes and the CLI raise these and never name a status.
  */
 
-export type ErrorKind = 'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'unavailable';
+export type ErrorKind =
+  'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'method_not_allowed' | 'conflict' | 'unavailable';
 
 export class AppError extends Error {
   constructor(

@@ -48,6 +48,11 @@ export interface ApiOptions {
   getCtaKeyring?: () => Promise<CtaKeyring>;
   /** Bounds of the live message log (GET /messages/stream); defaults in messages/routes.ts. */
   liveLog?: LiveLogLimits;
+  /**
+   * Check every JSON response against its documented schema (a mismatch is a 500 and a log line).
+   * On by default, so every test of the API also tests the contract; server.ts turns it off in production.
+   */
+  checkResponses?: boolean;
 }
 
 export interface ApiContext {
@@ -71,6 +76,7 @@ export interface ApiContext {
   infobipSyncPagesPerChunk: number | undefined;
   getCtaKeyring: () => Promise<CtaKeyring>;
   liveLog: LiveLogLimits;
+  checkResponses: boolean;
 }
 
 /** Resolves every dependency the routes use, once. Starts the webhook pipeline when none is given. */
@@ -101,5 +107,6 @@ export function createApiContext(options: ApiOptions): ApiContext {
     infobipSyncPagesPerChunk: options.infobipSyncPagesPerChunk,
     getCtaKeyring: options.getCtaKeyring ?? ctaKeyringReader(options.db, secretBox),
     liveLog: options.liveLog ?? {},
+    checkResponses: options.checkResponses ?? true,
   };
 }

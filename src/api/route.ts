@@ -28,12 +28,9 @@ export type ResponseSpec =
   | z.ZodType
   | { description: string; schema?: z.ZodType; contentType?: 'application/json' | 'text/event-stream' | 'text/html' };
 
-export interface RouteSpec<S extends RequestSchemas> extends RequestSchemas {
+export interface RouteSpec extends RequestSchemas {
   summary: string;
   description?: string;
-  body?: S['body'];
-  query?: S['query'];
-  params?: S['params'];
   /** Every status the route answers with on purpose; the shared error statuses are added by the document. */
   responses: Record<number, ResponseSpec>;
   /** Raw-body routes (webhooks) read their own body: what the document shows for it. */
@@ -46,7 +43,7 @@ export interface Operation {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** The Express path within its router, e.g. `/:id/archive`. */
   path: string;
-  spec: RouteSpec<RequestSchemas>;
+  spec: RouteSpec;
 }
 
 export interface RouterOptions {
@@ -80,26 +77,30 @@ export class ApiRouter {
 
   constructor(readonly options: RouterOptions) {}
 
-  get<S extends RequestSchemas>(path: string, spec: RouteSpec<S>, handler: Handler<S>): this {
+  get<S extends RouteSpec>(path: string, spec: S, handler: Handler<S>): this {
     return this.add('get', path, spec, handler);
   }
-  post<S extends RequestSchemas>(path: string, spec: RouteSpec<S>, handler: Handler<S>): this {
+  post<S extends RouteSpec>(path: string, spec: S, handler: Handler<S>): this {
     return this.add('post', path, spec, handler);
   }
-  put<S extends RequestSchemas>(path: string, spec: RouteSpec<S>, handler: Handler<S>): this {
+  put<S extends RouteSpec>(path: string, spec: S, handler: Handler<S>): this {
     return this.add('put', path, spec, handler);
   }
-  patch<S extends RequestSchemas>(path: string, spec: RouteSpec<S>, handler: Handler<S>): this {
+  patch<S extends RouteSpec>(path: string, spec: S, handler: Handler<S>): this {
     return this.add('patch', path, spec, handler);
   }
-  delete<S extends RequestSchemas>(path: string, spec: RouteSpec<S>, handler: Handler<S>): this {
+  delete<S extends RouteSpec>(path: string, spec: S, handler: Handler<S>): this {
     return this.add('delete', path, spec, handler);
   }
 
-  private add<S extends RequestSchemas>(method: Operation['method'], path: string, spec: RouteSpec<S>, handler: Handler<S>): this {
-    this.operations.push({ method, path, spec: spec as RouteSpec<RequestSchemas> });
+  private add<S extends RouteSpec>(method: Operation['method'], path: string, spec: S, handler: Handler<S>): this {
+    this.operations.push({ method, path, spec });
     const label = `${method.toUpperCase()} ${path}`;
-    this.router[method](path, ...(spec.before ?? []), validated(spec, handler, this.options.checkResponses ? label : undefined));
+    this.router[method](
+      path,
+      ...(spec.before ?? []),
+      validated(spec, handler, this.options.checkResponses ? label : undefined),
+    );
     return this;
   }
 }
@@ -108,7 +109,7 @@ export class ApiRouter {
  * Validates params, query and body with zod, answers 400 with every field issue at once (and runs
  * nothing), otherwise calls the handler with the parsed, typed values.
  */
-function validated<S extends RequestSchemas>(spec: RouteSpec<S>, handler: Handler<S>, checkLabel: string | undefined): RequestHandler {
+function validated<S extends RouteSpec>(spec: S, handler: Handler<S>, checkLabel: string | undefined): RequestHandler {
   return async (req, res) => {
     const issues: FieldIssue[] = [];
     const input: Record<string, unknown> = {};

@@ -1,4 +1,3 @@
-import { Router } from 'express';
 import type { CountryCode } from 'libphonenumber-js';
 import type { Db } from '../db/client';
 import { SecretBoxError, type SecretBox } from './secret-box';
@@ -13,7 +12,8 @@ import {
 import { checkSequenceSteps } from '../templates/check';
 import { AppError, InvalidInputError } from '../errors';
 import { UpdateInteraktSettingsBody } from './schemas';
-import { handle } from '../api/validate';
+import { ApiRouter } from '../api/route';
+import { InteraktSettingsResponse } from './schemas';
 
 export interface SettingsDeps {
   db: Db;
@@ -22,24 +22,42 @@ export interface SettingsDeps {
   /** The environment's values, in force while MasterData holds none. */
   interaktApiKey?: string | undefined;
   interaktWebhookSecret?: string | undefined;
+  checkResponses: boolean;
 }
 
 /** `/settings/interakt`: secrets go in, and come out only masked. */
-export function settingsRouter(deps: SettingsDeps): Router {
-  const router = Router();
+export function settingsRouter(deps: SettingsDeps): ApiRouter {
+  const routes = new ApiRouter({ tag: 'Settings', checkResponses: deps.checkResponses });
   const fallback = { apiKey: deps.interaktApiKey, webhookSecret: deps.interaktWebhookSecret };
   const current = () => readInteraktSettings(deps.db, deps.secretBox, fallback).catch(secretsUnavailable);
 
-  router.get(
+  routes.get(
     '/interakt',
-    handle({}, async (_input, res) => {
+    {
+      summary: 'The Interakt settings (secrets masked)',
+      responses: {
+        200: InteraktSettingsResponse,
+        503: { description: 'DRIPLINE_SECRET_KEY is not set: stored secrets cannot be read' },
+      },
+    },
+    async (_input, res) => {
       res.json(publicSettings(await current(), deps.defaultCountry));
-    }),
+    },
   );
 
-  router.put(
+  routes.put(
     '/interakt',
-    handle({ body: UpdateInteraktSettingsBody }, async ({ body }, res) => {
+    {
+      summary: 'Change the Interakt settings',
+      description:
+        'Secrets are write-only and encrypted; null removes a value. A welcome template is checked against Message Master.',
+      body: UpdateInteraktSettingsBody,
+      responses: {
+        200: InteraktSettingsResponse,
+        503: { description: 'DRIPLINE_SECRET_KEY is not set: secrets cannot be stored' },
+      },
+    },
+    async ({ body }, res) => {
       const merged = { ...(await readInteraktOptions(deps.db)), ...body };
       if (merged.welcomeOnCreate && !merged.welcomeTemplateName) {
         throw new InvalidInputError([
@@ -74,10 +92,10 @@ export function settingsRouter(deps: SettingsDeps): Router {
       }
       await writeInteraktSettings(deps.db, deps.secretBox, body).catch(secretsUnavailable);
       res.json(publicSettings(await current(), deps.defaultCountry));
-    }),
+    },
   );
 
-  return router;
+  return routes;
 }
 
 function publicSettings(settings: InteraktSettings, fallbackCountry: CountryCode) {

@@ -1,4 +1,6 @@
-import express, { Router, type RequestHandler } from 'express';
+import express, { type RequestHandler } from 'express';
+import { ApiRouter } from '../api/route';
+import { rawJsonBody, WebhookBatchResponse } from './schemas';
 import {
   parseInfobipWebhook,
   verifyInfobipBasicAuth,
@@ -29,6 +31,8 @@ export interface InfobipWebhookRouterOptions {
   /** The BASIC credentials of the Infobip subscription; a getter lets a change apply without a restart. */
   credentials: InfobipWebhookCredentials | (() => InfobipWebhookCredentials | Promise<InfobipWebhookCredentials>);
   sink: InfobipWebhookSink;
+  /** Check responses against the documented schemas (tests); default on. */
+  checkResponses?: boolean;
 }
 
 /**
@@ -38,8 +42,8 @@ export interface InfobipWebhookRouterOptions {
  * A sink failure answers 500 so Infobip delivers the batch again; the sink's dedupe makes the
  * replay harmless. Reports for messages we do not know still get a 200.
  */
-export function infobipWebhookRouter(options: InfobipWebhookRouterOptions): Router {
-  const router = Router();
+export function infobipWebhookRouter(options: InfobipWebhookRouterOptions): ApiRouter {
+  const routes = new ApiRouter({ tag: 'Webhooks', checkResponses: options.checkResponses ?? true, public: true });
   // Credentials first, in a middleware ahead of the body parser: a caller without them never gets
   // up to 3 MB buffered on its behalf.
   const checkCredentials: RequestHandler = async (req, res, next) => {
@@ -53,35 +57,50 @@ export function infobipWebhookRouter(options: InfobipWebhookRouterOptions): Rout
     }
     next();
   };
-  router.post('/', checkCredentials, express.raw({ type: () => true, limit: '3mb' }), async (req, res) => {
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    let payload: unknown;
-    try {
-      payload = JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw new AppError('invalid', 'invalid_body', 'webhook body is not JSON');
-    }
-
-    const context: InfobipWebhookContext = { receivedAt: new Date() };
-    let statuses = 0;
-    let inbound = 0;
-    for (const event of parseInfobipWebhook(payload, context.receivedAt)) {
-      if (event.kind === 'status') {
-        await options.sink.status(event, context);
-        statuses += 1;
-      } else {
-        await options.sink.inbound(event, context);
-        inbound += 1;
+  routes.post(
+    '/',
+    {
+      summary: 'Infobip delivery reports, seen reports and inbound messages',
+      description: "Authenticated with the subscription's Basic credentials, checked before the body is read.",
+      rawBody: rawJsonBody('A batch of results'),
+      before: [checkCredentials, express.raw({ type: () => true, limit: '3mb' })],
+      responses: {
+        200: WebhookBatchResponse,
+        401: { description: 'The credentials do not match' },
+        503: { description: 'No credentials are configured' },
+      },
+    },
+    async (_input, res, req) => {
+      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      let payload: unknown;
+      try {
+        payload = JSON.parse(raw.toString('utf8'));
+      } catch {
+        throw new AppError('invalid', 'invalid_body', 'webhook body is not JSON');
       }
-    }
-    res.json({ received: true, statuses, inbound });
-  });
-  return router;
+
+      const context: InfobipWebhookContext = { receivedAt: new Date() };
+      let statuses = 0;
+      let inbound = 0;
+      for (const event of parseInfobipWebhook(payload, context.receivedAt)) {
+        if (event.kind === 'status') {
+          await options.sink.status(event, context);
+          statuses += 1;
+        } else {
+          await options.sink.inbound(event, context);
+          inbound += 1;
+        }
+      }
+      res.json({ received: true, statuses, inbound });
+    },
+  );
+  return routes;
 }
 
 /** Infobip webhooks, applied by the same exactly-once ingestion as Interakt's and Meta's. */
-export function infobipWebhooks(deps: ApiContext): Router {
+export function infobipWebhooks(deps: ApiContext): ApiRouter {
   return infobipWebhookRouter({
+    checkResponses: deps.checkResponses,
     credentials: deps.infobipWebhook,
     sink: webhookIngestionSink(deps, 'infobip'),
   });

@@ -5,7 +5,7 @@ import { FLOW_KIND, LEAD_ID } from '../shared';
 import { welcomeWorkflowId } from './contract';
 import type { InteraktOptions } from '../settings/provider-settings';
 import type { welcomeWorkflow } from './workflow';
-import { startClaimedWorkflow } from '../workflow-start';
+import { startClaimedWorkflow } from '../workflow-client';
 
 export interface WelcomeDeps {
   temporal: Client;

@@ -40,7 +40,8 @@ describe('IVR API', () => {
         taskQueue,
         sendTaskQueue: sendTaskQueue(taskQueue, 'interakt'),
         defaultCountry: 'IN',
-      }),
+        checkResponses: true,
+      }).router,
     );
     app.use(errorHandler((line) => logged.push(line)));
     api = await listen(app);

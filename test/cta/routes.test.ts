@@ -26,9 +26,12 @@ describe('CTA admin routes', () => {
     db = await createTestDb();
     const app = express();
     app.use(express.json());
-    app.use('/settings/cta-signing-keys', ctaSigningKeysRouter({ db, secretBox: box }));
-    app.use('/no-secret-key/cta-signing-keys', ctaSigningKeysRouter({ db, secretBox: createSecretBox(undefined) }));
-    app.use('/cta/template-json', ctaTemplateJsonRouter());
+    app.use('/settings/cta-signing-keys', ctaSigningKeysRouter({ db, secretBox: box, checkResponses: true }).router);
+    app.use(
+      '/no-secret-key/cta-signing-keys',
+      ctaSigningKeysRouter({ db, secretBox: createSecretBox(undefined), checkResponses: true }).router,
+    );
+    app.use('/cta/template-json', ctaTemplateJsonRouter({ checkResponses: true }).router);
     app.use(errorHandler((line) => logged.push(line)));
     api = await listen(app);
     const client = apiClient(api.url);

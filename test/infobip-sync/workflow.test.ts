@@ -110,7 +110,8 @@ describe('Infobip sync runs', () => {
         taskQueue,
         infobipSyncScheduleId: scheduleId,
         infobipSyncPagesPerChunk: 2,
-      }),
+        checkResponses: true,
+      }).router,
     );
     app.use(errorHandler(() => {}));
     api = await listen(app);

@@ -93,7 +93,7 @@ describe('template sync from Interakt', () => {
 
     const app = express();
     app.use(express.json());
-    app.use('/templates', templateSyncRouter({ db, temporal: env.client, taskQueue }));
+    app.use('/templates', templateSyncRouter({ db, temporal: env.client, taskQueue, checkResponses: true }).router);
     app.use(errorHandler(() => {}));
     api = await listen(app);
     request = apiClient(api.url);

@@ -45,7 +45,7 @@ describe('POST/GET /webhooks/meta', () => {
     const app = express();
     app.use(
       '/webhooks/meta',
-      metaWebhookRouter({ appSecret: () => APP_SECRET, verifyToken: VERIFY_TOKEN, sink: recorded.sink }),
+      metaWebhookRouter({ appSecret: () => APP_SECRET, verifyToken: VERIFY_TOKEN, sink: recorded.sink }).router,
     );
     app.use(errorHandler((line) => logged.push(line)));
     api = await listen(app);
@@ -208,7 +208,10 @@ describe('POST/GET /webhooks/meta', () => {
 
   it('answers 503 while no app secret or verify token is configured', async () => {
     const app = express();
-    app.use('/webhooks/meta', metaWebhookRouter({ appSecret: () => undefined, verifyToken: '', sink: recorded.sink }));
+    app.use(
+      '/webhooks/meta',
+      metaWebhookRouter({ appSecret: () => undefined, verifyToken: '', sink: recorded.sink }).router,
+    );
     app.use(errorHandler(() => {}));
     const bare = await listen(app);
     try {
