@@ -12,12 +12,12 @@ import type { MessageDirection, MessageStatus, ReferenceType } from '../schema/v
 import {
   affectedRows,
   chunk,
-  firstOrThrow,
   MAX_IDS_PER_STATEMENT,
   parseJson,
   type Page,
   type PageParams,
   selectPage,
+  insertReturning,
 } from './common';
 
 type MessageRow = typeof whatsAppMessages.$inferSelect;
@@ -133,18 +133,7 @@ export async function claimOutgoingMessage(db: Db, params: ClaimOutgoingMessageP
     updatedAt: now,
   };
   try {
-    if (db.dialect === 'mssql') {
-      const { orm, schema } = asMssql(db);
-      return toMessage(
-        firstOrThrow(await orm.insert(schema.whatsAppMessages).output().values(values), 'insert WhatsAppMessages'),
-      );
-    }
-    return toMessage(
-      firstOrThrow(
-        await db.orm.insert(db.schema.whatsAppMessages).values(values).returning(),
-        'insert WhatsAppMessages',
-      ),
-    );
+    return toMessage(await insertReturning(db, 'whatsAppMessages', values));
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     const winner = await getMessageByKey(db, params.idempotencyKey);
@@ -573,24 +562,7 @@ export async function insertIncomingMessage(
     updatedAt: now,
   };
   try {
-    if (db.dialect === 'mssql') {
-      const { orm, schema } = asMssql(db);
-      return {
-        message: toMessage(
-          firstOrThrow(await orm.insert(schema.whatsAppMessages).output().values(values), 'insert WhatsAppMessages'),
-        ),
-        created: true,
-      };
-    }
-    return {
-      message: toMessage(
-        firstOrThrow(
-          await db.orm.insert(db.schema.whatsAppMessages).values(values).returning(),
-          'insert WhatsAppMessages',
-        ),
-      ),
-      created: true,
-    };
+    return { message: toMessage(await insertReturning(db, 'whatsAppMessages', values)), created: true };
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     const existing = await getMessageByKey(db, idempotencyKey);
