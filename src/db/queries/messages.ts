@@ -305,15 +305,7 @@ export async function applyMessageStatusBatch(
   const t = db.schema.whatsAppMessages;
   const results: (BatchStatusResult | undefined)[] = reports.map(() => undefined);
   const providerIds = [...new Set(reports.map((r) => r.providerMessageId).filter((id): id is string => Boolean(id)))];
-  const columns = {
-    id: t.id,
-    status: t.status,
-    providerMessageId: t.providerMessageId,
-    sentAt: t.sentAt,
-    deliveredAt: t.deliveredAt,
-    readAt: t.readAt,
-    failedAt: t.failedAt,
-  };
+  const columns = statusColumns(t);
   const byProviderId = new Map<string, StatusRow>();
   for (const part of chunk(providerIds, MAX_IDS_PER_STATEMENT)) {
     for (const row of await db.orm.select(columns).from(t).where(inArray(t.providerMessageId, part))) {
@@ -412,25 +404,23 @@ async function setMessagesByCase(db: Db, rows: { id: number; update: StatusUpdat
 }
 
 /** The columns a status report is decided on (webhooks hit this path hard: read no more). */
-type StatusRow = Pick<
-  MessageRow,
-  'id' | 'status' | 'providerMessageId' | 'sentAt' | 'deliveredAt' | 'readAt' | 'failedAt'
->;
+const statusColumns = (t: Db['schema']['whatsAppMessages']) => ({
+  id: t.id,
+  status: t.status,
+  providerMessageId: t.providerMessageId,
+  sentAt: t.sentAt,
+  deliveredAt: t.deliveredAt,
+  readAt: t.readAt,
+  failedAt: t.failedAt,
+});
+type StatusRow = Pick<MessageRow, keyof ReturnType<typeof statusColumns>>;
 
 async function findForStatus(
   db: Db,
   params: ApplyMessageStatusParams,
 ): Promise<{ row: StatusRow; byCallback: boolean } | undefined> {
   const t = db.schema.whatsAppMessages;
-  const columns = {
-    id: t.id,
-    status: t.status,
-    providerMessageId: t.providerMessageId,
-    sentAt: t.sentAt,
-    deliveredAt: t.deliveredAt,
-    readAt: t.readAt,
-    failedAt: t.failedAt,
-  };
+  const columns = statusColumns(t);
   if (params.providerMessageId) {
     const [row] = await db.orm.select(columns).from(t).where(eq(t.providerMessageId, params.providerMessageId));
     if (row) return { row, byCallback: false };
