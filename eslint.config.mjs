@@ -36,7 +36,7 @@ const NO_ACTIVITIES = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', 'data/', 'coverage/', 'bench/results/'] },
+  { ignores: ['node_modules/', '.tools/', 'data/', 'dist/', 'coverage/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -112,6 +112,9 @@ const EnvSchema = z
 
 export type Config = z.infer<typeof EnvSchema>;
 
+/** Every variable this module reads: `.env.example` lists exactly these (test/config.test.ts). */
+export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape) as readonly (keyof Config)[];
+
 export class ConfigError extends Error {
   readonly code = 'config_invalid';
 }

@@ -20,6 +20,21 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * An error a module raises for callers to tell apart by `code`, with no HTTP meaning of its own:
+ * whoever catches it decides what it is (an API helper maps some codes to an AppError, the rest
+ * stay 500s).
+ */
+export class CodedError<Code extends string> extends Error {
+  constructor(
+    readonly code: Code,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
 /** One problem with one input field: where it came from, its path, and what is wrong. */
 export interface FieldIssue {
   location: 'body' | 'query' | 'params';

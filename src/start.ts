@@ -29,6 +29,7 @@ import { generateSecretKey, SECRET_KEY_BYTES } from './settings/secret-box';
 import { SEARCH_ATTRIBUTES } from './shared';
 import { ensureTemplateSyncSchedule } from './templates/schedule';
 import { REPO_ROOT } from '../temporal/paths.cjs';
+import { errorMessage } from './logging/redact';
 
 const ADMIN_KEY_FILE = path.join(REPO_ROOT, 'data', 'admin-api-key.txt');
 const SECRET_KEY_FILE = path.join(REPO_ROOT, 'data', 'secret-key.txt');
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
   try {
     await startSystem(config, supervisor);
   } catch (error) {
-    if (!(error instanceof StartupAborted)) say(error instanceof Error ? error.message : String(error));
+    if (!(error instanceof StartupAborted)) say(errorMessage(error));
     await supervisor.shutdown(1);
   }
 }
@@ -310,7 +311,7 @@ async function waitForTemporal(address: string, namespace: string, supervisor: S
   for (;;) {
     if (supervisor.isStopping) throw new StartupAborted();
     const connection = await Connection.connect({ address, connectTimeout: '2s' }).catch((error: unknown) => {
-      lastProblem = error instanceof Error ? error.message : String(error);
+      lastProblem = errorMessage(error);
       return null;
     });
     if (connection) {
@@ -320,7 +321,7 @@ async function waitForTemporal(address: string, namespace: string, supervisor: S
         if (missing.length === 0) return;
         lastProblem = `search attributes not registered in namespace ${namespace}: ${missing.join(', ')}`;
       } catch (error) {
-        lastProblem = error instanceof Error ? error.message : String(error);
+        lastProblem = errorMessage(error);
       } finally {
         await connection.close();
       }
@@ -364,7 +365,7 @@ async function syncTemplatesNow(address: string, config: Config): Promise<void> 
     }
   } catch (error) {
     // A failed sync is not fatal: the schedule retries hourly and POST /templates/sync runs it now.
-    say(`template sync failed: ${error instanceof Error ? error.message : String(error)}`);
+    say(`template sync failed: ${errorMessage(error)}`);
   } finally {
     await connection.close();
   }
@@ -461,6 +462,6 @@ function sleep(ms: number): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error('[start] fatal:', error instanceof Error ? error.message : error);
+  console.error('[start] fatal:', errorMessage(error));
   process.exit(1);
 });

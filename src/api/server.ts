@@ -7,6 +7,7 @@ import { createSecretBox } from '../settings/secret-box';
 import { sendTaskQueue } from '../shared';
 import { createWebhookPipeline } from '../webhooks/queue';
 import { createApp } from './app';
+import { errorMessage } from '../logging/redact';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -56,6 +57,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error('[api] fatal:', error instanceof Error ? error.message : error);
+  console.error('[api] fatal:', errorMessage(error));
   process.exit(1);
 });

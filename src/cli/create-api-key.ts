@@ -7,6 +7,7 @@ import { loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { migrate } from '../db/migrate';
 import { createApiKey } from '../db/queries';
+import { errorMessage } from '../logging/redact';
 
 async function main(): Promise<void> {
   const nameFlag = process.argv.indexOf('--name');
@@ -27,6 +28,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(errorMessage(error));
   process.exit(1);
 });

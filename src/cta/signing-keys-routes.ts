@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { CtaSigningKeyError, listCtaSigningKeys, retireCtaSigningKey, rotateCtaSigningKey } from './signing-keys';
 import { CTA_KID_PATTERN } from './tokens';
 import type { Db } from '../db/client';
-import { SecretBoxError, type SecretBox } from '../settings/secret-box';
-import { AppError, conflict, notFound } from '../errors';
+import { secretsUnavailable, type SecretBox } from '../settings/secret-box';
+import { conflict, notFound } from '../errors';
 import { matching, Timestamp } from '../api/schemas';
 import { ApiRouter } from '../api/route';
 
@@ -78,10 +78,5 @@ function keyError(error: unknown): never {
     if (error.code === 'unknown_key') throw notFound('CTA signing key');
     throw conflict(error.code, error.message);
   }
-  if (error instanceof SecretBoxError) {
-    // Without the key nothing sealed can be read or written: unavailable until it is configured.
-    // Any other sealing failure is unexpected: a 500, logged.
-    if (error.code === 'secret_key_missing') throw new AppError('unavailable', error.code, error.message);
-  }
-  throw error;
+  return secretsUnavailable(error);
 }

@@ -1,6 +1,6 @@
 import type { CountryCode } from 'libphonenumber-js';
 import type { Db } from '../db/client';
-import { SecretBoxError, type SecretBox } from './secret-box';
+import { secretsUnavailable, type SecretBox } from './secret-box';
 import {
   defaultCountryOf,
   maskSecret,
@@ -109,13 +109,4 @@ function publicSettings(settings: InteraktSettings, fallbackCountry: CountryCode
     webhookSecret: webhookSecret === null ? null : maskSecret(webhookSecret),
     webhookSecretSet: webhookSecret !== null,
   };
-}
-
-function secretsUnavailable(error: unknown): never {
-  if (error instanceof SecretBoxError) {
-    // Without the key nothing sealed can be read or written: unavailable until it is configured.
-    // Any other sealing failure is unexpected: a 500, logged.
-    if (error.code === 'secret_key_missing') throw new AppError('unavailable', error.code, error.message);
-  }
-  throw error;
 }

@@ -15,7 +15,7 @@ import {
   type TemplateSyncRunStatus,
   type TemplateSyncTrigger,
 } from '../db/queries';
-import { isProviderError } from '../providers/errors';
+import { providerReadFailure } from '../provider-failures';
 import { parseInteraktTemplate, type InteraktTemplateClient } from '../providers/interakt-templates';
 import type { ProviderName } from '../shared';
 
@@ -130,7 +130,7 @@ export function createTemplateSyncActivities(deps: TemplateSyncActivityDeps) {
           heartbeat(progress);
         }
       } catch (error) {
-        throw syncFailure(error);
+        throw providerReadFailure(error, { config: TEMPLATE_SYNC_CONFIG_ERROR, permanent: TEMPLATE_SYNC_REFUSED });
       }
 
       progress.counts.removed = await markTemplatesRemovedUpstream(deps.db, PROVIDER, [...seen.values()], now());
@@ -178,37 +178,4 @@ function restoreCheckpoint(details: unknown): SyncCheckpoint {
     };
   }
   return { offset: 0, seen: [], counts: emptyCounts(), errors: [] };
-}
-
-/**
- * Provider errors decide the retry: a refusal or a bad key fails the run at once (the next
- * scheduled sync tries again, after an admin had a chance to fix it); an outage is retried,
- * honouring Retry-After. Anything else (the database) is retried as is.
- */
-function syncFailure(error: unknown): unknown {
-  if (!isProviderError(error)) return error;
-  switch (error.kind) {
-    case 'permanent':
-      return ApplicationFailure.create({
-        type: TEMPLATE_SYNC_REFUSED,
-        message: error.message,
-        nonRetryable: true,
-        details: [{ code: error.code }],
-      });
-    case 'config':
-      return ApplicationFailure.create({
-        type: TEMPLATE_SYNC_CONFIG_ERROR,
-        message: error.message,
-        nonRetryable: true,
-        details: [{ code: error.code }],
-      });
-    case 'retryable':
-    case 'ambiguous':
-      // A list read changes nothing upstream, so an ambiguous answer is just a retry.
-      return ApplicationFailure.create({
-        type: 'ProviderUnavailable',
-        message: error.message,
-        nextRetryDelay: error.details.retryAfterMs,
-      });
-  }
 }

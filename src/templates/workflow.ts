@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   isCancellation,
@@ -7,6 +6,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { TemplateSyncActivities, TemplateSyncSummary } from './activities';
+import { failureReason } from '../shared';
 
 export interface TemplateSyncWorkflowInput {
   /**
@@ -46,12 +46,7 @@ export async function templateSyncWorkflow(input: TemplateSyncWorkflowInput = {}
   try {
     return await syncInteraktTemplates({ runId });
   } catch (error) {
-    const reason =
-      error instanceof ActivityFailure && error.cause
-        ? error.cause.message
-        : error instanceof Error
-          ? error.message
-          : String(error);
+    const reason = failureReason(error);
     // Recorded even when the workflow was cancelled, so no run row stays 'running' for ever.
     await CancellationScope.nonCancellable(() =>
       failTemplateSyncRun({ runId, message: isCancellation(error) ? 'cancelled' : reason }),

@@ -16,10 +16,10 @@ export interface InfobipWebhookContext {
   receivedAt: Date;
 }
 
-/** Where Infobip's events go; the route knows nothing of storage. */
+/** Where Infobip's events go; the route knows nothing of storage, and ignores what the sink returns. */
 export interface InfobipWebhookSink {
-  status(event: InfobipStatusEvent, context: InfobipWebhookContext): Promise<void> | void;
-  inbound(event: InfobipInboundEvent, context: InfobipWebhookContext): Promise<void> | void;
+  status(event: InfobipStatusEvent, context: InfobipWebhookContext): Promise<unknown> | void;
+  inbound(event: InfobipInboundEvent, context: InfobipWebhookContext): Promise<unknown> | void;
 }
 
 export interface InfobipWebhookCredentials {

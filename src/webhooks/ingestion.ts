@@ -1,8 +1,9 @@
-import type { DeliveryStatus } from './ingest';
+import type { DeliveryStatus, InboundResult } from './ingest';
 import { normalizePhone } from '../providers/phone';
 import type { ProviderName } from '../shared';
 import { applyInboundMessage, stopRepliedDrips } from './ingest';
 import type { ApiContext } from '../api/context';
+import type { QueuedStatus } from './queue';
 
 /** A delivery status as a provider's webhook parser reports it. */
 export interface ParsedStatusEvent {
@@ -19,10 +20,13 @@ export interface ParsedStatusEvent {
 
 /** A lead's message as a provider's webhook parser reports it. */
 export interface ParsedInboundEvent {
+  /** With the message id, the dedupe key; `message_received` when the provider has no finer name. */
+  eventType?: string;
   providerMessageId: string;
-  /** The sender's number: country code and number, digits only. */
+  /** The sender's number: country code and number, digits only; empty when the provider gave none. */
   from: string;
-  type: string;
+  /** The kind of content (Meta `text`, Infobip `TEXT`, Interakt `Text`...). */
+  type: string | null;
   text: string | null;
   mediaUrl?: string | null;
   at: Date;
@@ -30,15 +34,17 @@ export interface ParsedInboundEvent {
 }
 
 /**
- * Where every provider's parsed webhook events go (Meta, Infobip; Interakt's route predates it):
- * statuses into the group-committed, exactly-once pipeline; inbound messages stored against their
- * lead, and drips that stop on a reply signalled off the response path.
+ * Where every provider's parsed webhook events go (Interakt, Meta, Infobip): statuses into the
+ * group-committed, exactly-once pipeline, answered once stored; inbound messages stored against
+ * their lead, and drips that stop on a reply signalled off the response path (a slow or
+ * unreachable Temporal must not make the provider count a failed delivery; a redelivery signals
+ * again, and cancel is idempotent).
  */
 export function webhookIngestionSink(deps: ApiContext, provider: ProviderName) {
   const log = deps.log;
   return {
-    async status(event: ParsedStatusEvent, { receivedAt }: { receivedAt: Date }): Promise<void> {
-      await deps.webhookPipeline.batcher.submit({
+    status(event: ParsedStatusEvent, { receivedAt }: { receivedAt: Date }): Promise<QueuedStatus> {
+      return deps.webhookPipeline.batcher.submit({
         provider,
         eventType: event.eventType ?? event.status,
         providerMessageId: event.providerMessageId,
@@ -51,12 +57,13 @@ export function webhookIngestionSink(deps: ApiContext, provider: ProviderName) {
         payload: event.raw,
       });
     },
-    async inbound(event: ParsedInboundEvent): Promise<void> {
+    async inbound(event: ParsedInboundEvent): Promise<InboundResult> {
       const phone = normalizePhone(`+${event.from}`, deps.defaultCountry);
       const result = await applyInboundMessage(deps, {
         provider,
+        ...(event.eventType !== undefined && { eventType: event.eventType }),
         providerMessageId: event.providerMessageId,
-        fromPhoneE164: phone.ok ? phone.e164 : `+${event.from}`,
+        fromPhoneE164: event.from === '' ? '' : phone.ok ? phone.e164 : `+${event.from}`,
         text: event.text,
         contentType: event.type,
         ...(event.mediaUrl !== undefined && { mediaUrl: event.mediaUrl }),
@@ -64,6 +71,7 @@ export function webhookIngestionSink(deps: ApiContext, provider: ProviderName) {
         raw: event.raw,
       });
       if (result.dripsToStop.length > 0) void stopRepliedDrips({ temporal: deps.temporal, log }, result.dripsToStop);
+      return result;
     },
   };
 }

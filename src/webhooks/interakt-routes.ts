@@ -1,21 +1,22 @@
 import express from 'express';
 import { ApiRouter } from '../api/route';
 import { InteraktWebhookResponse, rawJsonBody } from './schemas';
-import { normalizePhone } from '../providers/phone';
 import { parseInteraktWebhook, verifyInteraktSignature } from '../providers/interakt-webhook';
-import { applyInboundMessage, stopRepliedDrips } from './ingest';
 import type { ApiContext } from '../api/context';
 import { AppError } from '../errors';
+import { webhookIngestionSink } from './ingestion';
 
 /**
  * Provider webhooks. The signature is checked over the raw bytes before anything is parsed or
  * written; a bad one gets 401 and changes nothing. Status events are stored, then applied exactly
- * once off the request path (src/webhooks/queue.ts); inbound messages by src/webhooks/ingest.ts. Events for messages we do not know are still recorded and acknowledged,
- * so the provider does not retry (and eventually disable) the webhook.
+ * once off the request path (src/webhooks/queue.ts); inbound messages by src/webhooks/ingest.ts, both
+ * through the same sink as Meta's and Infobip's (src/webhooks/ingestion.ts). Events for messages we
+ * do not know are still recorded and acknowledged, so the provider does not retry (and eventually
+ * disable) the webhook.
  */
 export function webhooksRouter(deps: ApiContext): ApiRouter {
   const routes = new ApiRouter({ tag: 'Webhooks', checkResponses: deps.checkResponses, public: true });
-  const log = deps.log;
+  const sink = webhookIngestionSink(deps, 'interakt');
 
   routes.post(
     '/interakt',
@@ -53,40 +54,23 @@ export function webhooksRouter(deps: ApiContext): ApiRouter {
       // batch committed): a lost write is a redelivery, not a loss. It is applied to the message log
       // right after, off the request path (src/webhooks/queue.ts).
       if (event.kind === 'status') {
-        const result = await deps.webhookPipeline.batcher.submit({
-          provider: 'interakt',
-          eventType: event.type,
-          providerMessageId: event.providerMessageId,
-          callbackData: event.callbackData,
-          status: event.status,
-          at: event.at,
-          errorCode: event.errorCode,
-          errorMessage: event.errorMessage,
-          receivedAt,
-          payload: text,
-        });
+        const result = await sink.status({ ...event, eventType: event.type, raw: text }, { receivedAt });
         res.json({ received: true, outcome: result.outcome });
         return;
       }
 
       if (event.kind === 'inbound') {
-        const normalized = event.fromPhone ? normalizePhone(event.fromPhone, deps.defaultCountry) : undefined;
-        const result = await applyInboundMessage(deps, {
-          provider: 'interakt',
+        const result = await sink.inbound({
           eventType: event.type,
           providerMessageId: event.providerMessageId,
-          fromPhoneE164: normalized?.ok ? normalized.e164 : (event.fromPhone ?? ''),
+          from: event.fromPhone?.replace(/^\+/, '') ?? '',
+          type: event.contentType,
           text: event.text,
-          contentType: event.contentType,
           mediaUrl: event.mediaUrl,
-          receivedAt: event.at,
+          at: event.at,
           raw: text,
         });
         res.json({ received: true, outcome: result.outcome, leadId: result.leadId });
-        // Temporal signals stay off the response path: a slow or unreachable Temporal must not make
-        // Interakt count a failed delivery (and disable the webhook). The reply is stored first, and
-        // a redelivery signals again (cancel is idempotent), so a lost signal is logged, not silent.
-        if (result.dripsToStop.length > 0) void stopRepliedDrips({ temporal: deps.temporal, log }, result.dripsToStop);
         return;
       }
 

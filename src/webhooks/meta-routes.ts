@@ -18,8 +18,8 @@ import { AppError } from '../errors';
  * monotone (Meta does not guarantee order).
  */
 export interface MetaWebhookSink {
-  status(event: MetaStatusEvent, context: MetaWebhookContext): Promise<void> | void;
-  inbound(event: MetaInboundEvent, context: MetaWebhookContext): Promise<void> | void;
+  status(event: MetaStatusEvent, context: MetaWebhookContext): Promise<unknown> | void;
+  inbound(event: MetaInboundEvent, context: MetaWebhookContext): Promise<unknown> | void;
 }
 
 export interface MetaWebhookContext {

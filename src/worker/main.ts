@@ -11,6 +11,7 @@ import { isCountryCode } from '../providers/phone';
 import { createSecretBox } from '../settings/secret-box';
 import { ensureTemplateSyncSchedule } from '../templates/schedule';
 import { createWorkers, runWorkers } from './workers';
+import { errorMessage } from '../logging/redact';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -75,6 +76,6 @@ function infobipSyncDeps(config: Config): Pick<ActivityDeps, 'getInfobipClient' 
 }
 
 main().catch((error: unknown) => {
-  console.error('[worker] fatal:', error instanceof Error ? error.message : error);
+  console.error('[worker] fatal:', errorMessage(error));
   process.exit(1);
 });

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   bundleWorkflowCode,
   DefaultLogger,
@@ -16,8 +18,21 @@ export interface WorkerSetup {
   provider: ProviderName;
   /** The provider account's plan limit; the server enforces it across every worker of the queue. */
   sendsPerSecond: number;
-  /** Pre-bundled workflow code (tests, production images); otherwise bundled at start. */
+  /** Pre-bundled workflow code (tests); otherwise the build's bundle, or bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/** Written by `npm run build` (scripts/build.mjs) at the root of dist/, one level above this file. */
+export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
+
+/**
+ * The bundle `npm run build` wrote beside the compiled code, when there is one: `node dist/worker/main.js`
+ * then starts without webpack, on the workflow code of the same build. Run from
+ * src/ (tsx) there is none, and the worker bundles at start.
+ */
+export function prebuiltWorkflowBundle(buildRoot = path.resolve(__dirname, '..')): { codePath: string } | undefined {
+  const codePath = path.join(buildRoot, WORKFLOW_BUNDLE_FILE);
+  return fs.existsSync(codePath) ? { codePath } : undefined;
 }
 
 /**
@@ -28,6 +43,7 @@ export interface WorkerSetup {
 export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
   const workflowBundle =
     setup.workflowBundle ??
+    prebuiltWorkflowBundle() ??
     // Bundled here rather than by Worker.create so webpack's report stays out of the log.
     (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') }));
   const main = await Worker.create({

@@ -1,7 +1,7 @@
 import { and, count, eq, isNull } from 'drizzle-orm';
-import { asMssql, type Db } from '../client';
+import type { Db } from '../client';
 import type { apiKeys } from '../schema/sqlite';
-import { firstOrThrow } from './common';
+import { insertReturning } from './common';
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
@@ -15,11 +15,7 @@ export interface CreateApiKeyParams {
 
 export async function createApiKey(db: Db, params: CreateApiKeyParams): Promise<ApiKeyRow> {
   const values = { name: params.name, keyHash: params.keyHash, keyPrefix: params.keyPrefix, createdAt: new Date() };
-  if (db.dialect === 'mssql') {
-    const { orm, schema } = asMssql(db);
-    return firstOrThrow(await orm.insert(schema.apiKeys).output().values(values), 'insert ApiKeys');
-  }
-  return firstOrThrow(await db.orm.insert(db.schema.apiKeys).values(values).returning(), 'insert ApiKeys');
+  return insertReturning(db, 'apiKeys', values);
 }
 
 export async function findActiveApiKeyByHash(db: Db, keyHash: string): Promise<ApiKeyRow | undefined> {
