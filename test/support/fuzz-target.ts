@@ -78,7 +78,14 @@ async function seed(db: Db): Promise<void> {
   await createLead(db, { name: 'Ravi Iyer', phone: '+919800001002' });
   await createSequence(db, {
     name: 'Fuzz drip',
-    steps: [{ templateName: 'drip_day_1', templateLanguage: 'en', delaySeconds: 3600, variables: { body: [{ field: 'name' }] } }],
+    steps: [
+      {
+        templateName: 'drip_day_1',
+        templateLanguage: 'en',
+        delaySeconds: 3600,
+        variables: { body: [{ field: 'name' }] },
+      },
+    ],
   });
   await createCtaFlow(db, {
     name: 'Fuzz flow',
