@@ -8,6 +8,11 @@ const EnvSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    /**
+     * `json` (one JSON object per line) or `pretty` (one readable line per event). Unset: pretty when
+     * stdout is a terminal, else JSON; `npm start` asks its children for pretty. Never pretty in production.
+     */
+    LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 
     /** `file:<path>` (SQLite, the default) or `mssql://user:pass@host:1433/db?encrypt=false` (SQL Server). */
     DATABASE_URL: z.string().min(1).default('file:data/dripline.db'),
@@ -101,6 +106,13 @@ const EnvSchema = z
       .optional(),
   })
   .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && env.LOG_FORMAT === 'pretty') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LOG_FORMAT'],
+        message: 'must be json in production (log collectors read one JSON object per line)',
+      });
+    }
     if (env.NODE_ENV === 'production' && env.DRIPLINE_SECRET_KEY === undefined) {
       ctx.addIssue({
         code: 'custom',
