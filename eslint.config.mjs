@@ -89,6 +89,13 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-restricted-imports': ['error', WORKFLOW_WALL] },
   },
   {
+    // Server code logs through pino (src/logging/logger.ts): one JSON event per line, redacted at
+    // the logger. Emulators, CLIs and `npm start`'s supervisor print for people, and may.
+    files: ['src/**/*.ts'],
+    ignores: ['src/emulators/**', 'src/cli/**', 'src/start.ts'],
+    rules: { 'no-console': 'error' },
+  },
+  {
     // Entry scripts, tests and benches outside src/ may read the environment.
     files: ['src/config.ts', 'test/**', 'bench/**', 'scripts/**', 'temporal/**', '*.config.*'],
     rules: { 'no-restricted-syntax': 'off' },

@@ -148,6 +148,8 @@ async function main(): Promise<void> {
 async function startSystem(config: Config, supervisor: Supervisor): Promise<void> {
   fs.mkdirSync(path.join(REPO_ROOT, 'data'), { recursive: true });
   const childEnv: NodeJS.ProcessEnv = {};
+  // The children's stdout is a pipe to us, not a terminal: ask for readable lines (which we prefix).
+  if (!config.LOG_FORMAT && config.NODE_ENV !== 'production') childEnv.LOG_FORMAT = 'pretty';
   // Production must bring its own key (config refuses to start without one); locally, one is made once.
   if (!config.DRIPLINE_SECRET_KEY) childEnv.DRIPLINE_SECRET_KEY = ensureLocalSecretKey();
 

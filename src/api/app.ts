@@ -19,6 +19,7 @@ import { trackRouter } from '../cta/track-routes';
 import { webhooksRouter } from '../webhooks/interakt-routes';
 import { metaWebhooks } from '../webhooks/meta-ingest';
 import { infobipWebhooks } from '../webhooks/infobip-routes';
+import { observeRequests } from './observability';
 
 /** Builds the API without listening, so tests mount it directly. */
 export function createApp(options: ApiOptions): Express {
@@ -26,6 +27,7 @@ export function createApp(options: ApiOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(observeRequests(context.log));
 
   app.use('/health', healthRouter(context));
   // Webhooks authenticate by signature over the raw body, so they come before the JSON parser.

@@ -2,13 +2,13 @@ import express, { type ErrorRequestHandler, type Router } from 'express';
 import { isLinkPreviewRequest } from './bots';
 import { handleCtaClick, type CtaClickDeps } from './click';
 import { CTA_RESPONSE_HEADERS, renderCtaPage } from './pages';
-import { describeError } from '../logging/redact';
 import { asClientError } from '../api/errors';
 
 /**
  * `GET /track/:leadId?token=…&action=…`, the URL behind each CTA button. Public: the signed token
  * is the authentication. Every answer is a small HTML page for a phone screen; a rejected link is
- * a 403 page and changes nothing. The query string (the token) is never logged.
+ * a 403 page and changes nothing. The query string (the token) is never logged: the logger's
+ * request serializer names this route by its pattern only.
  */
 export function trackRouter(deps: CtaClickDeps): Router {
   const router = express.Router();
@@ -25,7 +25,7 @@ export function trackRouter(deps: CtaClickDeps): Router {
       res.set(CTA_RESPONSE_HEADERS);
       switch (outcome.kind) {
         case 'recorded':
-          deps.log(`[cta] lead ${leadId} answered ${outcome.action} in flow ${outcome.flow.id}`);
+          deps.log.info({ leadId: Number(leadId), flowId: outcome.flow.id, action: outcome.action }, 'CTA answered');
           res.status(200).send(renderCtaPage(outcome.action, { projectName: outcome.flow.projectName }));
           return;
         case 'already_recorded':
@@ -39,14 +39,16 @@ export function trackRouter(deps: CtaClickDeps): Router {
           res.status(200).send(renderCtaPage('preview'));
           return;
         case 'rejected':
-          deps.log(`[cta] rejected a link${/^\d{1,10}$/.test(leadId) ? ` for lead ${leadId}` : ''}: ${outcome.reason}`);
+          deps.log.info(
+            { ...(/^\d{1,10}$/.test(leadId) && { leadId: Number(leadId) }), reason: outcome.reason },
+            'CTA link rejected',
+          );
           res.status(403).send(renderCtaPage(outcome.reason === 'expired' ? 'expired' : 'invalid'));
           return;
       }
     } catch (error) {
-      // Not the shared error handler: it logs the path, which may hold the token (an encoded
-      // link), and answers JSON; a lead gets a page, and the log gets no link.
-      deps.log(`[cta] a click failed: ${describeError(error)}`);
+      // Not the shared error handler: it answers JSON, and a lead gets a page.
+      deps.log.error({ err: error }, 'CTA click failed');
       res.set(CTA_RESPONSE_HEADERS);
       res.status(503).send(renderCtaPage('unavailable'));
     }
@@ -60,7 +62,7 @@ export function trackRouter(deps: CtaClickDeps): Router {
       next(error);
       return;
     }
-    deps.log(`[cta] rejected a link: ${clientError.message}`);
+    deps.log.info({ reason: clientError.code }, 'CTA link rejected');
     res.set(CTA_RESPONSE_HEADERS);
     res.status(clientError.status).send(renderCtaPage('invalid'));
   }) as ErrorRequestHandler);

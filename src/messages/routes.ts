@@ -3,7 +3,6 @@ import { listMessages, type MessageLogRow } from '../db/queries';
 import type { ApiContext } from '../api/context';
 import { cursorOf, formatCursor, MessageChangeFeed, parseCursor } from './live-log';
 import { ListMessagesQuery, MessageStreamQuery } from './schemas';
-import { describeError } from '../logging/redact';
 import { AppError } from '../errors';
 import { handle } from '../api/validate';
 
@@ -95,7 +94,7 @@ export function messagesRouter(deps: ApiContext): Router {
         });
         if (closed) unsubscribe();
       } catch (error) {
-        log(`[live-log] stream failed to start: ${describeError(error)}`);
+        log.error({ err: error }, 'live-log stream failed to start');
         res.end();
       }
     }),

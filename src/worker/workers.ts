@@ -6,6 +6,7 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import type { Activities } from './activities';
+import { temporalLogger, type Logger } from '../logging/logger';
 import { sendTaskQueue, type ProviderName } from '../shared';
 
 export interface WorkerSetup {
@@ -18,6 +19,8 @@ export interface WorkerSetup {
   sendsPerSecond: number;
   /** Pre-bundled workflow code (tests, production images); otherwise bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Where bundling reports its warnings; by default stderr. */
+  log?: Logger;
 }
 
 /**
@@ -28,8 +31,11 @@ export interface WorkerSetup {
 export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
   const workflowBundle =
     setup.workflowBundle ??
-    // Bundled here rather than by Worker.create so webpack's report stays out of the log.
-    (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') }));
+    // Bundled here rather than by Worker.create so webpack's report (info lines) stays out of the log.
+    (await bundleWorkflowCode({
+      workflowsPath: require.resolve('../workflows'),
+      logger: setup.log ? temporalLogger(setup.log.child({}, { level: 'warn' })) : new DefaultLogger('WARN'),
+    }));
   const main = await Worker.create({
     connection: setup.connection,
     namespace: setup.namespace,

@@ -13,6 +13,7 @@ import { createWorkers, runWorkers } from '../../src/worker/workers';
 import { startInteraktEmulator } from './emulator';
 import { bundleWorkflows, uniqueTaskQueue } from './temporal';
 import { seedTemplates } from './templates';
+import { silentLogger } from './logs';
 
 export const EMULATOR_KEY = 'test-interakt-key';
 
@@ -66,7 +67,7 @@ export async function startDripHarness(options: DripHarnessOptions) {
       configRetryDelayMs: 1_000,
       ...(options.getCtaKeyring && { getCtaKeyring: options.getCtaKeyring }),
       ...(options.client && { temporal: options.client }),
-      log: () => {},
+      log: silentLogger(),
     }),
     provider: 'interakt',
     sendsPerSecond: 200,

@@ -4,6 +4,7 @@ import type { ApiOptions } from '../../src/api/context';
 import { requireApiKey } from '../../src/api/auth';
 import { errorHandler } from '../../src/api/errors';
 import { settingsRouter, type SettingsDeps } from '../../src/settings/routes';
+import { silentLogger } from './logs';
 
 /**
  * The admin API with `/settings` in front of it, as app.ts mounts it (`admin.use('/settings',
@@ -13,6 +14,6 @@ export function createAppWithSettings(deps: ApiOptions & SettingsDeps): Express 
   const app = express();
   app.use('/settings', requireApiKey(deps.db), express.json({ limit: '2mb' }), settingsRouter(deps));
   app.use(createApp(deps));
-  app.use(errorHandler(deps.log ?? ((line) => console.error(line))));
+  app.use(errorHandler(deps.log ?? silentLogger()));
   return app;
 }
