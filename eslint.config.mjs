@@ -61,7 +61,7 @@ export default tseslint.config(
   },
   {
     // The platform: never a feature. The API shell's composition roots (app, context, server) mount the features.
-    files: ['src/providers/**', 'src/emulators/**', 'src/logging/**', 'src/api/**'],
+    files: ['src/providers/**', 'src/emulators/**', 'src/logging/**', 'src/api/**', 'src/metrics.ts'],
     ignores: ['src/api/app.ts', 'src/api/context.ts', 'src/api/server.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [NO_FEATURE, NO_ACTIVITIES] }] },
   },

@@ -26,6 +26,18 @@ const EnvSchema = z
     API_PORT: z.coerce.number().int().positive().default(3000),
     /** Where leads' phones and providers reach the API (webhook and CTA URLs are built from it). */
     PUBLIC_BASE_URL: z.url().optional(),
+    /**
+     * `GET /metrics` (Prometheus) on the API port, without an API key: it holds no personal data,
+     * only counts and durations. Turn it off, or keep /metrics off the public route of the load
+     * balancer, where the API port faces the internet.
+     */
+    API_METRICS_ENABLED: z.stringbool().default(true),
+
+    /** The worker's Prometheus endpoint (process metrics, sends): its own port, 0 disables. */
+    WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
+    /** The Temporal SDK's own worker metrics (polls, task latencies, slots), served by the SDK on this port; 0 disables. */
+    WORKER_TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
 
     /** Real Interakt credentials. When absent, `npm start` runs the local emulator instead. */
     INTERAKT_API_KEY: z.string().min(1).optional(),

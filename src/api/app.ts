@@ -19,6 +19,7 @@ import { trackRouter } from '../cta/track-routes';
 import { webhooksRouter } from '../webhooks/interakt-routes';
 import { metaWebhooks } from '../webhooks/meta-ingest';
 import { infobipWebhooks } from '../webhooks/infobip-routes';
+import { metricsResponse } from '../metrics';
 import { observeRequests } from './observability';
 
 /** Builds the API without listening, so tests mount it directly. */
@@ -27,9 +28,16 @@ export function createApp(options: ApiOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(observeRequests(context.log));
+  app.use(observeRequests(context.log, context.metrics));
 
   app.use('/health', healthRouter(context));
+  if (options.metricsEndpoint ?? true) {
+    // No API key: Prometheus scrapes it, and it holds only counts and durations (README, "Logs and metrics").
+    app.get('/metrics', async (_req, res) => {
+      const { contentType, body } = await metricsResponse(context.metrics.registry);
+      res.type(contentType).send(body);
+    });
+  }
   // Webhooks authenticate by signature over the raw body, so they come before the JSON parser.
   app.use('/webhooks/meta', metaWebhooks(context));
   app.use('/webhooks/infobip', infobipWebhooks(context));

@@ -13,6 +13,7 @@ import type { LiveLogLimits } from '../messages/routes';
 import { interaktWebhookSecretReader } from '../settings/provider-settings';
 import { createSecretBox, type SecretBox } from '../settings/secret-box';
 import { createLogger, type Logger } from '../logging/logger';
+import { createApiMetrics, type ApiMetrics } from '../metrics';
 import { createWebhookPipeline, type WebhookPipeline } from '../webhooks/queue';
 
 export interface ApiOptions {
@@ -38,6 +39,10 @@ export interface ApiOptions {
   interaktApiKey?: string | undefined;
   /** The process's logger (src/logging/logger.ts); by default warnings and errors as JSON on stdout. */
   log?: Logger;
+  /** This app's metrics; by default a fresh registry without process metrics (the entry point adds those). */
+  metrics?: ApiMetrics;
+  /** Serve `GET /metrics` (unauthenticated; API_METRICS_ENABLED); default true. */
+  metricsEndpoint?: boolean;
   /** Stores webhook status events (group commit) and applies them off the request path; the server closes it on shutdown. */
   webhookPipeline?: WebhookPipeline;
   /** Infobip sync windows: the overlap with the last successful run, and the first run's reach. */
@@ -59,6 +64,7 @@ export interface ApiContext {
   sendTaskQueue: string;
   defaultCountry: CountryCode;
   log: Logger;
+  metrics: ApiMetrics;
   secretBox: SecretBox;
   /** The environment's provider values, in force while MasterData holds none. */
   interaktApiKey: string | undefined;
@@ -87,6 +93,7 @@ export function createApiContext(options: ApiOptions): ApiContext {
     sendTaskQueue: options.sendTaskQueue,
     defaultCountry: options.defaultCountry,
     log,
+    metrics: options.metrics ?? createApiMetrics(),
     secretBox,
     interaktApiKey: options.interaktApiKey,
     interaktWebhookSecret: fromEnv,

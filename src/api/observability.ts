@@ -1,20 +1,21 @@
 /**
  * What every request passes through first: a request id (the caller's `X-Request-Id` when it is
  * sane, else a new one, echoed in the response), one access log line when it ends, the id on every
- * line written while it is served, and the pattern of the route that answered it.
+ * line written while it is served, and its duration in the route-pattern histogram.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import { pinoHttp } from 'pino-http';
 import { loggablePath, runInRequestScope, type Logger } from '../logging/logger';
+import type { ApiMetrics } from '../metrics';
 
 /** What a caller may choose as its request id: short, and nothing that could forge or break a log line. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 
-/** The route of a request no route answered (404, or refused before routing, as a missing API key is). */
+/** The label of a request no route answered (404, or refused before routing, as a missing API key is). */
 export const UNMATCHED_ROUTE = '(unmatched)';
 
 export function requestId(req: IncomingMessage, res: ServerResponse): string {
@@ -24,8 +25,8 @@ export function requestId(req: IncomingMessage, res: ServerResponse): string {
   return id;
 }
 
-/** The middleware, in order: log the request, scope its lines, note its route pattern. */
-export function observeRequests(logger: Logger): RequestHandler[] {
+/** The middleware, in order: log the request, scope its lines, time it by route pattern. */
+export function observeRequests(logger: Logger, metrics: ApiMetrics): RequestHandler[] {
   const accessLog = pinoHttp({
     logger,
     genReqId: requestId,
@@ -45,11 +46,19 @@ export function observeRequests(logger: Logger): RequestHandler[] {
       accessFields(req, res, value.responseTime),
   });
   const scope: RequestHandler = (req, _res, next) => runInRequestScope(String(req.id), next);
-  const route: RequestHandler = (req, res, next) => {
+  const timing: RequestHandler = (req, res, next) => {
+    const started = process.hrtime.bigint();
     recordRoutePattern(req, res);
+    res.once('close', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.httpRequestDuration.observe(
+        { method: req.method, route: routeOf(res), status_code: String(res.statusCode) },
+        seconds,
+      );
+    });
     next();
   };
-  return [accessLog, scope, route];
+  return [accessLog, scope, timing];
 }
 
 function isProbe(req: IncomingMessage): boolean {
@@ -77,7 +86,7 @@ function routeOf(res: ServerResponse): string {
 
 /**
  * Remembers the full pattern of the route that answers (`/leads/:id`, never `/leads/12`), for the
- * access line and the error line. Express sets `req.route` when a route matches,
+ * duration histogram's label and the access line. Express sets `req.route` when a route matches,
  * while `req.baseUrl` still holds the mount path of its router; by the time the response ends (or
  * an error has bubbled out to the app's handler) the mount path has been reset. So the pattern is
  * taken at that assignment.

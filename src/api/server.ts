@@ -1,9 +1,10 @@
-/** Entry point: `npm run api`. Serves the admin API, provider webhooks and health. */
+/** Entry point: `npm run api`. Serves the admin API, provider webhooks, health and metrics. */
 import { Client, Connection } from '@temporalio/client';
 import type { CountryCode } from 'libphonenumber-js';
 import { loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { createLogger, createProcessLogger } from '../logging/logger';
+import { createApiMetrics } from '../metrics';
 import { createSecretBox } from '../settings/secret-box';
 import { sendTaskQueue } from '../shared';
 import { createWebhookPipeline } from '../webhooks/queue';
@@ -19,6 +20,8 @@ async function main(): Promise<void> {
     db,
     temporal,
     log,
+    metrics: createApiMetrics({ processMetrics: true }),
+    metricsEndpoint: config.API_METRICS_ENABLED,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     sendTaskQueue: sendTaskQueue(config.TEMPORAL_TASK_QUEUE, config.MESSAGING_PROVIDER),
     defaultCountry: config.DEFAULT_COUNTRY as CountryCode,
@@ -38,7 +41,7 @@ async function main(): Promise<void> {
   if (!deps.secretBox.available) log.warn('DRIPLINE_SECRET_KEY is not set: secrets cannot be stored in settings');
   const app = createApp(deps);
   const server = app.listen(config.API_PORT, config.API_HOST, () => {
-    log.info({ url: `http://${config.API_HOST}:${config.API_PORT}` }, 'listening');
+    log.info({ url: `http://${config.API_HOST}:${config.API_PORT}`, metrics: config.API_METRICS_ENABLED }, 'listening');
   });
   const stop = () => {
     server.close(() => {

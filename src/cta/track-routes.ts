@@ -3,15 +3,22 @@ import { isLinkPreviewRequest } from './bots';
 import { handleCtaClick, type CtaClickDeps } from './click';
 import { CTA_RESPONSE_HEADERS, renderCtaPage } from './pages';
 import { asClientError } from '../api/errors';
+import type { CtaClickCounter } from '../metrics';
+
+export interface TrackRouterDeps extends CtaClickDeps {
+  metrics: { ctaClicks: CtaClickCounter };
+}
 
 /**
  * `GET /track/:leadId?token=…&action=…`, the URL behind each CTA button. Public: the signed token
  * is the authentication. Every answer is a small HTML page for a phone screen; a rejected link is
- * a 403 page and changes nothing. The query string (the token) is never logged: the logger's
- * request serializer names this route by its pattern only.
+ * a 403 page and changes nothing. The query string (the token) is never logged (the logger's
+ * request serializer names this route by its pattern only), and every request is counted by
+ * outcome in `dripline_cta_clicks_total`.
  */
-export function trackRouter(deps: CtaClickDeps): Router {
+export function trackRouter(deps: TrackRouterDeps): Router {
   const router = express.Router();
+  const count = (outcome: string) => deps.metrics.ctaClicks.inc({ outcome });
   router.get('/:leadId', async (req, res) => {
     try {
       const { leadId, token, action } = clickParams(req.params.leadId, req.query);
@@ -23,6 +30,7 @@ export function trackRouter(deps: CtaClickDeps): Router {
         isPreview: isLinkPreviewRequest(req),
       });
       res.set(CTA_RESPONSE_HEADERS);
+      count(outcome.kind);
       switch (outcome.kind) {
         case 'recorded':
           deps.log.info({ leadId: Number(leadId), flowId: outcome.flow.id, action: outcome.action }, 'CTA answered');
@@ -48,6 +56,7 @@ export function trackRouter(deps: CtaClickDeps): Router {
       }
     } catch (error) {
       // Not the shared error handler: it answers JSON, and a lead gets a page.
+      count('failed');
       deps.log.error({ err: error }, 'CTA click failed');
       res.set(CTA_RESPONSE_HEADERS);
       res.status(503).send(renderCtaPage('unavailable'));
@@ -62,6 +71,7 @@ export function trackRouter(deps: CtaClickDeps): Router {
       next(error);
       return;
     }
+    count('invalid_link');
     deps.log.info({ reason: clientError.code }, 'CTA link rejected');
     res.set(CTA_RESPONSE_HEADERS);
     res.status(clientError.status).send(renderCtaPage('invalid'));

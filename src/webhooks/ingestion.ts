@@ -36,9 +36,14 @@ export interface ParsedInboundEvent {
  */
 export function webhookIngestionSink(deps: ApiContext, provider: ProviderName) {
   const log = deps.log;
+  const count = (outcome: string) => deps.metrics.webhookEvents.inc({ provider, outcome });
   return {
+    /** Events refused before they are read (bad signature or credentials, a body that is not JSON). */
+    refused(outcome: 'rejected' | 'invalid'): void {
+      count(outcome);
+    },
     async status(event: ParsedStatusEvent, { receivedAt }: { receivedAt: Date }): Promise<void> {
-      await deps.webhookPipeline.batcher.submit({
+      const result = await deps.webhookPipeline.batcher.submit({
         provider,
         eventType: event.eventType ?? event.status,
         providerMessageId: event.providerMessageId,
@@ -50,6 +55,7 @@ export function webhookIngestionSink(deps: ApiContext, provider: ProviderName) {
         receivedAt,
         payload: event.raw,
       });
+      count(result.outcome);
     },
     async inbound(event: ParsedInboundEvent): Promise<void> {
       const phone = normalizePhone(`+${event.from}`, deps.defaultCountry);
@@ -63,6 +69,7 @@ export function webhookIngestionSink(deps: ApiContext, provider: ProviderName) {
         receivedAt: event.at,
         raw: event.raw,
       });
+      count(result.outcome);
       if (result.dripsToStop.length > 0) void stopRepliedDrips({ temporal: deps.temporal, log }, result.dripsToStop);
     },
   };

@@ -14,13 +14,17 @@ import { AppError } from '../errors';
 export function webhooksRouter(deps: ApiContext): Router {
   const router = Router();
   const log = deps.log;
+  const count = (outcome: string) => deps.metrics.webhookEvents.inc({ provider: 'interakt', outcome });
 
   router.post('/interakt', express.raw({ type: () => true, limit: '1mb' }), async (req, res) => {
     const secret = await deps.readInteraktWebhookSecret();
-    if (!secret)
+    if (!secret) {
+      count('rejected');
       throw new AppError('unavailable', 'webhook_not_configured', 'no Interakt webhook secret is configured');
+    }
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (!verifyInteraktSignature(raw, req.get('interakt-signature') ?? req.get('x-interakt-signature'), secret)) {
+      count('rejected');
       throw new AppError('unauthorized', 'invalid_signature', 'webhook signature does not match');
     }
     const text = raw.toString('utf8');
@@ -28,6 +32,7 @@ export function webhooksRouter(deps: ApiContext): Router {
     try {
       payload = JSON.parse(text);
     } catch {
+      count('invalid');
       throw new AppError('invalid', 'invalid_body', 'webhook body is not JSON');
     }
     const receivedAt = new Date();
@@ -49,6 +54,7 @@ export function webhooksRouter(deps: ApiContext): Router {
         receivedAt,
         payload: text,
       });
+      count(result.outcome);
       res.json({ received: true, outcome: result.outcome });
       return;
     }
@@ -66,6 +72,7 @@ export function webhooksRouter(deps: ApiContext): Router {
         receivedAt: event.at,
         raw: text,
       });
+      count(result.outcome);
       res.json({ received: true, outcome: result.outcome, leadId: result.leadId });
       // Temporal signals stay off the response path: a slow or unreachable Temporal must not make
       // Interakt count a failed delivery (and disable the webhook). The reply is stored first, and
@@ -74,6 +81,7 @@ export function webhooksRouter(deps: ApiContext): Router {
       return;
     }
 
+    count('ignored');
     res.json({ received: true, ignored: event.type });
   });
   return router;

@@ -12,6 +12,7 @@ import { createSecretBox } from '../settings/secret-box';
 import { ensureTemplateSyncSchedule } from '../templates/schedule';
 import { createWorkers, runWorkers } from './workers';
 import { createLogger, createProcessLogger, temporalLogger } from '../logging/logger';
+import { createWorkerMetrics, serveMetrics } from '../metrics';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -23,8 +24,26 @@ async function main(): Promise<void> {
     telemetryOptions: {
       // The Rust core's own lines too, rather than its plain text on stderr.
       logging: { filter: { core: level, other: 'ERROR' }, forward: {} },
+      // The SDK serves its worker metrics (polls, task latencies, slots) itself, on its own port:
+      // simpler and more honest than scraping them into ours.
+      ...(config.WORKER_TEMPORAL_METRICS_PORT > 0 && {
+        metrics: {
+          prometheus: {
+            bindAddress: `${config.WORKER_METRICS_HOST}:${config.WORKER_TEMPORAL_METRICS_PORT}`,
+          },
+        },
+      }),
     },
   });
+  const metrics = createWorkerMetrics({ processMetrics: true });
+  const metricsServer =
+    config.WORKER_METRICS_PORT > 0
+      ? await serveMetrics(metrics.registry, {
+          host: config.WORKER_METRICS_HOST,
+          port: config.WORKER_METRICS_PORT,
+          log,
+        })
+      : undefined;
   const db = await openDb(config.DATABASE_URL);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const secretBox = createSecretBox(config.DRIPLINE_SECRET_KEY);
@@ -43,6 +62,7 @@ async function main(): Promise<void> {
     getInteraktTemplateClient: templateClient,
     ...infobipSyncDeps(config),
     log,
+    sends: metrics.sends,
   });
   const workers = await createWorkers({
     connection,
@@ -62,12 +82,18 @@ async function main(): Promise<void> {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       temporal: config.TEMPORAL_ADDRESS,
       provider: provider.name,
+      metrics: metricsServer ? `http://${config.WORKER_METRICS_HOST}:${config.WORKER_METRICS_PORT}/metrics` : 'off',
+      temporalMetrics:
+        config.WORKER_TEMPORAL_METRICS_PORT > 0
+          ? `http://${config.WORKER_METRICS_HOST}:${config.WORKER_TEMPORAL_METRICS_PORT}/metrics`
+          : 'off',
     },
     'polling',
   );
   try {
     await runWorkers(workers);
   } finally {
+    metricsServer?.close();
     await clientConnection.close();
     await connection.close();
     await db.close();

@@ -12,7 +12,8 @@ export interface WorkerProcess {
 
 /**
  * The real worker process (`src/worker/main.ts`) with only the environment given (plus PATH and
- * HOME), logging JSON at info.
+ * HOME), logging JSON at info. Its metrics ports are off unless the caller sets them, so workers
+ * of tests running side by side never compete for 9464.
  */
 export function spawnWorker(env: Record<string, string>): WorkerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/worker/main.ts')], {
@@ -22,6 +23,8 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
       HOME: process.env.HOME,
       LOG_LEVEL: 'info',
       LOG_FORMAT: 'json',
+      WORKER_METRICS_PORT: '0',
+      WORKER_TEMPORAL_METRICS_PORT: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
