@@ -149,6 +149,8 @@ async function main(): Promise<void> {
 async function startSystem(config: Config, supervisor: Supervisor): Promise<void> {
   fs.mkdirSync(path.join(REPO_ROOT, 'data'), { recursive: true });
   const childEnv: NodeJS.ProcessEnv = {};
+  // The children's stdout is a pipe to us, not a terminal: ask for readable lines (which we prefix).
+  if (!config.LOG_FORMAT && config.NODE_ENV !== 'production') childEnv.LOG_FORMAT = 'pretty';
   // Production must bring its own key (config refuses to start without one); locally, one is made once.
   if (!config.DRIPLINE_SECRET_KEY) childEnv.DRIPLINE_SECRET_KEY = ensureLocalSecretKey();
 
@@ -242,6 +244,7 @@ async function startSystem(config: Config, supervisor: Supervisor): Promise<void
     infobipEmulatorUrl
       ? `  Infobip       local EMULATOR at ${infobipEmulatorUrl} (generated people for the sync)`
       : `  Infobip       ${config.INFOBIP_BASE_URL}`,
+    `  Metrics       ${metricsLine(config, apiHost)}`,
     keyFile
       ? `  Admin key     ${relativeKeyFile}  (send as: Authorization: Bearer $(cat ${relativeKeyFile}))`
       : '  Admin key     an active key exists already; create another with `npm run apikey:create`',
@@ -437,6 +440,18 @@ function parseHostPort(address: string, defaultPort: number): { host: string; po
   const match = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(address.trim());
   if (!match?.[1]) throw new Error(`TEMPORAL_ADDRESS must be host:port, got "${address}"`);
   return { host: match[1].toLowerCase(), port: match[2] ? Number(match[2]) : defaultPort };
+}
+
+/** Where Prometheus finds each process's metrics (README, "Logs and metrics"). */
+function metricsLine(config: Config, apiHost: string): string {
+  const workerHost = reachableHost(config.WORKER_METRICS_HOST);
+  const places = [
+    config.API_METRICS_ENABLED && `http://${apiHost}:${config.API_PORT}/metrics (API)`,
+    config.WORKER_METRICS_PORT > 0 && `http://${workerHost}:${config.WORKER_METRICS_PORT}/metrics (worker)`,
+    config.WORKER_TEMPORAL_METRICS_PORT > 0 &&
+      `http://${workerHost}:${config.WORKER_TEMPORAL_METRICS_PORT}/metrics (Temporal SDK)`,
+  ].filter(Boolean);
+  return places.length > 0 ? places.join(', ') : 'off';
 }
 
 /** A listener on 0.0.0.0 or :: is reached through loopback. */

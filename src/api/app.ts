@@ -19,6 +19,8 @@ import { requireApiKey } from './auth';
 import { createApiContext, type ApiOptions } from './context';
 import { errorHandler, refuseProtoKeys, unknownRoute } from './errors';
 import { healthRouter } from './health';
+import { metricsRouter } from './metrics-route';
+import { observeRequests } from './observability';
 import { buildOpenApiDocument, docsRouter, methodNotAllowed, type MountedRoutes } from './openapi';
 
 /** The version the OpenAPI document states: the package's. */
@@ -32,6 +34,7 @@ export function createApp(options: ApiOptions): Express {
   // the raw body, so before any JSON parser), and CTA links (the signed token is their authentication).
   const open: MountedRoutes[] = [
     { prefix: '/health', routes: healthRouter(context) },
+    ...((options.metricsEndpoint ?? true) ? [{ prefix: '/metrics', routes: metricsRouter(context) }] : []),
     { prefix: '/webhooks/meta', routes: metaWebhooks(context) },
     { prefix: '/webhooks/infobip', routes: infobipWebhooks(context) },
     { prefix: '/webhooks', routes: webhooksRouter(context) },
@@ -59,6 +62,7 @@ export function createApp(options: ApiOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(observeRequests(context.log, context.metrics));
 
   // The contract itself is public: clients and the console are generated from it.
   app.get('/openapi.json', (_req, res) => {

@@ -12,6 +12,8 @@ import type { InfobipSyncOptions } from '../infobip-sync/contract';
 import type { LiveLogLimits } from '../messages/routes';
 import { interaktWebhookSecretReader } from '../settings/provider-settings';
 import { createSecretBox, type SecretBox } from '../settings/secret-box';
+import { createLogger, type Logger } from '../logging/logger';
+import { createApiMetrics, type ApiMetrics } from '../metrics';
 import { createWebhookPipeline, type WebhookPipeline } from '../webhooks/queue';
 
 export interface ApiOptions {
@@ -35,7 +37,12 @@ export interface ApiOptions {
   secretBox?: SecretBox;
   /** The Interakt key from the environment, used while none is stored in settings. */
   interaktApiKey?: string | undefined;
-  log?: (line: string) => void;
+  /** The process's logger (src/logging/logger.ts); by default warnings and errors as JSON on stdout. */
+  log?: Logger;
+  /** This app's metrics; by default a fresh registry without process metrics (the entry point adds those). */
+  metrics?: ApiMetrics;
+  /** Serve `GET /metrics` (unauthenticated; API_METRICS_ENABLED); default true. */
+  metricsEndpoint?: boolean;
   /** Stores webhook status events (group commit) and applies them off the request path; the server closes it on shutdown. */
   webhookPipeline?: WebhookPipeline;
   /** Infobip sync windows: the overlap with the last successful run, and the first run's reach. */
@@ -61,7 +68,8 @@ export interface ApiContext {
   taskQueue: string;
   sendTaskQueue: string;
   defaultCountry: CountryCode;
-  log: (line: string) => void;
+  log: Logger;
+  metrics: ApiMetrics;
   secretBox: SecretBox;
   /** The environment's provider values, in force while MasterData holds none. */
   interaktApiKey: string | undefined;
@@ -81,7 +89,7 @@ export interface ApiContext {
 
 /** Resolves every dependency the routes use, once. Starts the webhook pipeline when none is given. */
 export function createApiContext(options: ApiOptions): ApiContext {
-  const log = options.log ?? ((line: string) => console.error(line));
+  const log = options.log ?? createLogger({ level: 'warn', name: 'api' });
   const secretBox = options.secretBox ?? createSecretBox(undefined);
   const fromEnv = options.interaktWebhookSecret;
   return {
@@ -91,6 +99,7 @@ export function createApiContext(options: ApiOptions): ApiContext {
     sendTaskQueue: options.sendTaskQueue,
     defaultCountry: options.defaultCountry,
     log,
+    metrics: options.metrics ?? createApiMetrics(),
     secretBox,
     interaktApiKey: options.interaktApiKey,
     interaktWebhookSecret: fromEnv,

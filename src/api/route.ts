@@ -26,7 +26,11 @@ export interface Input<S extends RequestSchemas> {
 /** A response: a JSON body's schema, or another content type (an event stream, an HTML page). */
 export type ResponseSpec =
   | z.ZodType
-  | { description: string; schema?: z.ZodType; contentType?: 'application/json' | 'text/event-stream' | 'text/html' };
+  | {
+      description: string;
+      schema?: z.ZodType;
+      contentType?: 'application/json' | 'text/event-stream' | 'text/html' | 'text/plain';
+    };
 
 export interface RouteSpec extends RequestSchemas {
   summary: string;

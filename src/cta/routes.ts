@@ -25,7 +25,6 @@ import { conflict, InvalidInputError, notFound } from '../errors';
 import { CreateCtaFlowBody, CtaAnalyticsQuery, ListCtaRunsQuery, StartCtaFlowBody } from './schemas';
 import { IdParams } from '../api/schemas';
 import { ApiRouter } from '../api/route';
-import { describeError } from '../logging/redact';
 import {
   CtaAnalyticsResponse,
   CtaFlowResponse,
@@ -141,7 +140,7 @@ export function ctaRouter(deps: ApiContext): ApiRouter {
           else skipped.push({ leadId, reason: result.reason, ...(result.run && { runId: result.run.id }) });
         } catch (error) {
           // Temporal unreachable: the run stays claimed with the reason, and starting again retries it.
-          deps.log(`[cta] start of flow ${flow.id} for lead ${leadId} failed: ${describeError(error)}`);
+          deps.log.warn({ err: error, flowId: flow.id, leadId }, 'CTA flow not started');
           skipped.push({ leadId, reason: 'start_failed' });
         }
       }

@@ -2,7 +2,6 @@ import { listMessages, type MessageLogRow } from '../db/queries';
 import type { ApiContext } from '../api/context';
 import { cursorOf, formatCursor, MessageChangeFeed, parseCursor } from './live-log';
 import { ListMessagesQuery, MessageStreamQuery } from './schemas';
-import { describeError } from '../logging/redact';
 import { AppError } from '../errors';
 import { ApiRouter } from '../api/route';
 import { MessagePageResponse } from './schemas';
@@ -112,7 +111,7 @@ export function messagesRouter(deps: ApiContext): ApiRouter {
         });
         if (closed) unsubscribe();
       } catch (error) {
-        log(`[live-log] stream failed to start: ${describeError(error)}`);
+        log.error({ err: error }, 'live-log stream failed to start');
         res.end();
       }
     },

@@ -20,6 +20,8 @@ export interface InfobipWebhookContext {
 export interface InfobipWebhookSink {
   status(event: InfobipStatusEvent, context: InfobipWebhookContext): Promise<unknown> | void;
   inbound(event: InfobipInboundEvent, context: InfobipWebhookContext): Promise<unknown> | void;
+  /** A POST refused before its events were read: wrong credentials (`rejected`) or a body that is not JSON (`invalid`). */
+  refused?(outcome: 'rejected' | 'invalid'): void;
 }
 
 export interface InfobipWebhookCredentials {
@@ -49,9 +51,12 @@ export function infobipWebhookRouter(options: InfobipWebhookRouterOptions): ApiR
   const checkCredentials: RequestHandler = async (req, res, next) => {
     const { username, password } =
       typeof options.credentials === 'function' ? await options.credentials() : options.credentials;
-    if (!username || !password)
+    if (!username || !password) {
+      options.sink.refused?.('rejected');
       throw new AppError('unavailable', 'webhook_not_configured', 'no Infobip webhook credentials are configured');
+    }
     if (!verifyInfobipBasicAuth(req.get('authorization'), username, password)) {
+      options.sink.refused?.('rejected');
       res.set('WWW-Authenticate', 'Basic realm="infobip-webhooks"');
       throw new AppError('unauthorized', 'invalid_credentials', 'webhook credentials do not match');
     }
@@ -76,6 +81,7 @@ export function infobipWebhookRouter(options: InfobipWebhookRouterOptions): ApiR
       try {
         payload = JSON.parse(raw.toString('utf8'));
       } catch {
+        options.sink.refused?.('invalid');
         throw new AppError('invalid', 'invalid_body', 'webhook body is not JSON');
       }
 

@@ -42,9 +42,14 @@ export interface ParsedInboundEvent {
  */
 export function webhookIngestionSink(deps: ApiContext, provider: ProviderName) {
   const log = deps.log;
+  const count = (outcome: string) => deps.metrics.webhookEvents.inc({ provider, outcome });
   return {
-    status(event: ParsedStatusEvent, { receivedAt }: { receivedAt: Date }): Promise<QueuedStatus> {
-      return deps.webhookPipeline.batcher.submit({
+    /** Events refused before they are read (bad signature or credentials, a body that is not JSON). */
+    refused(outcome: 'rejected' | 'invalid'): void {
+      count(outcome);
+    },
+    async status(event: ParsedStatusEvent, { receivedAt }: { receivedAt: Date }): Promise<QueuedStatus> {
+      const result = await deps.webhookPipeline.batcher.submit({
         provider,
         eventType: event.eventType ?? event.status,
         providerMessageId: event.providerMessageId,
@@ -56,6 +61,8 @@ export function webhookIngestionSink(deps: ApiContext, provider: ProviderName) {
         receivedAt,
         payload: event.raw,
       });
+      count(result.outcome);
+      return result;
     },
     async inbound(event: ParsedInboundEvent): Promise<InboundResult> {
       const phone = normalizePhone(`+${event.from}`, deps.defaultCountry);
@@ -70,6 +77,7 @@ export function webhookIngestionSink(deps: ApiContext, provider: ProviderName) {
         receivedAt: event.at,
         raw: event.raw,
       });
+      count(result.outcome);
       if (result.dripsToStop.length > 0) void stopRepliedDrips({ temporal: deps.temporal, log }, result.dripsToStop);
       return result;
     },

@@ -34,10 +34,13 @@ export function webhooksRouter(deps: ApiContext): ApiRouter {
     },
     async (_input, res, req) => {
       const secret = await deps.readInteraktWebhookSecret();
-      if (!secret)
+      if (!secret) {
+        sink.refused('rejected');
         throw new AppError('unavailable', 'webhook_not_configured', 'no Interakt webhook secret is configured');
+      }
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       if (!verifyInteraktSignature(raw, req.get('interakt-signature') ?? req.get('x-interakt-signature'), secret)) {
+        sink.refused('rejected');
         throw new AppError('unauthorized', 'invalid_signature', 'webhook signature does not match');
       }
       const text = raw.toString('utf8');
@@ -45,6 +48,7 @@ export function webhooksRouter(deps: ApiContext): ApiRouter {
       try {
         payload = JSON.parse(text);
       } catch {
+        sink.refused('invalid');
         throw new AppError('invalid', 'invalid_body', 'webhook body is not JSON');
       }
       const receivedAt = new Date();

@@ -20,6 +20,8 @@ import { AppError } from '../errors';
 export interface MetaWebhookSink {
   status(event: MetaStatusEvent, context: MetaWebhookContext): Promise<unknown> | void;
   inbound(event: MetaInboundEvent, context: MetaWebhookContext): Promise<unknown> | void;
+  /** A POST refused before its events were read: bad signature (`rejected`) or a body that is not JSON (`invalid`). */
+  refused?(outcome: 'rejected' | 'invalid'): void;
 }
 
 export interface MetaWebhookContext {
@@ -98,15 +100,20 @@ export function metaWebhookRouter(options: MetaWebhookRouterOptions): ApiRouter 
     },
     async (_input, res, req) => {
       const appSecret = await readSecret(options.appSecret);
-      if (!appSecret) throw new AppError('unavailable', 'webhook_not_configured', 'no Meta app secret is configured');
+      if (!appSecret) {
+        options.sink.refused?.('rejected');
+        throw new AppError('unavailable', 'webhook_not_configured', 'no Meta app secret is configured');
+      }
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       if (!verifyMetaSignature(raw, req.get(META_SIGNATURE_HEADER), appSecret)) {
+        options.sink.refused?.('rejected');
         throw new AppError('unauthorized', 'invalid_signature', 'webhook signature does not match');
       }
       let payload: unknown;
       try {
         payload = JSON.parse(raw.toString('utf8'));
       } catch {
+        options.sink.refused?.('invalid');
         throw new AppError('invalid', 'invalid_body', 'webhook body is not JSON');
       }
 

@@ -8,6 +8,7 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import type { Activities } from './activities';
+import { temporalLogger, type Logger } from '../logging/logger';
 import { sendTaskQueue, type ProviderName } from '../shared';
 
 export interface WorkerSetup {
@@ -20,6 +21,8 @@ export interface WorkerSetup {
   sendsPerSecond: number;
   /** Pre-bundled workflow code (tests); otherwise the build's bundle, or bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Where bundling reports its warnings; by default stderr. */
+  log?: Logger;
 }
 
 /** Written by `npm run build` (scripts/build.mjs) at the root of dist/, one level above this file. */
@@ -44,8 +47,11 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
   const workflowBundle =
     setup.workflowBundle ??
     prebuiltWorkflowBundle() ??
-    // Bundled here rather than by Worker.create so webpack's report stays out of the log.
-    (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') }));
+    // Bundled here rather than by Worker.create so webpack's report (info lines) stays out of the log.
+    (await bundleWorkflowCode({
+      workflowsPath: require.resolve('../workflows'),
+      logger: setup.log ? temporalLogger(setup.log.child({}, { level: 'warn' })) : new DefaultLogger('WARN'),
+    }));
   const main = await Worker.create({
     connection: setup.connection,
     namespace: setup.namespace,

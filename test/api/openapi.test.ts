@@ -9,6 +9,7 @@ import { ApiRouter } from '../../src/api/route';
 import type { Db } from '../../src/db/client';
 import { listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
+import { captureLogs, silentLogger } from '../support/logs';
 
 interface Layer {
   rawPath?: string | string[];
@@ -57,7 +58,7 @@ describe('the OpenAPI document', () => {
       taskQueue: 'openapi',
       sendTaskQueue: 'openapi-sends',
       defaultCountry: 'IN',
-      log: () => {},
+      log: silentLogger(),
     });
     api = await listen(app);
     const response = await fetch(`${api.url}/openapi.json`);
@@ -129,8 +130,8 @@ describe('the OpenAPI document', () => {
 });
 
 describe('response checking', () => {
-  async function appAnswering(body: unknown): Promise<{ api: RunningApp; logged: string[] }> {
-    const logged: string[] = [];
+  async function appAnswering(body: unknown): Promise<{ api: RunningApp; logged: () => string[] }> {
+    const logs = captureLogs();
     const routes = new ApiRouter({ tag: 'Probe', checkResponses: true, public: true }).get(
       '/probe',
       { summary: 'probe', responses: { 200: z.strictObject({ id: z.number().int(), at: z.iso.datetime() }) } },
@@ -140,8 +141,8 @@ describe('response checking', () => {
     );
     const app = express();
     app.use(routes.router);
-    app.use(errorHandler((line) => logged.push(line)));
-    return { api: await listen(app), logged };
+    app.use(errorHandler(logs.logger));
+    return { api: await listen(app), logged: logs.text };
   }
 
   it('passes a body that matches its documented schema, dates as the client receives them', async () => {
@@ -159,7 +160,7 @@ describe('response checking', () => {
       const response = await fetch(`${api.url}/probe`);
       expect(response.status).toBe(500);
       expect(await response.json()).toEqual({ error: { code: 'internal_error', message: 'Internal server error' } });
-      expect(logged.join('\n')).toMatch(
+      expect(logged().join('\n')).toMatch(
         /ResponseContractError: GET \/probe answered 200 with a body its documented schema refuses/,
       );
     } finally {

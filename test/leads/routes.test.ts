@@ -11,6 +11,7 @@ import { createSecretBox, generateSecretKey } from '../../src/settings/secret-bo
 import { apiClient, listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
 import { createAppWithSettings } from '../support/settings-app';
+import { silentLogger } from '../support/logs';
 
 describe('leads API', () => {
   let db: Db;
@@ -27,7 +28,7 @@ describe('leads API', () => {
       sendTaskQueue: 'unused',
       defaultCountry: 'IN',
       secretBox: createSecretBox(generateSecretKey()),
-      log: () => {},
+      log: silentLogger(),
     });
     api = await listen(app);
     const { key, keyHash, keyPrefix } = generateApiKey();

@@ -16,19 +16,21 @@ import { listen, type RunningApp } from './api';
 import { createTestDb } from './db';
 import { createDevServerEnv, uniqueTaskQueue } from './temporal';
 import { seedTemplates } from './templates';
+import { captureLogs, type LogLine } from './logs';
 
 export interface FuzzTarget {
   url: string;
   apiKey: string;
-  logged: string[];
+  /** What the API logged at warn and above (an unexpected error is logged before its 500). */
+  logged: () => LogLine[];
   close(): Promise<void>;
 }
 
 export async function startFuzzTarget(): Promise<FuzzTarget> {
   const env: TestWorkflowEnvironment = await createDevServerEnv();
   const db: Db = await createTestDb();
-  const logged: string[] = [];
-  const log = (line: string) => logged.push(line);
+  const logs = captureLogs('warn');
+  const log = logs.logger;
   const pipeline = createWebhookPipeline(db, { log });
   const taskQueue = uniqueTaskQueue('fuzz');
   await seed(db);
@@ -62,7 +64,7 @@ export async function startFuzzTarget(): Promise<FuzzTarget> {
   return {
     url: running.url,
     apiKey: key,
-    logged,
+    logged: logs.lines,
     close: async () => {
       await running.close();
       await pipeline.close();

@@ -17,6 +17,7 @@ import { createWebhookPipeline, type WebhookPipeline } from '../../src/webhooks/
 import { listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
 import { startInfobipEmulator, TEST_INFOBIP_API_KEY, type StartedInfobipEmulator } from '../support/infobip-emulator';
+import { silentLogger } from '../support/logs';
 
 const USERNAME = 'infobip-hooks';
 const PASSWORD = 'correct horse battery staple';
@@ -36,7 +37,7 @@ describe('POST /webhooks/infobip', () => {
 
   beforeAll(async () => {
     db = await createTestDb();
-    pipeline = createWebhookPipeline(db, { log: () => {} });
+    pipeline = createWebhookPipeline(db, { log: silentLogger() });
     const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', interceptors: [] }) });
     api = await listen(
       createApp({
@@ -47,7 +48,7 @@ describe('POST /webhooks/infobip', () => {
         defaultCountry: 'IN',
         infobipWebhookUsername: USERNAME,
         infobipWebhookPassword: PASSWORD,
-        log: () => {},
+        log: silentLogger(),
         webhookPipeline: pipeline,
       }),
     );
@@ -232,7 +233,7 @@ describe('POST /webhooks/infobip', () => {
         taskQueue: 'q',
         sendTaskQueue: 'q-sends-infobip',
         defaultCountry: 'IN',
-        log: () => {},
+        log: silentLogger(),
         webhookPipeline: pipeline,
       }),
     );

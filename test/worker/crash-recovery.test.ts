@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { EMULATOR_KEY, nextPhone, step, waitFor } from '../support/drip-harness'
 import { startInteraktEmulator, type StartedInteraktEmulator } from '../support/emulator';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
 import { seedTemplates } from '../support/templates';
+import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 
 /**
  * Two real worker processes each bundle the workflow code at start: about 35 s alone on two cores,
@@ -20,7 +21,6 @@ import { seedTemplates } from '../support/templates';
  */
 const CRASH_TEST_TIMEOUT_MS = 240_000;
 
-const REPO = path.resolve(__dirname, '../..');
 const LEADS = 4;
 const STEP_DELAY_SECONDS = 8;
 
@@ -56,36 +56,19 @@ describe('worker crash and restart', () => {
     await db?.close();
   });
 
-  function startWorker(): { child: ChildProcess; ready: Promise<void> } {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/worker/main.ts')], {
-      cwd: REPO,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        DATABASE_URL: dbUrl,
-        TEMPORAL_ADDRESS: env.address,
-        TEMPORAL_NAMESPACE: env.namespace ?? 'default',
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        INTERAKT_BASE_URL: emulator.baseUrl,
-        INTERAKT_API_KEY: EMULATOR_KEY,
-        INTERAKT_SENDS_PER_SECOND: '100',
-        SEND_RECONCILE_WINDOW_MS: '3000',
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  function startWorker(): WorkerProcess {
+    const worker = spawnWorker({
+      DATABASE_URL: dbUrl,
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_NAMESPACE: env.namespace ?? 'default',
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      INTERAKT_BASE_URL: emulator.baseUrl,
+      INTERAKT_API_KEY: EMULATOR_KEY,
+      INTERAKT_SENDS_PER_SECOND: '100',
+      SEND_RECONCILE_WINDOW_MS: '3000',
     });
-    children.push(child);
-    let output = '';
-    const ready = new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('[worker] polling')) resolve();
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`worker exited early (${code}):\n${output}`)));
-    });
-    return { child, ready };
+    children.push(worker.child);
+    return worker;
   }
 
   it(

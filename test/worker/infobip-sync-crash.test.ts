@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import { startInfobipSync } from '../../src/infobip-sync/start';
 import { waitFor } from '../support/drip-harness';
 import { generatedPeoplePageOf } from '../support/infobip-emulator';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
+import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 
 /**
  * Two real worker processes each bundle the workflow code at start: about 35 s alone on two cores,
@@ -26,7 +27,6 @@ import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
  */
 const CRASH_TEST_TIMEOUT_MS = 240_000;
 
-const REPO = path.resolve(__dirname, '../..');
 const KEY = 'infobip-crash-key';
 const PEOPLE = { count: 300, seed: 11, duplicateEvery: 0, anchor: new Date() } satisfies GeneratedPeopleSpec;
 const PAGE_SIZE = 5;
@@ -69,35 +69,18 @@ describe('Infobip sync: worker crash and restart', () => {
     await db?.close();
   });
 
-  function startWorker(): { child: ChildProcess; ready: Promise<void> } {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/worker/main.ts')], {
-      cwd: REPO,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        DATABASE_URL: dbUrl,
-        TEMPORAL_ADDRESS: env.address,
-        TEMPORAL_NAMESPACE: env.namespace ?? 'default',
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        INTERAKT_BASE_URL: 'http://127.0.0.1:9',
-        INFOBIP_BASE_URL: listening.url,
-        INFOBIP_API_KEY: KEY,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  function startWorker(): WorkerProcess {
+    const worker = spawnWorker({
+      DATABASE_URL: dbUrl,
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_NAMESPACE: env.namespace ?? 'default',
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      INTERAKT_BASE_URL: 'http://127.0.0.1:9',
+      INFOBIP_BASE_URL: listening.url,
+      INFOBIP_API_KEY: KEY,
     });
-    children.push(child);
-    let output = '';
-    const ready = new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('[worker] polling')) resolve();
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`worker exited early (${code}):\n${output}`)));
-    });
-    return { child, ready };
+    children.push(worker.child);
+    return worker;
   }
 
   const pagesRecorded = async (runId: number) => {
