@@ -93,7 +93,7 @@ describe('the OpenAPI document', () => {
           `${method} ${path}`,
         ).toBe(true);
         expect(statuses, `${method} ${path}`).toContain('500');
-        const isPublic = ['/health', '/webhooks', '/track'].some((prefix) => path.startsWith(prefix));
+        const isPublic = ['/health', '/metrics', '/webhooks', '/track'].some((prefix) => path.startsWith(prefix));
         if (isPublic) expect(operation.security, `${method} ${path}`).toEqual([]);
         else expect(statuses, `${method} ${path}`).toContain('401');
       }
