@@ -53,10 +53,13 @@ export interface Dripline {
   apiNames: string[];
   /** Starts a worker or API again under its name (after a kill); resolves once it serves. */
   restart(name: string): Promise<void>;
+  /** Stops every process this started (gracefully) and the balancer; the Temporal server stays. */
+  stop(): Promise<void>;
   env: Record<string, string>;
 }
 
-export async function startDripline(supervisor: Supervisor, cluster: Cluster, options: DriplineOptions): Promise<Dripline> {
+/** `server` is the cluster, or any Temporal server with our namespace and search attributes (a bench's dev server). */
+export async function startDripline(supervisor: Supervisor, server: Pick<Cluster, 'address'>, options: DriplineOptions): Promise<Dripline> {
   const { log } = options;
   const databaseUrl = `file:${options.databaseFile}`;
   const emulatorPort = await freePort();
@@ -74,7 +77,7 @@ export async function startDripline(supervisor: Supervisor, cluster: Cluster, op
     LOG_LEVEL: 'warn',
     NO_COLOR: '1',
     DATABASE_URL: databaseUrl,
-    TEMPORAL_ADDRESS: cluster.address,
+    TEMPORAL_ADDRESS: server.address,
     TEMPORAL_NAMESPACE: NAMESPACE,
     TEMPORAL_TASK_QUEUE: options.taskQueue,
     INTERAKT_BASE_URL: `${emulatorUrl}${INTERAKT_API_PREFIX}`,
@@ -138,6 +141,11 @@ export async function startDripline(supervisor: Supervisor, cluster: Cluster, op
       const start = starters.get(name);
       if (!start) throw new Error(`no process named ${name}`);
       await start();
+    },
+    async stop() {
+      await Promise.all([...apiNames, ...workerNames].map((name) => supervisor.stop(name)));
+      await supervisor.stop('emulator');
+      await balancer.close();
     },
   };
 }
