@@ -24,6 +24,16 @@ export interface WorkerSetup {
 const MAX_CACHED_WORKFLOWS = 100;
 /** Workflow tasks run at once; each holds a cache slot, so this stays well below the cap (the SDK's default). */
 const MAX_CONCURRENT_WORKFLOW_TASKS = 40;
+/**
+ * Polls held open at once. Each task a poll gets costs the server a persistence write before it is
+ * handed over, so one poller takes tens of tasks a second at most: with the SDK's defaults (10
+ * workflow-task polls, only 2 of them on the shared queue, 10 activity polls) a worker on the
+ * cluster ran about 15 first tasks a second while thousands waited. Half the workflow-task polls go
+ * to the shared queue, where new workflows (and evicted ones) wait; the sticky half serves the cache.
+ */
+const MAX_WORKFLOW_TASK_POLLS = 20;
+const NON_STICKY_TO_STICKY_POLL_RATIO = 0.5;
+const MAX_ACTIVITY_TASK_POLLS = 20;
 
 /**
  * Two workers share one connection: the main queue runs workflows and bookkeeping activities;
@@ -46,6 +56,9 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
     reuseV8Context: true,
     maxCachedWorkflows: MAX_CACHED_WORKFLOWS,
     maxConcurrentWorkflowTaskExecutions: MAX_CONCURRENT_WORKFLOW_TASKS,
+    maxConcurrentWorkflowTaskPolls: MAX_WORKFLOW_TASK_POLLS,
+    nonStickyToStickyPollRatio: NON_STICKY_TO_STICKY_POLL_RATIO,
+    maxConcurrentActivityTaskPolls: MAX_ACTIVITY_TASK_POLLS,
   });
   const sends = await Worker.create({
     connection: setup.connection,
