@@ -25,8 +25,8 @@ export const ENTRY_POINTS = {
 } as const;
 
 /** One process, no wrapper: a SIGKILL of the pid is a SIGKILL of the worker itself. */
-export function entryCommand(entry: keyof typeof ENTRY_POINTS, extraArgs: readonly string[] = []): [string, string[]] {
-  return [process.execPath, ['--import', 'tsx', ENTRY_POINTS[entry], ...extraArgs]];
+export function entryCommand(entry: keyof typeof ENTRY_POINTS, extraArgs: readonly string[] = [], nodeArgs: readonly string[] = []): [string, string[]] {
+  return [process.execPath, [...nodeArgs, '--import', 'tsx', ENTRY_POINTS[entry], ...extraArgs]];
 }
 
 export const EMULATOR_API_KEY = 'cluster-emulator-key';
@@ -42,6 +42,8 @@ export interface DriplineOptions {
   log: (line: string) => void;
   /** Extra environment for every Dripline process. */
   env?: Record<string, string>;
+  /** Extra `node` arguments for the workers (a bench's `--cpu-prof`). */
+  workerNodeArgs?: string[];
 }
 
 export interface Dripline {
@@ -117,7 +119,7 @@ export async function startDripline(supervisor: Supervisor, server: Pick<Cluster
   const workerNames = Array.from({ length: options.workers }, (_, i) => {
     const name = `worker-${i + 1}`;
     starters.set(name, async () => {
-      const [command, args] = entryCommand('worker');
+      const [command, args] = entryCommand('worker', [], options.workerNodeArgs);
       supervisor.start(name, command, args, { env: processEnv() });
       await waitForLogLine(supervisor, name, '[worker] polling');
     });

@@ -1,5 +1,5 @@
 /**
- * `npm run test:cluster -- [--leads 10000] [--rate 20] [--workers 3] [--apis 2] [--kill-every 15]
+ * `npm run test:cluster -- [--leads 10000] [--rate 10] [--delay 300] [--workers 3] [--apis 2] [--kill-every 15]
  *                          [--restart-leads 2000] [--send-partitions 1] [--record] [--keep]`
  *
  * Dripline's production claims, tested on the production shape (temporal/cluster/): a Temporal
@@ -8,8 +8,8 @@
  * conditions include rates, which belong to a named command with recorded results, not to
  * `npm test` (see temporal/README.md for why it is not in CI).
  *
- * Phase A, `--leads` leads on a one-step drip whose step is due a minute after enrolment, the
- * Interakt send rate set to R = `--rate`:
+ * Phase A, `--leads` leads on a one-step drip whose step is due `--delay` s after its first task,
+ * the Interakt send rate set to R = `--rate`:
  *   - enrolled through the balancer in calls of 100; one API process is SIGKILLed halfway through
  *     enrolment and started again (a call it dropped is retried, as a caller would);
  *   - from the first send on, a random worker is SIGKILLed every `--kill-every` s and started again;
@@ -53,7 +53,6 @@ import { seedTemplates } from '../support/templates';
 
 const RESULTS_FILE = path.join(REPO_ROOT, 'bench', 'results', 'cluster-scale.md');
 const ENROL_BATCH = 100;
-const PHASE_A_DELAY_S = 60;
 const PHASE_B_DELAY_S = 90;
 const SERVER_DOWN_MS = 15_000;
 /** The emulator's webhooks, spaced so each status outlives the live log's 1 s settle + 0.5 s poll. */
@@ -63,6 +62,13 @@ const MIN_SHARE_OF_RATE = 0.98;
 interface Options {
   leads: number;
   rate: number;
+  /**
+   * Phase A's step delay. Long enough that every drip has run its first task before the first
+   * sends fall due: on 2 cores the first tasks of 10,000 enrolments take minutes, and while they
+   * queue ahead of the sends' workflow tasks the send queue would run dry for want of work, which
+   * says nothing about the rate limit.
+   */
+  delaySeconds: number;
   workers: number;
   apis: number;
   killEverySeconds: number;
@@ -80,7 +86,8 @@ function parseOptions(argv: string[]): Options {
     args: argv,
     options: {
       leads: { type: 'string', default: '10000' },
-      rate: { type: 'string', default: '20' },
+      rate: { type: 'string', default: '10' },
+      delay: { type: 'string', default: '300' },
       workers: { type: 'string', default: '3' },
       apis: { type: 'string', default: '2' },
       'kill-every': { type: 'string', default: '15' },
@@ -100,7 +107,8 @@ function parseOptions(argv: string[]): Options {
   if (sendPartitions !== 1 && sendPartitions !== 4) throw new Error('--send-partitions must be 1 (production) or 4');
   return {
     leads: Math.round(number('leads', values.leads, 100, 100_000)),
-    rate: number('rate', values.rate, 1, 200),
+    rate: number('rate', values.rate, 0.5, 200),
+    delaySeconds: Math.round(number('delay', values.delay, 10, 3_600)),
     workers: Math.round(number('workers', values.workers, 1, 8)),
     apis: Math.round(number('apis', values.apis, 2, 4)),
     killEverySeconds: number('kill-every', values['kill-every'], 2, 600),
@@ -207,10 +215,10 @@ async function runScaleTest(context: RunContext): Promise<RunResult> {
   const { key, keyHash, keyPrefix } = generateApiKey();
   await createApiKey(db, { name: 'scale-test', keyHash, keyPrefix });
   const step = (delaySeconds: number) => ({ templateName: 'drip_day_1', templateLanguage: 'en', delaySeconds, variables: { body: [{ field: 'name' as const }] } });
-  const sequenceA = await createSequence(db, { name: `scale A ${crypto.randomUUID()}`, steps: [step(PHASE_A_DELAY_S)] });
+  const sequenceA = await createSequence(db, { name: `scale A ${crypto.randomUUID()}`, steps: [step(options.delaySeconds)] });
   const sequenceB = await createSequence(db, { name: `scale B ${crypto.randomUUID()}`, steps: [step(PHASE_B_DELAY_S)] });
   await postJson(`${dripline.emulatorUrl}/__emulator/settings`, { webhookDelaysMs: WEBHOOK_DELAYS_MS });
-  say(`${leadIds.length} leads, sequences ${sequenceA.id} (step after ${PHASE_A_DELAY_S} s) and ${sequenceB.id} (after ${PHASE_B_DELAY_S} s)`);
+  say(`${leadIds.length} leads, sequences ${sequenceA.id} (step after ${options.delaySeconds} s) and ${sequenceB.id} (after ${PHASE_B_DELAY_S} s)`);
 
   // Live-log streams, one per API process, reconnecting with Last-Event-ID when their process dies.
   const streams = dripline.apiUrls.map((url, i) => new LiveLogStream(dripline.apiNames[i]!, url, key));
@@ -277,6 +285,7 @@ async function runScaleTest(context: RunContext): Promise<RunResult> {
   await waitUntil('phase A to complete', (expectedSendS + 600) * 1000, supervisor, async () => (await assignmentCounts(db, sequenceA.id)).completed === options.leads);
   await chaos.stop();
   const drainS = (Date.now() - drainStarted) / 1000;
+  const phaseAEnded = Date.now();
   say(`phase A: every assignment completed ${fixed(drainS)} s after the first send; ${chaos.kills} worker kills`);
 
   // ---- Phase B: a server crash while timers are pending --------------------------------------
@@ -323,7 +332,10 @@ async function runScaleTest(context: RunContext): Promise<RunResult> {
     serverRestart,
     streams: streams.map((stream) => stream.result()),
     webhooks: await webhookResult(db, replayer),
-    rate: rateResult(messages.filter((message) => message.callbackData !== null && phaseAKeys.has(message.callbackData)), options.rate),
+    rate: rateResult(
+      messages.filter((message) => message.callbackData !== null && phaseAKeys.has(message.callbackData)),
+      progress.sendBacklog.filter((sample) => sample.at <= phaseAEnded),
+    ),
     durationS: (Date.now() - runStarted) / 1000,
   };
 }
@@ -531,6 +543,9 @@ class Progress {
   private lastAt = Date.now();
   private lastCpu = new Map<string, number>();
   private lastMachine = machineCpu();
+  private connection: Connection | null = null;
+  /** Every line's reading of the send queue's backlog: when it was non-empty, the limit was binding. */
+  readonly sendBacklog: { at: number; backlog: number }[] = [];
 
   constructor(
     private readonly context: RunContext,
@@ -549,6 +564,23 @@ class Progress {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    void this.connection?.close().catch(() => {});
+  }
+
+  /** The send queue's approximate backlog as the server reports it (`reportStats`), or null while it cannot say. */
+  private async sendQueueBacklog(): Promise<number | null> {
+    try {
+      this.connection ??= await Connection.connect({ address: this.context.cluster.address });
+      const response = (await this.connection.workflowService.describeTaskQueue({
+        namespace: NAMESPACE,
+        taskQueue: { name: sendTaskQueue(this.context.dripline.env.TEMPORAL_TASK_QUEUE!, 'interakt'), kind: 1 },
+        taskQueueType: 2,
+        reportStats: true,
+      } as any)) as any;
+      return Number(response.stats?.approximateBacklogCount ?? 0);
+    } catch {
+      return null;
+    }
   }
 
   /**
@@ -587,10 +619,12 @@ class Progress {
     this.lastSent = sent;
     this.lastAt = now;
     const up = [...dripline.workerNames, ...dripline.apiNames].filter((name) => supervisor.isRunning(name)).length;
+    const backlog = await this.sendQueueBacklog();
+    if (backlog !== null) this.sendBacklog.push({ at: now, backlog });
     const enrolled = Object.values(counts).reduce((sum, n) => sum + n, 0);
     say(
       `enrolled ${enrolled}/${this.total}: pending ${counts.pending ?? 0}, active ${counts.active ?? 0}, completed ${counts.completed ?? 0}; ` +
-        `emulator has ${sent} messages (${fixed(rate)}/s); ${up}/${dripline.workerNames.length + dripline.apiNames.length} Dripline processes up; ` +
+        `emulator has ${sent} messages (${fixed(rate)}/s), send queue backlog ${backlog ?? '?'}; ${up}/${dripline.workerNames.length + dripline.apiNames.length} Dripline processes up; ` +
         `cores busy ${this.cpuLine(seconds)}`,
     );
   }
@@ -701,19 +735,23 @@ interface RateResult {
   max1: number;
   /** Where in the run the busiest 60 s window began, seconds after the first send. */
   max60StartS: number;
-  /** Sends from the first to the 99th-percentile send, over that time: the rate while sends were due. */
+  /**
+   * Sends per second over the stretches when the send queue held a backlog (work waiting for the
+   * limiter): between two consecutive progress readings that both saw a backlog. Only there can a
+   * rate limiter be asked to reach its rate; elsewhere the queue was empty and the pace was set by
+   * the workflow tasks feeding it.
+   */
   sustained: number;
   sustainedSpanS: number;
-  /** Full 60 s windows from the first send (within that span): fewest and most sends. */
+  /** Sends from the first to the 99th-percentile send, over that time: the overall pace. */
+  overall: number;
+  overallSpanS: number;
+  /** Full 60 s windows from the first send (within the 99th-percentile span): sends in each. */
   windows: number[];
 }
 
-/**
- * Sliding windows over the emulator's acceptance times. The sustained rate stops at the 99th
- * percentile send: the last sends are stragglers whose attempt died with a killed worker and was
- * retried after its one-minute start-to-close timeout, not a measure of the limit.
- */
-function rateResult(messages: EmulatorMessage[], rate: number): RateResult {
+/** Sliding windows over the emulator's acceptance times, and the rate while the send queue had a backlog. */
+function rateResult(messages: EmulatorMessage[], backlog: { at: number; backlog: number }[]): RateResult {
   const times = messages.map((message) => Date.parse(`${message.acceptedAt}Z`)).sort((a, b) => a - b);
   const maxIn = (windowMs: number): { max: number; start: number } => {
     let best = { max: 0, start: 0 };
@@ -724,20 +762,31 @@ function rateResult(messages: EmulatorMessage[], rate: number): RateResult {
     }
     return best;
   };
+  const countBetween = (from: number, to: number) => times.filter((t) => t >= from && t < to).length;
   const first = times[0] ?? 0;
   const p99Index = Math.max(0, Math.ceil(times.length * 0.99) - 1);
   const spanMs = (times[p99Index] ?? first) - first;
   const windows: number[] = [];
-  for (let from = first; from + 60_000 <= first + spanMs; from += 60_000) windows.push(times.filter((t) => t >= from && t < from + 60_000).length);
+  for (let from = first; from + 60_000 <= first + spanMs; from += 60_000) windows.push(countBetween(from, from + 60_000));
+  let busySends = 0;
+  let busyMs = 0;
+  for (let i = 1; i < backlog.length; i++) {
+    const [a, b] = [backlog[i - 1]!, backlog[i]!];
+    if (a.backlog > 0 && b.backlog > 0 && a.at >= first) {
+      busySends += countBetween(a.at, b.at);
+      busyMs += b.at - a.at;
+    }
+  }
   const busiest = maxIn(60_000);
-  void rate;
   return {
     sends: times.length,
     max60: busiest.max,
     max1: maxIn(1_000).max,
     max60StartS: (busiest.start - first) / 1000,
-    sustained: spanMs > 0 ? p99Index / (spanMs / 1000) : 0,
-    sustainedSpanS: spanMs / 1000,
+    sustained: busyMs > 0 ? busySends / (busyMs / 1000) : 0,
+    sustainedSpanS: busyMs / 1000,
+    overall: spanMs > 0 ? p99Index / (spanMs / 1000) : 0,
+    overallSpanS: spanMs / 1000,
     windows,
   };
 }
@@ -798,8 +847,9 @@ function renderReport(input: {
 
   check('at most R × 60 sends in any 60 s window', `max ${run.rate.max60} vs ${fixed(R * 60, 0)} (busiest window from ${fixed(run.rate.max60StartS, 0)} s)`, run.rate.max60 <= R * 60);
   check(
-    'sustained ≥ 0.98 × R while sends are due',
-    `${fixed(run.rate.sustained, 2)}/s = ${fixed((100 * run.rate.sustained) / R, 1)}% of ${R}/s over ${fixed(run.rate.sustainedSpanS, 0)} s`,
+    'sustained ≥ 0.98 × R while sends are waiting',
+    `${fixed(run.rate.sustained, 2)}/s = ${fixed((100 * run.rate.sustained) / R, 1)}% of ${R}/s over the ${fixed(run.rate.sustainedSpanS, 0)} s the send queue had a backlog ` +
+      `(overall, first to 99th-percentile send: ${fixed(run.rate.overall, 2)}/s over ${fixed(run.rate.overallSpanS, 0)} s)`,
     run.rate.sustained >= MIN_SHARE_OF_RATE * R,
   );
   for (const [label, phase] of [['A', run.phaseA], ['B', run.phaseB]] as const) {
@@ -853,7 +903,7 @@ function renderReport(input: {
     `Dripline: ${options.workers} workers, ${options.apis} API processes behind a round-robin balancer, one CRM SQLite file, the Interakt emulator as a process; ` +
       `R = INTERAKT_SENDS_PER_SECOND = ${R}/s; webhooks at +${WEBHOOK_DELAYS_MS.sent / 1000}/${WEBHOOK_DELAYS_MS.delivered / 1000}/${WEBHOOK_DELAYS_MS.read / 1000} s (sent/delivered/read).`,
     '',
-    `Phase A: ${run.phaseA.leads} leads on a one-step drip due ${PHASE_A_DELAY_S} s after enrolment, enrolled at ${fixed(run.phaseA.enrolRate)}/s through the balancer; ` +
+    `Phase A: ${run.phaseA.leads} leads on a one-step drip due ${options.delaySeconds} s after its first task, enrolled at ${fixed(run.phaseA.enrolRate)}/s through the balancer; ` +
       (run.apiKill ? `${run.apiKill.name} SIGKILLed at enrolment call ${run.apiKill.atCall} and restarted 3 s later (${run.apiKill.callsRetried} calls retried, ${run.apiKill.leadsRecovered} stalled assignments started again by a re-assignment a minute later); ` : '') +
       `${run.workerKills} worker SIGKILLs (one every ${options.killEverySeconds} s from the first send, each restarted 1 s later); all completed ${fixed(run.phaseA.drainS, 0)} s after the first send.` +
       (run.phaseB ? ` Phase B: ${run.phaseB.leads} leads due ${PHASE_B_DELAY_S} s after enrolment, the Temporal server SIGKILLed 5 s before the first was due and started again ${SERVER_DOWN_MS / 1000} s later.` : ''),
