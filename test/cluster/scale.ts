@@ -79,7 +79,12 @@ interface Options {
 }
 
 const started = Date.now();
-const say = (line: string): void => void process.stdout.write(`[scale ${fixed((Date.now() - started) / 1000, 0).padStart(4)} s] ${line}\n`);
+/** The last progress line, for the record of a run that did not finish. */
+let lastProgress = '';
+const say = (line: string): void => {
+  if (line.startsWith('enrolled ')) lastProgress = line;
+  process.stdout.write(`[scale ${fixed((Date.now() - started) / 1000, 0).padStart(4)} s] ${line}\n`);
+};
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
@@ -159,7 +164,31 @@ async function main(): Promise<void> {
     failed = !report.ok;
   } catch (error) {
     failed = true;
+    const message = error instanceof Error ? error.message : String(error);
     say(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    if (options.record) {
+      // A run that did not get to its checks is recorded too: what it reached, and how loaded the machine was.
+      const machine = machineLine(await describeMachine());
+      appendBenchResult(
+        RESULTS_FILE,
+        'Scale tests on the cluster',
+        'test:cluster',
+        [
+          `## Scale test on the cluster, ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}: did not finish`,
+          '',
+          `Command: \`${command}\` (stopped after ${fixed((Date.now() - started) / 1000, 0)} s)`,
+          '',
+          `Machine: ${machine} Load average at the end (1/5/15 min): ${os.loadavg().map((n) => fixed(n, 1)).join(' / ')}.`,
+          '',
+          `Stopped by: ${message}`,
+          '',
+          `Last progress: ${lastProgress || '(none)'}`,
+          '',
+          'Result: **FAIL** (no checks ran).',
+        ].join('\n'),
+      );
+      say(`recorded in ${path.relative(process.cwd(), RESULTS_FILE)}`);
+    }
   } finally {
     await db?.close().catch(() => {});
     await supervisor.stopAll();
@@ -894,7 +923,7 @@ function renderReport(input: {
     '',
     `Command: \`${input.command}\` (whole run ${fixed(run.durationS, 0)} s, set-up included)`,
     '',
-    `Machine: ${input.machine}`,
+    `Machine: ${input.machine} Load average at the end (1/5/15 min): ${os.loadavg().map((n) => fixed(n, 1)).join(' / ')}.`,
     '',
     `Cluster: Temporal ${input.cluster.version} built from source, PostgreSQL (temporary data directory, default durability), ` +
       `${input.cluster.shards} history shards, services frontend/history/matching/worker in one process; dynamic config temporal/dynamicconfig/production.yaml. ` +
