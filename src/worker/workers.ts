@@ -39,6 +39,27 @@ export function prebuiltWorkflowBundle(buildRoot = path.resolve(__dirname, '..')
 }
 
 /**
+ * Workflows a worker keeps in memory between their tasks (its sticky cache). A drip sleeps for days
+ * between steps; replaying its few dozen events when it wakes costs far less than holding it
+ * meanwhile (about 0.4 MB each, measured). The SDK's default (about 600 per GB of heap: 2,310 on a
+ * 24 GiB machine) let one worker reach 1,083 MiB with 10,000 drips asleep; with this cap its
+ * memory stops growing with the number of sleeping workflows (bench/results/cluster.md).
+ */
+const MAX_CACHED_WORKFLOWS = 100;
+/** Workflow tasks run at once; each holds a cache slot, so this stays well below the cap (the SDK's default). */
+const MAX_CONCURRENT_WORKFLOW_TASKS = 40;
+/**
+ * Polls held open at once. Each task a poll gets costs the server a persistence write before it is
+ * handed over, so one poller takes tens of tasks a second at most: with the SDK's defaults (10
+ * workflow-task polls, only 2 of them on the shared queue, 10 activity polls) a worker on the
+ * cluster ran about 15 first tasks a second while thousands waited. Half the workflow-task polls go
+ * to the shared queue, where new workflows (and evicted ones) wait; the sticky half serves the cache.
+ */
+const MAX_WORKFLOW_TASK_POLLS = 20;
+const NON_STICKY_TO_STICKY_POLL_RATIO = 0.5;
+const MAX_ACTIVITY_TASK_POLLS = 20;
+
+/**
  * Two workers share one connection: the main queue runs workflows and bookkeeping activities;
  * the send queue runs only provider calls, rate-limited by the Temporal server
  * (`maxTaskQueueActivitiesPerSecond`), so adding workers never exceeds the provider's limit.
@@ -58,6 +79,14 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
     taskQueue: setup.taskQueue,
     activities: setup.activities,
     workflowBundle,
+    // One V8 context for every workflow (the SDK's default, stated because the cache cap relies
+    // on it: with a context per workflow each cached one costs several times more).
+    reuseV8Context: true,
+    maxCachedWorkflows: MAX_CACHED_WORKFLOWS,
+    maxConcurrentWorkflowTaskExecutions: MAX_CONCURRENT_WORKFLOW_TASKS,
+    maxConcurrentWorkflowTaskPolls: MAX_WORKFLOW_TASK_POLLS,
+    nonStickyToStickyPollRatio: NON_STICKY_TO_STICKY_POLL_RATIO,
+    maxConcurrentActivityTaskPolls: MAX_ACTIVITY_TASK_POLLS,
   });
   const sends = await Worker.create({
     connection: setup.connection,
