@@ -50,7 +50,7 @@ function defaultDescription(status: number): string {
 export function buildOpenApiDocument(mounted: MountedRoutes[], info: { version: string }) {
   const paths: ZodOpenApiPathsObject = {};
   for (const { prefix, routes } of mounted) {
-    for (const { method, path: routePath, spec } of routes.operations) {
+    for (const { method, path: routePath, spec, role } of routes.operations) {
       const responses: Record<string, ReturnType<typeof errorResponse> | ReturnType<typeof responseObject>> = {};
       for (const [status, response] of Object.entries(spec.responses))
         responses[status] = responseObject(Number(status), response);
@@ -60,13 +60,20 @@ export function buildOpenApiDocument(mounted: MountedRoutes[], info: { version: 
       if (!routes.options.public) {
         responses['401'] ??= errorResponse('No API key, or not a valid one');
       }
+      if (role === 'admin')
+        responses['403'] ??= errorResponse('The credentials used have the agent role; this needs admin');
       if (spec.params) responses['404'] ??= errorResponse('Not found');
       responses['500'] ??= errorResponse('Unexpected failure (details only in the server log)');
 
       const operation: ZodOpenApiOperationObject = {
         tags: [routes.options.tag],
         summary: spec.summary,
-        ...(spec.description && { description: spec.description }),
+        ...((spec.description || role === 'admin') && {
+          description: [spec.description, role === 'admin' ? 'Requires the admin role.' : undefined]
+            .filter(Boolean)
+            .join(' '),
+        }),
+        ...(role && { 'x-required-role': role }),
         operationId: operationId(method, openApiPath(prefix, routePath)),
         ...((spec.params || spec.query) && {
           requestParams: {

@@ -6,7 +6,9 @@
  */
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import { InvalidInputError, type FieldIssue } from '../errors';
+import type { Role } from '../db/schema/values';
+import { AppError, InvalidInputError, type FieldIssue } from '../errors';
+import { principalOf } from './auth';
 import { issuesFrom } from './errors';
 
 export interface RequestSchemas {
@@ -41,6 +43,8 @@ export interface RouteSpec extends RequestSchemas {
   rawBody?: { contentType: string; schema?: z.ZodType; description: string };
   /** Middleware run before validation (a raw body parser, an early credential check). */
   before?: RequestHandler[];
+  /** The least role that may call it; by default `agent` for reads and the router's `writeRole` for changes. */
+  role?: Role;
 }
 
 export interface Operation {
@@ -48,6 +52,8 @@ export interface Operation {
   /** The Express path within its router, e.g. `/:id/archive`. */
   path: string;
   spec: RouteSpec;
+  /** The least role that may call it; absent on public routes. */
+  role?: Role;
 }
 
 export interface RouterOptions {
@@ -57,6 +63,12 @@ export interface RouterOptions {
   checkResponses: boolean;
   /** Public routes need no API key (health, webhooks, CTA links, the document itself). */
   public?: boolean;
+  /**
+   * The least role that may change things through this router (POST, PUT, PATCH, DELETE): `admin`
+   * for provider settings, keys, signing keys and templates; `agent` (the default) for the
+   * day-to-day work on leads, drips, campaigns and CTA flows. Reads need `agent` unless a route says.
+   */
+  writeRole?: Role;
 }
 
 type Handler<S extends RequestSchemas> = (input: Input<S>, res: Response, req: Request) => Promise<unknown> | unknown;
@@ -98,15 +110,34 @@ export class ApiRouter {
   }
 
   private add<S extends RouteSpec>(method: Operation['method'], path: string, spec: S, handler: Handler<S>): this {
-    this.operations.push({ method, path, spec });
+    const role = this.options.public
+      ? undefined
+      : (spec.role ?? (method === 'get' ? 'agent' : (this.options.writeRole ?? 'agent')));
+    this.operations.push({ method, path, spec, ...(role && { role }) });
     const label = `${method.toUpperCase()} ${path}`;
     this.router[method](
       path,
+      ...(role === 'admin' ? [requireRole('admin')] : []),
       ...(spec.before ?? []),
       validated(spec, handler, this.options.checkResponses ? label : undefined),
     );
     return this;
   }
+}
+
+/** A route for admins only: an agent's key gets 403 saying what is missing, and nothing runs. */
+function requireRole(role: Role): RequestHandler {
+  return (_req, res, next) => {
+    const principal = principalOf(res);
+    if (principal && principal.role !== role) {
+      throw new AppError(
+        'forbidden',
+        'role_required',
+        `this needs the ${role} role; the credentials used have the ${principal.role} role`,
+      );
+    }
+    next();
+  };
 }
 
 /**

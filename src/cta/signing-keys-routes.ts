@@ -27,11 +27,12 @@ const unavailable = { description: 'DRIPLINE_SECRET_KEY is not set: the keyring 
  * signed with it should work any more.
  */
 export function ctaSigningKeysRouter(deps: CtaSigningKeysDeps): ApiRouter {
-  const routes = new ApiRouter({ tag: 'CTA links', checkResponses: deps.checkResponses });
+  const routes = new ApiRouter({ tag: 'CTA links', checkResponses: deps.checkResponses, writeRole: 'admin' });
 
   routes.get(
     '/',
     {
+      role: 'admin',
       summary: 'The keys that sign CTA links (ids and ages, never secrets)',
       responses: { 200: SigningKeysResponse, 503: unavailable },
     },

@@ -42,7 +42,7 @@ export type InfobipSyncRouterDeps = Pick<ApiContext, 'db' | 'temporal' | 'taskQu
  * `DELETE /schedule`, `GET /schedule`.
  */
 export function infobipSyncRouter(deps: InfobipSyncRouterDeps): ApiRouter {
-  const routes = new ApiRouter({ tag: 'Infobip sync', checkResponses: deps.checkResponses });
+  const routes = new ApiRouter({ tag: 'Infobip sync', checkResponses: deps.checkResponses, writeRole: 'admin' });
   const scheduleId = deps.infobipSyncScheduleId;
   const windowDefaults = deps.infobipSync ?? {};
 

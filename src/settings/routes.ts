@@ -27,13 +27,14 @@ export interface SettingsDeps {
 
 /** `/settings/interakt`: secrets go in, and come out only masked. */
 export function settingsRouter(deps: SettingsDeps): ApiRouter {
-  const routes = new ApiRouter({ tag: 'Settings', checkResponses: deps.checkResponses });
+  const routes = new ApiRouter({ tag: 'Settings', checkResponses: deps.checkResponses, writeRole: 'admin' });
   const fallback = { apiKey: deps.interaktApiKey, webhookSecret: deps.interaktWebhookSecret };
   const current = () => readInteraktSettings(deps.db, deps.secretBox, fallback).catch(secretsUnavailable);
 
   routes.get(
     '/interakt',
     {
+      role: 'admin',
       summary: 'The Interakt settings (secrets masked)',
       responses: {
         200: InteraktSettingsResponse,

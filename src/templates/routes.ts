@@ -22,7 +22,7 @@ import { TemplatePageResponse, TemplateResponse } from './schemas';
 const REVIEWED_FIELDS = ['category', 'headerType', 'headerText', 'body', 'footer', 'buttons'] as const;
 
 export function templatesRouter(deps: ApiContext): ApiRouter {
-  const routes = new ApiRouter({ tag: 'Message Master', checkResponses: deps.checkResponses });
+  const routes = new ApiRouter({ tag: 'Message Master', checkResponses: deps.checkResponses, writeRole: 'admin' });
 
   routes.post(
     '/',

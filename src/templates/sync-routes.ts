@@ -26,7 +26,7 @@ export type TemplateSyncRouterDeps = Pick<ApiContext, 'db' | 'temporal' | 'taskQ
  * the template CRUD router, so `/templates/sync-runs` is not read as a template id.
  */
 export function templateSyncRouter(deps: TemplateSyncRouterDeps): ApiRouter {
-  const routes = new ApiRouter({ tag: 'Message Master', checkResponses: deps.checkResponses });
+  const routes = new ApiRouter({ tag: 'Message Master', checkResponses: deps.checkResponses, writeRole: 'admin' });
 
   routes.post(
     '/sync',

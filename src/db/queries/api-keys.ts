@@ -1,6 +1,7 @@
 import { and, count, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../client';
 import type { apiKeys } from '../schema/sqlite';
+import type { Role } from '../schema/values';
 import { insertReturning } from './common';
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
@@ -11,10 +12,18 @@ export interface CreateApiKeyParams {
   keyHash: string;
   /** The key's first characters, so an admin can tell keys apart. */
   keyPrefix: string;
+  /** Default `admin`, what keys could always do. */
+  role?: Role;
 }
 
 export async function createApiKey(db: Db, params: CreateApiKeyParams): Promise<ApiKeyRow> {
-  const values = { name: params.name, keyHash: params.keyHash, keyPrefix: params.keyPrefix, createdAt: new Date() };
+  const values = {
+    name: params.name,
+    keyHash: params.keyHash,
+    keyPrefix: params.keyPrefix,
+    role: params.role ?? 'admin',
+    createdAt: new Date(),
+  };
   return insertReturning(db, 'apiKeys', values);
 }
 
