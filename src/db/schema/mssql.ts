@@ -169,6 +169,8 @@ export const dripSequences = mssqlTable('DripSequence', {
   archivedAt: timestamp('ArchivedAt'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
+  /** JSON SequenceSendRules (src/delivery): window, quiet days, exits, transactional; null = the account's defaults. */
+  sendRules: longText('SendRules'),
 });
 
 export const dripSequenceSteps = mssqlTable(
@@ -478,4 +480,17 @@ export const infobipSyncPages = mssqlTable(
     completedAt: timestamp('CompletedAt').notNull(),
   },
   (t) => [uniqueIndex('UX_InfobipSyncPages_Run_Source_Page').on(t.runId, t.source, t.pageNo)],
+);
+
+/** The frequency cap's slots (see sqlite.ts). */
+export const leadMarketingSlots = mssqlTable(
+  'LeadMarketingSlots',
+  {
+    id: id(),
+    leadId: int('LeadId').notNull(),
+    slotNo: int('SlotNo').notNull(),
+    claimedAt: timestamp('ClaimedAt'),
+    claimKey: str('ClaimKey', 300),
+  },
+  (t) => [uniqueIndex('UX_LeadMarketingSlots_Lead_Slot').on(t.leadId, t.slotNo)],
 );
