@@ -34,6 +34,9 @@ export interface DripSendPlan {
   capped: boolean;
 }
 
+/** The failure type (and skip reason) of a marketing send held back by the frequency cap. */
+export const FREQUENCY_CAPPED = 'frequency_capped';
+
 /** A window that lets everything through. */
 export const ANY_TIME: SendRules = { timeZone: 'UTC', window: null, quietDates: [] };
 
