@@ -244,7 +244,7 @@ describe('drips that respect the lead (time skipping)', () => {
     // The first attempt is accepted but answered too late (our timeout: outcome unknown), the next
     // is refused: the step fails, and only later does the provider's webhook say the first went out.
     state.configureWebhooks({ autoWebhooks: false });
-    let workflowId = '';
+    let workflowId: string;
     try {
       state.injectFault({ kind: 'accept_then_timeout', ms: 2_500, match: { phone: lead.phone } });
       state.injectFault({ kind: 'permanent', match: { phone: lead.phone } });
