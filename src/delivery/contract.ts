@@ -40,8 +40,12 @@ export const FREQUENCY_CAPPED = 'frequency_capped';
 /** A window that lets everything through. */
 export const ANY_TIME: SendRules = { timeZone: 'UTC', window: null, quietDates: [] };
 
-/** How far ahead a window is looked for: a window with no allowed day is refused by the schemas. */
-const MAX_DAYS_AHEAD = 400;
+/**
+ * How far ahead a window is looked for. The schemas refuse a window with no day; only quiet days
+ * covering every allowed day for ten years could exhaust it, and then the rules are ignored (the
+ * message goes when due) rather than a workflow failing on them.
+ */
+const MAX_DAYS_AHEAD = 3660;
 
 export interface LocalTime {
   year: number;
@@ -151,7 +155,7 @@ export function nextWindowOpening(dueMs: number, rules: SendRules): number {
     if (opening < dueMs) continue;
     if (isInsideWindow(opening, rules)) return opening;
   }
-  throw new RangeError('the send window never opens');
+  return dueMs;
 }
 
 /**
@@ -184,7 +188,8 @@ export function nextAllowedSend(
     if (free === open) return open;
     at = free;
   }
-  throw new RangeError('no send time satisfies both the window and the cap');
+  // Unreachable with a window that opens: each round moves past a claim. Never fail the caller.
+  return at;
 }
 
 export interface PlannedStep {

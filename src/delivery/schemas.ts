@@ -78,8 +78,14 @@ export const TimelineQuery = z
   .object({
     leadId: z.coerce.number().int().min(1).max(2_147_483_647).optional(),
     timeZone: TimeZone.optional(),
-    /** When the drip would start; now by default. */
-    from: z.iso.datetime().optional(),
+    /** When the drip would start; now by default. Bounded so every planned time stays a real date. */
+    from: z.iso
+      .datetime()
+      .refine((text) => {
+        const ms = Date.parse(text);
+        return ms >= Date.UTC(2000, 0, 1) && ms <= Date.UTC(2200, 0, 1);
+      }, 'a time between 2000 and 2200')
+      .optional(),
   })
   .refine((query) => query.leadId === undefined || query.timeZone === undefined, 'give leadId or timeZone, not both');
 
@@ -114,7 +120,10 @@ export const RescheduleBody = z
         .min(60)
         .max(365 * 24 * 3600),
     }),
-    z.strictObject({ action: z.literal('move'), at: z.iso.datetime() }),
+    z.strictObject({
+      action: z.literal('move'),
+      at: z.iso.datetime().refine((text) => Date.parse(text) <= Date.UTC(2200, 0, 1), 'a time before 2200'),
+    }),
   ])
   .meta({ id: 'RescheduleDrip' });
 

@@ -82,8 +82,10 @@ export function assignmentsRouter(deps: ApiContext): ApiRouter {
       body: RescheduleBody,
       responses: {
         200: RescheduleResponse,
-        409: { description: 'The drip has ended, is paused or sending, or the time breaks the window rules' },
-        503: { description: 'No worker answered in time' },
+        409: {
+          description:
+            'The drip has ended, is paused or sending, the time breaks the window rules (`reschedule_refused`), or no worker answered (`drip_not_answering`)',
+        },
       },
     },
     async ({ params, body }, res) => {

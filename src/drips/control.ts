@@ -18,6 +18,7 @@ import { conflict, notFound, AppError } from '../errors';
 import { DRIP_SEQUENCE_ID, FLOW_KIND, LEAD_ID, sendIdempotencyKey } from '../shared';
 import {
   ACTIVE_ASSIGNMENT_STATUSES,
+  dripProgressQuery,
   dripWorkflowId,
   RESCHEDULE_REFUSED,
   rescheduleDripUpdate,
@@ -25,6 +26,7 @@ import {
   type RescheduleDripArgs,
 } from './contract';
 import type { dripWorkflow } from './workflow';
+import { queryOrNull } from '../workflow-client';
 
 export interface DripControlDeps {
   db: Db;
@@ -90,6 +92,10 @@ export async function retryFailedDrip(deps: DripControlDeps, assignmentId: numbe
   };
 }
 
+/** A running drip whose worker does not answer: try again later (a conflict of state, not a server error). */
+const notAnswering = () =>
+  new AppError('conflict', 'drip_not_answering', 'no worker answered for this drip in time; try again');
+
 /** An update needs a worker to answer it; without one the request gives up rather than hang. */
 const UPDATE_TIMEOUT_MS = 15_000;
 
@@ -102,15 +108,16 @@ export async function rescheduleDrip(deps: DripControlDeps, assignmentId: number
   if (!assignment) throw notFound('assignment');
   if (!ACTIVE_ASSIGNMENT_STATUSES.includes(assignment.status) || !assignment.workflowId)
     throw conflict('assignment_finished', `assignment is ${assignment.status}`);
+  // An update waits for a worker to answer; ask the cheaper query first (bounded), so a drip no
+  // worker is running is refused at once rather than held.
+  const live = await queryOrNull(deps.temporal, assignment.workflowId, dripProgressQuery);
+  if (!live) throw notAnswering();
   const handle = deps.temporal.workflow.getHandle(assignment.workflowId);
   const update = handle.executeUpdate(rescheduleDripUpdate, { args: [args] });
   update.catch(() => undefined); // answered below, or abandoned after the timeout
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new AppError('unavailable', 'worker_unavailable', 'no worker answered the drip in time; try again')),
-      UPDATE_TIMEOUT_MS,
-    );
+    timer = setTimeout(() => reject(notAnswering()), UPDATE_TIMEOUT_MS);
   });
   try {
     const result = await Promise.race([update, timeout]);
