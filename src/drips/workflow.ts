@@ -1,5 +1,6 @@
 import {
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
   condition,
   continueAsNew,
@@ -291,6 +292,9 @@ export async function dripWorkflow(input: DripWorkflowInput): Promise<DripProgre
     }
   }
 
+  // A reschedule still writing its row finishes before the run ends (no command: nothing to wait
+  // for unless one is in flight, which only the send-rules path can have).
+  if (withRules) await condition(allHandlersFinished);
   nextSendAt = null;
   if (cancelReason !== null) {
     status = 'cancelled';
