@@ -164,7 +164,10 @@ export interface InfobipReportRequest {
 }
 
 export interface InfobipInboundRequest {
-  /** The user's number, digits or E.164. */
+  /**
+   * The user's number, digits or E.164, or a business-scoped user id (e.g. `US.1349120865530274`)
+   * for a user WhatsApp names by username only: then `from` carries the id, as Infobip writes it.
+   */
   from: string;
   text?: string;
   /** A quick-reply tap (`BUTTON`). */
@@ -557,6 +560,13 @@ const MALFORMED_LOG = (n: number): unknown[] => [
 class EmulatorNotFound extends Error {}
 class EmulatorConflict extends Error {}
 
+/**
+ * A business-scoped user id: WhatsApp's address for a user known by username, which Infobip
+ * accepts in `to` (≤150) and writes in `from`. Its exact shape is UNCONFIRMED; what matters is
+ * that it is not a phone number (it has a letter or a dot) and has no spaces.
+ */
+const isUserId = (value: string): boolean => /^(?=.*[A-Za-z.])[A-Za-z0-9._-]{3,150}$/.test(value);
+
 export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipEmulator {
   const now = options.now ?? Date.now;
   const createdAt = now();
@@ -716,7 +726,9 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
             permanent: report.permanent ?? true,
           }
         : { groupId: 0, groupName: 'OK', id: 0, name: 'NO_ERROR', description: 'No Error', permanent: false },
-      contact: { name: 'Emulated User', phoneNumber: message.message.to },
+      contact: isUserId(String(message.message.to))
+        ? { name: 'Emulated User', userId: message.message.to }
+        : { name: 'Emulated User', phoneNumber: message.message.to },
     };
     if (typeof message.message.callbackData === 'string') result.callbackData = message.message.callbackData;
     message.lastReport = String((result.status as { name: string }).name);
@@ -738,8 +750,9 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   }
 
   async function deliverInboundMessage(inbound: InfobipInboundRequest): Promise<InfobipWebhookDelivery> {
-    const from = inbound.from.replace(/\D/g, '');
-    if (from === '') throw new EmulatorConflict('from must be a phone number');
+    // A user id travels as it is; a number as international digits.
+    const from = isUserId(inbound.from.trim()) ? inbound.from.trim() : inbound.from.replace(/\D/g, '');
+    if (from === '') throw new EmulatorConflict('from must be a phone number or a business-scoped user id');
     if (!settings.webhookUrl) throw new EmulatorConflict('No webhook URL configured');
     const messageId = randomUUID();
     const message: Record<string, unknown> =
@@ -1140,8 +1153,8 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       at('from', 'must be the registered sender, digits only');
     else if (options.whatsappSender && message.from !== options.whatsappSender.replace(/\D/g, ''))
       at('from', 'is not a registered sender');
-    if (typeof message.to !== 'string' || !/^\d{6,15}$/.test(message.to))
-      at('to', 'must be a number in international format, digits only');
+    if (typeof message.to !== 'string' || !(/^\d{6,15}$/.test(message.to) || isUserId(message.to)))
+      at('to', 'must be a number in international format, digits only, or a business-scoped user id');
     if (message.messageId !== undefined && (typeof message.messageId !== 'string' || message.messageId.length > 200))
       at('messageId', 'size must be between 0 and 200');
     if (

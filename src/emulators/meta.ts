@@ -142,7 +142,16 @@ export interface MetaRecordedRequest {
 }
 
 export type MetaWebhookDeliveryEvent =
-  { kind: 'status'; messageId: string; status: MetaStatus } | { kind: 'inbound'; messageId: string; from: string };
+  | { kind: 'status'; messageId: string; status: MetaStatus }
+  | { kind: 'inbound'; messageId: string; from: string }
+  | { kind: 'error'; code: number };
+
+/** An error Meta raises for the number rather than for one message (`value.errors`). */
+export interface MetaAccountError {
+  code: number;
+  title?: string;
+  details?: string;
+}
 
 export interface MetaWebhookDelivery {
   seq: number;
@@ -206,6 +215,8 @@ export interface MetaEmulatorState {
   deliverStatusBatch(updates: MetaStatusUpdate[]): Promise<MetaWebhookDelivery>;
   /** Posts an inbound message from a user, as Meta does when a lead replies. */
   deliverInboundMessage(message: MetaInboundMessage): Promise<MetaWebhookDelivery>;
+  /** Posts errors about the number itself (`value.errors`), not tied to any message. */
+  deliverAccountErrors(errors: MetaAccountError[]): Promise<MetaWebhookDelivery>;
   /** Back to the state right after creation: records, faults, templates, settings; pending webhooks dropped. */
   reset(): void;
 }
@@ -416,6 +427,7 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
     deliverWebhook: (messageId, status, extra = {}) => deliverStatusBatch([{ ...extra, messageId, status }]),
     deliverStatusBatch,
     deliverInboundMessage,
+    deliverAccountErrors,
     reset() {
       stopPendingWork();
       settings = { ...initialSettings };
@@ -516,6 +528,24 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
         messages: [message],
       }),
       [{ kind: 'inbound', messageId: id, from }],
+    );
+  }
+
+  async function deliverAccountErrors(errors: MetaAccountError[]): Promise<MetaWebhookDelivery> {
+    if (errors.length === 0) throw new EmulatorConflict('At least one error');
+    return post(
+      notification({
+        errors: errors.map((error) => {
+          const title = error.title ?? GRAPH_ERRORS[error.code]?.title ?? 'Unknown error';
+          return {
+            code: error.code,
+            title,
+            message: title,
+            error_data: { details: error.details ?? title },
+          };
+        }),
+      }),
+      errors.map((error) => ({ kind: 'error', code: error.code })),
     );
   }
 
@@ -750,6 +780,16 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
   });
   control.post('/inbound', async (req, res) => {
     res.json({ delivery: await deliverInboundMessage(InboundSchema.parse(req.body)) });
+  });
+  control.post('/errors', async (req, res) => {
+    const { errors } = z
+      .object({
+        errors: z
+          .array(z.object({ code: z.number().int(), title: z.string().optional(), details: z.string().optional() }))
+          .min(1),
+      })
+      .parse(req.body);
+    res.json({ delivery: await deliverAccountErrors(errors) });
   });
   control.get('/faults', (_req, res) => {
     res.json({ faults: state.pendingFaults() });

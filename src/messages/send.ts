@@ -15,6 +15,7 @@ import {
   type MessageLogRow,
 } from '../db/queries';
 import { isProviderError } from '../providers/errors';
+import { callingCodeOf } from '../providers/phone';
 import type { MessagingProvider, TemplateSend } from '../providers/types';
 import { checkTemplateSend } from '../templates/check';
 import { MissingVariableError, resolveTemplateValues } from './variables';
@@ -89,6 +90,7 @@ export async function sendTemplateOnce(
     idempotencyKey: request.idempotencyKey,
     leadId: request.leadId,
     phone: request.phone,
+    countryCode: callingCodeOf(request.phone),
     provider: provider.name,
     templateName: request.message.templateName,
     templateLanguage: request.message.languageCode,

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { recordWebhookEvent } from '../db/queries';
 import type { DeliveryStatus } from './ingest';
 import { normalizePhone } from '../providers/phone';
 import type { ProviderName } from '../shared';
@@ -20,12 +22,23 @@ export interface ParsedStatusEvent {
 /** A lead's message as a provider's webhook parser reports it. */
 export interface ParsedInboundEvent {
   providerMessageId: string;
-  /** The sender's number: country code and number, digits only. */
-  from: string;
+  /** The sender's number: country code and number, digits only; null when the provider gave only a user id. */
+  from: string | null;
+  /** The sender's business-scoped user id, when WhatsApp gave one instead of a number. */
+  fromUserId?: string | null;
   type: string;
   text: string | null;
   mediaUrl?: string | null;
   at: Date;
+  raw: string;
+}
+
+/** An error a provider raised for the account or number rather than one message (Meta `value.errors`). */
+export interface ParsedErrorEvent {
+  code: string | null;
+  message: string | null;
+  at: Date;
+  /** The error as received, with what identifies its delivery (JSON text): its dedupe key is derived from it. */
   raw: string;
 }
 
@@ -52,11 +65,13 @@ export function webhookIngestionSink(deps: ApiContext, provider: ProviderName) {
       });
     },
     async inbound(event: ParsedInboundEvent): Promise<void> {
-      const phone = normalizePhone(`+${event.from}`, deps.defaultCountry);
+      // A user id is the only address such a sender has: stored as it is, matched to no lead by phone.
+      const phone = event.from === null ? null : normalizePhone(`+${event.from}`, deps.defaultCountry);
+      const address = phone?.ok ? phone.e164 : event.from !== null ? `+${event.from}` : (event.fromUserId ?? '');
       const result = await applyInboundMessage(deps, {
         provider,
         providerMessageId: event.providerMessageId,
-        fromPhoneE164: phone.ok ? phone.e164 : `+${event.from}`,
+        fromPhoneE164: address,
         text: event.text,
         contentType: event.type,
         ...(event.mediaUrl !== undefined && { mediaUrl: event.mediaUrl }),
@@ -64,6 +79,27 @@ export function webhookIngestionSink(deps: ApiContext, provider: ProviderName) {
         raw: event.raw,
       });
       if (result.dripsToStop.length > 0) void stopRepliedDrips({ temporal: deps.temporal, log }, result.dripsToStop);
+    },
+    /**
+     * Recorded in the event ledger (once per delivery: Meta redelivers the same bytes) and logged
+     * with its code: no message refers to it, and an admin has to see it.
+     */
+    async error(event: ParsedErrorEvent, { receivedAt }: { receivedAt: Date }): Promise<void> {
+      const digest = createHash('sha256').update(event.raw).digest('base64url').slice(0, 32);
+      const recorded = await recordWebhookEvent(deps.db, {
+        provider,
+        dedupeKey: `error:${digest}`,
+        eventType: 'error',
+        providerMessageId: null,
+        messageId: null,
+        outcome: 'recorded',
+        receivedAt,
+        payload: event.raw,
+      });
+      if (!recorded.duplicate)
+        log(
+          `[webhooks] ${provider} reported error ${event.code ?? 'without a code'}: ${event.message ?? 'no message'}`,
+        );
     },
   };
 }

@@ -4,6 +4,7 @@ import {
   answerVerifyChallenge,
   parseMetaWebhook,
   verifyMetaSignature,
+  type MetaErrorEvent,
   type MetaInboundEvent,
   type MetaStatusEvent,
 } from '../providers/meta-webhook';
@@ -17,6 +18,8 @@ import { AppError } from '../errors';
 export interface MetaWebhookSink {
   status(event: MetaStatusEvent, context: MetaWebhookContext): Promise<void> | void;
   inbound(event: MetaInboundEvent, context: MetaWebhookContext): Promise<void> | void;
+  /** An error Meta raised for the number, not for one message (`value.errors`). */
+  error(event: MetaErrorEvent, context: MetaWebhookContext): Promise<void> | void;
 }
 
 export interface MetaWebhookContext {
@@ -77,16 +80,20 @@ export function metaWebhookRouter(options: MetaWebhookRouterOptions): Router {
     const events = parseMetaWebhook(payload, context.receivedAt);
     let statuses = 0;
     let inbound = 0;
+    let errors = 0;
     for (const event of events) {
       if (event.kind === 'status') {
         await options.sink.status(event, context);
         statuses += 1;
-      } else {
+      } else if (event.kind === 'inbound') {
         await options.sink.inbound(event, context);
         inbound += 1;
+      } else {
+        await options.sink.error(event, context);
+        errors += 1;
       }
     }
-    res.json({ received: true, statuses, inbound });
+    res.json({ received: true, statuses, inbound, ...(errors > 0 && { errors }) });
   });
 
   return router;

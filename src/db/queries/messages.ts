@@ -535,8 +535,10 @@ export async function listMessagesChangedSince(
 export interface InsertIncomingMessageParams {
   provider: string;
   providerMessageId: string;
-  /** E.164 when it could be normalised, else the number as the provider gave it. */
+  /** E.164 when it could be normalised, else the number (or user id) as the provider gave it. */
   phone: string;
+  /** `+91` for an E.164 phone; null otherwise. */
+  countryCode?: string | null;
   leadId: number | null;
   messageContent: MessageContent;
   mediaUrl?: string | null;
@@ -565,6 +567,7 @@ export async function insertIncomingMessage(
     provider: params.provider,
     providerMessageId: params.providerMessageId,
     phone: params.phone,
+    countryCode: params.countryCode ?? null,
     messageContent: JSON.stringify(params.messageContent),
     mediaUrl: params.mediaUrl ?? null,
     status: 'delivered' as const,

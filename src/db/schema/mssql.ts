@@ -247,7 +247,8 @@ export const whatsAppMessages = mssqlTable(
     direction: nvarchar('Direction', { length: 10, enum: MESSAGE_DIRECTIONS }).notNull(),
     provider: str('Provider', 50).notNull(),
     providerMessageId: str('ProviderMessageId', 200),
-    phone: str('Phone', 32).notNull(),
+    /** E.164, or a business-scoped user id (up to 150 characters) for a user WhatsApp names no number for. */
+    phone: str('Phone', 160).notNull(),
     countryCode: str('CountryCode', 8),
     templateName: str('TemplateName', 200),
     templateLanguage: str('TemplateLanguage', 20),
