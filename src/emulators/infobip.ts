@@ -7,7 +7,10 @@
  *
  * Large data sets cost next to nothing: generated people and logs are derived from their index and
  * a seed when asked for, never stored. The People filter follows OUR convention for the
- * last-contacted custom attribute (see buildPeopleFilter in src/providers/infobip.ts).
+ * last-contacted custom attribute (see buildPeopleFilter in src/providers/infobip.ts), and is
+ * checked as People checks it: a custom attribute the account has (`GET/POST
+ * /people/2/customAttributes`), range operators on number and date attributes only, date values
+ * in People's format.
  *
  * Control surface, in-process (`emulator.state`) and over HTTP (`/__emulator/*`): request counts
  * per endpoint, a fault queue (429, 5xx, malformed records), accepted sends, reports on demand,
@@ -34,7 +37,8 @@ export const INFOBIP_EMULATOR_SENDER = '447860099299';
 const WEBHOOK_TIMEOUT_MS = 3_000;
 const REQUEST_LOG_LIMIT = 2_000;
 
-export type InfobipEndpoint = 'people' | 'logs' | 'send';
+/** `attributes` is People's custom-attribute API, counted against People's rate limit. */
+export type InfobipEndpoint = 'people' | 'attributes' | 'logs' | 'send';
 
 /** People derived from their index: `count` of them, the same for the same seed. */
 export interface GeneratedPeopleSpec {
@@ -72,6 +76,13 @@ export interface InfobipEmulatorOptions {
   smsLogs?: GeneratedLogsSpec;
   lastContactedAttribute?: string;
   lastChannelAttribute?: string;
+  /**
+   * The account's People custom attributes (`GET /people/2/customAttributes/{name}`). Default: the
+   * last-contacted attribute as DATE_TIME and the channel attribute as STRING, as the README tells
+   * an admin to create them. Give the last-contacted one as STRING to stand for an account set up
+   * the old way: People then refuses a window filter on it.
+   */
+  customAttributes?: InfobipCustomAttributeSpec[];
   /** Enforced limits; null switches one off. Defaults: 5 People requests/s, 120 log requests/min. */
   rateLimits?: { peoplePerSecond?: number | null; logsPerMinute?: number | null };
   /**
@@ -94,7 +105,23 @@ export interface InfobipEmulatorOptions {
   now?: () => number;
 }
 
-const EndpointSchema = z.enum(['people', 'logs', 'send', 'any']);
+export const PEOPLE_DATA_TYPES = [
+  'STRING',
+  'DECIMAL',
+  'INTEGER',
+  'BOOLEAN',
+  'DATE',
+  'DATE_TIME',
+  'LIST_OF_OBJECTS',
+] as const;
+export type PeopleDataType = (typeof PEOPLE_DATA_TYPES)[number];
+
+export interface InfobipCustomAttributeSpec {
+  name: string;
+  dataType: PeopleDataType;
+}
+
+const EndpointSchema = z.enum(['people', 'attributes', 'logs', 'send', 'any']);
 const FaultCommon = {
   /** How many matching requests this fault applies to. Default 1. */
   times: z.number().int().positive().optional(),
@@ -202,6 +229,8 @@ export interface InfobipEmulatorState {
    */
   contactPerson(id: string | number, contact: { at: Date; channel?: string }): void;
   addSmsLogs(records: unknown[]): void;
+  /** Defines (or redefines) a People custom attribute, as an admin would in the web interface. */
+  defineCustomAttribute(attribute: InfobipCustomAttributeSpec): void;
   configure(settings: InfobipEmulatorSettings): void;
   deliverReport(report: InfobipReportRequest): Promise<InfobipWebhookDelivery>;
   deliverSeenReport(messageId: string): Promise<InfobipWebhookDelivery>;
@@ -359,7 +388,8 @@ function generatePerson(
     modifiedAt: peopleTimestamp(contactedAt),
     tags: [],
     customAttributes: {
-      [attributes.lastContacted]: new Date(contactedAt).toISOString(),
+      // A DATE_TIME attribute: People's own format, whole seconds.
+      [attributes.lastContacted]: peopleTimestamp(contactedAt),
       [attributes.lastChannel]: spec.channels[mix(seed, index, 5) % spec.channels.length],
     },
     contactInformation: { phone: [{ number: phone }], email: [] },
@@ -417,6 +447,24 @@ class BadRequest extends Error {
 }
 
 type Predicate = (person: Record<string, unknown>) => boolean;
+
+/** What a filter path holds: a People field's type, a custom attribute's data type, or unknown. */
+export type PeopleFieldType = (path: string) => PeopleDataType | undefined;
+
+/** People's own fields: names are text, the two timestamps date-times. */
+const PERSON_FIELD_TYPES: Readonly<Record<string, PeopleDataType>> = {
+  firstName: 'STRING',
+  lastName: 'STRING',
+  externalId: 'STRING',
+  createdAt: 'DATE_TIME',
+  modifiedAt: 'DATE_TIME',
+};
+
+const RANGE_OPERATORS = new Set(['#gt', '#gte', '#lt', '#lte']);
+const RANGE_TYPES: ReadonlySet<PeopleDataType> = new Set(['DECIMAL', 'INTEGER', 'DATE', 'DATE_TIME']);
+/** People's date-time and date formats (`yyyy-MM-dd'T'HH:mm:ss`, `yyyy-MM-dd`), as filter values are written. */
+const DATE_TIME_VALUE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/;
+const DATE_VALUE = /^\d{4}-\d{2}-\d{2}$/;
 
 const COMPARATORS = new Set([
   '#eq',
@@ -490,29 +538,58 @@ function comparison(operator: string, path: string, expected: unknown): Predicat
   };
 }
 
-/** Accepts `{"#op": {field: value}}` (the documented form), `{field: {"#op": value}}` and `{field: value}`. */
-export function compilePeopleFilter(filter: unknown): Predicate {
+/**
+ * The checks People makes of one comparison: range operators (#gt, #gte, #lt, #lte) only on number
+ * and date attributes (documented; on a text attribute they are refused, where an ISO string in a
+ * text attribute would otherwise be compared letter by letter), a custom attribute the account
+ * has, and a date value in People's format.
+ */
+function checkComparison(operator: string, path: string, expected: unknown, typeOf: PeopleFieldType): void {
+  const custom = /^customAttributes\.(.+)$/.exec(path)?.[1];
+  const type = typeOf(path);
+  if (custom !== undefined && type === undefined)
+    throw new BadRequest(`filter: there is no custom attribute ${custom}`, 'filter');
+  if (RANGE_OPERATORS.has(operator) && (type === undefined || !RANGE_TYPES.has(type))) {
+    throw new BadRequest(
+      `filter: ${operator} is not supported on ${path}${type ? ` (${type})` : ''}; range operators apply to number and date attributes only`,
+      'filter',
+    );
+  }
+  if (type === 'DATE_TIME' && !(typeof expected === 'string' && DATE_TIME_VALUE.test(expected)))
+    throw new BadRequest(`filter: ${path} is a DATE_TIME; compare it with a value like 2024-05-01T09:30:00`, 'filter');
+  if (type === 'DATE' && !(typeof expected === 'string' && DATE_VALUE.test(expected)))
+    throw new BadRequest(`filter: ${path} is a DATE; compare it with a value like 2024-05-01`, 'filter');
+}
+
+/**
+ * Accepts `{"#op": {field: value}}` (the documented form), `{field: {"#op": value}}` and
+ * `{field: value}`; each comparison is checked against the field's type (checkComparison).
+ */
+export function compilePeopleFilter(filter: unknown, typeOf: PeopleFieldType = () => undefined): Predicate {
   if (filter === null || typeof filter !== 'object' || Array.isArray(filter))
     throw new BadRequest('filter must be a JSON object', 'filter');
   const parts: Predicate[] = [];
+  const compare = (operator: string, path: string, expected: unknown): void => {
+    checkComparison(operator, path, expected, typeOf);
+    parts.push(comparison(operator, path, expected));
+  };
   for (const [key, value] of Object.entries(filter as Record<string, unknown>)) {
     if (key === '#and' || key === '#or') {
       if (!Array.isArray(value)) throw new BadRequest(`${key} takes a list of clauses`, 'filter');
-      const clauses = value.map(compilePeopleFilter);
+      const clauses = value.map((clause) => compilePeopleFilter(clause, typeOf));
       parts.push(key === '#and' ? (p) => clauses.every((c) => c(p)) : (p) => clauses.some((c) => c(p)));
     } else if (key.startsWith('#')) {
       if (!COMPARATORS.has(key)) throw new BadRequest(`unknown operator ${key}`, 'filter');
       if (value === null || typeof value !== 'object' || Array.isArray(value))
         throw new BadRequest(`${key} takes {field: value}`, 'filter');
-      for (const [path, expected] of Object.entries(value as Record<string, unknown>))
-        parts.push(comparison(key, path, expected));
+      for (const [path, expected] of Object.entries(value as Record<string, unknown>)) compare(key, path, expected);
     } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       for (const [operator, expected] of Object.entries(value as Record<string, unknown>)) {
         if (!COMPARATORS.has(operator)) throw new BadRequest(`unknown operator ${operator}`, 'filter');
-        parts.push(comparison(operator, key, expected));
+        compare(operator, key, expected);
       }
     } else {
-      parts.push(comparison('#eq', key, value));
+      compare('#eq', key, value);
     }
   }
   return (person) => parts.every((part) => part(person));
@@ -575,6 +652,21 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     lastChannel: options.lastChannelAttribute ?? DEFAULT_LAST_CHANNEL_ATTRIBUTE,
   };
   const peopleSpec = resolvePeopleSpec(options.people, createdAt);
+  const initialAttributes = (): Map<string, { name: string; dataType: PeopleDataType; createdAt: string }> =>
+    new Map(
+      (
+        options.customAttributes ?? [
+          { name: attributes.lastContacted, dataType: 'DATE_TIME' },
+          { name: attributes.lastChannel, dataType: 'STRING' },
+        ]
+      ).map(({ name, dataType }) => [name.toLowerCase(), { name, dataType, createdAt: peopleTimestamp(createdAt) }]),
+    );
+  /** Custom attribute names are case-insensitive in People, as values are looked up (fieldValue). */
+  let customAttributes = initialAttributes();
+  const fieldType: PeopleFieldType = (path) => {
+    const custom = /^customAttributes\.(.+)$/.exec(path)?.[1];
+    return custom === undefined ? PERSON_FIELD_TYPES[path] : customAttributes.get(custom.toLowerCase())?.dataType;
+  };
   const logsAnchor = options.smsLogs?.anchor?.getTime() ?? createdAt;
   const logsSpread = options.smsLogs?.spreadMs ?? 47 * 60 * 60 * 1000;
   const logsCount = options.smsLogs?.count ?? 0;
@@ -601,7 +693,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   let dataVersion = 0;
   let faults: Array<{ fault: InfobipEmulatorFault; remaining: number }> = [];
   let requestLog: InfobipRecordedRequest[] = [];
-  let counts = { people: 0, logs: 0, send: 0, other: 0 };
+  let counts = { people: 0, attributes: 0, logs: 0, send: 0, other: 0 };
   let messages = new Map<string, InfobipAcceptedMessage>();
   let deliveries: InfobipWebhookDelivery[] = [];
   let windows: Record<'people' | 'logs', number[]> = { people: [], logs: [] };
@@ -818,7 +910,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
         person.customAttributes !== null && typeof person.customAttributes === 'object'
           ? (person.customAttributes as Record<string, unknown>)
           : {};
-      custom[attributes.lastContacted] = contact.at.toISOString();
+      custom[attributes.lastContacted] = peopleTimestamp(contact.at.getTime());
       if (contact.channel) custom[attributes.lastChannel] = contact.channel.toUpperCase();
       person.customAttributes = custom;
       person.modifiedAt = peopleTimestamp(now());
@@ -828,6 +920,10 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     },
     addSmsLogs(records) {
       extraLogs.push(...structuredClone(records));
+    },
+    defineCustomAttribute({ name, dataType }) {
+      customAttributes.set(name.toLowerCase(), { name, dataType, createdAt: peopleTimestamp(now()) });
+      matchCache.clear();
     },
     configure(update) {
       settings = {
@@ -845,10 +941,12 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       extraPeople = [...(options.people?.records ?? [])];
       changedPeople = new Map();
       extraLogs = [...(options.smsLogs?.records ?? [])];
+      customAttributes = initialAttributes();
+      matchCache.clear();
       dataVersion += 1;
       faults = [];
       requestLog = [];
-      counts = { people: 0, logs: 0, send: 0, other: 0 };
+      counts = { people: 0, attributes: 0, logs: 0, send: 0, other: 0 };
       messages = new Map();
       deliveries = [];
       windows = { people: [], logs: [] };
@@ -863,7 +961,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   function takeFault(endpoint: InfobipEndpoint): InfobipEmulatorFault | undefined {
     const index = faults.findIndex(({ fault }) => {
       if (fault.endpoint && fault.endpoint !== 'any' && fault.endpoint !== endpoint) return false;
-      return !(fault.kind === 'malformed' && endpoint === 'send');
+      return !(fault.kind === 'malformed' && (endpoint === 'send' || endpoint === 'attributes'));
     });
     if (index < 0) return undefined;
     const entry = faults[index]!;
@@ -921,7 +1019,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       return null;
     }
     if (endpoint !== 'send') {
-      const waitMs = overLimit(endpoint);
+      const waitMs = overLimit(endpoint === 'attributes' ? 'people' : endpoint);
       if (waitMs !== undefined) {
         tooManyRequests(res, Math.max(1, Math.ceil(waitMs / 1000)), 'E429');
         return null;
@@ -972,7 +1070,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     const { rest, createdFrom } = splitCreatedFrom(filter);
     const refs = matchingPeopleCached(rest === undefined ? undefined : JSON.stringify(rest), orderBy);
     if (createdFrom === undefined) return refs;
-    const from = compilePeopleFilter({ '#gte': { createdAt: createdFrom } });
+    const from = compilePeopleFilter({ '#gte': { createdAt: createdFrom } }, fieldType);
     const included = (ref: number): boolean => {
       const person = personAt(ref);
       return person !== null && typeof person === 'object' && from(person as Record<string, unknown>);
@@ -995,7 +1093,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     if (cached && cached.version === dataVersion) return cached.refs;
 
     let predicate: Predicate = () => true;
-    if (filterText) predicate = compilePeopleFilter(JSON.parse(filterText));
+    if (filterText) predicate = compilePeopleFilter(JSON.parse(filterText), fieldType);
     let order: { field: string; direction: 1 | -1 } | undefined;
     if (orderBy) {
       const [field = '', direction = 'asc'] = orderBy.split(':');
@@ -1367,6 +1465,13 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     });
     res.json({ contacted: req.params.id });
   });
+  control.post('/custom-attributes', (req, res) => {
+    const attribute = z
+      .object({ name: z.string().min(1).max(256), dataType: z.enum(PEOPLE_DATA_TYPES) })
+      .parse(req.body);
+    state.defineCustomAttribute(attribute);
+    res.status(201).json({ attribute });
+  });
   control.post('/sms-logs', (req, res) => {
     const { records } = z.object({ records: z.array(z.unknown()) }).parse(req.body);
     state.addSmsLogs(records);
@@ -1400,6 +1505,44 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   });
   app.use('/__emulator', control);
 
+  app.get('/people/2/customAttributes/:name', (req, res) => {
+    if (!admit('attributes', req, res)) return;
+    const attribute = customAttributes.get(req.params.name.toLowerCase());
+    if (!attribute) {
+      res.status(404).json(serviceException('NOT_FOUND', `Custom attribute ${req.params.name} not found`));
+      return;
+    }
+    res.json({
+      createdAt: attribute.createdAt,
+      modifiedAt: attribute.createdAt,
+      name: attribute.name,
+      dataType: attribute.dataType,
+    });
+  });
+  app.post('/people/2/customAttributes', (req, res) => {
+    if (!admit('attributes', req, res)) return;
+    const body = (req.body ?? {}) as { name?: unknown; dataType?: unknown };
+    const problems: Record<string, string[]> = {};
+    if (typeof body.name !== 'string' || body.name === '' || body.name.length > 256 || /[{}[\].]/.test(body.name))
+      problems.name = ['must be 1 to 256 characters without {}[].'];
+    if (!PEOPLE_DATA_TYPES.includes(body.dataType as PeopleDataType))
+      problems.dataType = [`must be one of ${PEOPLE_DATA_TYPES.join(', ')}`];
+    if (Object.keys(problems).length > 0) {
+      res.status(400).json(serviceException('BAD_REQUEST', 'Bad request', problems));
+      return;
+    }
+    const name = body.name as string;
+    if (customAttributes.has(name.toLowerCase())) {
+      res
+        .status(400)
+        .json(serviceException('BAD_REQUEST', `Custom attribute ${name} already exists`, { name: ['already exists'] }));
+      return;
+    }
+    const attribute = { name, dataType: body.dataType as PeopleDataType, createdAt: peopleTimestamp(now()) };
+    customAttributes.set(name.toLowerCase(), attribute);
+    matchCache.clear();
+    res.json({ createdAt: attribute.createdAt, modifiedAt: attribute.createdAt, name, dataType: attribute.dataType });
+  });
   app.get('/people/2/persons', handlePeople);
   app.get('/sms/3/logs', handleLogs);
   app.post('/whatsapp/1/message/template', handleSend);
@@ -1433,11 +1576,13 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     const endpoint: InfobipRecordedRequest['endpoint'] =
       req.method === 'GET' && req.path === '/people/2/persons'
         ? 'people'
-        : req.method === 'GET' && req.path === '/sms/3/logs'
-          ? 'logs'
-          : req.method === 'POST' && req.path === '/whatsapp/1/message/template'
-            ? 'send'
-            : 'other';
+        : req.path.startsWith('/people/2/customAttributes')
+          ? 'attributes'
+          : req.method === 'GET' && req.path === '/sms/3/logs'
+            ? 'logs'
+            : req.method === 'POST' && req.path === '/whatsapp/1/message/template'
+              ? 'send'
+              : 'other';
     counts[endpoint] += 1;
     const entry: InfobipRecordedRequest = {
       seq: ++requestSeq,

@@ -97,7 +97,23 @@ export interface InfobipLogsPage {
   nextCursor: string | null;
 }
 
+/** A People custom attribute as `GET /people/2/customAttributes/{name}` describes it. */
+export interface InfobipCustomAttribute {
+  name: string;
+  /** `STRING`, `DECIMAL`, `INTEGER`, `BOOLEAN`, `DATE`, `DATE_TIME`, `LIST_OF_OBJECTS`. */
+  dataType: string;
+}
+
+/** The type the last-contacted attribute must have: People range filters work on numbers and dates only. */
+export const LAST_CONTACTED_DATA_TYPE = 'DATE_TIME';
+
 export interface InfobipClient {
+  /**
+   * Checks, before a sync reads People, that the last-contacted attribute exists and is a
+   * DATE_TIME: the window filter compares it with #gte / #lt, which People applies to number and
+   * date attributes only. Throws a configuration `ProviderError` saying how to create it.
+   */
+  checkPeopleAttributes(): Promise<InfobipCustomAttribute>;
   /**
    * People whose last-contacted attribute is in [contactedSince, contactedUntil), a page at a time
    * from `after` (absent or null: the first page), each person once however the list shifts
@@ -121,6 +137,15 @@ export interface InfobipClient {
 
 // ---------------------------------------------------------------------------------------------
 // Timestamps
+
+/**
+ * People's own date-time format, `yyyy-MM-dd'T'HH:mm:ss` in UTC (as its `createdAt` and
+ * `modifiedAt` are written): the format a DATE_TIME custom attribute holds and is filtered by.
+ * Whole seconds: the milliseconds are dropped.
+ */
+export function formatPeopleDateTime(date: Date): string {
+  return date.toISOString().slice(0, 19);
+}
 
 /** Infobip's wire format `yyyy-MM-dd'T'HH:mm:ss.SSSZ`, written in UTC: `2024-05-01T09:30:00.000+0000`. */
 export function formatInfobipTimestamp(date: Date): string {
@@ -371,26 +396,35 @@ function checkPageSize(limit: number): void {
  * The People filter for a contact window. Infobip People has no "last contacted" field (§2.5), so
  * this is OUR convention: each person carries two custom attributes that our sends and Infobip
  * flows keep up to date,
- *   - `LastContactedAt` (name configurable): the instant of the last contact, written as a UTC
- *     ISO-8601 string of fixed width (`2024-05-01T09:30:00.000Z`), so text order is time order;
- *   - `LastContactedChannel` (configurable): `WHATSAPP`, `SMS`, … (upper case).
+ *   - `LastContactedAt` (name configurable), a **DATE_TIME** custom attribute: range operators
+ *     (#gt, #gte, #lt, #lte) are documented for number and date attributes only, so a text
+ *     attribute holding an ISO string cannot be filtered by a window. Create it once with
+ *     `POST /people/2/customAttributes {"name": "LastContactedAt", "dataType": "DATE_TIME"}`;
+ *     checkPeopleAttributes refuses to sync without it. Values are written, and compared, in
+ *     People's date-time format `yyyy-MM-dd'T'HH:mm:ss` (UTC);
+ *   - `LastContactedChannel` (configurable), a STRING: `WHATSAPP`, `SMS`, … (upper case).
  * The filter uses the documented operator form `{"#op": {field: value}}` (the doc's example is
  * `{"#contains": {"tags": "VIP Client"}}`), custom attributes addressed as
  * `customAttributes.<name>`:
- *   {"#and": [{"#gte": {"customAttributes.LastContactedAt": since}},
- *             {"#lt":  {"customAttributes.LastContactedAt": until}},
+ *   {"#and": [{"#gte": {"customAttributes.LastContactedAt": "2024-05-01T09:30:00"}},
+ *             {"#lt":  {"customAttributes.LastContactedAt": "2024-05-01T10:30:00"}},
  *             {"#or": [{"customAttributes.LastContactedChannel": "WHATSAPP"}, …]}]}   (channels only)
+ * The window is widened to whole seconds (since rounded down, until up): a contact in the
+ * window's first or last fraction of a second is read, perhaps by two runs, which applies
+ * idempotently (last contact never moves backwards).
  * UNCONFIRMED against a live account: the path under which custom attributes are filtered, and
- * #gte/#lt on a text attribute. The emulator implements exactly this convention.
+ * whether a DATE_TIME value may carry milliseconds or a zone. The emulator implements exactly this.
  */
 export function buildPeopleFilter(
   query: { contactedSince: Date; contactedUntil: Date; channels?: string[]; createdFrom?: string | null },
   attributes: { lastContacted: string; lastChannel: string },
 ): Record<string, unknown> {
   const at = `customAttributes.${attributes.lastContacted}`;
+  const since = Math.floor(query.contactedSince.getTime() / 1000) * 1000;
+  const until = Math.ceil(query.contactedUntil.getTime() / 1000) * 1000;
   const clauses: Record<string, unknown>[] = [
-    { '#gte': { [at]: query.contactedSince.toISOString() } },
-    { '#lt': { [at]: query.contactedUntil.toISOString() } },
+    { '#gte': { [at]: formatPeopleDateTime(new Date(since)) } },
+    { '#lt': { [at]: formatPeopleDateTime(new Date(until)) } },
   ];
   const channels = query.channels?.filter((channel) => channel.trim() !== '') ?? [];
   if (channels.length > 0) {
@@ -537,6 +571,42 @@ export function createInfobipClient(options: InfobipClientOptions): InfobipClien
   };
 
   return {
+    async checkPeopleAttributes() {
+      const name = attributes.lastContacted;
+      const create = `create it once with POST /people/2/customAttributes {"name": "${name}", "dataType": "${LAST_CONTACTED_DATA_TYPE}"}`;
+      let body: unknown;
+      try {
+        body = await request(
+          context,
+          'people',
+          'GET',
+          `/people/2/customAttributes/${encodeURIComponent(name)}`,
+          undefined,
+          peoplePace,
+        );
+      } catch (error) {
+        if (error instanceof ProviderError && error.details.httpStatus === 404) {
+          throw new ProviderError(
+            'config',
+            'people_attribute_missing',
+            `Infobip People has no custom attribute "${name}", which the sync filters by: ${create}`,
+            error.details,
+          );
+        }
+        throw error;
+      }
+      const dataType = isObject(body) ? text(body.dataType) : undefined;
+      if (dataType?.toUpperCase() !== LAST_CONTACTED_DATA_TYPE) {
+        throw new ProviderError(
+          'config',
+          'people_attribute_type',
+          `Infobip People's custom attribute "${name}" is ${dataType ?? 'of no stated type'}, not ${LAST_CONTACTED_DATA_TYPE}: ` +
+            `People filters a window (#gte, #lt) only on number and date attributes. Delete it and ${create}`,
+        );
+      }
+      return { name: text(isObject(body) ? body.name : undefined) ?? name, dataType: LAST_CONTACTED_DATA_TYPE };
+    },
+
     async listPeople(query) {
       checkPageSize(query.limit);
       const after = query.after ?? null;

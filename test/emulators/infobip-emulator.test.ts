@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import express from 'express';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generatedPersonKind } from '../../src/emulators/infobip';
-import { formatInfobipTimestamp } from '../../src/providers/infobip';
+import { formatInfobipTimestamp, formatPeopleDateTime } from '../../src/providers/infobip';
 import { infobipBasicAuthHeader } from '../../src/providers/infobip-webhook';
 import { listen, type RunningApp } from '../support/api';
 import { waitFor } from '../support/drip-harness';
@@ -92,9 +92,9 @@ describe('Infobip emulator: People', () => {
     expect(numbers[duplicate]).not.toBe(numbers[duplicate - 1]);
   });
 
-  it('filters on the last-contacted attribute with #and/#gte/#lt and on the channel with #or', async () => {
-    const since = new Date(Date.now() - 2 * 24 * HOUR).toISOString();
-    const until = new Date(Date.now() - 24 * HOUR).toISOString();
+  it('filters on the last-contacted DATE_TIME attribute with #and/#gte/#lt and on the channel with #or', async () => {
+    const since = formatPeopleDateTime(new Date(Date.now() - 2 * 24 * HOUR));
+    const until = formatPeopleDateTime(new Date(Date.now() - 24 * HOUR));
     const filter = {
       '#and': [
         { '#gte': { 'customAttributes.LastContactedAt': since } },
@@ -145,7 +145,7 @@ describe('Infobip emulator: People', () => {
     const boundary = firstPage.body.persons[999].createdAt as string;
     const filter = {
       '#and': [
-        { '#gte': { 'customAttributes.LastContactedAt': new Date(0).toISOString() } },
+        { '#gte': { 'customAttributes.LastContactedAt': formatPeopleDateTime(new Date(0)) } },
         { '#gte': { createdAt: boundary } },
       ],
     };
@@ -166,11 +166,12 @@ describe('Infobip emulator: People', () => {
   it('re-contacts a person over the control API: the last-contacted attribute and channel change, and the filter sees it', async () => {
     const small = await emulator({ people: { count: 10, seed: 4 } });
     const [person] = (await get(small.url, '/people/2/persons', { limit: '1' })).body.persons;
-    const at = new Date(Date.now() + HOUR).toISOString();
+    const contactedAt = new Date(Math.floor(Date.now() / 1000) * 1000 + HOUR);
+    const at = formatPeopleDateTime(contactedAt);
     const contacted = await fetch(`${small.url}/__emulator/people/${person.id}/contact`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ at, channel: 'sms' }),
+      body: JSON.stringify({ at: contactedAt.toISOString(), channel: 'sms' }),
     });
     expect(contacted.status).toBe(200);
     const filter = { '#gte': { 'customAttributes.LastContactedAt': at } };
@@ -186,6 +187,62 @@ describe('Infobip emulator: People', () => {
     expect((await get(small.url, '/people/2/persons', { filter: JSON.stringify(filter) })).body.persons).toEqual([]);
   });
 
+  it('describes the account’s custom attributes: LastContactedAt is a DATE_TIME, an unknown one is 404', async () => {
+    const small = await emulator({ people: { count: 1, seed: 4 } });
+    const found = await get(small.url, '/people/2/customAttributes/LastContactedAt');
+    expect(found).toMatchObject({ status: 200, body: { name: 'LastContactedAt', dataType: 'DATE_TIME' } });
+    const missing = await get(small.url, '/people/2/customAttributes/Nope');
+    expect(missing.status).toBe(404);
+    expect(missing.body.requestError.serviceException.messageId).toBe('NOT_FOUND');
+  });
+
+  it('refuses a range operator on a text attribute: the old filter against an account set up the old way', async () => {
+    // The attribute as the sync used to assume it: a STRING holding an ISO timestamp.
+    const old = await emulator({
+      people: { count: 5, seed: 4 },
+      customAttributes: [
+        { name: 'LastContactedAt', dataType: 'STRING' },
+        { name: 'LastContactedChannel', dataType: 'STRING' },
+      ],
+    });
+    const filter = { '#gte': { 'customAttributes.LastContactedAt': new Date(0).toISOString() } };
+    const refused = await get(old.url, '/people/2/persons', { filter: JSON.stringify(filter) });
+    expect(refused.status).toBe(400);
+    expect(refused.body.requestError.serviceException.validationErrors.filter[0]).toMatch(
+      /#gte is not supported on customAttributes\.LastContactedAt \(STRING\); range operators apply to number and date attributes only/,
+    );
+    // A range on a person's own text field is refused the same way; equality on text is fine.
+    expect((await get(old.url, '/people/2/persons', { filter: '{"#gt":{"firstName":"A"}}' })).status).toBe(400);
+    expect((await get(old.url, '/people/2/persons', { filter: '{"#eq":{"firstName":"Asha"}}' })).status).toBe(200);
+  });
+
+  it('refuses the old ISO value with milliseconds and a zone against a DATE_TIME, and a custom attribute the account lacks', async () => {
+    const small = await emulator({ people: { count: 5, seed: 4 } });
+    const iso = { '#gte': { 'customAttributes.LastContactedAt': new Date(0).toISOString() } };
+    const refused = await get(small.url, '/people/2/persons', { filter: JSON.stringify(iso) });
+    expect(refused.status).toBe(400);
+    expect(refused.body.requestError.serviceException.validationErrors.filter[0]).toMatch(/is a DATE_TIME/);
+    const unknown = { '#eq': { 'customAttributes.LastContacted': 'x' } };
+    expect((await get(small.url, '/people/2/persons', { filter: JSON.stringify(unknown) })).status).toBe(400);
+  });
+
+  it('creates a custom attribute over POST /people/2/customAttributes, once', async () => {
+    const bare = await emulator({ people: { count: 1, seed: 4 }, customAttributes: [] });
+    const create = (body: unknown) =>
+      fetch(`${bare.url}/people/2/customAttributes`, {
+        method: 'POST',
+        headers: { ...AUTH, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await get(bare.url, '/people/2/customAttributes/LastContactedAt')).status).toBe(404);
+    const created = await create({ name: 'LastContactedAt', dataType: 'DATE_TIME' });
+    expect(created.status).toBe(200);
+    expect(await created.json()).toMatchObject({ name: 'LastContactedAt', dataType: 'DATE_TIME' });
+    expect((await create({ name: 'LastContactedAt', dataType: 'DATE_TIME' })).status).toBe(400);
+    expect((await create({ name: 'Other', dataType: 'TIMESTAMP' })).status).toBe(400);
+    expect((await get(bare.url, '/people/2/customAttributes/lastcontactedat')).body.dataType).toBe('DATE_TIME');
+  });
+
   it('enforces 5 People requests per second with 429 in the E429 shape and a Retry-After', async () => {
     const responses = await Promise.all(
       Array.from({ length: 8 }, () => get(big.url, '/people/2/persons', { limit: '1' })),
@@ -196,7 +253,7 @@ describe('Infobip emulator: People', () => {
     expect(limited[0]!.body).toMatchObject({ errorCode: 'E429', description: 'Too many requests.', violations: [] });
     expect(Number(limited[0]!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     const counts = (await (await fetch(`${big.url}/__emulator/requests`)).json()) as any;
-    expect(counts.counts).toEqual({ people: 8, logs: 0, send: 0, other: 0 });
+    expect(counts.counts).toEqual({ people: 8, attributes: 0, logs: 0, send: 0, other: 0 });
   });
 });
 
@@ -384,7 +441,7 @@ describe('Infobip emulator: sends, reports and faults', () => {
     });
     await fetch(`${running.url}/__emulator/reset`, { method: 'POST' });
     expect(running.emulator.state.pendingFaults()).toEqual([]);
-    expect(running.emulator.state.requestCounts()).toEqual({ people: 0, logs: 0, send: 0, other: 0 });
+    expect(running.emulator.state.requestCounts()).toEqual({ people: 0, attributes: 0, logs: 0, send: 0, other: 0 });
   });
 
   it('posts failure reports and inbound messages on demand', async () => {

@@ -155,7 +155,7 @@ describe('Infobip client: People and logs against the emulator', () => {
   });
 
   it('reads people created in the same second once each, even when they fill whole pages', async () => {
-    const contacted = '2025-03-10T13:30:00.000Z';
+    const contacted = '2025-03-10T13:30:00';
     const person = (n: number, createdAt: string) => ({
       id: `same-${n}`,
       createdAt,
@@ -175,7 +175,7 @@ describe('Infobip client: People and logs against the emulator', () => {
     expect(new Set(ids).size).toBe(15);
   });
 
-  it('sends the window as the documented filter JSON, ordered by createdAt, and reports the total on page 1', async () => {
+  it('sends the window as the documented filter JSON, in the DATE_TIME format, ordered by createdAt, and reports the total on page 1', async () => {
     const page = await client().listPeople({
       contactedSince: new Date('2025-03-08T00:00:00.000Z'),
       contactedUntil: new Date('2025-03-09T00:00:00.000Z'),
@@ -185,8 +185,8 @@ describe('Infobip client: People and logs against the emulator', () => {
     const url = new URL(running.emulator.state.requests()[0]!.path, running.url);
     expect(JSON.parse(url.searchParams.get('filter')!)).toEqual({
       '#and': [
-        { '#gte': { 'customAttributes.LastContactedAt': '2025-03-08T00:00:00.000Z' } },
-        { '#lt': { 'customAttributes.LastContactedAt': '2025-03-09T00:00:00.000Z' } },
+        { '#gte': { 'customAttributes.LastContactedAt': '2025-03-08T00:00:00' } },
+        { '#lt': { 'customAttributes.LastContactedAt': '2025-03-09T00:00:00' } },
         { '#or': [{ 'customAttributes.LastContactedChannel': 'WHATSAPP' }] },
       ],
     });
@@ -204,7 +204,7 @@ describe('Infobip client: People and logs against the emulator', () => {
         firstName: 'Meera',
         lastName: 'Iyer',
         modifiedAt: '2025-03-09T08:00:00',
-        customAttributes: { LastContactedAt: '2025-03-09T07:59:00.000Z', LastContactedChannel: 'SMS' },
+        customAttributes: { LastContactedAt: '2025-03-09T07:59:00', LastContactedChannel: 'SMS' },
         contactInformation: { phone: [{ number: '0098 7654 3210' }, { number: 919812345678 }] },
       },
     ]);
@@ -269,6 +269,56 @@ describe('Infobip client: People and logs against the emulator', () => {
     const first = new URL(running.emulator.state.requests()[0]!.path, running.url).searchParams;
     expect(first.get('sentSince')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$/);
     expect(first.get('useCursor')).toBe('true');
+  });
+
+  it('widens a window with milliseconds to whole seconds, so a contact in its edges is still read', async () => {
+    await client().listPeople({
+      contactedSince: new Date('2025-03-08T00:00:00.750Z'),
+      contactedUntil: new Date('2025-03-08T06:00:00.250Z'),
+      limit: 10,
+    });
+    const filter = JSON.parse(
+      new URL(running.emulator.state.requests()[0]!.path, running.url).searchParams.get('filter')!,
+    );
+    expect(filter['#and'].slice(0, 2)).toEqual([
+      { '#gte': { 'customAttributes.LastContactedAt': '2025-03-08T00:00:00' } },
+      { '#lt': { 'customAttributes.LastContactedAt': '2025-03-08T06:00:01' } },
+    ]);
+  });
+
+  it('checks that LastContactedAt is a DATE_TIME before a sync reads People', async () => {
+    expect(await client().checkPeopleAttributes()).toEqual({ name: 'LastContactedAt', dataType: 'DATE_TIME' });
+    const [request] = running.emulator.state.requests();
+    expect(request).toMatchObject({
+      method: 'GET',
+      path: '/people/2/customAttributes/LastContactedAt',
+      endpoint: 'attributes',
+    });
+  });
+
+  it('refuses to sync, with a configuration error saying how to fix it, when LastContactedAt is text or missing', async () => {
+    const textual = await startInfobipEmulator({
+      customAttributes: [{ name: 'LastContactedAt', dataType: 'STRING' }],
+    });
+    const missing = await startInfobipEmulator({ customAttributes: [] });
+    try {
+      const wrongType = await failure(client({ baseUrl: textual.url }).checkPeopleAttributes());
+      expect(wrongType).toMatchObject({ kind: 'config', code: 'people_attribute_type' });
+      expect(wrongType.message).toContain('"LastContactedAt" is STRING, not DATE_TIME');
+      expect(wrongType.message).toContain('{"name": "LastContactedAt", "dataType": "DATE_TIME"}');
+      const absent = await failure(client({ baseUrl: missing.url }).checkPeopleAttributes());
+      expect(absent).toMatchObject({ kind: 'config', code: 'people_attribute_missing', details: { httpStatus: 404 } });
+      expect(absent.message).toContain('POST /people/2/customAttributes');
+      // The window itself, against the text attribute, is what People would refuse.
+      const refused = await failure(
+        client({ baseUrl: textual.url }).listPeople({ contactedSince: new Date(0), contactedUntil: ANCHOR, limit: 5 }),
+      );
+      expect(refused).toMatchObject({ kind: 'permanent', code: 'infobip_bad_request', details: { httpStatus: 400 } });
+      expect(refused.message).toContain('range operators apply to number and date attributes only');
+    } finally {
+      await textual.close();
+      await missing.close();
+    }
   });
 
   it('paces People requests so that a long run never trips the 5 requests/s limit', async () => {
