@@ -30,6 +30,16 @@ import {
 } from '../providers/infobip';
 import { infobipBasicAuthHeader } from '../providers/infobip-webhook';
 import { isBodyParseError, listenEmulator, postWebhookBody, sleep, type ListeningEmulator } from './emulator-http';
+import {
+  DEFAULT_EMULATOR_TEMPLATES,
+  EmulatorTemplateSchema,
+  countVariables,
+  storeTemplate,
+  templateKey,
+  type EmulatorTemplate,
+  type StoredTemplate,
+} from './interakt-templates';
+import { buttonParameterKind } from '../providers/types';
 
 /** What `npm run emulator -- --provider infobip` accepts as `App <key>` when no INFOBIP_API_KEY is set. */
 export const INFOBIP_EMULATOR_API_KEY = 'emulator-key';
@@ -92,6 +102,13 @@ export interface InfobipEmulatorOptions {
   logsRetention?: 'clamp' | 'reject';
   /** When set, sends from any other sender are refused. */
   whatsappSender?: string;
+  /**
+   * The sender's registered templates (added to, or replacing by name + language, the defaults the
+   * Interakt and Meta emulators have too). Sends are checked against them: name, language,
+   * approval, placeholders, header, and the buttons Infobip binds by position.
+   */
+  templates?: EmulatorTemplate[];
+  includeDefaultTemplates?: boolean;
   /** The account's report subscription, used when a message has no notifyUrl. */
   webhookUrl?: string;
   /** BASIC credentials presented with every report, as a subscription's security profile does. */
@@ -229,6 +246,9 @@ export interface InfobipEmulatorState {
    */
   contactPerson(id: string | number, contact: { at: Date; channel?: string }): void;
   addSmsLogs(records: unknown[]): void;
+  templates(): StoredTemplate[];
+  /** Registers (or replaces, by name + language) a template of the sender. */
+  upsertTemplate(template: EmulatorTemplate): StoredTemplate;
   /** Defines (or redefines) a People custom attribute, as an admin would in the web interface. */
   defineCustomAttribute(attribute: InfobipCustomAttributeSpec): void;
   configure(settings: InfobipEmulatorSettings): void;
@@ -686,6 +706,19 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   const delays = options.reportDelaysMs ?? { delivered: 200, seen: 500 };
 
   let settings = structuredClone(initialSettings);
+  const seedTemplates = (): Map<string, StoredTemplate> => {
+    const seeded = new Map<string, StoredTemplate>();
+    const all = [
+      ...(options.includeDefaultTemplates === false ? [] : DEFAULT_EMULATOR_TEMPLATES),
+      ...(options.templates ?? []),
+    ];
+    for (const template of all) {
+      const key = templateKey(template.name, template.language);
+      seeded.set(key, storeTemplate(template, seeded.get(key)));
+    }
+    return seeded;
+  };
+  let templates = seedTemplates();
   let extraPeople: unknown[] = [...(options.people?.records ?? [])];
   /** Generated people changed since (re-contacted): their ref's record instead of the derived one. */
   let changedPeople = new Map<number, Record<string, unknown>>();
@@ -921,6 +954,13 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     addSmsLogs(records) {
       extraLogs.push(...structuredClone(records));
     },
+    templates: () => structuredClone([...templates.values()]),
+    upsertTemplate(template) {
+      const key = templateKey(template.name, template.language);
+      const stored = storeTemplate(template, templates.get(key));
+      templates.set(key, stored);
+      return structuredClone(stored);
+    },
     defineCustomAttribute({ name, dataType }) {
       customAttributes.set(name.toLowerCase(), { name, dataType, createdAt: peopleTimestamp(now()) });
       matchCache.clear();
@@ -942,6 +982,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       changedPeople = new Map();
       extraLogs = [...(options.smsLogs?.records ?? [])];
       customAttributes = initialAttributes();
+      templates = seedTemplates();
       matchCache.clear();
       dataVersion += 1;
       faults = [];
@@ -1324,7 +1365,74 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
         }
       }
     }
+    if (Object.keys(problems).length === 0) checkAgainstTemplate(content, data, at);
     return problems;
+  }
+
+  /**
+   * The message against the sender's registered template: it exists in that language and is
+   * approved, the placeholders and header fit it, and `buttons` lists exactly the buttons that take
+   * a parameter (quick reply, dynamic URL, copy code, flow), in template order (§2.2: Infobip binds
+   * them by position). That Infobip refuses an unknown or unapproved template at request time,
+   * rather than in a report, is UNCONFIRMED.
+   */
+  function checkAgainstTemplate(
+    content: Record<string, unknown>,
+    data: Record<string, unknown>,
+    at: (field: string, problem: string) => void,
+  ): void {
+    const name = String(content.templateName);
+    const language = String(content.language);
+    const template = templates.get(templateKey(name, language));
+    if (!template) {
+      at('content.templateName', `no template ${name} in language ${language} is registered for this sender`);
+      return;
+    }
+    if (template.approvalStatus !== 'APPROVED') {
+      at('content.templateName', `template ${name} (${language}) is ${template.approvalStatus}, not APPROVED`);
+      return;
+    }
+    const placeholders = ((data.body ?? {}) as { placeholders?: unknown[] }).placeholders ?? [];
+    const expected = countVariables(template.body);
+    if (placeholders.length !== expected)
+      at(
+        'content.templateData.body.placeholders',
+        `the template's body has ${expected} placeholders; ${placeholders.length} given`,
+      );
+
+    const header = data.header as { type?: unknown } | undefined;
+    const registered = template.header;
+    const wanted = !registered
+      ? null
+      : registered.format === 'TEXT'
+        ? countVariables(registered.text) > 0
+          ? 'TEXT'
+          : null
+        : registered.format;
+    if ((header?.type ?? null) !== wanted) {
+      at(
+        'content.templateData.header',
+        wanted
+          ? `the template has a ${wanted} header, which needs a value`
+          : 'the template has no header that takes a value',
+      );
+    }
+
+    const expectedButtons = (template.buttons ?? [])
+      .map((button) =>
+        buttonParameterKind({ type: button.type, text: button.text, ...('url' in button && { url: button.url }) }),
+      )
+      .filter((kind) => kind !== 'none')
+      .map((kind) => ({ quick_reply: 'QUICK_REPLY', dynamic_url: 'URL', copy_code: 'COPY_CODE', flow: 'FLOW' })[kind]);
+    const sent = Array.isArray(data.buttons)
+      ? data.buttons.map((button) => String((button as { type?: unknown }).type))
+      : [];
+    if (sent.join() !== expectedButtons.join()) {
+      at(
+        'content.templateData.buttons',
+        `must list every button that takes a parameter, in template order: [${expectedButtons.join(', ')}]; got [${sent.join(', ')}]`,
+      );
+    }
   }
 
   function handleSend(req: Request, res: Response): void {
@@ -1464,6 +1572,12 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       ...(body.channel && { channel: body.channel }),
     });
     res.json({ contacted: req.params.id });
+  });
+  control.get('/templates', (_req, res) => {
+    res.json({ templates: state.templates() });
+  });
+  control.post('/templates', (req, res) => {
+    res.json({ template: state.upsertTemplate(EmulatorTemplateSchema.parse(req.body)) });
   });
   control.post('/custom-attributes', (req, res) => {
     const attribute = z

@@ -299,6 +299,7 @@ const ParameterSchema = z.looseObject({
   type: z.string(),
   text: z.string().optional(),
   payload: z.string().optional(),
+  coupon_code: z.string().optional(),
   image: z.object({ link: z.string() }).optional(),
   video: z.object({ link: z.string() }).optional(),
   document: z.object({ link: z.string(), filename: z.string().optional() }).optional(),
@@ -1009,6 +1010,16 @@ function readComponents(
     } else if (component.sub_type === 'quick_reply') {
       if (button.type !== 'QUICK_REPLY')
         throw new GraphError(100, `${where} is of type ${button.type}, not QuickReply`);
+      const [payload] = component.parameters;
+      if (component.parameters.length !== 1 || payload?.type !== 'payload' || typeof payload.payload !== 'string')
+        throw new GraphError(100, `${where}: a quick reply takes one parameter of type payload`);
+      buttonValues[String(index)] = [payload.payload];
+    } else if (component.sub_type === 'copy_code') {
+      if (button.type !== 'COPY_CODE') throw new GraphError(100, `${where} is of type ${button.type}, not CopyCode`);
+      const [code] = component.parameters;
+      if (component.parameters.length !== 1 || code?.type !== 'coupon_code' || typeof code.coupon_code !== 'string')
+        throw new GraphError(100, `${where}: a copy-code button takes one parameter of type coupon_code`);
+      buttonValues[String(index)] = [code.coupon_code];
     } else {
       throw new GraphError(100, `${where}: unsupported sub_type ${String(component.sub_type)}`);
     }
@@ -1017,6 +1028,8 @@ function readComponents(
     if (button.type === 'URL' && countVariables(button.url) > 0 && !seen.has(index)) {
       throw new GraphError(131008, `buttons: Button at index ${index} of type Url requires a parameter`);
     }
+    if (button.type === 'COPY_CODE' && !seen.has(index))
+      throw new GraphError(131008, `buttons: Button at index ${index} of type CopyCode requires a parameter`);
   }
 
   const fileName = headerMedia?.filename ?? null;

@@ -9,7 +9,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { ProviderError } from './errors';
 import { e164Digits } from './phone';
 import { callProvider, parseRetryAfter, readCredential } from './transport';
-import type { HeaderFormat, MessagingProvider, SendAccepted, TemplateSend } from './types';
+import {
+  buttonParameterKind,
+  type HeaderFormat,
+  type MessagingProvider,
+  type SendAccepted,
+  type TemplateSend,
+} from './types';
 import type { ProviderName } from '../shared';
 
 export const INFOBIP_PROVIDER_NAME: ProviderName = 'infobip';
@@ -693,7 +699,7 @@ export interface InfobipTemplateMessage {
     templateData: {
       body: { placeholders: string[] };
       header?: InfobipTemplateHeader;
-      buttons?: Array<{ type: 'URL'; parameter: string }>;
+      buttons?: InfobipTemplateButton[];
     };
   };
   callbackData?: string;
@@ -767,27 +773,61 @@ function templateHeader(message: TemplateSend): InfobipTemplateHeader | undefine
   return { type: 'DOCUMENT', mediaUrl: value, filename: message.fileName || lastPathSegment(value) || 'document' };
 }
 
+export type InfobipTemplateButton = { type: 'QUICK_REPLY' | 'URL' | 'COPY_CODE' | 'FLOW'; parameter: string };
+
+const INFOBIP_BUTTON_TYPE = {
+  quick_reply: 'QUICK_REPLY',
+  dynamic_url: 'URL',
+  copy_code: 'COPY_CODE',
+  flow: 'FLOW',
+} as const;
+
+const invalid = (message: string): ProviderError => new ProviderError('permanent', 'invalid_request', message);
+
+function checkButtonIndexes(buttonValues: Record<string, string[]>): Array<[number, string[]]> {
+  return Object.entries(buttonValues)
+    .filter(([, values]) => values.length > 0)
+    .map(([index, values]): [number, string[]] => {
+      if (!/^\d+$/.test(index)) throw invalid(`Button index must be a 0-based number, got "${index}"`);
+      if (values.length > 1) throw invalid(`A button takes one parameter, button ${index} has ${values.length}`);
+      return [Number(index), values];
+    });
+}
+
 /**
- * Buttons in template order, one per button that takes a value (§2.2). TemplateSend carries values
- * for dynamic URL buttons only, so those are all we can send; a template whose quick-reply buttons
- * need payloads cannot be sent through this mapping.
+ * `templateData.buttons` (§2.2): Infobip binds them BY POSITION, so every button of the template
+ * that takes a parameter (quick reply, dynamic URL, copy code, flow) is listed, in template order,
+ * each with its parameter, and no other button is. A quick reply's parameter is the payload a tap
+ * sends back: the value given for it, else its text. Static URL and phone buttons are left out.
+ * Without the template's buttons (a caller that did not look the template up), the values can only
+ * be taken for URL buttons, in index order: a template with other buttons is then refused upstream.
  */
-function templateButtons(buttonValues: Record<string, string[]>): Array<{ type: 'URL'; parameter: string }> {
-  const entries = Object.entries(buttonValues).filter(([, values]) => values.length > 0);
-  for (const [index, values] of entries) {
-    if (!/^\d+$/.test(index))
-      throw new ProviderError('permanent', 'invalid_request', `Button index must be a 0-based number, got "${index}"`);
-    if (values.length > 1) {
-      throw new ProviderError(
-        'permanent',
-        'invalid_request',
-        `A URL button takes one parameter, button ${index} has ${values.length}`,
-      );
-    }
+export function infobipTemplateButtons(
+  message: Pick<TemplateSend, 'buttonValues' | 'templateButtons'>,
+): InfobipTemplateButton[] {
+  const values = new Map(checkButtonIndexes(message.buttonValues ?? {}));
+  if (!message.templateButtons) {
+    return [...values].sort(([a], [b]) => a - b).map(([, [parameter]]) => ({ type: 'URL', parameter: parameter! }));
   }
-  return entries
-    .sort(([a], [b]) => Number(a) - Number(b))
-    .map(([, values]) => ({ type: 'URL', parameter: values[0]! }));
+  const buttons: InfobipTemplateButton[] = [];
+  message.templateButtons.forEach((button, index) => {
+    const kind = buttonParameterKind(button);
+    const given = values.get(index)?.[0];
+    values.delete(index);
+    if (kind === 'none') {
+      if (given !== undefined) throw invalid(`Button ${index} (${button.type}) takes no parameter`);
+      return;
+    }
+    const parameter = given ?? (kind === 'quick_reply' ? button.text : undefined);
+    if (parameter === undefined || parameter === '')
+      throw invalid(
+        `Button ${index} (${button.type}) needs its parameter for Infobip, which lists buttons by position`,
+      );
+    buttons.push({ type: INFOBIP_BUTTON_TYPE[kind], parameter });
+  });
+  const [stray] = values.keys();
+  if (stray !== undefined) throw invalid(`The template has no button ${stray}`);
+  return buttons;
 }
 
 export function buildInfobipSendBody(
@@ -806,7 +846,7 @@ export function buildInfobipSendBody(
   };
   const header = templateHeader(message);
   if (header) templateData.header = header;
-  const buttons = templateButtons(message.buttonValues ?? {});
+  const buttons = infobipTemplateButtons(message);
   if (buttons.length > 0) templateData.buttons = buttons;
 
   const out: InfobipTemplateMessage = {

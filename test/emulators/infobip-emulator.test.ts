@@ -331,7 +331,7 @@ describe('Infobip emulator: sends, reports and faults', () => {
     from: '447860099299',
     to: '919876543210',
     messageId: 'dl-test-1',
-    content: { templateName: 'welcome', language: 'en', templateData: { body: { placeholders: ['Asha'] } } },
+    content: { templateName: 'drip_day_1', language: 'en', templateData: { body: { placeholders: ['Asha'] } } },
     callbackData: 'drip-1:0',
     notifyUrl: `${receiver.url}/reports`,
   });
@@ -416,6 +416,85 @@ describe('Infobip emulator: sends, reports and faults', () => {
       'messages[0].to',
     ]);
     expect(running.emulator.state.acceptedMessages()).toEqual([]);
+  });
+
+  it('checks a send against the sender’s registered template: name, language, approval, placeholders and header', async () => {
+    const content = (templateName: string, templateData: Record<string, unknown>, language = 'en') => ({
+      ...valid(),
+      content: { templateName, language, templateData },
+    });
+    const problems = async (message: Record<string, unknown>) => {
+      const response = await send(message);
+      expect(response.status).toBe(400);
+      return ((await response.json()) as any).requestError.serviceException.validationErrors;
+    };
+    expect(await problems(content('no_such_template', { body: { placeholders: [] } }))).toEqual({
+      'messages[0].content.templateName': ['no template no_such_template in language en is registered for this sender'],
+    });
+    expect(await problems(content('drip_day_1', { body: { placeholders: ['Asha'] } }, 'en_GB'))).toHaveProperty([
+      'messages[0].content.templateName',
+    ]);
+    expect(await problems(content('welcome_message', { body: { placeholders: ['Asha'] } }))).toEqual({
+      'messages[0].content.templateData.body.placeholders': ["the template's body has 2 placeholders; 1 given"],
+    });
+    expect(await problems(content('seller_registration', { body: { placeholders: ['Asha'] } }))).toMatchObject({
+      'messages[0].content.templateData.header': ['the template has a DOCUMENT header, which needs a value'],
+    });
+    running.emulator.state.upsertTemplate({
+      name: 'drip_day_1',
+      language: 'en',
+      body: 'Hi {{1}}',
+      approvalStatus: 'PAUSED',
+    });
+    expect(await problems(valid())).toEqual({
+      'messages[0].content.templateName': ['template drip_day_1 (en) is PAUSED, not APPROVED'],
+    });
+    expect(running.emulator.state.acceptedMessages()).toEqual([]);
+  });
+
+  it('refuses buttons that do not list, in template order, every button that takes a parameter: the old URL-only shape', async () => {
+    running.emulator.state.configure({ autoReports: false });
+    running.emulator.state.upsertTemplate({
+      name: 'order_update',
+      language: 'en',
+      body: 'Hi {{1}}, your order shipped.',
+      buttons: [
+        { type: 'QUICK_REPLY', text: 'Thanks' },
+        { type: 'PHONE_NUMBER', text: 'Call us', phone_number: '+919800000000' },
+        { type: 'URL', text: 'Track', url: 'https://shop.example/t/{{1}}' },
+        { type: 'URL', text: 'Shop', url: 'https://shop.example/' },
+        { type: 'COPY_CODE', text: 'Copy code' },
+      ],
+    });
+    const withButtons = (buttons: unknown[]) => ({
+      ...valid(),
+      content: {
+        templateName: 'order_update',
+        language: 'en',
+        templateData: { body: { placeholders: ['Asha'] }, buttons },
+      },
+    });
+    // What the client used to send: the dynamic URL alone.
+    const old = await send(withButtons([{ type: 'URL', parameter: 'A1' }]));
+    expect(old.status).toBe(400);
+    expect(((await old.json()) as any).requestError.serviceException.validationErrors).toEqual({
+      'messages[0].content.templateData.buttons': [
+        'must list every button that takes a parameter, in template order: [QUICK_REPLY, URL, COPY_CODE]; got [URL]',
+      ],
+    });
+    const shuffled = withButtons([
+      { type: 'URL', parameter: 'A1' },
+      { type: 'QUICK_REPLY', parameter: 'thanks' },
+      { type: 'COPY_CODE', parameter: 'SAVE10' },
+    ]);
+    expect((await send(shuffled)).status).toBe(400);
+    const right = withButtons([
+      { type: 'QUICK_REPLY', parameter: 'thanks' },
+      { type: 'URL', parameter: 'A1' },
+      { type: 'COPY_CODE', parameter: 'SAVE10' },
+    ]);
+    expect((await send(right)).status).toBe(200);
+    expect(running.emulator.state.acceptedMessages()).toHaveLength(1);
   });
 
   it('takes faults over HTTP: 5xx twice then success, counted per endpoint, cleared by reset', async () => {

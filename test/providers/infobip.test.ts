@@ -11,7 +11,7 @@ import {
   type InfobipPerson,
 } from '../../src/providers/infobip';
 import { parseInfobipWebhook } from '../../src/providers/infobip-webhook';
-import type { TemplateSend } from '../../src/providers/types';
+import type { TemplateButtonShape, TemplateSend } from '../../src/providers/types';
 import { listen, type RunningApp } from '../support/api';
 import { startInfobipEmulator, TEST_INFOBIP_API_KEY, type StartedInfobipEmulator } from '../support/infobip-emulator';
 
@@ -90,6 +90,24 @@ beforeAll(async () => {
     smsLogs: { count: 25, seed: 5 },
     whatsappSender: SENDER,
     autoReports: false,
+    templates: [
+      {
+        name: 'price_list',
+        language: 'en',
+        header: { format: 'DOCUMENT' },
+        body: 'Hi {{1}}, the {{2}} price list is attached.',
+        buttons: [
+          { type: 'QUICK_REPLY', text: 'Interested' },
+          { type: 'URL', text: 'Offer', url: 'https://shop.example/o/{{1}}' },
+          { type: 'URL', text: 'Track', url: 'https://shop.example/t/{{1}}' },
+          { type: 'PHONE_NUMBER', text: 'Call us', phone_number: '+919800000000' },
+          { type: 'COPY_CODE', text: 'Copy code' },
+        ],
+      },
+      { name: 'order_header', language: 'en', header: { format: 'TEXT', text: 'Order {{1}}' }, body: 'Thanks!' },
+      { name: 'sale_image', language: 'en', header: { format: 'IMAGE' }, body: 'Hi {{1}}, {{2}} sale.' },
+      { name: 'invoice_document', language: 'en', header: { format: 'DOCUMENT' }, body: 'Hi {{1}}, {{2}} invoice.' },
+    ],
   });
 });
 afterAll(async () => {
@@ -391,13 +409,25 @@ describe('Infobip client errors', () => {
 });
 
 describe('Infobip provider: WhatsApp template sends', () => {
-  it('posts the documented body: digits-only numbers, derived messageId, placeholders, document header, URL button', async () => {
-    const accepted = await provider().sendTemplate({
-      ...welcome,
-      headerValues: ['https://files.example/brochures/Price%20List.pdf'],
-      headerFormat: 'document',
-      buttonValues: { '2': ['track/123'], '1': ['offer/9'] },
-    });
+  /** As Message Master has it: the buttons a send must bind by position. */
+  const priceListButtons: TemplateButtonShape[] = [
+    { type: 'QUICK_REPLY', text: 'Interested' },
+    { type: 'URL', text: 'Offer', url: 'https://shop.example/o/{{1}}' },
+    { type: 'URL', text: 'Track', url: 'https://shop.example/t/{{1}}' },
+    { type: 'PHONE_NUMBER', text: 'Call us' },
+    { type: 'COPY_CODE', text: 'Copy code' },
+  ];
+  const priceList: TemplateSend = {
+    ...welcome,
+    templateName: 'price_list',
+    headerValues: ['https://files.example/brochures/Price%20List.pdf'],
+    headerFormat: 'document',
+    buttonValues: { '2': ['track/123'], '1': ['offer/9'], '4': ['SAVE10'] },
+    templateButtons: priceListButtons,
+  };
+
+  it('posts the documented body: digits-only numbers, derived messageId, placeholders, document header, every button that takes a parameter in template order', async () => {
+    const accepted = await provider().sendTemplate(priceList);
 
     const [message] = running.emulator.state.acceptedMessages();
     expect(message!.message).toEqual({
@@ -405,7 +435,7 @@ describe('Infobip provider: WhatsApp template sends', () => {
       to: '919876543210',
       messageId: infobipMessageId('drip-42:0'),
       content: {
-        templateName: 'welcome_message',
+        templateName: 'price_list',
         language: 'en',
         templateData: {
           body: { placeholders: ['Asha', 'Acme'] },
@@ -414,9 +444,12 @@ describe('Infobip provider: WhatsApp template sends', () => {
             mediaUrl: 'https://files.example/brochures/Price%20List.pdf',
             filename: 'Price List.pdf',
           },
+          // The quick reply's payload is its text unless one is given; the phone button takes none.
           buttons: [
+            { type: 'QUICK_REPLY', parameter: 'Interested' },
             { type: 'URL', parameter: 'offer/9' },
             { type: 'URL', parameter: 'track/123' },
+            { type: 'COPY_CODE', parameter: 'SAVE10' },
           ],
         },
       },
@@ -427,11 +460,53 @@ describe('Infobip provider: WhatsApp template sends', () => {
     expect(running.emulator.state.requests()[0]).toMatchObject({ endpoint: 'send', authorized: true });
   });
 
+  it('sends a quick-reply payload given for the button, and refuses a value for a button that takes none before any request', async () => {
+    await provider().sendTemplate({ ...priceList, buttonValues: { ...priceList.buttonValues, '0': ['lead-7:yes'] } });
+    const [message] = running.emulator.state.acceptedMessages();
+    expect((message!.message.content as any).templateData.buttons[0]).toEqual({
+      type: 'QUICK_REPLY',
+      parameter: 'lead-7:yes',
+    });
+    expect(
+      await failure(provider().sendTemplate({ ...priceList, buttonValues: { ...priceList.buttonValues, '3': ['x'] } })),
+    ).toMatchObject({
+      kind: 'permanent',
+      code: 'invalid_request',
+      message: 'Button 3 (PHONE_NUMBER) takes no parameter',
+    });
+    expect(
+      await failure(provider().sendTemplate({ ...priceList, buttonValues: { '1': ['offer/9'], '2': ['t'] } })),
+    ).toMatchObject({ kind: 'permanent', code: 'invalid_request' });
+    expect(running.emulator.state.requestCounts().send).toBe(1);
+  });
+
+  it('is refused by Infobip when it lists only the URL buttons, as it used to (without the template’s buttons)', async () => {
+    const { templateButtons: _omitted, ...withoutTemplateButtons } = priceList;
+    const error = await failure(
+      provider().sendTemplate({ ...withoutTemplateButtons, buttonValues: { '1': ['offer/9'], '2': ['track/123'] } }),
+    );
+    expect(error).toMatchObject({ kind: 'permanent', code: 'infobip_bad_request', details: { httpStatus: 400 } });
+    expect(error.message).toContain('[QUICK_REPLY, URL, URL, COPY_CODE]; got [URL, URL]');
+    expect(running.emulator.state.acceptedMessages()).toEqual([]);
+  });
+
   it('sends text, image and file-named document headers, and an empty placeholder list when the body has none', async () => {
-    await provider().sendTemplate({ ...welcome, bodyValues: undefined, headerValues: ['Order 42'], callbackData: 'a' });
-    await provider().sendTemplate({ ...welcome, headerValues: ['https://cdn.example/sale.png'], callbackData: 'b' });
     await provider().sendTemplate({
       ...welcome,
+      templateName: 'order_header',
+      bodyValues: undefined,
+      headerValues: ['Order 42'],
+      callbackData: 'a',
+    });
+    await provider().sendTemplate({
+      ...welcome,
+      templateName: 'sale_image',
+      headerValues: ['https://cdn.example/sale.png'],
+      callbackData: 'b',
+    });
+    await provider().sendTemplate({
+      ...welcome,
+      templateName: 'invoice_document',
       headerValues: ['https://cdn.example/x'],
       fileName: 'Invoice.pdf',
       callbackData: 'c',

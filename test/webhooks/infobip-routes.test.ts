@@ -92,7 +92,7 @@ describe('POST /webhooks/infobip', () => {
       whatsappSender: SENDER,
     }).sendTemplate({
       to: phone,
-      templateName: 'welcome',
+      templateName: 'drip_day_1',
       languageCode: 'en',
       bodyValues: ['Asha'],
       callbackData: key,
