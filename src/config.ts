@@ -55,10 +55,18 @@ const EnvSchema = z
      */
     INFOBIP_SENDS_PER_SECOND: z.coerce.number().positive().default(60),
     /**
-     * Per-message `notifyUrl` for delivery and seen reports. Without it reports go to the account's
-     * subscription, which is what carries the BASIC credentials below.
+     * A per-deployment secret (32 to 128 URL-safe characters) that turns on per-message
+     * `notifyUrl`s: each message's reports go to `<PUBLIC_BASE_URL>/webhooks/infobip/notify/<secret>`,
+     * the secret compared in constant time. Reports sent to a notifyUrl carry no credentials (the
+     * subscription's BASIC ones below go only with the subscription's own URL), so the path is what
+     * authenticates them. Without it, reports go to the account's subscription.
      */
-    INFOBIP_NOTIFY_URL: z.url().optional(),
+    INFOBIP_NOTIFY_SECRET: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{32,128}$/, 'must be 32 to 128 letters, digits, - or _ (it goes in a URL path)')
+      .optional(),
+    /** No longer read: see the refinement below. */
+    INFOBIP_NOTIFY_URL: z.string().optional(),
     /** BASIC credentials Infobip's webhook subscription presents to /webhooks/infobip. */
     INFOBIP_WEBHOOK_USERNAME: z.string().min(1).optional(),
     INFOBIP_WEBHOOK_PASSWORD: z.string().min(1).optional(),
@@ -101,6 +109,23 @@ const EnvSchema = z
       .optional(),
   })
   .superRefine((env, ctx) => {
+    if (env.INFOBIP_NOTIFY_URL) {
+      // A notifyUrl pointing at /webhooks/infobip would get reports without the BASIC credentials
+      // that endpoint checks: every one refused with 401, and lost.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['INFOBIP_NOTIFY_URL'],
+        message:
+          "is no longer supported: Infobip sends reports to a per-message notifyUrl without the subscription's BASIC credentials, so they would be refused; set INFOBIP_NOTIFY_SECRET instead (reports then go to <PUBLIC_BASE_URL>/webhooks/infobip/notify/<secret>), or neither to use the subscription",
+      });
+    }
+    if (env.INFOBIP_NOTIFY_SECRET && env.NODE_ENV === 'production' && !env.PUBLIC_BASE_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PUBLIC_BASE_URL'],
+        message: 'is required with INFOBIP_NOTIFY_SECRET: Infobip must reach the notify URL built from it',
+      });
+    }
     if (env.NODE_ENV === 'production' && env.DRIPLINE_SECRET_KEY === undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -127,4 +152,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 export function publicBaseUrl(config: Config): string {
   return (config.PUBLIC_BASE_URL ?? `http://localhost:${config.API_PORT}`).replace(/\/$/, '');
+}
+
+/** Where Infobip posts a message's reports when INFOBIP_NOTIFY_SECRET is set; its path is the credential. */
+export function infobipNotifyUrl(config: Config): string | undefined {
+  return config.INFOBIP_NOTIFY_SECRET
+    ? `${publicBaseUrl(config)}/webhooks/infobip/notify/${config.INFOBIP_NOTIFY_SECRET}`
+    : undefined;
 }

@@ -31,6 +31,8 @@ export interface ApiOptions {
   /** Infobip: the BASIC credentials its webhook subscription presents. */
   infobipWebhookUsername?: string | undefined;
   infobipWebhookPassword?: string | undefined;
+  /** Infobip: the secret path segment of per-message notify URLs (reports there carry no credentials). */
+  infobipNotifySecret?: string | undefined;
   /** Seals and opens secrets kept in MasterData; without one, secret settings are refused. */
   secretBox?: SecretBox;
   /** The Interakt key from the environment, used while none is stored in settings. */
@@ -64,7 +66,7 @@ export interface ApiContext {
   /** The Interakt webhook secret now in force (settings, else environment). */
   readInteraktWebhookSecret: () => Promise<string | null | undefined>;
   meta: { appSecret: string | undefined; verifyToken: string | undefined };
-  infobipWebhook: { username: string | undefined; password: string | undefined };
+  infobipWebhook: { username: string | undefined; password: string | undefined; notifySecret: string | undefined };
   webhookPipeline: WebhookPipeline;
   infobipSync: Pick<InfobipSyncOptions, 'safetyMarginMs' | 'initialLookbackMs'>;
   infobipSyncScheduleId: string | undefined;
@@ -94,7 +96,11 @@ export function createApiContext(options: ApiOptions): ApiContext {
         ? interaktWebhookSecretReader(options.db, secretBox, { webhookSecret: fromEnv })
         : async () => fromEnv),
     meta: { appSecret: options.metaAppSecret, verifyToken: options.metaVerifyToken },
-    infobipWebhook: { username: options.infobipWebhookUsername, password: options.infobipWebhookPassword },
+    infobipWebhook: {
+      username: options.infobipWebhookUsername,
+      password: options.infobipWebhookPassword,
+      notifySecret: options.infobipNotifySecret,
+    },
     webhookPipeline: options.webhookPipeline ?? createWebhookPipeline(options.db, { log }),
     infobipSync: options.infobipSync ?? {},
     infobipSyncScheduleId: options.infobipSyncScheduleId,

@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     metaVerifyToken: config.META_WEBHOOK_VERIFY_TOKEN,
     infobipWebhookUsername: config.INFOBIP_WEBHOOK_USERNAME,
     infobipWebhookPassword: config.INFOBIP_WEBHOOK_PASSWORD,
+    infobipNotifySecret: config.INFOBIP_NOTIFY_SECRET,
     infobipSync: {
       safetyMarginMs: config.INFOBIP_SYNC_SAFETY_MARGIN_MS,
       initialLookbackMs: config.INFOBIP_SYNC_INITIAL_LOOKBACK_MS,

@@ -758,25 +758,24 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   // ------------------------------------------------------------------------------------------
   // Reports
 
+  /**
+   * Posts a report. The subscription's security profile (its BASIC credentials) goes only with the
+   * subscription's own URL; a message's notifyUrl gets the report bare, as Infobip sends it, so an
+   * endpoint that checks those credentials refuses it (§2.3). Credentials written into a notifyUrl
+   * are not sent either (whether Infobip would use them is UNCONFIRMED; we do not rely on it).
+   */
   async function post(
-    url: string,
+    destination: ReportDestination,
     payload: unknown,
     kind: InfobipReportKind,
     messageIds: string[],
   ): Promise<InfobipWebhookDelivery> {
-    let target = url;
+    const parsed = new URL(destination.url);
+    parsed.username = '';
+    parsed.password = '';
+    const target = parsed.toString();
     const headers: Record<string, string> = { 'User-Agent': 'Infobip-Emulator/1.0' };
-    // fetch refuses credentials in a URL; a notifyUrl carrying them becomes a Basic header.
-    const parsed = new URL(url);
-    if (parsed.username) {
-      headers.Authorization = infobipBasicAuthHeader(
-        decodeURIComponent(parsed.username),
-        decodeURIComponent(parsed.password),
-      );
-      parsed.username = '';
-      parsed.password = '';
-      target = parsed.toString();
-    } else if (settings.webhookAuth) {
+    if (destination.subscription && settings.webhookAuth) {
       headers.Authorization = infobipBasicAuthHeader(settings.webhookAuth.username, settings.webhookAuth.password);
     }
     const rawBody = JSON.stringify(payload);
@@ -795,11 +794,17 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     return structuredClone(delivery);
   }
 
-  function reportUrl(message: InfobipAcceptedMessage | undefined): string {
+  interface ReportDestination {
+    url: string;
+    /** The account's subscription (which carries its security profile), not a message's notifyUrl. */
+    subscription: boolean;
+  }
+
+  function reportUrl(message: InfobipAcceptedMessage | undefined): ReportDestination {
     const notifyUrl = message && typeof message.message.notifyUrl === 'string' ? message.message.notifyUrl : undefined;
-    const url = notifyUrl ?? settings.webhookUrl;
-    if (!url) throw new EmulatorConflict('No notifyUrl on the message and no webhook URL configured');
-    return url;
+    if (notifyUrl) return { url: notifyUrl, subscription: false };
+    if (!settings.webhookUrl) throw new EmulatorConflict('No notifyUrl on the message and no webhook URL configured');
+    return { url: settings.webhookUrl, subscription: true };
   }
 
   const STATUS_DEFAULTS: Record<
@@ -904,7 +909,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       messageCount: 1,
       pendingMessageCount: 0,
     };
-    return post(settings.webhookUrl, payload, 'inbound', [messageId]);
+    return post({ url: settings.webhookUrl, subscription: true }, payload, 'inbound', [messageId]);
   }
 
   async function runAutoReports(messageId: string, acceptedAtMs: number): Promise<void> {

@@ -1,4 +1,5 @@
-import express, { Router, type RequestHandler } from 'express';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import express, { Router, type RequestHandler, type Response } from 'express';
 import {
   parseInfobipWebhook,
   verifyInfobipBasicAuth,
@@ -28,6 +29,8 @@ export interface InfobipWebhookCredentials {
 export interface InfobipWebhookRouterOptions {
   /** The BASIC credentials of the Infobip subscription; a getter lets a change apply without a restart. */
   credentials: InfobipWebhookCredentials | (() => InfobipWebhookCredentials | Promise<InfobipWebhookCredentials>);
+  /** The secret path segment of per-message notify URLs (INFOBIP_NOTIFY_SECRET); without it they are off. */
+  notifySecret?: string | undefined;
   sink: InfobipWebhookSink;
 }
 
@@ -53,8 +56,24 @@ export function infobipWebhookRouter(options: InfobipWebhookRouterOptions): Rout
     }
     next();
   };
-  router.post('/', checkCredentials, express.raw({ type: () => true, limit: '3mb' }), async (req, res) => {
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  // Reports to a message's notifyUrl come without the subscription's credentials (Infobip adds them
+  // only to the subscription's own URL): the secret in the path authenticates them instead,
+  // compared in constant time, before the body is read.
+  const checkNotifySecret: RequestHandler = (req, _res, next) => {
+    const secret = options.notifySecret;
+    if (!secret) throw new AppError('not_found', 'not_found', 'per-message notify URLs are not configured');
+    const presented = typeof req.params.secret === 'string' ? req.params.secret : '';
+    if (!sameSecret(presented, secret))
+      throw new AppError('unauthorized', 'invalid_credentials', 'the notify URL does not match');
+    next();
+  };
+  const rawBody = express.raw({ type: () => true, limit: '3mb' });
+  router.post('/', checkCredentials, rawBody, (req, res) => takeBatch(req.body, res));
+  router.post('/notify/:secret', checkNotifySecret, rawBody, (req, res) => takeBatch(req.body, res));
+
+  /** Every result of the batch to the sink, in payload order. */
+  async function takeBatch(body: unknown, res: Response): Promise<void> {
+    const raw = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
     let payload: unknown;
     try {
       payload = JSON.parse(raw.toString('utf8'));
@@ -75,14 +94,21 @@ export function infobipWebhookRouter(options: InfobipWebhookRouterOptions): Rout
       }
     }
     res.json({ received: true, statuses, inbound });
-  });
+  }
   return router;
+}
+
+/** Compared through HMAC digests: equal lengths, and the time taken says nothing about either value. */
+function sameSecret(presented: string, expected: string): boolean {
+  const digest = (value: string): Buffer => createHmac('sha256', 'infobip-notify-secret').update(value).digest();
+  return timingSafeEqual(digest(presented), digest(expected));
 }
 
 /** Infobip webhooks, applied by the same exactly-once ingestion as Interakt's and Meta's. */
 export function infobipWebhooks(deps: ApiContext): Router {
   return infobipWebhookRouter({
-    credentials: deps.infobipWebhook,
+    credentials: { username: deps.infobipWebhook.username, password: deps.infobipWebhook.password },
+    notifySecret: deps.infobipWebhook.notifySecret,
     sink: webhookIngestionSink(deps, 'infobip'),
   });
 }

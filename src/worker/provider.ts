@@ -1,4 +1,4 @@
-import type { Config } from '../config';
+import { infobipNotifyUrl, type Config } from '../config';
 import type { Db } from '../db/client';
 import { interaktApiKeyReader } from '../settings/provider-settings';
 import type { SecretBox } from '../settings/secret-box';
@@ -47,7 +47,7 @@ export function createDeploymentProvider(config: Config, db: Db, secretBox: Secr
         baseUrl: config.INFOBIP_BASE_URL,
         timeoutMs: config.PROVIDER_TIMEOUT_MS,
         whatsappSender: sender,
-        notifyUrl: config.INFOBIP_NOTIFY_URL,
+        notifyUrl: infobipNotifyUrl(config),
         getApiKey: () => {
           if (!apiKey) throw new Error('INFOBIP_API_KEY is not configured');
           return apiKey;

@@ -357,7 +357,7 @@ describe('Infobip emulator: sends, reports and faults', () => {
     received.length = 0;
   });
 
-  it('accepts a template send with PENDING and then posts a delivery report and a seen report to its notifyUrl, with BASIC credentials', async () => {
+  it('accepts a template send with PENDING and then posts a delivery report and a seen report to its notifyUrl, without the subscription’s credentials', async () => {
     const response = await send(valid());
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({
@@ -371,10 +371,8 @@ describe('Infobip emulator: sends, reports and faults', () => {
       ],
     });
     await waitFor(() => received.length >= 2, 'the delivery and seen reports');
-    expect(received.map((post) => post.authorization)).toEqual([
-      infobipBasicAuthHeader('infobip', 'hook-pass'),
-      infobipBasicAuthHeader('infobip', 'hook-pass'),
-    ]);
+    // A notifyUrl gets the reports bare: the BASIC credentials belong to the subscription's URL.
+    expect(received.map((post) => post.authorization)).toEqual([undefined, undefined]);
     expect(received[0]!.body.results[0]).toMatchObject({
       messageId: 'dl-test-1',
       to: '919876543210',
@@ -387,6 +385,17 @@ describe('Infobip emulator: sends, reports and faults', () => {
       to: '447860099299',
       seenAt: expect.any(String),
     });
+  });
+
+  it('posts the reports of a message without notifyUrl to the subscription’s URL, with its BASIC credentials', async () => {
+    running.emulator.state.configure({ webhookUrl: `${receiver.url}/reports` });
+    const { notifyUrl: _none, ...withoutNotifyUrl } = valid();
+    expect((await send(withoutNotifyUrl)).status).toBe(200);
+    await waitFor(() => received.length >= 2, 'the delivery and seen reports');
+    expect(received.map((post) => post.authorization)).toEqual([
+      infobipBasicAuthHeader('infobip', 'hook-pass'),
+      infobipBasicAuthHeader('infobip', 'hook-pass'),
+    ]);
   });
 
   it('answers 400 naming each failing field and records nothing', async () => {
