@@ -21,7 +21,9 @@ export const EmulatorTemplateSchema = z.object({
   name: z.string().min(1),
   language: z.string().min(1),
   category: z.enum(['UTILITY', 'MARKETING', 'AUTHENTICATION']).default('UTILITY'),
-  approvalStatus: z.enum(['APPROVED', 'PENDING', 'REJECTED', 'PAUSED', 'DISABLED']).default('APPROVED'),
+  approvalStatus: z
+    .enum(['APPROVED', 'PENDING', 'REJECTED', 'PAUSED', 'DISABLED', 'IN_APPEAL', 'FLAGGED', 'PENDING_DELETION'])
+    .default('APPROVED'),
   header: HeaderSchema.optional(),
   body: z.string().min(1),
   footer: z.string().optional(),

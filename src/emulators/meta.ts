@@ -659,13 +659,13 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
 
     const { name, language } = body.template;
     const template = templates.get(templateKey(name, language.code));
-    if (!template || template.approvalStatus === 'PENDING' || template.approvalStatus === 'REJECTED') {
+    if (template?.approvalStatus === 'PAUSED')
+      throw new GraphError(132015, `template ${name} (${language.code}) is paused`);
+    if (template?.approvalStatus === 'DISABLED')
+      throw new GraphError(132016, `template ${name} (${language.code}) is disabled`);
+    if (!template || template.approvalStatus !== 'APPROVED') {
       throw new GraphError(132001, `template name (${name}) does not exist in ${language.code}`);
     }
-    if (template.approvalStatus === 'PAUSED')
-      throw new GraphError(132015, `template ${name} (${language.code}) is paused`);
-    if (template.approvalStatus === 'DISABLED')
-      throw new GraphError(132016, `template ${name} (${language.code}) is disabled`);
 
     const values = readComponents(template, body.template.components ?? []);
     return {

@@ -16,9 +16,40 @@ import {
 
 export type InteraktTemplateClientOptions = InteraktProviderOptions;
 
+/**
+ * The approval statuses the sync asks for, one list each. Interakt's template list always takes
+ * an `approval_status` (without one it lists approved templates only, and a literal `all` is
+ * refused), so a sync that is to see pending, rejected and paused templates asks for each. Meta's
+ * statuses (§3.2); which of them Interakt passes through is UNCONFIRMED. A template in a status not
+ * listed here is not seen, and a completed sync marks it removed: it could not be sent anyway.
+ */
+export const INTERAKT_TEMPLATE_STATUSES = [
+  'APPROVED',
+  'PENDING',
+  'REJECTED',
+  'PAUSED',
+  'DISABLED',
+  'IN_APPEAL',
+  'FLAGGED',
+  'PENDING_DELETION',
+  'LIMIT_EXCEEDED',
+] as const;
+export type InteraktTemplateStatus = (typeof INTERAKT_TEMPLATE_STATUSES)[number];
+
+/** Where a pass over the template lists is: which status's list, and the offset in it. */
+export interface InteraktTemplateCursor {
+  /** Index into INTERAKT_TEMPLATE_STATUSES. */
+  status: number;
+  offset: number;
+}
+
 export interface InteraktTemplatePage {
+  /** The status list this page is from. */
+  approvalStatus: InteraktTemplateStatus;
   /** The offset this page was requested with. */
   offset: number;
+  /** Where the page after this one starts; null after the last page of the last status. */
+  next: InteraktTemplateCursor | null;
   /** Raw rows, unparsed: a malformed row must not cost the rest of the page. */
   rows: unknown[];
   hasNext: boolean;
@@ -27,13 +58,14 @@ export interface InteraktTemplatePage {
 }
 
 export interface InteraktTemplateClient {
-  listTemplatesPage(offset: number): Promise<InteraktTemplatePage>;
+  listTemplatesPage(approvalStatus: InteraktTemplateStatus, offset: number): Promise<InteraktTemplatePage>;
   /**
-   * Every page from `startOffset`, advancing by the rows each page returned, until `has_next` is
-   * false or a page is empty. Throws a permanent `ProviderError` if Interakt serves a page made
-   * only of rows already seen (it ignored the offset), rather than looping forever.
+   * Every page of every status's list from `from` (default: the first status, offset 0): each list
+   * advancing by the rows each page returned until `has_next` is false or a page is empty. Throws a
+   * permanent `ProviderError` if Interakt serves a page made only of rows already seen (it ignored
+   * the offset), rather than looping forever.
    */
-  pages(startOffset?: number): AsyncGenerator<InteraktTemplatePage, void, undefined>;
+  pages(from?: InteraktTemplateCursor): AsyncGenerator<InteraktTemplatePage, void, undefined>;
 }
 
 /** 100 rows a page would be 100,000 templates: far beyond any WhatsApp account's limit. */
@@ -42,14 +74,16 @@ const MAX_PAGES = 1_000;
 export function createInteraktTemplateClient(options: InteraktTemplateClientOptions): InteraktTemplateClient {
   const listUrl = `${options.baseUrl.replace(/\/+$/, '')}/track/organization/templates`;
 
-  async function listTemplatesPage(offset: number): Promise<InteraktTemplatePage> {
+  async function listTemplatesPage(
+    approvalStatus: InteraktTemplateStatus,
+    offset: number,
+  ): Promise<InteraktTemplatePage> {
     if (!Number.isInteger(offset) || offset < 0)
       throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
     const apiKey = await readInteraktApiKey(options.getApiKey);
     const redact = (text: string): string => text.split(apiKey).join('[redacted]');
-    // No approval_status: one integrator reports a literal `all` is refused, and leaving it out
-    // lists every status, which is what a sync needs to see approvals and rejections.
-    const url = `${listUrl}?${new URLSearchParams({ offset: String(offset), language: 'all' }).toString()}`;
+    const query = new URLSearchParams({ offset: String(offset), approval_status: approvalStatus, language: 'all' });
+    const url = `${listUrl}?${query.toString()}`;
 
     const { response, text } = await callProvider({
       provider: 'Interakt',
@@ -76,38 +110,51 @@ export function createInteraktTemplateClient(options: InteraktTemplateClientOpti
         { httpStatus: response.status },
       );
     }
+    const hasNext = parsed?.has_next === true || parsed?.has_next === 'true';
     return {
+      approvalStatus,
       offset,
+      next: null,
       rows,
-      hasNext: parsed?.has_next === true || parsed?.has_next === 'true',
+      hasNext,
       count: typeof parsed?.count === 'number' ? parsed.count : null,
     };
   }
 
-  async function* pages(startOffset = 0): AsyncGenerator<InteraktTemplatePage, void, undefined> {
-    let offset = startOffset;
-    const seenRows = new Set<string>();
-    for (let pageNumber = 0; pageNumber < MAX_PAGES; pageNumber++) {
-      const page = await listTemplatesPage(offset);
-      if (page.rows.length === 0) return;
-      const fingerprints = page.rows.map(rowFingerprint);
-      if (pageNumber > 0 && fingerprints.every((fingerprint) => seenRows.has(fingerprint))) {
-        throw new ProviderError(
-          'permanent',
-          'repeated_page',
-          `Interakt returned the same templates again at offset ${offset}; it seems to ignore the offset parameter`,
-        );
+  async function* pages(
+    from: InteraktTemplateCursor = { status: 0, offset: 0 },
+  ): AsyncGenerator<InteraktTemplatePage, void, undefined> {
+    let pageNumber = 0;
+    for (let status = from.status; status < INTERAKT_TEMPLATE_STATUSES.length; status++) {
+      const approvalStatus = INTERAKT_TEMPLATE_STATUSES[status]!;
+      const nextStatus = status + 1 < INTERAKT_TEMPLATE_STATUSES.length ? { status: status + 1, offset: 0 } : null;
+      let offset = status === from.status ? from.offset : 0;
+      const seenRows = new Set<string>();
+      for (let pageInList = 0; ; pageInList++) {
+        if (++pageNumber > MAX_PAGES) {
+          throw new ProviderError(
+            'permanent',
+            'too_many_pages',
+            `Interakt's template lists did not end within ${MAX_PAGES} pages`,
+          );
+        }
+        const page = await listTemplatesPage(approvalStatus, offset);
+        const fingerprints = page.rows.map(rowFingerprint);
+        if (pageInList > 0 && page.rows.length > 0 && fingerprints.every((fingerprint) => seenRows.has(fingerprint))) {
+          throw new ProviderError(
+            'permanent',
+            'repeated_page',
+            `Interakt returned the same ${approvalStatus} templates again at offset ${offset}; it seems to ignore the offset parameter`,
+          );
+        }
+        for (const fingerprint of fingerprints) seenRows.add(fingerprint);
+        const last = page.rows.length === 0 || !page.hasNext;
+        offset += page.rows.length;
+        // An empty page still says where the pass goes on, so a checkpoint can move past its list.
+        yield { ...page, next: last ? nextStatus : { status, offset } };
+        if (last) break;
       }
-      for (const fingerprint of fingerprints) seenRows.add(fingerprint);
-      yield page;
-      if (!page.hasNext) return;
-      offset += page.rows.length;
     }
-    throw new ProviderError(
-      'permanent',
-      'too_many_pages',
-      `Interakt's template list did not end within ${MAX_PAGES} pages`,
-    );
   }
 
   return { listTemplatesPage, pages };

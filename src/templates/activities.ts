@@ -16,7 +16,11 @@ import {
   type TemplateSyncTrigger,
 } from '../db/queries';
 import { isProviderError } from '../providers/errors';
-import { parseInteraktTemplate, type InteraktTemplateClient } from '../providers/interakt-templates';
+import {
+  parseInteraktTemplate,
+  type InteraktTemplateClient,
+  type InteraktTemplateCursor,
+} from '../providers/interakt-templates';
 import type { ProviderName } from '../shared';
 
 const PROVIDER: ProviderName = 'interakt';
@@ -55,7 +59,8 @@ export interface TemplateSyncSummary extends TemplateSyncCounts {
 
 /** What a heartbeat carries, so a retried attempt resumes at the page after the last one done. */
 interface SyncCheckpoint {
-  offset: number;
+  /** The status list and offset of the next page; null once every list has been read. */
+  cursor: InteraktTemplateCursor | null;
   seen: Array<[name: string, language: string]>;
   counts: TemplateSyncCounts;
   errors: TemplateSyncError[];
@@ -108,7 +113,8 @@ export function createTemplateSyncActivities(deps: TemplateSyncActivityDeps) {
 
       try {
         const client = await deps.getInteraktTemplateClient();
-        for await (const page of client.pages(progress.offset)) {
+        const pages = progress.cursor ? client.pages(progress.cursor) : [];
+        for await (const page of pages) {
           for (const [index, raw] of page.rows.entries()) {
             progress.counts.fetched += 1;
             const parsed = parseInteraktTemplate(raw);
@@ -124,7 +130,7 @@ export function createTemplateSyncActivities(deps: TemplateSyncActivityDeps) {
             seen.set(keyOf(template), { name: template.name, language: template.language });
             progress.counts[await upsertSyncedTemplate(deps.db, PROVIDER, template, now())] += 1;
           }
-          progress.offset = page.offset + page.rows.length;
+          progress.cursor = page.next;
           progress.seen = [...seen.values()].map(({ name, language }) => [name, language]);
           await recordTemplateSyncProgress(deps.db, runId, { counts: progress.counts, errors: progress.errors });
           heartbeat(progress);
@@ -163,21 +169,18 @@ const keyOf = (key: TemplateKey): string => JSON.stringify([key.name, key.langua
 
 function restoreCheckpoint(details: unknown): SyncCheckpoint {
   const saved = details as Partial<SyncCheckpoint> | undefined;
-  if (
-    saved &&
-    typeof saved.offset === 'number' &&
-    Array.isArray(saved.seen) &&
-    saved.counts &&
-    Array.isArray(saved.errors)
-  ) {
-    return {
-      offset: saved.offset,
-      seen: saved.seen,
-      counts: { ...emptyCounts(), ...saved.counts },
-      errors: saved.errors,
-    };
+  if (saved && Array.isArray(saved.seen) && saved.counts && Array.isArray(saved.errors)) {
+    // A heartbeat from before the lists were read per status holds only an offset: of the one list.
+    const legacyOffset = (saved as { offset?: unknown }).offset;
+    const cursor =
+      saved.cursor !== undefined
+        ? saved.cursor
+        : typeof legacyOffset === 'number'
+          ? { status: 0, offset: legacyOffset }
+          : { status: 0, offset: 0 };
+    return { cursor, seen: saved.seen, counts: { ...emptyCounts(), ...saved.counts }, errors: saved.errors };
   }
-  return { offset: 0, seen: [], counts: emptyCounts(), errors: [] };
+  return { cursor: { status: 0, offset: 0 }, seen: [], counts: emptyCounts(), errors: [] };
 }
 
 /**
