@@ -38,6 +38,11 @@ const EnvSchema = z
       .regex(/^v\d+\.\d+$/)
       .default('v21.0'),
     META_GRAPH_BASE_URL: z.url().default('https://graph.facebook.com'),
+    /** The WhatsApp Business Account whose templates are synced (`GET /<WABA_ID>/message_templates`) and submitted to. */
+    META_WABA_ID: z
+      .string()
+      .regex(/^\d{1,30}$/, 'must be the numeric WhatsApp Business Account id')
+      .optional(),
     META_APP_SECRET: z.string().min(1).optional(),
     META_WEBHOOK_VERIFY_TOKEN: z.string().min(1).optional(),
     /** 75% of Meta's default 80 messages/s per number: inbound messages count against it too. */

@@ -8,6 +8,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import { ctaKeyringReader } from '../cta/signing-keys';
 import type { CtaKeyring } from '../cta/tokens';
 import type { Db } from '../db/client';
+import type { ProviderName } from '../shared';
 import type { InfobipSyncOptions } from '../infobip-sync/contract';
 import type { LiveLogLimits } from '../messages/routes';
 import { interaktWebhookSecretReader } from '../settings/provider-settings';
@@ -21,6 +22,8 @@ export interface ApiOptions {
   taskQueue: string;
   sendTaskQueue: string;
   defaultCountry: CountryCode;
+  /** The deployment's sending provider (MESSAGING_PROVIDER): whose templates a sync reads. Default interakt. */
+  messagingProvider?: ProviderName;
   /** The Interakt webhook secret from the environment, in force while settings hold none. */
   interaktWebhookSecret?: string | undefined;
   /** Reads the current Interakt webhook secret; by default settings (when secrets can be read), else the environment's. */
@@ -58,6 +61,7 @@ export interface ApiContext {
   taskQueue: string;
   sendTaskQueue: string;
   defaultCountry: CountryCode;
+  messagingProvider: ProviderName;
   log: (line: string) => void;
   secretBox: SecretBox;
   /** The environment's provider values, in force while MasterData holds none. */
@@ -86,6 +90,7 @@ export function createApiContext(options: ApiOptions): ApiContext {
     taskQueue: options.taskQueue,
     sendTaskQueue: options.sendTaskQueue,
     defaultCountry: options.defaultCountry,
+    messagingProvider: options.messagingProvider ?? 'interakt',
     log,
     secretBox,
     interaktApiKey: options.interaktApiKey,

@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     infobipWebhookUsername: config.INFOBIP_WEBHOOK_USERNAME,
     infobipWebhookPassword: config.INFOBIP_WEBHOOK_PASSWORD,
     infobipNotifySecret: config.INFOBIP_NOTIFY_SECRET,
+    messagingProvider: config.MESSAGING_PROVIDER,
     infobipSync: {
       safetyMarginMs: config.INFOBIP_SYNC_SAFETY_MARGIN_MS,
       initialLookbackMs: config.INFOBIP_SYNC_INITIAL_LOOKBACK_MS,

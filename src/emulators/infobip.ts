@@ -48,7 +48,7 @@ const WEBHOOK_TIMEOUT_MS = 3_000;
 const REQUEST_LOG_LIMIT = 2_000;
 
 /** `attributes` is People's custom-attribute API, counted against People's rate limit. */
-export type InfobipEndpoint = 'people' | 'attributes' | 'logs' | 'send';
+export type InfobipEndpoint = 'people' | 'attributes' | 'logs' | 'send' | 'templates';
 
 /** People derived from their index: `count` of them, the same for the same seed. */
 export interface GeneratedPeopleSpec {
@@ -138,7 +138,7 @@ export interface InfobipCustomAttributeSpec {
   dataType: PeopleDataType;
 }
 
-const EndpointSchema = z.enum(['people', 'attributes', 'logs', 'send', 'any']);
+const EndpointSchema = z.enum(['people', 'attributes', 'logs', 'send', 'templates', 'any']);
 const FaultCommon = {
   /** How many matching requests this fault applies to. Default 1. */
   times: z.number().int().positive().optional(),
@@ -657,6 +657,45 @@ const MALFORMED_LOG = (n: number): unknown[] => [
 class EmulatorNotFound extends Error {}
 class EmulatorConflict extends Error {}
 
+/** Infobip's names for Meta's statuses (§2.4): the first pause is FIRST_PAUSED. */
+const INFOBIP_STATUS: Record<string, string> = { PAUSED: 'FIRST_PAUSED' };
+
+/** One template of `GET /whatsapp/2/senders/{sender}/templates` (§2.4). */
+function infobipTemplateRow(template: StoredTemplate): Record<string, unknown> {
+  const header = template.header;
+  const structure: Record<string, unknown> = {
+    body: {
+      text: template.body,
+      examples: Array.from({ length: countVariables(template.body) }, (_, i) => `example_${i + 1}`),
+    },
+    type: header && header.format !== 'TEXT' ? 'MEDIA' : 'TEXT',
+  };
+  if (header?.format === 'TEXT') structure.header = { format: 'TEXT', text: header.text };
+  else if (header)
+    structure.header = { format: header.format, ...(header.exampleUrl && { example: header.exampleUrl }) };
+  if (template.footer) structure.footer = { text: template.footer };
+  if (template.buttons?.length) {
+    structure.buttons = template.buttons.map((button) =>
+      button.type === 'PHONE_NUMBER'
+        ? { type: button.type, text: button.text, phoneNumber: button.phone_number }
+        : { ...button },
+    );
+  }
+  return {
+    id: template.waTemplateId,
+    businessAccountId: 300000000000001,
+    name: template.name,
+    language: template.language,
+    status: INFOBIP_STATUS[template.approvalStatus] ?? template.approvalStatus,
+    category: template.category,
+    structure,
+    quality: template.quality,
+    createdAt: `${template.createdAt.slice(0, 23)}+0000`,
+    lastUpdatedAt: `${template.modifiedAt.slice(0, 23)}+0000`,
+    platform: null,
+  };
+}
+
 /**
  * A business-scoped user id: WhatsApp's address for a user known by username, which Infobip
  * accepts in `to` (≤150) and writes in `from`. Its exact shape is UNCONFIRMED; what matters is
@@ -726,7 +765,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   let dataVersion = 0;
   let faults: Array<{ fault: InfobipEmulatorFault; remaining: number }> = [];
   let requestLog: InfobipRecordedRequest[] = [];
-  let counts = { people: 0, attributes: 0, logs: 0, send: 0, other: 0 };
+  let counts = { people: 0, attributes: 0, logs: 0, send: 0, templates: 0, other: 0 };
   let messages = new Map<string, InfobipAcceptedMessage>();
   let deliveries: InfobipWebhookDelivery[] = [];
   let windows: Record<'people' | 'logs', number[]> = { people: [], logs: [] };
@@ -992,7 +1031,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       dataVersion += 1;
       faults = [];
       requestLog = [];
-      counts = { people: 0, attributes: 0, logs: 0, send: 0, other: 0 };
+      counts = { people: 0, attributes: 0, logs: 0, send: 0, templates: 0, other: 0 };
       messages = new Map();
       deliveries = [];
       windows = { people: [], logs: [] };
@@ -1007,7 +1046,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   function takeFault(endpoint: InfobipEndpoint): InfobipEmulatorFault | undefined {
     const index = faults.findIndex(({ fault }) => {
       if (fault.endpoint && fault.endpoint !== 'any' && fault.endpoint !== endpoint) return false;
-      return !(fault.kind === 'malformed' && (endpoint === 'send' || endpoint === 'attributes'));
+      return !(fault.kind === 'malformed' && !(endpoint === 'people' || endpoint === 'logs'));
     });
     if (index < 0) return undefined;
     const entry = faults[index]!;
@@ -1065,7 +1104,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       return null;
     }
     if (endpoint !== 'send') {
-      const waitMs = overLimit(endpoint === 'attributes' ? 'people' : endpoint);
+      const waitMs = endpoint === 'templates' ? undefined : overLimit(endpoint === 'attributes' ? 'people' : endpoint);
       if (waitMs !== undefined) {
         tooManyRequests(res, Math.max(1, Math.ceil(waitMs / 1000)), 'E429');
         return null;
@@ -1663,6 +1702,15 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     res.json({ createdAt: attribute.createdAt, modifiedAt: attribute.createdAt, name, dataType: attribute.dataType });
   });
   app.get('/people/2/persons', handlePeople);
+  app.get('/whatsapp/2/senders/:sender/templates', (req, res) => {
+    if (!admit('templates', req, res)) return;
+    const sender = options.whatsappSender?.replace(/\D/g, '') ?? INFOBIP_EMULATOR_SENDER;
+    if (req.params.sender !== sender) {
+      res.status(404).json(serviceException('NOT_FOUND', `Sender ${req.params.sender} is not registered`));
+      return;
+    }
+    res.json({ templates: [...templates.values()].map((template) => infobipTemplateRow(template)) });
+  });
   app.get('/sms/3/logs', handleLogs);
   app.post('/whatsapp/1/message/template', handleSend);
   app.use((req, res) => {
@@ -1701,7 +1749,9 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
             ? 'logs'
             : req.method === 'POST' && req.path === '/whatsapp/1/message/template'
               ? 'send'
-              : 'other';
+              : req.method === 'GET' && /^\/whatsapp\/2\/senders\/[^/]+\/templates$/.test(req.path)
+                ? 'templates'
+                : 'other';
     counts[endpoint] += 1;
     const entry: InfobipRecordedRequest = {
       seq: ++requestSeq,

@@ -28,6 +28,10 @@ export const EmulatorTemplateSchema = z.object({
   body: z.string().min(1),
   footer: z.string().optional(),
   buttons: z.array(ButtonSchema).optional(),
+  /** The provider's quality rating (Meta's GREEN / YELLOW / RED / UNKNOWN). */
+  quality: z.enum(['GREEN', 'YELLOW', 'RED', 'UNKNOWN']).default('UNKNOWN'),
+  /** Why review refused it (Meta's reason codes, e.g. INVALID_FORMAT), for a REJECTED template. */
+  rejectionReason: z.string().optional(),
   /**
    * Fields of the template-list row replaced verbatim: how tests serve what real Interakt
    * sometimes does (double-encoded or broken `buttons`, an old category, a missing field).

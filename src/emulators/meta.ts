@@ -33,10 +33,19 @@ import {
   type EmulatorTemplate,
   type StoredTemplate,
 } from './interakt-templates';
+import {
+  CreateTemplateSchema,
+  definitionProblem,
+  metaTemplateRow,
+  templateFromDefinition,
+  webhookLanguage,
+} from './meta-templates';
 
 export { DEFAULT_EMULATOR_TEMPLATES, type EmulatorTemplate } from './interakt-templates';
 
 export const META_EMULATOR_PHONE_NUMBER_ID = '100000000000001';
+/** The emulator's WhatsApp Business Account, whose `message_templates` it serves. */
+export const META_EMULATOR_WABA_ID = '200000000000001';
 /** What `npm run emulator -- --provider meta` accepts as the Bearer token. */
 export const META_EMULATOR_ACCESS_TOKEN = 'emulator-token';
 /** Meta's own webhook timeout is not documented; the emulator is as impatient as Interakt's. */
@@ -144,7 +153,19 @@ export interface MetaRecordedRequest {
 export type MetaWebhookDeliveryEvent =
   | { kind: 'status'; messageId: string; status: MetaStatus }
   | { kind: 'inbound'; messageId: string; from: string }
-  | { kind: 'error'; code: number };
+  | { kind: 'error'; code: number }
+  | { kind: 'template_status'; templateId: string; event: string }
+  | { kind: 'template_quality'; templateId: string; score: string };
+
+/** A review outcome or status change of a template (`message_template_status_update`). */
+export interface MetaTemplateReview {
+  /** APPROVED, REJECTED, PAUSED, DISABLED, FLAGGED, IN_APPEAL, REINSTATED, PENDING_DELETION, … */
+  event: string;
+  /** Rejection reason (INVALID_FORMAT, PROMOTIONAL, …); `NONE` otherwise. */
+  reason?: string;
+}
+
+export type MetaTemplateQuality = 'GREEN' | 'YELLOW' | 'RED' | 'UNKNOWN';
 
 /** An error Meta raises for the number rather than for one message (`value.errors`). */
 export interface MetaAccountError {
@@ -204,6 +225,15 @@ export interface MetaEmulatorState {
   pendingFaults(): MetaEmulatorFault[];
   injectFault(fault: MetaEmulatorFault): void;
   upsertTemplate(template: EmulatorTemplate): StoredTemplate;
+  /** Deletes a template, as deleting it in WhatsApp Manager would; false when there was none. */
+  removeTemplate(name: string, language: string): boolean;
+  /**
+   * Reviews a template (or changes its status), as Meta does, and posts the
+   * `message_template_status_update` webhook: APPROVED makes it sendable, PAUSED and DISABLED stop it.
+   */
+  reviewTemplate(name: string, language: string, review: MetaTemplateReview): Promise<MetaWebhookDelivery>;
+  /** Changes a template's quality rating and posts the `message_template_quality_update` webhook. */
+  rateTemplate(name: string, language: string, score: MetaTemplateQuality): Promise<MetaWebhookDelivery>;
   configureWebhooks(settings: MetaWebhookSettings): void;
   /** Posts one status now, whatever was posted before: duplicates and out-of-order on purpose. */
   deliverWebhook(
@@ -361,7 +391,7 @@ const SettingsSchema = z.object({
 export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
   const phoneNumberId = options.phoneNumberId ?? META_EMULATOR_PHONE_NUMBER_ID;
   const displayPhoneNumber = options.displayPhoneNumber ?? '15550001234';
-  const wabaId = options.wabaId ?? '200000000000001';
+  const wabaId = options.wabaId ?? META_EMULATOR_WABA_ID;
   const batchWindowMs = options.batchWindowMs ?? 50;
   const initialSettings = {
     webhookUrl: options.webhookUrl,
@@ -429,6 +459,9 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
     deliverStatusBatch,
     deliverInboundMessage,
     deliverAccountErrors,
+    reviewTemplate,
+    rateTemplate,
+    removeTemplate: (name, language) => templates.delete(templateKey(name, language)),
     reset() {
       stopPendingWork();
       settings = { ...initialSettings };
@@ -547,6 +580,74 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
         }),
       }),
       errors.map((error) => ({ kind: 'error', code: error.code })),
+    );
+  }
+
+  function templateOrThrow(name: string, language: string): StoredTemplate {
+    const template = templates.get(templateKey(name, language));
+    if (!template) throw new EmulatorNotFound(`No template ${name} (${language})`);
+    return template;
+  }
+
+  /** A WhatsApp Business Account change (template webhooks carry `time`, message webhooks do not). */
+  function accountChange(field: string, value: Record<string, unknown>): Record<string, unknown> {
+    return {
+      object: 'whatsapp_business_account',
+      entry: [{ id: wabaId, time: Math.floor(Date.now() / 1000), changes: [{ field, value }] }],
+    };
+  }
+
+  async function reviewTemplate(
+    name: string,
+    language: string,
+    review: MetaTemplateReview,
+  ): Promise<MetaWebhookDelivery> {
+    const template = templateOrThrow(name, language);
+    const reason = review.reason ?? (review.event === 'REJECTED' ? 'INVALID_FORMAT' : 'NONE');
+    // What the store can hold; events that are not a status (LOCKED, UNLOCKED) leave it as it was.
+    const status = review.event === 'REINSTATED' ? 'APPROVED' : review.event;
+    if (EmulatorTemplateSchema.shape.approvalStatus.safeParse(status).success) {
+      templates.set(
+        templateKey(name, language),
+        storeTemplate(
+          {
+            ...template,
+            approvalStatus: status as StoredTemplate['approvalStatus'],
+            ...(review.event === 'REJECTED' && { rejectionReason: reason }),
+          },
+          template,
+        ),
+      );
+    }
+    return post(
+      accountChange('message_template_status_update', {
+        event: review.event,
+        message_template_id: Number(template.waTemplateId),
+        message_template_name: template.name,
+        message_template_language: webhookLanguage(template.language),
+        reason,
+        message_template_category: template.category,
+      }),
+      [{ kind: 'template_status', templateId: template.waTemplateId, event: review.event }],
+    );
+  }
+
+  async function rateTemplate(
+    name: string,
+    language: string,
+    score: MetaTemplateQuality,
+  ): Promise<MetaWebhookDelivery> {
+    const template = templateOrThrow(name, language);
+    templates.set(templateKey(name, language), storeTemplate({ ...template, quality: score }, template));
+    return post(
+      accountChange('message_template_quality_update', {
+        previous_quality_score: template.quality,
+        new_quality_score: score,
+        message_template_id: Number(template.waTemplateId),
+        message_template_name: template.name,
+        message_template_language: webhookLanguage(template.language),
+      }),
+      [{ kind: 'template_quality', templateId: template.waTemplateId, score }],
     );
   }
 
@@ -809,6 +910,14 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
   control.post('/templates', (req, res) => {
     res.json({ template: state.upsertTemplate(EmulatorTemplateSchema.parse(req.body)) });
   });
+  control.post('/templates/:name/:language/review', async (req, res) => {
+    const review = z.object({ event: z.string().min(1), reason: z.string().min(1).optional() }).parse(req.body);
+    res.json({ delivery: await reviewTemplate(req.params.name, req.params.language, review) });
+  });
+  control.post('/templates/:name/:language/quality', async (req, res) => {
+    const { score } = z.object({ score: z.enum(['GREEN', 'YELLOW', 'RED', 'UNKNOWN']) }).parse(req.body);
+    res.json({ delivery: await rateTemplate(req.params.name, req.params.language, score) });
+  });
   control.post('/settings', (req, res) => {
     const update = SettingsSchema.parse(req.body);
     state.configureWebhooks({
@@ -832,6 +941,107 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
     }
     return handleSend(req, res);
   });
+  app.get('/:version/:wabaId/message_templates', (req, res, next) => {
+    if (!/^v\d+\.\d+$/.test(req.params.version)) return next();
+    if (!graphAccount(req, res)) return;
+    const query = req.query as Record<string, unknown>;
+    const limit = query.limit === undefined ? 25 : Number(query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      sendGraphError(res, new GraphError(100, 'limit must be an integer from 1 to 1000'));
+      return;
+    }
+    let offset = 0;
+    if (typeof query.after === 'string') {
+      offset = Number(Buffer.from(query.after, 'base64url').toString('utf8'));
+      if (!Number.isInteger(offset) || offset < 0) {
+        sendGraphError(res, new GraphError(100, 'after is not a valid cursor'));
+        return;
+      }
+    }
+    const name = typeof query.name === 'string' ? query.name : undefined;
+    const all = [...templates.values()].filter((template) => name === undefined || template.name === name);
+    const page = all.slice(offset, offset + limit);
+    const cursor = (at: number) => Buffer.from(String(at)).toString('base64url');
+    const more = offset + page.length < all.length;
+    res.json({
+      data: page.map(metaTemplateRow),
+      paging: {
+        cursors: { before: cursor(offset), after: cursor(offset + page.length) },
+        ...(more && {
+          next: `${req.protocol}://${req.get('host')}${req.path}?limit=${limit}&after=${cursor(offset + page.length)}`,
+        }),
+      },
+    });
+  });
+  app.post('/:version/:wabaId/message_templates', (req, res, next) => {
+    if (!/^v\d+\.\d+$/.test(req.params.version)) return next();
+    if (!graphAccount(req, res)) return;
+    const parsed = CreateTemplateSchema.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      sendGraphError(
+        res,
+        new GraphError(100, issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'Invalid template'),
+      );
+      return;
+    }
+    const problem = definitionProblem(parsed.data);
+    if (problem) {
+      sendGraphError(res, new GraphError(100, problem));
+      return;
+    }
+    const key = templateKey(parsed.data.name, parsed.data.language);
+    if (templates.has(key)) {
+      res.status(400).json({
+        error: {
+          ...graphErrorBody(100, `Content in ${parsed.data.language} already exists for ${parsed.data.name}`).error,
+          error_subcode: 2388024,
+        },
+      });
+      return;
+    }
+    const stored = storeTemplate(templateFromDefinition(parsed.data));
+    templates.set(key, stored);
+    res.json({ id: stored.waTemplateId, status: stored.approvalStatus, category: stored.category });
+  });
+  app.get('/:version/:templateId', (req, res, next) => {
+    if (!/^v\d+\.\d+$/.test(req.params.version)) return next();
+    if (!isAuthorized(req, options.accessToken)) {
+      sendGraphError(res, new GraphError(190, 'Invalid OAuth 2.0 Access Token'));
+      return;
+    }
+    const template = [...templates.values()].find((candidate) => candidate.waTemplateId === req.params.templateId);
+    if (!template) {
+      sendGraphError(res, new GraphError(100, `Object with ID '${req.params.templateId}' does not exist`));
+      return;
+    }
+    const row = metaTemplateRow(template);
+    res.json({
+      id: row.id,
+      name: row.name,
+      status: row.status,
+      ...(row.rejected_reason !== undefined && { rejected_reason: row.rejected_reason }),
+    });
+  });
+
+  /** The Bearer token and the WABA id of a template-edge request; answers the Graph error itself. */
+  function graphAccount(req: Request, res: Response): boolean {
+    if (!isAuthorized(req, options.accessToken)) {
+      sendGraphError(res, new GraphError(190, 'Invalid OAuth 2.0 Access Token'));
+      return false;
+    }
+    if (req.params.wabaId !== wabaId) {
+      res.status(400).json({
+        error: {
+          ...graphErrorBody(100, 'Unknown WhatsApp Business Account id').error,
+          message: `Unsupported get request. Object with ID '${req.params.wabaId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
+          error_subcode: 33,
+        },
+      });
+      return false;
+    }
+    return true;
+  }
   app.use((req, res) => {
     res.status(400).json(graphErrorBody(100, `Unknown path components: ${req.path}`));
   });

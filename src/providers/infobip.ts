@@ -227,10 +227,10 @@ interface ErrorCodeBody {
   violations?: unknown;
 }
 
-type Endpoint = 'people' | 'logs' | 'send';
+type Endpoint = 'people' | 'logs' | 'send' | 'templates';
 
 /** Used when a 429 names no Retry-After: a second clears People's window; a minute window needs longer. */
-const DEFAULT_RETRY_AFTER_MS: Record<Endpoint, number> = { people: 1_000, logs: 30_000, send: 1_000 };
+const DEFAULT_RETRY_AFTER_MS: Record<Endpoint, number> = { people: 1_000, logs: 30_000, send: 1_000, templates: 1_000 };
 
 const text = (value: unknown): string | undefined =>
   typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
@@ -383,7 +383,21 @@ async function request(
   throw error;
 }
 
-const baseOf = (options: InfobipClientOptions): string => options.baseUrl.replace(/\/+$/, '');
+const baseOf = (options: Pick<InfobipClientOptions, 'baseUrl'>): string => options.baseUrl.replace(/\/+$/, '');
+
+/** One GET against the account's base URL, classified like every other Infobip call (for infobip-templates.ts). */
+export function infobipGet(
+  options: Pick<InfobipClientOptions, 'baseUrl' | 'getApiKey' | 'timeoutMs' | 'fetch'>,
+  pathAndQuery: string,
+): Promise<unknown> {
+  return request(
+    { base: baseOf(options), options: options as InfobipClientOptions },
+    'templates',
+    'GET',
+    pathAndQuery,
+    undefined,
+  );
+}
 
 function checkPageSize(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > INFOBIP_MAX_PAGE_SIZE) {

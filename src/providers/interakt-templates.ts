@@ -5,6 +5,23 @@
  * never throws: a row it cannot use comes back as `{ ok: false, reason }` and the sync counts it.
  */
 import { callProvider } from './transport';
+import {
+  MEDIA_HEADERS,
+  describe,
+  isRecord,
+  limit,
+  optionalId,
+  optionalText,
+  parseButtons,
+  parseJsonObject,
+  parseRejectionReason,
+  requiredText,
+  RowError,
+  rowFailure,
+  type ParsedTemplate,
+  type SyncedTemplate,
+  type TemplateSource,
+} from './templates';
 import { normaliseApprovalStatus } from './approval-status';
 import { ProviderError } from './errors';
 import {
@@ -160,6 +177,27 @@ export function createInteraktTemplateClient(options: InteraktTemplateClientOpti
   return { listTemplatesPage, pages };
 }
 
+/** Interakt's template lists as a sync reads them: one list per approval status, paged by offset. */
+export function createInteraktTemplateSource(options: InteraktTemplateClientOptions): TemplateSource {
+  const client = createInteraktTemplateClient(options);
+  return {
+    provider: 'interakt',
+    async *pages(from?: unknown) {
+      for await (const page of client.pages(isCursor(from) ? from : undefined)) {
+        yield {
+          rows: page.rows,
+          next: page.next,
+          describeRow: (index) => `${page.approvalStatus} list, row ${page.offset + index}`,
+        };
+      }
+    },
+    parse: parseInteraktTemplate,
+  };
+}
+
+const isCursor = (value: unknown): value is InteraktTemplateCursor =>
+  isRecord(value) && Number.isInteger(value.status) && Number.isInteger(value.offset);
+
 /** What identifies a row across pages: Interakt's id, else name + language, else the row itself. */
 function rowFingerprint(row: unknown): string {
   if (!isRecord(row)) return `raw:${JSON.stringify(row)}`;
@@ -170,69 +208,11 @@ function rowFingerprint(row: unknown): string {
 // ---------------------------------------------------------------------------------------------
 // Parsing one row
 
-export type SyncedHeaderType = 'none' | 'text' | 'document' | 'image' | 'video';
+export type { SyncedHeaderType, SyncedTemplate, SyncedTemplateButton } from './templates';
+export type ParsedInteraktTemplate = ParsedTemplate;
+export { parseButtons } from './templates';
 
-/**
- * A button as Message Master stores it (JSON in `Buttons`, the shape of `TemplateButton` in
- * db/queries/templates.ts). `type` keeps Meta's names; one Message Master does not know (FLOW,
- * OTP, CATALOG…) is kept verbatim, because Interakt numbers button values by position among all
- * of a template's buttons.
- */
-export interface SyncedTemplateButton {
-  /** `QUICK_REPLY`, `URL`, `PHONE_NUMBER`, `COPY_CODE`, or whatever else Interakt sends. */
-  type: string;
-  text: string;
-  /** For URL buttons; `{{1}}` at the end marks a dynamic suffix. */
-  url?: string;
-  /** For PHONE_NUMBER buttons. */
-  phoneNumber?: string;
-  /** Example value of a dynamic URL suffix or a copy code. */
-  example?: string;
-}
-
-export interface SyncedTemplate {
-  name: string;
-  language: string;
-  category: string | null;
-  /** Normalised by templates/approval-status.ts (`APPROVED` → `Approved`); unknown values verbatim. */
-  approvalStatus: string;
-  rejectionReason: string | null;
-  headerType: SyncedHeaderType;
-  headerText: string | null;
-  headerMediaUrl: string | null;
-  body: string;
-  footer: string | null;
-  buttons: SyncedTemplateButton[];
-  providerTemplateId: string | null;
-}
-
-export type ParsedInteraktTemplate =
-  | { ok: true; template: SyncedTemplate }
-  /** `key` is set when the row named its template: it exists upstream even if it is unusable. */
-  | { ok: false; reason: string; key?: { name: string; language: string } };
-
-/** Column widths of MessageMaster on SQL Server: a longer value is refused here, not by the database. */
-const MAX_LENGTH = {
-  name: 200,
-  language: 20,
-  category: 50,
-  approvalStatus: 30,
-  headerText: 1000,
-  footer: 200,
-  providerTemplateId: 200,
-  headerMediaUrl: 2048,
-  rejectionReason: 1000,
-} as const;
-
-const MEDIA_HEADERS: Readonly<Record<string, SyncedHeaderType>> = {
-  DOCUMENT: 'document',
-  IMAGE: 'image',
-  VIDEO: 'video',
-};
-
-class RowError extends Error {}
-
-export function parseInteraktTemplate(raw: unknown): ParsedInteraktTemplate {
+export function parseInteraktTemplate(raw: unknown): ParsedTemplate {
   let key: { name: string; language: string } | undefined;
   try {
     if (!isRecord(raw)) throw new RowError(`template row is ${describe(raw)}, not an object`);
@@ -262,11 +242,7 @@ export function parseInteraktTemplate(raw: unknown): ParsedInteraktTemplate {
     };
     return { ok: true, template };
   } catch (error) {
-    const reason =
-      error instanceof RowError
-        ? error.message
-        : `unexpected ${error instanceof Error ? error.message : String(error)}`;
-    return key ? { ok: false, reason, key } : { ok: false, reason };
+    return rowFailure(error, key);
   }
 }
 
@@ -288,102 +264,4 @@ function parseHeader(
     headerText: null,
     headerMediaUrl: limit('headerMediaUrl', url && /^https?:\/\//i.test(url) ? url : null),
   };
-}
-
-/** Decoding stops after this many layers: one JSON string inside another is the worst seen. */
-const MAX_BUTTON_DECODES = 3;
-
-/** Buttons arrive as an array, a JSON string of one, or that string JSON-encoded again. */
-export function parseButtons(value: unknown): SyncedTemplateButton[] {
-  let decoded = value;
-  for (let layer = 0; typeof decoded === 'string' && layer < MAX_BUTTON_DECODES; layer++) {
-    const text = decoded.trim();
-    if (text === '' || text === 'null') return [];
-    try {
-      decoded = JSON.parse(text);
-    } catch {
-      throw new RowError(`buttons is not valid JSON: ${text.slice(0, 80)}`);
-    }
-  }
-  if (decoded === null || decoded === undefined) return [];
-  // Some payloads wrap the list as {"buttons": [...]}.
-  if (isRecord(decoded) && Array.isArray(decoded.buttons)) decoded = decoded.buttons;
-  if (!Array.isArray(decoded)) throw new RowError(`buttons is ${describe(decoded)}, not a list`);
-  return decoded.map((button, index) => parseButton(button, index));
-}
-
-function parseButton(raw: unknown, index: number): SyncedTemplateButton {
-  if (!isRecord(raw)) throw new RowError(`button ${index} is ${describe(raw)}, not an object`);
-  const type = optionalText(raw, 'type')
-    ?.toUpperCase()
-    .replace(/[\s-]+/g, '_');
-  if (!type) throw new RowError(`button ${index} has no type`);
-  const text = optionalText(raw, 'text');
-  if (text === null) throw new RowError(`button ${index} (${type}) has no text`);
-  const button: SyncedTemplateButton = { type, text };
-  const url = optionalText(raw, 'url');
-  if (url !== null) button.url = url;
-  const phone = optionalText(raw, 'phone_number') ?? optionalText(raw, 'phoneNumber');
-  if (phone !== null) button.phoneNumber = phone;
-  const example = Array.isArray(raw.example) ? raw.example.find((value) => typeof value === 'string') : raw.example;
-  if (typeof example === 'string' && example.trim() !== '') button.example = example.trim();
-  if (type === 'URL' && button.url === undefined) throw new RowError(`button ${index} (URL) has no url`);
-  if (type === 'PHONE_NUMBER' && button.phoneNumber === undefined)
-    throw new RowError(`button ${index} (PHONE_NUMBER) has no phone number`);
-  return button;
-}
-
-/** Meta writes `NONE` when nothing was rejected; a long reason is cut, not refused. */
-function parseRejectionReason(value: unknown): string | null {
-  if (typeof value !== 'string') return null;
-  const reason = value.trim();
-  if (reason === '' || reason.toUpperCase() === 'NONE' || reason.toLowerCase() === 'null') return null;
-  return reason.length > MAX_LENGTH.rejectionReason ? `${reason.slice(0, MAX_LENGTH.rejectionReason - 1)}…` : reason;
-}
-
-function requiredText(raw: Record<string, unknown>, field: string): string {
-  const value = optionalText(raw, field);
-  if (value === null) throw new RowError(`${field} is missing`);
-  return value;
-}
-
-/** A non-empty trimmed string, or null for missing / null / blank; numbers and booleans are refused. */
-function optionalText(raw: Record<string, unknown>, field: string): string | null {
-  const value = raw[field];
-  if (value === null || value === undefined) return null;
-  if (typeof value !== 'string') throw new RowError(`${field} is ${describe(value)}, not text`);
-  const text = value.trim();
-  return text === '' ? null : text;
-}
-
-function optionalId(value: unknown): string | null {
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  if (typeof value === 'string' && value.trim() !== '') return value.trim();
-  return null;
-}
-
-function limit<T extends string | null>(field: keyof typeof MAX_LENGTH, value: T): T {
-  if (value !== null && value.length > MAX_LENGTH[field]) {
-    throw new RowError(`${field} is ${value.length} characters; at most ${MAX_LENGTH[field]} fit`);
-  }
-  return value;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function parseJsonObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return isRecord(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }

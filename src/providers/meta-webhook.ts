@@ -100,7 +100,61 @@ export interface MetaErrorEvent {
   raw: string;
 }
 
-export type MetaWebhookEvent = MetaStatusEvent | MetaInboundEvent | MetaErrorEvent;
+/**
+ * A template's status or quality changed (`message_template_status_update`,
+ * `message_template_quality_update`; WhatsApp Business Account webhooks, §3.2).
+ */
+export interface MetaTemplateEvent {
+  kind: 'template';
+  templateId: string | null;
+  name: string | null;
+  /** As Meta wrote it (its documented examples write `en-US` where lists write `en_US`). */
+  language: string | null;
+  /** The status event (APPROVED, REJECTED, PAUSED, DISABLED, …); null for a quality change. */
+  event: string | null;
+  /** Why it was rejected (or `NONE`), with Meta's explanation when it gives one. */
+  reason: string | null;
+  /** The new quality rating (GREEN, YELLOW, RED, UNKNOWN); null for a status change. */
+  qualityScore: string | null;
+  /** The entry's `time`, else when the POST arrived. */
+  at: Date;
+  /** The change's value with the entry's id and time, as JSON: its dedupe key is derived from it. */
+  raw: string;
+}
+
+export type MetaWebhookEvent = MetaStatusEvent | MetaInboundEvent | MetaErrorEvent | MetaTemplateEvent;
+
+const TEMPLATE_FIELDS: ReadonlySet<string> = new Set([
+  'message_template_status_update',
+  'message_template_quality_update',
+]);
+
+function readTemplateChange(
+  value: Json,
+  entry: { id: string | null; time: unknown },
+  at: Date,
+): MetaTemplateEvent | null {
+  const templateId = codeText(value.message_template_id);
+  const name = str(value.message_template_name);
+  if (!templateId && !name) return null;
+  const qualityScore = str(value.new_quality_score);
+  const event = qualityScore ? null : str(value.event);
+  if (!qualityScore && !event) return null;
+  const info = obj(value.rejection_info);
+  const reasonCode = str(value.reason);
+  const explanation = str(info.reason);
+  return {
+    kind: 'template',
+    templateId,
+    name,
+    language: str(value.message_template_language),
+    event,
+    reason: reasonCode && explanation ? `${reasonCode}: ${explanation}` : (reasonCode ?? explanation),
+    qualityScore,
+    at,
+    raw: JSON.stringify({ entry: entry.id, time: entry.time ?? null, value }),
+  };
+}
 
 const STATUSES: ReadonlySet<string> = new Set<DeliveryStatus>(['sent', 'delivered', 'read', 'failed']);
 
@@ -134,6 +188,11 @@ export function parseMetaWebhook(payload: unknown, receivedAt: Date = new Date()
     const entryTime = unixSeconds(obj(entry).time);
     for (const change of list(obj(entry).changes)) {
       const { field, value } = obj(change);
+      if (typeof field === 'string' && TEMPLATE_FIELDS.has(field)) {
+        const event = readTemplateChange(obj(value), { id: entryId, time: obj(entry).time }, entryTime ?? receivedAt);
+        if (event) events.push(event);
+        continue;
+      }
       if (field !== undefined && field !== 'messages') continue;
       const content = obj(value);
       const phoneNumberId = str(obj(content.metadata).phone_number_id);

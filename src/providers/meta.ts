@@ -354,3 +354,6 @@ function parseJson(text: string): (MetaSendResponse & { error?: MetaGraphError }
     return undefined;
   }
 }
+
+/** Shared with the template client (meta-templates.ts), so both classify Graph failures alike. */
+export { classifyResponse as classifyMetaResponse, parseJson as parseMetaJson };

@@ -5,5 +5,8 @@
  */
 export const templateSyncWorkflowId = (runId: number): string => `template-sync-${runId}`;
 
-/** One schedule per provider account; Interakt is the only provider synced so far. */
-export const TEMPLATE_SYNC_SCHEDULE_ID = 'template-sync-interakt';
+/** One schedule per provider: `template-sync-<provider>`. */
+export const templateSyncScheduleId = (provider: string): string => `template-sync-${provider}`;
+
+/** Interakt's schedule, the first one (and the default where no provider is named). */
+export const TEMPLATE_SYNC_SCHEDULE_ID = templateSyncScheduleId('interakt');

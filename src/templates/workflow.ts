@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  patched,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -28,14 +29,20 @@ const { startTemplateSyncRun, failTemplateSyncRun } = proxyActivities<TemplateSy
  * the run fails and the next scheduled sync starts over. A refused request or a bad API key is
  * not retried at all (the activity marks those non-retryable).
  */
-const { syncInteraktTemplates } = proxyActivities<TemplateSyncActivities>({
+const { syncProviderTemplates, syncInteraktTemplates } = proxyActivities<TemplateSyncActivities>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 5 },
 });
 
 /**
- * Syncs Message Master with Interakt's template list and records the run in TemplateSyncRuns.
+ * Since the sync reads whichever provider the deployment sends through, its activity is
+ * `syncProviderTemplates`; runs started before call it by its first name (same activity).
+ */
+const PROVIDER_TEMPLATE_SYNC = 'provider-template-sync';
+
+/**
+ * Syncs Message Master with the provider's template list and records the run in TemplateSyncRuns.
  * Started by `POST /templates/sync` (with the run row it created) or by the hourly schedule
  * (without one). Ends when the pass completes, or fails after the run is marked failed.
  */
@@ -44,6 +51,7 @@ export async function templateSyncWorkflow(input: TemplateSyncWorkflowInput = {}
     input.runId ??
     (await startTemplateSyncRun({ trigger: 'schedule', startedAtMs: workflowInfo().startTime.getTime() }));
   try {
+    if (patched(PROVIDER_TEMPLATE_SYNC)) return await syncProviderTemplates({ runId });
     return await syncInteraktTemplates({ runId });
   } catch (error) {
     const reason =

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { recordWebhookEvent } from '../db/queries';
+import { applyTemplateStatusUpdate, findWebhookEvent, recordWebhookEvent } from '../db/queries';
+import { normaliseApprovalStatus } from '../providers/approval-status';
 import type { DeliveryStatus } from './ingest';
 import { normalizePhone } from '../providers/phone';
 import type { ProviderName } from '../shared';
@@ -40,6 +41,65 @@ export interface ParsedErrorEvent {
   at: Date;
   /** The error as received, with what identifies its delivery (JSON text): its dedupe key is derived from it. */
   raw: string;
+}
+
+/** A provider's word on one template: its status (approved, paused, …) or its quality rating. */
+export interface ParsedTemplateEvent {
+  templateId: string | null;
+  name: string | null;
+  language: string | null;
+  /** The provider's status event (APPROVED, PAUSED, …); null for a quality change. */
+  event: string | null;
+  reason: string | null;
+  qualityScore: string | null;
+  at: Date;
+  /** The change as received, with what identifies its delivery (JSON text): its dedupe key is derived from it. */
+  raw: string;
+}
+
+/** Events that say something about a template without changing its approval (an edit lock). */
+const NOT_A_STATUS: ReadonlySet<string> = new Set(['LOCKED', 'UNLOCKED']);
+
+/**
+ * Applies a template status or quality webhook to Message Master at once, so the next send of a
+ * paused or disabled template is refused as `template_not_usable` instead of reaching the
+ * provider; and records it in the event ledger, once per delivery.
+ */
+export function templateStatusSink(deps: Pick<ApiContext, 'db' | 'log'>, provider: ProviderName) {
+  return async (event: ParsedTemplateEvent, { receivedAt }: { receivedAt: Date }): Promise<void> => {
+    const digest = createHash('sha256').update(event.raw).digest('base64url').slice(0, 32);
+    const dedupeKey = `template:${digest}`;
+    if (await findWebhookEvent(deps.db, { provider, dedupeKey })) return;
+    const status =
+      event.event && !NOT_A_STATUS.has(event.event.toUpperCase()) ? normaliseApprovalStatus(event.event) : undefined;
+    const result = await applyTemplateStatusUpdate(deps.db, {
+      provider,
+      providerTemplateId: event.templateId,
+      name: event.name,
+      language: event.language,
+      ...(status !== undefined && {
+        approvalStatus: status,
+        // A rejection says why; any other status clears an old reason.
+        rejectionReason: status === 'Rejected' ? (event.reason && event.reason !== 'NONE' ? event.reason : null) : null,
+      }),
+      ...(event.qualityScore && { qualityScore: event.qualityScore }),
+      at: event.at,
+    });
+    await recordWebhookEvent(deps.db, {
+      provider,
+      dedupeKey,
+      eventType: event.event ? `template_${event.event.toLowerCase()}` : 'template_quality',
+      providerMessageId: null,
+      messageId: null,
+      outcome: result.templateId === null ? 'unknown_template' : result.changed ? 'applied' : 'unchanged',
+      receivedAt,
+      payload: event.raw,
+    });
+    if (result.templateId === null)
+      deps.log(
+        `[webhooks] ${provider} template ${event.name ?? event.templateId} (${event.language}) is not in Message Master; the next sync brings it`,
+      );
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import type { ApiContext } from '../api/context';
-import { webhookIngestionSink } from './ingestion';
+import { templateStatusSink, webhookIngestionSink } from './ingestion';
 import { metaWebhookRouter } from './meta-routes';
 
 /** Meta Cloud API webhooks, applied by the same exactly-once ingestion as Interakt's. */
@@ -8,6 +8,6 @@ export function metaWebhooks(deps: ApiContext): Router {
   return metaWebhookRouter({
     appSecret: deps.meta.appSecret,
     verifyToken: deps.meta.verifyToken,
-    sink: webhookIngestionSink(deps, 'meta'),
+    sink: { ...webhookIngestionSink(deps, 'meta'), template: templateStatusSink(deps, 'meta') },
   });
 }

@@ -7,6 +7,7 @@ import {
   type MetaErrorEvent,
   type MetaInboundEvent,
   type MetaStatusEvent,
+  type MetaTemplateEvent,
 } from '../providers/meta-webhook';
 import { AppError } from '../errors';
 
@@ -20,6 +21,8 @@ export interface MetaWebhookSink {
   inbound(event: MetaInboundEvent, context: MetaWebhookContext): Promise<void> | void;
   /** An error Meta raised for the number, not for one message (`value.errors`). */
   error(event: MetaErrorEvent, context: MetaWebhookContext): Promise<void> | void;
+  /** A template's status or quality changed: applied at once, so a paused template stops being sent. */
+  template(event: MetaTemplateEvent, context: MetaWebhookContext): Promise<void> | void;
 }
 
 export interface MetaWebhookContext {
@@ -81,6 +84,7 @@ export function metaWebhookRouter(options: MetaWebhookRouterOptions): Router {
     let statuses = 0;
     let inbound = 0;
     let errors = 0;
+    let templates = 0;
     for (const event of events) {
       if (event.kind === 'status') {
         await options.sink.status(event, context);
@@ -88,12 +92,15 @@ export function metaWebhookRouter(options: MetaWebhookRouterOptions): Router {
       } else if (event.kind === 'inbound') {
         await options.sink.inbound(event, context);
         inbound += 1;
-      } else {
+      } else if (event.kind === 'error') {
         await options.sink.error(event, context);
         errors += 1;
+      } else {
+        await options.sink.template(event, context);
+        templates += 1;
       }
     }
-    res.json({ received: true, statuses, inbound, ...(errors > 0 && { errors }) });
+    res.json({ received: true, statuses, inbound, ...(errors > 0 && { errors }), ...(templates > 0 && { templates }) });
   });
 
   return router;

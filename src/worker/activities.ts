@@ -18,8 +18,8 @@ export {
 
 export type ActivityDeps = DripActivityDeps &
   SendDeps & {
-    /** How template sync reaches Interakt; without it a sync fails with a configuration error. */
-    getInteraktTemplateClient?: TemplateSyncActivityDeps['getInteraktTemplateClient'];
+    /** How template sync reads the provider's template list; without it a sync fails with a configuration error. */
+    getTemplateSource?: TemplateSyncActivityDeps['getTemplateSource'];
     /** How the Infobip sync reads People and SMS logs; without it a sync fails with a configuration error. */
     getInfobipClient?: InfobipSyncActivityDeps['getInfobipClient'];
     /** The CTA link signing keys; without them a CTA message fails with a configuration error. */
@@ -47,10 +47,15 @@ export function createActivities(deps: ActivityDeps) {
     }),
     ...createTemplateSyncActivities({
       db: deps.db,
-      getInteraktTemplateClient:
-        deps.getInteraktTemplateClient ??
+      provider: deps.provider.name,
+      getTemplateSource:
+        deps.getTemplateSource ??
         (() => {
-          throw new Error('template sync needs the Interakt provider; this worker has none configured');
+          throw new ProviderError(
+            'config',
+            'template_sync_not_configured',
+            `template sync needs the ${deps.provider.name} template list configured (for Meta, META_WABA_ID); this worker has none`,
+          );
         }),
     }),
     ...createInfobipSyncActivities({

@@ -10,6 +10,7 @@ import { createInfobipClient } from '../providers/infobip';
 import { isCountryCode } from '../providers/phone';
 import { createSecretBox } from '../settings/secret-box';
 import { ensureTemplateSyncSchedule } from '../templates/schedule';
+import { templateSyncScheduleId } from '../templates/contract';
 import { createWorkers, runWorkers } from './workers';
 
 async function main(): Promise<void> {
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   const secretBox = createSecretBox(config.DRIPLINE_SECRET_KEY);
   if (!secretBox.available)
     console.warn('[worker] DRIPLINE_SECRET_KEY is not set: API keys stored in settings cannot be read');
-  const { provider, sendsPerSecond, templateClient } = createDeploymentProvider(config, db, secretBox);
+  const { provider, sendsPerSecond, templateSource } = createDeploymentProvider(config, db, secretBox);
   // The CTA activities signal other workflows (a "not interested" stops the lead's drips).
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
     ...(secretBox.available && { getCtaKeyring: ctaKeyringReader(db, secretBox) }),
     reconcileWindowMs: config.SEND_RECONCILE_WINDOW_MS,
     configRetryDelayMs: 5 * 60_000,
-    getInteraktTemplateClient: templateClient,
+    getTemplateSource: templateSource,
     ...infobipSyncDeps(config),
   });
   const workers = await createWorkers({
@@ -42,9 +43,13 @@ async function main(): Promise<void> {
     provider: provider.name,
     sendsPerSecond,
   });
-  if (templateClient) {
-    // Hourly template sync; creating it when it already exists is a no-op.
-    await ensureTemplateSyncSchedule(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, every: '1h' });
+  if (templateSource) {
+    // Hourly template sync of this provider's list; creating it when it already exists is a no-op.
+    await ensureTemplateSyncSchedule(client, {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      every: '1h',
+      scheduleId: templateSyncScheduleId(provider.name),
+    });
   }
   console.log(
     `[worker] polling ${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (provider ${provider.name})`,

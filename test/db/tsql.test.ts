@@ -36,7 +36,7 @@ const CLIENT_COLUMNS =
 const ASSIGNMENT_COLUMNS =
   '[Id], [LeadId], [SequenceId], [SequenceVersion], [StepsSnapshot], [Status], [NextStep], [TotalSteps], [NextSendAt], [StopReason], [LastError], [WorkflowId], [StartedAt], [CompletedAt], [UpdatedAt]';
 const TEMPLATE_COLUMNS =
-  '[Id], [Name], [Language], [Category], [ApprovalStatus], [HeaderType], [HeaderText], [Body], [Footer], [Buttons], [Provider], [ProviderTemplateId], [CreatedAt], [UpdatedAt], [ArchivedAt], [HeaderMediaUrl], [RejectionReason], [Source], [LastSyncedAt], [RemovedUpstreamAt]';
+  '[Id], [Name], [Language], [Category], [ApprovalStatus], [HeaderType], [HeaderText], [Body], [Footer], [Buttons], [Provider], [ProviderTemplateId], [CreatedAt], [UpdatedAt], [ArchivedAt], [HeaderMediaUrl], [RejectionReason], [Source], [LastSyncedAt], [RemovedUpstreamAt], [QualityScore]';
 const MESSAGE_COLUMNS =
   '[Id], [IdempotencyKey], [LeadId], [Direction], [Provider], [ProviderMessageId], [Phone], [CountryCode], [TemplateName], [TemplateLanguage], [MessageContent], [MediaUrl], [ReferenceType], [ReferenceId], [WorkflowId], [StepIndex], [CallbackData], [CampaignId], [Status], [Attempts], [AttemptStartedAt], [SentAt], [DeliveredAt], [ReadAt], [FailedAt], [ErrorCode], [ErrorMessage], [CreatedAt], [UpdatedAt]';
 

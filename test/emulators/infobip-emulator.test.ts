@@ -253,7 +253,7 @@ describe('Infobip emulator: People', () => {
     expect(limited[0]!.body).toMatchObject({ errorCode: 'E429', description: 'Too many requests.', violations: [] });
     expect(Number(limited[0]!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     const counts = (await (await fetch(`${big.url}/__emulator/requests`)).json()) as any;
-    expect(counts.counts).toEqual({ people: 8, attributes: 0, logs: 0, send: 0, other: 0 });
+    expect(counts.counts).toEqual({ people: 8, attributes: 0, logs: 0, send: 0, templates: 0, other: 0 });
   });
 });
 
@@ -529,7 +529,14 @@ describe('Infobip emulator: sends, reports and faults', () => {
     });
     await fetch(`${running.url}/__emulator/reset`, { method: 'POST' });
     expect(running.emulator.state.pendingFaults()).toEqual([]);
-    expect(running.emulator.state.requestCounts()).toEqual({ people: 0, attributes: 0, logs: 0, send: 0, other: 0 });
+    expect(running.emulator.state.requestCounts()).toEqual({
+      people: 0,
+      attributes: 0,
+      logs: 0,
+      send: 0,
+      templates: 0,
+      other: 0,
+    });
   });
 
   it('posts failure reports and inbound messages on demand', async () => {

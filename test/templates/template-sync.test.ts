@@ -10,7 +10,7 @@ import { templateSyncRouter } from '../../src/templates/sync-routes';
 import type { Db } from '../../src/db/client';
 import { getTemplateSyncRun, listTemplateSyncRuns } from '../../src/db/queries';
 import { DEFAULT_EMULATOR_TEMPLATES, type EmulatorTemplate } from '../../src/emulators/interakt';
-import { createInteraktTemplateClient, INTERAKT_TEMPLATE_STATUSES } from '../../src/providers/interakt-templates';
+import { createInteraktTemplateSource, INTERAKT_TEMPLATE_STATUSES } from '../../src/providers/interakt-templates';
 import { ensureTemplateSyncSchedule } from '../../src/templates/schedule';
 import { TEMPLATE_SYNC_SCHEDULE_ID, templateSyncWorkflowId } from '../../src/templates/contract';
 import { apiClient, listen, type RunningApp } from '../support/api';
@@ -80,8 +80,8 @@ describe('template sync from Interakt', () => {
       workflowBundle: await bundleWorkflows(),
       activities: createTemplateSyncActivities({
         db,
-        getInteraktTemplateClient: () =>
-          createInteraktTemplateClient({
+        getTemplateSource: () =>
+          createInteraktTemplateSource({
             baseUrl: emulator.baseUrl,
             getApiKey: () => KEY,
             timeoutMs: 10_000,

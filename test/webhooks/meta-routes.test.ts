@@ -23,7 +23,7 @@ function recordingSink() {
     events.push(event);
     contexts.push(context);
   };
-  const sink: MetaWebhookSink = { status: take, inbound: take, error: take };
+  const sink: MetaWebhookSink = { status: take, inbound: take, error: take, template: take };
   return {
     sink,
     events,

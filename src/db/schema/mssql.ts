@@ -113,6 +113,7 @@ export const messageMaster = mssqlTable(
     source: str('Source', 50).notNull().default('crm'),
     lastSyncedAt: timestamp('LastSyncedAt'),
     removedUpstreamAt: timestamp('RemovedUpstreamAt'),
+    qualityScore: str('QualityScore', 20),
   },
   (t) => [uniqueIndex('UX_MessageMaster_Name_Language').on(t.name, t.language)],
 );

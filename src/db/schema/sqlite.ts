@@ -117,6 +117,8 @@ export const messageMaster = sqliteTable(
     lastSyncedAt: timestamp('LastSyncedAt'),
     /** Set when a sync no longer finds the template upstream. */
     removedUpstreamAt: timestamp('RemovedUpstreamAt'),
+    /** The provider's quality rating (Meta GREEN / YELLOW / RED / UNKNOWN), from a sync or a webhook. */
+    qualityScore: text('QualityScore'),
   },
   (t) => [uniqueIndex('UX_MessageMaster_Name_Language').on(t.name, t.language)],
 );
