@@ -13,6 +13,7 @@ import { leadsRouter } from '../leads/routes';
 import { messagesRouter } from '../messages/routes';
 import { sequencesRouter } from '../drips/sequences-routes';
 import { settingsRouter } from '../settings/routes';
+import { templateSubmissionRouter } from '../templates/submission-routes';
 import { templateSyncRouter } from '../templates/sync-routes';
 import { templatesRouter } from '../templates/routes';
 import { trackRouter } from '../cta/track-routes';
@@ -42,7 +43,8 @@ export function createApp(options: ApiOptions): Express {
   admin.use('/settings', settingsRouter(context));
   admin.use('/leads', leadsRouter(context));
   admin.use('/sequences', sequencesRouter(context));
-  // Sync routes first: the CRUD router's `GET /:id` would otherwise claim `/templates/sync-runs`.
+  // Sync and submission routes first: the CRUD router's `GET /:id` would otherwise claim them.
+  admin.use('/templates/submissions', templateSubmissionRouter(context));
   admin.use('/templates', templateSyncRouter(context));
   admin.use('/templates', templatesRouter(context));
   admin.use('/assignments', assignmentsRouter(context));

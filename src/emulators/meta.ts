@@ -1019,6 +1019,7 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
     res.json({
       id: row.id,
       name: row.name,
+      language: row.language,
       status: row.status,
       ...(row.rejected_reason !== undefined && { rejected_reason: row.rejected_reason }),
     });

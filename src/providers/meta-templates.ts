@@ -57,6 +57,7 @@ export interface MetaTemplateDefinition {
 export interface MetaTemplateStatus {
   id: string;
   name: string | null;
+  language: string | null;
   status: string;
   rejectedReason: string | null;
 }
@@ -121,6 +122,7 @@ export function createMetaTemplateClient(options: MetaTemplateClientOptions): Me
     return {
       id,
       name: typeof raw.name === 'string' ? raw.name : null,
+      language: typeof raw.language === 'string' ? raw.language : null,
       status,
       rejectedReason: parseRejectionReason(raw.rejected_reason),
     };
@@ -142,11 +144,14 @@ export function createMetaTemplateClient(options: MetaTemplateClientOptions): Me
 
     async createTemplate(definition) {
       const body = await call('POST', edge, definition);
-      return statusOf({ ...body, name: definition.name });
+      return statusOf({ ...body, name: definition.name, language: definition.language });
     },
 
     async getTemplate(id) {
-      const body = await call('GET', `${base}/${encodeURIComponent(id)}?fields=id,name,status,rejected_reason`);
+      const body = await call(
+        'GET',
+        `${base}/${encodeURIComponent(id)}?fields=id,name,language,status,rejected_reason`,
+      );
       return statusOf(body, id);
     },
 

@@ -1,6 +1,9 @@
 import { activityInfo, ApplicationFailure, heartbeat } from '@temporalio/activity';
 import type { Db } from '../db/client';
 import {
+  applyTemplateStatusUpdate,
+  getTemplate,
+  updateTemplate,
   createTemplateSyncRun,
   findTemplateSyncRunByStart,
   finishTemplateSyncRun,
@@ -16,7 +19,10 @@ import {
   type TemplateSyncTrigger,
 } from '../db/queries';
 import { isProviderError } from '../providers/errors';
+import type { MetaTemplateClient, MetaTemplateStatus } from '../providers/meta-templates';
 import type { TemplateSource } from '../providers/templates';
+import { normaliseApprovalStatus } from '../providers/approval-status';
+import type { TemplateSubmissionInput } from './contract';
 import type { ProviderName } from '../shared';
 
 /** Failure types the workflow must not retry: a retry would get the same answer. */
@@ -227,3 +233,123 @@ function syncFailure(error: unknown): unknown {
       });
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Submitting a template to Meta for review, and tracking the review
+
+export const TEMPLATE_SUBMISSION_REFUSED = 'TemplateSubmissionRefused';
+
+export interface TemplateSubmissionActivityDeps {
+  db: Db;
+  /** Meta's template edge for the deployment's WABA; asked per call, so a rotated token is used. */
+  getMetaTemplateClient: () => MetaTemplateClient | Promise<MetaTemplateClient>;
+  now?: () => Date;
+}
+
+export interface ReviewState {
+  providerTemplateId: string;
+  approvalStatus: string;
+}
+
+export function createTemplateSubmissionActivities(deps: TemplateSubmissionActivityDeps) {
+  const now = deps.now ?? (() => new Date());
+
+  async function recordStatus(templateId: number, status: MetaTemplateStatus): Promise<ReviewState> {
+    const approvalStatus = normaliseApprovalStatus(status.status);
+    await updateTemplate(deps.db, templateId, {
+      providerTemplateId: status.id,
+      approvalStatus,
+      rejectionReason: approvalStatus === 'Rejected' ? status.rejectedReason : null,
+    });
+    return { providerTemplateId: status.id, approvalStatus };
+  }
+
+  return {
+    /**
+     * Submits the template to Meta at most once: a row that already has Meta's id was submitted;
+     * otherwise Meta is asked first whether it has the template (an earlier attempt's answer may
+     * have been lost), and only then is it created. A refusal (a rule Meta checks at creation, a
+     * name already taken in that language) marks the row Rejected with Meta's reason, for good.
+     */
+    async submitTemplateForReview(input: TemplateSubmissionInput): Promise<ReviewState> {
+      const row = await getTemplate(deps.db, input.templateId);
+      if (!row)
+        throw ApplicationFailure.nonRetryable(
+          `template ${input.templateId} does not exist`,
+          TEMPLATE_SUBMISSION_REFUSED,
+        );
+      if (row.providerTemplateId)
+        return { providerTemplateId: row.providerTemplateId, approvalStatus: row.approvalStatus };
+      const client = await deps.getMetaTemplateClient();
+      try {
+        const found = (await client.findTemplatesByName(input.definition.name)).find(
+          (template) => template.language === input.definition.language,
+        );
+        return await recordStatus(input.templateId, found ?? (await client.createTemplate(input.definition)));
+      } catch (error) {
+        if (isProviderError(error) && error.kind === 'permanent') {
+          await updateTemplate(deps.db, input.templateId, {
+            approvalStatus: 'Rejected',
+            rejectionReason: `Meta refused the submission: ${error.message}`.slice(0, 1000),
+          });
+          throw ApplicationFailure.create({
+            type: TEMPLATE_SUBMISSION_REFUSED,
+            message: error.message,
+            nonRetryable: true,
+            details: [{ code: error.code }],
+          });
+        }
+        if (isProviderError(error))
+          throw ApplicationFailure.create({
+            type: error.kind === 'config' ? 'ProviderConfigError' : 'ProviderUnavailable',
+            message: error.message,
+            nextRetryDelay: error.details.retryAfterMs,
+          });
+        throw error;
+      }
+    },
+
+    /** Meta's current review status of the template, written to Message Master (as its webhook would). */
+    async checkTemplateReview({ templateId }: { templateId: number }): Promise<ReviewState> {
+      const row = await getTemplate(deps.db, templateId);
+      if (!row?.providerTemplateId)
+        throw ApplicationFailure.nonRetryable(
+          `template ${templateId} was never submitted`,
+          TEMPLATE_SUBMISSION_REFUSED,
+        );
+      const client = await deps.getMetaTemplateClient();
+      let status: MetaTemplateStatus;
+      try {
+        status = await client.getTemplate(row.providerTemplateId);
+      } catch (error) {
+        // Meta no longer has it (deleted in WhatsApp Manager): nothing more to track.
+        if (isProviderError(error) && error.kind === 'permanent')
+          throw ApplicationFailure.create({
+            type: TEMPLATE_SUBMISSION_REFUSED,
+            message: error.message,
+            nonRetryable: true,
+          });
+        if (isProviderError(error))
+          throw ApplicationFailure.create({
+            type: error.kind === 'config' ? 'ProviderConfigError' : 'ProviderUnavailable',
+            message: error.message,
+            nextRetryDelay: error.details.retryAfterMs,
+          });
+        throw error;
+      }
+      const approvalStatus = normaliseApprovalStatus(status.status);
+      await applyTemplateStatusUpdate(deps.db, {
+        provider: 'meta',
+        providerTemplateId: row.providerTemplateId,
+        name: row.name,
+        language: row.language,
+        approvalStatus,
+        rejectionReason: approvalStatus === 'Rejected' ? status.rejectedReason : null,
+        at: now(),
+      });
+      return { providerTemplateId: row.providerTemplateId, approvalStatus };
+    },
+  };
+}
+
+export type TemplateSubmissionActivities = ReturnType<typeof createTemplateSubmissionActivities>;

@@ -6,6 +6,7 @@ import { normalizePhone } from '../providers/phone';
 import type { ProviderName } from '../shared';
 import { applyInboundMessage, stopRepliedDrips } from './ingest';
 import type { ApiContext } from '../api/context';
+import { templateReviewedSignal, templateSubmissionWorkflowId } from '../templates/contract';
 
 /** A delivery status as a provider's webhook parser reports it. */
 export interface ParsedStatusEvent {
@@ -65,7 +66,7 @@ const NOT_A_STATUS: ReadonlySet<string> = new Set(['LOCKED', 'UNLOCKED']);
  * paused or disabled template is refused as `template_not_usable` instead of reaching the
  * provider; and records it in the event ledger, once per delivery.
  */
-export function templateStatusSink(deps: Pick<ApiContext, 'db' | 'log'>, provider: ProviderName) {
+export function templateStatusSink(deps: Pick<ApiContext, 'db' | 'log' | 'temporal'>, provider: ProviderName) {
   return async (event: ParsedTemplateEvent, { receivedAt }: { receivedAt: Date }): Promise<void> => {
     const digest = createHash('sha256').update(event.raw).digest('base64url').slice(0, 32);
     const dedupeKey = `template:${digest}`;
@@ -95,6 +96,14 @@ export function templateStatusSink(deps: Pick<ApiContext, 'db' | 'log'>, provide
       receivedAt,
       payload: event.raw,
     });
+    // A submission being followed looks now rather than at its next poll. Only a hint, so off the
+    // response path and never an error (most templates have no submission running).
+    if (result.templateId !== null && event.event) {
+      void deps.temporal.workflow
+        .getHandle(templateSubmissionWorkflowId(result.templateId))
+        .signal(templateReviewedSignal)
+        .catch(() => undefined);
+    }
     if (result.templateId === null)
       deps.log(
         `[webhooks] ${provider} template ${event.name ?? event.templateId} (${event.language}) is not in Message Master; the next sync brings it`,

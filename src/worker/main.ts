@@ -21,7 +21,11 @@ async function main(): Promise<void> {
   const secretBox = createSecretBox(config.DRIPLINE_SECRET_KEY);
   if (!secretBox.available)
     console.warn('[worker] DRIPLINE_SECRET_KEY is not set: API keys stored in settings cannot be read');
-  const { provider, sendsPerSecond, templateSource } = createDeploymentProvider(config, db, secretBox);
+  const { provider, sendsPerSecond, templateSource, metaTemplateClient } = createDeploymentProvider(
+    config,
+    db,
+    secretBox,
+  );
   // The CTA activities signal other workflows (a "not interested" stops the lead's drips).
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
@@ -33,6 +37,7 @@ async function main(): Promise<void> {
     reconcileWindowMs: config.SEND_RECONCILE_WINDOW_MS,
     configRetryDelayMs: 5 * 60_000,
     getTemplateSource: templateSource,
+    getMetaTemplateClient: metaTemplateClient,
     ...infobipSyncDeps(config),
   });
   const workers = await createWorkers({

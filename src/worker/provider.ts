@@ -8,7 +8,11 @@ import { createInfobipTemplateSource } from '../providers/infobip-templates';
 import { createInteraktProvider } from '../providers/interakt';
 import { createInteraktTemplateSource } from '../providers/interakt-templates';
 import { createMetaProvider } from '../providers/meta';
-import { createMetaTemplateSource } from '../providers/meta-templates';
+import {
+  createMetaTemplateClient,
+  createMetaTemplateSource,
+  type MetaTemplateClient,
+} from '../providers/meta-templates';
 import type { TemplateSource } from '../providers/templates';
 import type { MessagingProvider } from '../providers/types';
 
@@ -18,6 +22,8 @@ export interface DeploymentProvider {
   sendsPerSecond: number;
   /** The provider's template list, synced into Message Master; absent when it is not configured (Meta without a WABA id). */
   templateSource?: () => TemplateSource;
+  /** Meta's template edge, where submitted templates go for review (Meta with a WABA id only). */
+  metaTemplateClient?: () => MetaTemplateClient;
 }
 
 /**
@@ -41,7 +47,10 @@ export function createDeploymentProvider(config: Config, db: Db, secretBox: Secr
     return {
       provider: createMetaProvider({ ...graph, phoneNumberId }),
       sendsPerSecond: config.META_SENDS_PER_SECOND,
-      ...(wabaId && { templateSource: () => createMetaTemplateSource({ ...graph, wabaId }) }),
+      ...(wabaId && {
+        templateSource: () => createMetaTemplateSource({ ...graph, wabaId }),
+        metaTemplateClient: () => createMetaTemplateClient({ ...graph, wabaId }),
+      }),
     };
   }
   if (config.MESSAGING_PROVIDER === 'infobip') {
