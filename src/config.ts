@@ -33,6 +33,11 @@ const EnvSchema = z
     /** Meta WhatsApp Cloud API (when MESSAGING_PROVIDER=meta). */
     META_ACCESS_TOKEN: z.string().min(1).optional(),
     META_PHONE_NUMBER_ID: z.string().min(1).optional(),
+    /** More phone number ids of the same WhatsApp Business Account, comma-separated: senders a sequence or CTA flow may name. */
+    META_EXTRA_PHONE_NUMBER_IDS: z
+      .string()
+      .regex(/^\s*(\d{1,30}\s*(,\s*\d{1,30}\s*)*)?$/, 'must be phone number ids, comma-separated')
+      .optional(),
     META_API_VERSION: z
       .string()
       .regex(/^v\d+\.\d+$/)
@@ -53,6 +58,14 @@ const EnvSchema = z
     INFOBIP_WHATSAPP_SENDER: z
       .string()
       .regex(/^\+?\d{6,15}$/, 'must be the sender number in international format')
+      .optional(),
+    /** More registered WhatsApp senders of the account, comma-separated: senders a sequence or CTA flow may name. */
+    INFOBIP_EXTRA_WHATSAPP_SENDERS: z
+      .string()
+      .regex(
+        /^\s*(\+?\d{6,15}\s*(,\s*\+?\d{6,15}\s*)*)?$/,
+        'must be sender numbers in international format, comma-separated',
+      )
       .optional(),
     /**
      * Sends per second for the Infobip account, enforced by the Temporal server on the send queue.
@@ -157,6 +170,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 export function publicBaseUrl(config: Config): string {
   return (config.PUBLIC_BASE_URL ?? `http://localhost:${config.API_PORT}`).replace(/\/$/, '');
+}
+
+/**
+ * The deployment's WhatsApp sender numbers: the default one (Meta's phone number id, Infobip's
+ * sender, as digits) and the others a sequence or CTA flow may name. Interakt sends from the
+ * account's one number, which the API does not name: no senders.
+ */
+export function deploymentSenders(config: Config): { default: string | null; others: string[] } {
+  const list = (text: string | undefined) =>
+    (text ?? '')
+      .split(',')
+      .map((item) => item.trim().replace(/^\+/, ''))
+      .filter((item) => item !== '');
+  const pick = (first: string | undefined, more: string | undefined) => {
+    const main = first?.replace(/^\+/, '') ?? null;
+    return { default: main, others: [...new Set(list(more))].filter((sender) => sender !== main) };
+  };
+  if (config.MESSAGING_PROVIDER === 'meta')
+    return pick(config.META_PHONE_NUMBER_ID, config.META_EXTRA_PHONE_NUMBER_IDS);
+  if (config.MESSAGING_PROVIDER === 'infobip')
+    return pick(config.INFOBIP_WHATSAPP_SENDER, config.INFOBIP_EXTRA_WHATSAPP_SENDERS);
+  return { default: null, others: [] };
 }
 
 /** Where Infobip posts a message's reports when INFOBIP_NOTIFY_SECRET is set; its path is the credential. */

@@ -16,6 +16,15 @@ export const sendIdempotencyKey = (workflowId: string, step: number | string): s
 export const sendTaskQueue = (mainTaskQueue: string, provider: ProviderName): string =>
   `${mainTaskQueue}-sends-${provider}`;
 
+/**
+ * The send queue of one sender number: the provider's queue itself for the default sender (null),
+ * `<queue>-<sender>` for another. One queue per sender, because the provider limits each number's
+ * throughput (Meta: 80 messages/s per phone number), and the worker that polls a sender's queue
+ * sends from that number.
+ */
+export const senderSendQueue = (providerSendQueue: string, sender: string | null | undefined): string =>
+  sender ? `${providerSendQueue}-${sender}` : providerSendQueue;
+
 // ---------------------------------------------------------------------------------------------
 // Search attributes (registered on the dev server by temporal/dev-server.mjs).
 

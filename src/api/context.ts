@@ -9,6 +9,7 @@ import { ctaKeyringReader } from '../cta/signing-keys';
 import type { CtaKeyring } from '../cta/tokens';
 import type { Db } from '../db/client';
 import type { ProviderName } from '../shared';
+import type { DeploymentSenders } from '../messages/senders';
 import type { InfobipSyncOptions } from '../infobip-sync/contract';
 import type { LiveLogLimits } from '../messages/routes';
 import { interaktWebhookSecretReader } from '../settings/provider-settings';
@@ -24,6 +25,8 @@ export interface ApiOptions {
   defaultCountry: CountryCode;
   /** The deployment's sending provider (MESSAGING_PROVIDER): whose templates a sync reads. Default interakt. */
   messagingProvider?: ProviderName;
+  /** The sender numbers a sequence or CTA flow may name (config.ts deploymentSenders); default none. */
+  senders?: DeploymentSenders;
   /** The Interakt webhook secret from the environment, in force while settings hold none. */
   interaktWebhookSecret?: string | undefined;
   /** Reads the current Interakt webhook secret; by default settings (when secrets can be read), else the environment's. */
@@ -62,6 +65,7 @@ export interface ApiContext {
   sendTaskQueue: string;
   defaultCountry: CountryCode;
   messagingProvider: ProviderName;
+  senders: DeploymentSenders;
   log: (line: string) => void;
   secretBox: SecretBox;
   /** The environment's provider values, in force while MasterData holds none. */
@@ -91,6 +95,7 @@ export function createApiContext(options: ApiOptions): ApiContext {
     sendTaskQueue: options.sendTaskQueue,
     defaultCountry: options.defaultCountry,
     messagingProvider: options.messagingProvider ?? 'interakt',
+    senders: options.senders ?? { default: null, others: [] },
     log,
     secretBox,
     interaktApiKey: options.interaktApiKey,

@@ -1,7 +1,7 @@
 /** Entry point: `npm run api`. Serves the admin API, provider webhooks and health. */
 import { Client, Connection } from '@temporalio/client';
 import type { CountryCode } from 'libphonenumber-js';
-import { loadConfig } from '../config';
+import { deploymentSenders, loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { createSecretBox } from '../settings/secret-box';
 import { sendTaskQueue } from '../shared';
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     infobipWebhookPassword: config.INFOBIP_WEBHOOK_PASSWORD,
     infobipNotifySecret: config.INFOBIP_NOTIFY_SECRET,
     messagingProvider: config.MESSAGING_PROVIDER,
+    senders: deploymentSenders(config),
     infobipSync: {
       safetyMarginMs: config.INFOBIP_SYNC_SAFETY_MARGIN_MS,
       initialLookbackMs: config.INFOBIP_SYNC_INITIAL_LOOKBACK_MS,

@@ -24,6 +24,7 @@ import { conflict, InvalidInputError, notFound } from '../errors';
 import { CreateCtaFlowBody, CtaAnalyticsQuery, ListCtaRunsQuery, StartCtaFlowBody } from './schemas';
 import { IdParams } from '../api/schemas';
 import { handle } from '../api/validate';
+import { storedSender } from '../messages/senders';
 import { describeError } from '../logging/redact';
 
 const DEFAULT_ANALYTICS_DAYS = 30;
@@ -55,6 +56,7 @@ export function ctaRouter(deps: ApiContext): Router {
       try {
         const flow = await createCtaFlow(deps.db, {
           ...body,
+          sender: storedSender(deps.senders, body.sender),
           bodyVariables,
           brochureUrl: body.brochureUrl ?? null,
           brochureFileName: body.brochureFileName ?? null,

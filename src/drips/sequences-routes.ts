@@ -7,6 +7,7 @@ import { AppError, conflict, InvalidInputError, notFound } from '../errors';
 import { IdParams } from '../api/schemas';
 import { AssignBody, CreateSequenceBody, ListSequencesQuery, UpdateSequenceBody } from './schemas';
 import { handle } from '../api/validate';
+import { storedSender } from '../messages/senders';
 
 export function sequencesRouter(deps: ApiContext): Router {
   const router = Router();
@@ -15,7 +16,7 @@ export function sequencesRouter(deps: ApiContext): Router {
     '/',
     handle({ body: CreateSequenceBody }, async ({ body }, res) => {
       await assertStepsUsable(deps, body.steps);
-      res.status(201).json(await createSequence(deps.db, body));
+      res.status(201).json(await createSequence(deps.db, { ...body, sender: storedSender(deps.senders, body.sender) }));
     }),
   );
 
@@ -43,7 +44,13 @@ export function sequencesRouter(deps: ApiContext): Router {
       if (!existing) throw notFound('sequence');
       if (existing.archivedAt) throw conflict('sequence_archived', 'an archived sequence cannot be edited');
       if (body.steps) await assertStepsUsable(deps, body.steps);
-      res.json(await updateSequence(deps.db, params.id, body));
+      const { sender, ...rest } = body;
+      res.json(
+        await updateSequence(deps.db, params.id, {
+          ...rest,
+          ...(sender !== undefined && { sender: storedSender(deps.senders, sender) }),
+        }),
+      );
     }),
   );
 

@@ -100,8 +100,10 @@ export interface InfobipEmulatorOptions {
    * simply gone; `reject` answers 400 naming sentSince. Which the real API does is UNCONFIRMED.
    */
   logsRetention?: 'clamp' | 'reject';
-  /** When set, sends from any other sender are refused. */
+  /** When set, sends from any other sender (than it and `extraSenders`) are refused. */
   whatsappSender?: string;
+  /** The account's other registered senders: each may send, and lists the same templates. */
+  extraSenders?: string[];
   /**
    * The sender's registered templates (added to, or replacing by name + language, the defaults the
    * Interakt and Meta emulators have too). Sends are checked against them: name, language,
@@ -706,6 +708,12 @@ const isUserId = (value: string): boolean => /^(?=.*[A-Za-z.])[A-Za-z0-9._-]{3,1
 export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipEmulator {
   const now = options.now ?? Date.now;
   const createdAt = now();
+  /** The account's senders, as international digits: the template lists and (with whatsappSender) the sends. */
+  const registeredSenders = new Set(
+    [options.whatsappSender ?? INFOBIP_EMULATOR_SENDER, ...(options.extraSenders ?? [])].map((sender) =>
+      sender.replace(/\D/g, ''),
+    ),
+  );
   const attributes = {
     lastContacted: options.lastContactedAttribute ?? DEFAULT_LAST_CONTACTED_ATTRIBUTE,
     lastChannel: options.lastChannelAttribute ?? DEFAULT_LAST_CHANNEL_ATTRIBUTE,
@@ -1334,8 +1342,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     const message = (raw ?? {}) as Record<string, unknown>;
     if (typeof message.from !== 'string' || !/^\d{1,24}$/.test(message.from))
       at('from', 'must be the registered sender, digits only');
-    else if (options.whatsappSender && message.from !== options.whatsappSender.replace(/\D/g, ''))
-      at('from', 'is not a registered sender');
+    else if (options.whatsappSender && !registeredSenders.has(message.from)) at('from', 'is not a registered sender');
     if (typeof message.to !== 'string' || !(/^\d{6,15}$/.test(message.to) || isUserId(message.to)))
       at('to', 'must be a number in international format, digits only, or a business-scoped user id');
     if (message.messageId !== undefined && (typeof message.messageId !== 'string' || message.messageId.length > 200))
@@ -1704,8 +1711,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   app.get('/people/2/persons', handlePeople);
   app.get('/whatsapp/2/senders/:sender/templates', (req, res) => {
     if (!admit('templates', req, res)) return;
-    const sender = options.whatsappSender?.replace(/\D/g, '') ?? INFOBIP_EMULATOR_SENDER;
-    if (req.params.sender !== sender) {
+    if (!registeredSenders.has(req.params.sender)) {
       res.status(404).json(serviceException('NOT_FOUND', `Sender ${req.params.sender} is not registered`));
       return;
     }

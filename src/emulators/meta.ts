@@ -60,6 +60,8 @@ export interface MetaEmulatorOptions {
   accessToken: string;
   /** Default `100000000000001`; sends to any other id are refused as Graph refuses them. */
   phoneNumberId?: string;
+  /** The WABA's other phone numbers (ids), which may send too; each message's webhooks name its own. */
+  extraPhoneNumberIds?: string[];
   displayPhoneNumber?: string;
   wabaId?: string;
   /** Signs webhooks; without it they go out unsigned (and a real receiver refuses them). */
@@ -132,6 +134,8 @@ export interface MetaAcceptedMessage {
   components: unknown[];
   /** The last status a webhook was posted for. */
   status: 'accepted' | MetaStatus;
+  /** The business number (phone number id) it was sent from: the path it was posted to. */
+  phoneNumberId: string;
 }
 
 export interface MetaRecordedRequest {
@@ -390,6 +394,7 @@ const SettingsSchema = z.object({
 
 export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
   const phoneNumberId = options.phoneNumberId ?? META_EMULATOR_PHONE_NUMBER_ID;
+  const phoneNumberIds = new Set([phoneNumberId, ...(options.extraPhoneNumberIds ?? [])]);
   const displayPhoneNumber = options.displayPhoneNumber ?? '15550001234';
   const wabaId = options.wabaId ?? META_EMULATOR_WABA_ID;
   const batchWindowMs = options.batchWindowMs ?? 50;
@@ -476,22 +481,21 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
   // ------------------------------------------------------------------------------------------
   // Webhooks
 
-  function notification(value: Record<string, unknown>): Record<string, unknown> {
+  /** One `messages` change per business number: its metadata names the number (phone number id). */
+  function notification(...values: Array<{ phone?: string; value: Record<string, unknown> }>): Record<string, unknown> {
     return {
       object: 'whatsapp_business_account',
       entry: [
         {
           id: wabaId,
-          changes: [
-            {
-              field: 'messages',
-              value: {
-                messaging_product: 'whatsapp',
-                metadata: { display_phone_number: displayPhoneNumber, phone_number_id: phoneNumberId },
-                ...value,
-              },
+          changes: values.map(({ phone, value }) => ({
+            field: 'messages',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: displayPhoneNumber, phone_number_id: phone ?? phoneNumberId },
+              ...value,
             },
-          ],
+          })),
         },
       ],
     };
@@ -533,12 +537,16 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
       return { update, message };
     });
     const timestamp = String(Math.floor(Date.now() / 1000));
-    const statuses = resolved.map(({ update, message }) => {
+    // Statuses of messages from different numbers come as one change per number.
+    const byPhone = new Map<string, Record<string, unknown>[]>();
+    for (const { update, message } of resolved) {
       message.status = update.status;
-      return statusObject(update, message, timestamp);
-    });
+      const list = byPhone.get(message.phoneNumberId) ?? [];
+      list.push(statusObject(update, message, timestamp));
+      byPhone.set(message.phoneNumberId, list);
+    }
     return post(
-      notification({ statuses }),
+      notification(...[...byPhone].map(([phone, statuses]) => ({ phone, value: { statuses } }))),
       resolved.map(({ update }) => ({ kind: 'status', messageId: update.messageId, status: update.status })),
     );
   }
@@ -558,8 +566,10 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
     }
     return post(
       notification({
-        contacts: [{ profile: { name: inbound.profileName ?? 'Emulated User' }, wa_id: from }],
-        messages: [message],
+        value: {
+          contacts: [{ profile: { name: inbound.profileName ?? 'Emulated User' }, wa_id: from }],
+          messages: [message],
+        },
       }),
       [{ kind: 'inbound', messageId: id, from }],
     );
@@ -569,15 +579,17 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
     if (errors.length === 0) throw new EmulatorConflict('At least one error');
     return post(
       notification({
-        errors: errors.map((error) => {
-          const title = error.title ?? GRAPH_ERRORS[error.code]?.title ?? 'Unknown error';
-          return {
-            code: error.code,
-            title,
-            message: title,
-            error_data: { details: error.details ?? title },
-          };
-        }),
+        value: {
+          errors: errors.map((error) => {
+            const title = error.title ?? GRAPH_ERRORS[error.code]?.title ?? 'Unknown error';
+            return {
+              code: error.code,
+              title,
+              message: title,
+              error_data: { details: error.details ?? title },
+            };
+          }),
+        },
       }),
       errors.map((error) => ({ kind: 'error', code: error.code })),
     );
@@ -728,7 +740,7 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
     return queued.fault;
   }
 
-  function accept(send: ValidSend): MessageRecord {
+  function accept(send: ValidSend & { phoneNumberId: string }): MessageRecord {
     const record: MessageRecord = { ...send, id: newWamid(), acceptedAt: new Date().toISOString(), status: 'accepted' };
     messages.set(record.id, record);
     if (settings.autoWebhooks && settings.webhookUrl) {
@@ -785,7 +797,7 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
       sendGraphError(res, new GraphError(190, 'Invalid OAuth 2.0 Access Token'));
       return;
     }
-    if (req.params.phoneNumberId !== phoneNumberId) {
+    if (!phoneNumberIds.has(String(req.params.phoneNumberId))) {
       res.status(400).json({
         error: {
           ...graphErrorBody(100, 'Unknown phone number id').error,
@@ -830,7 +842,7 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
     let accepted: MessageRecord | undefined;
     let refusal: GraphError | undefined;
     try {
-      accepted = accept(validateSend(req.body));
+      accepted = accept({ ...validateSend(req.body), phoneNumberId: String(req.params.phoneNumberId) });
     } catch (error) {
       if (!(error instanceof GraphError)) throw error;
       refusal = error;
@@ -1122,7 +1134,7 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-type ValidSend = Omit<MessageRecord, 'id' | 'acceptedAt' | 'status'>;
+type ValidSend = Omit<MessageRecord, 'id' | 'acceptedAt' | 'status' | 'phoneNumberId'>;
 
 class EmulatorNotFound extends Error {}
 class EmulatorConflict extends Error {}

@@ -24,6 +24,11 @@ export interface SendDeps {
   db: Db;
   provider: MessagingProvider;
   /**
+   * The number this worker's sends go from: set on the worker of one sender's queue (see
+   * senderSendQueue), absent on the default sender's.
+   */
+  sender?: string;
+  /**
    * How long a send whose outcome is unknown (the process died or the provider timed out after
    * the request left) waits for the provider's webhook to say it was accepted before we conclude
    * it was not and send again. The webhook carries our idempotency key as callbackData.
@@ -92,6 +97,7 @@ export async function sendTemplateOnce(
     phone: request.phone,
     countryCode: callingCodeOf(request.phone),
     provider: provider.name,
+    sender: deps.sender ?? provider.defaultSender ?? null,
     templateName: request.message.templateName,
     templateLanguage: request.message.languageCode,
     messageContent: {
@@ -141,6 +147,7 @@ export async function sendTemplateOnce(
       ...request.message,
       to: request.phone,
       callbackData: request.idempotencyKey,
+      ...(deps.sender && { sender: deps.sender }),
     });
     providerMessageId = accepted.providerMessageId;
   } catch (error) {

@@ -42,8 +42,10 @@ export interface InfobipClientOptions {
   /** Custom People attributes holding the last contact time / channel (People has no such built-in field). */
   lastContactedAttribute?: string;
   lastChannelAttribute?: string;
-  /** The registered WhatsApp sender number, for sends. */
+  /** The registered WhatsApp sender number, for sends: the default sender. */
   whatsappSender?: string;
+  /** The account's other registered senders a send may name as its `sender`. */
+  extraSenders?: string[];
   /** Where delivery and seen reports go; without it they go to the account's subscription. */
   notifyUrl?: string;
   fetch?: typeof fetch;
@@ -877,14 +879,19 @@ export function buildInfobipSendBody(
 export function createInfobipProvider(options: InfobipClientOptions): MessagingProvider {
   const context: RequestContext = { base: baseOf(options), options };
 
+  const defaultSender = options.whatsappSender?.trim() ? e164Digits(options.whatsappSender.trim()) : undefined;
+  const senders = new Set([defaultSender, ...(options.extraSenders ?? []).map((sender) => e164Digits(sender.trim()))]);
+
   async function sendTemplate(message: TemplateSend): Promise<SendAccepted> {
-    const sender = options.whatsappSender?.trim();
+    const sender = message.sender ? e164Digits(message.sender) : defaultSender;
     if (!sender)
       throw new ProviderError(
         'config',
         'sender_missing',
         'No Infobip WhatsApp sender is configured (INFOBIP_WHATSAPP_SENDER)',
       );
+    if (!senders.has(sender))
+      throw new ProviderError('config', 'unknown_sender', `Sender ${sender} is not one of this deployment's senders`);
     const body = buildInfobipSendBody(message, { whatsappSender: sender, notifyUrl: options.notifyUrl });
     const response = await request(context, 'send', 'POST', '/whatsapp/1/message/template', body);
     const first = isObject(response) && Array.isArray(response.messages) ? response.messages[0] : undefined;
@@ -901,8 +908,8 @@ export function createInfobipProvider(options: InfobipClientOptions): MessagingP
         'Infobip accepted the request but returned no messageId',
       );
     }
-    return { provider: INFOBIP_PROVIDER_NAME, providerMessageId: messageId };
+    return { provider: INFOBIP_PROVIDER_NAME, providerMessageId: messageId, sender };
   }
 
-  return { name: INFOBIP_PROVIDER_NAME, sendTemplate };
+  return { name: INFOBIP_PROVIDER_NAME, ...(defaultSender && { defaultSender }), sendTemplate };
 }

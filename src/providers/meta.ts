@@ -29,8 +29,10 @@ export interface MetaProviderOptions {
   graphBaseUrl?: string;
   /** Graph API version, e.g. `v21.0`. */
   apiVersion: string;
-  /** The business phone number's id (not the number itself). */
+  /** The business phone number's id (not the number itself): the default sender. */
   phoneNumberId: string;
+  /** The WABA's other phone number ids a send may name as its `sender`. */
+  extraPhoneNumberIds?: string[];
   /** Read per send, so a rotated (System User) token is picked up without a restart. */
   getAccessToken: () => Promise<string> | string;
   timeoutMs: number;
@@ -205,9 +207,19 @@ function buttonComponents(message: Pick<TemplateSend, 'buttonValues' | 'template
 export function createMetaProvider(options: MetaProviderOptions): MessagingProvider {
   const base = (options.graphBaseUrl ?? META_GRAPH_BASE_URL).replace(/\/+$/, '');
   const version = options.apiVersion.replace(/^\/+|\/+$/g, '');
-  const sendUrl = `${base}/${version}/${encodeURIComponent(options.phoneNumberId)}/messages`;
+  const senders = new Set([options.phoneNumberId, ...(options.extraPhoneNumberIds ?? [])]);
 
   async function sendTemplate(message: TemplateSend): Promise<SendAccepted> {
+    const sender = message.sender ?? options.phoneNumberId;
+    if (!senders.has(sender)) {
+      // A sender this deployment was not given: sending from another number would be a surprise.
+      throw new ProviderError(
+        'config',
+        'unknown_sender',
+        `Phone number id ${sender} is not one of this deployment's senders`,
+      );
+    }
+    const sendUrl = `${base}/${version}/${encodeURIComponent(sender)}/messages`;
     const body = buildMetaSendBody(message);
     const token = await readCredential(options.getAccessToken, 'Meta access token', 'access_token');
     const redact = (text: string): string => text.split(token).join('[redacted]');
@@ -226,12 +238,12 @@ export function createMetaProvider(options: MetaProviderOptions): MessagingProvi
     const parsed = parseJson(text);
     const wamid = parsed?.messages?.[0]?.id;
     if (response.ok && !parsed?.error && typeof wamid === 'string' && wamid !== '') {
-      return { provider: META_PROVIDER_NAME, providerMessageId: wamid };
+      return { provider: META_PROVIDER_NAME, providerMessageId: wamid, sender };
     }
     throw classifyResponse(response, parsed, text, redact);
   }
 
-  return { name: META_PROVIDER_NAME, sendTemplate };
+  return { name: META_PROVIDER_NAME, defaultSender: options.phoneNumberId, sendTemplate };
 }
 
 /** Throughput, app and WABA rate limits and Meta-side hiccups: the same request may pass later. */

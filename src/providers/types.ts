@@ -31,6 +31,11 @@ export interface TemplateSend {
   templateButtons?: TemplateButtonShape[];
   /** Our correlation id, echoed back by the provider in its webhooks. */
   callbackData?: string;
+  /**
+   * The business number to send from (a Meta phone number id, an Infobip sender), one of the
+   * provider's configured senders; absent: its default. Interakt sends from the account's number.
+   */
+  sender?: string;
 }
 
 /** One of a template's buttons, as a send needs to know it. */
@@ -63,6 +68,8 @@ export function buttonParameterKind(button: TemplateButtonShape): ButtonParamete
 
 export interface SendAccepted {
   provider: ProviderName;
+  /** The number it went from, where the provider names one. */
+  sender?: string;
   /** The provider's id for the message; its webhooks refer to it. */
   providerMessageId: string;
 }
@@ -70,5 +77,7 @@ export interface SendAccepted {
 /** A sending provider. Acceptance only: the final state arrives later by webhook. */
 export interface MessagingProvider {
   readonly name: ProviderName;
+  /** The number a send without a `sender` goes from, where the provider names one (Meta, Infobip). */
+  readonly defaultSender?: string;
   sendTemplate(message: TemplateSend): Promise<SendAccepted>;
 }

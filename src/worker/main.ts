@@ -2,7 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
-import { loadConfig, type Config } from '../config';
+import { deploymentSenders, loadConfig, type Config } from '../config';
 import { openDb } from '../db/client';
 import { ctaKeyringReader } from '../cta/signing-keys';
 import { createDeploymentProvider } from './provider';
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   // The CTA activities signal other workflows (a "not interested" stops the lead's drips).
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
-  const activities = createActivities({
+  const activityDeps: ActivityDeps = {
     db,
     provider,
     temporal: client,
@@ -39,7 +39,8 @@ async function main(): Promise<void> {
     getTemplateSource: templateSource,
     getMetaTemplateClient: metaTemplateClient,
     ...infobipSyncDeps(config),
-  });
+  };
+  const activities = createActivities(activityDeps);
   const workers = await createWorkers({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -47,6 +48,11 @@ async function main(): Promise<void> {
     activities,
     provider: provider.name,
     sendsPerSecond,
+    // Each further sender number polls its own queue with activities that send from it.
+    senders: deploymentSenders(config).others.map((sender) => ({
+      sender,
+      activities: createActivities({ ...activityDeps, sender }),
+    })),
   });
   if (templateSource) {
     // Hourly template sync of this provider's list; creating it when it already exists is a no-op.

@@ -1,4 +1,4 @@
-import { infobipNotifyUrl, type Config } from '../config';
+import { deploymentSenders, infobipNotifyUrl, type Config } from '../config';
 import type { Db } from '../db/client';
 import { interaktApiKeyReader } from '../settings/provider-settings';
 import type { SecretBox } from '../settings/secret-box';
@@ -45,7 +45,11 @@ export function createDeploymentProvider(config: Config, db: Db, secretBox: Secr
       getAccessToken,
     };
     return {
-      provider: createMetaProvider({ ...graph, phoneNumberId }),
+      provider: createMetaProvider({
+        ...graph,
+        phoneNumberId,
+        extraPhoneNumberIds: deploymentSenders(config).others,
+      }),
       sendsPerSecond: config.META_SENDS_PER_SECOND,
       ...(wabaId && {
         templateSource: () => createMetaTemplateSource({ ...graph, wabaId }),
@@ -65,9 +69,15 @@ export function createDeploymentProvider(config: Config, db: Db, secretBox: Secr
       },
     };
     return {
-      provider: createInfobipProvider({ ...account, whatsappSender: sender, notifyUrl: infobipNotifyUrl(config) }),
+      provider: createInfobipProvider({
+        ...account,
+        whatsappSender: sender,
+        extraSenders: deploymentSenders(config).others,
+        notifyUrl: infobipNotifyUrl(config),
+      }),
       sendsPerSecond: config.INFOBIP_SENDS_PER_SECOND,
-      templateSource: () => createInfobipTemplateSource({ ...account, senders: [sender] }),
+      templateSource: () =>
+        createInfobipTemplateSource({ ...account, senders: [sender, ...deploymentSenders(config).others] }),
     };
   }
   const getApiKey = interaktApiKeyReader(db, secretBox, { apiKey: config.INTERAKT_API_KEY });

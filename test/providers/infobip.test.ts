@@ -456,7 +456,7 @@ describe('Infobip provider: WhatsApp template sends', () => {
       callbackData: 'drip-42:0',
       notifyUrl: `${receiver.url}/reports`,
     });
-    expect(accepted).toEqual({ provider: 'infobip', providerMessageId: infobipMessageId('drip-42:0') });
+    expect(accepted).toEqual({ provider: 'infobip', providerMessageId: infobipMessageId('drip-42:0'), sender: SENDER });
     expect(running.emulator.state.requests()[0]).toMatchObject({ endpoint: 'send', authorized: true });
   });
 

@@ -46,6 +46,8 @@ export interface ClaimOutgoingMessageParams {
   countryCode?: string | null;
   mediaUrl?: string | null;
   campaignId?: string | null;
+  /** The business number it goes from (Meta phone number id, Infobip sender), when the provider has one. */
+  sender?: string | null;
 }
 
 export interface ListMessagesParams extends PageParams {
@@ -128,6 +130,7 @@ export async function claimOutgoingMessage(db: Db, params: ClaimOutgoingMessageP
     stepIndex: params.stepIndex,
     callbackData: params.callbackData,
     campaignId: params.campaignId ?? null,
+    sender: params.sender ?? null,
     status: 'pending' as const,
     createdAt: now,
     updatedAt: now,

@@ -168,6 +168,7 @@ export const dripSequences = mssqlTable('DripSequence', {
   archivedAt: timestamp('ArchivedAt'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
+  sender: str('Sender', 32),
 });
 
 export const dripSequenceSteps = mssqlTable(
@@ -272,6 +273,7 @@ export const whatsAppMessages = mssqlTable(
     errorMessage: str('ErrorMessage', 2000),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
+    sender: str('Sender', 32),
   },
   (t) => [
     // Filtered so incoming messages (no key) do not collide: SQL Server treats NULLs as equal in
@@ -335,6 +337,7 @@ export const ctaFlows = mssqlTable(
     archivedAt: timestamp('ArchivedAt'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
+    sender: str('Sender', 32),
   },
   (t) => [uniqueIndex('UX_CtaFlows_Name').on(t.name)],
 );

@@ -175,6 +175,8 @@ export const dripSequences = sqliteTable('DripSequence', {
   archivedAt: timestamp('ArchivedAt'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
+  /** The sender number its messages go from; null: the deployment's default sender. */
+  sender: text('Sender'),
 });
 
 export const dripSequenceSteps = sqliteTable(
@@ -283,6 +285,8 @@ export const whatsAppMessages = sqliteTable(
     errorMessage: text('ErrorMessage'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
+    /** The business number that sent it (Meta phone number id, Infobip sender); null where the provider names none. */
+    sender: text('Sender'),
   },
   (t) => [
     uniqueIndex('UX_WhatsAppMessages_IdempotencyKey')
@@ -350,6 +354,8 @@ export const ctaFlows = sqliteTable(
     archivedAt: timestamp('ArchivedAt'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
+    /** The sender number its messages go from; null: the deployment's default sender. */
+    sender: text('Sender'),
   },
   (t) => [uniqueIndex('UX_CtaFlows_Name').on(t.name)],
 );
