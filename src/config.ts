@@ -8,6 +8,11 @@ const EnvSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    /**
+     * `json` (one JSON object per line) or `pretty` (one readable line per event). Unset: pretty when
+     * stdout is a terminal, else JSON; `npm start` asks its children for pretty. Never pretty in production.
+     */
+    LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 
     /** `file:<path>` (SQLite, the default) or `mssql://user:pass@host:1433/db?encrypt=false` (SQL Server). */
     DATABASE_URL: z.string().min(1).default('file:data/dripline.db'),
@@ -21,6 +26,18 @@ const EnvSchema = z
     API_PORT: z.coerce.number().int().positive().default(3000),
     /** Where leads' phones and providers reach the API (webhook and CTA URLs are built from it). */
     PUBLIC_BASE_URL: z.url().optional(),
+    /**
+     * `GET /metrics` (Prometheus) on the API port, without an API key: it holds no personal data,
+     * only counts and durations. Turn it off, or keep /metrics off the public route of the load
+     * balancer, where the API port faces the internet.
+     */
+    API_METRICS_ENABLED: z.stringbool().default(true),
+
+    /** The worker's Prometheus endpoint (process metrics, sends): its own port, 0 disables. */
+    WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
+    /** The Temporal SDK's own worker metrics (polls, task latencies, slots), served by the SDK on this port; 0 disables. */
+    WORKER_TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
 
     /** Real Interakt credentials. When absent, `npm start` runs the local emulator instead. */
     INTERAKT_API_KEY: z.string().min(1).optional(),
@@ -144,6 +161,13 @@ const EnvSchema = z
         message: 'is required with INFOBIP_NOTIFY_SECRET: Infobip must reach the notify URL built from it',
       });
     }
+    if (env.NODE_ENV === 'production' && env.LOG_FORMAT === 'pretty') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LOG_FORMAT'],
+        message: 'must be json in production (log collectors read one JSON object per line)',
+      });
+    }
     if (env.NODE_ENV === 'production' && env.DRIPLINE_SECRET_KEY === undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -154,6 +178,14 @@ const EnvSchema = z
   });
 
 export type Config = z.infer<typeof EnvSchema>;
+
+/** Variables read only to refuse them at start with what to set instead: never listed as settings. */
+const REFUSED_VARIABLES: ReadonlySet<string> = new Set(['INFOBIP_NOTIFY_URL']);
+
+/** Every variable this module reads as a setting: `.env.example` lists exactly these (test/config.test.ts). */
+export const CONFIG_VARIABLES = (Object.keys(EnvSchema.shape) as (keyof Config)[]).filter(
+  (name) => !REFUSED_VARIABLES.has(name),
+);
 
 export class ConfigError extends Error {
   readonly code = 'config_invalid';

@@ -4,7 +4,8 @@
  * (src/api/errors.ts); services, routes and the CLI raise these and never name a status.
  */
 
-export type ErrorKind = 'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'unavailable';
+export type ErrorKind =
+  'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'method_not_allowed' | 'conflict' | 'unavailable';
 
 export class AppError extends Error {
   constructor(
@@ -16,6 +17,21 @@ export class AppError extends Error {
   ) {
     super(message);
     this.name = 'AppError';
+  }
+}
+
+/**
+ * An error a module raises for callers to tell apart by `code`, with no HTTP meaning of its own:
+ * whoever catches it decides what it is (an API helper maps some codes to an AppError, the rest
+ * stay 500s).
+ */
+export class CodedError<Code extends string> extends Error {
+  constructor(
+    readonly code: Code,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
   }
 }
 

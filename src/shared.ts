@@ -4,7 +4,7 @@
  * inputs are in its `contract.ts`. Pure definitions only: workflow code imports this file, so
  * nothing here may touch I/O.
  */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { ActivityFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 // ---------------------------------------------------------------------------------------------
 // Keys and queues every feature shares (each workflow id is built in its feature's contract).
@@ -24,6 +24,16 @@ export const sendTaskQueue = (mainTaskQueue: string, provider: ProviderName): st
  */
 export const senderSendQueue = (providerSendQueue: string, sender: string | null | undefined): string =>
   sender ? `${providerSendQueue}-${sender}` : providerSendQueue;
+
+/**
+ * Why a workflow's run failed, for its run row: an activity's own error rather than Temporal's
+ * "Activity task failed" wrapper. Workflow code cannot load the redacting helpers of
+ * src/logging/redact.ts; the activities' messages are already ours.
+ */
+export function failureReason(error: unknown): string {
+  if (error instanceof ActivityFailure && error.cause) return error.cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Search attributes (registered on the dev server by temporal/dev-server.mjs).

@@ -29,6 +29,7 @@ import { generateSecretKey, SECRET_KEY_BYTES } from './settings/secret-box';
 import { SEARCH_ATTRIBUTES } from './shared';
 import { ensureTemplateSyncSchedule } from './templates/schedule';
 import { REPO_ROOT } from '../temporal/paths.cjs';
+import { errorMessage } from './logging/redact';
 
 const ADMIN_KEY_FILE = path.join(REPO_ROOT, 'data', 'admin-api-key.txt');
 const SECRET_KEY_FILE = path.join(REPO_ROOT, 'data', 'secret-key.txt');
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
   try {
     await startSystem(config, supervisor);
   } catch (error) {
-    if (!(error instanceof StartupAborted)) say(error instanceof Error ? error.message : String(error));
+    if (!(error instanceof StartupAborted)) say(errorMessage(error));
     await supervisor.shutdown(1);
   }
 }
@@ -148,6 +149,8 @@ async function main(): Promise<void> {
 async function startSystem(config: Config, supervisor: Supervisor): Promise<void> {
   fs.mkdirSync(path.join(REPO_ROOT, 'data'), { recursive: true });
   const childEnv: NodeJS.ProcessEnv = {};
+  // The children's stdout is a pipe to us, not a terminal: ask for readable lines (which we prefix).
+  if (!config.LOG_FORMAT && config.NODE_ENV !== 'production') childEnv.LOG_FORMAT = 'pretty';
   // Production must bring its own key (config refuses to start without one); locally, one is made once.
   if (!config.DRIPLINE_SECRET_KEY) childEnv.DRIPLINE_SECRET_KEY = ensureLocalSecretKey();
 
@@ -241,6 +244,7 @@ async function startSystem(config: Config, supervisor: Supervisor): Promise<void
     infobipEmulatorUrl
       ? `  Infobip       local EMULATOR at ${infobipEmulatorUrl} (generated people for the sync)`
       : `  Infobip       ${config.INFOBIP_BASE_URL}`,
+    `  Metrics       ${metricsLine(config, apiHost)}`,
     keyFile
       ? `  Admin key     ${relativeKeyFile}  (send as: Authorization: Bearer $(cat ${relativeKeyFile}))`
       : '  Admin key     an active key exists already; create another with `npm run apikey:create`',
@@ -310,7 +314,7 @@ async function waitForTemporal(address: string, namespace: string, supervisor: S
   for (;;) {
     if (supervisor.isStopping) throw new StartupAborted();
     const connection = await Connection.connect({ address, connectTimeout: '2s' }).catch((error: unknown) => {
-      lastProblem = error instanceof Error ? error.message : String(error);
+      lastProblem = errorMessage(error);
       return null;
     });
     if (connection) {
@@ -320,7 +324,7 @@ async function waitForTemporal(address: string, namespace: string, supervisor: S
         if (missing.length === 0) return;
         lastProblem = `search attributes not registered in namespace ${namespace}: ${missing.join(', ')}`;
       } catch (error) {
-        lastProblem = error instanceof Error ? error.message : String(error);
+        lastProblem = errorMessage(error);
       } finally {
         await connection.close();
       }
@@ -364,7 +368,7 @@ async function syncTemplatesNow(address: string, config: Config): Promise<void> 
     }
   } catch (error) {
     // A failed sync is not fatal: the schedule retries hourly and POST /templates/sync runs it now.
-    say(`template sync failed: ${error instanceof Error ? error.message : String(error)}`);
+    say(`template sync failed: ${errorMessage(error)}`);
   } finally {
     await connection.close();
   }
@@ -438,6 +442,18 @@ function parseHostPort(address: string, defaultPort: number): { host: string; po
   return { host: match[1].toLowerCase(), port: match[2] ? Number(match[2]) : defaultPort };
 }
 
+/** Where Prometheus finds each process's metrics (README, "Logs and metrics"). */
+function metricsLine(config: Config, apiHost: string): string {
+  const workerHost = reachableHost(config.WORKER_METRICS_HOST);
+  const places = [
+    config.API_METRICS_ENABLED && `http://${apiHost}:${config.API_PORT}/metrics (API)`,
+    config.WORKER_METRICS_PORT > 0 && `http://${workerHost}:${config.WORKER_METRICS_PORT}/metrics (worker)`,
+    config.WORKER_TEMPORAL_METRICS_PORT > 0 &&
+      `http://${workerHost}:${config.WORKER_TEMPORAL_METRICS_PORT}/metrics (Temporal SDK)`,
+  ].filter(Boolean);
+  return places.length > 0 ? places.join(', ') : 'off';
+}
+
 /** A listener on 0.0.0.0 or :: is reached through loopback. */
 function reachableHost(host: string): string {
   return host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
@@ -461,6 +477,6 @@ function sleep(ms: number): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error('[start] fatal:', error instanceof Error ? error.message : error);
+  console.error('[start] fatal:', errorMessage(error));
   process.exit(1);
 });

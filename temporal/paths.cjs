@@ -20,5 +20,7 @@ module.exports.TEMPORAL_CLI_PATH = path.join(TOOLS_BIN_DIR, 'temporal');
 /** Shell wrapper around the Java time-skipping test server; takes the port as first argument. */
 module.exports.TEST_SERVER_PATH = path.join(TOOLS_BIN_DIR, 'temporal-test-server');
 module.exports.TEST_SERVER_LIB_DIR = path.join(TOOLS_DIR, 'test-server', 'lib');
+/** schemathesis, in its own virtual environment: fuzzes the API from /openapi.json in the tests. */
+module.exports.SCHEMATHESIS_PATH = path.join(TOOLS_DIR, 'schemathesis', 'bin', 'schemathesis');
 /** The dev server's SQLite file, so workflows survive a restart of `npm start`. */
 module.exports.DEV_SERVER_DB_PATH = path.join(REPO_ROOT, 'data', 'temporal.db');

@@ -1,61 +1,92 @@
-import express, { type Express } from 'express';
-import { createApiContext, type ApiOptions } from './context';
-import { requireApiKey } from './auth';
-import { errorHandler, refuseProtoKeys, unknownRoute } from './errors';
-import { assignmentsRouter } from '../drips/assignments-routes';
+import express, { type Express, type Router } from 'express';
 import { ctaRouter } from '../cta/routes';
+import { ivrRouter } from '../cta/ivr-routes';
 import { ctaSigningKeysRouter } from '../cta/signing-keys-routes';
 import { ctaTemplateJsonRouter } from '../cta/template-json-routes';
-import { healthRouter } from './health';
+import { trackRouter } from '../cta/track-routes';
+import { assignmentsRouter } from '../drips/assignments-routes';
+import { sequencesRouter } from '../drips/sequences-routes';
 import { infobipSyncRouter } from '../infobip-sync/routes';
-import { ivrRouter } from '../cta/ivr-routes';
 import { leadsRouter } from '../leads/routes';
 import { messagesRouter } from '../messages/routes';
-import { sequencesRouter } from '../drips/sequences-routes';
 import { settingsRouter } from '../settings/routes';
 import { templateSubmissionRouter } from '../templates/submission-routes';
 import { templateSyncRouter } from '../templates/sync-routes';
 import { templatesRouter } from '../templates/routes';
-import { trackRouter } from '../cta/track-routes';
+import { infobipWebhooks } from '../webhooks/infobip-routes';
 import { webhooksRouter } from '../webhooks/interakt-routes';
 import { metaWebhooks } from '../webhooks/meta-ingest';
-import { infobipWebhooks } from '../webhooks/infobip-routes';
+import { requireApiKey } from './auth';
+import { createApiContext, type ApiOptions } from './context';
+import { errorHandler, refuseProtoKeys, unknownRoute } from './errors';
+import { healthRouter } from './health';
+import { metricsRouter } from './metrics-route';
+import { observeRequests } from './observability';
+import { buildOpenApiDocument, docsRouter, methodNotAllowed, type MountedRoutes } from './openapi';
+
+/** The version the OpenAPI document states: the package's. */
+const API_VERSION = '0.1.0';
 
 /** Builds the API without listening, so tests mount it directly. */
 export function createApp(options: ApiOptions): Express {
   const context = createApiContext(options);
+
+  // Public: health for load balancers, webhooks (authenticated by signature or credentials over
+  // the raw body, so before any JSON parser), and CTA links (the signed token is their authentication).
+  const open: MountedRoutes[] = [
+    { prefix: '/health', routes: healthRouter(context) },
+    ...((options.metricsEndpoint ?? true) ? [{ prefix: '/metrics', routes: metricsRouter(context) }] : []),
+    { prefix: '/webhooks/meta', routes: metaWebhooks(context) },
+    { prefix: '/webhooks/infobip', routes: infobipWebhooks(context) },
+    { prefix: '/webhooks', routes: webhooksRouter(context) },
+    { prefix: '/track', routes: trackRouter(context) },
+  ];
+  // Everything else needs an admin API key. Order matters where prefixes overlap: the more
+  // specific router first (`/templates/sync-runs` is not a template id, `/settings/cta-signing-keys`
+  // is not a provider's settings).
+  const admin: MountedRoutes[] = [
+    { prefix: '/settings/cta-signing-keys', routes: ctaSigningKeysRouter(context) },
+    { prefix: '/settings', routes: settingsRouter(context) },
+    { prefix: '/leads', routes: leadsRouter(context) },
+    { prefix: '/sequences', routes: sequencesRouter(context) },
+    // Submissions and syncs first: the CRUD router's `GET /:id` would otherwise claim them.
+    { prefix: '/templates/submissions', routes: templateSubmissionRouter(context) },
+    { prefix: '/templates', routes: templateSyncRouter(context) },
+    { prefix: '/templates', routes: templatesRouter(context) },
+    { prefix: '/assignments', routes: assignmentsRouter(context) },
+    { prefix: '/messages', routes: messagesRouter(context) },
+    { prefix: '/cta/template-json', routes: ctaTemplateJsonRouter(context) },
+    { prefix: '/cta', routes: ctaRouter(context) },
+    { prefix: '/ivr', routes: ivrRouter(context) },
+    { prefix: '/sync/infobip', routes: infobipSyncRouter(context) },
+  ];
+  const document = buildOpenApiDocument([...open, ...admin], { version: API_VERSION });
+
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(observeRequests(context.log, context.metrics));
 
-  app.use('/health', healthRouter(context));
-  // Webhooks authenticate by signature over the raw body, so they come before the JSON parser.
-  app.use('/webhooks/meta', metaWebhooks(context));
-  app.use('/webhooks/infobip', infobipWebhooks(context));
-  app.use('/webhooks', webhooksRouter(context));
-  // CTA links are public: the signed token is their authentication.
-  app.use('/track', trackRouter(context));
+  // The contract itself is public: clients and the console are generated from it.
+  app.get('/openapi.json', (_req, res) => {
+    res.json(document);
+  });
+  app.use('/docs', docsRouter());
+  // A path asked with a method it does not take is a 405, before anything reads the request.
+  app.use(methodNotAllowed([...open, ...admin]));
+  mount(app, open);
 
-  const admin = express.Router();
-  admin.use(requireApiKey(context.db));
-  admin.use(express.json({ limit: '2mb', reviver: refuseProtoKeys }));
-  admin.use('/settings/cta-signing-keys', ctaSigningKeysRouter(context));
-  admin.use('/settings', settingsRouter(context));
-  admin.use('/leads', leadsRouter(context));
-  admin.use('/sequences', sequencesRouter(context));
-  // Sync and submission routes first: the CRUD router's `GET /:id` would otherwise claim them.
-  admin.use('/templates/submissions', templateSubmissionRouter(context));
-  admin.use('/templates', templateSyncRouter(context));
-  admin.use('/templates', templatesRouter(context));
-  admin.use('/assignments', assignmentsRouter(context));
-  admin.use('/messages', messagesRouter(context));
-  admin.use('/cta/template-json', ctaTemplateJsonRouter());
-  admin.use('/cta', ctaRouter(context));
-  admin.use('/ivr', ivrRouter(context));
-  admin.use('/sync/infobip', infobipSyncRouter(context));
-  app.use(admin);
+  const adminRouter = express.Router();
+  adminRouter.use(requireApiKey(context.db));
+  adminRouter.use(express.json({ limit: '2mb', reviver: refuseProtoKeys }));
+  mount(adminRouter, admin);
+  app.use(adminRouter);
 
   app.use(unknownRoute);
   app.use(errorHandler(context.log));
   return app;
+}
+
+function mount(target: { use: Router['use'] }, routers: MountedRoutes[]): void {
+  for (const { prefix, routes } of routers) target.use(prefix, routes.router);
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import type { Db } from '../db/client';
+import type { Role } from '../db/schema/values';
 import { findActiveApiKeyByHash } from '../db/queries';
 import { AppError } from '../errors';
 
@@ -28,23 +29,40 @@ function presentedKey(authorization: string | undefined, headerKey: string | und
 export const API_KEY_CACHE_MS = 30_000;
 const MAX_CACHED_KEYS = 1_000;
 
-/** Every admin route needs `Authorization: Bearer <key>` (or `X-Api-Key: <key>`). */
+/** Who is calling: the key (by id and name, never the key itself) and what its role allows. */
+export interface Principal {
+  kind: 'api_key';
+  id: number;
+  name: string;
+  role: Role;
+}
+
+/** The caller of this request, set by requireApiKey; undefined on public routes. */
+export const principalOf = (res: Response): Principal | undefined => res.locals.principal as Principal | undefined;
+
+/** Every admin route needs `Authorization: Bearer <key>` (or `X-Api-Key: <key>`); the key's role then decides (route.ts). */
 export function requireApiKey(db: Db, now: () => number = Date.now): RequestHandler {
-  const validUntil = new Map<string, number>();
-  return async (req, _res, next) => {
+  const known = new Map<string, { validUntil: number; principal: Principal }>();
+  return async (req, res, next) => {
     const key = presentedKey(req.get('authorization'), req.get('x-api-key'));
     if (!key)
       throw new AppError('unauthorized', 'unauthorized', 'an admin API key is required (Authorization: Bearer <key>)');
     const keyHash = hashApiKey(key);
-    if ((validUntil.get(keyHash) ?? 0) < now()) {
+    let entry = known.get(keyHash);
+    if (!entry || entry.validUntil < now()) {
       const row = await findActiveApiKeyByHash(db, keyHash);
       if (!row) {
-        validUntil.delete(keyHash);
+        known.delete(keyHash);
         throw new AppError('unauthorized', 'unauthorized', 'the API key is not valid');
       }
-      if (validUntil.size >= MAX_CACHED_KEYS) validUntil.clear();
-      validUntil.set(keyHash, now() + API_KEY_CACHE_MS);
+      if (known.size >= MAX_CACHED_KEYS) known.clear();
+      entry = {
+        validUntil: now() + API_KEY_CACHE_MS,
+        principal: { kind: 'api_key', id: row.id, name: row.name, role: row.role },
+      };
+      known.set(keyHash, entry);
     }
+    res.locals.principal = entry.principal;
     next();
   };
 }

@@ -14,6 +14,8 @@ import type { InfobipSyncOptions } from '../infobip-sync/contract';
 import type { LiveLogLimits } from '../messages/routes';
 import { interaktWebhookSecretReader } from '../settings/provider-settings';
 import { createSecretBox, type SecretBox } from '../settings/secret-box';
+import { createLogger, type Logger } from '../logging/logger';
+import { createApiMetrics, type ApiMetrics } from '../metrics';
 import { createWebhookPipeline, type WebhookPipeline } from '../webhooks/queue';
 
 export interface ApiOptions {
@@ -43,7 +45,12 @@ export interface ApiOptions {
   secretBox?: SecretBox;
   /** The Interakt key from the environment, used while none is stored in settings. */
   interaktApiKey?: string | undefined;
-  log?: (line: string) => void;
+  /** The process's logger (src/logging/logger.ts); by default warnings and errors as JSON on stdout. */
+  log?: Logger;
+  /** This app's metrics; by default a fresh registry without process metrics (the entry point adds those). */
+  metrics?: ApiMetrics;
+  /** Serve `GET /metrics` (unauthenticated; API_METRICS_ENABLED); default true. */
+  metricsEndpoint?: boolean;
   /** Stores webhook status events (group commit) and applies them off the request path; the server closes it on shutdown. */
   webhookPipeline?: WebhookPipeline;
   /** Infobip sync windows: the overlap with the last successful run, and the first run's reach. */
@@ -56,6 +63,11 @@ export interface ApiOptions {
   getCtaKeyring?: () => Promise<CtaKeyring>;
   /** Bounds of the live message log (GET /messages/stream); defaults in messages/routes.ts. */
   liveLog?: LiveLogLimits;
+  /**
+   * Check every JSON response against its documented schema (a mismatch is a 500 and a log line).
+   * On by default, so every test of the API also tests the contract; server.ts turns it off in production.
+   */
+  checkResponses?: boolean;
 }
 
 export interface ApiContext {
@@ -66,7 +78,8 @@ export interface ApiContext {
   defaultCountry: CountryCode;
   messagingProvider: ProviderName;
   senders: DeploymentSenders;
-  log: (line: string) => void;
+  log: Logger;
+  metrics: ApiMetrics;
   secretBox: SecretBox;
   /** The environment's provider values, in force while MasterData holds none. */
   interaktApiKey: string | undefined;
@@ -81,11 +94,12 @@ export interface ApiContext {
   infobipSyncPagesPerChunk: number | undefined;
   getCtaKeyring: () => Promise<CtaKeyring>;
   liveLog: LiveLogLimits;
+  checkResponses: boolean;
 }
 
 /** Resolves every dependency the routes use, once. Starts the webhook pipeline when none is given. */
 export function createApiContext(options: ApiOptions): ApiContext {
-  const log = options.log ?? ((line: string) => console.error(line));
+  const log = options.log ?? createLogger({ level: 'warn', name: 'api' });
   const secretBox = options.secretBox ?? createSecretBox(undefined);
   const fromEnv = options.interaktWebhookSecret;
   return {
@@ -97,6 +111,7 @@ export function createApiContext(options: ApiOptions): ApiContext {
     messagingProvider: options.messagingProvider ?? 'interakt',
     senders: options.senders ?? { default: null, others: [] },
     log,
+    metrics: options.metrics ?? createApiMetrics(),
     secretBox,
     interaktApiKey: options.interaktApiKey,
     interaktWebhookSecret: fromEnv,
@@ -117,5 +132,6 @@ export function createApiContext(options: ApiOptions): ApiContext {
     infobipSyncPagesPerChunk: options.infobipSyncPagesPerChunk,
     getCtaKeyring: options.getCtaKeyring ?? ctaKeyringReader(options.db, secretBox),
     liveLog: options.liveLog ?? {},
+    checkResponses: options.checkResponses ?? true,
   };
 }

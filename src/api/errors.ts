@@ -1,7 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { type z } from 'zod';
 import { AppError, InvalidInputError, type ErrorKind, type FieldIssue } from '../errors';
-import { describeError } from '../logging/redact';
+import type { Logger } from '../logging/logger';
+import { UNMATCHED_ROUTE } from './observability';
 
 /** The one table from an error's kind to its HTTP status. */
 const STATUS_OF: Record<ErrorKind, number> = {
@@ -9,6 +10,7 @@ const STATUS_OF: Record<ErrorKind, number> = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   unavailable: 503,
 };
@@ -32,10 +34,11 @@ export const unknownRoute: RequestHandler = (req, _res, next) => {
  * status and their code. A
  * client error raised by Express or its body parser (bad JSON, a body too large, an undecodable
  * Content-Encoding or percent-encoding) answers 4xx with a message of ours: theirs quote the input,
- * which may be a key being set or a token. Anything else is a 500 with no detail, and one redacted
- * log line (describeError: no SQL parameters, phone numbers or tokens).
+ * which may be a key being set or a token. Anything else is a 500 with no detail, and one log line
+ * carrying the error (described by the logger's serializer: no SQL parameters, phone numbers or
+ * tokens) beside the request's access line.
  */
-export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
+export function errorHandler(log: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     if (error instanceof InvalidInputError) {
       res
@@ -52,7 +55,7 @@ export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
       res.status(clientError.status).json({ error: { code: clientError.code, message: clientError.message } });
       return;
     }
-    log(`[api] ${req.method} ${req.route?.path ?? '(unmatched route)'} failed: ${describeError(error)}`);
+    log.error({ err: error, method: req.method, route: res.locals.routePattern ?? UNMATCHED_ROUTE }, 'request failed');
     res.status(500).json({ error: { code: 'internal_error', message: 'Internal server error' } });
   };
 }

@@ -11,6 +11,8 @@
  * - text that must say something (a name) holds at least one letter, digit, punctuation mark or
  *   symbol: whitespace and zero-width characters alone are not a name.
  */
+import { createSelectSchema } from 'drizzle-orm/zod';
+import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { z } from 'zod';
 
 /** SQL Server's INT, the type of every Id column: larger ids cannot exist, and would fail the driver. */
@@ -99,3 +101,48 @@ export const LanguageCode = matching(8, LANGUAGE_CODE_PATTERN, 'a language code 
 
 /** E.164 as WhatsApp buttons and provider settings take it: `+919876543210`. */
 export const E164 = matching(16, /^\+[1-9]\d{6,14}$/, 'E.164, e.g. +919876543210');
+
+// ---------------------------------------------------------------------------------------------
+// Responses.
+
+/** Every error the API answers with: a stable code, a message, the field issues of a 400, and any details. */
+export const ErrorBody = z
+  .object({
+    error: z.looseObject({
+      code: z.string(),
+      message: z.string(),
+      issues: z
+        .array(z.object({ location: z.enum(['body', 'query', 'params']), path: z.string(), message: z.string() }))
+        .optional(),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+/** A timestamp as the API writes it (Date.prototype.toISOString). */
+export const Timestamp = z.iso.datetime().meta({ id: 'Timestamp', description: 'An ISO 8601 time in UTC' });
+
+/**
+ * The JSON a table row becomes in a response: its columns as drizzle describes them, timestamps
+ * as ISO strings, nothing else (a field added to a response must be added to its schema).
+ * `overrides` replaces columns the API shapes (JSON text parsed into objects, derived fields).
+ */
+export function rowJson<T extends SQLiteTable, O extends z.ZodRawShape = Record<never, never>>(
+  table: T,
+  overrides?: O,
+) {
+  const select = createSelectSchema(table) as unknown as z.ZodObject;
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, column] of Object.entries(select.shape)) shape[key] = timestampsAsText(column as z.ZodType);
+  return z.strictObject({ ...shape, ...overrides });
+}
+
+function timestampsAsText(schema: z.ZodType): z.ZodType {
+  const def = schema._zod.def as { type: string; innerType?: z.ZodType };
+  if (def.type === 'date') return Timestamp;
+  if (def.type === 'nullable' && def.innerType) return timestampsAsText(def.innerType).nullable();
+  return schema;
+}
+
+/** One page of a list: `items`, the `total` that match, and the page asked for. */
+export const pageOf = <T extends z.ZodType>(item: T) =>
+  z.strictObject({ items: z.array(item), total: z.number().int(), page: z.number().int(), pageSize: z.number().int() });

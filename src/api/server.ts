@@ -1,8 +1,10 @@
-/** Entry point: `npm run api`. Serves the admin API, provider webhooks and health. */
+/** Entry point: `npm run api`. Serves the admin API, provider webhooks, health and metrics. */
 import { Client, Connection } from '@temporalio/client';
 import type { CountryCode } from 'libphonenumber-js';
 import { deploymentSenders, loadConfig } from '../config';
 import { openDb } from '../db/client';
+import { createLogger, createProcessLogger } from '../logging/logger';
+import { createApiMetrics } from '../metrics';
 import { createSecretBox } from '../settings/secret-box';
 import { sendTaskQueue } from '../shared';
 import { createWebhookPipeline } from '../webhooks/queue';
@@ -10,12 +12,16 @@ import { createApp } from './app';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const log = createProcessLogger(config, 'api');
   const db = await openDb(config.DATABASE_URL);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const deps = {
     db,
     temporal,
+    log,
+    metrics: createApiMetrics({ processMetrics: true }),
+    metricsEndpoint: config.API_METRICS_ENABLED,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     sendTaskQueue: sendTaskQueue(config.TEMPORAL_TASK_QUEUE, config.MESSAGING_PROVIDER),
     defaultCountry: config.DEFAULT_COUNTRY as CountryCode,
@@ -33,13 +39,12 @@ async function main(): Promise<void> {
       initialLookbackMs: config.INFOBIP_SYNC_INITIAL_LOOKBACK_MS,
     },
     secretBox: createSecretBox(config.DRIPLINE_SECRET_KEY),
-    webhookPipeline: createWebhookPipeline(db),
+    webhookPipeline: createWebhookPipeline(db, { log }),
   };
-  if (!deps.secretBox.available)
-    console.warn('[api] DRIPLINE_SECRET_KEY is not set: secrets cannot be stored in settings');
+  if (!deps.secretBox.available) log.warn('DRIPLINE_SECRET_KEY is not set: secrets cannot be stored in settings');
   const app = createApp(deps);
   const server = app.listen(config.API_PORT, config.API_HOST, () => {
-    console.log(`[api] listening on http://${config.API_HOST}:${config.API_PORT}`);
+    log.info({ url: `http://${config.API_HOST}:${config.API_PORT}`, metrics: config.API_METRICS_ENABLED }, 'listening');
   });
   const stop = () => {
     server.close(() => {
@@ -59,6 +64,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error('[api] fatal:', error instanceof Error ? error.message : error);
+  // Also a configuration that could not be read: hence a logger of its own.
+  createLogger({ level: 'info', name: 'api' }).fatal({ err: error }, 'API stopped');
   process.exit(1);
 });

@@ -3,6 +3,7 @@ import { loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { migrate } from '../db/migrate';
 import { isMssqlUrl } from '../db/url';
+import { errorMessage } from '../logging/redact';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -19,6 +20,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(errorMessage(error));
   process.exit(1);
 });

@@ -9,6 +9,7 @@ import { loadConfig } from '../config';
 import { processIvrCalls, type ProcessIvrCallsResult } from '../cta/ivr';
 import { openDb } from '../db/client';
 import { sendTaskQueue } from '../shared';
+import { errorMessage } from '../logging/redact';
 
 const USAGE = `Usage: npm run ivr:process -- [--limit N] [--flow ID]
 
@@ -33,7 +34,7 @@ function parseOptions(argv: string[]): { help: true } | { help: false; limit: nu
       strict: true,
     });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(errorMessage(error));
   }
   const { values } = parsed;
   if (values.help) return { help: true };
@@ -97,7 +98,7 @@ main().then(
       process.stderr.write(`${error.message}\n\n${USAGE}`);
       process.exit(2);
     }
-    console.error(error instanceof Error ? error.message : error);
+    console.error(errorMessage(error));
     process.exit(1);
   },
 );

@@ -16,6 +16,7 @@ import { openDb } from '../db/client';
 import { getInfobipSyncRun } from '../db/queries';
 import { infobipSyncProgressQuery } from '../infobip-sync/contract';
 import { startInfobipSync } from '../infobip-sync/start';
+import { errorMessage } from '../logging/redact';
 
 const PROGRESS_EVERY_MS = 2_000;
 const LISTED_ERRORS = 20;
@@ -140,6 +141,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(errorMessage(error));
   process.exit(1);
 });

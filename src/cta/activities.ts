@@ -27,13 +27,15 @@ import {
   type SendOnceResult,
 } from '../messages/send';
 import { MissingVariableError, resolveVariable } from '../messages/variables';
+import { createLogger, type Logger } from '../logging/logger';
 
 export interface CtaActivityDeps extends SendDeps {
   /** The CTA link signing keys (MasterData); new links are signed with the current one. */
   getCtaKeyring: () => Promise<CtaKeyring>;
   /** Signals the lead's other workflows when the lead says "not interested". */
   temporal?: Client;
-  log?: (line: string) => void;
+  /** Where failed signals to the lead's other workflows are reported; by default warnings as JSON on stdout. */
+  log?: Logger;
 }
 
 export type CtaSendOutcome =
@@ -51,7 +53,7 @@ export interface CtaSendInput {
 
 export function createCtaActivities(deps: CtaActivityDeps) {
   const now = deps.now ?? (() => new Date());
-  const log = deps.log ?? ((line: string) => console.log(line));
+  const log = deps.log ?? createLogger({ level: 'warn', name: 'worker' });
 
   return {
     /**

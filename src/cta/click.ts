@@ -16,7 +16,7 @@ import { FLOW_KIND, LEAD_ID } from '../shared';
 import { ctaWorkflowInput } from './start';
 import { verifyCtaToken, type CtaKeyring, type CtaTokenFailure } from './tokens';
 import type { ctaWorkflow } from './workflow';
-import { describeError } from '../logging/redact';
+import type { Logger } from '../logging/logger';
 
 export interface CtaClickDeps {
   db: Db;
@@ -24,7 +24,7 @@ export interface CtaClickDeps {
   taskQueue: string;
   sendTaskQueue: string;
   getCtaKeyring: () => Promise<CtaKeyring>;
-  log: (line: string) => void;
+  log: Logger;
   now?: () => Date;
 }
 
@@ -123,7 +123,7 @@ async function signalClick(deps: CtaClickDeps, flow: CtaFlow, run: CtaRun, click
     });
     return true;
   } catch (error) {
-    deps.log(`[cta] could not signal ${run.workflowId}: ${describeError(error)}`);
+    deps.log.warn({ err: error, workflowId: run.workflowId }, 'could not signal the CTA workflow');
     return false;
   }
 }

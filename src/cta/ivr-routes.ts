@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { z } from 'zod';
 import type { CountryCode } from 'libphonenumber-js';
 import { processIvrCalls, recordIvrCall, type IvrCallEvent, type RecordedIvrCall } from './ivr';
 import type { CtaStartDeps } from './start';
@@ -8,9 +8,16 @@ import { normalizePhone } from '../providers/phone';
 import { defaultCountryOf, readInteraktOptions } from '../settings/provider-settings';
 import { type FieldIssue, InvalidInputError } from '../errors';
 import { ListIvrCallsQuery, PostIvrCallsBody, ProcessIvrCallsBody } from './ivr-schemas';
-import { handle } from '../api/validate';
+import { ApiRouter } from '../api/route';
+import {
+  IvrCallPageResponse,
+  ProcessIvrCallsResponse,
+  RecordedIvrCallBatchResponse,
+  RecordedIvrCallResponse,
+} from './ivr-schemas';
 
 export interface IvrRouterDeps extends CtaStartDeps {
+  checkResponses: boolean;
   defaultCountry: CountryCode;
 }
 
@@ -18,12 +25,25 @@ export interface IvrRouterDeps extends CtaStartDeps {
  * `/ivr`: call events from the IVR, the call log, and turning received calls into CTA flows.
  * Callers' numbers leave only masked: the lead id is the way to the person.
  */
-export function ivrRouter(deps: IvrRouterDeps): Router {
-  const router = Router();
+export function ivrRouter(deps: IvrRouterDeps): ApiRouter {
+  const routes = new ApiRouter({ tag: 'IVR calls', checkResponses: deps.checkResponses });
 
-  router.post(
+  routes.post(
     '/calls',
-    handle({ body: PostIvrCallsBody }, async ({ body }, res) => {
+    {
+      summary: 'Log an IVR call, or a batch of up to 500',
+      description:
+        'Logged once per callId (a repeat answers 200 with duplicate: true); the caller is matched to a lead by normalised phone, or a lead is created (source ivr).',
+      body: PostIvrCallsBody,
+      responses: {
+        201: RecordedIvrCallResponse,
+        200: {
+          description: 'A repeated call id (nothing written), or the results of a batch',
+          schema: z.union([RecordedIvrCallResponse, RecordedIvrCallBatchResponse]),
+        },
+      },
+    },
+    async ({ body }, res) => {
       const country = defaultCountryOf(await readInteraktOptions(deps.db), deps.defaultCountry);
       const calls = 'calls' in body ? body.calls : [body];
       // Every caller is checked before the first write, so a bad batch writes nothing.
@@ -42,25 +62,37 @@ export function ivrRouter(deps: IvrRouterDeps): Router {
         results.push(toResponse(await recordIvrCall({ db: deps.db, defaultCountry: country }, call)));
       const duplicates = results.filter((result) => result.duplicate).length;
       res.json({ created: results.length - duplicates, duplicates, results });
-    }),
+    },
   );
 
-  router.get(
+  routes.get(
     '/calls',
-    handle({ query: ListIvrCallsQuery }, async ({ query }, res) => {
+    { summary: 'The IVR call log', query: ListIvrCallsQuery, responses: { 200: IvrCallPageResponse } },
+    async ({ query }, res) => {
       const page = await listIvrCalls(deps.db, query);
       res.json({ ...page, items: page.items.map(maskCall) });
-    }),
+    },
   );
 
-  router.post(
+  routes.post(
     '/calls/process',
-    handle({ body: ProcessIvrCallsBody }, async ({ body }, res) => {
+    {
+      summary: 'Turn received calls into CTA flows',
+      description:
+        'Oldest first, each into the flow given or the flow whose IVR number was called; a call that starts nothing is skipped with its reason.',
+      body: ProcessIvrCallsBody,
+      responses: {
+        200: ProcessIvrCallsResponse,
+        404: { description: 'The flow given does not exist' },
+        409: { description: 'The flow given is archived' },
+      },
+    },
+    async ({ body }, res) => {
       res.json(await processIvrCalls(deps, body));
-    }),
+    },
   );
 
-  return router;
+  return routes;
 }
 
 function callerIssues(call: IvrCallEvent, country: CountryCode, prefix: string): FieldIssue[] {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IVR_CALL_STATUSES } from '../db/schema/values';
-import { Id, Paging, singleLine } from '../api/schemas';
+import { Id, pageOf, Paging, rowJson, singleLine } from '../api/schemas';
+import { ivrCallLog } from '../db/schema/sqlite';
 
 /** An ISO 8601 date-time with a zone (`2030-01-31T09:00:00Z`, `…+05:30`). */
 const DateTime = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
@@ -51,3 +52,41 @@ export const ProcessIvrCallsBody = z
     flowId: Id.optional(),
   })
   .strict();
+
+// ---------------------------------------------------------------------------------------------
+// Responses.
+
+/** A logged call; the caller's number leaves only masked (the lead id is the way to the person). */
+export const IvrCallResponse = rowJson(ivrCallLog).meta({ id: 'IvrCall' });
+
+export const RecordedIvrCallResponse = z.strictObject({
+  callId: z.string(),
+  /** True when this call id was already logged: nothing was written. */
+  duplicate: z.boolean(),
+  leadId: z.number().int(),
+  leadCreated: z.boolean(),
+  call: IvrCallResponse,
+});
+
+export const RecordedIvrCallBatchResponse = z.strictObject({
+  created: z.number().int(),
+  duplicates: z.number().int(),
+  results: z.array(RecordedIvrCallResponse),
+});
+
+export const IvrCallPageResponse = pageOf(IvrCallResponse);
+
+export const ProcessIvrCallsResponse = z.strictObject({
+  processed: z.number().int(),
+  skipped: z.number().int(),
+  failed: z.number().int(),
+  inProgress: z.number().int(),
+  results: z.array(
+    z.strictObject({
+      callId: z.string(),
+      outcome: z.enum(['processed', 'skipped', 'failed', 'in_progress']),
+      runId: z.number().int().optional(),
+      reason: z.string().optional(),
+    }),
+  ),
+});

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { z } from 'zod';
 import { normalizeIvrNumber } from './ivr';
 import { startCtaFlow, type CtaStartDeps } from './start';
 import { isUniqueViolation } from '../db/errors';
@@ -20,18 +20,25 @@ import type { VariableSource } from '../shared';
 import { defaultCountryOf, readInteraktOptions } from '../settings/provider-settings';
 import { checkSequenceSteps } from '../templates/check';
 import type { ApiContext } from '../api/context';
+import { queryOrNull } from '../workflow-client';
 import { conflict, InvalidInputError, notFound } from '../errors';
 import { CreateCtaFlowBody, CtaAnalyticsQuery, ListCtaRunsQuery, StartCtaFlowBody } from './schemas';
 import { IdParams } from '../api/schemas';
-import { handle } from '../api/validate';
+import { ApiRouter } from '../api/route';
+import {
+  CtaAnalyticsResponse,
+  CtaFlowResponse,
+  CtaRunDetailResponse,
+  CtaRunPageResponse,
+  CtaStartResponse,
+} from './schemas';
 import { storedSender } from '../messages/senders';
-import { describeError } from '../logging/redact';
 
 const DEFAULT_ANALYTICS_DAYS = 30;
 
 /** CTA flows: define them, put leads in them, follow their runs, and read how they convert. */
-export function ctaRouter(deps: ApiContext): Router {
-  const router = Router();
+export function ctaRouter(deps: ApiContext): ApiRouter {
+  const routes = new ApiRouter({ tag: 'CTA follow-ups', checkResponses: deps.checkResponses });
   const startDeps: CtaStartDeps = {
     db: deps.db,
     temporal: deps.temporal,
@@ -39,9 +46,16 @@ export function ctaRouter(deps: ApiContext): Router {
     sendTaskQueue: deps.sendTaskQueue,
   };
 
-  router.post(
+  routes.post(
     '/flows',
-    handle({ body: CreateCtaFlowBody }, async ({ body }, res) => {
+    {
+      summary: 'Create a CTA flow',
+      description:
+        'The interactive template (body variables and a dynamic URL button per answer) and the brochure template are checked against Message Master; the IVR number (any format, stored as E.164) starts this flow when called.',
+      body: CreateCtaFlowBody,
+      responses: { 201: CtaFlowResponse, 409: { description: 'The name or the IVR number is taken' } },
+    },
+    async ({ body }, res) => {
       const bodyVariables: VariableSource[] = body.bodyVariables ?? [{ field: 'name' }, { value: body.projectName }];
       // Stored as IVR intake stores called numbers (landlines and toll-free included), so they match.
       const country = defaultCountryOf(await readInteraktOptions(deps.db), deps.defaultCountry);
@@ -67,39 +81,54 @@ export function ctaRouter(deps: ApiContext): Router {
         if (isUniqueViolation(error)) throw conflict('flow_exists', `a CTA flow named "${body.name}" already exists`);
         throw error;
       }
-    }),
+    },
   );
 
-  router.get(
+  routes.get(
     '/flows',
-    handle({}, async (_input, res) => {
+    { summary: 'List CTA flows', responses: { 200: z.strictObject({ items: z.array(CtaFlowResponse) }) } },
+    async (_input, res) => {
       res.json({ items: await listCtaFlows(deps.db) });
-    }),
+    },
   );
 
-  router.get(
+  routes.get(
     '/flows/:id',
-    handle({ params: IdParams }, async ({ params }, res) => {
+    { summary: 'Read a CTA flow', params: IdParams, responses: { 200: CtaFlowResponse } },
+    async ({ params }, res) => {
       const flow = await getCtaFlow(deps.db, params.id);
       if (!flow) throw notFound('CTA flow');
       res.json(flow);
-    }),
+    },
   );
 
   // Archiving stops new runs; runs already going finish.
-  router.post(
+  routes.post(
     '/flows/:id/archive',
-    handle({ params: IdParams }, async ({ params }, res) => {
+    { summary: 'Archive a CTA flow (no new runs)', params: IdParams, responses: { 200: CtaFlowResponse } },
+    async ({ params }, res) => {
       if (!(await getCtaFlow(deps.db, params.id))) throw notFound('CTA flow');
       await archiveCtaFlow(deps.db, params.id);
       res.json(await getCtaFlow(deps.db, params.id));
-    }),
+    },
   );
 
   // Sends the interactive message to each lead (one run per lead and flow).
-  router.post(
+  routes.post(
     '/flows/:id/start',
-    handle({ params: IdParams, body: StartCtaFlowBody }, async ({ params, body }, res) => {
+    {
+      summary: 'Put leads into a flow',
+      description:
+        'Sends the interactive message, one run per lead and flow; skipped leads say why (already_in_flow, opted_out, suppressed, start_failed, ...).',
+      params: IdParams,
+      body: StartCtaFlowBody,
+      responses: {
+        201: CtaStartResponse,
+        200: { description: 'Nothing started: every lead was skipped', schema: CtaStartResponse },
+        409: { description: 'The flow is archived' },
+      },
+    },
+    async ({ params, body }, res) => {
       const flow = await getCtaFlow(deps.db, params.id);
       if (!flow) throw notFound('CTA flow');
       if (flow.archivedAt) throw conflict('flow_archived', 'an archived flow cannot be started');
@@ -113,42 +142,53 @@ export function ctaRouter(deps: ApiContext): Router {
           else skipped.push({ leadId, reason: result.reason, ...(result.run && { runId: result.run.id }) });
         } catch (error) {
           // Temporal unreachable: the run stays claimed with the reason, and starting again retries it.
-          deps.log(`[cta] start of flow ${flow.id} for lead ${leadId} failed: ${describeError(error)}`);
+          deps.log.warn({ err: error, flowId: flow.id, leadId }, 'CTA flow not started');
           skipped.push({ leadId, reason: 'start_failed' });
         }
       }
       res.status(started.length > 0 ? 201 : 200).json({ started, skipped });
-    }),
+    },
   );
 
-  router.get(
+  routes.get(
     '/runs',
-    handle({ query: ListCtaRunsQuery }, async ({ query }, res) => {
+    { summary: 'CTA runs with their decisions', query: ListCtaRunsQuery, responses: { 200: CtaRunPageResponse } },
+    async ({ query }, res) => {
       res.json(await listCtaRuns(deps.db, query));
-    }),
+    },
   );
 
   // One run, with the workflow's own view while it is still waiting.
-  router.get(
+  routes.get(
     '/runs/:id',
-    handle({ params: IdParams }, async ({ params }, res) => {
+    {
+      summary: 'One CTA run',
+      description: "With the workflow's own state while it waits for the click.",
+      params: IdParams,
+      responses: { 200: CtaRunDetailResponse },
+    },
+    async ({ params }, res) => {
       const run = await getCtaRun(deps.db, params.id);
       if (!run) throw notFound('CTA run');
       let live: CtaState | null = null;
       if (OPEN_CTA_RUN_STATUSES.includes(run.status)) {
-        live = await deps.temporal.workflow
-          .getHandle(run.workflowId)
-          .query(ctaStateQuery)
-          .catch(() => null);
+        live = await queryOrNull(deps.temporal, run.workflowId, ctaStateQuery);
       }
       res.json({ ...run, live });
-    }),
+    },
   );
 
   // Per flow, for runs sent in the period: sent, answers, no response, engagement and conversion.
-  router.get(
+  routes.get(
     '/analytics',
-    handle({ query: CtaAnalyticsQuery }, async ({ query }, res) => {
+    {
+      summary: 'CTA analytics per flow',
+      description:
+        'For runs sent in the period (default: the last 30 days): sent, interested, not interested, no response, engagement and conversion rates, and recent interactions.',
+      query: CtaAnalyticsQuery,
+      responses: { 200: CtaAnalyticsResponse },
+    },
+    async ({ query }, res) => {
       const to = query.to ? new Date(query.to) : new Date();
       const from = query.from ? new Date(query.from) : new Date(to.getTime() - DEFAULT_ANALYTICS_DAYS * 86_400_000);
       const period = { from, to, ...(query.flowId !== undefined && { flowId: query.flowId }) };
@@ -173,10 +213,10 @@ export function ctaRouter(deps: ApiContext): Router {
         recentInteractions:
           query.recent === 0 ? [] : await listRecentCtaInteractions(deps.db, { ...period, limit: query.recent }),
       });
-    }),
+    },
   );
 
-  return router;
+  return routes;
 }
 
 /**

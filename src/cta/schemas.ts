@@ -1,7 +1,19 @@
 import { z } from 'zod';
-import { CTA_RUN_STATUSES } from './contract';
-import { Id, IdFromText, LanguageCode, Paging, singleLine, TemplateName, matching } from '../api/schemas';
-import { VariableSourceSchema } from '../drips/schemas';
+import { CTA_ACTIONS, CTA_RUN_STATUSES } from './contract';
+import {
+  Id,
+  IdFromText,
+  LanguageCode,
+  pageOf,
+  Paging,
+  rowJson,
+  singleLine,
+  TemplateName,
+  Timestamp,
+  matching,
+} from '../api/schemas';
+import { VariableSourceResponse, VariableSourceSchema } from '../drips/schemas';
+import { ctaFlowRuns, ctaFlows } from '../db/schema/sqlite';
 
 const DAY = 86_400;
 const seconds = (max: number) => z.number().int().min(1).max(max);
@@ -62,3 +74,73 @@ export const CtaAnalyticsQuery = z
     path: ['to'],
     message: 'to must be after from',
   });
+
+// ---------------------------------------------------------------------------------------------
+// Responses.
+
+export const CtaFlowResponse = rowJson(ctaFlows, { bodyVariables: z.array(VariableSourceResponse) }).meta({
+  id: 'CtaFlow',
+});
+
+export const CtaRunResponse = rowJson(ctaFlowRuns).meta({ id: 'CtaRun' });
+
+export const CtaRunPageResponse = pageOf(CtaRunResponse);
+
+/** One run, with the workflow's own view (the `ctaState` query) while it waits; null otherwise. */
+export const CtaRunDetailResponse = CtaRunResponse.extend({
+  live: z
+    .strictObject({
+      runId: z.number().int(),
+      status: z.enum(CTA_RUN_STATUSES),
+      decision: z.enum(CTA_ACTIONS).nullable(),
+      waitingUntil: Timestamp.nullable(),
+      stopReason: z.string().nullable(),
+    })
+    .nullable(),
+});
+
+export const CtaStartResponse = z.strictObject({
+  started: z.array(z.strictObject({ leadId: z.number().int(), runId: z.number().int(), workflowId: z.string() })),
+  skipped: z.array(
+    z.strictObject({ leadId: z.number().int(), reason: z.string(), runId: z.number().int().optional() }),
+  ),
+});
+
+const Rate = z.number().nullable();
+
+export const CtaAnalyticsResponse = z.strictObject({
+  from: Timestamp,
+  to: Timestamp,
+  totals: z.strictObject({
+    sent: z.number().int(),
+    interested: z.number().int(),
+    notInterested: z.number().int(),
+    noResponse: z.number().int(),
+    engagementRate: Rate,
+    conversionRate: Rate,
+  }),
+  flows: z.array(
+    z.strictObject({
+      flowId: z.number().int(),
+      flowName: z.string(),
+      sent: z.number().int(),
+      interested: z.number().int(),
+      notInterested: z.number().int(),
+      noResponse: z.number().int(),
+      engagementRate: Rate,
+      conversionRate: Rate,
+    }),
+  ),
+  recentInteractions: z.array(
+    z.strictObject({
+      id: z.number().int(),
+      runId: z.number().int(),
+      flowId: z.number().int(),
+      leadId: z.number().int(),
+      leadName: z.string().nullable(),
+      action: z.enum(CTA_ACTIONS),
+      result: z.enum(['decided', 'repeat']),
+      clickedAt: Timestamp,
+    }),
+  ),
+});

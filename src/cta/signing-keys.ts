@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
+import { CodedError } from '../errors';
 import { isUniqueViolation } from '../db/errors';
 import { getMasterDataCategory } from '../db/queries';
 import { affectedRows } from '../db/queries/common';
@@ -26,15 +27,7 @@ const DEFAULT_CACHE_MS = 5_000;
 /** Compare-and-set attempts before giving up; only a storm of concurrent admin writes needs a second. */
 const MAX_WRITE_ATTEMPTS = 5;
 
-export class CtaSigningKeyError extends Error {
-  constructor(
-    readonly code: 'current_key' | 'unknown_key' | 'write_conflict',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'CtaSigningKeyError';
-  }
-}
+export class CtaSigningKeyError extends CodedError<'current_key' | 'unknown_key' | 'write_conflict'> {}
 
 interface StoredKey {
   kid: string;

@@ -4,7 +4,7 @@ import { claimCtaRun, getCtaFlow, getLead, recordCtaRunStartError, type CtaFlow,
 import { ctaWorkflowId, type CtaWorkflowInput } from './contract';
 import { FLOW_KIND, LEAD_ID, senderSendQueue } from '../shared';
 import type { ctaWorkflow } from './workflow';
-import { startClaimedWorkflow, STALE_PENDING_MS } from '../workflow-start';
+import { startClaimedWorkflow, STALE_PENDING_MS } from '../workflow-client';
 
 export interface CtaStartDeps {
   db: Db;

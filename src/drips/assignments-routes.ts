@@ -1,5 +1,4 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { Router } from 'express';
 import { getAssignment, listAssignmentEvents, listAssignments, listMessages } from '../db/queries';
 import {
   ACTIVE_ASSIGNMENT_STATUSES,
@@ -9,27 +8,38 @@ import {
   resumeDripSignal,
 } from './contract';
 import type { ApiContext } from '../api/context';
+import { queryOrNull } from '../workflow-client';
 import { conflict, notFound } from '../errors';
 import { AssignmentActionParams, CancelBody, ListAssignmentsQuery } from './assignments-schemas';
+import { AssignmentActionResponse, AssignmentDetailResponse, AssignmentPageResponse } from './schemas';
 import { IdParams } from '../api/schemas';
-import { handle } from '../api/validate';
+import { ApiRouter } from '../api/route';
 import { z } from 'zod';
 
 const DetailQuery = z.object({ live: z.enum(['true', 'false', '1', '0']).optional() });
 
-export function assignmentsRouter(deps: ApiContext): Router {
-  const router = Router();
+export function assignmentsRouter(deps: ApiContext): ApiRouter {
+  const routes = new ApiRouter({ tag: 'Drip assignments', checkResponses: deps.checkResponses });
 
-  router.get(
+  routes.get(
     '/',
-    handle({ query: ListAssignmentsQuery }, async ({ query }, res) => {
+    { summary: 'List assignments', query: ListAssignmentsQuery, responses: { 200: AssignmentPageResponse } },
+    async ({ query }, res) => {
       res.json(await listAssignments(deps.db, query));
-    }),
+    },
   );
 
-  router.get(
+  routes.get(
     '/:id',
-    handle({ params: IdParams, query: DetailQuery }, async ({ params, query }, res) => {
+    {
+      summary: 'One assignment with its step history and messages',
+      description:
+        '`live=true` also asks the running workflow for its progress (needs a worker; null when none answers).',
+      params: IdParams,
+      query: DetailQuery,
+      responses: { 200: AssignmentDetailResponse },
+    },
+    async ({ params, query }, res) => {
       const assignment = await getAssignment(deps.db, params.id);
       if (!assignment) throw notFound('assignment');
       const [events, messages] = await Promise.all([
@@ -45,18 +55,24 @@ export function assignmentsRouter(deps: ApiContext): Router {
       // The live view asks the running workflow itself; it needs a worker to answer.
       const live =
         query.live === 'true' || query.live === '1'
-          ? await deps.temporal.workflow
-              .getHandle(assignment.workflowId ?? '')
-              .query(dripProgressQuery)
-              .catch(() => null)
+          ? assignment.workflowId
+            ? await queryOrNull(deps.temporal, assignment.workflowId, dripProgressQuery)
+            : null
           : undefined;
       res.json({ ...assignment, events, messages: messages.items, ...(live !== undefined && { live }) });
-    }),
+    },
   );
 
-  router.post(
+  routes.post(
     '/:id/:action',
-    handle({ params: AssignmentActionParams, body: CancelBody }, async ({ params, body }, res) => {
+    {
+      summary: 'Pause, resume or cancel a running drip',
+      description: 'Signals the workflow; `cancel` takes an optional reason.',
+      params: AssignmentActionParams,
+      body: CancelBody,
+      responses: { 202: AssignmentActionResponse, 409: { description: 'The drip has ended' } },
+    },
+    async ({ params, body }, res) => {
       const assignment = await getAssignment(deps.db, params.id);
       if (!assignment) throw notFound('assignment');
       if (!ACTIVE_ASSIGNMENT_STATUSES.includes(assignment.status) || !assignment.workflowId) {
@@ -73,8 +89,8 @@ export function assignmentsRouter(deps: ApiContext): Router {
         throw error;
       }
       res.status(202).json({ id: assignment.id, workflowId: assignment.workflowId, requested: params.action });
-    }),
+    },
   );
 
-  return router;
+  return routes;
 }

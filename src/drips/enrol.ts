@@ -12,7 +12,7 @@ import {
 import { DRIP_SEQUENCE_ID, FLOW_KIND, LEAD_ID, senderSendQueue } from '../shared';
 import { dripWorkflowId, type DripStepSnapshot, type DripWorkflowInput } from './contract';
 import type { dripWorkflow } from './workflow';
-import { startClaimedWorkflow, STALE_PENDING_MS } from '../workflow-start';
+import { startClaimedWorkflow, STALE_PENDING_MS } from '../workflow-client';
 
 export interface EnrolDeps {
   db: Db;

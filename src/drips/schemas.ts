@@ -1,6 +1,20 @@
 import { z } from 'zod';
 import { CUSTOM_FIELD_KEY, LEAD_FIELDS, type LeadField } from '../shared';
-import { Id, LanguageCode, matching, multiLine, Paging, singleLine, TemplateName } from '../api/schemas';
+import {
+  Id,
+  LanguageCode,
+  matching,
+  multiLine,
+  pageOf,
+  Paging,
+  rowJson,
+  singleLine,
+  TemplateName,
+  Timestamp,
+} from '../api/schemas';
+import { ASSIGNMENT_STATUSES } from '../db/schema/values';
+import { dripAssignmentEvents, dripSequences, dripSequenceSteps, leadDripAssignments } from '../db/schema/sqlite';
+import { MessageResponse } from '../messages/schemas';
 
 const MAX_DELAY_SECONDS = 365 * 24 * 3600;
 
@@ -82,3 +96,78 @@ export const AssignBody = z
     leadIds: z.array(Id).min(1).max(MAX_LEADS_PER_ASSIGNMENT),
   })
   .strict();
+
+// ---------------------------------------------------------------------------------------------
+// Responses.
+
+/** A variable source as stored and shown: a lead field or a literal. */
+export const VariableSourceResponse = z.union([
+  z.strictObject({ field: z.string() }),
+  z.strictObject({ value: z.string() }),
+]);
+
+export const TemplateVariablesResponse = z
+  .strictObject({
+    header: z.array(VariableSourceResponse).optional(),
+    body: z.array(VariableSourceResponse).optional(),
+    buttons: z.record(z.string(), z.array(VariableSourceResponse)).optional(),
+    fileName: z.string().optional(),
+  })
+  .meta({ id: 'TemplateVariables' });
+
+export const SequenceResponse = rowJson(dripSequences).meta({ id: 'Sequence' });
+
+export const SequenceWithStepsResponse = SequenceResponse.extend({
+  steps: z.array(rowJson(dripSequenceSteps, { variables: TemplateVariablesResponse })),
+}).meta({ id: 'SequenceWithSteps' });
+
+export const SequencePageResponse = pageOf(SequenceResponse);
+
+const StepSnapshotResponse = z.strictObject({
+  templateName: z.string(),
+  templateLanguage: z.string(),
+  delaySeconds: z.number().int(),
+  variables: TemplateVariablesResponse,
+});
+
+export const AssignmentResponse = rowJson(leadDripAssignments, { stepsSnapshot: z.array(StepSnapshotResponse) }).meta({
+  id: 'Assignment',
+});
+
+export const AssignmentPageResponse = pageOf(AssignmentResponse);
+
+/** What the running workflow says of itself (the `dripProgress` query). */
+export const DripProgressResponse = z.strictObject({
+  assignmentId: z.number().int(),
+  status: z.enum(ASSIGNMENT_STATUSES),
+  nextStep: z.number().int(),
+  totalSteps: z.number().int(),
+  nextSendAt: Timestamp.nullable(),
+  stopReason: z.string().nullable(),
+  lastError: z.string().nullable(),
+});
+
+export const AssignmentDetailResponse = AssignmentResponse.extend({
+  events: z.array(rowJson(dripAssignmentEvents)),
+  messages: z.array(MessageResponse),
+  /** With `live=true`: the workflow's own view, or null when no worker answered. */
+  live: DripProgressResponse.nullable().optional(),
+});
+
+export const AssignResultResponse = z.strictObject({
+  started: z.number().int(),
+  skipped: z.number().int(),
+  skippedByReason: z.record(z.string(), z.number().int()),
+  assignments: z.array(
+    z.strictObject({ assignmentId: z.number().int(), leadId: z.number().int(), workflowId: z.string() }),
+  ),
+  skippedLeads: z.array(
+    z.strictObject({ leadId: z.number().int(), reason: z.string(), assignmentId: z.number().int().optional() }),
+  ),
+});
+
+export const AssignmentActionResponse = z.strictObject({
+  id: z.number().int(),
+  workflowId: z.string(),
+  requested: z.enum(['pause', 'resume', 'cancel']),
+});

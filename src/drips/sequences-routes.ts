@@ -1,45 +1,68 @@
-import { Router } from 'express';
 import { archiveSequence, createSequence, getSequence, listSequences, updateSequence } from '../db/queries';
 import { checkSequenceSteps, type NamedTemplateUse } from '../templates/check';
 import type { ApiContext } from '../api/context';
 import { enrolLeads } from './enrol';
 import { AppError, conflict, InvalidInputError, notFound } from '../errors';
 import { IdParams } from '../api/schemas';
-import { AssignBody, CreateSequenceBody, ListSequencesQuery, UpdateSequenceBody } from './schemas';
-import { handle } from '../api/validate';
+import {
+  AssignBody,
+  AssignResultResponse,
+  CreateSequenceBody,
+  ListSequencesQuery,
+  SequencePageResponse,
+  SequenceWithStepsResponse,
+  UpdateSequenceBody,
+} from './schemas';
+import { ApiRouter } from '../api/route';
 import { storedSender } from '../messages/senders';
 
-export function sequencesRouter(deps: ApiContext): Router {
-  const router = Router();
+export function sequencesRouter(deps: ApiContext): ApiRouter {
+  const routes = new ApiRouter({ tag: 'Drip sequences', checkResponses: deps.checkResponses });
 
-  router.post(
+  routes.post(
     '/',
-    handle({ body: CreateSequenceBody }, async ({ body }, res) => {
+    {
+      summary: 'Create a sequence with its steps',
+      description:
+        'Each step names an approved template in Message Master and maps its variables; a step the template cannot take is a 400.',
+      body: CreateSequenceBody,
+      responses: { 201: SequenceWithStepsResponse },
+    },
+    async ({ body }, res) => {
       await assertStepsUsable(deps, body.steps);
       res.status(201).json(await createSequence(deps.db, { ...body, sender: storedSender(deps.senders, body.sender) }));
-    }),
+    },
   );
 
-  router.get(
+  routes.get(
     '/',
-    handle({ query: ListSequencesQuery }, async ({ query }, res) => {
+    { summary: 'List sequences', query: ListSequencesQuery, responses: { 200: SequencePageResponse } },
+    async ({ query }, res) => {
       res.json(await listSequences(deps.db, query));
-    }),
+    },
   );
 
-  router.get(
+  routes.get(
     '/:id',
-    handle({ params: IdParams }, async ({ params }, res) => {
+    { summary: 'Read a sequence with its steps', params: IdParams, responses: { 200: SequenceWithStepsResponse } },
+    async ({ params }, res) => {
       const sequence = await getSequence(deps.db, params.id);
       if (!sequence) throw notFound('sequence');
       res.json(sequence);
-    }),
+    },
   );
 
   // Editing bumps the version; running assignments keep the snapshot they started with.
-  router.patch(
+  routes.patch(
     '/:id',
-    handle({ params: IdParams, body: UpdateSequenceBody }, async ({ params, body }, res) => {
+    {
+      summary: 'Edit a sequence',
+      description: 'A new version; running assignments keep the steps they started with.',
+      params: IdParams,
+      body: UpdateSequenceBody,
+      responses: { 200: SequenceWithStepsResponse, 409: { description: 'The sequence is archived' } },
+    },
+    async ({ params, body }, res) => {
       const existing = await getSequence(deps.db, params.id);
       if (!existing) throw notFound('sequence');
       if (existing.archivedAt) throw conflict('sequence_archived', 'an archived sequence cannot be edited');
@@ -51,22 +74,40 @@ export function sequencesRouter(deps: ApiContext): Router {
           ...(sender !== undefined && { sender: storedSender(deps.senders, sender) }),
         }),
       );
-    }),
+    },
   );
 
   // Archiving stops new assignments; running ones finish their snapshot.
-  router.post(
+  routes.post(
     '/:id/archive',
-    handle({ params: IdParams }, async ({ params }, res) => {
+    {
+      summary: 'Archive a sequence (no new assignments)',
+      params: IdParams,
+      responses: { 200: SequenceWithStepsResponse },
+    },
+    async ({ params }, res) => {
       if (!(await getSequence(deps.db, params.id))) throw notFound('sequence');
       await archiveSequence(deps.db, params.id);
       res.json(await getSequence(deps.db, params.id));
-    }),
+    },
   );
 
-  router.post(
+  routes.post(
     '/:id/assignments',
-    handle({ params: IdParams, body: AssignBody }, async ({ params, body }, res) => {
+    {
+      summary: 'Assign the sequence to leads',
+      description:
+        'One drip workflow per lead. Leads that cannot start are listed with the reason (`lead_not_found`, `opted_out`, `suppressed`, `already_assigned`, `duplicate_in_request`, `start_failed`); for a single lead a refusal is an error.',
+      params: IdParams,
+      body: AssignBody,
+      responses: {
+        201: AssignResultResponse,
+        200: { description: 'Nothing started: every lead was skipped', schema: AssignResultResponse },
+        409: { description: 'The sequence is archived, or the one lead cannot start' },
+        503: { description: "The one lead's workflow could not be started" },
+      },
+    },
+    async ({ params, body }, res) => {
       const sequence = await getSequence(deps.db, params.id);
       if (!sequence) throw notFound('sequence');
       if (sequence.archivedAt) throw conflict('sequence_archived', 'an archived sequence cannot be assigned');
@@ -87,10 +128,10 @@ export function sequencesRouter(deps: ApiContext): Router {
         assignments: result.started,
         skippedLeads: result.skipped,
       });
-    }),
+    },
   );
 
-  return router;
+  return routes;
 }
 
 /** Each step's template must exist in Message Master and accept the step's variables: else 400, nothing written. */

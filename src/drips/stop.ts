@@ -1,10 +1,10 @@
 import type { Client } from '@temporalio/client';
 import { cancelDripSignal } from './contract';
-import { describeError } from '../logging/redact';
+import type { Logger } from '../logging/logger';
 
 export interface StopDripsDeps {
   temporal: Client;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 /**
@@ -26,10 +26,8 @@ export async function stopDrips(
   results.forEach((result, index) => {
     if (result.status === 'fulfilled') delivered += 1;
     else {
-      const why = describeError(result.reason);
-      deps.log(
-        `[drips] could not stop ${targets[index]!.workflowId} of lead ${targets[index]!.leadId} (${reason}): ${why}`,
-      );
+      const { workflowId, leadId } = targets[index]!;
+      deps.log.warn({ err: result.reason, workflowId, leadId, reason }, 'could not stop a drip');
     }
   });
   return delivered;

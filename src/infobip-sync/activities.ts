@@ -11,7 +11,7 @@ import {
   type InfobipContact,
   type InfobipSyncRecordError,
 } from '../db/queries';
-import { isProviderError } from '../providers/errors';
+import { providerReadFailure } from '../provider-failures';
 import type {
   InfobipClient,
   InfobipPeopleCursor,
@@ -196,7 +196,7 @@ export function createInfobipSyncActivities(deps: InfobipSyncActivityDeps) {
           }
         }
       } catch (error) {
-        throw syncFailure(error);
+        throw providerReadFailure(error, { config: INFOBIP_SYNC_CONFIG_ERROR, permanent: INFOBIP_SYNC_REFUSED });
       }
       const totals = await refreshInfobipSyncRunTotals(deps.db, input.runId);
       return { next: position, pagesCompleted: (position?.pageNo ?? 1) - 1, totals };
@@ -381,37 +381,4 @@ function toE164(raw: string, country: CountryCode): { ok: true; e164: string } |
   const normalized = normalizePhone(text, country);
   if (normalized.ok) return normalized;
   return { ok: false, reason: text === '' ? normalized.reason : normalized.reason.split(text).join(maskPhone(text)) };
-}
-
-/**
- * Provider errors decide the retry: a bad key or a refused request fails the run at once (the
- * reason is recorded on it); an outage or a 429 is retried, a 429 no sooner than Retry-After.
- * Anything else (the database) is retried as is.
- */
-function syncFailure(error: unknown): unknown {
-  if (!isProviderError(error)) return error;
-  switch (error.kind) {
-    case 'config':
-      return ApplicationFailure.create({
-        type: INFOBIP_SYNC_CONFIG_ERROR,
-        message: error.message,
-        nonRetryable: true,
-        details: [{ code: error.code }],
-      });
-    case 'permanent':
-      return ApplicationFailure.create({
-        type: INFOBIP_SYNC_REFUSED,
-        message: error.message,
-        nonRetryable: true,
-        details: [{ code: error.code }],
-      });
-    case 'retryable':
-    case 'ambiguous':
-      // Reading a list changes nothing upstream, so an ambiguous answer is just a retry.
-      return ApplicationFailure.create({
-        type: 'ProviderUnavailable',
-        message: error.message,
-        nextRetryDelay: error.details.retryAfterMs,
-      });
-  }
 }

@@ -6,7 +6,7 @@ import { finishInfobipSyncRun, type InfobipSyncRun } from '../db/queries';
 import { infobipSyncWorkflowId, type InfobipSyncOptions, type InfobipSyncWorkflowInput } from './contract';
 import type { infobipSyncWorkflow } from './workflow';
 import { openInfobipSyncRun } from './run';
-import { startClaimedWorkflow } from '../workflow-start';
+import { startClaimedWorkflow } from '../workflow-client';
 
 export interface StartInfobipSyncDeps {
   db: Db;

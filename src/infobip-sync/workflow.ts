@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   isCancellation,
@@ -8,6 +7,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { InfobipPagePosition, InfobipSyncActivities } from './activities';
+import { failureReason } from '../shared';
 import {
   infobipSyncProgressQuery,
   infobipSyncRunKey,
@@ -118,13 +118,7 @@ export async function infobipSyncWorkflow(input: InfobipSyncWorkflowInput): Prom
     progress.status = 'completed';
     return progress;
   } catch (error) {
-    const reason = isCancellation(error)
-      ? 'cancelled'
-      : error instanceof ActivityFailure && error.cause
-        ? error.cause.message
-        : error instanceof Error
-          ? error.message
-          : String(error);
+    const reason = isCancellation(error) ? 'cancelled' : failureReason(error);
     progress.status = 'failed';
     progress.failure = reason;
     // Recorded even when the workflow was cancelled, so no run row stays 'running' for ever.

@@ -1,4 +1,3 @@
-import { Router } from 'express';
 import type { CountryCode } from 'libphonenumber-js';
 import {
   createLead,
@@ -16,8 +15,16 @@ import { defaultCountryOf, readInteraktOptions } from '../settings/provider-sett
 import type { ApiContext } from '../api/context';
 import { AppError, conflict, notFound } from '../errors';
 import { IdParams } from '../api/schemas';
-import { CreateLeadBody, ListLeadsQuery, UpdateLeadBody } from './schemas';
-import { handle } from '../api/validate';
+import {
+  CreatedLeadResponse,
+  CreateLeadBody,
+  LeadPageResponse,
+  LeadResponse,
+  LeadTimelineResponse,
+  ListLeadsQuery,
+  UpdateLeadBody,
+} from './schemas';
+import { ApiRouter } from '../api/route';
 import { startWelcomeWorkflow, wantsWelcome } from '../welcome/start';
 
 function e164OrThrow(phone: string, defaultCountry: CountryCode): string {
@@ -30,51 +37,77 @@ function e164OrThrow(phone: string, defaultCountry: CountryCode): string {
   return result.e164;
 }
 
-export function leadsRouter(deps: ApiContext): Router {
-  const router = Router();
+export function leadsRouter(deps: ApiContext): ApiRouter {
+  const routes = new ApiRouter({ tag: 'Leads', checkResponses: deps.checkResponses });
 
-  router.post(
+  routes.post(
     '/',
-    handle({ body: CreateLeadBody }, async ({ body }, res) => {
+    {
+      summary: 'Create a lead',
+      description:
+        "The phone is normalised to E.164 (the settings' country, else DEFAULT_COUNTRY, for numbers without one). A welcome starts when the settings ask for one.",
+      body: CreateLeadBody,
+      responses: {
+        201: CreatedLeadResponse,
+        409: { description: 'A lead with this phone exists (`leadId` names it)' },
+      },
+    },
+    async ({ body }, res) => {
       const options = await readInteraktOptions(deps.db);
       const phone = e164OrThrow(body.phone, defaultCountryOf(options, deps.defaultCountry));
       const existing = await findLeadByPhone(deps.db, phone);
-      if (existing) throw conflict('lead_exists', `a lead with phone ${phone} already exists`, { leadId: existing.id });
+      if (existing) throw conflict('lead_exists', 'a lead with this phone already exists', { leadId: existing.id });
       const lead = await createLead(deps.db, { ...body, phone });
       const welcome = wantsWelcome(options, lead) ? await startWelcomeWorkflow(deps, lead, options) : undefined;
       res.status(201).json(welcome ? { ...lead, welcome } : lead);
-    }),
+    },
   );
 
-  router.get(
+  routes.get(
     '/',
-    handle({ query: ListLeadsQuery }, async ({ query }, res) => {
+    {
+      summary: 'List and search leads',
+      description:
+        '`search` matches name, phone or email; `field.<key>=<value>` (or `customField=<key>:<value>`, repeatable, at most 20) matches custom fields.',
+      query: ListLeadsQuery,
+      responses: { 200: LeadPageResponse },
+    },
+    async ({ query }, res) => {
       res.json(await listLeads(deps.db, query));
-    }),
+    },
   );
 
-  router.get(
+  routes.get(
     '/:id',
-    handle({ params: IdParams }, async ({ params }, res) => {
+    { summary: 'Read a lead', params: IdParams, responses: { 200: LeadResponse } },
+    async ({ params }, res) => {
       const lead = await getLead(deps.db, params.id);
       if (!lead) throw notFound('lead');
       res.json(lead);
-    }),
+    },
   );
 
   // The lead's timeline: notes (CTA clicks, brochure sent, follow-ups stopped) and tasks.
-  router.get(
+  routes.get(
     '/:id/timeline',
-    handle({ params: IdParams }, async ({ params }, res) => {
+    { summary: "A lead's notes and tasks", params: IdParams, responses: { 200: LeadTimelineResponse } },
+    async ({ params }, res) => {
       if (!(await getLead(deps.db, params.id))) throw notFound('lead');
       const [notes, tasks] = await Promise.all([listLeadNotes(deps.db, params.id), listLeadTasks(deps.db, params.id)]);
       res.json({ notes, tasks });
-    }),
+    },
   );
 
-  router.patch(
+  routes.patch(
     '/:id',
-    handle({ params: IdParams, body: UpdateLeadBody }, async ({ params, body }, res) => {
+    {
+      summary: 'Update a lead',
+      description: 'Opting out stops every running drip of the lead.',
+      params: IdParams,
+      body: UpdateLeadBody,
+      responses: { 200: LeadResponse, 409: { description: 'Another lead has this phone' } },
+    },
+    async ({ params, body }, res) => {
       const lead = await getLead(deps.db, params.id);
       if (!lead) throw notFound('lead');
       const phone =
@@ -83,7 +116,7 @@ export function leadsRouter(deps: ApiContext): Router {
           : e164OrThrow(body.phone, defaultCountryOf(await readInteraktOptions(deps.db), deps.defaultCountry));
       if (phone && phone !== lead.phone) {
         const other = await findLeadByPhone(deps.db, phone);
-        if (other) throw conflict('lead_exists', `a lead with phone ${phone} already exists`, { leadId: other.id });
+        if (other) throw conflict('lead_exists', 'a lead with this phone already exists', { leadId: other.id });
       }
       const updated = await updateLead(deps.db, params.id, { ...body, ...(phone && { phone }) });
       if (body.optedOut === true && !lead.optedOut) {
@@ -91,8 +124,8 @@ export function leadsRouter(deps: ApiContext): Router {
         await stopDrips({ temporal: deps.temporal, log: deps.log }, drips, 'opted_out');
       }
       res.json(updated);
-    }),
+    },
   );
 
-  return router;
+  return routes;
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { CustomFieldFilter } from '../db/queries/leads';
 import { CUSTOM_FIELD_KEY } from '../shared';
-import { matching, multiLine, Paging, singleLine } from '../api/schemas';
+import { matching, multiLine, pageOf, Paging, rowJson, singleLine } from '../api/schemas';
+import { clients, leadNotes, leadTasks } from '../db/schema/sqlite';
 
 const CUSTOM_FIELD_KEY_MESSAGE =
   'custom field names are 1 to 64 letters, digits and underscores (not __proto__, constructor or prototype)';
@@ -101,3 +102,26 @@ export const ListLeadsQuery = Paging.extend({
     }
     return { page, pageSize, search, status, customFields };
   });
+
+// ---------------------------------------------------------------------------------------------
+// Responses.
+
+/** A lead as the API shows it: the Clients row, custom fields as an object. */
+export const LeadResponse = rowJson(clients, {
+  customFields: z.record(z.string(), z.unknown()),
+}).meta({ id: 'Lead' });
+
+export const WelcomeStartResponse = z.strictObject({
+  workflowId: z.string(),
+  status: z.enum(['started', 'already_started', 'start_failed']),
+});
+
+/** A created lead, with the welcome it started when the settings ask for one. */
+export const CreatedLeadResponse = LeadResponse.extend({ welcome: WelcomeStartResponse.optional() });
+
+export const LeadPageResponse = pageOf(LeadResponse);
+
+export const LeadTimelineResponse = z.strictObject({
+  notes: z.array(rowJson(leadNotes)),
+  tasks: z.array(rowJson(leadTasks)),
+});

@@ -13,7 +13,7 @@
  */
 import type { Db } from '../db/client';
 import { listMessagesChangedSince, type MessageLogRow } from '../db/queries';
-import { describeError } from '../logging/redact';
+import { createLogger, runOutsideRequestScope, type Logger } from '../logging/logger';
 
 /** A position in the change stream: every row at or before (at, id) was delivered. */
 export interface FeedCursor {
@@ -54,7 +54,7 @@ export interface MessageFeedOptions {
    * whole log, and a few such streams would keep the process reading for seconds.
    */
   maxReplayRows?: number;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 export interface FeedSubscription {
@@ -79,7 +79,7 @@ export class MessageChangeFeed {
   private readonly settleMs: number;
   private readonly batchSize: number;
   private readonly maxReplayRows: number;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
   private readonly subscribers = new Set<Subscriber>();
   private head: FeedCursor | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -93,7 +93,7 @@ export class MessageChangeFeed {
     this.settleMs = options.settleMs ?? 1_000;
     this.batchSize = options.batchSize ?? 500;
     this.maxReplayRows = options.maxReplayRows ?? 1_000;
-    this.log = options.log ?? ((line) => console.error(line));
+    this.log = options.log ?? createLogger({ level: 'warn' });
   }
 
   /**
@@ -151,10 +151,13 @@ export class MessageChangeFeed {
 
   private schedule(delayMs: number): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.tick();
-    }, delayMs);
+    // The poller serves every stream: its lines belong to none of the requests that opened them.
+    this.timer = runOutsideRequestScope(() =>
+      setTimeout(() => {
+        this.timer = null;
+        void this.tick();
+      }, delayMs),
+    );
   }
 
   private stop(): void {
@@ -190,7 +193,7 @@ export class MessageChangeFeed {
         if (mine.length > 0) subscriber.onRows(mine);
       }
     } catch (error) {
-      this.log(`[live-log] reading message changes failed: ${describeError(error)}`);
+      this.log.error({ err: error }, 'reading message changes for the live log failed');
     } finally {
       this.ticking = false;
       if (this.subscribers.size > 0) this.schedule(full ? 0 : this.pollIntervalMs);

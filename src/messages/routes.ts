@@ -1,11 +1,10 @@
-import { Router } from 'express';
 import { listMessages, type MessageLogRow } from '../db/queries';
 import type { ApiContext } from '../api/context';
 import { cursorOf, formatCursor, MessageChangeFeed, parseCursor } from './live-log';
 import { ListMessagesQuery, MessageStreamQuery } from './schemas';
-import { describeError } from '../logging/redact';
 import { AppError } from '../errors';
-import { handle } from '../api/validate';
+import { ApiRouter } from '../api/route';
+import { MessagePageResponse } from './schemas';
 
 /** A comment line every 15 s keeps proxies and clients from timing out an idle stream. */
 const HEARTBEAT_MS = 15_000;
@@ -22,8 +21,8 @@ export interface LiveLogLimits {
 /** Each open stream holds a socket and a share of every poll; a console tab needs one. */
 export const DEFAULT_MAX_STREAMS = 100;
 
-export function messagesRouter(deps: ApiContext): Router {
-  const router = Router();
+export function messagesRouter(deps: ApiContext): ApiRouter {
+  const routes = new ApiRouter({ tag: 'Messages', checkResponses: deps.checkResponses });
   const log = deps.log;
   const limits = deps.liveLog ?? {};
   const maxStreams = limits.maxStreams ?? DEFAULT_MAX_STREAMS;
@@ -33,11 +32,18 @@ export function messagesRouter(deps: ApiContext): Router {
   });
   let openStreams = 0;
 
-  router.get(
+  routes.get(
     '/',
-    handle({ query: ListMessagesQuery }, async ({ query }, res) => {
+    {
+      summary: 'The message log',
+      description:
+        'Outgoing sends and incoming messages, newest first unless order=asc; from/to bound the creation time.',
+      query: ListMessagesQuery,
+      responses: { 200: MessagePageResponse },
+    },
+    async ({ query }, res) => {
       res.json(await listMessages(deps.db, query));
-    }),
+    },
   );
 
   /**
@@ -47,9 +53,19 @@ export function messagesRouter(deps: ApiContext): Router {
    * gets a `reset` event and should reload with GET /messages. Delivery is at least once: key rows
    * by `id` and keep the one with the latest `updatedAt`. At most maxStreams are open per process.
    */
-  router.get(
+  routes.get(
     '/stream',
-    handle({ query: MessageStreamQuery }, async ({ query }, res, req) => {
+    {
+      summary: 'The live message log (server-sent events)',
+      description:
+        'One `message` event per created or changed row (the row, as in GET /messages), optionally for one lead. Resume with Last-Event-ID (up to 1,000 rows, then a `reset` event: reload with GET /messages). At most 100 streams per API process.',
+      query: MessageStreamQuery,
+      responses: {
+        200: { description: 'An event stream', contentType: 'text/event-stream' },
+        503: { description: 'Too many streams open: retry after Retry-After' },
+      },
+    },
+    async ({ query }, res, req) => {
       if (openStreams >= maxStreams) {
         res.set('Retry-After', '10');
         throw new AppError(
@@ -95,11 +111,11 @@ export function messagesRouter(deps: ApiContext): Router {
         });
         if (closed) unsubscribe();
       } catch (error) {
-        log(`[live-log] stream failed to start: ${describeError(error)}`);
+        log.error({ err: error }, 'live-log stream failed to start');
         res.end();
       }
-    }),
+    },
   );
 
-  return router;
+  return routes;
 }

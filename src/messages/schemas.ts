@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { IdFromText, Paging, singleLine, TemplateName } from '../api/schemas';
+import { IdFromText, pageOf, Paging, rowJson, singleLine, TemplateName } from '../api/schemas';
+import { whatsAppMessages } from '../db/schema/sqlite';
 
 /** An ISO 8601 date-time with a zone (`2030-01-31T09:00:00Z`, `…+05:30`) or a date (`2030-01-31`, UTC midnight). */
 const Instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).transform((value) => new Date(value));
@@ -24,3 +25,13 @@ export const ListMessagesQuery = Paging.extend({
 export const MessageStreamQuery = z.object({
   leadId: IdFromText.optional(),
 });
+
+// ---------------------------------------------------------------------------------------------
+// Responses.
+
+/** One row of the message log (outgoing sends and incoming messages), the values sent as an object. */
+export const MessageResponse = rowJson(whatsAppMessages, {
+  messageContent: z.record(z.string(), z.unknown()),
+}).meta({ id: 'Message' });
+
+export const MessagePageResponse = pageOf(MessageResponse);

@@ -14,11 +14,12 @@ import {
   touchLeadLastContact,
   type MessageLogRow,
 } from '../db/queries';
-import { isProviderError } from '../providers/errors';
+import { isProviderError, type ProviderErrorKind } from '../providers/errors';
 import { callingCodeOf } from '../providers/phone';
 import type { MessagingProvider, TemplateSend } from '../providers/types';
 import { checkTemplateSend } from '../templates/check';
 import { MissingVariableError, resolveTemplateValues } from './variables';
+import type { SendCounter } from '../metrics';
 
 export interface SendDeps {
   db: Db;
@@ -37,7 +38,19 @@ export interface SendDeps {
   /** How long to wait before retrying when the provider rejects our credentials. */
   configRetryDelayMs: number;
   now?: () => Date;
+  /** Counts every call by provider and outcome (`dripline_sends_total`); see `SendOutcome`. */
+  sends?: SendCounter;
 }
+
+/**
+ * What one call of `sendTemplateOnce` came to: `sent` (the provider accepted it), `rejected`
+ * (permanently refused), `retryable`, `ambiguous` or `config` (the provider error's kind), `error`
+ * (no provider answer: a local failure), `refused` (recorded as failed without calling the
+ * provider), `duplicate` (an earlier attempt had settled it: nothing sent), `reconciling` (an
+ * earlier attempt may have been accepted: waiting for its webhook).
+ */
+export type SendOutcome =
+  'sent' | 'rejected' | 'retryable' | 'ambiguous' | 'config' | 'error' | 'refused' | 'duplicate' | 'reconciling';
 
 export interface SendOnceRequest {
   idempotencyKey: string;
@@ -91,6 +104,7 @@ export async function sendTemplateOnce(
 ): Promise<SendOnceResult> {
   const now = deps.now ?? (() => new Date());
   const { db, provider } = deps;
+  const count = (outcome: SendOutcome) => deps.sends?.inc({ provider: provider.name, outcome });
   const row = await claimOutgoingMessage(db, {
     idempotencyKey: request.idempotencyKey,
     leadId: request.leadId,
@@ -113,11 +127,14 @@ export async function sendTemplateOnce(
     callbackData: request.idempotencyKey,
   });
 
-  const settled = settledResult(row);
-  if (settled) return settled;
+  if (isSettled(row)) {
+    count('duplicate');
+    return settledResult(row)!;
+  }
   if (row.status === 'sending' && row.attemptStartedAt) {
     const waitedMs = now().getTime() - row.attemptStartedAt.getTime();
     if (waitedMs < deps.reconcileWindowMs) {
+      count('reconciling');
       throw ApplicationFailure.create({
         type: SEND_OUTCOME_UNKNOWN,
         message: 'a previous attempt may have been accepted; waiting for the provider to confirm before resending',
@@ -128,6 +145,7 @@ export async function sendTemplateOnce(
 
   if (options.refusal) {
     // Unless a webhook confirmed an earlier attempt meanwhile, the row is now failed: report it.
+    count('refused');
     await markMessageFailed(db, {
       id: row.id,
       errorCode: options.refusal.code,
@@ -138,6 +156,7 @@ export async function sendTemplateOnce(
   }
   if (!(await beginSendAttempt(db, { id: row.id, now: now() }))) {
     // Someone else moved the row on (a webhook confirmed it, or it failed): report that.
+    count('duplicate');
     return reportCurrent(db, row.id);
   }
 
@@ -151,8 +170,10 @@ export async function sendTemplateOnce(
     });
     providerMessageId = accepted.providerMessageId;
   } catch (error) {
+    count(isProviderError(error) ? OUTCOME_OF_ERROR[error.kind] : 'error');
     throw await failureFor(deps, row.id, error);
   }
+  count('sent');
   const acceptedAt = now();
   await markMessageAccepted(db, { id: row.id, providerMessageId, at: acceptedAt });
   await touchLeadLastContact(db, request.leadId, acceptedAt);
@@ -179,6 +200,18 @@ async function reportCurrent(db: Db, messageId: number): Promise<SendOnceResult>
   if (result) return result;
   throw ApplicationFailure.create({ type: SEND_OUTCOME_UNKNOWN, message: 'send attempt could not be claimed' });
 }
+
+const OUTCOME_OF_ERROR = {
+  permanent: 'rejected',
+  retryable: 'retryable',
+  ambiguous: 'ambiguous',
+  config: 'config',
+} as const satisfies Record<ProviderErrorKind, SendOutcome>;
+
+/** Whether an earlier attempt settled this row for good (sent, or failed permanently). */
+const isSettled = (row: MessageLogRow): boolean =>
+  row.status === 'failed' ||
+  ((row.status === 'sent' || row.status === 'delivered' || row.status === 'read') && Boolean(row.providerMessageId));
 
 function settledResult(row: MessageLogRow): SendOnceResult | null {
   if (row.status === 'failed') {

@@ -33,10 +33,14 @@ export interface InteraktOptions {
 
 export type SecretSource = 'settings' | 'environment' | null;
 
-export interface InteraktSettings extends InteraktOptions {
+/** Sealed in MasterData; null when neither it nor the environment holds one. */
+export interface InteraktSecrets {
   apiKey: string | null;
-  apiKeySource: SecretSource;
   webhookSecret: string | null;
+}
+
+export interface InteraktSettings extends InteraktOptions, InteraktSecrets {
+  apiKeySource: SecretSource;
   webhookSecretSource: SecretSource;
 }
 
@@ -46,18 +50,8 @@ export interface InteraktSettingsFallback {
   webhookSecret?: string | undefined;
 }
 
-/** A partial update. A secret or optional text set to null (or '') is removed. */
-export type InteraktSettingsPatch = Partial<{
-  enabled: boolean;
-  apiKey: string | null;
-  defaultCountryCode: string | null;
-  welcomeOnCreate: boolean;
-  welcomeTemplateName: string | null;
-  welcomeTemplateLanguage: string;
-  welcomeHeaderMediaUrl: string | null;
-  welcomeFileName: string | null;
-  webhookSecret: string | null;
-}>;
+/** A partial update of the options and the secrets. A secret or optional text set to null (or '') is removed. */
+export type InteraktSettingsPatch = Partial<InteraktOptions & InteraktSecrets>;
 
 const SECRET_KEYS = new Set<keyof InteraktSettingsPatch>(['apiKey', 'webhookSecret']);
 const BOOLEAN_KEYS = new Set<keyof InteraktSettingsPatch>(['enabled', 'welcomeOnCreate']);

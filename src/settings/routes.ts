@@ -1,7 +1,6 @@
-import { Router } from 'express';
 import type { CountryCode } from 'libphonenumber-js';
 import type { Db } from '../db/client';
-import { SecretBoxError, type SecretBox } from './secret-box';
+import { secretsUnavailable, type SecretBox } from './secret-box';
 import {
   defaultCountryOf,
   maskSecret,
@@ -13,7 +12,8 @@ import {
 import { checkSequenceSteps } from '../templates/check';
 import { AppError, InvalidInputError } from '../errors';
 import { UpdateInteraktSettingsBody } from './schemas';
-import { handle } from '../api/validate';
+import { ApiRouter } from '../api/route';
+import { InteraktSettingsResponse } from './schemas';
 
 export interface SettingsDeps {
   db: Db;
@@ -22,24 +22,43 @@ export interface SettingsDeps {
   /** The environment's values, in force while MasterData holds none. */
   interaktApiKey?: string | undefined;
   interaktWebhookSecret?: string | undefined;
+  checkResponses: boolean;
 }
 
 /** `/settings/interakt`: secrets go in, and come out only masked. */
-export function settingsRouter(deps: SettingsDeps): Router {
-  const router = Router();
+export function settingsRouter(deps: SettingsDeps): ApiRouter {
+  const routes = new ApiRouter({ tag: 'Settings', checkResponses: deps.checkResponses, writeRole: 'admin' });
   const fallback = { apiKey: deps.interaktApiKey, webhookSecret: deps.interaktWebhookSecret };
   const current = () => readInteraktSettings(deps.db, deps.secretBox, fallback).catch(secretsUnavailable);
 
-  router.get(
+  routes.get(
     '/interakt',
-    handle({}, async (_input, res) => {
+    {
+      role: 'admin',
+      summary: 'The Interakt settings (secrets masked)',
+      responses: {
+        200: InteraktSettingsResponse,
+        503: { description: 'DRIPLINE_SECRET_KEY is not set: stored secrets cannot be read' },
+      },
+    },
+    async (_input, res) => {
       res.json(publicSettings(await current(), deps.defaultCountry));
-    }),
+    },
   );
 
-  router.put(
+  routes.put(
     '/interakt',
-    handle({ body: UpdateInteraktSettingsBody }, async ({ body }, res) => {
+    {
+      summary: 'Change the Interakt settings',
+      description:
+        'Secrets are write-only and encrypted; null removes a value. A welcome template is checked against Message Master.',
+      body: UpdateInteraktSettingsBody,
+      responses: {
+        200: InteraktSettingsResponse,
+        503: { description: 'DRIPLINE_SECRET_KEY is not set: secrets cannot be stored' },
+      },
+    },
+    async ({ body }, res) => {
       const merged = { ...(await readInteraktOptions(deps.db)), ...body };
       if (merged.welcomeOnCreate && !merged.welcomeTemplateName) {
         throw new InvalidInputError([
@@ -74,10 +93,10 @@ export function settingsRouter(deps: SettingsDeps): Router {
       }
       await writeInteraktSettings(deps.db, deps.secretBox, body).catch(secretsUnavailable);
       res.json(publicSettings(await current(), deps.defaultCountry));
-    }),
+    },
   );
 
-  return router;
+  return routes;
 }
 
 function publicSettings(settings: InteraktSettings, fallbackCountry: CountryCode) {
@@ -91,13 +110,4 @@ function publicSettings(settings: InteraktSettings, fallbackCountry: CountryCode
     webhookSecret: webhookSecret === null ? null : maskSecret(webhookSecret),
     webhookSecretSet: webhookSecret !== null,
   };
-}
-
-function secretsUnavailable(error: unknown): never {
-  if (error instanceof SecretBoxError) {
-    // Without the key nothing sealed can be read or written: unavailable until it is configured.
-    // Any other sealing failure is unexpected: a 500, logged.
-    if (error.code === 'secret_key_missing') throw new AppError('unavailable', error.code, error.message);
-  }
-  throw error;
 }

@@ -32,3 +32,29 @@ export const UpdateInteraktSettingsBody = z
   .partial()
   .strict()
   .refine((body) => Object.keys(body).length > 0, 'nothing to update');
+
+// ---------------------------------------------------------------------------------------------
+// Responses.
+
+const SecretSource = z.enum(['settings', 'environment']).nullable();
+
+/** The Interakt settings as the API shows them: secrets only masked, with where each comes from. */
+export const InteraktSettingsResponse = z
+  .strictObject({
+    enabled: z.boolean(),
+    defaultCountryCode: z.string().nullable(),
+    /** The ISO country phones typed without a country code are read as. */
+    defaultCountry: z.string(),
+    welcomeOnCreate: z.boolean(),
+    welcomeTemplateName: z.string().nullable(),
+    welcomeTemplateLanguage: z.string(),
+    welcomeHeaderMediaUrl: z.string().nullable(),
+    welcomeFileName: z.string().nullable(),
+    apiKey: z.string().nullable(),
+    apiKeySet: z.boolean(),
+    apiKeySource: SecretSource,
+    webhookSecret: z.string().nullable(),
+    webhookSecretSet: z.boolean(),
+    webhookSecretSource: SecretSource,
+  })
+  .meta({ id: 'InteraktSettings' });

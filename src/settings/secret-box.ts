@@ -6,6 +6,7 @@
  * another setting's row does not open there. Any change to a sealed value makes `open` throw.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { AppError, CodedError } from '../errors';
 
 export const SECRET_KEY_BYTES = 32;
 const IV_BYTES = 12;
@@ -13,14 +14,18 @@ const TAG_BYTES = 16;
 const VERSION = 'v1';
 const SEALED_FORMAT = /^v1:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]*$/;
 
-export class SecretBoxError extends Error {
-  constructor(
-    readonly code: 'secret_key_missing' | 'secret_key_invalid' | 'secret_unreadable',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'SecretBoxError';
+export class SecretBoxError extends CodedError<'secret_key_missing' | 'secret_key_invalid' | 'secret_unreadable'> {}
+
+/**
+ * For routes that read or write sealed settings. Without the key nothing sealed can be read or
+ * written: unavailable until it is configured. Any other failure (a sealed value that does not
+ * open) is unexpected, and is rethrown as it is: a 500, logged.
+ */
+export function secretsUnavailable(error: unknown): never {
+  if (error instanceof SecretBoxError && error.code === 'secret_key_missing') {
+    throw new AppError('unavailable', error.code, error.message);
   }
+  throw error;
 }
 
 export interface SecretBox {

@@ -23,6 +23,7 @@ import type { MetaTemplateClient, MetaTemplateStatus } from '../providers/meta-t
 import type { TemplateSource } from '../providers/templates';
 import { normaliseApprovalStatus } from '../providers/approval-status';
 import type { TemplateSubmissionInput } from './contract';
+import { providerReadFailure } from '../provider-failures';
 import type { ProviderName } from '../shared';
 
 /** Failure types the workflow must not retry: a retry would get the same answer. */
@@ -142,7 +143,7 @@ export function createTemplateSyncActivities(deps: TemplateSyncActivityDeps) {
         heartbeat(progress);
       }
     } catch (error) {
-      throw syncFailure(error);
+      throw providerReadFailure(error, { config: TEMPLATE_SYNC_CONFIG_ERROR, permanent: TEMPLATE_SYNC_REFUSED });
     }
 
     progress.counts.removed = await markTemplatesRemovedUpstream(deps.db, source.provider, [...seen.values()], now());
@@ -199,39 +200,6 @@ function restoreCheckpoint(details: unknown): SyncCheckpoint {
     return { cursor, seen: saved.seen, counts: { ...emptyCounts(), ...saved.counts }, errors: saved.errors };
   }
   return { cursor: undefined, seen: [], counts: emptyCounts(), errors: [] };
-}
-
-/**
- * Provider errors decide the retry: a refusal or a bad key fails the run at once (the next
- * scheduled sync tries again, after an admin had a chance to fix it); an outage is retried,
- * honouring Retry-After. Anything else (the database) is retried as is.
- */
-function syncFailure(error: unknown): unknown {
-  if (!isProviderError(error)) return error;
-  switch (error.kind) {
-    case 'permanent':
-      return ApplicationFailure.create({
-        type: TEMPLATE_SYNC_REFUSED,
-        message: error.message,
-        nonRetryable: true,
-        details: [{ code: error.code }],
-      });
-    case 'config':
-      return ApplicationFailure.create({
-        type: TEMPLATE_SYNC_CONFIG_ERROR,
-        message: error.message,
-        nonRetryable: true,
-        details: [{ code: error.code }],
-      });
-    case 'retryable':
-    case 'ambiguous':
-      // A list read changes nothing upstream, so an ambiguous answer is just a retry.
-      return ApplicationFailure.create({
-        type: 'ProviderUnavailable',
-        message: error.message,
-        nextRetryDelay: error.details.retryAfterMs,
-      });
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,3 @@
-import { Router } from 'express';
 import type { z } from 'zod';
 import { isUniqueViolation } from '../db/errors';
 import {
@@ -16,17 +15,25 @@ import type { ApiContext } from '../api/context';
 import { type AppError, conflict, InvalidInputError, notFound } from '../errors';
 import { IdParams } from '../api/schemas';
 import { CreateTemplateBody, ListTemplatesQuery, UpdateTemplateBody } from './schemas';
-import { handle } from '../api/validate';
+import { ApiRouter } from '../api/route';
+import { TemplatePageResponse, TemplateResponse } from './schemas';
 
 /** Editing any of these changes what WhatsApp reviewed, so the template needs approval again. */
 const REVIEWED_FIELDS = ['category', 'headerType', 'headerText', 'body', 'footer', 'buttons'] as const;
 
-export function templatesRouter(deps: ApiContext): Router {
-  const router = Router();
+export function templatesRouter(deps: ApiContext): ApiRouter {
+  const routes = new ApiRouter({ tag: 'Message Master', checkResponses: deps.checkResponses, writeRole: 'admin' });
 
-  router.post(
+  routes.post(
     '/',
-    handle({ body: CreateTemplateBody }, async ({ body }, res) => {
+    {
+      summary: 'Create a template',
+      description:
+        "Checked against WhatsApp's rules (variables numbered without gaps, header kinds, button limits); created as Pending.",
+      body: CreateTemplateBody,
+      responses: { 201: TemplateResponse, 409: { description: 'A template with this name and language exists' } },
+    },
+    async ({ body }, res) => {
       if (await getTemplateByNameLanguage(deps.db, body.name, body.language)) throw duplicate(body.name, body.language);
       try {
         res.status(201).json(await createTemplate(deps.db, body));
@@ -35,28 +42,42 @@ export function templatesRouter(deps: ApiContext): Router {
         if (isUniqueViolation(error)) throw duplicate(body.name, body.language);
         throw error;
       }
-    }),
+    },
   );
 
-  router.get(
+  routes.get(
     '/',
-    handle({ query: ListTemplatesQuery }, async ({ query }, res) => {
+    {
+      summary: 'List templates',
+      description: 'Archived and removed-upstream templates only when asked for.',
+      query: ListTemplatesQuery,
+      responses: { 200: TemplatePageResponse },
+    },
+    async ({ query }, res) => {
       res.json(await listTemplates(deps.db, query));
-    }),
+    },
   );
 
-  router.get(
+  routes.get(
     '/:id',
-    handle({ params: IdParams }, async ({ params }, res) => {
+    { summary: 'Read a template', params: IdParams, responses: { 200: TemplateResponse } },
+    async ({ params }, res) => {
       const template = await getTemplate(deps.db, params.id);
       if (!template) throw notFound('template');
       res.json(template);
-    }),
+    },
   );
 
-  router.patch(
+  routes.patch(
     '/:id',
-    handle({ params: IdParams, body: UpdateTemplateBody }, async ({ params, body }, res) => {
+    {
+      summary: 'Edit a template',
+      description: 'Editing what WhatsApp reviewed makes the template Pending again.',
+      params: IdParams,
+      body: UpdateTemplateBody,
+      responses: { 200: TemplateResponse, 409: { description: 'Archived, or the new name and language are taken' } },
+    },
+    async ({ params, body }, res) => {
       const existing = await getTemplate(deps.db, params.id);
       if (!existing) throw notFound('template');
       if (existing.archivedAt) throw conflict('template_archived', 'an archived template cannot be edited');
@@ -76,20 +97,21 @@ export function templatesRouter(deps: ApiContext): Router {
         if (isUniqueViolation(error)) throw duplicate(name, language);
         throw error;
       }
-    }),
+    },
   );
 
   // Archived templates stay readable (sequences and the message log name them) but are never sent.
-  router.post(
+  routes.post(
     '/:id/archive',
-    handle({ params: IdParams }, async ({ params }, res) => {
+    { summary: 'Archive a template (no longer sent)', params: IdParams, responses: { 200: TemplateResponse } },
+    async ({ params }, res) => {
       const archived = await archiveTemplate(deps.db, params.id);
       if (!archived) throw notFound('template');
       res.json(archived);
-    }),
+    },
   );
 
-  return router;
+  return routes;
 }
 
 /**

@@ -2,7 +2,20 @@ import { z } from 'zod';
 import { HEADER_TYPES } from '../db/schema/values';
 import { normaliseApprovalStatus } from '../providers/approval-status';
 import { checkTemplateDefinition, placeholderProblem } from './rules';
-import { E164, LanguageCode, matching, multiLine, Paging, singleLine, TemplateName } from '../api/schemas';
+import {
+  E164,
+  LanguageCode,
+  matching,
+  multiLine,
+  pageOf,
+  Paging,
+  rowJson,
+  singleLine,
+  TemplateName,
+} from '../api/schemas';
+import { TEMPLATE_BUTTON_TYPES } from '../db/queries/templates';
+import { messageMaster, templateSyncRuns } from '../db/schema/sqlite';
+import { SYNC_RUN_STATUSES } from '../db/schema/values';
 
 export const TEMPLATE_CATEGORIES = ['UTILITY', 'MARKETING', 'AUTHENTICATION'] as const;
 
@@ -94,4 +107,36 @@ export const ListTemplatesQuery = Paging.extend({
   category: z.enum(TEMPLATE_CATEGORIES).optional(),
   includeArchived: BooleanFlag,
   includeRemoved: BooleanFlag,
+});
+
+// ---------------------------------------------------------------------------------------------
+// Responses.
+
+const ButtonResponse = z.strictObject({
+  type: z.enum(TEMPLATE_BUTTON_TYPES),
+  text: z.string(),
+  url: z.string().optional(),
+  phoneNumber: z.string().optional(),
+  example: z.string().optional(),
+});
+
+/** A Message Master row, its buttons as a list. */
+export const TemplateResponse = rowJson(messageMaster, { buttons: z.array(ButtonResponse) }).meta({ id: 'Template' });
+
+export const TemplatePageResponse = pageOf(TemplateResponse);
+
+export const TemplateSyncRunResponse = rowJson(templateSyncRuns, {
+  status: z.enum(SYNC_RUN_STATUSES),
+  trigger: z.enum(['api', 'schedule']),
+  errors: z.array(z.strictObject({ template: z.string().optional(), message: z.string() })),
+}).meta({ id: 'TemplateSyncRun' });
+
+export const TemplateSyncRunPageResponse = pageOf(TemplateSyncRunResponse);
+
+export const TemplateSyncStartResponse = z.strictObject({
+  runId: z.number().int(),
+  workflowId: z.string(),
+  status: z.enum(SYNC_RUN_STATUSES),
+  /** True when a sync was already under way: this request joined it. */
+  alreadyRunning: z.boolean(),
 });

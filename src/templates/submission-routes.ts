@@ -6,7 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { Router } from 'express';
+import { z } from 'zod';
 import { isUniqueViolation } from '../db/errors';
 import { createTemplate, getTemplate, getTemplateByNameLanguage } from '../db/queries';
 import type { TemplateButton } from '../db/queries/templates';
@@ -14,19 +14,59 @@ import { buildCtaTemplateJson, CtaTemplateRequest, TemplateJsonError } from '../
 import type { ApiContext } from '../api/context';
 import { type AppError, conflict, InvalidInputError, notFound } from '../errors';
 import { IdParams } from '../api/schemas';
-import { handle } from '../api/validate';
-import { startClaimedWorkflow } from '../workflow-start';
+import { ApiRouter } from '../api/route';
+import { startClaimedWorkflow } from '../workflow-client';
 import { templateSubmissionWorkflowId, type TemplateSubmissionInput } from './contract';
 import type { templateSubmissionWorkflow } from './workflow';
 
-export type TemplateSubmissionRouterDeps = Pick<ApiContext, 'db' | 'temporal' | 'taskQueue' | 'messagingProvider'>;
+export type TemplateSubmissionRouterDeps = Pick<
+  ApiContext,
+  'db' | 'temporal' | 'taskQueue' | 'messagingProvider' | 'checkResponses'
+>;
 
-export function templateSubmissionRouter(deps: TemplateSubmissionRouterDeps): Router {
-  const router = Router();
+const SubmissionStartResponse = z
+  .strictObject({
+    templateId: z.number().int(),
+    workflowId: z.string(),
+    approvalStatus: z.string(),
+    alreadySubmitted: z.boolean(),
+  })
+  .meta({ id: 'TemplateSubmissionStart' });
 
-  router.post(
+const SubmissionResponse = z
+  .strictObject({
+    templateId: z.number().int(),
+    name: z.string(),
+    language: z.string(),
+    approvalStatus: z.string(),
+    rejectionReason: z.string().nullable(),
+    providerTemplateId: z.string().nullable(),
+    workflowId: z.string(),
+    tracking: z.string().meta({ description: '`running` while the review is followed, `completed`, or `none`' }),
+  })
+  .meta({ id: 'TemplateSubmission' });
+
+/** Templates are admin-only, reads included: submissions create them and follow Meta's review. */
+export function templateSubmissionRouter(deps: TemplateSubmissionRouterDeps): ApiRouter {
+  const routes = new ApiRouter({ tag: 'Message Master', checkResponses: deps.checkResponses, writeRole: 'admin' });
+
+  routes.post(
     '/',
-    handle({ body: CtaTemplateRequest }, async ({ body }, res) => {
+    {
+      summary: 'Submit a template to Meta for review',
+      description:
+        'Builds the template JSON (the rules of POST /cta/template-json), stores it in Message Master as Pending and starts template-submission-<templateId>, which submits it once and follows the review until Meta approves or rejects it. Meta deployments only.',
+      body: CtaTemplateRequest,
+      responses: {
+        202: SubmissionStartResponse,
+        409: {
+          description:
+            'The deployment does not send through Meta (submission_unsupported), or the name and language are taken (template_exists)',
+        },
+      },
+      role: 'admin',
+    },
+    async ({ body }, res) => {
       if (deps.messagingProvider !== 'meta') {
         throw conflict(
           'submission_unsupported',
@@ -69,12 +109,18 @@ export function templateSubmissionRouter(deps: TemplateSubmissionRouterDeps): Ro
         approvalStatus: template.approvalStatus,
         alreadySubmitted: outcome.kind === 'already_started' || Boolean(resubmittable),
       });
-    }),
+    },
   );
 
-  router.get(
+  routes.get(
     '/:id',
-    handle({ params: IdParams }, async ({ params }, res) => {
+    {
+      summary: "A submitted template's review status",
+      params: IdParams,
+      responses: { 200: SubmissionResponse },
+      role: 'admin',
+    },
+    async ({ params }, res) => {
       const template = await getTemplate(deps.db, params.id);
       if (!template || template.source !== 'meta') throw notFound('template submission');
       res.json({
@@ -87,10 +133,10 @@ export function templateSubmissionRouter(deps: TemplateSubmissionRouterDeps): Ro
         workflowId: templateSubmissionWorkflowId(template.id),
         tracking: await trackingState(deps.temporal, templateSubmissionWorkflowId(template.id)),
       });
-    }),
+    },
   );
 
-  return router;
+  return routes;
 }
 
 const taken = (name: string, language: string): AppError =>

@@ -1,5 +1,4 @@
 import { ScheduleNotFoundError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { Router } from 'express';
 import {
   createTemplateSyncRun,
   findRunningTemplateSyncRun,
@@ -14,24 +13,30 @@ import type { templateSyncWorkflow } from './workflow';
 import type { ApiContext } from '../api/context';
 import { notFound } from '../errors';
 import { IdParams, Paging } from '../api/schemas';
-import { handle } from '../api/validate';
-import { startClaimedWorkflow } from '../workflow-start';
+import { ApiRouter } from '../api/route';
+import { startClaimedWorkflow } from '../workflow-client';
+import { TemplateSyncRunPageResponse, TemplateSyncRunResponse, TemplateSyncStartResponse } from './schemas';
 
-export type TemplateSyncRouterDeps = Pick<ApiContext, 'db' | 'temporal' | 'taskQueue'> &
+export type TemplateSyncRouterDeps = Pick<ApiContext, 'db' | 'temporal' | 'taskQueue' | 'checkResponses'> &
   Partial<Pick<ApiContext, 'messagingProvider'>>;
 
 /**
  * `POST /sync`, `GET /sync-runs`, `GET /sync-runs/:id`, mounted under `/templates`. Mount it before
  * the template CRUD router, so `/templates/sync-runs` is not read as a template id.
  */
-export function templateSyncRouter(deps: TemplateSyncRouterDeps): Router {
-  const router = Router();
+export function templateSyncRouter(deps: TemplateSyncRouterDeps): ApiRouter {
+  const routes = new ApiRouter({ tag: 'Message Master', checkResponses: deps.checkResponses, writeRole: 'admin' });
   // The deployment's provider: the one whose templates its worker reads.
   const PROVIDER: ProviderName = deps.messagingProvider ?? 'interakt';
 
-  router.post(
+  routes.post(
     '/sync',
-    handle({}, async (_input, res) => {
+    {
+      summary: 'Sync templates from the provider now',
+      description: 'One sync at a time: a request while one runs joins it.',
+      responses: { 202: TemplateSyncStartResponse },
+    },
+    async (_input, res) => {
       // A sync already under way answers for this request too: two passes at once gain nothing.
       const running = await findRunningTemplateSyncRun(deps.db, PROVIDER);
       const liveWorkflowId = running && (await runningWorkflowId(deps.temporal, running, PROVIDER));
@@ -53,26 +58,32 @@ export function templateSyncRouter(deps: TemplateSyncRouterDeps): Router {
       );
       if (outcome.kind === 'failed') throw outcome.error;
       res.status(202).json({ runId: run.id, workflowId, status: run.status, alreadyRunning: false });
-    }),
+    },
   );
 
-  router.get(
+  routes.get(
     '/sync-runs',
-    handle({ query: Paging }, async ({ query }, res) => {
+    { summary: 'Past template syncs', query: Paging, responses: { 200: TemplateSyncRunPageResponse } },
+    async ({ query }, res) => {
       res.json(await listTemplateSyncRuns(deps.db, { ...query, provider: PROVIDER }));
-    }),
+    },
   );
 
-  router.get(
+  routes.get(
     '/sync-runs/:id',
-    handle({ params: IdParams }, async ({ params }, res) => {
+    {
+      summary: 'One template sync with its counts and errors',
+      params: IdParams,
+      responses: { 200: TemplateSyncRunResponse },
+    },
+    async ({ params }, res) => {
       const run = await getTemplateSyncRun(deps.db, params.id);
       if (!run) throw notFound('template sync run');
       res.json(run);
-    }),
+    },
   );
 
-  return router;
+  return routes;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   type TemplateSubmissionInput,
   type TemplateSubmissionResult,
 } from './contract';
+import { failureReason } from '../shared';
 
 export interface TemplateSyncWorkflowInput {
   /**
@@ -62,12 +63,7 @@ export async function templateSyncWorkflow(input: TemplateSyncWorkflowInput = {}
     if (patched(PROVIDER_TEMPLATE_SYNC)) return await syncProviderTemplates({ runId });
     return await syncInteraktTemplates({ runId });
   } catch (error) {
-    const reason =
-      error instanceof ActivityFailure && error.cause
-        ? error.cause.message
-        : error instanceof Error
-          ? error.message
-          : String(error);
+    const reason = failureReason(error);
     // Recorded even when the workflow was cancelled, so no run row stays 'running' for ever.
     await CancellationScope.nonCancellable(() =>
       failTemplateSyncRun({ runId, message: isCancellation(error) ? 'cancelled' : reason }),

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { applyTemplateStatusUpdate, findWebhookEvent, recordWebhookEvent } from '../db/queries';
 import { normaliseApprovalStatus } from '../providers/approval-status';
-import type { DeliveryStatus } from './ingest';
+import type { DeliveryStatus, InboundResult } from './ingest';
 import { normalizePhone } from '../providers/phone';
 import type { ProviderName } from '../shared';
 import { applyInboundMessage, stopRepliedDrips } from './ingest';
 import type { ApiContext } from '../api/context';
 import { templateReviewedSignal, templateSubmissionWorkflowId } from '../templates/contract';
+import type { QueuedStatus } from './queue';
 
 /** A delivery status as a provider's webhook parser reports it. */
 export interface ParsedStatusEvent {
@@ -23,12 +24,15 @@ export interface ParsedStatusEvent {
 
 /** A lead's message as a provider's webhook parser reports it. */
 export interface ParsedInboundEvent {
+  /** With the message id, the dedupe key; `message_received` when the provider has no finer name. */
+  eventType?: string;
   providerMessageId: string;
-  /** The sender's number: country code and number, digits only; null when the provider gave only a user id. */
+  /** The sender's number: country code and number, digits only; null (or empty) when the provider gave none. */
   from: string | null;
   /** The sender's business-scoped user id, when WhatsApp gave one instead of a number. */
   fromUserId?: string | null;
-  type: string;
+  /** The kind of content (Meta `text`, Infobip `TEXT`, Interakt `Text`...). */
+  type: string | null;
   text: string | null;
   mediaUrl?: string | null;
   at: Date;
@@ -105,22 +109,30 @@ export function templateStatusSink(deps: Pick<ApiContext, 'db' | 'log' | 'tempor
         .catch(() => undefined);
     }
     if (result.templateId === null)
-      deps.log(
-        `[webhooks] ${provider} template ${event.name ?? event.templateId} (${event.language}) is not in Message Master; the next sync brings it`,
+      deps.log.warn(
+        { provider, template: event.name ?? event.templateId, language: event.language },
+        'template webhook for a template Message Master does not have; the next sync brings it',
       );
   };
 }
 
 /**
- * Where every provider's parsed webhook events go (Meta, Infobip; Interakt's route predates it):
- * statuses into the group-committed, exactly-once pipeline; inbound messages stored against their
- * lead, and drips that stop on a reply signalled off the response path.
+ * Where every provider's parsed webhook events go (Interakt, Meta, Infobip): statuses into the
+ * group-committed, exactly-once pipeline, answered once stored; inbound messages stored against
+ * their lead, and drips that stop on a reply signalled off the response path (a slow or
+ * unreachable Temporal must not make the provider count a failed delivery; a redelivery signals
+ * again, and cancel is idempotent).
  */
 export function webhookIngestionSink(deps: ApiContext, provider: ProviderName) {
   const log = deps.log;
+  const count = (outcome: string) => deps.metrics.webhookEvents.inc({ provider, outcome });
   return {
-    async status(event: ParsedStatusEvent, { receivedAt }: { receivedAt: Date }): Promise<void> {
-      await deps.webhookPipeline.batcher.submit({
+    /** Events refused before they are read (bad signature or credentials, a body that is not JSON). */
+    refused(outcome: 'rejected' | 'invalid'): void {
+      count(outcome);
+    },
+    async status(event: ParsedStatusEvent, { receivedAt }: { receivedAt: Date }): Promise<QueuedStatus> {
+      const result = await deps.webhookPipeline.batcher.submit({
         provider,
         eventType: event.eventType ?? event.status,
         providerMessageId: event.providerMessageId,
@@ -132,13 +144,17 @@ export function webhookIngestionSink(deps: ApiContext, provider: ProviderName) {
         receivedAt,
         payload: event.raw,
       });
+      count(result.outcome);
+      return result;
     },
-    async inbound(event: ParsedInboundEvent): Promise<void> {
+    async inbound(event: ParsedInboundEvent): Promise<InboundResult> {
       // A user id is the only address such a sender has: stored as it is, matched to no lead by phone.
-      const phone = event.from === null ? null : normalizePhone(`+${event.from}`, deps.defaultCountry);
-      const address = phone?.ok ? phone.e164 : event.from !== null ? `+${event.from}` : (event.fromUserId ?? '');
+      const from = event.from === '' ? null : event.from;
+      const phone = from === null ? null : normalizePhone(`+${from}`, deps.defaultCountry);
+      const address = phone?.ok ? phone.e164 : from !== null ? `+${from}` : (event.fromUserId ?? '');
       const result = await applyInboundMessage(deps, {
         provider,
+        ...(event.eventType !== undefined && { eventType: event.eventType }),
         providerMessageId: event.providerMessageId,
         fromPhoneE164: address,
         text: event.text,
@@ -147,7 +163,9 @@ export function webhookIngestionSink(deps: ApiContext, provider: ProviderName) {
         receivedAt: event.at,
         raw: event.raw,
       });
+      count(result.outcome);
       if (result.dripsToStop.length > 0) void stopRepliedDrips({ temporal: deps.temporal, log }, result.dripsToStop);
+      return result;
     },
     /**
      * Recorded in the event ledger (once per delivery: Meta redelivers the same bytes) and logged
@@ -166,8 +184,9 @@ export function webhookIngestionSink(deps: ApiContext, provider: ProviderName) {
         payload: event.raw,
       });
       if (!recorded.duplicate)
-        log(
-          `[webhooks] ${provider} reported error ${event.code ?? 'without a code'}: ${event.message ?? 'no message'}`,
+        log.warn(
+          { provider, code: event.code ?? null, providerMessage: event.message ?? null },
+          `${provider} reported an account-level error`,
         );
     },
   };

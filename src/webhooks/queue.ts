@@ -31,7 +31,7 @@ import {
   type WebhookOutcome,
 } from '../db/queries';
 import { statusDedupeKey, type DeliveryStatus, type StatusEvent } from './ingest';
-import { describeError } from '../logging/redact';
+import { createLogger, runOutsideRequestScope, type Logger } from '../logging/logger';
 
 /** `queued`: stored now, to be applied; `duplicate`: this event was already stored. */
 export interface QueuedStatus {
@@ -193,13 +193,13 @@ export interface ProcessorOptions {
   batchSize?: number;
   /** Wait before trying again after a failed batch. */
   retryMs?: number;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 export class WebhookEventProcessor {
   private readonly batchSize: number;
   private readonly retryMs: number;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
   private running = false;
   private again = false;
   private active: Promise<void> | null = null;
@@ -211,7 +211,7 @@ export class WebhookEventProcessor {
   ) {
     this.batchSize = options.batchSize ?? 500;
     this.retryMs = options.retryMs ?? 1_000;
-    this.log = options.log ?? ((line) => console.error(line));
+    this.log = options.log ?? createLogger({ level: 'warn' });
   }
 
   /** Starts applying, beginning with whatever is pending (also rows a crashed process left). */
@@ -227,7 +227,8 @@ export class WebhookEventProcessor {
       this.again = true;
       return;
     }
-    this.active = this.loop().finally(() => {
+    // A batch applies many requests' events: its lines belong to none of them.
+    this.active = runOutsideRequestScope(() => this.loop()).finally(() => {
       this.active = null;
     });
   }
@@ -266,8 +267,9 @@ export class WebhookEventProcessor {
       });
       for (const p of parsed) {
         if (p.report) continue;
-        this.log(
-          `[webhooks] event ${p.row.id} (${p.row.provider}) has no readable status event; recorded as unknown_message`,
+        this.log.warn(
+          { webhookEventId: p.row.id, provider: p.row.provider },
+          'stored webhook event has no readable status event; recorded as unknown_message',
         );
         outcomes.push({ id: p.row.id, outcome: 'unknown_message', messageId: null });
       }
@@ -284,7 +286,7 @@ export class WebhookEventProcessor {
         while (this.running && taken === this.batchSize) taken = await this.applyPending();
       } while (this.running && this.again);
     } catch (err) {
-      this.log(`[webhooks] applying pending events failed, retrying in ${this.retryMs} ms: ${describeError(err)}`);
+      this.log.error({ err, retryInMs: this.retryMs }, 'applying pending webhook events failed');
       if (this.running) {
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;
@@ -307,7 +309,7 @@ export interface WebhookPipeline {
 export function createWebhookPipeline(
   db: Db,
   options: {
-    log?: (line: string) => void;
+    log?: Logger;
     batcher?: BatcherOptions;
     processor?: ProcessorOptions;
     start?: boolean;

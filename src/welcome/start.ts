@@ -5,13 +5,14 @@ import { FLOW_KIND, LEAD_ID } from '../shared';
 import { welcomeWorkflowId } from './contract';
 import type { InteraktOptions } from '../settings/provider-settings';
 import type { welcomeWorkflow } from './workflow';
-import { startClaimedWorkflow } from '../workflow-start';
+import { startClaimedWorkflow } from '../workflow-client';
+import type { Logger } from '../logging/logger';
 
 export interface WelcomeDeps {
   temporal: Client;
   taskQueue: string;
   sendTaskQueue: string;
-  log?: ((line: string) => void) | undefined;
+  log: Logger;
 }
 
 export interface WelcomeStart {
@@ -48,7 +49,6 @@ export async function startWelcomeWorkflow(
     fileName: options.welcomeFileName ?? undefined,
     sendTaskQueue: deps.sendTaskQueue,
   };
-  const log = deps.log ?? ((line: string) => console.error(line));
   const outcome = await startClaimedWorkflow<typeof welcomeWorkflow>(
     deps.temporal,
     'welcomeWorkflow',
@@ -62,7 +62,7 @@ export async function startWelcomeWorkflow(
       ],
     },
     // The lead row has no place for it: the log says why this lead got no welcome.
-    async (reason) => log(`[api] welcome for lead ${lead.id} not started: ${reason}`),
+    async (reason) => deps.log.warn({ leadId: lead.id, reason }, 'welcome not started'),
   );
   return { workflowId, status: outcome.kind === 'failed' ? 'start_failed' : outcome.kind };
 }

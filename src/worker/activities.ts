@@ -34,7 +34,7 @@ export type ActivityDeps = DripActivityDeps &
     getCtaKeyring?: CtaActivityDeps['getCtaKeyring'];
     /** Lets the CTA activities stop a lead's other workflows ("not interested"). */
     temporal?: CtaActivityDeps['temporal'];
-    log?: (line: string) => void;
+    log?: CtaActivityDeps['log'];
     /** Country assumed for synced phone numbers written without a country code (default IN). */
     defaultCountry?: InfobipSyncActivityDeps['defaultCountry'];
   };

@@ -1,6 +1,6 @@
 /** Entry point: `npm run worker`. Runs every workflow and activity of Dripline. */
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
+import { NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
 import { deploymentSenders, loadConfig, type Config } from '../config';
 import { openDb } from '../db/client';
@@ -12,15 +12,43 @@ import { createSecretBox } from '../settings/secret-box';
 import { ensureTemplateSyncSchedule } from '../templates/schedule';
 import { templateSyncScheduleId } from '../templates/contract';
 import { createWorkers, runWorkers } from './workers';
+import { createLogger, createProcessLogger, temporalLogger } from '../logging/logger';
+import { createWorkerMetrics, serveMetrics } from '../metrics';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL.toUpperCase() as LogLevel) });
+  const log = createProcessLogger(config, 'worker');
+  const level = config.LOG_LEVEL.toUpperCase() as LogLevel;
+  Runtime.install({
+    // The SDK's lines, the workflows' `log` and the activities' context logger, as our JSON lines.
+    logger: temporalLogger(log),
+    telemetryOptions: {
+      // The Rust core's own lines too, rather than its plain text on stderr.
+      logging: { filter: { core: level, other: 'ERROR' }, forward: {} },
+      // The SDK serves its worker metrics (polls, task latencies, slots) itself, on its own port:
+      // simpler and more honest than scraping them into ours.
+      ...(config.WORKER_TEMPORAL_METRICS_PORT > 0 && {
+        metrics: {
+          prometheus: {
+            bindAddress: `${config.WORKER_METRICS_HOST}:${config.WORKER_TEMPORAL_METRICS_PORT}`,
+          },
+        },
+      }),
+    },
+  });
+  const metrics = createWorkerMetrics({ processMetrics: true });
+  const metricsServer =
+    config.WORKER_METRICS_PORT > 0
+      ? await serveMetrics(metrics.registry, {
+          host: config.WORKER_METRICS_HOST,
+          port: config.WORKER_METRICS_PORT,
+          log,
+        })
+      : undefined;
   const db = await openDb(config.DATABASE_URL);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const secretBox = createSecretBox(config.DRIPLINE_SECRET_KEY);
-  if (!secretBox.available)
-    console.warn('[worker] DRIPLINE_SECRET_KEY is not set: API keys stored in settings cannot be read');
+  if (!secretBox.available) log.warn('DRIPLINE_SECRET_KEY is not set: API keys stored in settings cannot be read');
   const { provider, sendsPerSecond, templateSource, metaTemplateClient } = createDeploymentProvider(
     config,
     db,
@@ -39,6 +67,8 @@ async function main(): Promise<void> {
     getTemplateSource: templateSource,
     getMetaTemplateClient: metaTemplateClient,
     ...infobipSyncDeps(config),
+    log,
+    sends: metrics.sends,
   };
   const activities = createActivities(activityDeps);
   const workers = await createWorkers({
@@ -53,6 +83,7 @@ async function main(): Promise<void> {
       sender,
       activities: createActivities({ ...activityDeps, sender }),
     })),
+    log,
   });
   if (templateSource) {
     // Hourly template sync of this provider's list; creating it when it already exists is a no-op.
@@ -62,12 +93,23 @@ async function main(): Promise<void> {
       scheduleId: templateSyncScheduleId(provider.name),
     });
   }
-  console.log(
-    `[worker] polling ${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (provider ${provider.name})`,
+  log.info(
+    {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      temporal: config.TEMPORAL_ADDRESS,
+      provider: provider.name,
+      metrics: metricsServer ? `http://${config.WORKER_METRICS_HOST}:${config.WORKER_METRICS_PORT}/metrics` : 'off',
+      temporalMetrics:
+        config.WORKER_TEMPORAL_METRICS_PORT > 0
+          ? `http://${config.WORKER_METRICS_HOST}:${config.WORKER_TEMPORAL_METRICS_PORT}/metrics`
+          : 'off',
+    },
+    'polling',
   );
   try {
     await runWorkers(workers);
   } finally {
+    metricsServer?.close();
     await clientConnection.close();
     await connection.close();
     await db.close();
@@ -91,6 +133,7 @@ function infobipSyncDeps(config: Config): Pick<ActivityDeps, 'getInfobipClient' 
 }
 
 main().catch((error: unknown) => {
-  console.error('[worker] fatal:', error instanceof Error ? error.message : error);
+  // Also a configuration that could not be read: hence a logger of its own.
+  createLogger({ level: 'info', name: 'worker' }).fatal({ err: error }, 'worker stopped');
   process.exit(1);
 });

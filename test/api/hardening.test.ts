@@ -11,6 +11,7 @@ import { apiClient, listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
 import { openStream } from '../support/sse';
 import { seedTemplates } from '../support/templates';
+import { captureLogs } from '../support/logs';
 
 /**
  * Each input that once stalled, crashed or 500'd the API (issue 9), now refused with a 4xx that
@@ -23,7 +24,7 @@ describe('hostile input', () => {
   let api: RunningApp;
   let request: ReturnType<typeof apiClient>;
   let apiKey: string;
-  const logged: string[] = [];
+  const logs = captureLogs();
 
   const deps = (): ApiOptions => ({
     db,
@@ -35,7 +36,7 @@ describe('hostile input', () => {
     metaAppSecret: 'meta-app-secret',
     infobipWebhookUsername: 'infobip-user',
     infobipWebhookPassword: 'infobip-password',
-    log: (line) => logged.push(line),
+    log: logs.logger,
     liveLog: { maxStreams: 2, maxReplayRows: 10 },
   });
 
@@ -214,9 +215,9 @@ describe('hostile input', () => {
       ['/webhooks/infobip', { authorization: infobipBasicAuthHeader('infobip-user', 'infobip-password') }],
       ['/leads', { authorization: 'API_KEY' }],
     ])(
-      'POST %s with Content-Encoding: gzip and a plain body answers 400 and logs nothing',
+      'POST %s with Content-Encoding: gzip and a plain body answers 400 and logs only its access line',
       async (path, headers: Record<string, string>) => {
-        const before = logged.length;
+        const before = logs.mark();
         const response = await fetch(`${api.url}${path}`, {
           method: 'POST',
           headers: {
@@ -231,7 +232,11 @@ describe('hostile input', () => {
         expect(await response.json()).toEqual({
           error: { code: 'invalid_body', message: 'request body is not valid for its Content-Encoding' },
         });
-        expect(logged.slice(before)).toEqual([]);
+        const mine = logs.since(before).filter((line) => line.reqId === response.headers.get('x-request-id'));
+        expect(mine).toEqual([
+          expect.objectContaining({ msg: expect.stringMatching(new RegExp(`^POST ${path} -> 400 in \\d+ms$`)) }),
+        ]);
+        expect(mine[0]).not.toHaveProperty('err');
       },
     );
 
@@ -247,13 +252,14 @@ describe('hostile input', () => {
 
   describe('5. a CTA link with malformed percent-encoding', () => {
     it('gets the invalid-link page (400), and the log never sees the segment', async () => {
-      const before = logged.length;
+      const before = logs.mark();
       const response = await fetch(`${api.url}/track/12%3Ftoken%3D12.3.i.1767225600.kid.SECRETMAC%E0%A4%A`);
       expect(response.status).toBe(400);
       expect(response.headers.get('content-type')).toContain('text/html');
       expect(response.headers.get('referrer-policy')).toBe('no-referrer');
       expect(await response.text()).toContain('This link is no longer valid');
-      const lines = logged.slice(before).join('\n');
+      const lines = logs.text().slice(before).join('\n');
+      expect(lines).toContain('CTA link rejected');
       expect(lines).not.toContain('SECRETMAC');
       expect(lines).not.toContain('%E0');
     });
@@ -375,7 +381,7 @@ describe('hostile input', () => {
           : "CREATE TRIGGER refuse_leads BEFORE INSERT ON Clients BEGIN SELECT RAISE(ABORT, 'leads are read-only'); END",
       );
       try {
-        const before = logged.length;
+        const before = logs.mark();
         const response = await request('POST', '/leads', {
           name: 'Priya Secretname',
           phone: '+919812398765',
@@ -383,12 +389,16 @@ describe('hostile input', () => {
         });
         expect(response.status).toBe(500);
         expect(response.body).toEqual({ error: { code: 'internal_error', message: 'Internal server error' } });
-        const lines = logged.slice(before);
-        expect(lines).toHaveLength(1);
-        expect(lines[0]).toContain('leads are read-only');
-        expect(lines[0]).toMatch(/insert into "Clients"/i);
+        // One line with the error, one access line; nothing else.
+        const lines = logs.since(before);
+        const failures = lines.filter((line) => line.err !== undefined);
+        expect(failures).toHaveLength(1);
+        expect(lines).toHaveLength(2);
+        const failure = JSON.stringify(failures[0]);
+        expect(failure).toContain('leads are read-only');
+        expect(failure).toMatch(/insert into \\"Clients\\"/i);
         for (const secret of ['Secretname', '9812398765', '98765', 'priya.secret', 'example.com'])
-          expect(lines[0]).not.toContain(secret);
+          expect(logs.text().slice(before).join('\n')).not.toContain(secret);
       } finally {
         await executeStatement(db, 'DROP TRIGGER refuse_leads');
       }

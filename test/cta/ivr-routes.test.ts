@@ -16,13 +16,14 @@ import { apiClient, listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
 import { createIvrFlow, nextIvrLine, nextMobile } from '../support/ivr';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
+import { captureLogs } from '../support/logs';
 
 describe('IVR API', () => {
   let env: TestWorkflowEnvironment;
   let db: Db;
   let api: RunningApp;
   let request: ReturnType<typeof apiClient>;
-  const logged: string[] = [];
+  const logs = captureLogs();
   const taskQueue = uniqueTaskQueue('ivr-api');
   let callCounter = 0;
 
@@ -40,9 +41,10 @@ describe('IVR API', () => {
         taskQueue,
         sendTaskQueue: sendTaskQueue(taskQueue, 'interakt'),
         defaultCountry: 'IN',
-      }),
+        checkResponses: true,
+      }).router,
     );
-    app.use(errorHandler((line) => logged.push(line)));
+    app.use(errorHandler(logs.logger));
     api = await listen(app);
     const { key, keyHash, keyPrefix } = generateApiKey();
     await createApiKey(db, { name: 'test', keyHash, keyPrefix });
@@ -220,6 +222,6 @@ describe('IVR API', () => {
   });
 
   it('wrote nothing to the error log', () => {
-    expect(logged).toEqual([]);
+    expect(logs.text()).toEqual([]);
   });
 });

@@ -13,23 +13,27 @@ import type { Db } from '../../src/db/client';
 import { createSecretBox, generateSecretKey } from '../../src/settings/secret-box';
 import { apiClient, listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
+import { captureLogs } from '../support/logs';
 
 describe('CTA admin routes', () => {
   let db: Db;
   let api: RunningApp;
   let request: ReturnType<typeof apiClient>;
   const box = createSecretBox(generateSecretKey());
-  const logged: string[] = [];
+  const logs = captureLogs();
   const bodies: string[] = [];
 
   beforeAll(async () => {
     db = await createTestDb();
     const app = express();
     app.use(express.json());
-    app.use('/settings/cta-signing-keys', ctaSigningKeysRouter({ db, secretBox: box }));
-    app.use('/no-secret-key/cta-signing-keys', ctaSigningKeysRouter({ db, secretBox: createSecretBox(undefined) }));
-    app.use('/cta/template-json', ctaTemplateJsonRouter());
-    app.use(errorHandler((line) => logged.push(line)));
+    app.use('/settings/cta-signing-keys', ctaSigningKeysRouter({ db, secretBox: box, checkResponses: true }).router);
+    app.use(
+      '/no-secret-key/cta-signing-keys',
+      ctaSigningKeysRouter({ db, secretBox: createSecretBox(undefined), checkResponses: true }).router,
+    );
+    app.use('/cta/template-json', ctaTemplateJsonRouter({ checkResponses: true }).router);
+    app.use(errorHandler(logs.logger));
     api = await listen(app);
     const client = apiClient(api.url);
     request = async (...args: Parameters<typeof client>) => {
@@ -104,9 +108,9 @@ describe('CTA admin routes', () => {
         key.secret.toString('base64'),
         key.secret.toString('hex'),
       ]);
-      const seen = [...bodies, ...logged].join('\n');
+      const seen = [...bodies, ...logs.text()].join('\n');
       for (const secret of secrets) expect(seen).not.toContain(secret);
-      expect(logged).toEqual([]);
+      expect(logs.text()).toEqual([]);
     });
   });
 

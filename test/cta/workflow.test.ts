@@ -26,6 +26,7 @@ import { apiClient, listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
 import { DAY, nextPhone, startDrip, startDripHarness, step, waitFor, type DripHarness } from '../support/drip-harness';
 import { createTimeSkippingEnv } from '../support/temporal';
+import { captureLogs } from '../support/logs';
 
 const BROWSER_UA =
   'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/129.0.0.0 Mobile Safari/537.36';
@@ -41,7 +42,7 @@ describe('CTA follow-up flow', () => {
   let harness: DripHarness;
   let api: RunningApp;
   let request: ReturnType<typeof apiClient>;
-  const logs: string[] = [];
+  const logs = captureLogs();
   const box = createSecretBox(generateSecretKey());
   let getCtaKeyring: ReturnType<typeof ctaKeyringReader>;
 
@@ -66,7 +67,7 @@ describe('CTA follow-up flow', () => {
       defaultCountry: 'IN',
       secretBox: box,
       getCtaKeyring,
-      log: (line) => logs.push(line),
+      log: logs.logger,
     });
     api = await listen(app);
     const { key, keyHash, keyPrefix } = generateApiKey();
@@ -398,7 +399,8 @@ describe('CTA follow-up flow', () => {
 
     it('no token or phone number reaches the logs', async () => {
       const token = new URL(buttonUrl(message, 0)).searchParams.get('token')!;
-      const all = logs.join('\n');
+      const all = logs.text().join('\n');
+      expect(logs.lines().some((line) => line.msg === 'CTA answered')).toBe(true);
       expect(all).not.toContain(token);
       expect(all).not.toContain(lead.phone);
       expect(all).not.toContain(lead.phone.slice(1));

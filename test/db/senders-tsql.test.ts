@@ -51,7 +51,7 @@ describe('T-SQL of sender numbers', () => {
   });
 
   it('the SQL Server migration adds a nullable nvarchar(32) Sender to the log, sequences and flows, one batch each', () => {
-    const file = readFileSync(path.join(__dirname, '../../src/db/migrations/mssql/0009_senders.sql'), 'utf8');
+    const file = readFileSync(path.join(__dirname, '../../src/db/migrations/mssql/0012_senders.sql'), 'utf8');
     expect(splitMssqlBatches(file).map((batch) => batch.replace(/\s+/g, ' ').trim())).toEqual([
       expect.stringMatching(/ALTER TABLE \[WhatsAppMessages\] ADD \[Sender\] nvarchar\(32\) NULL;$/),
       'ALTER TABLE [DripSequence] ADD [Sender] nvarchar(32) NULL;',

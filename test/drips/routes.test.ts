@@ -12,6 +12,7 @@ import { apiClient, listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
 import { nextPhone, startDripHarness, waitFor, type DripHarness } from '../support/drip-harness';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
+import { silentLogger } from '../support/logs';
 
 const WEBHOOK_SECRET = 'test-webhook-secret';
 
@@ -37,7 +38,7 @@ describe('drip API on the dev server', () => {
       sendTaskQueue: sendTaskQueue(taskQueue, 'interakt'),
       defaultCountry: 'IN',
       interaktWebhookSecret: WEBHOOK_SECRET,
-      log: () => {},
+      log: silentLogger(),
     });
     api = await listen(app);
     harness = await startDripHarness({

@@ -27,6 +27,7 @@ import { generatedPeoplePageOf } from '../support/infobip-emulator';
 import { createTestDb } from '../support/db';
 import { waitFor } from '../support/drip-harness';
 import { bundleWorkflows, createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
+import { silentLogger } from '../support/logs';
 
 const KEY = 'infobip-sync-key';
 const PEOPLE = {
@@ -110,9 +111,10 @@ describe('Infobip sync runs', () => {
         taskQueue,
         infobipSyncScheduleId: scheduleId,
         infobipSyncPagesPerChunk: 2,
-      }),
+        checkResponses: true,
+      }).router,
     );
-    app.use(errorHandler(() => {}));
+    app.use(errorHandler(silentLogger()));
     api = await listen(app);
     request = apiClient(api.url);
   });

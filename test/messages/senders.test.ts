@@ -20,6 +20,7 @@ import { createActivities } from '../../src/worker/activities';
 import { createWorkers, runWorkers } from '../../src/worker/workers';
 import { apiClient, listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
+import { silentLogger } from '../support/logs';
 import { nextPhone, waitFor } from '../support/drip-harness';
 import { startInfobipEmulator, TEST_INFOBIP_API_KEY } from '../support/infobip-emulator';
 import { startMetaEmulator, type StartedMetaEmulator } from '../support/meta-emulator';
@@ -67,7 +68,7 @@ describe('sender numbers', () => {
         metaVerifyToken: 'verify',
         secretBox: box,
         getCtaKeyring,
-        log: () => {},
+        log: silentLogger(),
       }),
     );
     const templates = [...DEFAULT_EMULATOR_TEMPLATES, ...ctaEmulatorTemplates(api.url)];
@@ -94,7 +95,7 @@ describe('sender numbers', () => {
       configRetryDelayMs: 1_000,
       getCtaKeyring,
       temporal: env.client,
-      log: () => {},
+      log: silentLogger(),
     };
     // Wired as src/worker/main.ts wires them: one more queue, with its own activities, per extra number.
     workers = await createWorkers({

@@ -24,6 +24,7 @@ import { startInteraktEmulator } from '../support/emulator';
 import { nextPhone, waitFor } from '../support/drip-harness';
 import { createAppWithSettings } from '../support/settings-app';
 import { bundleWorkflows, createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
+import { createLogger } from '../../src/logging/logger';
 
 const OLD_KEY = 'old-interakt-key-7Hq2x9aa11';
 const NEW_KEY = 'new-interakt-key-Pz4k0mbb22';
@@ -89,7 +90,8 @@ describe('Interakt settings API', () => {
       sendTaskQueue: sendTaskQueue(taskQueue, 'interakt'),
       defaultCountry: 'IN',
       secretBox: box,
-      log: (line) => output.push(line),
+      // The API's real logger (redaction included), its lines captured with everything else.
+      log: createLogger({ level: 'debug', destination: { write: (line: string) => void output.push(line) } }),
     });
     api = await listen(app);
     const { key, keyHash, keyPrefix } = generateApiKey();

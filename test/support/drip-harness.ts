@@ -6,6 +6,7 @@ import { ctaEmulatorTemplates, DEFAULT_EMULATOR_TEMPLATES } from '../../src/emul
 import type { Db } from '../../src/db/client';
 import { createAssignments, createLead, createSequence, getAssignment, type StepInput } from '../../src/db/queries';
 import { createInteraktProvider } from '../../src/providers/interakt';
+import type { SendCounter } from '../../src/metrics';
 import { dripWorkflowId, type DripWorkflowInput } from '../../src/drips/contract';
 import { sendTaskQueue } from '../../src/shared';
 import type { dripWorkflow } from '../../src/drips/workflow';
@@ -13,6 +14,7 @@ import { createWorkers, runWorkers } from '../../src/worker/workers';
 import { startInteraktEmulator } from './emulator';
 import { bundleWorkflows, uniqueTaskQueue } from './temporal';
 import { seedTemplates } from './templates';
+import { silentLogger } from './logs';
 
 export const EMULATOR_KEY = 'test-interakt-key';
 
@@ -30,6 +32,8 @@ export interface DripHarnessOptions {
   client?: Client;
   /** Where the emulator's seeded CTA template's buttons point. */
   ctaBaseUrl?: string;
+  /** Counts sends by provider and outcome, as the worker process does (src/metrics.ts). */
+  sends?: SendCounter;
 }
 
 /**
@@ -66,7 +70,8 @@ export async function startDripHarness(options: DripHarnessOptions) {
       configRetryDelayMs: 1_000,
       ...(options.getCtaKeyring && { getCtaKeyring: options.getCtaKeyring }),
       ...(options.client && { temporal: options.client }),
-      log: () => {},
+      ...(options.sends && { sends: options.sends }),
+      log: silentLogger(),
     }),
     provider: 'interakt',
     sendsPerSecond: 200,

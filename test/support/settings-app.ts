@@ -1,18 +1,8 @@
-import express, { type Express } from 'express';
+import type { Express } from 'express';
 import { createApp } from '../../src/api/app';
 import type { ApiOptions } from '../../src/api/context';
-import { requireApiKey } from '../../src/api/auth';
-import { errorHandler } from '../../src/api/errors';
-import { settingsRouter, type SettingsDeps } from '../../src/settings/routes';
 
-/**
- * The admin API with `/settings` in front of it, as app.ts mounts it (`admin.use('/settings',
- * settingsRouter(deps))`), behind the same API key check, JSON parser and error handler.
- */
-export function createAppWithSettings(deps: ApiOptions & SettingsDeps): Express {
-  const app = express();
-  app.use('/settings', requireApiKey(deps.db), express.json({ limit: '2mb' }), settingsRouter(deps));
-  app.use(createApp(deps));
-  app.use(errorHandler(deps.log ?? ((line) => console.error(line))));
-  return app;
+/** The admin API with a secret box, as the settings tests need it (`/settings` is one of its routers). */
+export function createAppWithSettings(deps: ApiOptions): Express {
+  return createApp(deps);
 }

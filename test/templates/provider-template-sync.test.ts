@@ -15,6 +15,7 @@ import { templateSyncRouter } from '../../src/templates/sync-routes';
 import { createTemplateSyncActivities } from '../../src/worker/activities';
 import { apiClient, listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
+import { silentLogger } from '../support/logs';
 import { startInfobipEmulator, TEST_INFOBIP_API_KEY, type StartedInfobipEmulator } from '../support/infobip-emulator';
 import { startMetaEmulator, type StartedMetaEmulator } from '../support/meta-emulator';
 import { bundleWorkflows, createTimeSkippingEnv, uniqueTaskQueue } from '../support/temporal';
@@ -73,8 +74,12 @@ describe('template sync from Meta and from Infobip', () => {
     });
     const run = worker.run();
     const app = express();
-    app.use('/templates', templateSyncRouter({ db, temporal: env.client, taskQueue, messagingProvider: provider }));
-    app.use(errorHandler(() => {}));
+    app.use(
+      '/templates',
+      templateSyncRouter({ db, temporal: env.client, taskQueue, messagingProvider: provider, checkResponses: true })
+        .router,
+    );
+    app.use(errorHandler(silentLogger()));
     const api = await listen(app);
     rigs.push({ db, worker, run, api });
     const request = apiClient(api.url);

@@ -7,6 +7,7 @@ import { createApiKey } from '../../src/db/queries';
 import { apiClient, listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
 import { seedTemplates } from '../support/templates';
+import { silentLogger } from '../support/logs';
 
 /** Nothing here starts or signals a workflow: any use of the Temporal client fails the test. */
 const unusedTemporal = new Proxy({} as Client, {
@@ -34,7 +35,7 @@ describe('templates API and template checks on sequences', () => {
         taskQueue: 'unused',
         sendTaskQueue: 'unused-sends',
         defaultCountry: 'IN',
-        log: () => {},
+        log: silentLogger(),
       }),
     );
     const { key, keyHash, keyPrefix } = generateApiKey();

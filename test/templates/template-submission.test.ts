@@ -12,6 +12,7 @@ import { createTemplateSubmissionActivities } from '../../src/worker/activities'
 import { createWebhookPipeline, type WebhookPipeline } from '../../src/webhooks/queue';
 import { apiClient, listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
+import { silentLogger } from '../support/logs';
 import { waitFor } from '../support/drip-harness';
 import { startMetaEmulator, type StartedMetaEmulator } from '../support/meta-emulator';
 import { bundleWorkflows, createTimeSkippingEnv, uniqueTaskQueue } from '../support/temporal';
@@ -47,7 +48,7 @@ describe('submitting a template to Meta for review', () => {
   beforeAll(async () => {
     env = await createTimeSkippingEnv();
     db = await createTestDb();
-    pipeline = createWebhookPipeline(db, { log: () => {} });
+    pipeline = createWebhookPipeline(db, { log: silentLogger() });
     const app = (messagingProvider: 'meta' | 'interakt') =>
       createApp({
         db,
@@ -58,7 +59,7 @@ describe('submitting a template to Meta for review', () => {
         metaAppSecret: APP_SECRET,
         metaVerifyToken: 'verify',
         messagingProvider,
-        log: () => {},
+        log: silentLogger(),
         webhookPipeline: pipeline,
       });
     api = await listen(app('meta'));

@@ -18,6 +18,7 @@ import { createTestDb } from '../support/db';
 import { waitFor } from '../support/drip-harness';
 import { startInteraktEmulator, type StartedInteraktEmulator } from '../support/emulator';
 import { bundleWorkflows, createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
+import { silentLogger } from '../support/logs';
 
 const KEY = 'template-sync-key';
 
@@ -93,8 +94,8 @@ describe('template sync from Interakt', () => {
 
     const app = express();
     app.use(express.json());
-    app.use('/templates', templateSyncRouter({ db, temporal: env.client, taskQueue }));
-    app.use(errorHandler(() => {}));
+    app.use('/templates', templateSyncRouter({ db, temporal: env.client, taskQueue, checkResponses: true }).router);
+    app.use(errorHandler(silentLogger()));
     api = await listen(app);
     request = apiClient(api.url);
   });

@@ -18,6 +18,7 @@ import { createWebhookPipeline, type WebhookPipeline } from '../../src/webhooks/
 import { listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
 import { startInfobipEmulator, TEST_INFOBIP_API_KEY, type StartedInfobipEmulator } from '../support/infobip-emulator';
+import { silentLogger } from '../support/logs';
 
 const NOTIFY_SECRET = 'n0t1fy-secret-for-the-infobip-route-test';
 const USERNAME = 'infobip-hooks';
@@ -38,7 +39,7 @@ describe('POST /webhooks/infobip', () => {
 
   beforeAll(async () => {
     db = await createTestDb();
-    pipeline = createWebhookPipeline(db, { log: () => {} });
+    pipeline = createWebhookPipeline(db, { log: silentLogger() });
     const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', interceptors: [] }) });
     api = await listen(
       createApp({
@@ -50,7 +51,7 @@ describe('POST /webhooks/infobip', () => {
         infobipWebhookUsername: USERNAME,
         infobipWebhookPassword: PASSWORD,
         infobipNotifySecret: NOTIFY_SECRET,
-        log: () => {},
+        log: silentLogger(),
         webhookPipeline: pipeline,
       }),
     );
@@ -275,7 +276,7 @@ describe('POST /webhooks/infobip', () => {
         taskQueue: 'q',
         sendTaskQueue: 'q-sends-infobip',
         defaultCountry: 'IN',
-        log: () => {},
+        log: silentLogger(),
         webhookPipeline: pipeline,
       }),
     );

@@ -13,6 +13,7 @@ import { openStream } from '../support/sse';
 import { createTestDb } from '../support/db';
 import { nextPhone, startDripHarness, waitFor, type DripHarness } from '../support/drip-harness';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
+import { silentLogger } from '../support/logs';
 
 const WEBHOOK_SECRET = 'test-webhook-secret';
 
@@ -40,7 +41,7 @@ describe('Interakt webhooks and the live log', () => {
   beforeAll(async () => {
     env = await createDevServerEnv();
     db = await createTestDb();
-    pipeline = createWebhookPipeline(db, { log: () => {} });
+    pipeline = createWebhookPipeline(db, { log: silentLogger() });
     api = await listen(
       createApp({
         db,
@@ -49,7 +50,7 @@ describe('Interakt webhooks and the live log', () => {
         sendTaskQueue: sendTaskQueue(taskQueue, 'interakt'),
         defaultCountry: 'IN',
         interaktWebhookSecret: WEBHOOK_SECRET,
-        log: () => {},
+        log: silentLogger(),
         webhookPipeline: pipeline,
       }),
     );

@@ -6,6 +6,8 @@ import { createMetaProvider } from '../../src/providers/meta';
 import { signMetaWebhook, type MetaWebhookEvent } from '../../src/providers/meta-webhook';
 import { listen, type RunningApp } from '../support/api';
 import { startMetaEmulator, type StartedMetaEmulator } from '../support/meta-emulator';
+import { silentLogger } from '../support/logs';
+import { captureLogs } from '../support/logs';
 
 const APP_SECRET = 'meta-app-secret-for-route';
 const VERIFY_TOKEN = 'dripline-verify-token';
@@ -39,15 +41,15 @@ describe('POST/GET /webhooks/meta', () => {
   let emulator: StartedMetaEmulator;
   let webhookUrl: string;
   const recorded = recordingSink();
-  const logged: string[] = [];
+  const logs = captureLogs();
 
   beforeAll(async () => {
     const app = express();
     app.use(
       '/webhooks/meta',
-      metaWebhookRouter({ appSecret: () => APP_SECRET, verifyToken: VERIFY_TOKEN, sink: recorded.sink }),
+      metaWebhookRouter({ appSecret: () => APP_SECRET, verifyToken: VERIFY_TOKEN, sink: recorded.sink }).router,
     );
-    app.use(errorHandler((line) => logged.push(line)));
+    app.use(errorHandler(logs.logger));
     api = await listen(app);
     webhookUrl = `${api.url}/webhooks/meta`;
     emulator = await startMetaEmulator({ appSecret: APP_SECRET, webhookUrl, autoWebhooks: false });
@@ -175,7 +177,10 @@ describe('POST/GET /webhooks/meta', () => {
     recorded.failOnce();
     const failed = await emulator.emulator.state.deliverWebhook(accepted.providerMessageId, 'delivered');
     expect(failed.responseStatus).toBe(500);
-    expect(logged.at(-1)).toContain('database unavailable');
+    expect(logs.lines().at(-1)).toMatchObject({
+      msg: 'request failed',
+      err: { message: expect.stringContaining('database unavailable') },
+    });
 
     const retried = await emulator.emulator.state.deliverWebhook(accepted.providerMessageId, 'delivered');
     expect(retried.responseStatus).toBe(200);
@@ -208,8 +213,11 @@ describe('POST/GET /webhooks/meta', () => {
 
   it('answers 503 while no app secret or verify token is configured', async () => {
     const app = express();
-    app.use('/webhooks/meta', metaWebhookRouter({ appSecret: () => undefined, verifyToken: '', sink: recorded.sink }));
-    app.use(errorHandler(() => {}));
+    app.use(
+      '/webhooks/meta',
+      metaWebhookRouter({ appSecret: () => undefined, verifyToken: '', sink: recorded.sink }).router,
+    );
+    app.use(errorHandler(silentLogger()));
     const bare = await listen(app);
     try {
       const body = '{"object":"whatsapp_business_account","entry":[]}';

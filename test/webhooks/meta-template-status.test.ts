@@ -20,6 +20,7 @@ import { createTemplateSyncActivities } from '../../src/templates/activities';
 import { createWebhookPipeline, type WebhookPipeline } from '../../src/webhooks/queue';
 import { listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
+import { silentLogger } from '../support/logs';
 import { startMetaEmulator, type StartedMetaEmulator } from '../support/meta-emulator';
 
 const APP_SECRET = 'template-status-app-secret';
@@ -40,7 +41,7 @@ describe('Meta template status and quality webhooks', () => {
 
   beforeAll(async () => {
     db = await createTestDb();
-    pipeline = createWebhookPipeline(db, { log: () => {} });
+    pipeline = createWebhookPipeline(db, { log: silentLogger() });
     api = await listen(
       createApp({
         db,
@@ -51,7 +52,7 @@ describe('Meta template status and quality webhooks', () => {
         metaAppSecret: APP_SECRET,
         metaVerifyToken: 'verify',
         messagingProvider: 'meta',
-        log: () => {},
+        log: silentLogger(),
         webhookPipeline: pipeline,
       }),
     );

@@ -9,6 +9,7 @@ import { parseInfobipWebhook } from '../../src/providers/infobip-webhook';
 import { createWebhookPipeline, type WebhookPipeline } from '../../src/webhooks/queue';
 import { listen, type RunningApp } from '../support/api';
 import { createTestDb } from '../support/db';
+import { captureLogs, silentLogger } from '../support/logs';
 import { startInteraktEmulator, type StartedInteraktEmulator } from '../support/emulator';
 import { startInfobipEmulator, type StartedInfobipEmulator } from '../support/infobip-emulator';
 import { startMetaEmulator, type StartedMetaEmulator } from '../support/meta-emulator';
@@ -33,12 +34,13 @@ describe('what the message log records from each provider', () => {
   let interakt: StartedInteraktEmulator;
   let meta: StartedMetaEmulator;
   let infobip: StartedInfobipEmulator;
-  const logged: string[] = [];
+  const logs = captureLogs();
+  let logMark = 0;
 
   beforeAll(async () => {
     db = await createTestDb();
     await seedTemplates(db);
-    pipeline = createWebhookPipeline(db, { log: () => {} });
+    pipeline = createWebhookPipeline(db, { log: silentLogger() });
     api = await listen(
       createApp({
         db,
@@ -51,7 +53,7 @@ describe('what the message log records from each provider', () => {
         metaVerifyToken: 'truths-verify',
         infobipWebhookUsername: INFOBIP.username,
         infobipWebhookPassword: INFOBIP.password,
-        log: (line) => logged.push(line),
+        log: logs.logger,
         webhookPipeline: pipeline,
       }),
     );
@@ -78,7 +80,7 @@ describe('what the message log records from each provider', () => {
     await db?.close();
   });
   beforeEach(() => {
-    logged.length = 0;
+    logMark = logs.mark();
   });
 
   const sends = () =>
@@ -188,6 +190,6 @@ describe('what the message log records from each provider', () => {
     expect(JSON.parse(errors[0]!.payload)).toMatchObject({
       error: { code: 131000, error_data: { details: 'Something went wrong while building this webhook' } },
     });
-    expect(logged.filter((line) => line.includes('131000'))).toHaveLength(1);
+    expect(logs.since(logMark).filter((line) => line.code === '131000' || line.code === 131000)).toHaveLength(1);
   });
 });

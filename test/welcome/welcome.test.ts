@@ -18,6 +18,7 @@ import { createTestDb } from '../support/db';
 import { nextPhone, startDripHarness, waitFor, type DripHarness } from '../support/drip-harness';
 import { createAppWithSettings } from '../support/settings-app';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
+import { silentLogger } from '../support/logs';
 
 const POLICIES_PDF = 'https://example.com/Ipshopy_Policies.pdf';
 
@@ -28,7 +29,12 @@ describe('welcome on create', () => {
   let api: RunningApp;
   let request: ReturnType<typeof apiClient>;
   const taskQueue = uniqueTaskQueue('welcome');
-  const deps = () => ({ temporal: env.client, taskQueue, sendTaskQueue: sendTaskQueue(taskQueue, 'interakt') });
+  const deps = () => ({
+    temporal: env.client,
+    taskQueue,
+    sendTaskQueue: sendTaskQueue(taskQueue, 'interakt'),
+    log: silentLogger(),
+  });
 
   beforeAll(async () => {
     env = await createDevServerEnv();
@@ -39,7 +45,7 @@ describe('welcome on create', () => {
         ...deps(),
         defaultCountry: 'IN',
         secretBox: createSecretBox(generateSecretKey()),
-        log: () => {},
+        log: silentLogger(),
       }),
     );
     harness = await startDripHarness({

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,8 +13,14 @@ import { EMULATOR_KEY, nextPhone, step, waitFor } from '../support/drip-harness'
 import { startInteraktEmulator, type StartedInteraktEmulator } from '../support/emulator';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
 import { seedTemplates } from '../support/templates';
+import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 
-const REPO = path.resolve(__dirname, '../..');
+/**
+ * Two real worker processes each bundle the workflow code at start: about 35 s alone on two cores,
+ * and more when the machine is shared. A bound on a hang, not a timing claim.
+ */
+const CRASH_TEST_TIMEOUT_MS = 240_000;
+
 const LEADS = 4;
 const STEP_DELAY_SECONDS = 8;
 
@@ -50,92 +56,79 @@ describe('worker crash and restart', () => {
     await db?.close();
   });
 
-  function startWorker(): { child: ChildProcess; ready: Promise<void> } {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/worker/main.ts')], {
-      cwd: REPO,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        DATABASE_URL: dbUrl,
-        TEMPORAL_ADDRESS: env.address,
-        TEMPORAL_NAMESPACE: env.namespace ?? 'default',
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        INTERAKT_BASE_URL: emulator.baseUrl,
-        INTERAKT_API_KEY: EMULATOR_KEY,
-        INTERAKT_SENDS_PER_SECOND: '100',
-        SEND_RECONCILE_WINDOW_MS: '3000',
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  function startWorker(): WorkerProcess {
+    const worker = spawnWorker({
+      DATABASE_URL: dbUrl,
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_NAMESPACE: env.namespace ?? 'default',
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      INTERAKT_BASE_URL: emulator.baseUrl,
+      INTERAKT_API_KEY: EMULATOR_KEY,
+      INTERAKT_SENDS_PER_SECOND: '100',
+      SEND_RECONCILE_WINDOW_MS: '3000',
     });
-    children.push(child);
-    let output = '';
-    const ready = new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('[worker] polling')) resolve();
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`worker exited early (${code}):\n${output}`)));
-    });
-    return { child, ready };
+    children.push(worker.child);
+    return worker;
   }
 
-  it('sends every remaining step exactly once after the worker is killed mid-sequence and restarted', async () => {
-    const sequence = await createSequence(db, {
-      name: 'crash test',
-      steps: [step('drip_day_1', 0), step('drip_day_2', STEP_DELAY_SECONDS), step('drip_day_3', STEP_DELAY_SECONDS)],
-    });
-    const leads = [];
-    for (let i = 0; i < LEADS; i++) leads.push(await createLead(db, { name: `Lead ${i}`, phone: nextPhone() }));
+  it(
+    'sends every remaining step exactly once after the worker is killed mid-sequence and restarted',
+    async () => {
+      const sequence = await createSequence(db, {
+        name: 'crash test',
+        steps: [step('drip_day_1', 0), step('drip_day_2', STEP_DELAY_SECONDS), step('drip_day_3', STEP_DELAY_SECONDS)],
+      });
+      const leads = [];
+      for (let i = 0; i < LEADS; i++) leads.push(await createLead(db, { name: `Lead ${i}`, phone: nextPhone() }));
 
-    const first = startWorker();
-    await first.ready;
-    const { started } = await enrolLeads(
-      { db, temporal: env.client, taskQueue, sendTaskQueue: sendTaskQueue(taskQueue, 'interakt') },
-      sequence,
-      leads.map((lead) => lead.id),
-    );
-    expect(started).toHaveLength(LEADS);
-
-    // Kill once every drip has sent step 1 and recorded it, i.e. while all of them sleep.
-    await waitFor(
-      async () => {
-        const rows = await Promise.all(started.map((s) => getAssignment(db, s.assignmentId)));
-        return rows.every((row) => row?.nextStep === 1);
-      },
-      'every drip asleep after step 1',
-      60_000,
-    );
-    first.child.kill('SIGKILL');
-    await new Promise((resolve) => first.child.once('exit', resolve));
-    const acceptedBeforeRestart = emulator.emulator.state.acceptedMessages().length;
-
-    // Let step 2 fall due with no worker running.
-    await new Promise((resolve) => setTimeout(resolve, (STEP_DELAY_SECONDS + 1) * 1000));
-    expect(emulator.emulator.state.acceptedMessages()).toHaveLength(acceptedBeforeRestart);
-
-    const second = startWorker();
-    await second.ready;
-    await waitFor(
-      async () => {
-        const rows = await Promise.all(started.map((s) => getAssignment(db, s.assignmentId)));
-        return rows.every((row) => row?.status === 'completed');
-      },
-      'every drip completed after restart',
-      120_000,
-    );
-
-    const accepted = emulator.emulator.state.acceptedMessages();
-    expect(acceptedBeforeRestart).toBe(LEADS);
-    expect(accepted).toHaveLength(LEADS * 3);
-    const keys = accepted.map((message) => message.callbackData);
-    expect(new Set(keys).size).toBe(keys.length);
-    for (const { workflowId } of started) {
-      expect(keys.filter((key) => key?.startsWith(`${workflowId}:`)).sort()).toEqual(
-        [0, 1, 2].map((i) => `${workflowId}:${i}`),
+      const first = startWorker();
+      await first.ready;
+      const { started } = await enrolLeads(
+        { db, temporal: env.client, taskQueue, sendTaskQueue: sendTaskQueue(taskQueue, 'interakt') },
+        sequence,
+        leads.map((lead) => lead.id),
       );
-    }
-  });
+      expect(started).toHaveLength(LEADS);
+
+      // Kill once every drip has sent step 1 and recorded it, i.e. while all of them sleep.
+      await waitFor(
+        async () => {
+          const rows = await Promise.all(started.map((s) => getAssignment(db, s.assignmentId)));
+          return rows.every((row) => row?.nextStep === 1);
+        },
+        'every drip asleep after step 1',
+        60_000,
+      );
+      first.child.kill('SIGKILL');
+      await new Promise((resolve) => first.child.once('exit', resolve));
+      const acceptedBeforeRestart = emulator.emulator.state.acceptedMessages().length;
+
+      // Let step 2 fall due with no worker running.
+      await new Promise((resolve) => setTimeout(resolve, (STEP_DELAY_SECONDS + 1) * 1000));
+      expect(emulator.emulator.state.acceptedMessages()).toHaveLength(acceptedBeforeRestart);
+
+      const second = startWorker();
+      await second.ready;
+      await waitFor(
+        async () => {
+          const rows = await Promise.all(started.map((s) => getAssignment(db, s.assignmentId)));
+          return rows.every((row) => row?.status === 'completed');
+        },
+        'every drip completed after restart',
+        120_000,
+      );
+
+      const accepted = emulator.emulator.state.acceptedMessages();
+      expect(acceptedBeforeRestart).toBe(LEADS);
+      expect(accepted).toHaveLength(LEADS * 3);
+      const keys = accepted.map((message) => message.callbackData);
+      expect(new Set(keys).size).toBe(keys.length);
+      for (const { workflowId } of started) {
+        expect(keys.filter((key) => key?.startsWith(`${workflowId}:`)).sort()).toEqual(
+          [0, 1, 2].map((i) => `${workflowId}:${i}`),
+        );
+      }
+    },
+    CRASH_TEST_TIMEOUT_MS,
+  );
 });

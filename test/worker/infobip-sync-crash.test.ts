@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,8 +19,14 @@ import { startInfobipSync } from '../../src/infobip-sync/start';
 import { waitFor } from '../support/drip-harness';
 import { generatedPeoplePageOf } from '../support/infobip-emulator';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
+import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 
-const REPO = path.resolve(__dirname, '../..');
+/**
+ * Two real worker processes each bundle the workflow code at start: about 35 s alone on two cores,
+ * and more when the machine is shared. A bound on a hang, not a timing claim.
+ */
+const CRASH_TEST_TIMEOUT_MS = 240_000;
+
 const KEY = 'infobip-crash-key';
 const PEOPLE = { count: 300, seed: 11, duplicateEvery: 0, anchor: new Date() } satisfies GeneratedPeopleSpec;
 const PAGE_SIZE = 5;
@@ -63,35 +69,18 @@ describe('Infobip sync: worker crash and restart', () => {
     await db?.close();
   });
 
-  function startWorker(): { child: ChildProcess; ready: Promise<void> } {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/worker/main.ts')], {
-      cwd: REPO,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        DATABASE_URL: dbUrl,
-        TEMPORAL_ADDRESS: env.address,
-        TEMPORAL_NAMESPACE: env.namespace ?? 'default',
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        INTERAKT_BASE_URL: 'http://127.0.0.1:9',
-        INFOBIP_BASE_URL: listening.url,
-        INFOBIP_API_KEY: KEY,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  function startWorker(): WorkerProcess {
+    const worker = spawnWorker({
+      DATABASE_URL: dbUrl,
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_NAMESPACE: env.namespace ?? 'default',
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      INTERAKT_BASE_URL: 'http://127.0.0.1:9',
+      INFOBIP_BASE_URL: listening.url,
+      INFOBIP_API_KEY: KEY,
     });
-    children.push(child);
-    let output = '';
-    const ready = new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('[worker] polling')) resolve();
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`worker exited early (${code}):\n${output}`)));
-    });
-    return { child, ready };
+    children.push(worker.child);
+    return worker;
   }
 
   const pagesRecorded = async (runId: number) => {
@@ -106,59 +95,63 @@ describe('Infobip sync: worker crash and restart', () => {
       // The client pages by createdAt; this counts its requests as page numbers would.
       .map((entry) => generatedPeoplePageOf(entry.path, { anchor: PEOPLE.anchor, pageSize: PAGE_SIZE }));
 
-  it('resumes from the heartbeated cursor after the worker is killed mid-run and counts every record once', async () => {
-    const first = startWorker();
-    await first.ready;
-    const { run, workflowId } = await startInfobipSync(
-      { db, temporal: env.client, taskQueue },
-      {
-        trigger: 'cli',
-        options: {
-          since: new Date(Date.now() - 8 * 24 * 3600_000).toISOString(),
-          source: 'people',
-          mode: 'create_update',
-          dryRun: false,
-          pageSize: PAGE_SIZE,
+  it(
+    'resumes from the heartbeated cursor after the worker is killed mid-run and counts every record once',
+    async () => {
+      const first = startWorker();
+      await first.ready;
+      const { run, workflowId } = await startInfobipSync(
+        { db, temporal: env.client, taskQueue },
+        {
+          trigger: 'cli',
+          options: {
+            since: new Date(Date.now() - 8 * 24 * 3600_000).toISOString(),
+            source: 'people',
+            mode: 'create_update',
+            dryRun: false,
+            pageSize: PAGE_SIZE,
+          },
+          pagesPerChunk: PAGES,
         },
-        pagesPerChunk: PAGES,
-      },
-    );
+      );
 
-    await waitFor(
-      async () => (await pagesRecorded(run.id)) >= KILL_AFTER_PAGES,
-      `${KILL_AFTER_PAGES} pages recorded`,
-      60_000,
-    );
-    first.child.kill('SIGKILL');
-    await new Promise((resolve) => first.child.once('exit', resolve));
-    const requestsBeforeCrash = pageRequests();
-    const pagesBeforeCrash = await pagesRecorded(run.id);
-    expect(pagesBeforeCrash).toBeLessThan(PAGES);
+      await waitFor(
+        async () => (await pagesRecorded(run.id)) >= KILL_AFTER_PAGES,
+        `${KILL_AFTER_PAGES} pages recorded`,
+        60_000,
+      );
+      first.child.kill('SIGKILL');
+      await new Promise((resolve) => first.child.once('exit', resolve));
+      const requestsBeforeCrash = pageRequests();
+      const pagesBeforeCrash = await pagesRecorded(run.id);
+      expect(pagesBeforeCrash).toBeLessThan(PAGES);
 
-    const second = startWorker();
-    await second.ready;
-    await env.client.workflow.getHandle(workflowId).result();
+      const second = startWorker();
+      await second.ready;
+      await env.client.workflow.getHandle(workflowId).result();
 
-    const finished = await getInfobipSyncRun(db, run.id);
-    expect(finished).toMatchObject({
-      status: 'completed',
-      fetched: PEOPLE.count,
-      created: VALID,
-      matched: 0,
-      updated: 0,
-      skipped: 0,
-      invalid: PEOPLE.count - VALID,
-    });
-    const [leads] = await db.orm.select({ n: count() }).from(db.schema.clients);
-    expect(leads?.n).toBe(VALID);
+      const finished = await getInfobipSyncRun(db, run.id);
+      expect(finished).toMatchObject({
+        status: 'completed',
+        fetched: PEOPLE.count,
+        created: VALID,
+        matched: 0,
+        updated: 0,
+        skipped: 0,
+        invalid: PEOPLE.count - VALID,
+      });
+      const [leads] = await db.orm.select({ n: count() }).from(db.schema.clients);
+      expect(leads?.n).toBe(VALID);
 
-    const requestsAfterCrash = pageRequests().slice(requestsBeforeCrash.length);
-    // Resumed where the last heartbeat the server received said, never from page 1 ...
-    expect(Math.min(...requestsAfterCrash)).toBeGreaterThan(1);
-    expect(pageRequests().filter((page) => page === 1)).toHaveLength(1);
-    // ... and at or before the first page the dead worker had not recorded.
-    expect(Math.min(...requestsAfterCrash)).toBeLessThanOrEqual(pagesBeforeCrash + 1);
-    // Every page was read; the last full page is followed by one empty page, the client's only way to know it was the last.
-    expect(new Set(pageRequests())).toEqual(new Set(Array.from({ length: PAGES + 1 }, (_, i) => i + 1)));
-  });
+      const requestsAfterCrash = pageRequests().slice(requestsBeforeCrash.length);
+      // Resumed where the last heartbeat the server received said, never from page 1 ...
+      expect(Math.min(...requestsAfterCrash)).toBeGreaterThan(1);
+      expect(pageRequests().filter((page) => page === 1)).toHaveLength(1);
+      // ... and at or before the first page the dead worker had not recorded.
+      expect(Math.min(...requestsAfterCrash)).toBeLessThanOrEqual(pagesBeforeCrash + 1);
+      // Every page was read; the last full page is followed by one empty page, the client's only way to know it was the last.
+      expect(new Set(pageRequests())).toEqual(new Set(Array.from({ length: PAGES + 1 }, (_, i) => i + 1)));
+    },
+    CRASH_TEST_TIMEOUT_MS,
+  );
 });

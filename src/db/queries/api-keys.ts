@@ -1,7 +1,8 @@
 import { and, count, eq, isNull } from 'drizzle-orm';
-import { asMssql, type Db } from '../client';
+import type { Db } from '../client';
 import type { apiKeys } from '../schema/sqlite';
-import { firstOrThrow } from './common';
+import type { Role } from '../schema/values';
+import { insertReturning } from './common';
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
@@ -11,15 +12,19 @@ export interface CreateApiKeyParams {
   keyHash: string;
   /** The key's first characters, so an admin can tell keys apart. */
   keyPrefix: string;
+  /** Default `admin`, what keys could always do. */
+  role?: Role;
 }
 
 export async function createApiKey(db: Db, params: CreateApiKeyParams): Promise<ApiKeyRow> {
-  const values = { name: params.name, keyHash: params.keyHash, keyPrefix: params.keyPrefix, createdAt: new Date() };
-  if (db.dialect === 'mssql') {
-    const { orm, schema } = asMssql(db);
-    return firstOrThrow(await orm.insert(schema.apiKeys).output().values(values), 'insert ApiKeys');
-  }
-  return firstOrThrow(await db.orm.insert(db.schema.apiKeys).values(values).returning(), 'insert ApiKeys');
+  const values = {
+    name: params.name,
+    keyHash: params.keyHash,
+    keyPrefix: params.keyPrefix,
+    role: params.role ?? 'admin',
+    createdAt: new Date(),
+  };
+  return insertReturning(db, 'apiKeys', values);
 }
 
 export async function findActiveApiKeyByHash(db: Db, keyHash: string): Promise<ApiKeyRow | undefined> {

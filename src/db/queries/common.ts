@@ -1,5 +1,6 @@
-/** Small helpers the query files share: paging, chunking, JSON columns, affected-row counts. */
-import { count, type SQL } from 'drizzle-orm';
+/** Small helpers the query files share: paging, chunking, inserts, JSON columns, affected-row counts. */
+import { count, getTableName, type SQL } from 'drizzle-orm';
+import type { MsSqlTable } from 'drizzle-orm/mssql-core';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { asMssql, type Db } from '../client';
 
@@ -83,6 +84,31 @@ export async function selectPage<K extends TableName>(
     page: params.page,
     pageSize: params.pageSize,
   };
+}
+
+/**
+ * Inserts one row and returns it as stored (its id and defaults filled in), in either dialect:
+ * SQLite's `RETURNING`, SQL Server's `OUTPUT INSERTED.*`. A unique violation is thrown as the
+ * driver raised it, for the caller's isUniqueViolation.
+ */
+export async function insertReturning<K extends TableName>(
+  db: Db,
+  tableName: K,
+  values: Tables[K]['$inferInsert'],
+): Promise<Tables[K]['$inferSelect']> {
+  const table = db.schema[tableName] as SQLiteTable;
+  // db.schema holds the dialect's own tables (typed as SQLite), so `table` fits either builder.
+  const rows =
+    db.dialect === 'mssql'
+      ? await asMssql(db)
+          .orm.insert(table as unknown as MsSqlTable)
+          .output()
+          .values(values as never)
+      : await db.orm
+          .insert(table)
+          .values(values as never)
+          .returning();
+  return firstOrThrow(rows as Tables[K]['$inferSelect'][], `insert ${getTableName(table)}`);
 }
 
 /**

@@ -5,7 +5,7 @@ import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { ctaFlowRuns, ctaFlows, ctaInteractions, leadNotes, leadTasks } from '../schema/sqlite';
 import type { CtaClickResult } from '../schema/values';
-import { affectedRows, firstOrThrow, parseJson, type Page, type PageParams, selectPage } from './common';
+import { affectedRows, parseJson, type Page, type PageParams, selectPage, insertReturning } from './common';
 
 type CtaFlowRow = typeof ctaFlows.$inferSelect;
 export type CtaRun = typeof ctaFlowRuns.$inferSelect;
@@ -39,11 +39,7 @@ export async function createCtaFlow(db: Db, params: NewCtaFlow): Promise<CtaFlow
     createdAt: now,
     updatedAt: now,
   };
-  if (db.dialect === 'mssql') {
-    const { orm, schema } = asMssql(db);
-    return toFlow(firstOrThrow(await orm.insert(schema.ctaFlows).output().values(values), 'insert CtaFlows'));
-  }
-  return toFlow(firstOrThrow(await db.orm.insert(db.schema.ctaFlows).values(values).returning(), 'insert CtaFlows'));
+  return toFlow(await insertReturning(db, 'ctaFlows', values));
 }
 
 export async function getCtaFlow(db: Db, id: number): Promise<CtaFlow | undefined> {
@@ -105,17 +101,7 @@ export async function claimCtaRun(db: Db, params: NewCtaRun): Promise<{ created:
     updatedAt: now,
   };
   try {
-    if (db.dialect === 'mssql') {
-      const { orm, schema } = asMssql(db);
-      return {
-        created: true,
-        run: firstOrThrow(await orm.insert(schema.ctaFlowRuns).output().values(values), 'insert CtaFlowRuns'),
-      };
-    }
-    return {
-      created: true,
-      run: firstOrThrow(await db.orm.insert(db.schema.ctaFlowRuns).values(values).returning(), 'insert CtaFlowRuns'),
-    };
+    return { created: true, run: await insertReturning(db, 'ctaFlowRuns', values) };
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     const existing = await findCtaRun(db, { flowId: params.flowId, leadId: params.leadId });

@@ -20,13 +20,13 @@ import type { SyncRunStatus } from '../schema/values';
 import {
   affectedRows,
   chunk,
-  firstOrThrow,
   MAX_IDS_PER_STATEMENT,
   MAX_PARAMS_PER_STATEMENT,
   parseJson,
   type Page,
   type PageParams,
   selectPage,
+  insertReturning,
 } from './common';
 
 type RunRow = typeof infobipSyncRuns.$inferSelect;
@@ -118,24 +118,7 @@ export async function createInfobipSyncRun(
     status: 'running' as const,
   };
   try {
-    if (db.dialect === 'mssql') {
-      const { orm, schema } = asMssql(db);
-      return {
-        run: toRun(
-          firstOrThrow(await orm.insert(schema.infobipSyncRuns).output().values(values), 'insert InfobipSyncRuns'),
-        ),
-        created: true,
-      };
-    }
-    return {
-      run: toRun(
-        firstOrThrow(
-          await db.orm.insert(db.schema.infobipSyncRuns).values(values).returning(),
-          'insert InfobipSyncRuns',
-        ),
-      ),
-      created: true,
-    };
+    return { run: toRun(await insertReturning(db, 'infobipSyncRuns', values)), created: true };
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     const winner = await getInfobipSyncRunByKey(db, params.runKey);

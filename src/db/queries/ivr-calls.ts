@@ -3,7 +3,7 @@ import { asMssql, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { ivrCallLog } from '../schema/sqlite';
 import type { IvrCallStatus } from '../schema/values';
-import { affectedRows, firstOrThrow, type Page, type PageParams, selectPage } from './common';
+import { affectedRows, type Page, type PageParams, selectPage, insertReturning } from './common';
 
 export type IvrCall = typeof ivrCallLog.$inferSelect;
 export type { IvrCallStatus };
@@ -27,17 +27,7 @@ export interface NewIvrCall {
 export async function logIvrCall(db: Db, params: NewIvrCall): Promise<{ duplicate: boolean; call: IvrCall }> {
   const values = { ...params, status: 'received' as const, createdAt: new Date() };
   try {
-    if (db.dialect === 'mssql') {
-      const { orm, schema } = asMssql(db);
-      return {
-        duplicate: false,
-        call: firstOrThrow(await orm.insert(schema.ivrCallLog).output().values(values), 'insert IVRCallLog'),
-      };
-    }
-    return {
-      duplicate: false,
-      call: firstOrThrow(await db.orm.insert(db.schema.ivrCallLog).values(values).returning(), 'insert IVRCallLog'),
-    };
+    return { duplicate: false, call: await insertReturning(db, 'ivrCallLog', values) };
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     const existing = await findIvrCallByCallId(db, params.callId);

@@ -1,16 +1,16 @@
 import { and, desc, eq, inArray, isNull, like, lt, or, sql, type SQL } from 'drizzle-orm';
 import { CUSTOM_FIELD_KEY } from '../../shared';
-import { asMssql, type Db } from '../client';
+import type { Db } from '../client';
 import type { clients } from '../schema/sqlite';
 import {
   affectedRows,
   chunk,
-  firstOrThrow,
   MAX_IDS_PER_STATEMENT,
   parseJson,
   type Page,
   type PageParams,
   selectPage,
+  insertReturning,
 } from './common';
 
 type LeadRow = typeof clients.$inferSelect;
@@ -89,11 +89,7 @@ export async function createLead(db: Db, params: CreateLeadParams): Promise<Lead
     createdAt: now,
     updatedAt: now,
   };
-  if (db.dialect === 'mssql') {
-    const { orm, schema } = asMssql(db);
-    return toLead(firstOrThrow(await orm.insert(schema.clients).output().values(values), 'insert Clients'));
-  }
-  return toLead(firstOrThrow(await db.orm.insert(db.schema.clients).values(values).returning(), 'insert Clients'));
+  return toLead(await insertReturning(db, 'clients', values));
 }
 
 export async function getLead(db: Db, id: number): Promise<Lead | undefined> {

@@ -12,12 +12,12 @@ import type { MessageDirection, MessageStatus, ReferenceType } from '../schema/v
 import {
   affectedRows,
   chunk,
-  firstOrThrow,
   MAX_IDS_PER_STATEMENT,
   parseJson,
   type Page,
   type PageParams,
   selectPage,
+  insertReturning,
 } from './common';
 
 type MessageRow = typeof whatsAppMessages.$inferSelect;
@@ -136,18 +136,7 @@ export async function claimOutgoingMessage(db: Db, params: ClaimOutgoingMessageP
     updatedAt: now,
   };
   try {
-    if (db.dialect === 'mssql') {
-      const { orm, schema } = asMssql(db);
-      return toMessage(
-        firstOrThrow(await orm.insert(schema.whatsAppMessages).output().values(values), 'insert WhatsAppMessages'),
-      );
-    }
-    return toMessage(
-      firstOrThrow(
-        await db.orm.insert(db.schema.whatsAppMessages).values(values).returning(),
-        'insert WhatsAppMessages',
-      ),
-    );
+    return toMessage(await insertReturning(db, 'whatsAppMessages', values));
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     const winner = await getMessageByKey(db, params.idempotencyKey);
@@ -319,15 +308,7 @@ export async function applyMessageStatusBatch(
   const t = db.schema.whatsAppMessages;
   const results: (BatchStatusResult | undefined)[] = reports.map(() => undefined);
   const providerIds = [...new Set(reports.map((r) => r.providerMessageId).filter((id): id is string => Boolean(id)))];
-  const columns = {
-    id: t.id,
-    status: t.status,
-    providerMessageId: t.providerMessageId,
-    sentAt: t.sentAt,
-    deliveredAt: t.deliveredAt,
-    readAt: t.readAt,
-    failedAt: t.failedAt,
-  };
+  const columns = statusColumns(t);
   const byProviderId = new Map<string, StatusRow>();
   for (const part of chunk(providerIds, MAX_IDS_PER_STATEMENT)) {
     for (const row of await db.orm.select(columns).from(t).where(inArray(t.providerMessageId, part))) {
@@ -426,25 +407,23 @@ async function setMessagesByCase(db: Db, rows: { id: number; update: StatusUpdat
 }
 
 /** The columns a status report is decided on (webhooks hit this path hard: read no more). */
-type StatusRow = Pick<
-  MessageRow,
-  'id' | 'status' | 'providerMessageId' | 'sentAt' | 'deliveredAt' | 'readAt' | 'failedAt'
->;
+const statusColumns = (t: Db['schema']['whatsAppMessages']) => ({
+  id: t.id,
+  status: t.status,
+  providerMessageId: t.providerMessageId,
+  sentAt: t.sentAt,
+  deliveredAt: t.deliveredAt,
+  readAt: t.readAt,
+  failedAt: t.failedAt,
+});
+type StatusRow = Pick<MessageRow, keyof ReturnType<typeof statusColumns>>;
 
 async function findForStatus(
   db: Db,
   params: ApplyMessageStatusParams,
 ): Promise<{ row: StatusRow; byCallback: boolean } | undefined> {
   const t = db.schema.whatsAppMessages;
-  const columns = {
-    id: t.id,
-    status: t.status,
-    providerMessageId: t.providerMessageId,
-    sentAt: t.sentAt,
-    deliveredAt: t.deliveredAt,
-    readAt: t.readAt,
-    failedAt: t.failedAt,
-  };
+  const columns = statusColumns(t);
   if (params.providerMessageId) {
     const [row] = await db.orm.select(columns).from(t).where(eq(t.providerMessageId, params.providerMessageId));
     if (row) return { row, byCallback: false };
@@ -579,24 +558,7 @@ export async function insertIncomingMessage(
     updatedAt: now,
   };
   try {
-    if (db.dialect === 'mssql') {
-      const { orm, schema } = asMssql(db);
-      return {
-        message: toMessage(
-          firstOrThrow(await orm.insert(schema.whatsAppMessages).output().values(values), 'insert WhatsAppMessages'),
-        ),
-        created: true,
-      };
-    }
-    return {
-      message: toMessage(
-        firstOrThrow(
-          await db.orm.insert(db.schema.whatsAppMessages).values(values).returning(),
-          'insert WhatsAppMessages',
-        ),
-      ),
-      created: true,
-    };
+    return { message: toMessage(await insertReturning(db, 'whatsAppMessages', values)), created: true };
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     const existing = await getMessageByKey(db, idempotencyKey);

@@ -1,16 +1,16 @@
 import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
-import { asMssql, withTransaction, type Db } from '../client';
+import { withTransaction, type Db } from '../client';
 import type { dripSequences, dripSequenceSteps } from '../schema/sqlite';
 import type { TemplateVariables } from '../../shared';
 import {
   affectedRows,
   chunk,
-  firstOrThrow,
   MAX_PARAMS_PER_STATEMENT,
   parseJson,
   type Page,
   type PageParams,
   selectPage,
+  insertReturning,
 } from './common';
 
 export type Sequence = typeof dripSequences.$inferSelect;
@@ -67,16 +67,7 @@ export async function createSequence(db: Db, params: CreateSequenceParams): Prom
       createdAt: now,
       updatedAt: now,
     };
-    let sequence: Sequence;
-    if (tx.dialect === 'mssql') {
-      const { orm, schema } = asMssql(tx);
-      sequence = firstOrThrow(await orm.insert(schema.dripSequences).output().values(values), 'insert DripSequence');
-    } else {
-      sequence = firstOrThrow(
-        await tx.orm.insert(tx.schema.dripSequences).values(values).returning(),
-        'insert DripSequence',
-      );
-    }
+    const sequence = await insertReturning(tx, 'dripSequences', values);
     await insertSteps(tx, sequence.id, params.steps);
     return requireSequence(tx, sequence.id);
   });

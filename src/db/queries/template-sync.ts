@@ -11,12 +11,12 @@ import type { HeaderType } from '../schema/values';
 import {
   affectedRows,
   chunk,
-  firstOrThrow,
   MAX_IDS_PER_STATEMENT,
   parseJson,
   type Page,
   type PageParams,
   selectPage,
+  insertReturning,
 } from './common';
 
 type TemplateRow = typeof messageMaster.$inferSelect;
@@ -284,15 +284,7 @@ export async function createTemplateSyncRun(db: Db, params: CreateTemplateSyncRu
     status: 'running' as const,
     startedAt: params.startedAt ?? new Date(),
   };
-  if (db.dialect === 'mssql') {
-    const { orm, schema } = asMssql(db);
-    return toRun(
-      firstOrThrow(await orm.insert(schema.templateSyncRuns).output().values(values), 'insert TemplateSyncRuns'),
-    );
-  }
-  return toRun(
-    firstOrThrow(await db.orm.insert(db.schema.templateSyncRuns).values(values).returning(), 'insert TemplateSyncRuns'),
-  );
+  return toRun(await insertReturning(db, 'templateSyncRuns', values));
 }
 
 /** The run a provider, trigger and start time name: how a retried "create the run" finds its first try. */

@@ -5,10 +5,10 @@
  * be sent.
  */
 import { and, asc, eq, isNull, or, sql, type SQL } from 'drizzle-orm';
-import { asMssql, type Db } from '../client';
+import type { Db } from '../client';
 import type { messageMaster } from '../schema/sqlite';
 import type { HeaderType } from '../schema/values';
-import { firstOrThrow, parseJson, type Page, type PageParams, selectPage } from './common';
+import { parseJson, type Page, type PageParams, selectPage, insertReturning } from './common';
 
 type TemplateRow = typeof messageMaster.$inferSelect;
 
@@ -93,15 +93,7 @@ export async function createTemplate(db: Db, params: CreateTemplateParams): Prom
     createdAt: now,
     updatedAt: now,
   };
-  if (db.dialect === 'mssql') {
-    const { orm, schema } = asMssql(db);
-    return toTemplate(
-      firstOrThrow(await orm.insert(schema.messageMaster).output().values(values), 'insert MessageMaster'),
-    );
-  }
-  return toTemplate(
-    firstOrThrow(await db.orm.insert(db.schema.messageMaster).values(values).returning(), 'insert MessageMaster'),
-  );
+  return toTemplate(await insertReturning(db, 'messageMaster', values));
 }
 
 /** Applies `patch` and bumps UpdatedAt; undefined when there is no such template. */

@@ -16,6 +16,7 @@ import {
   CTA_RUN_STATUSES,
   HEADER_TYPES,
   IVR_CALL_STATUSES,
+  ROLES,
   MESSAGE_DIRECTIONS,
   MESSAGE_STATUSES,
   REFERENCE_TYPES,
@@ -75,6 +76,7 @@ export const apiKeys = mssqlTable('ApiKeys', {
   createdAt: createdAt(),
   lastUsedAt: timestamp('LastUsedAt'),
   revokedAt: timestamp('RevokedAt'),
+  role: nvarchar('Role', { length: 16, enum: ROLES }).notNull().default('admin'),
 });
 
 export const masterData = mssqlTable(

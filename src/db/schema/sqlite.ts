@@ -15,6 +15,7 @@ import {
   CTA_RUN_STATUSES,
   HEADER_TYPES,
   IVR_CALL_STATUSES,
+  ROLES,
   MESSAGE_DIRECTIONS,
   MESSAGE_STATUSES,
   REFERENCE_TYPES,
@@ -76,6 +77,7 @@ export const apiKeys = sqliteTable('ApiKeys', {
   createdAt: createdAt(),
   lastUsedAt: timestamp('LastUsedAt'),
   revokedAt: timestamp('RevokedAt'),
+  role: text('Role', { enum: ROLES }).notNull().default('admin'),
 });
 
 export const masterData = sqliteTable(

@@ -23,6 +23,10 @@ export const ASSIGNMENT_EVENTS = [
 ] as const;
 export type AssignmentEventKind = (typeof ASSIGNMENT_EVENTS)[number];
 
+/** What an API key (and its console sessions) may do: `admin` everything, `agent` the day-to-day work. */
+export const ROLES = ['admin', 'agent'] as const;
+export type Role = (typeof ROLES)[number];
+
 export const MESSAGE_DIRECTIONS = ['outgoing', 'incoming'] as const;
 export type MessageDirection = (typeof MESSAGE_DIRECTIONS)[number];
 
