@@ -65,6 +65,8 @@ export const CreateSequenceBody = z
     stopOnReply: z.boolean().default(false),
     /** The sequence's own window, quiet days, exits and transactional flag; null or absent: the account's defaults. */
     sendRules: SequenceSendRulesSchema.nullable().optional(),
+    /** The sender number (Meta phone number id, Infobip sender) its messages go from; default: the deployment's. */
+    sender: matching(32, /^\+?\d{1,30}$/, 'must be a phone number id or a sender number, digits').optional(),
     steps: z.array(StepSchema).min(1).max(100),
   })
   .strict();
@@ -75,6 +77,10 @@ export const UpdateSequenceBody = z
     description: multiLine(2000, { min: 0 }).optional(),
     stopOnReply: z.boolean().optional(),
     sendRules: SequenceSendRulesSchema.nullable().optional(),
+    /** Null goes back to the deployment's default sender. */
+    sender: matching(32, /^\+?\d{1,30}$/, 'must be a phone number id or a sender number, digits')
+      .nullable()
+      .optional(),
     steps: z.array(StepSchema).min(1).max(100).optional(),
   })
   .strict()

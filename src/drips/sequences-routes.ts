@@ -16,6 +16,7 @@ import {
 import { ApiRouter } from '../api/route';
 import { TimelineQuery, TimelineResponse } from '../delivery/schemas';
 import { previewTimeline } from './timeline';
+import { storedSender } from '../messages/senders';
 
 export function sequencesRouter(deps: ApiContext): ApiRouter {
   const routes = new ApiRouter({ tag: 'Drip sequences', checkResponses: deps.checkResponses });
@@ -31,7 +32,7 @@ export function sequencesRouter(deps: ApiContext): ApiRouter {
     },
     async ({ body }, res) => {
       await assertStepsUsable(deps, body.steps);
-      res.status(201).json(await createSequence(deps.db, body));
+      res.status(201).json(await createSequence(deps.db, { ...body, sender: storedSender(deps.senders, body.sender) }));
     },
   );
 
@@ -86,7 +87,13 @@ export function sequencesRouter(deps: ApiContext): ApiRouter {
       if (!existing) throw notFound('sequence');
       if (existing.archivedAt) throw conflict('sequence_archived', 'an archived sequence cannot be edited');
       if (body.steps) await assertStepsUsable(deps, body.steps);
-      res.json(await updateSequence(deps.db, params.id, body));
+      const { sender, ...rest } = body;
+      res.json(
+        await updateSequence(deps.db, params.id, {
+          ...rest,
+          ...(sender !== undefined && { sender: storedSender(deps.senders, sender) }),
+        }),
+      );
     },
   );
 

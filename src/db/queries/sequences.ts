@@ -52,6 +52,8 @@ export interface CreateSequenceParams {
   description?: string | null;
   stopOnReply?: boolean;
   sendRules?: SequenceSendRules | null;
+  /** The sender number its messages go from; null: the deployment's default. */
+  sender?: string | null;
   steps: StepInput[];
 }
 
@@ -60,6 +62,7 @@ export interface UpdateSequenceParams {
   description?: string | null;
   stopOnReply?: boolean;
   sendRules?: SequenceSendRules | null;
+  sender?: string | null;
   /** When given, replaces all steps. */
   steps?: StepInput[];
 }
@@ -76,6 +79,7 @@ export async function createSequence(db: Db, params: CreateSequenceParams): Prom
       description: params.description ?? null,
       stopOnReply: params.stopOnReply ?? false,
       sendRules: params.sendRules ? JSON.stringify(params.sendRules) : null,
+      sender: params.sender ?? null,
       createdAt: now,
       updatedAt: now,
     };
@@ -134,6 +138,7 @@ export async function updateSequence(
         ...(params.sendRules !== undefined && {
           sendRules: params.sendRules === null ? null : JSON.stringify(params.sendRules),
         }),
+        ...(params.sender !== undefined && { sender: params.sender }),
       })
       .where(eq(dripSequences.id, id));
     if (affectedRows(result) === 0) return undefined;
