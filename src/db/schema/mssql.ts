@@ -171,6 +171,8 @@ export const dripSequences = mssqlTable('DripSequence', {
   createdAt: createdAt(),
   updatedAt: updatedAt(),
   sender: str('Sender', 32),
+  /** JSON SequenceSendRules (src/delivery): window, quiet days, exits, transactional; null = the account's defaults. */
+  sendRules: longText('SendRules'),
 });
 
 export const dripSequenceSteps = mssqlTable(
@@ -483,4 +485,17 @@ export const infobipSyncPages = mssqlTable(
     completedAt: timestamp('CompletedAt').notNull(),
   },
   (t) => [uniqueIndex('UX_InfobipSyncPages_Run_Source_Page').on(t.runId, t.source, t.pageNo)],
+);
+
+/** The frequency cap's slots (see sqlite.ts). */
+export const leadMarketingSlots = mssqlTable(
+  'LeadMarketingSlots',
+  {
+    id: id(),
+    leadId: int('LeadId').notNull(),
+    slotNo: int('SlotNo').notNull(),
+    claimedAt: timestamp('ClaimedAt'),
+    claimKey: str('ClaimKey', 300),
+  },
+  (t) => [uniqueIndex('UX_LeadMarketingSlots_Lead_Slot').on(t.leadId, t.slotNo)],
 );
