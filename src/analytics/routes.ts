@@ -5,24 +5,10 @@
  */
 import { ApiRouter } from '../api/route';
 import type { ApiContext } from '../api/context';
-import {
-  getContactGrowth,
-  getDripOutcomes,
-  getLead,
-  getResponseTimes,
-  getRunningCounts,
-  getSendFailures,
-  getSendOutcomes,
-  getSequence,
-  listConversation,
-  outcomeRate,
-  type ConversationMessage,
-  type MessageLogRow,
-  type SendOutcomeCounts,
-  type SendSet,
-} from '../db/queries';
+import { getLead, listConversation, type ConversationMessage, type MessageLogRow } from '../db/queries';
 import { notFound } from '../errors';
 import { createMessageStreams } from '../messages/stream';
+import { dripFunnel, kpis, referenceOutcomes } from './reports';
 import {
   ConversationQuery,
   ConversationResponse,
@@ -35,35 +21,6 @@ import {
   ReplyWindowQuery,
   SequenceParams,
 } from './schemas';
-
-const HOUR_SECONDS = 3_600;
-
-/** Counts and their rates, each rate a share of the sends the provider accepted. */
-function withRates(counts: Omit<SendOutcomeCounts, 'stepIndex'>) {
-  const { total, sent, delivered, read, replied, failed, pending } = counts;
-  return {
-    total,
-    sent,
-    delivered,
-    read,
-    replied,
-    failed,
-    pending,
-    deliveryRate: outcomeRate(delivered, sent),
-    readRate: outcomeRate(read, sent),
-    replyRate: outcomeRate(replied, sent),
-  };
-}
-
-const NO_SENDS: Omit<SendOutcomeCounts, 'stepIndex'> = {
-  total: 0,
-  sent: 0,
-  delivered: 0,
-  read: 0,
-  replied: 0,
-  failed: 0,
-  pending: 0,
-};
 
 /** The tick a chat shows for an outgoing message; incoming messages have none. */
 function tickOf(message: Pick<ConversationMessage, 'direction' | 'status'>) {
@@ -116,51 +73,9 @@ export function analyticsRouter(deps: ApiContext): ApiRouter {
       responses: { 200: DripFunnelResponse, 404: { description: 'No such sequence' } },
     },
     async ({ params, query }, res) => {
-      const sequence = await getSequence(db, params.sequenceId);
-      if (!sequence) throw notFound(`sequence ${params.sequenceId}`);
-      const set: SendSet = { kind: 'dripSequence', sequenceId: sequence.id };
-      const [counts, failures, outcomes] = await Promise.all([
-        getSendOutcomes(db, { set, replyWindowSeconds: query.replyWindowHours * HOUR_SECONDS, byStep: true }),
-        getSendFailures(db, { set, byStep: true }),
-        getDripOutcomes(db, { sequenceId: sequence.id }),
-      ]);
-      // Every step of the sequence as it is now, and any step an older version had beyond it.
-      const stepCount = Math.max(sequence.steps.length, ...counts.map((c) => (c.stepIndex ?? -1) + 1));
-      const steps = Array.from({ length: stepCount }, (_, stepIndex) => {
-        const { stepIndex: _step, ...found } = counts.find((c) => c.stepIndex === stepIndex) ?? {
-          stepIndex,
-          ...NO_SENDS,
-        };
-        return {
-          stepIndex,
-          templateName: sequence.steps[stepIndex]?.templateName ?? null,
-          reached: found.total,
-          ...withRates(found),
-          failures: failures
-            .filter((f) => f.stepIndex === stepIndex)
-            .map(({ errorCode, errorMessage, count }) => ({ errorCode, errorMessage, count })),
-        };
-      });
-      const byStatus = (status: string) =>
-        outcomes.filter((o) => o.status === status).reduce((sum, o) => sum + o.count, 0);
-      res.json({
-        sequenceId: sequence.id,
-        sequenceName: sequence.name,
-        replyWindowHours: query.replyWindowHours,
-        steps,
-        outcomes: {
-          assignments: outcomes.reduce((sum, o) => sum + o.count, 0),
-          pending: byStatus('pending'),
-          active: byStatus('active'),
-          paused: byStatus('paused'),
-          completed: byStatus('completed'),
-          cancelled: byStatus('cancelled'),
-          failed: byStatus('failed'),
-          cancelledByReason: outcomes
-            .filter((o) => o.status === 'cancelled')
-            .map((o) => ({ reason: o.stopReason, count: o.count })),
-        },
-      });
+      const funnel = await dripFunnel(db, { sequenceId: params.sequenceId, replyWindowHours: query.replyWindowHours });
+      if (!funnel) throw notFound(`sequence ${params.sequenceId}`);
+      res.json(funnel);
     },
   );
 
@@ -174,38 +89,7 @@ export function analyticsRouter(deps: ApiContext): ApiRouter {
       responses: { 200: KpiResponse },
     },
     async ({ query }, res) => {
-      const period = { from: query.from, to: query.to };
-      const [contacts, messages, responseTime, running] = await Promise.all([
-        getContactGrowth(db, period),
-        getSendOutcomes(db, {
-          set: { kind: 'period', ...period },
-          replyWindowSeconds: query.replyWindowHours * HOUR_SECONDS,
-        }),
-        getResponseTimes(db, period),
-        getRunningCounts(db),
-      ]);
-      res.json({
-        from: period.from.toISOString(),
-        to: period.to.toISOString(),
-        replyWindowHours: query.replyWindowHours,
-        contacts: {
-          total: contacts.total,
-          totalAtStart: contacts.totalAtStart,
-          newInPeriod: contacts.total - contacts.totalAtStart,
-          months: contacts.months.map((month) => ({
-            month: month.from.toISOString().slice(0, 7),
-            from: month.from.toISOString(),
-            to: month.to.toISOString(),
-            created: month.created,
-            totalBefore: month.totalBefore,
-            growthRate: outcomeRate(month.created, month.totalBefore),
-          })),
-        },
-        messages: withRates(messages[0] ?? NO_SENDS),
-        responseTime,
-        // TODO(campaigns): count campaigns scheduled, running or paused once the campaigns table exists.
-        running: { ...running, campaigns: null },
-      });
+      res.json(await kpis(db, query));
     },
   );
 
@@ -219,18 +103,7 @@ export function analyticsRouter(deps: ApiContext): ApiRouter {
       responses: { 200: OutcomesResponse },
     },
     async ({ query }, res) => {
-      const set: SendSet = { kind: 'reference', referenceType: query.referenceType, referenceId: query.referenceId };
-      const [[counts], failures] = await Promise.all([
-        getSendOutcomes(db, { set, replyWindowSeconds: query.replyWindowHours * HOUR_SECONDS }),
-        getSendFailures(db, { set }),
-      ]);
-      res.json({
-        referenceType: query.referenceType,
-        referenceId: query.referenceId,
-        replyWindowHours: query.replyWindowHours,
-        ...withRates(counts ?? NO_SENDS),
-        failures: failures.map(({ errorCode, errorMessage, count }) => ({ errorCode, errorMessage, count })),
-      });
+      res.json(await referenceOutcomes(db, query));
     },
   );
 

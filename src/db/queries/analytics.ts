@@ -20,7 +20,7 @@
  * - failed: Status 'failed' (refused, or reported failed after acceptance), with its error code;
  * - pending: neither sent nor failed yet (queued, or awaiting the provider's answer).
  */
-import { and, asc, count, desc, eq, gt, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, lt, lte, max, or, sql, type SQL } from 'drizzle-orm';
 import { asMssql, type Db } from '../client';
 import type { whatsAppMessages } from '../schema/sqlite';
 import { ACTIVE_ASSIGNMENT_STATUSES, type AssignmentStatus, type ReferenceType } from '../schema/values';
@@ -46,12 +46,16 @@ export interface SendOutcomesParams {
   set: SendSet;
   /** A reply counts when the lead's message is stored at most this long after the send. */
   replyWindowSeconds: number;
-  /** One row per StepIndex (a drip's steps) instead of one row for the whole set. */
-  byStep?: boolean;
+  /**
+   * Break the counts out by StepIndex 0 to `steps - 1` (a drip's steps, at most 100): one row per
+   * step, zeros included, instead of one row for the whole set. Sends of a later step are counted
+   * in no row.
+   */
+  steps?: number;
 }
 
 export interface SendOutcomeCounts {
-  /** The step of these sends (`byStep`), else null. */
+  /** The step of these sends (with `steps`), else null. */
   stepIndex: number | null;
   total: number;
   sent: number;
@@ -63,7 +67,7 @@ export interface SendOutcomeCounts {
 }
 
 export interface SendFailureCount {
-  /** The step of these failures (`byStep`), else null. */
+  /** The step of these failures (with `byStep`), else null. */
   stepIndex: number | null;
   /** The provider's (or our) error code; null when none was recorded. */
   errorCode: string | null;
@@ -74,6 +78,8 @@ export interface SendFailureCount {
 
 /** Reply windows beyond this are not replies to a send any more; the API bounds its input to it. */
 export const MAX_REPLY_WINDOW_SECONDS = 30 * 86_400;
+/** A sequence has at most 100 steps (src/drips/schemas.ts). */
+export const MAX_STEPS = 100;
 
 /** `sent / total`-style rate to four decimals, or null when the base is 0 (a rate of nothing is not 0). */
 export function outcomeRate(part: number, base: number): number | null {
@@ -136,20 +142,25 @@ function sendSource(db: Db, set: SendSet): { from: SQL; where: SQL } {
 
 const flag = (condition: SQL): SQL => sql`case when ${condition} then 1 else 0 end`;
 
+const MEASURES = ['sent', 'delivered', 'read', 'replied', 'failed', 'pending'] as const;
+
 /**
  * Counts the outcomes of a set of sends (see the file comment for each outcome), for the whole set
  * or per step. The reply test is an index seek per sent message
  * (IX_WhatsAppMessages_Direction_Lead_CreatedAt). SQL Server refuses a subquery inside an
- * aggregate, so each send is first classified in a derived table, then summed.
+ * aggregate, so each send is first classified in a derived table, then summed (per step: grouped by
+ * StepIndex; SQLite sorts the set's sends for it, a fixed cost per send the bench includes).
  */
 export async function getSendOutcomes(db: Db, params: SendOutcomesParams): Promise<SendOutcomeCounts[]> {
+  const steps = params.steps;
+  if (steps !== undefined && (!Number.isInteger(steps) || steps < 1 || steps > MAX_STEPS))
+    throw new RangeError(`steps must be 1 to ${MAX_STEPS}, got ${steps}`);
   const { from, where } = sendSource(db, params.set);
   const sentTime = sql`coalesce(${col(M, 'SentAt')}, ${col(M, 'DeliveredAt')}, ${col(M, 'ReadAt')})`;
   const replied = sql`${sentTime} is not null and exists (select 1 from ${sql.identifier(MESSAGES)} ${sql.identifier('r')} where ${col('r', 'Direction')} = 'incoming' and ${col('r', 'LeadId')} = ${col(M, 'LeadId')} and ${col('r', 'CreatedAt')} > ${sentTime} and ${col('r', 'CreatedAt')} <= ${plusSeconds(db, sentTime, params.replyWindowSeconds)})`;
-  const step = params.byStep ? col(M, 'StepIndex') : sql`null`;
   const classified = sql.join(
     [
-      as(step, 'stepIndex'),
+      ...(steps === undefined ? [] : [as(col(M, 'StepIndex'), 'stepIndex')]),
       as(flag(sql`${sentTime} is not null`), 'sent'),
       as(flag(sql`${col(M, 'DeliveredAt')} is not null or ${col(M, 'ReadAt')} is not null`), 'delivered'),
       as(flag(sql`${col(M, 'ReadAt')} is not null`), 'read'),
@@ -160,29 +171,39 @@ export async function getSendOutcomes(db: Db, params: SendOutcomesParams): Promi
     sql`, `,
   );
   const s = (column: string) => col('s', column);
-  const sum = (column: string) => as(sql`sum(${s(column)})`, column);
-  const query = sql`select ${s('stepIndex')} as ${sql.identifier('stepIndex')}, ${as(sql`count(*)`, 'total')}, ${sql.join(
-    ['sent', 'delivered', 'read', 'replied', 'failed', 'pending'].map(sum),
-    sql`, `,
-  )} from (select ${classified} from ${from} where ${where}) ${sql.identifier('s')}${
-    params.byStep ? sql` group by ${s('stepIndex')} order by ${s('stepIndex')}` : sql``
-  }`;
+  const sums = [as(sql`count(*)`, 'total'), ...MEASURES.map((m) => as(sql`sum(${s(m)})`, m))];
+  const query =
+    steps === undefined
+      ? sql`select ${sql.join(sums, sql`, `)} from (select ${classified} from ${from} where ${where}) ${sql.identifier('s')}`
+      : sql`select ${as(s('stepIndex'), 'stepIndex')}, ${sql.join(sums, sql`, `)} from (select ${classified} from ${from} where ${where} and ${col(M, 'StepIndex')} >= 0 and ${col(M, 'StepIndex')} < ${sql.raw(String(steps))}) ${sql.identifier('s')} group by ${s('stepIndex')}`;
   const rows = await selectRows<Record<string, unknown>>(db, query);
-  const counts = rows.map((row) => ({
-    stepIndex: row.stepIndex === null || row.stepIndex === undefined ? null : Number(row.stepIndex),
-    total: Number(row.total ?? 0),
-    sent: Number(row.sent ?? 0),
-    delivered: Number(row.delivered ?? 0),
-    read: Number(row.read ?? 0),
-    replied: Number(row.replied ?? 0),
-    failed: Number(row.failed ?? 0),
-    pending: Number(row.pending ?? 0),
-  }));
-  // An aggregate over no rows is one row of zeros (and nulls): report it as zeros.
-  return params.byStep ? counts.filter((row) => row.total > 0) : counts;
+  // An aggregate over no rows is one row of nulls, and a step nobody reached has no group: zeros.
+  const countsOf = (row: Record<string, unknown> | undefined, stepIndex: number | null): SendOutcomeCounts => {
+    const read = (name: string) => Number(row?.[name] ?? 0);
+    return {
+      stepIndex,
+      total: read('total'),
+      sent: read('sent'),
+      delivered: read('delivered'),
+      read: read('read'),
+      replied: read('replied'),
+      failed: read('failed'),
+      pending: read('pending'),
+    };
+  };
+  if (steps === undefined) return [countsOf(rows[0], null)];
+  return Array.from({ length: steps }, (_, k) =>
+    countsOf(
+      rows.find((row) => Number(row.stepIndex) === k),
+      k,
+    ),
+  );
 }
 
-/** The failed sends of a set, by error code (and step with `byStep`), most frequent first. */
+/**
+ * The failed sends of a set, by error code (and step with `byStep`), most frequent first, at most
+ * `limit` (100) groups.
+ */
 export async function getSendFailures(
   db: Db,
   params: { set: SendSet; byStep?: boolean; limit?: number },
@@ -215,18 +236,20 @@ export interface DripOutcomeCount {
   /** Why a cancelled drip stopped (`replied`, `opted_out`, `cancelled_by_user`…); null otherwise. */
   stopReason: string | null;
   count: number;
+  /** The most steps any of these assignments was given (versions of a sequence may differ). */
+  maxSteps: number;
 }
 
 /** The sequence's assignments by status and stop reason (IX_LeadDripAssignment_Sequence_Status). */
 export async function getDripOutcomes(db: Db, params: { sequenceId: number }): Promise<DripOutcomeCount[]> {
   const t = db.schema.leadDripAssignments;
   const rows = await db.orm
-    .select({ status: t.status, stopReason: t.stopReason, count: count() })
+    .select({ status: t.status, stopReason: t.stopReason, count: count(), maxSteps: max(t.totalSteps) })
     .from(t)
     .where(eq(t.sequenceId, params.sequenceId))
     .groupBy(t.status, t.stopReason)
     .orderBy(t.status, t.stopReason);
-  return rows.map((row) => ({ ...row, count: Number(row.count) }));
+  return rows.map((row) => ({ ...row, count: Number(row.count), maxSteps: Number(row.maxSteps ?? 0) }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -316,10 +339,15 @@ export async function getResponseTimes(db: Db, params: { from: Date; to: Date })
   const inbound = sql`${sql.identifier(MESSAGES)} ${sql.identifier('i')} where ${i('Direction')} = 'incoming' and ${i('CreatedAt')} >= ${at(db, params.from)} and ${i('CreatedAt')} < ${at(db, params.to)} and ${i('LeadId')} is not null`;
   const d = (column: string) => col('d', column);
   const r = (column: string) => col('r', column);
-  const ranked = sql`select ${as(d('ms'), 'ms')}, ${as(sql`row_number() over (order by ${d('ms')})`, 'rn')}, ${as(
-    sql`count(*) over ()`,
-    'n',
-  )} from (select ${as(msBetween(db, i('CreatedAt'), nextSend), 'ms')} from ${inbound}) ${sql.identifier('d')} where ${d('ms')} is not null`;
+  // Unanswered messages (null) sort last and are not counted, so ranks 1..n are the answered
+  // ones; filtering them out instead would make SQLite evaluate the next-send seek twice.
+  const ranked = sql`select ${as(d('ms'), 'ms')}, ${as(
+    sql`row_number() over (order by case when ${d('ms')} is null then 1 else 0 end, ${d('ms')})`,
+    'rn',
+  )}, ${as(sql`count(${d('ms')}) over ()`, 'n')} from (select ${as(
+    msBetween(db, i('CreatedAt'), nextSend),
+    'ms',
+  )} from ${inbound}) ${sql.identifier('d')}`;
   const picked = await selectRows<{ ms: unknown; rn: unknown; n: unknown }>(
     db,
     sql`select ${r('ms')} as ${sql.identifier('ms')}, ${r('rn')} as ${sql.identifier('rn')}, ${r('n')} as ${sql.identifier('n')} from (${ranked}) ${sql.identifier('r')} where ${r('rn')} = (${r('n')} + 1) / 2 or ${r('rn')} = (9 * ${r('n')} + 9) / 10 order by ${r('rn')}`,
@@ -448,8 +476,9 @@ export async function listConversation(db: Db, params: ListConversationParams): 
   const conditions: (SQL | undefined)[] = [eq(t.leadId, params.leadId)];
   const after = params.after;
   if (after) {
-    const beyond = params.order === 'asc' ? gt : lt;
-    conditions.push(or(beyond(t.createdAt, after.at), and(eq(t.createdAt, after.at), beyond(t.id, after.id))));
+    // The bound on CreatedAt alone lets the seek start at the cursor; the OR settles equal times by Id.
+    const [beyond, from] = params.order === 'asc' ? [gt, gte] : [lt, lte];
+    conditions.push(from(t.createdAt, after.at), or(beyond(t.createdAt, after.at), beyond(t.id, after.id)));
   }
   const direction = params.order === 'asc' ? asc : desc;
   const order = [direction(t.createdAt), direction(t.id)];
