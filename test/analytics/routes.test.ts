@@ -486,7 +486,7 @@ describe('analytics routes', () => {
         });
         expect(second.status).toBe(503);
         expect(second.headers.get('retry-after')).toBe('10');
-        expect((await second.json()).error.code).toBe('too_many_streams');
+        expect(((await second.json()) as any).error.code).toBe('too_many_streams');
       } finally {
         await first.close();
       }
