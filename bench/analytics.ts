@@ -168,6 +168,7 @@ async function main(): Promise<void> {
       plans.push(`${p.name}:\n${text || '  (no statement through drizzle: raw count)'}`);
     }
 
+    const loadBefore = os.loadavg()[0]!;
     const samples = new Map<string, number[]>(paths.map((p) => [p.name, []]));
     for (let round = 0; round < iterations; round++) {
       for (const p of paths) {
@@ -182,6 +183,7 @@ async function main(): Promise<void> {
       summary: summarise(samples.get(p.name)!),
     }));
 
+    const loadAfter = os.loadavg()[0]!;
     const machine = await describeMachine();
     const bare = measured[0]!.summary;
     const table = markdownTable(
@@ -203,7 +205,7 @@ async function main(): Promise<void> {
       `Machine: ${machineLine(machine)}`,
       `Command: \`npm run bench:analytics -- --rows ${rows} --leads ${leads} --iterations ${iterations}\``,
       '',
-      `Log: ${rows} rows (${shape.incoming} incoming, ${shape.dripSends} drip sends, ${shape.otherSends} other sends) over 365 days, ${leads} leads, ${SEQUENCES} sequences of ${STEPS} steps with ${shape.assignments} assignments; built in ${fixed(buildSeconds)} s; file ${fixed(sqliteFileSize(file) / 1024 / 1024, 0)} MiB. Each query run ${iterations} times after one warm-up, in rounds (every query once per round).`,
+      `Log: ${rows} rows (${shape.incoming} incoming, ${shape.dripSends} drip sends, ${shape.otherSends} other sends) over 365 days, ${leads} leads, ${SEQUENCES} sequences of ${STEPS} steps with ${shape.assignments} assignments; built in ${fixed(buildSeconds)} s; file ${fixed(sqliteFileSize(file) / 1024 / 1024, 0)} MiB. Each query run ${iterations} times after one warm-up, in rounds (every query once per round). Machine load (1-min average) ${fixed(loadBefore, 2)} before the timings, ${fixed(loadAfter, 2)} after, on ${os.cpus().length} cores.`,
       '',
       table,
       '',
