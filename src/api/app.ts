@@ -1,4 +1,5 @@
 import express, { type Express, type Router } from 'express';
+import { analyticsRouter } from '../analytics/routes';
 import { ctaRouter } from '../cta/routes';
 import { ivrRouter } from '../cta/ivr-routes';
 import { ctaSigningKeysRouter } from '../cta/signing-keys-routes';
@@ -61,6 +62,7 @@ export function createApp(options: ApiOptions): Express {
     { prefix: '/cta', routes: ctaRouter(context) },
     { prefix: '/ivr', routes: ivrRouter(context) },
     { prefix: '/sync/infobip', routes: infobipSyncRouter(context) },
+    { prefix: '/analytics', routes: analyticsRouter(context) },
   ];
   const document = buildOpenApiDocument([...open, ...admin], { version: API_VERSION });
 

@@ -14,3 +14,4 @@ export * from './templates';
 export type { AssignmentEventKind, HeaderType, MessageDirection, MessageStatus, ReferenceType } from '../schema/values';
 export * from './cta';
 export * from './marketing-slots';
+export * from './analytics';
