@@ -8,6 +8,7 @@ import { assignmentsRouter } from '../drips/assignments-routes';
 import { sequencesRouter } from '../drips/sequences-routes';
 import { infobipSyncRouter } from '../infobip-sync/routes';
 import { leadsRouter } from '../leads/routes';
+import { customFieldsRouter, segmentsRouter } from '../segments/routes';
 import { messagesRouter } from '../messages/routes';
 import { settingsRouter } from '../settings/routes';
 import { templateSyncRouter } from '../templates/sync-routes';
@@ -47,6 +48,8 @@ export function createApp(options: ApiOptions): Express {
     { prefix: '/settings/cta-signing-keys', routes: ctaSigningKeysRouter(context) },
     { prefix: '/settings', routes: settingsRouter(context) },
     { prefix: '/leads', routes: leadsRouter(context) },
+    { prefix: '/segments', routes: segmentsRouter(context) },
+    { prefix: '/custom-fields', routes: customFieldsRouter(context) },
     { prefix: '/sequences', routes: sequencesRouter(context) },
     { prefix: '/templates', routes: templateSyncRouter(context) },
     { prefix: '/templates', routes: templatesRouter(context) },
