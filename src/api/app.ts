@@ -8,6 +8,7 @@ import { assignmentsRouter } from '../drips/assignments-routes';
 import { sequencesRouter } from '../drips/sequences-routes';
 import { infobipSyncRouter } from '../infobip-sync/routes';
 import { leadsRouter } from '../leads/routes';
+import { campaignsRouter } from '../campaigns/routes';
 import { customFieldsRouter, segmentsRouter } from '../segments/routes';
 import { messagesRouter } from '../messages/routes';
 import { settingsRouter } from '../settings/routes';
@@ -50,6 +51,7 @@ export function createApp(options: ApiOptions): Express {
     { prefix: '/leads', routes: leadsRouter(context) },
     { prefix: '/segments', routes: segmentsRouter(context) },
     { prefix: '/custom-fields', routes: customFieldsRouter(context) },
+    { prefix: '/campaigns', routes: campaignsRouter(context) },
     { prefix: '/sequences', routes: sequencesRouter(context) },
     { prefix: '/templates', routes: templateSyncRouter(context) },
     { prefix: '/templates', routes: templatesRouter(context) },

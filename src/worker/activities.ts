@@ -1,4 +1,5 @@
 import { ProviderError } from '../providers/errors';
+import { createCampaignActivities } from '../campaigns/activities';
 import { createCtaActivities, type CtaActivityDeps } from '../cta/activities';
 import { createDripActivities, type DripActivityDeps } from '../drips/activities';
 import { createInfobipSyncActivities, type InfobipSyncActivityDeps } from '../infobip-sync/activities';
@@ -37,6 +38,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDripActivities(deps),
     ...createSendActivities(deps),
     ...createWelcomeActivities(deps),
+    ...createCampaignActivities(deps),
     ...createCtaActivities({
       ...deps,
       getCtaKeyring:

@@ -6,6 +6,7 @@
  */
 import { and, asc, count, desc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import type { campaigns as campaignsTable, campaignRecipients as campaignRecipientsTable } from '../schema/sqlite';
+import type { TemplateVariables } from '../../shared';
 import { asMssql, withTransaction, type Db } from '../client';
 import type { CampaignOutcome, CampaignRecipientStatus, CampaignStatus, FailureKind } from '../schema/values';
 import {
@@ -23,7 +24,7 @@ type CampaignRow = typeof campaignsTable.$inferSelect;
 type RecipientRow = typeof campaignRecipientsTable.$inferSelect;
 
 /** Template variables as a drip step maps them (src/shared.ts TemplateVariables), kept as JSON. */
-export type CampaignVariables = Record<string, unknown>;
+export type CampaignVariables = TemplateVariables;
 
 export interface Campaign extends Omit<CampaignRow, 'variables' | 'leadIds'> {
   variables: CampaignVariables;
