@@ -40,6 +40,8 @@ export interface CampaignWorkflowInput {
   maxInFlight: number;
   /** Attempts of one send before its recipient is recorded as failed (transient: a retry may send it). */
   sendMaxAttempts: number;
+  /** The sends' task priority; by default SEND_PRIORITY.campaign (bench:campaign's baseline sets another). */
+  sendPriorityKey?: number;
   /** Set only by continue-as-new: where the previous run stopped. */
   carry?: CampaignCarry;
 }

@@ -1,3 +1,4 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ApiContext } from '../api/context';
 import { ApiRouter } from '../api/route';
 import { IdParams } from '../api/schemas';
@@ -188,7 +189,13 @@ export function campaignsRouter(deps: ApiContext): ApiRouter {
         if (!LIVE_CAMPAIGN_STATUSES.includes(campaign.status)) {
           throw conflict('campaign_not_live', `the campaign is ${campaign.status}`);
         }
-        await act(deps.temporal.workflow.getHandle(campaignWorkflowId(campaign.id)), body);
+        try {
+          await act(deps.temporal.workflow.getHandle(campaignWorkflowId(campaign.id)), body);
+        } catch (error) {
+          // The row says live but its workflow has ended (it is about to record that): nothing to control.
+          if (error instanceof WorkflowNotFoundError) throw conflict('campaign_not_live', 'the campaign has ended');
+          throw error;
+        }
         res.status(202).json(campaign);
       },
     );

@@ -46,7 +46,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   const { campaignId } = input;
   const { sendCampaignMessage } = proxyActivities<CampaignActivities>({
     taskQueue: input.sendTaskQueue,
-    priority: { priorityKey: SEND_PRIORITY.campaign },
+    priority: { priorityKey: input.sendPriorityKey ?? SEND_PRIORITY.campaign },
     startToCloseTimeout: '1 minute',
     retry: {
       initialInterval: '5 seconds',

@@ -62,7 +62,8 @@ describe('send priority', () => {
       },
       campaign.id,
     );
-    const campaignKey = (key: string | null | undefined) => key?.startsWith(`${campaignWorkflowId(campaign.id)}:`) ?? false;
+    const campaignKey = (key: string | null | undefined) =>
+      key?.startsWith(`${campaignWorkflowId(campaign.id)}:`) ?? false;
     await waitFor(() => harness.accepted().some((m) => campaignKey(m.callbackData)), 'first campaign send');
 
     const lead = await createLead(db, { name: 'Walk-in', phone: nextPhone() });

@@ -379,11 +379,12 @@ export async function listCampaignRecipients(
       failureKind: r.failureKind,
       processedAt: r.processedAt,
       messageId: r.messageId,
-      messageStatus: m.status,
+      // Aliased: both tables have Status and ErrorCode, and a driver keys a row's values by name.
+      messageStatus: sql<string | null>`${m.status}`.as('MessageStatus'),
       sentAt: m.sentAt,
       deliveredAt: m.deliveredAt,
       readAt: m.readAt,
-      messageErrorCode: m.errorCode,
+      messageErrorCode: sql<string | null>`${m.errorCode}`.as('MessageErrorCode'),
       messageErrorMessage: m.errorMessage,
       replied: sql<number>`case when ${o.replied} then 1 else 0 end`,
     })
