@@ -17,6 +17,15 @@ export const sendTaskQueue = (mainTaskQueue: string, provider: ProviderName): st
   `${mainTaskQueue}-sends-${provider}`;
 
 /**
+ * The send queue of one sender number: the provider's queue itself for the default sender (null),
+ * `<queue>-<sender>` for another. One queue per sender, because the provider limits each number's
+ * throughput (Meta: 80 messages/s per phone number), and the worker that polls a sender's queue
+ * sends from that number.
+ */
+export const senderSendQueue = (providerSendQueue: string, sender: string | null | undefined): string =>
+  sender ? `${providerSendQueue}-${sender}` : providerSendQueue;
+
+/**
  * Where a send waits in its provider's queue (Temporal task priority: lower goes first). The queue's
  * rate limit is shared by all of them; within it a CTA message or a welcome (a person is waiting)
  * goes before drip steps, and drip steps before campaign sends. Drips use the server's default (3).

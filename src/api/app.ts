@@ -12,6 +12,7 @@ import { campaignsRouter } from '../campaigns/routes';
 import { customFieldsRouter, segmentsRouter } from '../segments/routes';
 import { messagesRouter } from '../messages/routes';
 import { settingsRouter } from '../settings/routes';
+import { templateSubmissionRouter } from '../templates/submission-routes';
 import { templateSyncRouter } from '../templates/sync-routes';
 import { templatesRouter } from '../templates/routes';
 import { infobipWebhooks } from '../webhooks/infobip-routes';
@@ -53,6 +54,8 @@ export function createApp(options: ApiOptions): Express {
     { prefix: '/custom-fields', routes: customFieldsRouter(context) },
     { prefix: '/campaigns', routes: campaignsRouter(context) },
     { prefix: '/sequences', routes: sequencesRouter(context) },
+    // Submissions and syncs first: the CRUD router's `GET /:id` would otherwise claim them.
+    { prefix: '/templates/submissions', routes: templateSubmissionRouter(context) },
     { prefix: '/templates', routes: templateSyncRouter(context) },
     { prefix: '/templates', routes: templatesRouter(context) },
     { prefix: '/assignments', routes: assignmentsRouter(context) },

@@ -9,6 +9,8 @@ import { DEFAULT_CAMPAIGN_RUN_OPTIONS, type CampaignRunOptions } from '../campai
 import { ctaKeyringReader } from '../cta/signing-keys';
 import type { CtaKeyring } from '../cta/tokens';
 import type { Db } from '../db/client';
+import type { ProviderName } from '../shared';
+import type { DeploymentSenders } from '../messages/senders';
 import type { InfobipSyncOptions } from '../infobip-sync/contract';
 import type { LiveLogLimits } from '../messages/routes';
 import { interaktWebhookSecretReader } from '../settings/provider-settings';
@@ -24,6 +26,10 @@ export interface ApiOptions {
   taskQueue: string;
   sendTaskQueue: string;
   defaultCountry: CountryCode;
+  /** The deployment's sending provider (MESSAGING_PROVIDER): whose templates a sync reads. Default interakt. */
+  messagingProvider?: ProviderName;
+  /** The sender numbers a sequence or CTA flow may name (config.ts deploymentSenders); default none. */
+  senders?: DeploymentSenders;
   /** The Interakt webhook secret from the environment, in force while settings hold none. */
   interaktWebhookSecret?: string | undefined;
   /** Reads the current Interakt webhook secret; by default settings (when secrets can be read), else the environment's. */
@@ -34,6 +40,8 @@ export interface ApiOptions {
   /** Infobip: the BASIC credentials its webhook subscription presents. */
   infobipWebhookUsername?: string | undefined;
   infobipWebhookPassword?: string | undefined;
+  /** Infobip: the secret path segment of per-message notify URLs (reports there carry no credentials). */
+  infobipNotifySecret?: string | undefined;
   /** Seals and opens secrets kept in MasterData; without one, secret settings are refused. */
   secretBox?: SecretBox;
   /** The Interakt key from the environment, used while none is stored in settings. */
@@ -71,6 +79,8 @@ export interface ApiContext {
   taskQueue: string;
   sendTaskQueue: string;
   defaultCountry: CountryCode;
+  messagingProvider: ProviderName;
+  senders: DeploymentSenders;
   log: Logger;
   metrics: ApiMetrics;
   secretBox: SecretBox;
@@ -80,7 +90,7 @@ export interface ApiContext {
   /** The Interakt webhook secret now in force (settings, else environment). */
   readInteraktWebhookSecret: () => Promise<string | null | undefined>;
   meta: { appSecret: string | undefined; verifyToken: string | undefined };
-  infobipWebhook: { username: string | undefined; password: string | undefined };
+  infobipWebhook: { username: string | undefined; password: string | undefined; notifySecret: string | undefined };
   webhookPipeline: WebhookPipeline;
   infobipSync: Pick<InfobipSyncOptions, 'safetyMarginMs' | 'initialLookbackMs'>;
   infobipSyncScheduleId: string | undefined;
@@ -102,6 +112,8 @@ export function createApiContext(options: ApiOptions): ApiContext {
     taskQueue: options.taskQueue,
     sendTaskQueue: options.sendTaskQueue,
     defaultCountry: options.defaultCountry,
+    messagingProvider: options.messagingProvider ?? 'interakt',
+    senders: options.senders ?? { default: null, others: [] },
     log,
     metrics: options.metrics ?? createApiMetrics(),
     secretBox,
@@ -113,7 +125,11 @@ export function createApiContext(options: ApiOptions): ApiContext {
         ? interaktWebhookSecretReader(options.db, secretBox, { webhookSecret: fromEnv })
         : async () => fromEnv),
     meta: { appSecret: options.metaAppSecret, verifyToken: options.metaVerifyToken },
-    infobipWebhook: { username: options.infobipWebhookUsername, password: options.infobipWebhookPassword },
+    infobipWebhook: {
+      username: options.infobipWebhookUsername,
+      password: options.infobipWebhookPassword,
+      notifySecret: options.infobipNotifySecret,
+    },
     webhookPipeline: options.webhookPipeline ?? createWebhookPipeline(options.db, { log }),
     infobipSync: options.infobipSync ?? {},
     infobipSyncScheduleId: options.infobipSyncScheduleId,
