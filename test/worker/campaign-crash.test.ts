@@ -4,6 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/api/app';
+import { listen, type RunningApp } from '../support/api';
+import { silentLogger } from '../support/logs';
 import { campaignSendKey } from '../../src/campaigns/contract';
 import { startCampaign } from '../../src/campaigns/start';
 import { openDb, type Db } from '../../src/db/client';
@@ -19,6 +22,7 @@ import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 /** Two real worker processes bundle the workflows at start, and a send killed mid-call waits out its 1-minute timeout: a bound on a hang. */
 const CRASH_TEST_TIMEOUT_MS = 300_000;
 const RECIPIENTS = 40;
+const WEBHOOK_SECRET = 'test-webhook-secret';
 
 /**
  * The real worker process is SIGKILLed while a campaign is sending (sends queued, some mid-call),
@@ -29,6 +33,7 @@ describe('campaign worker crash and restart', () => {
   let db: Db;
   let emulator: StartedInteraktEmulator;
   let dbUrl: string;
+  let api: RunningApp;
   const taskQueue = uniqueTaskQueue('campaign-crash');
   const children: ChildProcess[] = [];
 
@@ -41,10 +46,30 @@ describe('campaign worker crash and restart', () => {
     await migrate(db);
     await seedTemplates(db);
     emulator = await startInteraktEmulator({ apiKey: EMULATOR_KEY, autoWebhooks: false });
+    // The API takes the emulator's signed webhooks: a send the killed worker left mid-call (the
+    // provider accepted it, the row still says sending) is confirmed by its webhook, as in
+    // production, instead of being sent again when the reconcile window passes.
+    api = await listen(
+      createApp({
+        db,
+        temporal: env.client,
+        taskQueue,
+        sendTaskQueue: sendTaskQueue(taskQueue, 'interakt'),
+        defaultCountry: 'IN',
+        interaktWebhookSecret: WEBHOOK_SECRET,
+        log: silentLogger(),
+      }),
+    );
+    emulator.emulator.state.configureWebhooks({
+      webhookUrl: `${api.url}/webhooks/interakt`,
+      webhookSecret: WEBHOOK_SECRET,
+      autoWebhooks: true,
+    });
   });
 
   afterAll(async () => {
     for (const child of children) child.kill('SIGKILL');
+    await api?.close();
     await emulator?.close();
     await env?.teardown();
     await db?.close();
@@ -60,7 +85,8 @@ describe('campaign worker crash and restart', () => {
       INTERAKT_API_KEY: EMULATOR_KEY,
       // Slow, so the kill lands with most recipients still to send.
       INTERAKT_SENDS_PER_SECOND: '4',
-      SEND_RECONCILE_WINDOW_MS: '3000',
+      // Long enough for the webhook of a send accepted just before the kill to arrive first.
+      SEND_RECONCILE_WINDOW_MS: '10000',
     });
     children.push(worker.child);
     return worker;
