@@ -5,6 +5,7 @@ import { ctaSigningKeysRouter } from '../cta/signing-keys-routes';
 import { ctaTemplateJsonRouter } from '../cta/template-json-routes';
 import { trackRouter } from '../cta/track-routes';
 import { assignmentsRouter } from '../drips/assignments-routes';
+import { deliverySettingsRouter } from '../delivery/routes';
 import { sequencesRouter } from '../drips/sequences-routes';
 import { infobipSyncRouter } from '../infobip-sync/routes';
 import { leadsRouter } from '../leads/routes';
@@ -48,6 +49,7 @@ export function createApp(options: ApiOptions): Express {
   // is not a provider's settings).
   const admin: MountedRoutes[] = [
     { prefix: '/settings/cta-signing-keys', routes: ctaSigningKeysRouter(context) },
+    { prefix: '/settings/delivery', routes: deliverySettingsRouter(context) },
     { prefix: '/settings', routes: settingsRouter(context) },
     { prefix: '/leads', routes: leadsRouter(context) },
     { prefix: '/segments', routes: segmentsRouter(context) },

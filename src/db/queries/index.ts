@@ -16,3 +16,4 @@ export * from './cta';
 export * from './segments';
 export * from './campaigns';
 export * from './lead-import';
+export * from './marketing-slots';

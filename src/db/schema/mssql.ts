@@ -175,6 +175,8 @@ export const dripSequences = mssqlTable('DripSequence', {
   createdAt: createdAt(),
   updatedAt: updatedAt(),
   sender: str('Sender', 32),
+  /** JSON SequenceSendRules (src/delivery): window, quiet days, exits, transactional; null = the account's defaults. */
+  sendRules: longText('SendRules'),
 });
 
 export const dripSequenceSteps = mssqlTable(
@@ -563,4 +565,17 @@ export const campaignRecipients = mssqlTable(
     uniqueIndex('UX_CampaignRecipients_Campaign_Lead').on(t.campaignId, t.leadId),
     index('IX_CampaignRecipients_Campaign_Status').on(t.campaignId, t.status, t.id),
   ],
+);
+
+/** The frequency cap's slots (see sqlite.ts). */
+export const leadMarketingSlots = mssqlTable(
+  'LeadMarketingSlots',
+  {
+    id: id(),
+    leadId: int('LeadId').notNull(),
+    slotNo: int('SlotNo').notNull(),
+    claimedAt: timestamp('ClaimedAt'),
+    claimKey: str('ClaimKey', 300),
+  },
+  (t) => [uniqueIndex('UX_LeadMarketingSlots_Lead_Slot').on(t.leadId, t.slotNo)],
 );

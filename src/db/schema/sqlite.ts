@@ -183,6 +183,8 @@ export const dripSequences = sqliteTable('DripSequence', {
   updatedAt: updatedAt(),
   /** The sender number its messages go from; null: the deployment's default sender. */
   sender: text('Sender'),
+  /** JSON SequenceSendRules (src/delivery): window, quiet days, exits, transactional; null = the account's defaults. */
+  sendRules: text('SendRules'),
 });
 
 export const dripSequenceSteps = sqliteTable(
@@ -607,4 +609,22 @@ export const campaignRecipients = sqliteTable(
     uniqueIndex('UX_CampaignRecipients_Campaign_Lead').on(t.campaignId, t.leadId),
     index('IX_CampaignRecipients_Campaign_Status').on(t.campaignId, t.status, t.id),
   ],
+);
+
+/**
+ * The frequency cap's slots: at most N rows per lead (SlotNo 0 … N-1), each holding the last
+ * marketing message that took it. A send takes a slot with one conditional UPDATE (free, or its
+ * claim older than the period), so two sends racing for the last slot cannot both win.
+ */
+export const leadMarketingSlots = sqliteTable(
+  'LeadMarketingSlots',
+  {
+    id: id(),
+    leadId: integer('LeadId').notNull(),
+    slotNo: integer('SlotNo').notNull(),
+    claimedAt: timestamp('ClaimedAt'),
+    /** The send's idempotency key: a retried send finds its own claim. */
+    claimKey: text('ClaimKey'),
+  },
+  (t) => [uniqueIndex('UX_LeadMarketingSlots_Lead_Slot').on(t.leadId, t.slotNo)],
 );
