@@ -26,6 +26,13 @@ export const senderSendQueue = (providerSendQueue: string, sender: string | null
   sender ? `${providerSendQueue}-${sender}` : providerSendQueue;
 
 /**
+ * Where a send waits in its provider's queue (Temporal task priority: lower goes first). The queue's
+ * rate limit is shared by all of them; within it a CTA message or a welcome (a person is waiting)
+ * goes before drip steps, and drip steps before campaign sends. Drips use the server's default (3).
+ */
+export const SEND_PRIORITY = { transactional: 1, drip: 3, campaign: 5 } as const;
+
+/**
  * Why a workflow's run failed, for its run row: an activity's own error rather than Temporal's
  * "Activity task failed" wrapper. Workflow code cannot load the redacting helpers of
  * src/logging/redact.ts; the activities' messages are already ours.

@@ -26,6 +26,11 @@ const SEARCH_ATTRIBUTES = Object.freeze([
 const DYNAMIC_CONFIG = Object.freeze({
   'matching.numTaskqueueReadPartitions': 1,
   'matching.numTaskqueueWritePartitions': 1,
+  // Task priority (SEND_PRIORITY in src/shared.ts: CTA and welcome sends before drip steps, drip
+  // steps before campaign sends) is served by the priority matcher. Server 1.32 turns it on by
+  // default; stated so an older binary or a changed default cannot silently make the send queue
+  // first-come again. Priority orders within one partition, and send queues have one.
+  'matching.useNewMatcher': true,
 });
 
 /**

@@ -10,6 +10,8 @@ import { deliverySettingsRouter } from '../delivery/routes';
 import { sequencesRouter } from '../drips/sequences-routes';
 import { infobipSyncRouter } from '../infobip-sync/routes';
 import { leadsRouter } from '../leads/routes';
+import { campaignsRouter } from '../campaigns/routes';
+import { customFieldsRouter, segmentsRouter } from '../segments/routes';
 import { messagesRouter } from '../messages/routes';
 import { settingsRouter } from '../settings/routes';
 import { templateSubmissionRouter } from '../templates/submission-routes';
@@ -51,6 +53,9 @@ export function createApp(options: ApiOptions): Express {
     { prefix: '/settings/delivery', routes: deliverySettingsRouter(context) },
     { prefix: '/settings', routes: settingsRouter(context) },
     { prefix: '/leads', routes: leadsRouter(context) },
+    { prefix: '/segments', routes: segmentsRouter(context) },
+    { prefix: '/custom-fields', routes: customFieldsRouter(context) },
+    { prefix: '/campaigns', routes: campaignsRouter(context) },
     { prefix: '/sequences', routes: sequencesRouter(context) },
     // Submissions and syncs first: the CRUD router's `GET /:id` would otherwise claim them.
     { prefix: '/templates/submissions', routes: templateSubmissionRouter(context) },

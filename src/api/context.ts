@@ -5,6 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { CountryCode } from 'libphonenumber-js';
+import { DEFAULT_CAMPAIGN_RUN_OPTIONS, type CampaignRunOptions } from '../campaigns/start';
 import { ctaKeyringReader } from '../cta/signing-keys';
 import type { CtaKeyring } from '../cta/tokens';
 import type { Db } from '../db/client';
@@ -68,6 +69,8 @@ export interface ApiOptions {
    * On by default, so every test of the API also tests the contract; server.ts turns it off in production.
    */
   checkResponses?: boolean;
+  /** How campaigns run: cursor page size, sends queued at once, attempts per send (defaults in campaigns/start.ts). */
+  campaigns?: Partial<CampaignRunOptions>;
 }
 
 export interface ApiContext {
@@ -95,6 +98,7 @@ export interface ApiContext {
   getCtaKeyring: () => Promise<CtaKeyring>;
   liveLog: LiveLogLimits;
   checkResponses: boolean;
+  campaigns: CampaignRunOptions;
 }
 
 /** Resolves every dependency the routes use, once. Starts the webhook pipeline when none is given. */
@@ -133,5 +137,6 @@ export function createApiContext(options: ApiOptions): ApiContext {
     getCtaKeyring: options.getCtaKeyring ?? ctaKeyringReader(options.db, secretBox),
     liveLog: options.liveLog ?? {},
     checkResponses: options.checkResponses ?? true,
+    campaigns: { ...DEFAULT_CAMPAIGN_RUN_OPTIONS, ...options.campaigns },
   };
 }

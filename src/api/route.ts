@@ -31,7 +31,7 @@ export type ResponseSpec =
   | {
       description: string;
       schema?: z.ZodType;
-      contentType?: 'application/json' | 'text/event-stream' | 'text/html' | 'text/plain';
+      contentType?: 'application/json' | 'text/event-stream' | 'text/html' | 'text/plain' | 'text/csv';
     };
 
 export interface RouteSpec extends RequestSchemas {

@@ -10,6 +10,7 @@ import {
   type CtaWorkflowInput,
 } from './contract';
 import { SEND_OPTIONS } from '../messages/contract';
+import { SEND_PRIORITY } from '../shared';
 
 /** Bookkeeping is plain SQL plus idempotent signals: retry it for as long as it takes. */
 const { carryOutCtaDecision, closeCtaRun } = proxyActivities<CtaActivities>({
@@ -26,7 +27,12 @@ const { carryOutCtaDecision, closeCtaRun } = proxyActivities<CtaActivities>({
  * ends it at once. Only the first click counts; the click endpoint records every one.
  */
 export async function ctaWorkflow(input: CtaWorkflowInput): Promise<CtaState> {
-  const { sendCtaMessage } = proxyActivities<CtaActivities>({ ...SEND_OPTIONS, taskQueue: input.sendTaskQueue });
+  const { sendCtaMessage } = proxyActivities<CtaActivities>({
+    ...SEND_OPTIONS,
+    taskQueue: input.sendTaskQueue,
+    // A person just called or tapped: ahead of every drip and campaign send in the queue.
+    priority: { priorityKey: SEND_PRIORITY.transactional },
+  });
   const { workflowId } = workflowInfo();
 
   let click: CtaClick | null = null;

@@ -27,6 +27,7 @@ import {
   type DripWorkflowInput,
 } from './contract';
 import { SEND_OPTIONS } from '../messages/contract';
+import { SEND_PRIORITY } from '../shared';
 
 /** Progress writes are plain SQL: retry them for as long as it takes, they are idempotent. */
 const PLAIN_SQL = {
@@ -53,7 +54,12 @@ const CONTINUE_AS_NEW_AFTER_EVENTS = 2_000;
  */
 export async function dripWorkflow(input: DripWorkflowInput): Promise<DripProgress> {
   const { assignmentId, leadId, steps } = input;
-  const { sendDripStep } = proxyActivities<SendActivities>({ ...SEND_OPTIONS, taskQueue: input.sendTaskQueue });
+  const { sendDripStep } = proxyActivities<SendActivities>({
+    ...SEND_OPTIONS,
+    taskQueue: input.sendTaskQueue,
+    // Behind CTA messages and welcomes, ahead of campaign sends.
+    priority: { priorityKey: SEND_PRIORITY.drip },
+  });
 
   let nextStep = input.carry?.nextStep ?? 0;
   let paused = input.carry?.paused ?? false;

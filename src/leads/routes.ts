@@ -26,6 +26,12 @@ import {
   UpdateLeadBody,
 } from './schemas';
 import { ApiRouter } from '../api/route';
+import { findLeadsByContact } from '../db/queries';
+import { customFieldProblem, loadCustomFieldRules } from '../segments/custom-fields';
+import { CsvImportError, importLeadsCsv, MAX_IMPORT_ROWS } from './import';
+import { ImportLeadsQuery, ImportReportResponse, LeadListResponse, SearchLeadsQuery } from './schemas';
+import { InvalidInputError } from '../errors';
+import { z } from 'zod';
 import { startWelcomeWorkflow, wantsWelcome } from '../welcome/start';
 
 function e164OrThrow(phone: string, defaultCountry: CountryCode): string {
@@ -36,6 +42,17 @@ function e164OrThrow(phone: string, defaultCountry: CountryCode): string {
     });
   }
   return result.e164;
+}
+
+/** Every custom field that breaks its definition (custom-field definitions): 400, nothing written. */
+async function assertCustomFields(deps: ApiContext, fields: Record<string, unknown> | undefined): Promise<void> {
+  if (!fields) return;
+  const rules = await loadCustomFieldRules(deps.db);
+  const issues = Object.entries(fields).flatMap(([key, value]) => {
+    const problem = customFieldProblem(rules, key, value);
+    return problem ? [{ location: 'body' as const, path: `customFields.${key}`, message: problem }] : [];
+  });
+  if (issues.length > 0) throw new InvalidInputError(issues);
 }
 
 export function leadsRouter(deps: ApiContext): ApiRouter {
@@ -56,6 +73,7 @@ export function leadsRouter(deps: ApiContext): ApiRouter {
     async ({ body }, res) => {
       const options = await readInteraktOptions(deps.db);
       const phone = e164OrThrow(body.phone, defaultCountryOf(options, deps.defaultCountry));
+      await assertCustomFields(deps, body.customFields);
       const existing = await findLeadByPhone(deps.db, phone);
       if (existing) throw conflict('lead_exists', 'a lead with this phone already exists', { leadId: existing.id });
       const lead = await createLead(deps.db, { ...body, phone });
@@ -75,6 +93,65 @@ export function leadsRouter(deps: ApiContext): ApiRouter {
     },
     async ({ query }, res) => {
       res.json(await listLeads(deps.db, query));
+    },
+  );
+
+  routes.get(
+    '/search',
+    {
+      summary: 'Find leads by e-mail or phone',
+      description:
+        "Exact matches (the seed's /crm/chat/search): `email` case-insensitively, `phone` after normalising it to E.164 like a lead's. At least one is required; both match either.",
+      query: SearchLeadsQuery,
+      responses: { 200: LeadListResponse },
+    },
+    async ({ query }, res) => {
+      const phone =
+        query.phone === undefined
+          ? undefined
+          : normalizePhone(query.phone, defaultCountryOf(await readInteraktOptions(deps.db), deps.defaultCountry));
+      if (phone && !phone.ok) {
+        throw new InvalidInputError([{ location: 'query', path: 'phone', message: 'not a valid phone number' }]);
+      }
+      res.json({ items: await findLeadsByContact(deps.db, { email: query.email, phone: phone?.e164 }) });
+    },
+  );
+
+  routes.post(
+    '/import',
+    {
+      summary: 'Import leads from CSV',
+      description: `A CSV file (\`text/csv\`, up to ${MAX_IMPORT_ROWS.toLocaleString('en')} rows) with a header row: \`phone\` and any of \`name\`, \`firstName\`, \`lastName\`, \`email\`, \`status\`, \`stage\`, \`source\`, \`timeZone\`, \`optedOut\`, \`custom.<key>\`. Phones are normalised to E.164; rows with the same phone merge; a phone that is already a lead updates it. Each rejected row is reported with its line and reason and the others are imported; a file that is not valid CSV is refused whole (400) and nothing is written. \`dryRun=true\` checks without writing.`,
+      query: ImportLeadsQuery,
+      rawBody: { contentType: 'text/csv', schema: z.string(), description: 'The CSV file' },
+      responses: { 200: ImportReportResponse },
+    },
+    async ({ query }, res, req) => {
+      if (!req.is('text/csv')) {
+        throw new AppError('invalid', 'unsupported_content_type', 'send the file as text/csv');
+      }
+      const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+      if (encoding !== 'identity') {
+        throw new AppError(
+          'invalid',
+          'unsupported_content_encoding',
+          'send the file uncompressed (no Content-Encoding)',
+        );
+      }
+      const options = await readInteraktOptions(deps.db);
+      try {
+        res.json(
+          await importLeadsCsv(deps.db, req, {
+            defaultCountry: defaultCountryOf(options, deps.defaultCountry),
+            dryRun: query.dryRun,
+          }),
+        );
+      } catch (error) {
+        if (error instanceof CsvImportError) {
+          throw new AppError('invalid', error.code, error.message, error.line ? { line: error.line } : undefined);
+        }
+        throw error;
+      }
     },
   );
 
@@ -112,6 +189,7 @@ export function leadsRouter(deps: ApiContext): ApiRouter {
     async ({ params, body }, res) => {
       const lead = await getLead(deps.db, params.id);
       if (!lead) throw notFound('lead');
+      await assertCustomFields(deps, body.customFields);
       const phone =
         body.phone === undefined
           ? undefined

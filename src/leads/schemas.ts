@@ -125,3 +125,31 @@ export const LeadTimelineResponse = z.strictObject({
   notes: z.array(rowJson(leadNotes)),
   tasks: z.array(rowJson(leadTasks)),
 });
+
+export const SearchLeadsQuery = z
+  .object({
+    email: z.email().max(254).optional(),
+    phone: singleLine(32).optional(),
+  })
+  .refine((query) => query.email !== undefined || query.phone !== undefined, 'give email or phone');
+
+export const LeadListResponse = z.strictObject({ items: z.array(LeadResponse) });
+
+export const ImportLeadsQuery = z.object({
+  dryRun: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((value) => value === 'true'),
+});
+
+export const ImportReportResponse = z
+  .strictObject({
+    dryRun: z.boolean(),
+    rows: z.number().int(),
+    created: z.number().int(),
+    updated: z.number().int(),
+    mergedDuplicates: z.number().int(),
+    rejected: z.number().int(),
+    rejections: z.array(z.strictObject({ line: z.number().int(), reason: z.string() })),
+  })
+  .meta({ id: 'LeadImportReport' });

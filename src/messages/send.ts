@@ -62,10 +62,12 @@ export interface SendOnceRequest {
   leadId: number;
   phone: string;
   message: Omit<TemplateSend, 'to' | 'callbackData'>;
-  referenceType: 'drip' | 'welcome' | 'cta' | 'manual';
+  referenceType: 'drip' | 'welcome' | 'cta' | 'manual' | 'campaign';
   referenceId: string;
   workflowId: string;
   stepIndex: number | null;
+  /** The campaign a campaign send belongs to (WhatsAppMessages.CampaignId). */
+  campaignId?: string;
 }
 
 export interface SendOnceResult {
@@ -130,6 +132,7 @@ export async function sendTemplateOnce(
     workflowId: request.workflowId,
     stepIndex: request.stepIndex,
     callbackData: request.idempotencyKey,
+    campaignId: request.campaignId ?? null,
   });
 
   if (isSettled(row)) {

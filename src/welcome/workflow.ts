@@ -3,6 +3,7 @@ import type { WelcomeActivities } from './activities';
 import type { WelcomeWorkflowInput } from './contract';
 import type { StepOutcome } from '../messages/contract';
 import { SEND_OPTIONS } from '../messages/contract';
+import { SEND_PRIORITY } from '../shared';
 
 /**
  * `welcome-<leadId>`: the welcome template for a lead just created, sent once. The only wait is
@@ -11,7 +12,12 @@ import { SEND_OPTIONS } from '../messages/contract';
  * fails the run with the provider's reason (also recorded in the message log).
  */
 export async function welcomeWorkflow(input: WelcomeWorkflowInput): Promise<StepOutcome> {
-  const { sendWelcome } = proxyActivities<WelcomeActivities>({ ...SEND_OPTIONS, taskQueue: input.sendTaskQueue });
+  const { sendWelcome } = proxyActivities<WelcomeActivities>({
+    ...SEND_OPTIONS,
+    taskQueue: input.sendTaskQueue,
+    // The lead was just created: ahead of every drip and campaign send in the queue.
+    priority: { priorityKey: SEND_PRIORITY.transactional },
+  });
   const { sendTaskQueue: _queue, ...send } = input;
   return sendWelcome(send);
 }

@@ -1,4 +1,5 @@
 import { ProviderError } from '../providers/errors';
+import { createCampaignActivities } from '../campaigns/activities';
 import { createCtaActivities, type CtaActivityDeps } from '../cta/activities';
 import { createDeliveryActivities } from '../delivery/activities';
 import { createDripActivities, type DripActivityDeps } from '../drips/activities';
@@ -47,6 +48,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDeliveryActivities(deps),
     ...createSendActivities(deps),
     ...createWelcomeActivities(deps),
+    ...createCampaignActivities(deps),
     ...createCtaActivities({
       ...deps,
       getCtaKeyring:

@@ -13,6 +13,10 @@ import { migrate } from '../../src/db/migrate';
 
 /** Children before parents, so deleting in this order never trips a foreign key. */
 const TABLES_IN_DELETE_ORDER = [
+  'CampaignRecipients',
+  'Campaigns',
+  'Segments',
+  'CustomFieldDefinitions',
   'DripAssignmentEvents',
   'LeadDripAssignment',
   'DripSequenceSteps',

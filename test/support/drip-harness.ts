@@ -35,6 +35,10 @@ export interface DripHarnessOptions {
   ctaBaseUrl?: string;
   /** Counts sends by provider and outcome, as the worker process does (src/metrics.ts). */
   sends?: SendCounter;
+  /** The send queue's server-enforced rate (default 200/s: effectively unlimited). */
+  sendsPerSecond?: number;
+  /** Whether the emulator posts sent/delivered/read by itself (default: when a webhook URL is given). */
+  autoWebhooks?: boolean;
 }
 
 /**
@@ -51,7 +55,7 @@ export async function startDripHarness(options: DripHarnessOptions) {
     apiKey: EMULATOR_KEY,
     webhookUrl: options.webhookUrl,
     webhookSecret: options.webhookSecret,
-    autoWebhooks: options.webhookUrl !== undefined,
+    autoWebhooks: options.autoWebhooks ?? options.webhookUrl !== undefined,
     ctaBaseUrl: options.ctaBaseUrl ?? 'http://localhost:3000',
   });
   const provider = createInteraktProvider({
@@ -75,7 +79,7 @@ export async function startDripHarness(options: DripHarnessOptions) {
       log: silentLogger(),
     }),
     provider: 'interakt',
-    sendsPerSecond: 200,
+    sendsPerSecond: options.sendsPerSecond ?? 200,
     workflowBundle: await bundleWorkflows(),
   });
   const running = runWorkers(workers);

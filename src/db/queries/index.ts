@@ -13,5 +13,8 @@ export * from './webhook-events';
 export * from './templates';
 export type { AssignmentEventKind, HeaderType, MessageDirection, MessageStatus, ReferenceType } from '../schema/values';
 export * from './cta';
+export * from './segments';
+export * from './campaigns';
+export * from './lead-import';
 export * from './marketing-slots';
 export * from './analytics';

@@ -67,7 +67,7 @@ export interface CustomFieldFilter {
 /** Custom field names, as lead creation accepts them; only such names are put into a JSON path. */
 export { CUSTOM_FIELD_KEY };
 
-function toLead(row: LeadRow): Lead {
+export function toLead(row: LeadRow): Lead {
   return { ...row, customFields: parseJson<CustomFields>(row.customFields, 'Clients.CustomFields') };
 }
 
@@ -156,7 +156,7 @@ export async function listLeads(db: Db, params: ListLeadsParams): Promise<Page<L
  * booleans are spelled out and the rest cast. A row whose CustomFields is not valid JSON (written
  * by hand in the CRM) matches nothing instead of failing the whole query.
  */
-function customFieldEquals(db: Db, { key, value }: CustomFieldFilter): SQL {
+export function customFieldEquals(db: Db, { key, value }: CustomFieldFilter): SQL {
   if (!CUSTOM_FIELD_KEY.test(key)) throw new RangeError(`not a custom field name: ${JSON.stringify(key)}`);
   const column = db.schema.clients.customFields;
   const path = sql.raw(`'$."${key}"'`);

@@ -14,6 +14,10 @@ import {
   CTA_ACTIONS,
   CTA_CLICK_RESULTS,
   CTA_RUN_STATUSES,
+  CAMPAIGN_RECIPIENT_STATUSES,
+  CAMPAIGN_STATUSES,
+  CUSTOM_FIELD_TYPES,
+  FAILURE_KINDS,
   HEADER_TYPES,
   IVR_CALL_STATUSES,
   ROLES,
@@ -516,6 +520,82 @@ export const infobipSyncPages = mssqlTable(
     completedAt: timestamp('CompletedAt').notNull(),
   },
   (t) => [uniqueIndex('UX_InfobipSyncPages_Run_Source_Page').on(t.runId, t.source, t.pageNo)],
+);
+
+export const customFieldDefinitions = mssqlTable(
+  'CustomFieldDefinitions',
+  {
+    id: id(),
+    name: str('Name', 64).notNull(),
+    type: nvarchar('Type', { length: 16, enum: CUSTOM_FIELD_TYPES }).notNull(),
+    allowedValues: longText('AllowedValues').notNull().default('[]'),
+    description: str('Description', 500),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('UX_CustomFieldDefinitions_Name').on(t.name)],
+);
+
+export const segments = mssqlTable(
+  'Segments',
+  {
+    id: id(),
+    name: str('Name', 200).notNull(),
+    description: str('Description', 1000),
+    filter: longText('Filter').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('UX_Segments_Name').on(t.name)],
+);
+
+export const campaigns = mssqlTable(
+  'Campaigns',
+  {
+    id: id(),
+    name: str('Name', 200).notNull(),
+    status: nvarchar('Status', { length: 20, enum: CAMPAIGN_STATUSES }).notNull().default('draft'),
+    templateName: str('TemplateName', 512).notNull(),
+    templateLanguage: str('TemplateLanguage', 20).notNull(),
+    variables: longText('Variables').notNull().default('{}'),
+    segmentId: int('SegmentId').references(() => segments.id),
+    leadIds: longText('LeadIds'),
+    scheduledAt: timestamp('ScheduledAt'),
+    startedAt: timestamp('StartedAt'),
+    finishedAt: timestamp('FinishedAt'),
+    workflowId: str('WorkflowId', 200),
+    stopReason: str('StopReason', 200),
+    lastError: str('LastError', 2000),
+    clonedFromId: int('ClonedFromId'),
+    retargetOfId: int('RetargetOfId'),
+    retargetOutcome: str('RetargetOutcome', 30),
+    retryCount: int('RetryCount').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('IX_Campaigns_Status').on(t.status, t.id)],
+);
+
+export const campaignRecipients = mssqlTable(
+  'CampaignRecipients',
+  {
+    id: id(),
+    campaignId: int('CampaignId')
+      .notNull()
+      .references(() => campaigns.id),
+    leadId: int('LeadId').notNull(),
+    status: nvarchar('Status', { length: 20, enum: CAMPAIGN_RECIPIENT_STATUSES }).notNull().default('pending'),
+    reason: str('Reason', 100),
+    errorCode: str('ErrorCode', 100),
+    failureKind: nvarchar('FailureKind', { length: 20, enum: FAILURE_KINDS }),
+    messageId: int('MessageId'),
+    processedAt: timestamp('ProcessedAt'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('UX_CampaignRecipients_Campaign_Lead').on(t.campaignId, t.leadId),
+    index('IX_CampaignRecipients_Campaign_Status').on(t.campaignId, t.status, t.id),
+  ],
 );
 
 /** The frequency cap's slots (see sqlite.ts). */

@@ -13,6 +13,10 @@ import {
   CTA_ACTIONS,
   CTA_CLICK_RESULTS,
   CTA_RUN_STATUSES,
+  CAMPAIGN_RECIPIENT_STATUSES,
+  CAMPAIGN_STATUSES,
+  CUSTOM_FIELD_TYPES,
+  FAILURE_KINDS,
   HEADER_TYPES,
   IVR_CALL_STATUSES,
   ROLES,
@@ -547,6 +551,95 @@ export const infobipSyncPages = sqliteTable(
     completedAt: timestamp('CompletedAt').notNull(),
   },
   (t) => [uniqueIndex('UX_InfobipSyncPages_Run_Source_Page').on(t.runId, t.source, t.pageNo)],
+);
+
+/** What a lead's custom field may hold: its type and, for `enum`, the values allowed. */
+export const customFieldDefinitions = sqliteTable(
+  'CustomFieldDefinitions',
+  {
+    id: id(),
+    name: text('Name').notNull(),
+    type: text('Type', { enum: CUSTOM_FIELD_TYPES }).notNull(),
+    /** JSON array of the allowed values of an `enum` field; `[]` for the other types. */
+    allowedValues: text('AllowedValues').notNull().default('[]'),
+    description: text('Description'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('UX_CustomFieldDefinitions_Name').on(t.name)],
+);
+
+/** A saved, named filter over leads; its members are computed when asked (live). */
+export const segments = sqliteTable(
+  'Segments',
+  {
+    id: id(),
+    name: text('Name').notNull(),
+    description: text('Description'),
+    /** JSON SegmentFilter (src/segments/filter.ts). */
+    filter: text('Filter').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('UX_Segments_Name').on(t.name)],
+);
+
+/** One template to a segment or a list of leads, now or at a time (workflow `campaign-<id>`). */
+export const campaigns = sqliteTable(
+  'Campaigns',
+  {
+    id: id(),
+    name: text('Name').notNull(),
+    status: text('Status', { enum: CAMPAIGN_STATUSES }).notNull().default('draft'),
+    templateName: text('TemplateName').notNull(),
+    templateLanguage: text('TemplateLanguage').notNull(),
+    /** JSON TemplateVariables, as a drip step's. */
+    variables: text('Variables').notNull().default('{}'),
+    segmentId: integer('SegmentId').references(() => segments.id),
+    /** JSON array of lead ids when the audience is an explicit list. */
+    leadIds: text('LeadIds'),
+    scheduledAt: timestamp('ScheduledAt'),
+    startedAt: timestamp('StartedAt'),
+    finishedAt: timestamp('FinishedAt'),
+    workflowId: text('WorkflowId'),
+    stopReason: text('StopReason'),
+    lastError: text('LastError'),
+    clonedFromId: integer('ClonedFromId'),
+    retargetOfId: integer('RetargetOfId'),
+    retargetOutcome: text('RetargetOutcome'),
+    /** How many times the failed recipients were retried (each retry a new run of the same workflow id). */
+    retryCount: integer('RetryCount').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('IX_Campaigns_Status').on(t.status, t.id)],
+);
+
+/**
+ * A campaign's recipients, fixed when it starts; the workflow pages through them by Id. A lead is
+ * a recipient of a campaign once; its send's idempotency key is `campaign-<id>:<leadId>`.
+ */
+export const campaignRecipients = sqliteTable(
+  'CampaignRecipients',
+  {
+    id: id(),
+    campaignId: integer('CampaignId')
+      .notNull()
+      .references(() => campaigns.id),
+    leadId: integer('LeadId').notNull(),
+    status: text('Status', { enum: CAMPAIGN_RECIPIENT_STATUSES }).notNull().default('pending'),
+    /** Why it was skipped (`opted_out`, `suppressed`, `lead_not_found`, ...) or why it failed. */
+    reason: text('Reason'),
+    errorCode: text('ErrorCode'),
+    failureKind: text('FailureKind', { enum: FAILURE_KINDS }),
+    messageId: integer('MessageId'),
+    processedAt: timestamp('ProcessedAt'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('UX_CampaignRecipients_Campaign_Lead').on(t.campaignId, t.leadId),
+    index('IX_CampaignRecipients_Campaign_Status').on(t.campaignId, t.status, t.id),
+  ],
 );
 
 /**

@@ -40,7 +40,7 @@ export type MessageDirection = (typeof MESSAGE_DIRECTIONS)[number];
 export const MESSAGE_STATUSES = ['pending', 'sending', 'sent', 'delivered', 'read', 'failed'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
-export const REFERENCE_TYPES = ['drip', 'welcome', 'cta', 'manual'] as const;
+export const REFERENCE_TYPES = ['drip', 'welcome', 'cta', 'manual', 'campaign'] as const;
 export type ReferenceType = (typeof REFERENCE_TYPES)[number];
 
 export const HEADER_TYPES = ['none', 'text', 'document', 'image', 'video'] as const;
@@ -100,6 +100,36 @@ export interface InfobipSyncCounts {
   invalid: number;
   errorCount: number;
 }
+
+/** What a custom field definition says a lead's value must be. */
+export const CUSTOM_FIELD_TYPES = ['text', 'number', 'boolean', 'date', 'enum'] as const;
+export type CustomFieldType = (typeof CUSTOM_FIELD_TYPES)[number];
+
+/** A campaign's life: draft → scheduled → running ⇄ paused → completed | cancelled (or failed). */
+export const CAMPAIGN_STATUSES = [
+  'draft',
+  'scheduled',
+  'running',
+  'paused',
+  'completed',
+  'cancelled',
+  'failed',
+] as const;
+export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
+/** A campaign whose workflow has not ended. */
+export const LIVE_CAMPAIGN_STATUSES: readonly CampaignStatus[] = ['scheduled', 'running', 'paused'];
+
+/** One recipient of one campaign: waiting, or settled as sent, failed or skipped (with a reason). */
+export const CAMPAIGN_RECIPIENT_STATUSES = ['pending', 'sent', 'failed', 'skipped'] as const;
+export type CampaignRecipientStatus = (typeof CAMPAIGN_RECIPIENT_STATUSES)[number];
+
+/** Whether a failed send may be tried again: `permanent` (the provider refused it for good) or not. */
+export const FAILURE_KINDS = ['permanent', 'transient'] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
+
+/** The outcomes a finished campaign can be retargeted by. */
+export const CAMPAIGN_OUTCOMES = ['not_delivered', 'delivered_not_read', 'read_not_replied', 'failed'] as const;
+export type CampaignOutcome = (typeof CAMPAIGN_OUTCOMES)[number];
 
 // ---------------------------------------------------------------------------------------------
 // Send rules (DripSequence.SendRules; the functions that read them are in src/delivery/contract.ts).
