@@ -4,3 +4,4 @@ export { welcomeWorkflow } from './welcome/workflow';
 export { templateSyncWorkflow, templateSubmissionWorkflow } from './templates/workflow';
 export { infobipSyncWorkflow } from './infobip-sync/workflow';
 export { ctaWorkflow } from './cta/workflow';
+export { interaktTrackWorkflow } from './interakt-track/workflow';

@@ -26,6 +26,7 @@ import {
 } from './schemas';
 import { ApiRouter } from '../api/route';
 import { startWelcomeWorkflow, wantsWelcome } from '../welcome/start';
+import { mirrorLeadToInterakt } from '../interakt-track/start';
 
 function e164OrThrow(phone: string, defaultCountry: CountryCode): string {
   const result = normalizePhone(phone, defaultCountry);
@@ -59,6 +60,7 @@ export function leadsRouter(deps: ApiContext): ApiRouter {
       if (existing) throw conflict('lead_exists', 'a lead with this phone already exists', { leadId: existing.id });
       const lead = await createLead(deps.db, { ...body, phone });
       const welcome = wantsWelcome(options, lead) ? await startWelcomeWorkflow(deps, lead, options) : undefined;
+      await mirrorLeadToInterakt(deps, lead);
       res.status(201).json(welcome ? { ...lead, welcome } : lead);
     },
   );
@@ -123,6 +125,7 @@ export function leadsRouter(deps: ApiContext): ApiRouter {
         const drips = await listActiveAssignmentsForLead(deps.db, params.id);
         await stopDrips({ temporal: deps.temporal, log: deps.log }, drips, 'opted_out');
       }
+      if (updated) await mirrorLeadToInterakt(deps, updated, lead);
       res.json(updated);
     },
   );
