@@ -1,10 +1,12 @@
 import express, { type Express, type Router } from 'express';
+import { analyticsRouter } from '../analytics/routes';
 import { ctaRouter } from '../cta/routes';
 import { ivrRouter } from '../cta/ivr-routes';
 import { ctaSigningKeysRouter } from '../cta/signing-keys-routes';
 import { ctaTemplateJsonRouter } from '../cta/template-json-routes';
 import { trackRouter } from '../cta/track-routes';
 import { assignmentsRouter } from '../drips/assignments-routes';
+import { deliverySettingsRouter } from '../delivery/routes';
 import { sequencesRouter } from '../drips/sequences-routes';
 import { infobipSyncRouter } from '../infobip-sync/routes';
 import { leadsRouter } from '../leads/routes';
@@ -46,6 +48,7 @@ export function createApp(options: ApiOptions): Express {
   // is not a provider's settings).
   const admin: MountedRoutes[] = [
     { prefix: '/settings/cta-signing-keys', routes: ctaSigningKeysRouter(context) },
+    { prefix: '/settings/delivery', routes: deliverySettingsRouter(context) },
     { prefix: '/settings', routes: settingsRouter(context) },
     { prefix: '/leads', routes: leadsRouter(context) },
     { prefix: '/sequences', routes: sequencesRouter(context) },
@@ -59,6 +62,7 @@ export function createApp(options: ApiOptions): Express {
     { prefix: '/cta', routes: ctaRouter(context) },
     { prefix: '/ivr', routes: ivrRouter(context) },
     { prefix: '/sync/infobip', routes: infobipSyncRouter(context) },
+    { prefix: '/analytics', routes: analyticsRouter(context) },
   ];
   const document = buildOpenApiDocument([...open, ...admin], { version: API_VERSION });
 
