@@ -194,6 +194,8 @@ async function startWelcome(
       enabled: true,
       defaultCountryCode: null,
       welcomeOnCreate: true,
+      trackingEnabled: false,
+      trackedTraits: {},
       welcomeTemplateName: 'seller_registration',
       welcomeTemplateLanguage: 'en',
       welcomeHeaderMediaUrl: document?.url ?? null,

@@ -5,3 +5,4 @@ export { templateSyncWorkflow, templateSubmissionWorkflow } from './templates/wo
 export { infobipSyncWorkflow } from './infobip-sync/workflow';
 export { ctaWorkflow } from './cta/workflow';
 export { campaignWorkflow } from './campaigns/workflow';
+export { interaktTrackWorkflow } from './interakt-track/workflow';

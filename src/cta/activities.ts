@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { MILESTONE_EVENTS, type MilestoneSink } from '../interakt-track/contract';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { CTA_ACTION_LABELS } from './pages';
 import { ctaButtonSuffix, signCtaToken, type CtaKeyring } from './tokens';
@@ -40,6 +41,8 @@ export interface CtaActivityDeps extends SendDeps {
   temporal?: Client;
   /** Where failed signals to the lead's other workflows are reported; by default warnings as JSON on stdout. */
   log?: Logger;
+  /** Where a run's milestones go (Interakt events, when tracking is on); none: not reported. */
+  milestones?: MilestoneSink;
 }
 
 export type CtaSendOutcome =
@@ -135,6 +138,13 @@ export function createCtaActivities(deps: CtaActivityDeps) {
           at: now(),
         });
       }
+      if (input.kind === 'initial')
+        await deps.milestones?.({
+          leadId: lead.id,
+          event: MILESTONE_EVENTS.ctaSent,
+          key: `cta-${run.id}-sent`,
+          traits: { flow: flow.name, project: flow.projectName },
+        });
       return { kind: 'sent', ...result };
     },
 
@@ -193,6 +203,12 @@ export function createCtaActivities(deps: CtaActivityDeps) {
         await stopDrips({ temporal: deps.temporal, log }, exiting, CTA_ANSWER_REASON);
       }
       await closeDecidedCtaRun(deps.db, { runId: run.id, at: now() });
+      await deps.milestones?.({
+        leadId: run.leadId,
+        event: MILESTONE_EVENTS.ctaAnswered,
+        key: `cta-${run.id}-answered`,
+        traits: { flow: flow.name, project: flow.projectName, answer: input.action },
+      });
     },
 
     /**
@@ -211,7 +227,18 @@ export function createCtaActivities(deps: CtaActivityDeps) {
         at: now(),
         ...(input.reason && { lastError: input.reason }),
       });
-      if (closed) return null;
+      if (closed) {
+        if (input.status === 'no_response' && deps.milestones) {
+          const { run, flow } = await loadRun(input.runId);
+          await deps.milestones({
+            leadId: run.leadId,
+            event: MILESTONE_EVENTS.ctaNoResponse,
+            key: `cta-${run.id}-no-response`,
+            traits: { flow: flow.name, project: flow.projectName },
+          });
+        }
+        return null;
+      }
       const run = await getCtaRun(deps.db, input.runId);
       return run?.decision ? storedDecision(run) : null;
     },

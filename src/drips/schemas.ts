@@ -25,15 +25,14 @@ const isLeadField = (field: string): boolean =>
   (LEAD_FIELDS as readonly string[]).includes(field) ||
   (field.startsWith('custom.') && CUSTOM_FIELD_KEY.test(field.slice('custom.'.length)));
 
+/** A lead field by name: `name`, `email`, …, or `custom.<key>`. */
+export const LeadFieldName = matching(71, /^[A-Za-z0-9_.]+$/, LEAD_FIELD_MESSAGE)
+  .refine(isLeadField, LEAD_FIELD_MESSAGE)
+  .transform((field) => field as LeadField);
+
 /** Where a template variable takes its value: a lead field, or a literal. */
 export const VariableSourceSchema = z.union([
-  z
-    .object({
-      field: matching(71, /^[A-Za-z0-9_.]+$/, LEAD_FIELD_MESSAGE)
-        .refine(isLeadField, LEAD_FIELD_MESSAGE)
-        .transform((field) => field as LeadField),
-    })
-    .strict(),
+  z.object({ field: LeadFieldName }).strict(),
   // WhatsApp refuses a parameter with a line break or tab (error 132018): one line.
   z.object({ value: singleLine(1024) }).strict(),
 ]);

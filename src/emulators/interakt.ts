@@ -172,8 +172,25 @@ export interface DeliverWebhookOptions {
   errorCode?: string;
 }
 
+/** A user or event the Track APIs accepted (`POST /track/users/`, `POST /track/events/`). */
+export interface TrackedCall {
+  seq: number;
+  at: string;
+  kind: 'user' | 'event';
+  /** E.164 when the call named a phone; null when it named only a userId. */
+  phone: string | null;
+  userId: string | null;
+  /** The event name (events only). */
+  event: string | null;
+  traits: Record<string, string | number | boolean | null>;
+  /** The body exactly as received. */
+  body: unknown;
+}
+
 export interface InteraktEmulatorState {
   acceptedMessages(): AcceptedMessage[];
+  /** Users and events the Track APIs accepted, in order. */
+  tracked(): TrackedCall[];
   requests(): RecordedRequest[];
   webhookDeliveries(): WebhookDelivery[];
   templates(): StoredTemplate[];
@@ -291,6 +308,7 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
   let faults: QueuedFault[] = [];
   let templates = seedTemplates();
   let customerIds = new Map<string, string>();
+  let trackedCalls: TrackedCall[] = [];
   let requestSeq = 0;
   let deliverySeq = 0;
   // Aborted on reset and close, so timers and in-flight webhooks of an old run never leak into the next.
@@ -314,6 +332,7 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
   }
 
   const state: InteraktEmulatorState = {
+    tracked: () => structuredClone(trackedCalls),
     acceptedMessages: () => [...messages.values()].map(publicMessage),
     requests: () => structuredClone(requestLog),
     webhookDeliveries: () => structuredClone(deliveries),
@@ -346,6 +365,7 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
       faults = [];
       templates = seedTemplates();
       customerIds = new Map();
+      trackedCalls = [];
     },
   };
 
@@ -636,6 +656,52 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
     res.status(201).json({ result: true, message: 'Message created successfully', id: accepted.id });
   }
 
+  /**
+   * The Track APIs as strictly as Interakt states them: a user is named by `userId`, or by
+   * `countryCode` + `phoneNumber` (national number, no leading 0), or by `fullPhoneNumber` (never
+   * both phone forms); `traits` is a flat object; an event needs its name. The same faults as sends
+   * apply (a queued 5xx, 429, timeout), so retries can be counted.
+   */
+  async function handleTrack(kind: 'user' | 'event', req: Request, res: Response): Promise<void> {
+    if (!isAuthorized(req, options.apiKey)) {
+      res.status(401).json({ result: false, message: 'Invalid token provided' });
+      return;
+    }
+    const fault = takeFault(req.body);
+    if (fault?.kind === 'http_5xx') {
+      res.status(fault.status ?? 500).json({ result: false, message: 'Internal Server Error' });
+      return;
+    }
+    if (fault?.kind === 'rate_limit') {
+      if (fault.retryAfterSeconds !== undefined) res.set('Retry-After', String(fault.retryAfterSeconds));
+      res.status(429).json({ result: false, message: 'Rate limit exceeded for this resource' });
+      return;
+    }
+    if (fault?.kind === 'timeout') {
+      if (await holdResponse(res, fault.ms ?? DEFAULT_HOLD_MS))
+        res.status(504).json({ result: false, message: 'Gateway Timeout' });
+      return;
+    }
+    const checked = validateTrackBody(kind, req.body);
+    if (!checked.ok) {
+      res.status(400).json({ result: false, message: `${CORRECT_THE_FOLLOWING}${checked.reason}` });
+      return;
+    }
+    trackedCalls.push({
+      seq: trackedCalls.length + 1,
+      at: new Date().toISOString(),
+      kind,
+      ...checked.value,
+      body: structuredClone(req.body),
+    });
+    if (kind === 'user') {
+      const who = checked.value.userId ?? checked.value.phone ?? '';
+      res.status(202).json({ result: true, message: `Customer with ${who} updated successfully` });
+    } else {
+      res.status(201).json({ result: true, message: 'Event created successfully', id: randomUUID() });
+    }
+  }
+
   // ------------------------------------------------------------------------------------------
   // Routes
 
@@ -651,6 +717,8 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
 
   const api = express.Router();
   api.post('/message/', handleSend);
+  api.post('/track/users/', (req, res) => handleTrack('user', req, res));
+  api.post('/track/events/', (req, res) => handleTrack('event', req, res));
   api.get('/track/organization/templates', (req, res) => {
     if (!isAuthorized(req, options.apiKey)) {
       res.status(401).json({ result: false, message: 'Invalid token provided' });
@@ -697,6 +765,9 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
   });
   control.get('/requests', (_req, res) => {
     res.json({ requests: state.requests() });
+  });
+  control.get('/tracked', (_req, res) => {
+    res.json({ tracked: state.tracked() });
   });
   control.get('/webhooks', (_req, res) => {
     res.json({ deliveries: state.webhookDeliveries() });
@@ -946,6 +1017,63 @@ function templateComponents(message: MessageRecord): unknown[] {
     components.push({ type: 'button', index, parameters: values.map(text) });
   }
   return components;
+}
+
+const TRAIT_VALUE = (value: unknown): value is string | number | boolean | null =>
+  value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+
+/** A Track API body: who (userId and/or a phone in one of its two forms), flat traits, and an event's name. */
+function validateTrackBody(
+  kind: 'user' | 'event',
+  raw: unknown,
+):
+  | {
+      ok: true;
+      value: Pick<TrackedCall, 'phone' | 'userId' | 'event' | 'traits'>;
+    }
+  | { ok: false; reason: string } {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, reason: 'body must be a JSON object' };
+  const body = raw as Record<string, unknown>;
+  const userId = body.userId;
+  if (userId !== undefined && (typeof userId !== 'string' || userId.trim() === '' || userId.length > 100))
+    return { ok: false, reason: 'userId must be a non-empty string' };
+  for (const field of ['countryCode', 'phoneNumber', 'fullPhoneNumber'] as const) {
+    if (body[field] !== undefined && typeof body[field] !== 'string')
+      return { ok: false, reason: `${field} must be a string` };
+  }
+  const namesPhone =
+    body.countryCode !== undefined || body.phoneNumber !== undefined || body.fullPhoneNumber !== undefined;
+  let phone: string | null = null;
+  if (namesPhone) {
+    const checked = validatePhone(body as SendBody);
+    if (!checked.ok) return checked;
+    phone = checked.value.phone;
+  } else if (userId === undefined) {
+    return { ok: false, reason: 'userId, or countryCode and phoneNumber (or fullPhoneNumber), is required' };
+  }
+  const traits = body.traits ?? {};
+  if (typeof traits !== 'object' || traits === null || Array.isArray(traits))
+    return { ok: false, reason: 'traits must be an object' };
+  for (const [key, value] of Object.entries(traits)) {
+    if (!TRAIT_VALUE(value)) return { ok: false, reason: `trait ${key} must be a string, number, boolean or null` };
+  }
+  let event: string | null = null;
+  if (kind === 'event') {
+    if (typeof body.event !== 'string' || body.event.trim() === '')
+      return { ok: false, reason: 'event is required: the name of the event' };
+    event = body.event;
+  }
+  if (body.tags !== undefined && (!Array.isArray(body.tags) || body.tags.some((tag) => typeof tag !== 'string')))
+    return { ok: false, reason: 'tags must be a list of strings' };
+  return {
+    ok: true,
+    value: {
+      phone,
+      userId: typeof userId === 'string' ? userId : null,
+      event,
+      traits: traits as Record<string, string | number | boolean | null>,
+    },
+  };
 }
 
 function requestPhoneDigits(body: unknown): string | undefined {

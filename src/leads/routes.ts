@@ -33,6 +33,7 @@ import { ImportLeadsQuery, ImportReportResponse, LeadListResponse, SearchLeadsQu
 import { InvalidInputError } from '../errors';
 import { z } from 'zod';
 import { startWelcomeWorkflow, wantsWelcome } from '../welcome/start';
+import { mirrorLeadToInterakt } from '../interakt-track/start';
 
 function e164OrThrow(phone: string, defaultCountry: CountryCode): string {
   const result = normalizePhone(phone, defaultCountry);
@@ -78,6 +79,7 @@ export function leadsRouter(deps: ApiContext): ApiRouter {
       if (existing) throw conflict('lead_exists', 'a lead with this phone already exists', { leadId: existing.id });
       const lead = await createLead(deps.db, { ...body, phone });
       const welcome = wantsWelcome(options, lead) ? await startWelcomeWorkflow(deps, lead, options) : undefined;
+      await mirrorLeadToInterakt(deps, lead);
       res.status(201).json(welcome ? { ...lead, welcome } : lead);
     },
   );
@@ -211,6 +213,7 @@ export function leadsRouter(deps: ApiContext): ApiRouter {
         });
         await stopDrips({ temporal: deps.temporal, log: deps.log }, exiting, EXIT_STATUS_REASON);
       }
+      if (updated) await mirrorLeadToInterakt(deps, updated, lead);
       res.json(updated);
     },
   );

@@ -27,7 +27,8 @@ export function resolveVariable(lead: LeadValues, source: VariableSource): strin
   return value;
 }
 
-function readField(lead: LeadValues, field: LeadField): string {
+/** The text of one lead field as a template variable (or a mirrored trait) reads it; empty when unset. */
+export function readField(lead: LeadValues, field: LeadField): string {
   if (field.startsWith('custom.')) {
     // Own properties only, and only scalars: an inherited name (`constructor`) or a nested object
     // written into the CRM by hand must never reach the lead as `[object Object]`.

@@ -137,7 +137,7 @@ export function createInteraktProvider(options: InteraktProviderOptions): Messag
       fetch: options.fetch,
     });
 
-    const parsed = parseJson(text);
+    const parsed = parseInteraktJson(text);
     if (response.ok && parsed?.result === true && typeof parsed.id === 'string' && parsed.id !== '') {
       return { provider: 'interakt', providerMessageId: parsed.id };
     }
@@ -220,7 +220,7 @@ function rejectionCode(reason: string): string {
   return 'rejected';
 }
 
-function parseJson(text: string): InteraktApiResponse | undefined {
+export function parseInteraktJson(text: string): InteraktApiResponse | undefined {
   try {
     const value: unknown = JSON.parse(text);
     return value !== null && typeof value === 'object' ? (value as InteraktApiResponse) : undefined;

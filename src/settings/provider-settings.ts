@@ -14,6 +14,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import type { Db } from '../db/client';
 import { getMasterDataCategory, setMasterDataValues, type MasterDataEntry } from '../db/queries';
 import type { SecretBox } from './secret-box';
+import type { LeadField } from '../shared';
 
 export const INTERAKT_SETTINGS_CATEGORY = 'interakt';
 
@@ -29,6 +30,10 @@ export interface InteraktOptions {
   /** Media for a document header, e.g. a policies PDF. */
   welcomeHeaderMediaUrl: string | null;
   welcomeFileName: string | null;
+  /** Mirror leads to Interakt (Track APIs): their mapped traits on create and update, and milestones as events. */
+  trackingEnabled: boolean;
+  /** Interakt trait name → the lead field it mirrors. Only these are ever sent. */
+  trackedTraits: Record<string, LeadField>;
 }
 
 export type SecretSource = 'settings' | 'environment' | null;
@@ -54,7 +59,9 @@ export interface InteraktSettingsFallback {
 export type InteraktSettingsPatch = Partial<InteraktOptions & InteraktSecrets>;
 
 const SECRET_KEYS = new Set<keyof InteraktSettingsPatch>(['apiKey', 'webhookSecret']);
-const BOOLEAN_KEYS = new Set<keyof InteraktSettingsPatch>(['enabled', 'welcomeOnCreate']);
+const BOOLEAN_KEYS = new Set<keyof InteraktSettingsPatch>(['enabled', 'welcomeOnCreate', 'trackingEnabled']);
+/** Stored as JSON text. */
+const JSON_KEYS = new Set<keyof InteraktSettingsPatch>(['trackedTraits']);
 
 const DEFAULT_OPTIONS: InteraktOptions = {
   enabled: true,
@@ -64,6 +71,8 @@ const DEFAULT_OPTIONS: InteraktOptions = {
   welcomeTemplateLanguage: 'en',
   welcomeHeaderMediaUrl: null,
   welcomeFileName: null,
+  trackingEnabled: false,
+  trackedTraits: {},
 };
 
 /** What AES-GCM binds each sealed value to, so values cannot be swapped between settings. */
@@ -88,7 +97,23 @@ function optionsFrom(stored: Map<string, string>): InteraktOptions {
     welcomeTemplateLanguage: stored.get('welcomeTemplateLanguage') ?? DEFAULT_OPTIONS.welcomeTemplateLanguage,
     welcomeHeaderMediaUrl: stored.get('welcomeHeaderMediaUrl') ?? null,
     welcomeFileName: stored.get('welcomeFileName') ?? null,
+    trackingEnabled: flag('trackingEnabled', DEFAULT_OPTIONS.trackingEnabled),
+    trackedTraits: traitMap(stored.get('trackedTraits')),
   };
+}
+
+/** The stored trait map; anything but an object of strings (a hand edit) reads as no traits. */
+function traitMap(text: string | undefined): Record<string, LeadField> {
+  if (text === undefined) return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return {};
+    return Object.fromEntries(
+      Object.entries(value).filter((entry): entry is [string, LeadField] => typeof entry[1] === 'string'),
+    );
+  } catch {
+    return {};
+  }
 }
 
 export async function readInteraktOptions(db: Db): Promise<InteraktOptions> {
@@ -119,7 +144,7 @@ export async function writeInteraktSettings(db: Db, box: SecretBox, patch: Inter
   ][]) {
     if (raw === undefined) continue;
     const isSecret = SECRET_KEYS.has(key);
-    let value = raw === null ? '' : String(raw);
+    let value = raw === null ? '' : JSON_KEYS.has(key) ? JSON.stringify(raw) : String(raw);
     if (BOOLEAN_KEYS.has(key) && typeof raw !== 'boolean') throw new TypeError(`${key} must be a boolean`);
     if (isSecret && value !== '') value = box.seal(value, secretContext(key));
     entries.push({ key, value, isSecret });

@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import { countryForCallingCode } from './provider-settings';
 import { LanguageCode, matching, singleLine, TemplateName } from '../api/schemas';
+import { LeadFieldName } from '../drips/schemas';
+
+/** An Interakt trait name: what the customer's Personal Details card shows. */
+const TraitName = matching(
+  64,
+  /^[A-Za-z][A-Za-z0-9_ ]{0,63}$/,
+  'a trait name: a letter, then letters, digits, spaces or _',
+);
+
+/** At most this many traits are mirrored: the mapping is sent with every lead change. */
+export const MAX_TRACKED_TRAITS = 50;
 
 /** Write-only: accepted here, never returned (responses show them masked). null removes the stored value. */
 const Secret = z
@@ -28,6 +39,12 @@ export const UpdateInteraktSettingsBody = z
       .nullable(),
     welcomeFileName: singleLine(240).nullable(),
     webhookSecret: Secret,
+    trackingEnabled: z.boolean(),
+    trackedTraits: z
+      .record(TraitName, LeadFieldName)
+      .refine((traits) => Object.keys(traits).length <= MAX_TRACKED_TRAITS, {
+        message: `at most ${MAX_TRACKED_TRAITS} traits`,
+      }),
   })
   .partial()
   .strict()
@@ -56,5 +73,7 @@ export const InteraktSettingsResponse = z
     webhookSecret: z.string().nullable(),
     webhookSecretSet: z.boolean(),
     webhookSecretSource: SecretSource,
+    trackingEnabled: z.boolean(),
+    trackedTraits: z.record(z.string(), z.string()),
   })
   .meta({ id: 'InteraktSettings' });

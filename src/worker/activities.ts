@@ -12,6 +12,7 @@ import {
   type TemplateSyncActivityDeps,
 } from '../templates/activities';
 import { createWelcomeActivities } from '../welcome/activities';
+import { createInteraktTrackActivities, type InteraktTrackActivityDeps } from '../interakt-track/activities';
 export {
   createTemplateSubmissionActivities,
   createTemplateSyncActivities,
@@ -37,6 +38,8 @@ export type ActivityDeps = DripActivityDeps &
     /** Lets the CTA activities stop a lead's other workflows ("not interested"). */
     temporal?: CtaActivityDeps['temporal'];
     log?: CtaActivityDeps['log'];
+    /** Interakt's Track APIs, for mirroring leads and milestones (when tracking is on in settings). */
+    getInteraktTrackClient?: InteraktTrackActivityDeps['getInteraktTrackClient'];
     /** Country assumed for synced phone numbers written without a country code (default IN). */
     defaultCountry?: InfobipSyncActivityDeps['defaultCountry'];
   };
@@ -49,6 +52,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSendActivities(deps),
     ...createWelcomeActivities(deps),
     ...createCampaignActivities(deps),
+    ...createInteraktTrackActivities(deps),
     ...createCtaActivities({
       ...deps,
       getCtaKeyring:

@@ -12,6 +12,9 @@ import { createSecretBox } from '../settings/secret-box';
 import { ensureTemplateSyncSchedule } from '../templates/schedule';
 import { templateSyncScheduleId } from '../templates/contract';
 import { createWorkers, runWorkers } from './workers';
+import { createInteraktTrackClient } from '../providers/interakt-track';
+import { interaktMilestoneSink } from '../interakt-track/start';
+import { interaktApiKeyReader } from '../settings/provider-settings';
 import { createLogger, createProcessLogger, temporalLogger } from '../logging/logger';
 import { createWorkerMetrics, serveMetrics } from '../metrics';
 
@@ -69,6 +72,14 @@ async function main(): Promise<void> {
     ...infobipSyncDeps(config),
     log,
     sends: metrics.sends,
+    // Interakt's Track APIs mirror leads and milestones whatever the sending provider, when settings turn them on.
+    getInteraktTrackClient: () =>
+      createInteraktTrackClient({
+        baseUrl: config.INTERAKT_BASE_URL,
+        timeoutMs: config.PROVIDER_TIMEOUT_MS,
+        getApiKey: interaktApiKeyReader(db, secretBox, { apiKey: config.INTERAKT_API_KEY }),
+      }),
+    milestones: interaktMilestoneSink({ db, temporal: client, taskQueue: config.TEMPORAL_TASK_QUEUE, log }),
   };
   const activities = createActivities(activityDeps);
   const workers = await createWorkers({

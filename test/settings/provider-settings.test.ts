@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { executeStatement, type Db } from '../../src/db/client';
-import { getMasterDataCategory } from '../../src/db/queries';
+import { getMasterDataCategory, setMasterDataValues } from '../../src/db/queries';
 import {
   countryForCallingCode,
   defaultCountryOf,
+  INTERAKT_SETTINGS_CATEGORY,
   interaktApiKeyReader,
   interaktWebhookSecretReader,
   maskSecret,
@@ -50,11 +51,29 @@ describe('Interakt settings in MasterData', () => {
       welcomeTemplateLanguage: 'en',
       welcomeHeaderMediaUrl: null,
       welcomeFileName: null,
+      trackingEnabled: false,
+      trackedTraits: {},
       apiKey: 'env-key',
       apiKeySource: 'environment',
       webhookSecret: 'env-secret',
       webhookSecretSource: 'environment',
     });
+  });
+
+  it('keeps the tracked-trait mapping as JSON and reads it back; a hand-edited non-object reads as none', async () => {
+    await writeInteraktSettings(db, box, {
+      trackingEnabled: true,
+      trackedTraits: { Name: 'name', City: 'custom.city' },
+    });
+    expect(await readInteraktSettings(db, box)).toMatchObject({
+      trackingEnabled: true,
+      trackedTraits: { Name: 'name', City: 'custom.city' },
+    });
+    await setMasterDataValues(db, INTERAKT_SETTINGS_CATEGORY, [
+      { key: 'trackedTraits', value: '[1,2]', isSecret: false },
+    ]);
+    expect((await readInteraktSettings(db, box)).trackedTraits).toEqual({});
+    await writeInteraktSettings(db, box, { trackingEnabled: false, trackedTraits: {} });
   });
 
   it('stores secrets sealed (never the plaintext) and reads back every field', async () => {
