@@ -60,6 +60,8 @@ export interface ApiOptions {
    * On by default, so every test of the API also tests the contract; server.ts turns it off in production.
    */
   checkResponses?: boolean;
+  /** Where the built console is (web/dist by default); served at /console. */
+  consoleDir?: string;
 }
 
 export interface ApiContext {

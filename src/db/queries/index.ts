@@ -13,3 +13,4 @@ export * from './webhook-events';
 export * from './templates';
 export type { AssignmentEventKind, HeaderType, MessageDirection, MessageStatus, ReferenceType } from '../schema/values';
 export * from './cta';
+export * from './console-sessions';

@@ -507,3 +507,43 @@ export const infobipSyncPages = sqliteTable(
   },
   (t) => [uniqueIndex('UX_InfobipSyncPages_Run_Source_Page').on(t.runId, t.source, t.pageNo)],
 );
+
+/**
+ * Console sign-ins: an API key exchanged for a session cookie. Only the SHA-256 of the cookie's
+ * token is stored; the session acts with its key's role and ends when the key is revoked.
+ */
+export const consoleSessions = sqliteTable(
+  'ConsoleSessions',
+  {
+    id: id(),
+    tokenHash: text('TokenHash').notNull().unique('UQ_ConsoleSessions_TokenHash'),
+    apiKeyId: integer('ApiKeyId')
+      .notNull()
+      .references(() => apiKeys.id),
+    createdAt: createdAt(),
+    expiresAt: timestamp('ExpiresAt').notNull(),
+    revokedAt: timestamp('RevokedAt'),
+  },
+  (t) => [index('IX_ConsoleSessions_ExpiresAt').on(t.expiresAt)],
+);
+
+/** Who changed what, when: one row per successful change made through the API or the console. */
+export const auditLog = sqliteTable(
+  'AuditLog',
+  {
+    id: id(),
+    at: timestamp('At').notNull(),
+    actorKeyId: integer('ActorKeyId').notNull(),
+    actorName: text('ActorName').notNull(),
+    actorRole: text('ActorRole', { enum: ROLES }).notNull(),
+    /** `api_key` or `session`: how the actor was signed in. */
+    via: text('Via').notNull(),
+    method: text('Method').notNull(),
+    /** The route pattern, e.g. `/sequences/:id`: what was changed. */
+    route: text('Route').notNull(),
+    /** The id in the path, when the route has one. */
+    targetId: text('TargetId'),
+    status: integer('Status').notNull(),
+  },
+  (t) => [index('IX_AuditLog_At').on(t.at)],
+);
