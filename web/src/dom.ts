@@ -56,9 +56,12 @@ export function errorBox(error: unknown): HTMLElement {
   return h('p', { class: 'error', role: 'alert' }, message + code);
 }
 
-/** Runs `load` into `target`: a loading line first, the error in place of the content on failure. */
+/**
+ * Runs `load` into `target`: a loading line first (not when refreshing content already shown, so
+ * polling never flickers), the error in place of the content on failure.
+ */
 export async function section(target: HTMLElement, load: () => Promise<Content>): Promise<void> {
-  replace(target, loading());
+  if (!target.hasChildNodes()) replace(target, loading());
   try {
     replace(target, await load());
   } catch (error) {

@@ -162,7 +162,6 @@ export const interactivePage: Page = {
           max: 100,
           value: Math.max(1, Math.min(page.total, 100)),
         });
-        const result = h('p', { role: 'status' });
         return [
           page.items.length
             ? table(
@@ -193,9 +192,11 @@ export const interactivePage: Page = {
                 ),
               )
             : null,
-          result,
         ];
       });
+    // Outside the redrawn list, so the outcome stays once the list shows what is left.
+    const result = h('p', { role: 'status' });
+    calls.after(result);
     void drawAnalytics();
     void drawCalls();
   },

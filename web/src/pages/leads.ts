@@ -88,7 +88,7 @@ function bubble(message: Message): HTMLElement {
     h(
       'div',
       { class: 'msg-text' },
-      message.templateName ? `📄 ${message.templateName}` : (content.text ?? content.body ?? '(message)'),
+      message.templateName ? `Template ${message.templateName}` : (content.text ?? content.body ?? '(message)'),
     ),
     h(
       'small',

@@ -34,14 +34,14 @@ export function whatsappPreview(template: Template, samples: Record<number, stri
       template.headerType === 'text' && template.headerText
         ? h('strong', { class: 'bubble-header' }, fill(template.headerText, samples))
         : template.headerType !== 'none'
-          ? h('div', { class: 'bubble-media' }, `📎 ${template.headerType}`)
+          ? h('div', { class: 'bubble-media' }, `${template.headerType} header`)
           : null,
       h('p', { class: 'bubble-body' }, fill(template.body, samples)),
       template.footer ? h('small', { class: 'muted' }, template.footer) : null,
       h('span', { class: 'bubble-time' }, '12:00 ✓✓'),
     ),
     template.buttons.map((button) =>
-      h('div', { class: 'bubble-button' }, button.type === 'URL' ? '🔗 ' : '', button.text),
+      h('div', { class: 'bubble-button' }, button.text, button.type === 'URL' ? ' ↗' : ''),
     ),
   );
 }
