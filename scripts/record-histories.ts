@@ -41,7 +41,7 @@ import {
 import { generatedPersonKind, type GeneratedPeopleSpec } from '../src/emulators/infobip';
 import { DEFAULT_EMULATOR_TEMPLATES, type EmulatorTemplate } from '../src/emulators/interakt';
 import { createInfobipClient } from '../src/providers/infobip';
-import { createInteraktTemplateClient } from '../src/providers/interakt-templates';
+import { createInteraktTemplateSource } from '../src/providers/interakt-templates';
 import { handleCtaClick } from '../src/cta/click';
 import { ctaKeyringReader } from '../src/cta/signing-keys';
 import { startCtaFlow } from '../src/cta/start';
@@ -868,8 +868,8 @@ async function startSyncRig(env: TestWorkflowEnvironment): Promise<SyncRig> {
     workflowBundle: await bundleWorkflows(),
     activities: createTemplateSyncActivities({
       db,
-      getInteraktTemplateClient: () =>
-        createInteraktTemplateClient({
+      getTemplateSource: () =>
+        createInteraktTemplateSource({
           baseUrl: emulator.baseUrl,
           getApiKey: () => SYNC_KEY,
           timeoutMs: 10_000,

@@ -50,11 +50,21 @@ const EnvSchema = z
     /** Meta WhatsApp Cloud API (when MESSAGING_PROVIDER=meta). */
     META_ACCESS_TOKEN: z.string().min(1).optional(),
     META_PHONE_NUMBER_ID: z.string().min(1).optional(),
+    /** More phone number ids of the same WhatsApp Business Account, comma-separated: senders a sequence or CTA flow may name. */
+    META_EXTRA_PHONE_NUMBER_IDS: z
+      .string()
+      .regex(/^\s*(\d{1,30}\s*(,\s*\d{1,30}\s*)*)?$/, 'must be phone number ids, comma-separated')
+      .optional(),
     META_API_VERSION: z
       .string()
       .regex(/^v\d+\.\d+$/)
       .default('v21.0'),
     META_GRAPH_BASE_URL: z.url().default('https://graph.facebook.com'),
+    /** The WhatsApp Business Account whose templates are synced (`GET /<WABA_ID>/message_templates`) and submitted to. */
+    META_WABA_ID: z
+      .string()
+      .regex(/^\d{1,30}$/, 'must be the numeric WhatsApp Business Account id')
+      .optional(),
     META_APP_SECRET: z.string().min(1).optional(),
     META_WEBHOOK_VERIFY_TOKEN: z.string().min(1).optional(),
     /** 75% of Meta's default 80 messages/s per number: inbound messages count against it too. */
@@ -66,16 +76,32 @@ const EnvSchema = z
       .string()
       .regex(/^\+?\d{6,15}$/, 'must be the sender number in international format')
       .optional(),
+    /** More registered WhatsApp senders of the account, comma-separated: senders a sequence or CTA flow may name. */
+    INFOBIP_EXTRA_WHATSAPP_SENDERS: z
+      .string()
+      .regex(
+        /^\s*(\+?\d{6,15}\s*(,\s*\+?\d{6,15}\s*)*)?$/,
+        'must be sender numbers in international format, comma-separated',
+      )
+      .optional(),
     /**
      * Sends per second for the Infobip account, enforced by the Temporal server on the send queue.
      * Infobip's endpoint takes far more; Meta's 80 messages/s per number still applies underneath (§2.6).
      */
     INFOBIP_SENDS_PER_SECOND: z.coerce.number().positive().default(60),
     /**
-     * Per-message `notifyUrl` for delivery and seen reports. Without it reports go to the account's
-     * subscription, which is what carries the BASIC credentials below.
+     * A per-deployment secret (32 to 128 URL-safe characters) that turns on per-message
+     * `notifyUrl`s: each message's reports go to `<PUBLIC_BASE_URL>/webhooks/infobip/notify/<secret>`,
+     * the secret compared in constant time. Reports sent to a notifyUrl carry no credentials (the
+     * subscription's BASIC ones below go only with the subscription's own URL), so the path is what
+     * authenticates them. Without it, reports go to the account's subscription.
      */
-    INFOBIP_NOTIFY_URL: z.url().optional(),
+    INFOBIP_NOTIFY_SECRET: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{32,128}$/, 'must be 32 to 128 letters, digits, - or _ (it goes in a URL path)')
+      .optional(),
+    /** No longer read: see the refinement below. */
+    INFOBIP_NOTIFY_URL: z.string().optional(),
     /** BASIC credentials Infobip's webhook subscription presents to /webhooks/infobip. */
     INFOBIP_WEBHOOK_USERNAME: z.string().min(1).optional(),
     INFOBIP_WEBHOOK_PASSWORD: z.string().min(1).optional(),
@@ -118,6 +144,23 @@ const EnvSchema = z
       .optional(),
   })
   .superRefine((env, ctx) => {
+    if (env.INFOBIP_NOTIFY_URL) {
+      // A notifyUrl pointing at /webhooks/infobip would get reports without the BASIC credentials
+      // that endpoint checks: every one refused with 401, and lost.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['INFOBIP_NOTIFY_URL'],
+        message:
+          "is no longer supported: Infobip sends reports to a per-message notifyUrl without the subscription's BASIC credentials, so they would be refused; set INFOBIP_NOTIFY_SECRET instead (reports then go to <PUBLIC_BASE_URL>/webhooks/infobip/notify/<secret>), or neither to use the subscription",
+      });
+    }
+    if (env.INFOBIP_NOTIFY_SECRET && env.NODE_ENV === 'production' && !env.PUBLIC_BASE_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PUBLIC_BASE_URL'],
+        message: 'is required with INFOBIP_NOTIFY_SECRET: Infobip must reach the notify URL built from it',
+      });
+    }
     if (env.NODE_ENV === 'production' && env.LOG_FORMAT === 'pretty') {
       ctx.addIssue({
         code: 'custom',
@@ -136,8 +179,13 @@ const EnvSchema = z
 
 export type Config = z.infer<typeof EnvSchema>;
 
-/** Every variable this module reads: `.env.example` lists exactly these (test/config.test.ts). */
-export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape) as readonly (keyof Config)[];
+/** Variables read only to refuse them at start with what to set instead: never listed as settings. */
+const REFUSED_VARIABLES: ReadonlySet<string> = new Set(['INFOBIP_NOTIFY_URL']);
+
+/** Every variable this module reads as a setting: `.env.example` lists exactly these (test/config.test.ts). */
+export const CONFIG_VARIABLES = (Object.keys(EnvSchema.shape) as (keyof Config)[]).filter(
+  (name) => !REFUSED_VARIABLES.has(name),
+);
 
 export class ConfigError extends Error {
   readonly code = 'config_invalid';
@@ -154,4 +202,33 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 export function publicBaseUrl(config: Config): string {
   return (config.PUBLIC_BASE_URL ?? `http://localhost:${config.API_PORT}`).replace(/\/$/, '');
+}
+
+/**
+ * The deployment's WhatsApp sender numbers: the default one (Meta's phone number id, Infobip's
+ * sender, as digits) and the others a sequence or CTA flow may name. Interakt sends from the
+ * account's one number, which the API does not name: no senders.
+ */
+export function deploymentSenders(config: Config): { default: string | null; others: string[] } {
+  const list = (text: string | undefined) =>
+    (text ?? '')
+      .split(',')
+      .map((item) => item.trim().replace(/^\+/, ''))
+      .filter((item) => item !== '');
+  const pick = (first: string | undefined, more: string | undefined) => {
+    const main = first?.replace(/^\+/, '') ?? null;
+    return { default: main, others: [...new Set(list(more))].filter((sender) => sender !== main) };
+  };
+  if (config.MESSAGING_PROVIDER === 'meta')
+    return pick(config.META_PHONE_NUMBER_ID, config.META_EXTRA_PHONE_NUMBER_IDS);
+  if (config.MESSAGING_PROVIDER === 'infobip')
+    return pick(config.INFOBIP_WHATSAPP_SENDER, config.INFOBIP_EXTRA_WHATSAPP_SENDERS);
+  return { default: null, others: [] };
+}
+
+/** Where Infobip posts a message's reports when INFOBIP_NOTIFY_SECRET is set; its path is the credential. */
+export function infobipNotifyUrl(config: Config): string | undefined {
+  return config.INFOBIP_NOTIFY_SECRET
+    ? `${publicBaseUrl(config)}/webhooks/infobip/notify/${config.INFOBIP_NOTIFY_SECRET}`
+    : undefined;
 }

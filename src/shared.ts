@@ -17,6 +17,15 @@ export const sendTaskQueue = (mainTaskQueue: string, provider: ProviderName): st
   `${mainTaskQueue}-sends-${provider}`;
 
 /**
+ * The send queue of one sender number: the provider's queue itself for the default sender (null),
+ * `<queue>-<sender>` for another. One queue per sender, because the provider limits each number's
+ * throughput (Meta: 80 messages/s per phone number), and the worker that polls a sender's queue
+ * sends from that number.
+ */
+export const senderSendQueue = (providerSendQueue: string, sender: string | null | undefined): string =>
+  sender ? `${providerSendQueue}-${sender}` : providerSendQueue;
+
+/**
  * Why a workflow's run failed, for its run row: an activity's own error rather than Temporal's
  * "Activity task failed" wrapper. Workflow code cannot load the redacting helpers of
  * src/logging/redact.ts; the activities' messages are already ours.

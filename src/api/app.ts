@@ -10,6 +10,7 @@ import { infobipSyncRouter } from '../infobip-sync/routes';
 import { leadsRouter } from '../leads/routes';
 import { messagesRouter } from '../messages/routes';
 import { settingsRouter } from '../settings/routes';
+import { templateSubmissionRouter } from '../templates/submission-routes';
 import { templateSyncRouter } from '../templates/sync-routes';
 import { templatesRouter } from '../templates/routes';
 import { infobipWebhooks } from '../webhooks/infobip-routes';
@@ -96,6 +97,8 @@ function mountedRoutes(
     { prefix: '/settings', routes: settingsRouter(context) },
     { prefix: '/leads', routes: leadsRouter(context) },
     { prefix: '/sequences', routes: sequencesRouter(context) },
+    // Submissions and syncs first: the CRUD router's `GET /:id` would otherwise claim them.
+    { prefix: '/templates/submissions', routes: templateSubmissionRouter(context) },
     { prefix: '/templates', routes: templateSyncRouter(context) },
     { prefix: '/templates', routes: templatesRouter(context) },
     { prefix: '/assignments', routes: assignmentsRouter(context) },

@@ -8,6 +8,8 @@ import type { CountryCode } from 'libphonenumber-js';
 import { ctaKeyringReader } from '../cta/signing-keys';
 import type { CtaKeyring } from '../cta/tokens';
 import type { Db } from '../db/client';
+import type { ProviderName } from '../shared';
+import type { DeploymentSenders } from '../messages/senders';
 import type { InfobipSyncOptions } from '../infobip-sync/contract';
 import type { LiveLogLimits } from '../messages/routes';
 import { interaktWebhookSecretReader } from '../settings/provider-settings';
@@ -23,6 +25,10 @@ export interface ApiOptions {
   taskQueue: string;
   sendTaskQueue: string;
   defaultCountry: CountryCode;
+  /** The deployment's sending provider (MESSAGING_PROVIDER): whose templates a sync reads. Default interakt. */
+  messagingProvider?: ProviderName;
+  /** The sender numbers a sequence or CTA flow may name (config.ts deploymentSenders); default none. */
+  senders?: DeploymentSenders;
   /** The Interakt webhook secret from the environment, in force while settings hold none. */
   interaktWebhookSecret?: string | undefined;
   /** Reads the current Interakt webhook secret; by default settings (when secrets can be read), else the environment's. */
@@ -33,6 +39,8 @@ export interface ApiOptions {
   /** Infobip: the BASIC credentials its webhook subscription presents. */
   infobipWebhookUsername?: string | undefined;
   infobipWebhookPassword?: string | undefined;
+  /** Infobip: the secret path segment of per-message notify URLs (reports there carry no credentials). */
+  infobipNotifySecret?: string | undefined;
   /** Seals and opens secrets kept in MasterData; without one, secret settings are refused. */
   secretBox?: SecretBox;
   /** The Interakt key from the environment, used while none is stored in settings. */
@@ -70,6 +78,8 @@ export interface ApiContext {
   taskQueue: string;
   sendTaskQueue: string;
   defaultCountry: CountryCode;
+  messagingProvider: ProviderName;
+  senders: DeploymentSenders;
   log: Logger;
   metrics: ApiMetrics;
   secretBox: SecretBox;
@@ -79,7 +89,7 @@ export interface ApiContext {
   /** The Interakt webhook secret now in force (settings, else environment). */
   readInteraktWebhookSecret: () => Promise<string | null | undefined>;
   meta: { appSecret: string | undefined; verifyToken: string | undefined };
-  infobipWebhook: { username: string | undefined; password: string | undefined };
+  infobipWebhook: { username: string | undefined; password: string | undefined; notifySecret: string | undefined };
   webhookPipeline: WebhookPipeline;
   infobipSync: Pick<InfobipSyncOptions, 'safetyMarginMs' | 'initialLookbackMs'>;
   infobipSyncScheduleId: string | undefined;
@@ -100,6 +110,8 @@ export function createApiContext(options: ApiOptions): ApiContext {
     taskQueue: options.taskQueue,
     sendTaskQueue: options.sendTaskQueue,
     defaultCountry: options.defaultCountry,
+    messagingProvider: options.messagingProvider ?? 'interakt',
+    senders: options.senders ?? { default: null, others: [] },
     log,
     metrics: options.metrics ?? createApiMetrics(),
     secretBox,
@@ -111,7 +123,11 @@ export function createApiContext(options: ApiOptions): ApiContext {
         ? interaktWebhookSecretReader(options.db, secretBox, { webhookSecret: fromEnv })
         : async () => fromEnv),
     meta: { appSecret: options.metaAppSecret, verifyToken: options.metaVerifyToken },
-    infobipWebhook: { username: options.infobipWebhookUsername, password: options.infobipWebhookPassword },
+    infobipWebhook: {
+      username: options.infobipWebhookUsername,
+      password: options.infobipWebhookPassword,
+      notifySecret: options.infobipNotifySecret,
+    },
     webhookPipeline: options.webhookPipeline ?? createWebhookPipeline(options.db, { log }),
     infobipSync: options.infobipSync ?? {},
     infobipSyncScheduleId: options.infobipSyncScheduleId,

@@ -1,7 +1,7 @@
 /** Entry point: `npm run api`. Serves the admin API, provider webhooks, health and metrics. */
 import { Client, Connection } from '@temporalio/client';
 import type { CountryCode } from 'libphonenumber-js';
-import { loadConfig } from '../config';
+import { deploymentSenders, loadConfig } from '../config';
 import { openDb } from '../db/client';
 import { createLogger, createProcessLogger } from '../logging/logger';
 import { createApiMetrics } from '../metrics';
@@ -31,6 +31,9 @@ async function main(): Promise<void> {
     metaVerifyToken: config.META_WEBHOOK_VERIFY_TOKEN,
     infobipWebhookUsername: config.INFOBIP_WEBHOOK_USERNAME,
     infobipWebhookPassword: config.INFOBIP_WEBHOOK_PASSWORD,
+    infobipNotifySecret: config.INFOBIP_NOTIFY_SECRET,
+    messagingProvider: config.MESSAGING_PROVIDER,
+    senders: deploymentSenders(config),
     infobipSync: {
       safetyMarginMs: config.INFOBIP_SYNC_SAFETY_MARGIN_MS,
       initialLookbackMs: config.INFOBIP_SYNC_INITIAL_LOOKBACK_MS,

@@ -32,6 +32,7 @@ import {
   CtaRunPageResponse,
   CtaStartResponse,
 } from './schemas';
+import { storedSender } from '../messages/senders';
 
 const DEFAULT_ANALYTICS_DAYS = 30;
 
@@ -69,6 +70,7 @@ export function ctaRouter(deps: ApiContext): ApiRouter {
       try {
         const flow = await createCtaFlow(deps.db, {
           ...body,
+          sender: storedSender(deps.senders, body.sender),
           bodyVariables,
           brochureUrl: body.brochureUrl ?? null,
           brochureFileName: body.brochureFileName ?? null,

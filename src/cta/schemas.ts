@@ -10,6 +10,7 @@ import {
   singleLine,
   TemplateName,
   Timestamp,
+  matching,
 } from '../api/schemas';
 import { VariableSourceResponse, VariableSourceSchema } from '../drips/schemas';
 import { ctaFlowRuns, ctaFlows } from '../db/schema/sqlite';
@@ -40,6 +41,8 @@ export const CreateCtaFlowBody = z
     followUpCallAfterSeconds: seconds(30 * DAY).default(4 * 3600),
     /** Calls to this number (any format; stored as E.164) start this flow. */
     ivrNumber: singleLine(64).min(3).optional(),
+    /** The sender number (Meta phone number id, Infobip sender) its messages go from; default: the deployment's. */
+    sender: matching(32, /^\+?\d{1,30}$/, 'must be a phone number id or a sender number, digits').optional(),
   })
   .strict()
   .refine((flow) => flow.interestedButtonIndex !== flow.notInterestedButtonIndex, {

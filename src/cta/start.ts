@@ -2,7 +2,7 @@ import { type Client } from '@temporalio/client';
 import type { Db } from '../db/client';
 import { claimCtaRun, getCtaFlow, getLead, recordCtaRunStartError, type CtaFlow, type CtaRun } from '../db/queries';
 import { ctaWorkflowId, type CtaWorkflowInput } from './contract';
-import { FLOW_KIND, LEAD_ID } from '../shared';
+import { FLOW_KIND, LEAD_ID, senderSendQueue } from '../shared';
 import type { ctaWorkflow } from './workflow';
 import { startClaimedWorkflow, STALE_PENDING_MS } from '../workflow-client';
 
@@ -85,7 +85,8 @@ export function ctaWorkflowInput(
     runId: run.id,
     leadId: run.leadId,
     flowId: flow.id,
-    sendTaskQueue: deps.sendTaskQueue,
+    // The flow's sender decides the queue its sends wait in, and so the number they go from.
+    sendTaskQueue: senderSendQueue(deps.sendTaskQueue, flow.sender),
     reminderAfterSeconds: flow.reminderAfterSeconds,
     closeAfterSeconds: flow.closeAfterSeconds,
   };

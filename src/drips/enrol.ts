@@ -9,7 +9,7 @@ import {
   type Assignment,
   type SequenceWithSteps,
 } from '../db/queries';
-import { DRIP_SEQUENCE_ID, FLOW_KIND, LEAD_ID } from '../shared';
+import { DRIP_SEQUENCE_ID, FLOW_KIND, LEAD_ID, senderSendQueue } from '../shared';
 import { dripWorkflowId, type DripStepSnapshot, type DripWorkflowInput } from './contract';
 import type { dripWorkflow } from './workflow';
 import { startClaimedWorkflow, STALE_PENDING_MS } from '../workflow-client';
@@ -18,6 +18,7 @@ export interface EnrolDeps {
   db: Db;
   temporal: Client;
   taskQueue: string;
+  /** The provider's send queue (the default sender's); a sequence naming another sender uses that sender's. */
   sendTaskQueue: string;
   /** Workflow starts in flight at once; the dev server saturates well below 64. */
   startConcurrency?: number;
@@ -89,6 +90,8 @@ export async function enrolLeads(
   );
   for (const leadId of conflicts) skipped.push({ leadId, reason: 'already_assigned' });
 
+  // The sequence's sender decides the queue its sends wait in, and so the number they go from.
+  const sendQueue = senderSendQueue(deps.sendTaskQueue, sequence.sender);
   const toStart: DripWorkflowInput[] = [
     ...stalled.map((row) => ({
       assignmentId: row.id,
@@ -96,7 +99,7 @@ export async function enrolLeads(
       sequenceId: row.sequenceId,
       sequenceVersion: row.sequenceVersion,
       steps: row.stepsSnapshot,
-      sendTaskQueue: deps.sendTaskQueue,
+      sendTaskQueue: sendQueue,
     })),
     ...created.map(({ id, leadId }) => ({
       assignmentId: id,
@@ -104,7 +107,7 @@ export async function enrolLeads(
       sequenceId: sequence.id,
       sequenceVersion: sequence.version,
       steps,
-      sendTaskQueue: deps.sendTaskQueue,
+      sendTaskQueue: sendQueue,
     })),
   ];
   const started: EnrolResult['started'] = [];

@@ -62,6 +62,8 @@ export const CreateSequenceBody = z
     name: singleLine(200),
     description: multiLine(2000, { min: 0 }).optional(),
     stopOnReply: z.boolean().default(false),
+    /** The sender number (Meta phone number id, Infobip sender) its messages go from; default: the deployment's. */
+    sender: matching(32, /^\+?\d{1,30}$/, 'must be a phone number id or a sender number, digits').optional(),
     steps: z.array(StepSchema).min(1).max(100),
   })
   .strict();
@@ -71,6 +73,10 @@ export const UpdateSequenceBody = z
     name: singleLine(200).optional(),
     description: multiLine(2000, { min: 0 }).optional(),
     stopOnReply: z.boolean().optional(),
+    /** Null goes back to the deployment's default sender. */
+    sender: matching(32, /^\+?\d{1,30}$/, 'must be a phone number id or a sender number, digits')
+      .nullable()
+      .optional(),
     steps: z.array(StepSchema).min(1).max(100).optional(),
   })
   .strict()

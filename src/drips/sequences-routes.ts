@@ -14,6 +14,7 @@ import {
   UpdateSequenceBody,
 } from './schemas';
 import { ApiRouter } from '../api/route';
+import { storedSender } from '../messages/senders';
 
 export function sequencesRouter(deps: ApiContext): ApiRouter {
   const routes = new ApiRouter({ tag: 'Drip sequences', checkResponses: deps.checkResponses });
@@ -29,7 +30,7 @@ export function sequencesRouter(deps: ApiContext): ApiRouter {
     },
     async ({ body }, res) => {
       await assertStepsUsable(deps, body.steps);
-      res.status(201).json(await createSequence(deps.db, body));
+      res.status(201).json(await createSequence(deps.db, { ...body, sender: storedSender(deps.senders, body.sender) }));
     },
   );
 
@@ -66,7 +67,13 @@ export function sequencesRouter(deps: ApiContext): ApiRouter {
       if (!existing) throw notFound('sequence');
       if (existing.archivedAt) throw conflict('sequence_archived', 'an archived sequence cannot be edited');
       if (body.steps) await assertStepsUsable(deps, body.steps);
-      res.json(await updateSequence(deps.db, params.id, body));
+      const { sender, ...rest } = body;
+      res.json(
+        await updateSequence(deps.db, params.id, {
+          ...rest,
+          ...(sender !== undefined && { sender: storedSender(deps.senders, sender) }),
+        }),
+      );
     },
   );
 

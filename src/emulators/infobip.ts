@@ -7,7 +7,10 @@
  *
  * Large data sets cost next to nothing: generated people and logs are derived from their index and
  * a seed when asked for, never stored. The People filter follows OUR convention for the
- * last-contacted custom attribute (see buildPeopleFilter in src/providers/infobip.ts).
+ * last-contacted custom attribute (see buildPeopleFilter in src/providers/infobip.ts), and is
+ * checked as People checks it: a custom attribute the account has (`GET/POST
+ * /people/2/customAttributes`), range operators on number and date attributes only, date values
+ * in People's format.
  *
  * Control surface, in-process (`emulator.state`) and over HTTP (`/__emulator/*`): request counts
  * per endpoint, a fault queue (429, 5xx, malformed records), accepted sends, reports on demand,
@@ -27,6 +30,16 @@ import {
 } from '../providers/infobip';
 import { infobipBasicAuthHeader } from '../providers/infobip-webhook';
 import { isBodyParseError, listenEmulator, postWebhookBody, sleep, type ListeningEmulator } from './emulator-http';
+import {
+  DEFAULT_EMULATOR_TEMPLATES,
+  EmulatorTemplateSchema,
+  countVariables,
+  storeTemplate,
+  templateKey,
+  type EmulatorTemplate,
+  type StoredTemplate,
+} from './interakt-templates';
+import { buttonParameterKind } from '../providers/types';
 
 /** What `npm run emulator -- --provider infobip` accepts as `App <key>` when no INFOBIP_API_KEY is set. */
 export const INFOBIP_EMULATOR_API_KEY = 'emulator-key';
@@ -34,7 +47,8 @@ export const INFOBIP_EMULATOR_SENDER = '447860099299';
 const WEBHOOK_TIMEOUT_MS = 3_000;
 const REQUEST_LOG_LIMIT = 2_000;
 
-export type InfobipEndpoint = 'people' | 'logs' | 'send';
+/** `attributes` is People's custom-attribute API, counted against People's rate limit. */
+export type InfobipEndpoint = 'people' | 'attributes' | 'logs' | 'send' | 'templates';
 
 /** People derived from their index: `count` of them, the same for the same seed. */
 export interface GeneratedPeopleSpec {
@@ -72,6 +86,13 @@ export interface InfobipEmulatorOptions {
   smsLogs?: GeneratedLogsSpec;
   lastContactedAttribute?: string;
   lastChannelAttribute?: string;
+  /**
+   * The account's People custom attributes (`GET /people/2/customAttributes/{name}`). Default: the
+   * last-contacted attribute as DATE_TIME and the channel attribute as STRING, as the README tells
+   * an admin to create them. Give the last-contacted one as STRING to stand for an account set up
+   * the old way: People then refuses a window filter on it.
+   */
+  customAttributes?: InfobipCustomAttributeSpec[];
   /** Enforced limits; null switches one off. Defaults: 5 People requests/s, 120 log requests/min. */
   rateLimits?: { peoplePerSecond?: number | null; logsPerMinute?: number | null };
   /**
@@ -79,8 +100,17 @@ export interface InfobipEmulatorOptions {
    * simply gone; `reject` answers 400 naming sentSince. Which the real API does is UNCONFIRMED.
    */
   logsRetention?: 'clamp' | 'reject';
-  /** When set, sends from any other sender are refused. */
+  /** When set, sends from any other sender (than it and `extraSenders`) are refused. */
   whatsappSender?: string;
+  /** The account's other registered senders: each may send, and lists the same templates. */
+  extraSenders?: string[];
+  /**
+   * The sender's registered templates (added to, or replacing by name + language, the defaults the
+   * Interakt and Meta emulators have too). Sends are checked against them: name, language,
+   * approval, placeholders, header, and the buttons Infobip binds by position.
+   */
+  templates?: EmulatorTemplate[];
+  includeDefaultTemplates?: boolean;
   /** The account's report subscription, used when a message has no notifyUrl. */
   webhookUrl?: string;
   /** BASIC credentials presented with every report, as a subscription's security profile does. */
@@ -94,7 +124,23 @@ export interface InfobipEmulatorOptions {
   now?: () => number;
 }
 
-const EndpointSchema = z.enum(['people', 'logs', 'send', 'any']);
+export const PEOPLE_DATA_TYPES = [
+  'STRING',
+  'DECIMAL',
+  'INTEGER',
+  'BOOLEAN',
+  'DATE',
+  'DATE_TIME',
+  'LIST_OF_OBJECTS',
+] as const;
+export type PeopleDataType = (typeof PEOPLE_DATA_TYPES)[number];
+
+export interface InfobipCustomAttributeSpec {
+  name: string;
+  dataType: PeopleDataType;
+}
+
+const EndpointSchema = z.enum(['people', 'attributes', 'logs', 'send', 'templates', 'any']);
 const FaultCommon = {
   /** How many matching requests this fault applies to. Default 1. */
   times: z.number().int().positive().optional(),
@@ -164,7 +210,10 @@ export interface InfobipReportRequest {
 }
 
 export interface InfobipInboundRequest {
-  /** The user's number, digits or E.164. */
+  /**
+   * The user's number, digits or E.164, or a business-scoped user id (e.g. `US.1349120865530274`)
+   * for a user WhatsApp names by username only: then `from` carries the id, as Infobip writes it.
+   */
   from: string;
   text?: string;
   /** A quick-reply tap (`BUTTON`). */
@@ -199,6 +248,11 @@ export interface InfobipEmulatorState {
    */
   contactPerson(id: string | number, contact: { at: Date; channel?: string }): void;
   addSmsLogs(records: unknown[]): void;
+  templates(): StoredTemplate[];
+  /** Registers (or replaces, by name + language) a template of the sender. */
+  upsertTemplate(template: EmulatorTemplate): StoredTemplate;
+  /** Defines (or redefines) a People custom attribute, as an admin would in the web interface. */
+  defineCustomAttribute(attribute: InfobipCustomAttributeSpec): void;
   configure(settings: InfobipEmulatorSettings): void;
   deliverReport(report: InfobipReportRequest): Promise<InfobipWebhookDelivery>;
   deliverSeenReport(messageId: string): Promise<InfobipWebhookDelivery>;
@@ -356,7 +410,8 @@ function generatePerson(
     modifiedAt: peopleTimestamp(contactedAt),
     tags: [],
     customAttributes: {
-      [attributes.lastContacted]: new Date(contactedAt).toISOString(),
+      // A DATE_TIME attribute: People's own format, whole seconds.
+      [attributes.lastContacted]: peopleTimestamp(contactedAt),
       [attributes.lastChannel]: spec.channels[mix(seed, index, 5) % spec.channels.length],
     },
     contactInformation: { phone: [{ number: phone }], email: [] },
@@ -414,6 +469,24 @@ class BadRequest extends Error {
 }
 
 type Predicate = (person: Record<string, unknown>) => boolean;
+
+/** What a filter path holds: a People field's type, a custom attribute's data type, or unknown. */
+export type PeopleFieldType = (path: string) => PeopleDataType | undefined;
+
+/** People's own fields: names are text, the two timestamps date-times. */
+const PERSON_FIELD_TYPES: Readonly<Record<string, PeopleDataType>> = {
+  firstName: 'STRING',
+  lastName: 'STRING',
+  externalId: 'STRING',
+  createdAt: 'DATE_TIME',
+  modifiedAt: 'DATE_TIME',
+};
+
+const RANGE_OPERATORS = new Set(['#gt', '#gte', '#lt', '#lte']);
+const RANGE_TYPES: ReadonlySet<PeopleDataType> = new Set(['DECIMAL', 'INTEGER', 'DATE', 'DATE_TIME']);
+/** People's date-time and date formats (`yyyy-MM-dd'T'HH:mm:ss`, `yyyy-MM-dd`), as filter values are written. */
+const DATE_TIME_VALUE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/;
+const DATE_VALUE = /^\d{4}-\d{2}-\d{2}$/;
 
 const COMPARATORS = new Set([
   '#eq',
@@ -487,29 +560,58 @@ function comparison(operator: string, path: string, expected: unknown): Predicat
   };
 }
 
-/** Accepts `{"#op": {field: value}}` (the documented form), `{field: {"#op": value}}` and `{field: value}`. */
-export function compilePeopleFilter(filter: unknown): Predicate {
+/**
+ * The checks People makes of one comparison: range operators (#gt, #gte, #lt, #lte) only on number
+ * and date attributes (documented; on a text attribute they are refused, where an ISO string in a
+ * text attribute would otherwise be compared letter by letter), a custom attribute the account
+ * has, and a date value in People's format.
+ */
+function checkComparison(operator: string, path: string, expected: unknown, typeOf: PeopleFieldType): void {
+  const custom = /^customAttributes\.(.+)$/.exec(path)?.[1];
+  const type = typeOf(path);
+  if (custom !== undefined && type === undefined)
+    throw new BadRequest(`filter: there is no custom attribute ${custom}`, 'filter');
+  if (RANGE_OPERATORS.has(operator) && (type === undefined || !RANGE_TYPES.has(type))) {
+    throw new BadRequest(
+      `filter: ${operator} is not supported on ${path}${type ? ` (${type})` : ''}; range operators apply to number and date attributes only`,
+      'filter',
+    );
+  }
+  if (type === 'DATE_TIME' && !(typeof expected === 'string' && DATE_TIME_VALUE.test(expected)))
+    throw new BadRequest(`filter: ${path} is a DATE_TIME; compare it with a value like 2024-05-01T09:30:00`, 'filter');
+  if (type === 'DATE' && !(typeof expected === 'string' && DATE_VALUE.test(expected)))
+    throw new BadRequest(`filter: ${path} is a DATE; compare it with a value like 2024-05-01`, 'filter');
+}
+
+/**
+ * Accepts `{"#op": {field: value}}` (the documented form), `{field: {"#op": value}}` and
+ * `{field: value}`; each comparison is checked against the field's type (checkComparison).
+ */
+export function compilePeopleFilter(filter: unknown, typeOf: PeopleFieldType = () => undefined): Predicate {
   if (filter === null || typeof filter !== 'object' || Array.isArray(filter))
     throw new BadRequest('filter must be a JSON object', 'filter');
   const parts: Predicate[] = [];
+  const compare = (operator: string, path: string, expected: unknown): void => {
+    checkComparison(operator, path, expected, typeOf);
+    parts.push(comparison(operator, path, expected));
+  };
   for (const [key, value] of Object.entries(filter as Record<string, unknown>)) {
     if (key === '#and' || key === '#or') {
       if (!Array.isArray(value)) throw new BadRequest(`${key} takes a list of clauses`, 'filter');
-      const clauses = value.map(compilePeopleFilter);
+      const clauses = value.map((clause) => compilePeopleFilter(clause, typeOf));
       parts.push(key === '#and' ? (p) => clauses.every((c) => c(p)) : (p) => clauses.some((c) => c(p)));
     } else if (key.startsWith('#')) {
       if (!COMPARATORS.has(key)) throw new BadRequest(`unknown operator ${key}`, 'filter');
       if (value === null || typeof value !== 'object' || Array.isArray(value))
         throw new BadRequest(`${key} takes {field: value}`, 'filter');
-      for (const [path, expected] of Object.entries(value as Record<string, unknown>))
-        parts.push(comparison(key, path, expected));
+      for (const [path, expected] of Object.entries(value as Record<string, unknown>)) compare(key, path, expected);
     } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       for (const [operator, expected] of Object.entries(value as Record<string, unknown>)) {
         if (!COMPARATORS.has(operator)) throw new BadRequest(`unknown operator ${operator}`, 'filter');
-        parts.push(comparison(operator, key, expected));
+        compare(operator, key, expected);
       }
     } else {
-      parts.push(comparison('#eq', key, value));
+      compare('#eq', key, value);
     }
   }
   return (person) => parts.every((part) => part(person));
@@ -557,14 +659,81 @@ const MALFORMED_LOG = (n: number): unknown[] => [
 class EmulatorNotFound extends Error {}
 class EmulatorConflict extends Error {}
 
+/** Infobip's names for Meta's statuses (§2.4): the first pause is FIRST_PAUSED. */
+const INFOBIP_STATUS: Record<string, string> = { PAUSED: 'FIRST_PAUSED' };
+
+/** One template of `GET /whatsapp/2/senders/{sender}/templates` (§2.4). */
+function infobipTemplateRow(template: StoredTemplate): Record<string, unknown> {
+  const header = template.header;
+  const structure: Record<string, unknown> = {
+    body: {
+      text: template.body,
+      examples: Array.from({ length: countVariables(template.body) }, (_, i) => `example_${i + 1}`),
+    },
+    type: header && header.format !== 'TEXT' ? 'MEDIA' : 'TEXT',
+  };
+  if (header?.format === 'TEXT') structure.header = { format: 'TEXT', text: header.text };
+  else if (header)
+    structure.header = { format: header.format, ...(header.exampleUrl && { example: header.exampleUrl }) };
+  if (template.footer) structure.footer = { text: template.footer };
+  if (template.buttons?.length) {
+    structure.buttons = template.buttons.map((button) =>
+      button.type === 'PHONE_NUMBER'
+        ? { type: button.type, text: button.text, phoneNumber: button.phone_number }
+        : { ...button },
+    );
+  }
+  return {
+    id: template.waTemplateId,
+    businessAccountId: 300000000000001,
+    name: template.name,
+    language: template.language,
+    status: INFOBIP_STATUS[template.approvalStatus] ?? template.approvalStatus,
+    category: template.category,
+    structure,
+    quality: template.quality,
+    createdAt: `${template.createdAt.slice(0, 23)}+0000`,
+    lastUpdatedAt: `${template.modifiedAt.slice(0, 23)}+0000`,
+    platform: null,
+  };
+}
+
+/**
+ * A business-scoped user id: WhatsApp's address for a user known by username, which Infobip
+ * accepts in `to` (≤150) and writes in `from`. Its exact shape is UNCONFIRMED; what matters is
+ * that it is not a phone number (it has a letter or a dot) and has no spaces.
+ */
+const isUserId = (value: string): boolean => /^(?=.*[A-Za-z.])[A-Za-z0-9._-]{3,150}$/.test(value);
+
 export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipEmulator {
   const now = options.now ?? Date.now;
   const createdAt = now();
+  /** The account's senders, as international digits: the template lists and (with whatsappSender) the sends. */
+  const registeredSenders = new Set(
+    [options.whatsappSender ?? INFOBIP_EMULATOR_SENDER, ...(options.extraSenders ?? [])].map((sender) =>
+      sender.replace(/\D/g, ''),
+    ),
+  );
   const attributes = {
     lastContacted: options.lastContactedAttribute ?? DEFAULT_LAST_CONTACTED_ATTRIBUTE,
     lastChannel: options.lastChannelAttribute ?? DEFAULT_LAST_CHANNEL_ATTRIBUTE,
   };
   const peopleSpec = resolvePeopleSpec(options.people, createdAt);
+  const initialAttributes = (): Map<string, { name: string; dataType: PeopleDataType; createdAt: string }> =>
+    new Map(
+      (
+        options.customAttributes ?? [
+          { name: attributes.lastContacted, dataType: 'DATE_TIME' },
+          { name: attributes.lastChannel, dataType: 'STRING' },
+        ]
+      ).map(({ name, dataType }) => [name.toLowerCase(), { name, dataType, createdAt: peopleTimestamp(createdAt) }]),
+    );
+  /** Custom attribute names are case-insensitive in People, as values are looked up (fieldValue). */
+  let customAttributes = initialAttributes();
+  const fieldType: PeopleFieldType = (path) => {
+    const custom = /^customAttributes\.(.+)$/.exec(path)?.[1];
+    return custom === undefined ? PERSON_FIELD_TYPES[path] : customAttributes.get(custom.toLowerCase())?.dataType;
+  };
   const logsAnchor = options.smsLogs?.anchor?.getTime() ?? createdAt;
   const logsSpread = options.smsLogs?.spreadMs ?? 47 * 60 * 60 * 1000;
   const logsCount = options.smsLogs?.count ?? 0;
@@ -584,6 +753,19 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   const delays = options.reportDelaysMs ?? { delivered: 200, seen: 500 };
 
   let settings = structuredClone(initialSettings);
+  const seedTemplates = (): Map<string, StoredTemplate> => {
+    const seeded = new Map<string, StoredTemplate>();
+    const all = [
+      ...(options.includeDefaultTemplates === false ? [] : DEFAULT_EMULATOR_TEMPLATES),
+      ...(options.templates ?? []),
+    ];
+    for (const template of all) {
+      const key = templateKey(template.name, template.language);
+      seeded.set(key, storeTemplate(template, seeded.get(key)));
+    }
+    return seeded;
+  };
+  let templates = seedTemplates();
   let extraPeople: unknown[] = [...(options.people?.records ?? [])];
   /** Generated people changed since (re-contacted): their ref's record instead of the derived one. */
   let changedPeople = new Map<number, Record<string, unknown>>();
@@ -591,7 +773,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   let dataVersion = 0;
   let faults: Array<{ fault: InfobipEmulatorFault; remaining: number }> = [];
   let requestLog: InfobipRecordedRequest[] = [];
-  let counts = { people: 0, logs: 0, send: 0, other: 0 };
+  let counts = { people: 0, attributes: 0, logs: 0, send: 0, templates: 0, other: 0 };
   let messages = new Map<string, InfobipAcceptedMessage>();
   let deliveries: InfobipWebhookDelivery[] = [];
   let windows: Record<'people' | 'logs', number[]> = { people: [], logs: [] };
@@ -623,25 +805,24 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   // ------------------------------------------------------------------------------------------
   // Reports
 
+  /**
+   * Posts a report. The subscription's security profile (its BASIC credentials) goes only with the
+   * subscription's own URL; a message's notifyUrl gets the report bare, as Infobip sends it, so an
+   * endpoint that checks those credentials refuses it (§2.3). Credentials written into a notifyUrl
+   * are not sent either (whether Infobip would use them is UNCONFIRMED; we do not rely on it).
+   */
   async function post(
-    url: string,
+    destination: ReportDestination,
     payload: unknown,
     kind: InfobipReportKind,
     messageIds: string[],
   ): Promise<InfobipWebhookDelivery> {
-    let target = url;
+    const parsed = new URL(destination.url);
+    parsed.username = '';
+    parsed.password = '';
+    const target = parsed.toString();
     const headers: Record<string, string> = { 'User-Agent': 'Infobip-Emulator/1.0' };
-    // fetch refuses credentials in a URL; a notifyUrl carrying them becomes a Basic header.
-    const parsed = new URL(url);
-    if (parsed.username) {
-      headers.Authorization = infobipBasicAuthHeader(
-        decodeURIComponent(parsed.username),
-        decodeURIComponent(parsed.password),
-      );
-      parsed.username = '';
-      parsed.password = '';
-      target = parsed.toString();
-    } else if (settings.webhookAuth) {
+    if (destination.subscription && settings.webhookAuth) {
       headers.Authorization = infobipBasicAuthHeader(settings.webhookAuth.username, settings.webhookAuth.password);
     }
     const rawBody = JSON.stringify(payload);
@@ -660,11 +841,17 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     return structuredClone(delivery);
   }
 
-  function reportUrl(message: InfobipAcceptedMessage | undefined): string {
+  interface ReportDestination {
+    url: string;
+    /** The account's subscription (which carries its security profile), not a message's notifyUrl. */
+    subscription: boolean;
+  }
+
+  function reportUrl(message: InfobipAcceptedMessage | undefined): ReportDestination {
     const notifyUrl = message && typeof message.message.notifyUrl === 'string' ? message.message.notifyUrl : undefined;
-    const url = notifyUrl ?? settings.webhookUrl;
-    if (!url) throw new EmulatorConflict('No notifyUrl on the message and no webhook URL configured');
-    return url;
+    if (notifyUrl) return { url: notifyUrl, subscription: false };
+    if (!settings.webhookUrl) throw new EmulatorConflict('No notifyUrl on the message and no webhook URL configured');
+    return { url: settings.webhookUrl, subscription: true };
   }
 
   const STATUS_DEFAULTS: Record<
@@ -716,7 +903,9 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
             permanent: report.permanent ?? true,
           }
         : { groupId: 0, groupName: 'OK', id: 0, name: 'NO_ERROR', description: 'No Error', permanent: false },
-      contact: { name: 'Emulated User', phoneNumber: message.message.to },
+      contact: isUserId(String(message.message.to))
+        ? { name: 'Emulated User', userId: message.message.to }
+        : { name: 'Emulated User', phoneNumber: message.message.to },
     };
     if (typeof message.message.callbackData === 'string') result.callbackData = message.message.callbackData;
     message.lastReport = String((result.status as { name: string }).name);
@@ -738,8 +927,9 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   }
 
   async function deliverInboundMessage(inbound: InfobipInboundRequest): Promise<InfobipWebhookDelivery> {
-    const from = inbound.from.replace(/\D/g, '');
-    if (from === '') throw new EmulatorConflict('from must be a phone number');
+    // A user id travels as it is; a number as international digits.
+    const from = isUserId(inbound.from.trim()) ? inbound.from.trim() : inbound.from.replace(/\D/g, '');
+    if (from === '') throw new EmulatorConflict('from must be a phone number or a business-scoped user id');
     if (!settings.webhookUrl) throw new EmulatorConflict('No webhook URL configured');
     const messageId = randomUUID();
     const message: Record<string, unknown> =
@@ -766,7 +956,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       messageCount: 1,
       pendingMessageCount: 0,
     };
-    return post(settings.webhookUrl, payload, 'inbound', [messageId]);
+    return post({ url: settings.webhookUrl, subscription: true }, payload, 'inbound', [messageId]);
   }
 
   async function runAutoReports(messageId: string, acceptedAtMs: number): Promise<void> {
@@ -805,7 +995,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
         person.customAttributes !== null && typeof person.customAttributes === 'object'
           ? (person.customAttributes as Record<string, unknown>)
           : {};
-      custom[attributes.lastContacted] = contact.at.toISOString();
+      custom[attributes.lastContacted] = peopleTimestamp(contact.at.getTime());
       if (contact.channel) custom[attributes.lastChannel] = contact.channel.toUpperCase();
       person.customAttributes = custom;
       person.modifiedAt = peopleTimestamp(now());
@@ -815,6 +1005,17 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     },
     addSmsLogs(records) {
       extraLogs.push(...structuredClone(records));
+    },
+    templates: () => structuredClone([...templates.values()]),
+    upsertTemplate(template) {
+      const key = templateKey(template.name, template.language);
+      const stored = storeTemplate(template, templates.get(key));
+      templates.set(key, stored);
+      return structuredClone(stored);
+    },
+    defineCustomAttribute({ name, dataType }) {
+      customAttributes.set(name.toLowerCase(), { name, dataType, createdAt: peopleTimestamp(now()) });
+      matchCache.clear();
     },
     configure(update) {
       settings = {
@@ -832,10 +1033,13 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       extraPeople = [...(options.people?.records ?? [])];
       changedPeople = new Map();
       extraLogs = [...(options.smsLogs?.records ?? [])];
+      customAttributes = initialAttributes();
+      templates = seedTemplates();
+      matchCache.clear();
       dataVersion += 1;
       faults = [];
       requestLog = [];
-      counts = { people: 0, logs: 0, send: 0, other: 0 };
+      counts = { people: 0, attributes: 0, logs: 0, send: 0, templates: 0, other: 0 };
       messages = new Map();
       deliveries = [];
       windows = { people: [], logs: [] };
@@ -850,7 +1054,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   function takeFault(endpoint: InfobipEndpoint): InfobipEmulatorFault | undefined {
     const index = faults.findIndex(({ fault }) => {
       if (fault.endpoint && fault.endpoint !== 'any' && fault.endpoint !== endpoint) return false;
-      return !(fault.kind === 'malformed' && endpoint === 'send');
+      return !(fault.kind === 'malformed' && !(endpoint === 'people' || endpoint === 'logs'));
     });
     if (index < 0) return undefined;
     const entry = faults[index]!;
@@ -908,7 +1112,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
       return null;
     }
     if (endpoint !== 'send') {
-      const waitMs = overLimit(endpoint);
+      const waitMs = endpoint === 'templates' ? undefined : overLimit(endpoint === 'attributes' ? 'people' : endpoint);
       if (waitMs !== undefined) {
         tooManyRequests(res, Math.max(1, Math.ceil(waitMs / 1000)), 'E429');
         return null;
@@ -959,7 +1163,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     const { rest, createdFrom } = splitCreatedFrom(filter);
     const refs = matchingPeopleCached(rest === undefined ? undefined : JSON.stringify(rest), orderBy);
     if (createdFrom === undefined) return refs;
-    const from = compilePeopleFilter({ '#gte': { createdAt: createdFrom } });
+    const from = compilePeopleFilter({ '#gte': { createdAt: createdFrom } }, fieldType);
     const included = (ref: number): boolean => {
       const person = personAt(ref);
       return person !== null && typeof person === 'object' && from(person as Record<string, unknown>);
@@ -982,7 +1186,7 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     if (cached && cached.version === dataVersion) return cached.refs;
 
     let predicate: Predicate = () => true;
-    if (filterText) predicate = compilePeopleFilter(JSON.parse(filterText));
+    if (filterText) predicate = compilePeopleFilter(JSON.parse(filterText), fieldType);
     let order: { field: string; direction: 1 | -1 } | undefined;
     if (orderBy) {
       const [field = '', direction = 'asc'] = orderBy.split(':');
@@ -1138,10 +1342,9 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     const message = (raw ?? {}) as Record<string, unknown>;
     if (typeof message.from !== 'string' || !/^\d{1,24}$/.test(message.from))
       at('from', 'must be the registered sender, digits only');
-    else if (options.whatsappSender && message.from !== options.whatsappSender.replace(/\D/g, ''))
-      at('from', 'is not a registered sender');
-    if (typeof message.to !== 'string' || !/^\d{6,15}$/.test(message.to))
-      at('to', 'must be a number in international format, digits only');
+    else if (options.whatsappSender && !registeredSenders.has(message.from)) at('from', 'is not a registered sender');
+    if (typeof message.to !== 'string' || !(/^\d{6,15}$/.test(message.to) || isUserId(message.to)))
+      at('to', 'must be a number in international format, digits only, or a business-scoped user id');
     if (message.messageId !== undefined && (typeof message.messageId !== 'string' || message.messageId.length > 200))
       at('messageId', 'size must be between 0 and 200');
     if (
@@ -1213,7 +1416,74 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
         }
       }
     }
+    if (Object.keys(problems).length === 0) checkAgainstTemplate(content, data, at);
     return problems;
+  }
+
+  /**
+   * The message against the sender's registered template: it exists in that language and is
+   * approved, the placeholders and header fit it, and `buttons` lists exactly the buttons that take
+   * a parameter (quick reply, dynamic URL, copy code, flow), in template order (§2.2: Infobip binds
+   * them by position). That Infobip refuses an unknown or unapproved template at request time,
+   * rather than in a report, is UNCONFIRMED.
+   */
+  function checkAgainstTemplate(
+    content: Record<string, unknown>,
+    data: Record<string, unknown>,
+    at: (field: string, problem: string) => void,
+  ): void {
+    const name = String(content.templateName);
+    const language = String(content.language);
+    const template = templates.get(templateKey(name, language));
+    if (!template) {
+      at('content.templateName', `no template ${name} in language ${language} is registered for this sender`);
+      return;
+    }
+    if (template.approvalStatus !== 'APPROVED') {
+      at('content.templateName', `template ${name} (${language}) is ${template.approvalStatus}, not APPROVED`);
+      return;
+    }
+    const placeholders = ((data.body ?? {}) as { placeholders?: unknown[] }).placeholders ?? [];
+    const expected = countVariables(template.body);
+    if (placeholders.length !== expected)
+      at(
+        'content.templateData.body.placeholders',
+        `the template's body has ${expected} placeholders; ${placeholders.length} given`,
+      );
+
+    const header = data.header as { type?: unknown } | undefined;
+    const registered = template.header;
+    const wanted = !registered
+      ? null
+      : registered.format === 'TEXT'
+        ? countVariables(registered.text) > 0
+          ? 'TEXT'
+          : null
+        : registered.format;
+    if ((header?.type ?? null) !== wanted) {
+      at(
+        'content.templateData.header',
+        wanted
+          ? `the template has a ${wanted} header, which needs a value`
+          : 'the template has no header that takes a value',
+      );
+    }
+
+    const expectedButtons = (template.buttons ?? [])
+      .map((button) =>
+        buttonParameterKind({ type: button.type, text: button.text, ...('url' in button && { url: button.url }) }),
+      )
+      .filter((kind) => kind !== 'none')
+      .map((kind) => ({ quick_reply: 'QUICK_REPLY', dynamic_url: 'URL', copy_code: 'COPY_CODE', flow: 'FLOW' })[kind]);
+    const sent = Array.isArray(data.buttons)
+      ? data.buttons.map((button) => String((button as { type?: unknown }).type))
+      : [];
+    if (sent.join() !== expectedButtons.join()) {
+      at(
+        'content.templateData.buttons',
+        `must list every button that takes a parameter, in template order: [${expectedButtons.join(', ')}]; got [${sent.join(', ')}]`,
+      );
+    }
   }
 
   function handleSend(req: Request, res: Response): void {
@@ -1354,6 +1624,19 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     });
     res.json({ contacted: req.params.id });
   });
+  control.get('/templates', (_req, res) => {
+    res.json({ templates: state.templates() });
+  });
+  control.post('/templates', (req, res) => {
+    res.json({ template: state.upsertTemplate(EmulatorTemplateSchema.parse(req.body)) });
+  });
+  control.post('/custom-attributes', (req, res) => {
+    const attribute = z
+      .object({ name: z.string().min(1).max(256), dataType: z.enum(PEOPLE_DATA_TYPES) })
+      .parse(req.body);
+    state.defineCustomAttribute(attribute);
+    res.status(201).json({ attribute });
+  });
   control.post('/sms-logs', (req, res) => {
     const { records } = z.object({ records: z.array(z.unknown()) }).parse(req.body);
     state.addSmsLogs(records);
@@ -1387,7 +1670,53 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
   });
   app.use('/__emulator', control);
 
+  app.get('/people/2/customAttributes/:name', (req, res) => {
+    if (!admit('attributes', req, res)) return;
+    const attribute = customAttributes.get(req.params.name.toLowerCase());
+    if (!attribute) {
+      res.status(404).json(serviceException('NOT_FOUND', `Custom attribute ${req.params.name} not found`));
+      return;
+    }
+    res.json({
+      createdAt: attribute.createdAt,
+      modifiedAt: attribute.createdAt,
+      name: attribute.name,
+      dataType: attribute.dataType,
+    });
+  });
+  app.post('/people/2/customAttributes', (req, res) => {
+    if (!admit('attributes', req, res)) return;
+    const body = (req.body ?? {}) as { name?: unknown; dataType?: unknown };
+    const problems: Record<string, string[]> = {};
+    if (typeof body.name !== 'string' || body.name === '' || body.name.length > 256 || /[{}[\].]/.test(body.name))
+      problems.name = ['must be 1 to 256 characters without {}[].'];
+    if (!PEOPLE_DATA_TYPES.includes(body.dataType as PeopleDataType))
+      problems.dataType = [`must be one of ${PEOPLE_DATA_TYPES.join(', ')}`];
+    if (Object.keys(problems).length > 0) {
+      res.status(400).json(serviceException('BAD_REQUEST', 'Bad request', problems));
+      return;
+    }
+    const name = body.name as string;
+    if (customAttributes.has(name.toLowerCase())) {
+      res
+        .status(400)
+        .json(serviceException('BAD_REQUEST', `Custom attribute ${name} already exists`, { name: ['already exists'] }));
+      return;
+    }
+    const attribute = { name, dataType: body.dataType as PeopleDataType, createdAt: peopleTimestamp(now()) };
+    customAttributes.set(name.toLowerCase(), attribute);
+    matchCache.clear();
+    res.json({ createdAt: attribute.createdAt, modifiedAt: attribute.createdAt, name, dataType: attribute.dataType });
+  });
   app.get('/people/2/persons', handlePeople);
+  app.get('/whatsapp/2/senders/:sender/templates', (req, res) => {
+    if (!admit('templates', req, res)) return;
+    if (!registeredSenders.has(req.params.sender)) {
+      res.status(404).json(serviceException('NOT_FOUND', `Sender ${req.params.sender} is not registered`));
+      return;
+    }
+    res.json({ templates: [...templates.values()].map((template) => infobipTemplateRow(template)) });
+  });
   app.get('/sms/3/logs', handleLogs);
   app.post('/whatsapp/1/message/template', handleSend);
   app.use((req, res) => {
@@ -1420,11 +1749,15 @@ export function createInfobipEmulator(options: InfobipEmulatorOptions): InfobipE
     const endpoint: InfobipRecordedRequest['endpoint'] =
       req.method === 'GET' && req.path === '/people/2/persons'
         ? 'people'
-        : req.method === 'GET' && req.path === '/sms/3/logs'
-          ? 'logs'
-          : req.method === 'POST' && req.path === '/whatsapp/1/message/template'
-            ? 'send'
-            : 'other';
+        : req.path.startsWith('/people/2/customAttributes')
+          ? 'attributes'
+          : req.method === 'GET' && req.path === '/sms/3/logs'
+            ? 'logs'
+            : req.method === 'POST' && req.path === '/whatsapp/1/message/template'
+              ? 'send'
+              : req.method === 'GET' && /^\/whatsapp\/2\/senders\/[^/]+\/templates$/.test(req.path)
+                ? 'templates'
+                : 'other';
     counts[endpoint] += 1;
     const entry: InfobipRecordedRequest = {
       seq: ++requestSeq,

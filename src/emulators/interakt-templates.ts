@@ -21,11 +21,17 @@ export const EmulatorTemplateSchema = z.object({
   name: z.string().min(1),
   language: z.string().min(1),
   category: z.enum(['UTILITY', 'MARKETING', 'AUTHENTICATION']).default('UTILITY'),
-  approvalStatus: z.enum(['APPROVED', 'PENDING', 'REJECTED', 'PAUSED', 'DISABLED']).default('APPROVED'),
+  approvalStatus: z
+    .enum(['APPROVED', 'PENDING', 'REJECTED', 'PAUSED', 'DISABLED', 'IN_APPEAL', 'FLAGGED', 'PENDING_DELETION'])
+    .default('APPROVED'),
   header: HeaderSchema.optional(),
   body: z.string().min(1),
   footer: z.string().optional(),
   buttons: z.array(ButtonSchema).optional(),
+  /** The provider's quality rating (Meta's GREEN / YELLOW / RED / UNKNOWN). */
+  quality: z.enum(['GREEN', 'YELLOW', 'RED', 'UNKNOWN']).default('UNKNOWN'),
+  /** Why review refused it (Meta's reason codes, e.g. INVALID_FORMAT), for a REJECTED template. */
+  rejectionReason: z.string().optional(),
   /**
    * Fields of the template-list row replaced verbatim: how tests serve what real Interakt
    * sometimes does (double-encoded or broken `buttons`, an old category, a missing field).

@@ -20,6 +20,7 @@ import {
   type ListeningEmulator,
 } from './emulator-http';
 export type { ListeningEmulator } from './emulator-http';
+import { INTERAKT_TEMPLATE_STATUSES } from '../providers/interakt-templates';
 import {
   INTERAKT_CALLBACK_DATA_MAX,
   INTERAKT_SIGNATURE_HEADER,
@@ -660,12 +661,20 @@ export function createInteraktEmulator(options: InteraktEmulatorOptions): Intera
       res.status(400).json({ result: false, message: `${CORRECT_THE_FOLLOWING}offset must be a non-negative integer` });
       return;
     }
-    const approval = typeof req.query.approval_status === 'string' ? req.query.approval_status.toUpperCase() : 'ALL';
+    // Without approval_status Interakt lists approved templates only, and `all` is no status: a
+    // client that wants every template asks for each status (UNCONFIRMED exactly how the real API
+    // words the refusal).
+    const approval = typeof req.query.approval_status === 'string' ? req.query.approval_status : 'APPROVED';
+    if (!(INTERAKT_TEMPLATE_STATUSES as readonly string[]).includes(approval)) {
+      res.status(400).json({
+        result: false,
+        message: `${CORRECT_THE_FOLLOWING}approval_status must be one of ${INTERAKT_TEMPLATE_STATUSES.join(', ')}`,
+      });
+      return;
+    }
     const language = typeof req.query.language === 'string' ? req.query.language : 'all';
     const matching = [...templates.values()].filter(
-      (template) =>
-        (approval === 'ALL' || template.approvalStatus === approval) &&
-        (language === 'all' || template.language === language),
+      (template) => template.approvalStatus === approval && (language === 'all' || template.language === language),
     );
     const page = matching.slice(offset, offset + pageSize);
     res.json({

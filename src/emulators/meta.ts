@@ -33,10 +33,19 @@ import {
   type EmulatorTemplate,
   type StoredTemplate,
 } from './interakt-templates';
+import {
+  CreateTemplateSchema,
+  definitionProblem,
+  metaTemplateRow,
+  templateFromDefinition,
+  webhookLanguage,
+} from './meta-templates';
 
 export { DEFAULT_EMULATOR_TEMPLATES, type EmulatorTemplate } from './interakt-templates';
 
 export const META_EMULATOR_PHONE_NUMBER_ID = '100000000000001';
+/** The emulator's WhatsApp Business Account, whose `message_templates` it serves. */
+export const META_EMULATOR_WABA_ID = '200000000000001';
 /** What `npm run emulator -- --provider meta` accepts as the Bearer token. */
 export const META_EMULATOR_ACCESS_TOKEN = 'emulator-token';
 /** Meta's own webhook timeout is not documented; the emulator is as impatient as Interakt's. */
@@ -51,6 +60,8 @@ export interface MetaEmulatorOptions {
   accessToken: string;
   /** Default `100000000000001`; sends to any other id are refused as Graph refuses them. */
   phoneNumberId?: string;
+  /** The WABA's other phone numbers (ids), which may send too; each message's webhooks name its own. */
+  extraPhoneNumberIds?: string[];
   displayPhoneNumber?: string;
   wabaId?: string;
   /** Signs webhooks; without it they go out unsigned (and a real receiver refuses them). */
@@ -123,6 +134,8 @@ export interface MetaAcceptedMessage {
   components: unknown[];
   /** The last status a webhook was posted for. */
   status: 'accepted' | MetaStatus;
+  /** The business number (phone number id) it was sent from: the path it was posted to. */
+  phoneNumberId: string;
 }
 
 export interface MetaRecordedRequest {
@@ -142,7 +155,28 @@ export interface MetaRecordedRequest {
 }
 
 export type MetaWebhookDeliveryEvent =
-  { kind: 'status'; messageId: string; status: MetaStatus } | { kind: 'inbound'; messageId: string; from: string };
+  | { kind: 'status'; messageId: string; status: MetaStatus }
+  | { kind: 'inbound'; messageId: string; from: string }
+  | { kind: 'error'; code: number }
+  | { kind: 'template_status'; templateId: string; event: string }
+  | { kind: 'template_quality'; templateId: string; score: string };
+
+/** A review outcome or status change of a template (`message_template_status_update`). */
+export interface MetaTemplateReview {
+  /** APPROVED, REJECTED, PAUSED, DISABLED, FLAGGED, IN_APPEAL, REINSTATED, PENDING_DELETION, … */
+  event: string;
+  /** Rejection reason (INVALID_FORMAT, PROMOTIONAL, …); `NONE` otherwise. */
+  reason?: string;
+}
+
+export type MetaTemplateQuality = 'GREEN' | 'YELLOW' | 'RED' | 'UNKNOWN';
+
+/** An error Meta raises for the number rather than for one message (`value.errors`). */
+export interface MetaAccountError {
+  code: number;
+  title?: string;
+  details?: string;
+}
 
 export interface MetaWebhookDelivery {
   seq: number;
@@ -195,6 +229,15 @@ export interface MetaEmulatorState {
   pendingFaults(): MetaEmulatorFault[];
   injectFault(fault: MetaEmulatorFault): void;
   upsertTemplate(template: EmulatorTemplate): StoredTemplate;
+  /** Deletes a template, as deleting it in WhatsApp Manager would; false when there was none. */
+  removeTemplate(name: string, language: string): boolean;
+  /**
+   * Reviews a template (or changes its status), as Meta does, and posts the
+   * `message_template_status_update` webhook: APPROVED makes it sendable, PAUSED and DISABLED stop it.
+   */
+  reviewTemplate(name: string, language: string, review: MetaTemplateReview): Promise<MetaWebhookDelivery>;
+  /** Changes a template's quality rating and posts the `message_template_quality_update` webhook. */
+  rateTemplate(name: string, language: string, score: MetaTemplateQuality): Promise<MetaWebhookDelivery>;
   configureWebhooks(settings: MetaWebhookSettings): void;
   /** Posts one status now, whatever was posted before: duplicates and out-of-order on purpose. */
   deliverWebhook(
@@ -206,6 +249,8 @@ export interface MetaEmulatorState {
   deliverStatusBatch(updates: MetaStatusUpdate[]): Promise<MetaWebhookDelivery>;
   /** Posts an inbound message from a user, as Meta does when a lead replies. */
   deliverInboundMessage(message: MetaInboundMessage): Promise<MetaWebhookDelivery>;
+  /** Posts errors about the number itself (`value.errors`), not tied to any message. */
+  deliverAccountErrors(errors: MetaAccountError[]): Promise<MetaWebhookDelivery>;
   /** Back to the state right after creation: records, faults, templates, settings; pending webhooks dropped. */
   reset(): void;
 }
@@ -288,6 +333,7 @@ const ParameterSchema = z.looseObject({
   type: z.string(),
   text: z.string().optional(),
   payload: z.string().optional(),
+  coupon_code: z.string().optional(),
   image: z.object({ link: z.string() }).optional(),
   video: z.object({ link: z.string() }).optional(),
   document: z.object({ link: z.string(), filename: z.string().optional() }).optional(),
@@ -348,8 +394,9 @@ const SettingsSchema = z.object({
 
 export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
   const phoneNumberId = options.phoneNumberId ?? META_EMULATOR_PHONE_NUMBER_ID;
+  const phoneNumberIds = new Set([phoneNumberId, ...(options.extraPhoneNumberIds ?? [])]);
   const displayPhoneNumber = options.displayPhoneNumber ?? '15550001234';
-  const wabaId = options.wabaId ?? '200000000000001';
+  const wabaId = options.wabaId ?? META_EMULATOR_WABA_ID;
   const batchWindowMs = options.batchWindowMs ?? 50;
   const initialSettings = {
     webhookUrl: options.webhookUrl,
@@ -416,6 +463,10 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
     deliverWebhook: (messageId, status, extra = {}) => deliverStatusBatch([{ ...extra, messageId, status }]),
     deliverStatusBatch,
     deliverInboundMessage,
+    deliverAccountErrors,
+    reviewTemplate,
+    rateTemplate,
+    removeTemplate: (name, language) => templates.delete(templateKey(name, language)),
     reset() {
       stopPendingWork();
       settings = { ...initialSettings };
@@ -430,22 +481,21 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
   // ------------------------------------------------------------------------------------------
   // Webhooks
 
-  function notification(value: Record<string, unknown>): Record<string, unknown> {
+  /** One `messages` change per business number: its metadata names the number (phone number id). */
+  function notification(...values: Array<{ phone?: string; value: Record<string, unknown> }>): Record<string, unknown> {
     return {
       object: 'whatsapp_business_account',
       entry: [
         {
           id: wabaId,
-          changes: [
-            {
-              field: 'messages',
-              value: {
-                messaging_product: 'whatsapp',
-                metadata: { display_phone_number: displayPhoneNumber, phone_number_id: phoneNumberId },
-                ...value,
-              },
+          changes: values.map(({ phone, value }) => ({
+            field: 'messages',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: displayPhoneNumber, phone_number_id: phone ?? phoneNumberId },
+              ...value,
             },
-          ],
+          })),
         },
       ],
     };
@@ -487,12 +537,16 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
       return { update, message };
     });
     const timestamp = String(Math.floor(Date.now() / 1000));
-    const statuses = resolved.map(({ update, message }) => {
+    // Statuses of messages from different numbers come as one change per number.
+    const byPhone = new Map<string, Record<string, unknown>[]>();
+    for (const { update, message } of resolved) {
       message.status = update.status;
-      return statusObject(update, message, timestamp);
-    });
+      const list = byPhone.get(message.phoneNumberId) ?? [];
+      list.push(statusObject(update, message, timestamp));
+      byPhone.set(message.phoneNumberId, list);
+    }
     return post(
-      notification({ statuses }),
+      notification(...[...byPhone].map(([phone, statuses]) => ({ phone, value: { statuses } }))),
       resolved.map(({ update }) => ({ kind: 'status', messageId: update.messageId, status: update.status })),
     );
   }
@@ -512,10 +566,100 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
     }
     return post(
       notification({
-        contacts: [{ profile: { name: inbound.profileName ?? 'Emulated User' }, wa_id: from }],
-        messages: [message],
+        value: {
+          contacts: [{ profile: { name: inbound.profileName ?? 'Emulated User' }, wa_id: from }],
+          messages: [message],
+        },
       }),
       [{ kind: 'inbound', messageId: id, from }],
+    );
+  }
+
+  async function deliverAccountErrors(errors: MetaAccountError[]): Promise<MetaWebhookDelivery> {
+    if (errors.length === 0) throw new EmulatorConflict('At least one error');
+    return post(
+      notification({
+        value: {
+          errors: errors.map((error) => {
+            const title = error.title ?? GRAPH_ERRORS[error.code]?.title ?? 'Unknown error';
+            return {
+              code: error.code,
+              title,
+              message: title,
+              error_data: { details: error.details ?? title },
+            };
+          }),
+        },
+      }),
+      errors.map((error) => ({ kind: 'error', code: error.code })),
+    );
+  }
+
+  function templateOrThrow(name: string, language: string): StoredTemplate {
+    const template = templates.get(templateKey(name, language));
+    if (!template) throw new EmulatorNotFound(`No template ${name} (${language})`);
+    return template;
+  }
+
+  /** A WhatsApp Business Account change (template webhooks carry `time`, message webhooks do not). */
+  function accountChange(field: string, value: Record<string, unknown>): Record<string, unknown> {
+    return {
+      object: 'whatsapp_business_account',
+      entry: [{ id: wabaId, time: Math.floor(Date.now() / 1000), changes: [{ field, value }] }],
+    };
+  }
+
+  async function reviewTemplate(
+    name: string,
+    language: string,
+    review: MetaTemplateReview,
+  ): Promise<MetaWebhookDelivery> {
+    const template = templateOrThrow(name, language);
+    const reason = review.reason ?? (review.event === 'REJECTED' ? 'INVALID_FORMAT' : 'NONE');
+    // What the store can hold; events that are not a status (LOCKED, UNLOCKED) leave it as it was.
+    const status = review.event === 'REINSTATED' ? 'APPROVED' : review.event;
+    if (EmulatorTemplateSchema.shape.approvalStatus.safeParse(status).success) {
+      templates.set(
+        templateKey(name, language),
+        storeTemplate(
+          {
+            ...template,
+            approvalStatus: status as StoredTemplate['approvalStatus'],
+            ...(review.event === 'REJECTED' && { rejectionReason: reason }),
+          },
+          template,
+        ),
+      );
+    }
+    return post(
+      accountChange('message_template_status_update', {
+        event: review.event,
+        message_template_id: Number(template.waTemplateId),
+        message_template_name: template.name,
+        message_template_language: webhookLanguage(template.language),
+        reason,
+        message_template_category: template.category,
+      }),
+      [{ kind: 'template_status', templateId: template.waTemplateId, event: review.event }],
+    );
+  }
+
+  async function rateTemplate(
+    name: string,
+    language: string,
+    score: MetaTemplateQuality,
+  ): Promise<MetaWebhookDelivery> {
+    const template = templateOrThrow(name, language);
+    templates.set(templateKey(name, language), storeTemplate({ ...template, quality: score }, template));
+    return post(
+      accountChange('message_template_quality_update', {
+        previous_quality_score: template.quality,
+        new_quality_score: score,
+        message_template_id: Number(template.waTemplateId),
+        message_template_name: template.name,
+        message_template_language: webhookLanguage(template.language),
+      }),
+      [{ kind: 'template_quality', templateId: template.waTemplateId, score }],
     );
   }
 
@@ -596,7 +740,7 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
     return queued.fault;
   }
 
-  function accept(send: ValidSend): MessageRecord {
+  function accept(send: ValidSend & { phoneNumberId: string }): MessageRecord {
     const record: MessageRecord = { ...send, id: newWamid(), acceptedAt: new Date().toISOString(), status: 'accepted' };
     messages.set(record.id, record);
     if (settings.autoWebhooks && settings.webhookUrl) {
@@ -628,13 +772,13 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
 
     const { name, language } = body.template;
     const template = templates.get(templateKey(name, language.code));
-    if (!template || template.approvalStatus === 'PENDING' || template.approvalStatus === 'REJECTED') {
+    if (template?.approvalStatus === 'PAUSED')
+      throw new GraphError(132015, `template ${name} (${language.code}) is paused`);
+    if (template?.approvalStatus === 'DISABLED')
+      throw new GraphError(132016, `template ${name} (${language.code}) is disabled`);
+    if (!template || template.approvalStatus !== 'APPROVED') {
       throw new GraphError(132001, `template name (${name}) does not exist in ${language.code}`);
     }
-    if (template.approvalStatus === 'PAUSED')
-      throw new GraphError(132015, `template ${name} (${language.code}) is paused`);
-    if (template.approvalStatus === 'DISABLED')
-      throw new GraphError(132016, `template ${name} (${language.code}) is disabled`);
 
     const values = readComponents(template, body.template.components ?? []);
     return {
@@ -653,7 +797,7 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
       sendGraphError(res, new GraphError(190, 'Invalid OAuth 2.0 Access Token'));
       return;
     }
-    if (req.params.phoneNumberId !== phoneNumberId) {
+    if (!phoneNumberIds.has(String(req.params.phoneNumberId))) {
       res.status(400).json({
         error: {
           ...graphErrorBody(100, 'Unknown phone number id').error,
@@ -698,7 +842,7 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
     let accepted: MessageRecord | undefined;
     let refusal: GraphError | undefined;
     try {
-      accepted = accept(validateSend(req.body));
+      accepted = accept({ ...validateSend(req.body), phoneNumberId: String(req.params.phoneNumberId) });
     } catch (error) {
       if (!(error instanceof GraphError)) throw error;
       refusal = error;
@@ -751,6 +895,16 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
   control.post('/inbound', async (req, res) => {
     res.json({ delivery: await deliverInboundMessage(InboundSchema.parse(req.body)) });
   });
+  control.post('/errors', async (req, res) => {
+    const { errors } = z
+      .object({
+        errors: z
+          .array(z.object({ code: z.number().int(), title: z.string().optional(), details: z.string().optional() }))
+          .min(1),
+      })
+      .parse(req.body);
+    res.json({ delivery: await deliverAccountErrors(errors) });
+  });
   control.get('/faults', (_req, res) => {
     res.json({ faults: state.pendingFaults() });
   });
@@ -767,6 +921,14 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
   });
   control.post('/templates', (req, res) => {
     res.json({ template: state.upsertTemplate(EmulatorTemplateSchema.parse(req.body)) });
+  });
+  control.post('/templates/:name/:language/review', async (req, res) => {
+    const review = z.object({ event: z.string().min(1), reason: z.string().min(1).optional() }).parse(req.body);
+    res.json({ delivery: await reviewTemplate(req.params.name, req.params.language, review) });
+  });
+  control.post('/templates/:name/:language/quality', async (req, res) => {
+    const { score } = z.object({ score: z.enum(['GREEN', 'YELLOW', 'RED', 'UNKNOWN']) }).parse(req.body);
+    res.json({ delivery: await rateTemplate(req.params.name, req.params.language, score) });
   });
   control.post('/settings', (req, res) => {
     const update = SettingsSchema.parse(req.body);
@@ -791,6 +953,108 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
     }
     return handleSend(req, res);
   });
+  app.get('/:version/:wabaId/message_templates', (req, res, next) => {
+    if (!/^v\d+\.\d+$/.test(req.params.version)) return next();
+    if (!graphAccount(req, res)) return;
+    const query = req.query as Record<string, unknown>;
+    const limit = query.limit === undefined ? 25 : Number(query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      sendGraphError(res, new GraphError(100, 'limit must be an integer from 1 to 1000'));
+      return;
+    }
+    let offset = 0;
+    if (typeof query.after === 'string') {
+      offset = Number(Buffer.from(query.after, 'base64url').toString('utf8'));
+      if (!Number.isInteger(offset) || offset < 0) {
+        sendGraphError(res, new GraphError(100, 'after is not a valid cursor'));
+        return;
+      }
+    }
+    const name = typeof query.name === 'string' ? query.name : undefined;
+    const all = [...templates.values()].filter((template) => name === undefined || template.name === name);
+    const page = all.slice(offset, offset + limit);
+    const cursor = (at: number) => Buffer.from(String(at)).toString('base64url');
+    const more = offset + page.length < all.length;
+    res.json({
+      data: page.map(metaTemplateRow),
+      paging: {
+        cursors: { before: cursor(offset), after: cursor(offset + page.length) },
+        ...(more && {
+          next: `${req.protocol}://${req.get('host')}${req.path}?limit=${limit}&after=${cursor(offset + page.length)}`,
+        }),
+      },
+    });
+  });
+  app.post('/:version/:wabaId/message_templates', (req, res, next) => {
+    if (!/^v\d+\.\d+$/.test(req.params.version)) return next();
+    if (!graphAccount(req, res)) return;
+    const parsed = CreateTemplateSchema.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      sendGraphError(
+        res,
+        new GraphError(100, issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'Invalid template'),
+      );
+      return;
+    }
+    const problem = definitionProblem(parsed.data);
+    if (problem) {
+      sendGraphError(res, new GraphError(100, problem));
+      return;
+    }
+    const key = templateKey(parsed.data.name, parsed.data.language);
+    if (templates.has(key)) {
+      res.status(400).json({
+        error: {
+          ...graphErrorBody(100, `Content in ${parsed.data.language} already exists for ${parsed.data.name}`).error,
+          error_subcode: 2388024,
+        },
+      });
+      return;
+    }
+    const stored = storeTemplate(templateFromDefinition(parsed.data));
+    templates.set(key, stored);
+    res.json({ id: stored.waTemplateId, status: stored.approvalStatus, category: stored.category });
+  });
+  app.get('/:version/:templateId', (req, res, next) => {
+    if (!/^v\d+\.\d+$/.test(req.params.version)) return next();
+    if (!isAuthorized(req, options.accessToken)) {
+      sendGraphError(res, new GraphError(190, 'Invalid OAuth 2.0 Access Token'));
+      return;
+    }
+    const template = [...templates.values()].find((candidate) => candidate.waTemplateId === req.params.templateId);
+    if (!template) {
+      sendGraphError(res, new GraphError(100, `Object with ID '${req.params.templateId}' does not exist`));
+      return;
+    }
+    const row = metaTemplateRow(template);
+    res.json({
+      id: row.id,
+      name: row.name,
+      language: row.language,
+      status: row.status,
+      ...(row.rejected_reason !== undefined && { rejected_reason: row.rejected_reason }),
+    });
+  });
+
+  /** The Bearer token and the WABA id of a template-edge request; answers the Graph error itself. */
+  function graphAccount(req: Request, res: Response): boolean {
+    if (!isAuthorized(req, options.accessToken)) {
+      sendGraphError(res, new GraphError(190, 'Invalid OAuth 2.0 Access Token'));
+      return false;
+    }
+    if (req.params.wabaId !== wabaId) {
+      res.status(400).json({
+        error: {
+          ...graphErrorBody(100, 'Unknown WhatsApp Business Account id').error,
+          message: `Unsupported get request. Object with ID '${req.params.wabaId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
+          error_subcode: 33,
+        },
+      });
+      return false;
+    }
+    return true;
+  }
   app.use((req, res) => {
     res.status(400).json(graphErrorBody(100, `Unknown path components: ${req.path}`));
   });
@@ -870,7 +1134,7 @@ export function createMetaEmulator(options: MetaEmulatorOptions): MetaEmulator {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-type ValidSend = Omit<MessageRecord, 'id' | 'acceptedAt' | 'status'>;
+type ValidSend = Omit<MessageRecord, 'id' | 'acceptedAt' | 'status' | 'phoneNumberId'>;
 
 class EmulatorNotFound extends Error {}
 class EmulatorConflict extends Error {}
@@ -969,6 +1233,16 @@ function readComponents(
     } else if (component.sub_type === 'quick_reply') {
       if (button.type !== 'QUICK_REPLY')
         throw new GraphError(100, `${where} is of type ${button.type}, not QuickReply`);
+      const [payload] = component.parameters;
+      if (component.parameters.length !== 1 || payload?.type !== 'payload' || typeof payload.payload !== 'string')
+        throw new GraphError(100, `${where}: a quick reply takes one parameter of type payload`);
+      buttonValues[String(index)] = [payload.payload];
+    } else if (component.sub_type === 'copy_code') {
+      if (button.type !== 'COPY_CODE') throw new GraphError(100, `${where} is of type ${button.type}, not CopyCode`);
+      const [code] = component.parameters;
+      if (component.parameters.length !== 1 || code?.type !== 'coupon_code' || typeof code.coupon_code !== 'string')
+        throw new GraphError(100, `${where}: a copy-code button takes one parameter of type coupon_code`);
+      buttonValues[String(index)] = [code.coupon_code];
     } else {
       throw new GraphError(100, `${where}: unsupported sub_type ${String(component.sub_type)}`);
     }
@@ -977,6 +1251,8 @@ function readComponents(
     if (button.type === 'URL' && countVariables(button.url) > 0 && !seen.has(index)) {
       throw new GraphError(131008, `buttons: Button at index ${index} of type Url requires a parameter`);
     }
+    if (button.type === 'COPY_CODE' && !seen.has(index))
+      throw new GraphError(131008, `buttons: Button at index ${index} of type CopyCode requires a parameter`);
   }
 
   const fileName = headerMedia?.filename ?? null;

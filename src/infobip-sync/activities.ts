@@ -149,6 +149,9 @@ export function createInfobipSyncActivities(deps: InfobipSyncActivityDeps) {
       const window = { since: new Date(input.since), until: new Date(input.until) };
       try {
         const client = await deps.getInfobipClient();
+        // A run's People pass starts by checking that the attribute it filters by can be filtered
+        // by a window at all: a text attribute would be refused, or worse, compared as text.
+        if (source === 'people' && position?.pageNo === 1) await client.checkPeopleAttributes();
         // The country numbers without one are read in: the settings' (as for leads and IVR calls), else the deployment's.
         const country = defaultCountryOf(await readInteraktOptions(deps.db), deps.defaultCountry);
         for (let read = 0; position && read < input.maxPages; read++) {

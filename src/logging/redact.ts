@@ -18,6 +18,8 @@ const CTA_TOKEN = /\b\d{1,12}\.\d{1,12}\.[in]\.\d{1,12}\.[A-Za-z0-9_-]{1,64}\.[A
 /** `Bearer …`, `App …`, `Basic …` credentials and `key=value` secrets. */
 const CREDENTIAL = /\b(Bearer|Basic|App)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
 const SECRET_PARAM = /\b(token|api[_-]?key|secret|password|signature)=([^\s&;,]+)/gi;
+/** The secret path segment of Infobip's per-message notify URL (INFOBIP_NOTIFY_SECRET). */
+const NOTIFY_PATH_SECRET = /(\/webhooks\/infobip\/notify\/)[^\s/?#]+/g;
 
 /** Longest message kept: a log line is for reading, not for storing a payload. */
 const MAX_MESSAGE_LENGTH = 500;
@@ -29,6 +31,7 @@ export function redactText(text: string): string {
     .replace(CTA_TOKEN, '[cta-token]')
     .replace(CREDENTIAL, (_match, scheme: string) => `${scheme} [redacted]`)
     .replace(SECRET_PARAM, (_match, name: string) => `${name}=[redacted]`)
+    .replace(NOTIFY_PATH_SECRET, '$1[redacted]')
     .replace(EMAIL, '[email]')
     .replace(PHONE_LIKE, (match, phone: string | undefined) => (phone ? maskPhone(phone) : match));
 }

@@ -15,6 +15,7 @@ import {
   type MessageLogRow,
 } from '../db/queries';
 import { isProviderError, type ProviderErrorKind } from '../providers/errors';
+import { callingCodeOf } from '../providers/phone';
 import type { MessagingProvider, TemplateSend } from '../providers/types';
 import { checkTemplateSend } from '../templates/check';
 import { MissingVariableError, resolveTemplateValues } from './variables';
@@ -23,6 +24,11 @@ import type { SendCounter } from '../metrics';
 export interface SendDeps {
   db: Db;
   provider: MessagingProvider;
+  /**
+   * The number this worker's sends go from: set on the worker of one sender's queue (see
+   * senderSendQueue), absent on the default sender's.
+   */
+  sender?: string;
   /**
    * How long a send whose outcome is unknown (the process died or the provider timed out after
    * the request left) waits for the provider's webhook to say it was accepted before we conclude
@@ -103,7 +109,9 @@ export async function sendTemplateOnce(
     idempotencyKey: request.idempotencyKey,
     leadId: request.leadId,
     phone: request.phone,
+    countryCode: callingCodeOf(request.phone),
     provider: provider.name,
+    sender: deps.sender ?? provider.defaultSender ?? null,
     templateName: request.message.templateName,
     templateLanguage: request.message.languageCode,
     messageContent: {
@@ -158,6 +166,7 @@ export async function sendTemplateOnce(
       ...request.message,
       to: request.phone,
       callbackData: request.idempotencyKey,
+      ...(deps.sender && { sender: deps.sender }),
     });
     providerMessageId = accepted.providerMessageId;
   } catch (error) {

@@ -42,6 +42,11 @@ export interface InfobipStatusEvent {
   errorMessage: string | null;
   /** The user's number, digits (absent for some username-only users, §2.3). */
   recipient: string | null;
+  /**
+   * The user's business-scoped user id when WhatsApp gave one instead of, or beside, a number
+   * (`to` or `contact.userId`): kept as the id it is, never read as a phone number.
+   */
+  recipientUserId: string | null;
   /** This result as JSON, for the webhook ledger (a batch's other results are not repeated). */
   raw: string;
 }
@@ -49,8 +54,10 @@ export interface InfobipStatusEvent {
 export interface InfobipInboundEvent {
   kind: 'inbound';
   providerMessageId: string;
-  /** The sender's number: digits, as Infobip writes it. */
-  from: string;
+  /** The sender's number: digits, as Infobip writes it; null when WhatsApp gave only a user id. */
+  from: string | null;
+  /** The sender's business-scoped user id, when `from` is one rather than a number. */
+  fromUserId: string | null;
   /** Infobip's `message.type`: TEXT, BUTTON, INTERACTIVE_BUTTON_REPLY, IMAGE, … */
   type: string;
   /** Text, tapped button text or reply title, or a media caption; null otherwise. */
@@ -71,6 +78,18 @@ const obj = (value: unknown): Json =>
 const str = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);
 const idText = (value: unknown): string | null =>
   typeof value === 'number' && Number.isFinite(value) ? String(value) : str(value);
+
+/**
+ * An address as Infobip writes it: international digits (a `+` tolerated) are a phone number;
+ * anything else that is not blank is a business-scoped user id (WhatsApp usernames, §2.2 `to` ≤150),
+ * which must stay an id: stripping it to its digits would make up a phone number nobody has.
+ */
+export function readInfobipAddress(value: unknown): { phone: string | null; userId: string | null } {
+  const text = idText(value)?.trim();
+  if (!text) return { phone: null, userId: null };
+  if (/^\+?\d{6,15}$/.test(text)) return { phone: text.replace(/^\+/, ''), userId: null };
+  return { phone: null, userId: text };
+}
 
 /**
  * Our status for a delivery report's `status` (§2.3). PENDING means on its way; DELIVERED_TO_OPERATOR
@@ -143,9 +162,17 @@ function readDeliveryReport(result: Json, receivedAt: Date): InfobipStatusEvent 
       : status === 'failed'
         ? (str(statusObject.description) ?? statusName)
         : null,
-    recipient:
-      idText(result.to)?.replace(/\D/g, '') || idText(obj(result.contact).phoneNumber)?.replace(/\D/g, '') || null,
+    ...recipientOf(result.to, obj(result.contact)),
     raw: JSON.stringify(result),
+  };
+}
+
+/** The user a report is about: `to` (a number or a user id), completed from `contact`. */
+function recipientOf(to: unknown, contact: Json): Pick<InfobipStatusEvent, 'recipient' | 'recipientUserId'> {
+  const address = readInfobipAddress(to);
+  return {
+    recipient: address.phone ?? readInfobipAddress(contact.phoneNumber).phone,
+    recipientUserId: address.userId ?? idText(contact.userId),
   };
 }
 
@@ -162,21 +189,22 @@ function readSeen(result: Json, receivedAt: Date): InfobipStatusEvent | null {
     at: parseInfobipTimestamp(result.seenAt) ?? receivedAt,
     errorCode: null,
     errorMessage: null,
-    recipient: idText(result.from)?.replace(/\D/g, '') || null,
+    ...recipientOf(result.from, obj(result.contact)),
     raw: JSON.stringify(result),
   };
 }
 
 function readInbound(result: Json, receivedAt: Date): InfobipInboundEvent | null {
   const providerMessageId = idText(result.messageId);
-  const from = idText(result.from)?.replace(/\D/g, '') ?? '';
-  if (!providerMessageId || from === '') return null;
+  const from = readInfobipAddress(result.from);
+  if (!providerMessageId || (!from.phone && !from.userId)) return null;
   const message = obj(result.message);
   const type = str(message.type)?.toUpperCase() ?? 'UNKNOWN';
   return {
     kind: 'inbound',
     providerMessageId,
-    from,
+    from: from.phone,
+    fromUserId: from.userId,
     type,
     text: inboundText(message, type),
     contextMessageId: str(obj(message.context).id) ?? str(result.pairedMessageId),

@@ -9,7 +9,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { ProviderError } from './errors';
 import { e164Digits } from './phone';
 import { callProvider, parseRetryAfter, readCredential } from './transport';
-import type { HeaderFormat, MessagingProvider, SendAccepted, TemplateSend } from './types';
+import {
+  buttonParameterKind,
+  type HeaderFormat,
+  type MessagingProvider,
+  type SendAccepted,
+  type TemplateSend,
+} from './types';
 import type { ProviderName } from '../shared';
 
 export const INFOBIP_PROVIDER_NAME: ProviderName = 'infobip';
@@ -36,8 +42,10 @@ export interface InfobipClientOptions {
   /** Custom People attributes holding the last contact time / channel (People has no such built-in field). */
   lastContactedAttribute?: string;
   lastChannelAttribute?: string;
-  /** The registered WhatsApp sender number, for sends. */
+  /** The registered WhatsApp sender number, for sends: the default sender. */
   whatsappSender?: string;
+  /** The account's other registered senders a send may name as its `sender`. */
+  extraSenders?: string[];
   /** Where delivery and seen reports go; without it they go to the account's subscription. */
   notifyUrl?: string;
   fetch?: typeof fetch;
@@ -97,7 +105,23 @@ export interface InfobipLogsPage {
   nextCursor: string | null;
 }
 
+/** A People custom attribute as `GET /people/2/customAttributes/{name}` describes it. */
+export interface InfobipCustomAttribute {
+  name: string;
+  /** `STRING`, `DECIMAL`, `INTEGER`, `BOOLEAN`, `DATE`, `DATE_TIME`, `LIST_OF_OBJECTS`. */
+  dataType: string;
+}
+
+/** The type the last-contacted attribute must have: People range filters work on numbers and dates only. */
+export const LAST_CONTACTED_DATA_TYPE = 'DATE_TIME';
+
 export interface InfobipClient {
+  /**
+   * Checks, before a sync reads People, that the last-contacted attribute exists and is a
+   * DATE_TIME: the window filter compares it with #gte / #lt, which People applies to number and
+   * date attributes only. Throws a configuration `ProviderError` saying how to create it.
+   */
+  checkPeopleAttributes(): Promise<InfobipCustomAttribute>;
   /**
    * People whose last-contacted attribute is in [contactedSince, contactedUntil), a page at a time
    * from `after` (absent or null: the first page), each person once however the list shifts
@@ -121,6 +145,15 @@ export interface InfobipClient {
 
 // ---------------------------------------------------------------------------------------------
 // Timestamps
+
+/**
+ * People's own date-time format, `yyyy-MM-dd'T'HH:mm:ss` in UTC (as its `createdAt` and
+ * `modifiedAt` are written): the format a DATE_TIME custom attribute holds and is filtered by.
+ * Whole seconds: the milliseconds are dropped.
+ */
+export function formatPeopleDateTime(date: Date): string {
+  return date.toISOString().slice(0, 19);
+}
 
 /** Infobip's wire format `yyyy-MM-dd'T'HH:mm:ss.SSSZ`, written in UTC: `2024-05-01T09:30:00.000+0000`. */
 export function formatInfobipTimestamp(date: Date): string {
@@ -196,10 +229,10 @@ interface ErrorCodeBody {
   violations?: unknown;
 }
 
-type Endpoint = 'people' | 'logs' | 'send';
+type Endpoint = 'people' | 'logs' | 'send' | 'templates';
 
 /** Used when a 429 names no Retry-After: a second clears People's window; a minute window needs longer. */
-const DEFAULT_RETRY_AFTER_MS: Record<Endpoint, number> = { people: 1_000, logs: 30_000, send: 1_000 };
+const DEFAULT_RETRY_AFTER_MS: Record<Endpoint, number> = { people: 1_000, logs: 30_000, send: 1_000, templates: 1_000 };
 
 const text = (value: unknown): string | undefined =>
   typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
@@ -352,7 +385,21 @@ async function request(
   throw error;
 }
 
-const baseOf = (options: InfobipClientOptions): string => options.baseUrl.replace(/\/+$/, '');
+const baseOf = (options: Pick<InfobipClientOptions, 'baseUrl'>): string => options.baseUrl.replace(/\/+$/, '');
+
+/** One GET against the account's base URL, classified like every other Infobip call (for infobip-templates.ts). */
+export function infobipGet(
+  options: Pick<InfobipClientOptions, 'baseUrl' | 'getApiKey' | 'timeoutMs' | 'fetch'>,
+  pathAndQuery: string,
+): Promise<unknown> {
+  return request(
+    { base: baseOf(options), options: options as InfobipClientOptions },
+    'templates',
+    'GET',
+    pathAndQuery,
+    undefined,
+  );
+}
 
 function checkPageSize(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > INFOBIP_MAX_PAGE_SIZE) {
@@ -371,26 +418,35 @@ function checkPageSize(limit: number): void {
  * The People filter for a contact window. Infobip People has no "last contacted" field (§2.5), so
  * this is OUR convention: each person carries two custom attributes that our sends and Infobip
  * flows keep up to date,
- *   - `LastContactedAt` (name configurable): the instant of the last contact, written as a UTC
- *     ISO-8601 string of fixed width (`2024-05-01T09:30:00.000Z`), so text order is time order;
- *   - `LastContactedChannel` (configurable): `WHATSAPP`, `SMS`, … (upper case).
+ *   - `LastContactedAt` (name configurable), a **DATE_TIME** custom attribute: range operators
+ *     (#gt, #gte, #lt, #lte) are documented for number and date attributes only, so a text
+ *     attribute holding an ISO string cannot be filtered by a window. Create it once with
+ *     `POST /people/2/customAttributes {"name": "LastContactedAt", "dataType": "DATE_TIME"}`;
+ *     checkPeopleAttributes refuses to sync without it. Values are written, and compared, in
+ *     People's date-time format `yyyy-MM-dd'T'HH:mm:ss` (UTC);
+ *   - `LastContactedChannel` (configurable), a STRING: `WHATSAPP`, `SMS`, … (upper case).
  * The filter uses the documented operator form `{"#op": {field: value}}` (the doc's example is
  * `{"#contains": {"tags": "VIP Client"}}`), custom attributes addressed as
  * `customAttributes.<name>`:
- *   {"#and": [{"#gte": {"customAttributes.LastContactedAt": since}},
- *             {"#lt":  {"customAttributes.LastContactedAt": until}},
+ *   {"#and": [{"#gte": {"customAttributes.LastContactedAt": "2024-05-01T09:30:00"}},
+ *             {"#lt":  {"customAttributes.LastContactedAt": "2024-05-01T10:30:00"}},
  *             {"#or": [{"customAttributes.LastContactedChannel": "WHATSAPP"}, …]}]}   (channels only)
+ * The window is widened to whole seconds (since rounded down, until up): a contact in the
+ * window's first or last fraction of a second is read, perhaps by two runs, which applies
+ * idempotently (last contact never moves backwards).
  * UNCONFIRMED against a live account: the path under which custom attributes are filtered, and
- * #gte/#lt on a text attribute. The emulator implements exactly this convention.
+ * whether a DATE_TIME value may carry milliseconds or a zone. The emulator implements exactly this.
  */
 export function buildPeopleFilter(
   query: { contactedSince: Date; contactedUntil: Date; channels?: string[]; createdFrom?: string | null },
   attributes: { lastContacted: string; lastChannel: string },
 ): Record<string, unknown> {
   const at = `customAttributes.${attributes.lastContacted}`;
+  const since = Math.floor(query.contactedSince.getTime() / 1000) * 1000;
+  const until = Math.ceil(query.contactedUntil.getTime() / 1000) * 1000;
   const clauses: Record<string, unknown>[] = [
-    { '#gte': { [at]: query.contactedSince.toISOString() } },
-    { '#lt': { [at]: query.contactedUntil.toISOString() } },
+    { '#gte': { [at]: formatPeopleDateTime(new Date(since)) } },
+    { '#lt': { [at]: formatPeopleDateTime(new Date(until)) } },
   ];
   const channels = query.channels?.filter((channel) => channel.trim() !== '') ?? [];
   if (channels.length > 0) {
@@ -537,6 +593,42 @@ export function createInfobipClient(options: InfobipClientOptions): InfobipClien
   };
 
   return {
+    async checkPeopleAttributes() {
+      const name = attributes.lastContacted;
+      const create = `create it once with POST /people/2/customAttributes {"name": "${name}", "dataType": "${LAST_CONTACTED_DATA_TYPE}"}`;
+      let body: unknown;
+      try {
+        body = await request(
+          context,
+          'people',
+          'GET',
+          `/people/2/customAttributes/${encodeURIComponent(name)}`,
+          undefined,
+          peoplePace,
+        );
+      } catch (error) {
+        if (error instanceof ProviderError && error.details.httpStatus === 404) {
+          throw new ProviderError(
+            'config',
+            'people_attribute_missing',
+            `Infobip People has no custom attribute "${name}", which the sync filters by: ${create}`,
+            error.details,
+          );
+        }
+        throw error;
+      }
+      const dataType = isObject(body) ? text(body.dataType) : undefined;
+      if (dataType?.toUpperCase() !== LAST_CONTACTED_DATA_TYPE) {
+        throw new ProviderError(
+          'config',
+          'people_attribute_type',
+          `Infobip People's custom attribute "${name}" is ${dataType ?? 'of no stated type'}, not ${LAST_CONTACTED_DATA_TYPE}: ` +
+            `People filters a window (#gte, #lt) only on number and date attributes. Delete it and ${create}`,
+        );
+      }
+      return { name: text(isObject(body) ? body.name : undefined) ?? name, dataType: LAST_CONTACTED_DATA_TYPE };
+    },
+
     async listPeople(query) {
       checkPageSize(query.limit);
       const after = query.after ?? null;
@@ -623,7 +715,7 @@ export interface InfobipTemplateMessage {
     templateData: {
       body: { placeholders: string[] };
       header?: InfobipTemplateHeader;
-      buttons?: Array<{ type: 'URL'; parameter: string }>;
+      buttons?: InfobipTemplateButton[];
     };
   };
   callbackData?: string;
@@ -697,27 +789,61 @@ function templateHeader(message: TemplateSend): InfobipTemplateHeader | undefine
   return { type: 'DOCUMENT', mediaUrl: value, filename: message.fileName || lastPathSegment(value) || 'document' };
 }
 
+export type InfobipTemplateButton = { type: 'QUICK_REPLY' | 'URL' | 'COPY_CODE' | 'FLOW'; parameter: string };
+
+const INFOBIP_BUTTON_TYPE = {
+  quick_reply: 'QUICK_REPLY',
+  dynamic_url: 'URL',
+  copy_code: 'COPY_CODE',
+  flow: 'FLOW',
+} as const;
+
+const invalid = (message: string): ProviderError => new ProviderError('permanent', 'invalid_request', message);
+
+function checkButtonIndexes(buttonValues: Record<string, string[]>): Array<[number, string[]]> {
+  return Object.entries(buttonValues)
+    .filter(([, values]) => values.length > 0)
+    .map(([index, values]): [number, string[]] => {
+      if (!/^\d+$/.test(index)) throw invalid(`Button index must be a 0-based number, got "${index}"`);
+      if (values.length > 1) throw invalid(`A button takes one parameter, button ${index} has ${values.length}`);
+      return [Number(index), values];
+    });
+}
+
 /**
- * Buttons in template order, one per button that takes a value (§2.2). TemplateSend carries values
- * for dynamic URL buttons only, so those are all we can send; a template whose quick-reply buttons
- * need payloads cannot be sent through this mapping.
+ * `templateData.buttons` (§2.2): Infobip binds them BY POSITION, so every button of the template
+ * that takes a parameter (quick reply, dynamic URL, copy code, flow) is listed, in template order,
+ * each with its parameter, and no other button is. A quick reply's parameter is the payload a tap
+ * sends back: the value given for it, else its text. Static URL and phone buttons are left out.
+ * Without the template's buttons (a caller that did not look the template up), the values can only
+ * be taken for URL buttons, in index order: a template with other buttons is then refused upstream.
  */
-function templateButtons(buttonValues: Record<string, string[]>): Array<{ type: 'URL'; parameter: string }> {
-  const entries = Object.entries(buttonValues).filter(([, values]) => values.length > 0);
-  for (const [index, values] of entries) {
-    if (!/^\d+$/.test(index))
-      throw new ProviderError('permanent', 'invalid_request', `Button index must be a 0-based number, got "${index}"`);
-    if (values.length > 1) {
-      throw new ProviderError(
-        'permanent',
-        'invalid_request',
-        `A URL button takes one parameter, button ${index} has ${values.length}`,
-      );
-    }
+export function infobipTemplateButtons(
+  message: Pick<TemplateSend, 'buttonValues' | 'templateButtons'>,
+): InfobipTemplateButton[] {
+  const values = new Map(checkButtonIndexes(message.buttonValues ?? {}));
+  if (!message.templateButtons) {
+    return [...values].sort(([a], [b]) => a - b).map(([, [parameter]]) => ({ type: 'URL', parameter: parameter! }));
   }
-  return entries
-    .sort(([a], [b]) => Number(a) - Number(b))
-    .map(([, values]) => ({ type: 'URL', parameter: values[0]! }));
+  const buttons: InfobipTemplateButton[] = [];
+  message.templateButtons.forEach((button, index) => {
+    const kind = buttonParameterKind(button);
+    const given = values.get(index)?.[0];
+    values.delete(index);
+    if (kind === 'none') {
+      if (given !== undefined) throw invalid(`Button ${index} (${button.type}) takes no parameter`);
+      return;
+    }
+    const parameter = given ?? (kind === 'quick_reply' ? button.text : undefined);
+    if (parameter === undefined || parameter === '')
+      throw invalid(
+        `Button ${index} (${button.type}) needs its parameter for Infobip, which lists buttons by position`,
+      );
+    buttons.push({ type: INFOBIP_BUTTON_TYPE[kind], parameter });
+  });
+  const [stray] = values.keys();
+  if (stray !== undefined) throw invalid(`The template has no button ${stray}`);
+  return buttons;
 }
 
 export function buildInfobipSendBody(
@@ -736,7 +862,7 @@ export function buildInfobipSendBody(
   };
   const header = templateHeader(message);
   if (header) templateData.header = header;
-  const buttons = templateButtons(message.buttonValues ?? {});
+  const buttons = infobipTemplateButtons(message);
   if (buttons.length > 0) templateData.buttons = buttons;
 
   const out: InfobipTemplateMessage = {
@@ -753,14 +879,19 @@ export function buildInfobipSendBody(
 export function createInfobipProvider(options: InfobipClientOptions): MessagingProvider {
   const context: RequestContext = { base: baseOf(options), options };
 
+  const defaultSender = options.whatsappSender?.trim() ? e164Digits(options.whatsappSender.trim()) : undefined;
+  const senders = new Set([defaultSender, ...(options.extraSenders ?? []).map((sender) => e164Digits(sender.trim()))]);
+
   async function sendTemplate(message: TemplateSend): Promise<SendAccepted> {
-    const sender = options.whatsappSender?.trim();
+    const sender = message.sender ? e164Digits(message.sender) : defaultSender;
     if (!sender)
       throw new ProviderError(
         'config',
         'sender_missing',
         'No Infobip WhatsApp sender is configured (INFOBIP_WHATSAPP_SENDER)',
       );
+    if (!senders.has(sender))
+      throw new ProviderError('config', 'unknown_sender', `Sender ${sender} is not one of this deployment's senders`);
     const body = buildInfobipSendBody(message, { whatsappSender: sender, notifyUrl: options.notifyUrl });
     const response = await request(context, 'send', 'POST', '/whatsapp/1/message/template', body);
     const first = isObject(response) && Array.isArray(response.messages) ? response.messages[0] : undefined;
@@ -777,8 +908,8 @@ export function createInfobipProvider(options: InfobipClientOptions): MessagingP
         'Infobip accepted the request but returned no messageId',
       );
     }
-    return { provider: INFOBIP_PROVIDER_NAME, providerMessageId: messageId };
+    return { provider: INFOBIP_PROVIDER_NAME, providerMessageId: messageId, sender };
   }
 
-  return { name: INFOBIP_PROVIDER_NAME, sendTemplate };
+  return { name: INFOBIP_PROVIDER_NAME, ...(defaultSender && { defaultSender }), sendTemplate };
 }

@@ -5,6 +5,23 @@
  * never throws: a row it cannot use comes back as `{ ok: false, reason }` and the sync counts it.
  */
 import { callProvider } from './transport';
+import {
+  MEDIA_HEADERS,
+  describe,
+  isRecord,
+  limit,
+  optionalId,
+  optionalText,
+  parseButtons,
+  parseJsonObject,
+  parseRejectionReason,
+  requiredText,
+  RowError,
+  rowFailure,
+  type ParsedTemplate,
+  type SyncedTemplate,
+  type TemplateSource,
+} from './templates';
 import { normaliseApprovalStatus } from './approval-status';
 import { ProviderError } from './errors';
 import {
@@ -16,9 +33,40 @@ import {
 
 export type InteraktTemplateClientOptions = InteraktProviderOptions;
 
+/**
+ * The approval statuses the sync asks for, one list each. Interakt's template list always takes
+ * an `approval_status` (without one it lists approved templates only, and a literal `all` is
+ * refused), so a sync that is to see pending, rejected and paused templates asks for each. Meta's
+ * statuses (§3.2); which of them Interakt passes through is UNCONFIRMED. A template in a status not
+ * listed here is not seen, and a completed sync marks it removed: it could not be sent anyway.
+ */
+export const INTERAKT_TEMPLATE_STATUSES = [
+  'APPROVED',
+  'PENDING',
+  'REJECTED',
+  'PAUSED',
+  'DISABLED',
+  'IN_APPEAL',
+  'FLAGGED',
+  'PENDING_DELETION',
+  'LIMIT_EXCEEDED',
+] as const;
+export type InteraktTemplateStatus = (typeof INTERAKT_TEMPLATE_STATUSES)[number];
+
+/** Where a pass over the template lists is: which status's list, and the offset in it. */
+export interface InteraktTemplateCursor {
+  /** Index into INTERAKT_TEMPLATE_STATUSES. */
+  status: number;
+  offset: number;
+}
+
 export interface InteraktTemplatePage {
+  /** The status list this page is from. */
+  approvalStatus: InteraktTemplateStatus;
   /** The offset this page was requested with. */
   offset: number;
+  /** Where the page after this one starts; null after the last page of the last status. */
+  next: InteraktTemplateCursor | null;
   /** Raw rows, unparsed: a malformed row must not cost the rest of the page. */
   rows: unknown[];
   hasNext: boolean;
@@ -27,13 +75,14 @@ export interface InteraktTemplatePage {
 }
 
 export interface InteraktTemplateClient {
-  listTemplatesPage(offset: number): Promise<InteraktTemplatePage>;
+  listTemplatesPage(approvalStatus: InteraktTemplateStatus, offset: number): Promise<InteraktTemplatePage>;
   /**
-   * Every page from `startOffset`, advancing by the rows each page returned, until `has_next` is
-   * false or a page is empty. Throws a permanent `ProviderError` if Interakt serves a page made
-   * only of rows already seen (it ignored the offset), rather than looping forever.
+   * Every page of every status's list from `from` (default: the first status, offset 0): each list
+   * advancing by the rows each page returned until `has_next` is false or a page is empty. Throws a
+   * permanent `ProviderError` if Interakt serves a page made only of rows already seen (it ignored
+   * the offset), rather than looping forever.
    */
-  pages(startOffset?: number): AsyncGenerator<InteraktTemplatePage, void, undefined>;
+  pages(from?: InteraktTemplateCursor): AsyncGenerator<InteraktTemplatePage, void, undefined>;
 }
 
 /** 100 rows a page would be 100,000 templates: far beyond any WhatsApp account's limit. */
@@ -42,14 +91,16 @@ const MAX_PAGES = 1_000;
 export function createInteraktTemplateClient(options: InteraktTemplateClientOptions): InteraktTemplateClient {
   const listUrl = `${options.baseUrl.replace(/\/+$/, '')}/track/organization/templates`;
 
-  async function listTemplatesPage(offset: number): Promise<InteraktTemplatePage> {
+  async function listTemplatesPage(
+    approvalStatus: InteraktTemplateStatus,
+    offset: number,
+  ): Promise<InteraktTemplatePage> {
     if (!Number.isInteger(offset) || offset < 0)
       throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
     const apiKey = await readInteraktApiKey(options.getApiKey);
     const redact = (text: string): string => text.split(apiKey).join('[redacted]');
-    // No approval_status: one integrator reports a literal `all` is refused, and leaving it out
-    // lists every status, which is what a sync needs to see approvals and rejections.
-    const url = `${listUrl}?${new URLSearchParams({ offset: String(offset), language: 'all' }).toString()}`;
+    const query = new URLSearchParams({ offset: String(offset), approval_status: approvalStatus, language: 'all' });
+    const url = `${listUrl}?${query.toString()}`;
 
     const { response, text } = await callProvider({
       provider: 'Interakt',
@@ -76,42 +127,76 @@ export function createInteraktTemplateClient(options: InteraktTemplateClientOpti
         { httpStatus: response.status },
       );
     }
+    const hasNext = parsed?.has_next === true || parsed?.has_next === 'true';
     return {
+      approvalStatus,
       offset,
+      next: null,
       rows,
-      hasNext: parsed?.has_next === true || parsed?.has_next === 'true',
+      hasNext,
       count: typeof parsed?.count === 'number' ? parsed.count : null,
     };
   }
 
-  async function* pages(startOffset = 0): AsyncGenerator<InteraktTemplatePage, void, undefined> {
-    let offset = startOffset;
-    const seenRows = new Set<string>();
-    for (let pageNumber = 0; pageNumber < MAX_PAGES; pageNumber++) {
-      const page = await listTemplatesPage(offset);
-      if (page.rows.length === 0) return;
-      const fingerprints = page.rows.map(rowFingerprint);
-      if (pageNumber > 0 && fingerprints.every((fingerprint) => seenRows.has(fingerprint))) {
-        throw new ProviderError(
-          'permanent',
-          'repeated_page',
-          `Interakt returned the same templates again at offset ${offset}; it seems to ignore the offset parameter`,
-        );
+  async function* pages(
+    from: InteraktTemplateCursor = { status: 0, offset: 0 },
+  ): AsyncGenerator<InteraktTemplatePage, void, undefined> {
+    let pageNumber = 0;
+    for (let status = from.status; status < INTERAKT_TEMPLATE_STATUSES.length; status++) {
+      const approvalStatus = INTERAKT_TEMPLATE_STATUSES[status]!;
+      const nextStatus = status + 1 < INTERAKT_TEMPLATE_STATUSES.length ? { status: status + 1, offset: 0 } : null;
+      let offset = status === from.status ? from.offset : 0;
+      const seenRows = new Set<string>();
+      for (let pageInList = 0; ; pageInList++) {
+        if (++pageNumber > MAX_PAGES) {
+          throw new ProviderError(
+            'permanent',
+            'too_many_pages',
+            `Interakt's template lists did not end within ${MAX_PAGES} pages`,
+          );
+        }
+        const page = await listTemplatesPage(approvalStatus, offset);
+        const fingerprints = page.rows.map(rowFingerprint);
+        if (pageInList > 0 && page.rows.length > 0 && fingerprints.every((fingerprint) => seenRows.has(fingerprint))) {
+          throw new ProviderError(
+            'permanent',
+            'repeated_page',
+            `Interakt returned the same ${approvalStatus} templates again at offset ${offset}; it seems to ignore the offset parameter`,
+          );
+        }
+        for (const fingerprint of fingerprints) seenRows.add(fingerprint);
+        const last = page.rows.length === 0 || !page.hasNext;
+        offset += page.rows.length;
+        // An empty page still says where the pass goes on, so a checkpoint can move past its list.
+        yield { ...page, next: last ? nextStatus : { status, offset } };
+        if (last) break;
       }
-      for (const fingerprint of fingerprints) seenRows.add(fingerprint);
-      yield page;
-      if (!page.hasNext) return;
-      offset += page.rows.length;
     }
-    throw new ProviderError(
-      'permanent',
-      'too_many_pages',
-      `Interakt's template list did not end within ${MAX_PAGES} pages`,
-    );
   }
 
   return { listTemplatesPage, pages };
 }
+
+/** Interakt's template lists as a sync reads them: one list per approval status, paged by offset. */
+export function createInteraktTemplateSource(options: InteraktTemplateClientOptions): TemplateSource {
+  const client = createInteraktTemplateClient(options);
+  return {
+    provider: 'interakt',
+    async *pages(from?: unknown) {
+      for await (const page of client.pages(isCursor(from) ? from : undefined)) {
+        yield {
+          rows: page.rows,
+          next: page.next,
+          describeRow: (index) => `${page.approvalStatus} list, row ${page.offset + index}`,
+        };
+      }
+    },
+    parse: parseInteraktTemplate,
+  };
+}
+
+const isCursor = (value: unknown): value is InteraktTemplateCursor =>
+  isRecord(value) && Number.isInteger(value.status) && Number.isInteger(value.offset);
 
 /** What identifies a row across pages: Interakt's id, else name + language, else the row itself. */
 function rowFingerprint(row: unknown): string {
@@ -123,69 +208,11 @@ function rowFingerprint(row: unknown): string {
 // ---------------------------------------------------------------------------------------------
 // Parsing one row
 
-export type SyncedHeaderType = 'none' | 'text' | 'document' | 'image' | 'video';
+export type { SyncedHeaderType, SyncedTemplate, SyncedTemplateButton } from './templates';
+export type ParsedInteraktTemplate = ParsedTemplate;
+export { parseButtons } from './templates';
 
-/**
- * A button as Message Master stores it (JSON in `Buttons`, the shape of `TemplateButton` in
- * db/queries/templates.ts). `type` keeps Meta's names; one Message Master does not know (FLOW,
- * OTP, CATALOG…) is kept verbatim, because Interakt numbers button values by position among all
- * of a template's buttons.
- */
-export interface SyncedTemplateButton {
-  /** `QUICK_REPLY`, `URL`, `PHONE_NUMBER`, `COPY_CODE`, or whatever else Interakt sends. */
-  type: string;
-  text: string;
-  /** For URL buttons; `{{1}}` at the end marks a dynamic suffix. */
-  url?: string;
-  /** For PHONE_NUMBER buttons. */
-  phoneNumber?: string;
-  /** Example value of a dynamic URL suffix or a copy code. */
-  example?: string;
-}
-
-export interface SyncedTemplate {
-  name: string;
-  language: string;
-  category: string | null;
-  /** Normalised by templates/approval-status.ts (`APPROVED` → `Approved`); unknown values verbatim. */
-  approvalStatus: string;
-  rejectionReason: string | null;
-  headerType: SyncedHeaderType;
-  headerText: string | null;
-  headerMediaUrl: string | null;
-  body: string;
-  footer: string | null;
-  buttons: SyncedTemplateButton[];
-  providerTemplateId: string | null;
-}
-
-export type ParsedInteraktTemplate =
-  | { ok: true; template: SyncedTemplate }
-  /** `key` is set when the row named its template: it exists upstream even if it is unusable. */
-  | { ok: false; reason: string; key?: { name: string; language: string } };
-
-/** Column widths of MessageMaster on SQL Server: a longer value is refused here, not by the database. */
-const MAX_LENGTH = {
-  name: 200,
-  language: 20,
-  category: 50,
-  approvalStatus: 30,
-  headerText: 1000,
-  footer: 200,
-  providerTemplateId: 200,
-  headerMediaUrl: 2048,
-  rejectionReason: 1000,
-} as const;
-
-const MEDIA_HEADERS: Readonly<Record<string, SyncedHeaderType>> = {
-  DOCUMENT: 'document',
-  IMAGE: 'image',
-  VIDEO: 'video',
-};
-
-class RowError extends Error {}
-
-export function parseInteraktTemplate(raw: unknown): ParsedInteraktTemplate {
+export function parseInteraktTemplate(raw: unknown): ParsedTemplate {
   let key: { name: string; language: string } | undefined;
   try {
     if (!isRecord(raw)) throw new RowError(`template row is ${describe(raw)}, not an object`);
@@ -215,11 +242,7 @@ export function parseInteraktTemplate(raw: unknown): ParsedInteraktTemplate {
     };
     return { ok: true, template };
   } catch (error) {
-    const reason =
-      error instanceof RowError
-        ? error.message
-        : `unexpected ${error instanceof Error ? error.message : String(error)}`;
-    return key ? { ok: false, reason, key } : { ok: false, reason };
+    return rowFailure(error, key);
   }
 }
 
@@ -241,102 +264,4 @@ function parseHeader(
     headerText: null,
     headerMediaUrl: limit('headerMediaUrl', url && /^https?:\/\//i.test(url) ? url : null),
   };
-}
-
-/** Decoding stops after this many layers: one JSON string inside another is the worst seen. */
-const MAX_BUTTON_DECODES = 3;
-
-/** Buttons arrive as an array, a JSON string of one, or that string JSON-encoded again. */
-export function parseButtons(value: unknown): SyncedTemplateButton[] {
-  let decoded = value;
-  for (let layer = 0; typeof decoded === 'string' && layer < MAX_BUTTON_DECODES; layer++) {
-    const text = decoded.trim();
-    if (text === '' || text === 'null') return [];
-    try {
-      decoded = JSON.parse(text);
-    } catch {
-      throw new RowError(`buttons is not valid JSON: ${text.slice(0, 80)}`);
-    }
-  }
-  if (decoded === null || decoded === undefined) return [];
-  // Some payloads wrap the list as {"buttons": [...]}.
-  if (isRecord(decoded) && Array.isArray(decoded.buttons)) decoded = decoded.buttons;
-  if (!Array.isArray(decoded)) throw new RowError(`buttons is ${describe(decoded)}, not a list`);
-  return decoded.map((button, index) => parseButton(button, index));
-}
-
-function parseButton(raw: unknown, index: number): SyncedTemplateButton {
-  if (!isRecord(raw)) throw new RowError(`button ${index} is ${describe(raw)}, not an object`);
-  const type = optionalText(raw, 'type')
-    ?.toUpperCase()
-    .replace(/[\s-]+/g, '_');
-  if (!type) throw new RowError(`button ${index} has no type`);
-  const text = optionalText(raw, 'text');
-  if (text === null) throw new RowError(`button ${index} (${type}) has no text`);
-  const button: SyncedTemplateButton = { type, text };
-  const url = optionalText(raw, 'url');
-  if (url !== null) button.url = url;
-  const phone = optionalText(raw, 'phone_number') ?? optionalText(raw, 'phoneNumber');
-  if (phone !== null) button.phoneNumber = phone;
-  const example = Array.isArray(raw.example) ? raw.example.find((value) => typeof value === 'string') : raw.example;
-  if (typeof example === 'string' && example.trim() !== '') button.example = example.trim();
-  if (type === 'URL' && button.url === undefined) throw new RowError(`button ${index} (URL) has no url`);
-  if (type === 'PHONE_NUMBER' && button.phoneNumber === undefined)
-    throw new RowError(`button ${index} (PHONE_NUMBER) has no phone number`);
-  return button;
-}
-
-/** Meta writes `NONE` when nothing was rejected; a long reason is cut, not refused. */
-function parseRejectionReason(value: unknown): string | null {
-  if (typeof value !== 'string') return null;
-  const reason = value.trim();
-  if (reason === '' || reason.toUpperCase() === 'NONE' || reason.toLowerCase() === 'null') return null;
-  return reason.length > MAX_LENGTH.rejectionReason ? `${reason.slice(0, MAX_LENGTH.rejectionReason - 1)}…` : reason;
-}
-
-function requiredText(raw: Record<string, unknown>, field: string): string {
-  const value = optionalText(raw, field);
-  if (value === null) throw new RowError(`${field} is missing`);
-  return value;
-}
-
-/** A non-empty trimmed string, or null for missing / null / blank; numbers and booleans are refused. */
-function optionalText(raw: Record<string, unknown>, field: string): string | null {
-  const value = raw[field];
-  if (value === null || value === undefined) return null;
-  if (typeof value !== 'string') throw new RowError(`${field} is ${describe(value)}, not text`);
-  const text = value.trim();
-  return text === '' ? null : text;
-}
-
-function optionalId(value: unknown): string | null {
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  if (typeof value === 'string' && value.trim() !== '') return value.trim();
-  return null;
-}
-
-function limit<T extends string | null>(field: keyof typeof MAX_LENGTH, value: T): T {
-  if (value !== null && value.length > MAX_LENGTH[field]) {
-    throw new RowError(`${field} is ${value.length} characters; at most ${MAX_LENGTH[field]} fit`);
-  }
-  return value;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function parseJsonObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return isRecord(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -54,6 +54,14 @@ const STATUS_BY_SUFFIX: Record<string, DeliveryStatus> = {
   failed: 'failed',
 };
 
+/** Where Interakt writes when a status happened; there is no `failed_at_utc`. */
+const TIMESTAMP_FIELD: Record<DeliveryStatus, string | null> = {
+  sent: 'received_at_utc',
+  delivered: 'delivered_at_utc',
+  read: 'seen_at_utc',
+  failed: null,
+};
+
 type Json = Record<string, unknown>;
 const obj = (value: unknown): Json => (typeof value === 'object' && value !== null ? (value as Json) : {});
 const str = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
@@ -92,19 +100,16 @@ export function parseInteraktWebhook(payload: unknown, receivedAt: Date): Intera
   if (!match || !providerMessageId) return { kind: 'other', type };
 
   const status = STATUS_BY_SUFFIX[match[1]!]!;
-  const timestampField = {
-    sent: 'received_at_utc',
-    delivered: 'delivered_at_utc',
-    read: 'seen_at_utc',
-    failed: 'failed_at_utc',
-  }[status];
+  // Each status but `failed` has its own column on the message (§1.6); Interakt writes no failure
+  // time, so a failure happened when the webhook says it was raised.
+  const timestampField = TIMESTAMP_FIELD[status];
   return {
     kind: 'status',
     type,
     providerMessageId,
     callbackData: str(obj(obj(message.meta_data).source_data).callback_data),
     status,
-    at: utc(message[timestampField]) ?? utc(body.timestamp) ?? receivedAt,
+    at: (timestampField ? utc(message[timestampField]) : null) ?? utc(body.timestamp) ?? receivedAt,
     errorCode:
       str(message.channel_error_code) ??
       (typeof message.channel_error_code === 'number' ? String(message.channel_error_code) : null),

@@ -82,7 +82,79 @@ export interface MetaInboundEvent {
   raw: string;
 }
 
-export type MetaWebhookEvent = MetaStatusEvent | MetaInboundEvent;
+/**
+ * An error Meta reports for the business number rather than for one message (`value.errors`,
+ * §3.3/§3.5), e.g. a webhook it could not build. Nothing in the message log refers to it, so it is
+ * recorded on its own.
+ */
+export interface MetaErrorEvent {
+  kind: 'error';
+  /** Meta's error code as text, e.g. `131000`. */
+  code: string | null;
+  /** Title and details, as the status errors are described. */
+  message: string | null;
+  /** When Meta raised it: the entry's `time`, else when the POST arrived. */
+  at: Date;
+  phoneNumberId: string | null;
+  /** The error object, with the entry it came in and the entry's time, as JSON: its dedupe key is derived from it. */
+  raw: string;
+}
+
+/**
+ * A template's status or quality changed (`message_template_status_update`,
+ * `message_template_quality_update`; WhatsApp Business Account webhooks, §3.2).
+ */
+export interface MetaTemplateEvent {
+  kind: 'template';
+  templateId: string | null;
+  name: string | null;
+  /** As Meta wrote it (its documented examples write `en-US` where lists write `en_US`). */
+  language: string | null;
+  /** The status event (APPROVED, REJECTED, PAUSED, DISABLED, …); null for a quality change. */
+  event: string | null;
+  /** Why it was rejected (or `NONE`), with Meta's explanation when it gives one. */
+  reason: string | null;
+  /** The new quality rating (GREEN, YELLOW, RED, UNKNOWN); null for a status change. */
+  qualityScore: string | null;
+  /** The entry's `time`, else when the POST arrived. */
+  at: Date;
+  /** The change's value with the entry's id and time, as JSON: its dedupe key is derived from it. */
+  raw: string;
+}
+
+export type MetaWebhookEvent = MetaStatusEvent | MetaInboundEvent | MetaErrorEvent | MetaTemplateEvent;
+
+const TEMPLATE_FIELDS: ReadonlySet<string> = new Set([
+  'message_template_status_update',
+  'message_template_quality_update',
+]);
+
+function readTemplateChange(
+  value: Json,
+  entry: { id: string | null; time: unknown },
+  at: Date,
+): MetaTemplateEvent | null {
+  const templateId = codeText(value.message_template_id);
+  const name = str(value.message_template_name);
+  if (!templateId && !name) return null;
+  const qualityScore = str(value.new_quality_score);
+  const event = qualityScore ? null : str(value.event);
+  if (!qualityScore && !event) return null;
+  const info = obj(value.rejection_info);
+  const reasonCode = str(value.reason);
+  const explanation = str(info.reason);
+  return {
+    kind: 'template',
+    templateId,
+    name,
+    language: str(value.message_template_language),
+    event,
+    reason: reasonCode && explanation ? `${reasonCode}: ${explanation}` : (reasonCode ?? explanation),
+    qualityScore,
+    at,
+    raw: JSON.stringify({ entry: entry.id, time: entry.time ?? null, value }),
+  };
+}
 
 const STATUSES: ReadonlySet<string> = new Set<DeliveryStatus>(['sent', 'delivered', 'read', 'failed']);
 
@@ -102,8 +174,8 @@ function unixSeconds(value: unknown): Date | null {
 }
 
 /**
- * Every status and inbound message in one notification, in payload order (entries, then changes,
- * then statuses before messages). Meta batches, so one POST may carry many events. Anything
+ * Every error, status and inbound message in one notification, in payload order (entries, then
+ * changes, then errors, statuses and messages). Meta batches, so one POST may carry many events. Anything
  * unrecognised (other fields, unknown statuses, system messages, malformed parts) is skipped;
  * this never throws.
  */
@@ -112,11 +184,29 @@ export function parseMetaWebhook(payload: unknown, receivedAt: Date = new Date()
   if (body.object !== undefined && body.object !== 'whatsapp_business_account') return [];
   const events: MetaWebhookEvent[] = [];
   for (const entry of list(body.entry)) {
+    const entryId = str(obj(entry).id);
+    const entryTime = unixSeconds(obj(entry).time);
     for (const change of list(obj(entry).changes)) {
       const { field, value } = obj(change);
+      if (typeof field === 'string' && TEMPLATE_FIELDS.has(field)) {
+        const event = readTemplateChange(obj(value), { id: entryId, time: obj(entry).time }, entryTime ?? receivedAt);
+        if (event) events.push(event);
+        continue;
+      }
       if (field !== undefined && field !== 'messages') continue;
       const content = obj(value);
       const phoneNumberId = str(obj(content.metadata).phone_number_id);
+      for (const error of list(content.errors)) {
+        const fields = obj(error);
+        events.push({
+          kind: 'error',
+          code: codeText(fields.code),
+          message: describeError(fields),
+          at: entryTime ?? receivedAt,
+          phoneNumberId,
+          raw: JSON.stringify({ entry: entryId, time: obj(entry).time ?? null, phoneNumberId, error }),
+        });
+      }
       for (const status of list(content.statuses)) {
         const event = readStatus(obj(status), phoneNumberId, receivedAt);
         if (event) events.push(event);
@@ -141,9 +231,7 @@ function readStatus(status: Json, phoneNumberId: string | null, receivedAt: Date
   const value = str(status.status);
   if (!providerMessageId || !value || !STATUSES.has(value)) return null;
   const error = obj(list(status.errors)[0]);
-  const title = str(error.title) ?? str(error.message);
-  const details = str(obj(error.error_data).details);
-  const errorMessage = title && details && details !== title ? `${title}: ${details}` : (title ?? details);
+  const errorMessage = describeError(error);
   return {
     kind: 'status',
     providerMessageId,
@@ -156,6 +244,13 @@ function readStatus(status: Json, phoneNumberId: string | null, receivedAt: Date
     phoneNumberId,
     raw: JSON.stringify(status),
   };
+}
+
+/** `title: details` of a Graph error object (Meta keys logic on code and details, §3.5). */
+function describeError(error: Json): string | null {
+  const title = str(error.title) ?? str(error.message);
+  const details = str(obj(error.error_data).details);
+  return title && details && details !== title ? `${title}: ${details}` : (title ?? details);
 }
 
 function readInbound(

@@ -6,7 +6,13 @@
 import { ProviderError } from './errors';
 import { callProvider, parseRetryAfter, readCredential } from './transport';
 import { e164Digits } from './phone';
-import type { HeaderFormat, MessagingProvider, SendAccepted, TemplateSend } from './types';
+import {
+  buttonParameterKind,
+  type HeaderFormat,
+  type MessagingProvider,
+  type SendAccepted,
+  type TemplateSend,
+} from './types';
 import type { ProviderName } from '../shared';
 
 export const META_GRAPH_BASE_URL = 'https://graph.facebook.com';
@@ -23,8 +29,10 @@ export interface MetaProviderOptions {
   graphBaseUrl?: string;
   /** Graph API version, e.g. `v21.0`. */
   apiVersion: string;
-  /** The business phone number's id (not the number itself). */
+  /** The business phone number's id (not the number itself): the default sender. */
   phoneNumberId: string;
+  /** The WABA's other phone number ids a send may name as its `sender`. */
+  extraPhoneNumberIds?: string[];
   /** Read per send, so a rotated (System User) token is picked up without a restart. */
   getAccessToken: () => Promise<string> | string;
   timeoutMs: number;
@@ -44,7 +52,14 @@ export type MetaMediaParameter =
 export type MetaTemplateComponent =
   | { type: 'header'; parameters: Array<MetaTextParameter | MetaMediaParameter> }
   | { type: 'body'; parameters: MetaTextParameter[] }
-  | { type: 'button'; sub_type: 'url'; index: string; parameters: MetaTextParameter[] };
+  | { type: 'button'; sub_type: 'url'; index: string; parameters: MetaTextParameter[] }
+  | { type: 'button'; sub_type: 'quick_reply'; index: string; parameters: Array<{ type: 'payload'; payload: string }> }
+  | {
+      type: 'button';
+      sub_type: 'copy_code';
+      index: string;
+      parameters: Array<{ type: 'coupon_code'; coupon_code: string }>;
+    };
 
 /** The body of `POST /<version>/<phone-number-id>/messages` for a template (§3.1). */
 export interface MetaTemplateSendBody {
@@ -90,7 +105,7 @@ export function buildMetaSendBody(message: TemplateSend): MetaTemplateSendBody {
   const header = headerComponent(message);
   if (header) components.push(header);
   if (message.bodyValues?.length) components.push({ type: 'body', parameters: message.bodyValues.map(textParameter) });
-  components.push(...buttonComponents(message.buttonValues ?? {}));
+  components.push(...buttonComponents(message));
 
   const body: MetaTemplateSendBody = {
     messaging_product: 'whatsapp',
@@ -152,9 +167,13 @@ function inferHeaderFormat(value: string, fileName: string | undefined): HeaderF
   return 'document';
 }
 
-/** Each entry becomes a URL-button component; `index` is the button's position in the template. */
-function buttonComponents(buttonValues: Record<string, string[]>): MetaTemplateComponent[] {
-  const entries = Object.entries(buttonValues).filter(([, values]) => values.length > 0);
+/**
+ * One component per button given a value; `index` is the button's position in the template. The
+ * template's buttons say each one's kind: a quick reply's value is its payload, a copy-code
+ * button's its code (§3.1); without them every value is a URL suffix.
+ */
+function buttonComponents(message: Pick<TemplateSend, 'buttonValues' | 'templateButtons'>): MetaTemplateComponent[] {
+  const entries = Object.entries(message.buttonValues ?? {}).filter(([, values]) => values.length > 0);
   for (const [index] of entries) {
     if (!/^\d+$/.test(index)) {
       throw new ProviderError('permanent', 'invalid_request', `Button index must be a 0-based number, got "${index}"`);
@@ -162,20 +181,45 @@ function buttonComponents(buttonValues: Record<string, string[]>): MetaTemplateC
   }
   return entries
     .sort(([a], [b]) => Number(a) - Number(b))
-    .map(([index, values]) => ({
-      type: 'button',
-      sub_type: 'url',
-      index: String(Number(index)),
-      parameters: values.map(textParameter),
-    }));
+    .map(([key, values]): MetaTemplateComponent => {
+      const index = String(Number(key));
+      const button = message.templateButtons?.[Number(key)];
+      const kind = button ? buttonParameterKind(button) : 'dynamic_url';
+      if (kind === 'quick_reply')
+        return {
+          type: 'button',
+          sub_type: 'quick_reply',
+          index,
+          parameters: [{ type: 'payload', payload: values[0]! }],
+        };
+      if (kind === 'copy_code') {
+        return {
+          type: 'button',
+          sub_type: 'copy_code',
+          index,
+          parameters: [{ type: 'coupon_code', coupon_code: values[0]! }],
+        };
+      }
+      return { type: 'button', sub_type: 'url', index, parameters: values.map(textParameter) };
+    });
 }
 
 export function createMetaProvider(options: MetaProviderOptions): MessagingProvider {
   const base = (options.graphBaseUrl ?? META_GRAPH_BASE_URL).replace(/\/+$/, '');
   const version = options.apiVersion.replace(/^\/+|\/+$/g, '');
-  const sendUrl = `${base}/${version}/${encodeURIComponent(options.phoneNumberId)}/messages`;
+  const senders = new Set([options.phoneNumberId, ...(options.extraPhoneNumberIds ?? [])]);
 
   async function sendTemplate(message: TemplateSend): Promise<SendAccepted> {
+    const sender = message.sender ?? options.phoneNumberId;
+    if (!senders.has(sender)) {
+      // A sender this deployment was not given: sending from another number would be a surprise.
+      throw new ProviderError(
+        'config',
+        'unknown_sender',
+        `Phone number id ${sender} is not one of this deployment's senders`,
+      );
+    }
+    const sendUrl = `${base}/${version}/${encodeURIComponent(sender)}/messages`;
     const body = buildMetaSendBody(message);
     const token = await readCredential(options.getAccessToken, 'Meta access token', 'access_token');
     const redact = (text: string): string => text.split(token).join('[redacted]');
@@ -194,12 +238,12 @@ export function createMetaProvider(options: MetaProviderOptions): MessagingProvi
     const parsed = parseJson(text);
     const wamid = parsed?.messages?.[0]?.id;
     if (response.ok && !parsed?.error && typeof wamid === 'string' && wamid !== '') {
-      return { provider: META_PROVIDER_NAME, providerMessageId: wamid };
+      return { provider: META_PROVIDER_NAME, providerMessageId: wamid, sender };
     }
     throw classifyResponse(response, parsed, text, redact);
   }
 
-  return { name: META_PROVIDER_NAME, sendTemplate };
+  return { name: META_PROVIDER_NAME, defaultSender: options.phoneNumberId, sendTemplate };
 }
 
 /** Throughput, app and WABA rate limits and Meta-side hiccups: the same request may pass later. */
@@ -322,3 +366,6 @@ function parseJson(text: string): (MetaSendResponse & { error?: MetaGraphError }
     return undefined;
   }
 }
+
+/** Shared with the template client (meta-templates.ts), so both classify Graph failures alike. */
+export { classifyResponse as classifyMetaResponse, parseJson as parseMetaJson };

@@ -81,5 +81,16 @@ export function splitE164(e164: string): SplitPhone {
   return { countryCode: `+${parsed.countryCallingCode}`, nationalNumber: parsed.nationalNumber };
 }
 
+/**
+ * The country calling code of an E.164 number with its plus (`+919876543210` → `+91`), as the
+ * message log's CountryCode keeps it; null for anything that is not E.164 (a business-scoped user
+ * id, a number a provider gave us unnormalised).
+ */
+export function callingCodeOf(phone: string): string | null {
+  if (!/^\+\d{6,15}$/.test(phone)) return null;
+  const parsed = parsePhoneNumberFromString(phone);
+  return parsed ? `+${parsed.countryCallingCode}` : null;
+}
+
 /** E.164 without the plus, as Meta, Infobip and Interakt webhooks write it. */
 export const e164Digits = (e164: string): string => e164.replace(/^\+/, '');

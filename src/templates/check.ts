@@ -56,6 +56,8 @@ export async function checkTemplateSend(db: Db, message: TemplateMessage): Promi
 
   const prepared: TemplateMessage = { ...message };
   if (template.headerType !== 'none') prepared.headerFormat ??= template.headerType;
+  if (template.buttons.length > 0)
+    prepared.templateButtons = template.buttons.map(({ type, text, url }) => ({ type, text, ...(url && { url }) }));
   if (MEDIA_HEADER_TYPES.includes(template.headerType) && !message.headerValues?.length && template.headerMediaUrl) {
     prepared.headerValues = [template.headerMediaUrl];
   }

@@ -191,14 +191,35 @@ export function checkTemplateUse(template: TemplateShape, values: TemplateValues
       });
     }
   }
+  // A copy-code button carries its code on every send; a quick reply may carry a payload (what a
+  // tap sends back; its text when none is given). Both are bound by position (Infobip).
+  template.buttons.forEach((button, index) => {
+    const given = values.buttons?.[String(index)]?.length ?? 0;
+    if (button.type === 'COPY_CODE' && given !== 1) {
+      issues.push({
+        path: `variables.buttons.${index}`,
+        message: `button ${index} of ${label} is a copy-code button and takes exactly 1 value (the code); ${given} given`,
+      });
+    }
+    if (button.type === 'QUICK_REPLY' && given > 1) {
+      issues.push({
+        path: `variables.buttons.${index}`,
+        message: `button ${index} of ${label} is a quick reply and takes at most 1 value (its payload); ${given} given`,
+      });
+    }
+  });
+  const takesValue = (index: number): boolean =>
+    required.dynamicButtons.includes(index) ||
+    template.buttons[index]?.type === 'COPY_CODE' ||
+    template.buttons[index]?.type === 'QUICK_REPLY';
   for (const key of Object.keys(values.buttons ?? {})) {
     const index = Number(key);
-    if (required.dynamicButtons.includes(index)) continue;
+    if (takesValue(index)) continue;
     const button = template.buttons[index];
     issues.push({
       path: `variables.buttons.${key}`,
       message: button
-        ? `button ${key} of ${label} (${button.type}) is not a dynamic URL button and takes no value`
+        ? `button ${key} of ${label} (${button.type}) takes no value: only dynamic URL, copy-code and quick-reply buttons do`
         : `${label} has no button ${key}`,
     });
   }

@@ -8,7 +8,7 @@ import {
   type TemplateSyncRun,
 } from '../db/queries';
 import type { ProviderName } from '../shared';
-import { TEMPLATE_SYNC_SCHEDULE_ID, templateSyncWorkflowId } from './contract';
+import { templateSyncScheduleId, templateSyncWorkflowId } from './contract';
 import type { templateSyncWorkflow } from './workflow';
 import type { ApiContext } from '../api/context';
 import { notFound } from '../errors';
@@ -17,9 +17,8 @@ import { ApiRouter } from '../api/route';
 import { startClaimedWorkflow } from '../workflow-client';
 import { TemplateSyncRunPageResponse, TemplateSyncRunResponse, TemplateSyncStartResponse } from './schemas';
 
-const PROVIDER: ProviderName = 'interakt';
-
-export type TemplateSyncRouterDeps = Pick<ApiContext, 'db' | 'temporal' | 'taskQueue' | 'checkResponses'>;
+export type TemplateSyncRouterDeps = Pick<ApiContext, 'db' | 'temporal' | 'taskQueue' | 'checkResponses'> &
+  Partial<Pick<ApiContext, 'messagingProvider'>>;
 
 /**
  * `POST /sync`, `GET /sync-runs`, `GET /sync-runs/:id`, mounted under `/templates`. Mount it before
@@ -27,6 +26,8 @@ export type TemplateSyncRouterDeps = Pick<ApiContext, 'db' | 'temporal' | 'taskQ
  */
 export function templateSyncRouter(deps: TemplateSyncRouterDeps): ApiRouter {
   const routes = new ApiRouter({ tag: 'Message Master', checkResponses: deps.checkResponses, writeRole: 'admin' });
+  // The deployment's provider: the one whose templates its worker reads.
+  const PROVIDER: ProviderName = deps.messagingProvider ?? 'interakt';
 
   routes.post(
     '/sync',
@@ -38,7 +39,7 @@ export function templateSyncRouter(deps: TemplateSyncRouterDeps): ApiRouter {
     async (_input, res) => {
       // A sync already under way answers for this request too: two passes at once gain nothing.
       const running = await findRunningTemplateSyncRun(deps.db, PROVIDER);
-      const liveWorkflowId = running && (await runningWorkflowId(deps.temporal, running));
+      const liveWorkflowId = running && (await runningWorkflowId(deps.temporal, running, PROVIDER));
       if (running && liveWorkflowId) {
         res
           .status(202)
@@ -89,10 +90,14 @@ export function templateSyncRouter(deps: TemplateSyncRouterDeps): ApiRouter {
  * The workflow still working on a 'running' row, or null when there is none (it was terminated,
  * or its row was never closed). A scheduled run's workflow id is Temporal's, found on the schedule.
  */
-async function runningWorkflowId(temporal: Client, run: TemplateSyncRun): Promise<string | null> {
+async function runningWorkflowId(
+  temporal: Client,
+  run: TemplateSyncRun,
+  provider: ProviderName,
+): Promise<string | null> {
   try {
     if (run.trigger === 'schedule') {
-      const schedule = await temporal.schedule.getHandle(TEMPLATE_SYNC_SCHEDULE_ID).describe();
+      const schedule = await temporal.schedule.getHandle(templateSyncScheduleId(provider)).describe();
       return schedule.info.runningActions[0]?.workflow.workflowId ?? null;
     }
     const workflowId = templateSyncWorkflowId(run.id);

@@ -19,6 +19,7 @@ import {
   touchLeadLastContact,
   type ActiveAssignmentRef,
 } from '../db/queries';
+import { callingCodeOf } from '../providers/phone';
 
 export interface IngestDeps {
   db: Db;
@@ -104,6 +105,7 @@ export async function applyInboundMessage(deps: IngestDeps, event: InboundMessag
     provider: event.provider,
     providerMessageId: event.providerMessageId,
     phone: event.fromPhoneE164,
+    countryCode: callingCodeOf(event.fromPhoneE164),
     leadId: lead?.id ?? null,
     messageContent: { text: event.text, contentType: event.contentType ?? null },
     mediaUrl: event.mediaUrl ?? null,

@@ -1,5 +1,5 @@
 import type { ApiContext } from '../api/context';
-import { webhookIngestionSink } from './ingestion';
+import { templateStatusSink, webhookIngestionSink } from './ingestion';
 import { metaWebhookRouter } from './meta-routes';
 
 /** Meta Cloud API webhooks, applied by the same exactly-once ingestion as Interakt's. */
@@ -10,6 +10,6 @@ export function metaWebhooks(deps: ApiContext): ApiRouter {
     checkResponses: deps.checkResponses,
     appSecret: deps.meta.appSecret,
     verifyToken: deps.meta.verifyToken,
-    sink: webhookIngestionSink(deps, 'meta'),
+    sink: { ...webhookIngestionSink(deps, 'meta'), template: templateStatusSink(deps, 'meta') },
   });
 }

@@ -7,8 +7,10 @@ import {
   answerVerifyChallenge,
   parseMetaWebhook,
   verifyMetaSignature,
+  type MetaErrorEvent,
   type MetaInboundEvent,
   type MetaStatusEvent,
+  type MetaTemplateEvent,
 } from '../providers/meta-webhook';
 import { AppError } from '../errors';
 
@@ -20,6 +22,10 @@ import { AppError } from '../errors';
 export interface MetaWebhookSink {
   status(event: MetaStatusEvent, context: MetaWebhookContext): Promise<unknown> | void;
   inbound(event: MetaInboundEvent, context: MetaWebhookContext): Promise<unknown> | void;
+  /** An error Meta raised for the number, not for one message (`value.errors`). */
+  error(event: MetaErrorEvent, context: MetaWebhookContext): Promise<unknown> | void;
+  /** A template's status or quality changed: applied at once, so a paused template stops being sent. */
+  template(event: MetaTemplateEvent, context: MetaWebhookContext): Promise<unknown> | void;
   /** A POST refused before its events were read: bad signature (`rejected`) or a body that is not JSON (`invalid`). */
   refused?(outcome: 'rejected' | 'invalid'): void;
 }
@@ -87,7 +93,7 @@ export function metaWebhookRouter(options: MetaWebhookRouterOptions): ApiRouter 
   routes.post(
     '/',
     {
-      summary: 'Meta Cloud API webhooks (statuses and inbound messages)',
+      summary: 'Meta Cloud API webhooks (statuses, inbound messages, account errors, template status and quality)',
       description:
         'Verified by X-Hub-Signature-256 over the raw body before anything is read; a bad signature gets 401 and changes nothing.',
       rawBody: rawJsonBody('The notification, signed with the app secret'),
@@ -121,16 +127,30 @@ export function metaWebhookRouter(options: MetaWebhookRouterOptions): ApiRouter 
       const events = parseMetaWebhook(payload, context.receivedAt);
       let statuses = 0;
       let inbound = 0;
+      let errors = 0;
+      let templates = 0;
       for (const event of events) {
         if (event.kind === 'status') {
           await options.sink.status(event, context);
           statuses += 1;
-        } else {
+        } else if (event.kind === 'inbound') {
           await options.sink.inbound(event, context);
           inbound += 1;
+        } else if (event.kind === 'error') {
+          await options.sink.error(event, context);
+          errors += 1;
+        } else {
+          await options.sink.template(event, context);
+          templates += 1;
         }
       }
-      res.json({ received: true, statuses, inbound });
+      res.json({
+        received: true,
+        statuses,
+        inbound,
+        ...(errors > 0 && { errors }),
+        ...(templates > 0 && { templates }),
+      });
     },
   );
 

@@ -6,6 +6,10 @@ export const WebhookBatchResponse = z.strictObject({
   received: z.literal(true),
   statuses: z.number().int(),
   inbound: z.number().int(),
+  /** Meta: account-level errors (`value.errors`) recorded, when the delivery held any. */
+  errors: z.number().int().optional(),
+  /** Meta: template status or quality changes applied, when the delivery held any. */
+  templates: z.number().int().optional(),
 });
 
 /** Interakt posts one event a delivery. */

@@ -3,9 +3,15 @@ import { createCtaActivities, type CtaActivityDeps } from '../cta/activities';
 import { createDripActivities, type DripActivityDeps } from '../drips/activities';
 import { createInfobipSyncActivities, type InfobipSyncActivityDeps } from '../infobip-sync/activities';
 import { createSendActivities, type SendDeps } from '../messages/send';
-import { createTemplateSyncActivities, type TemplateSyncActivityDeps } from '../templates/activities';
+import {
+  createTemplateSubmissionActivities,
+  createTemplateSyncActivities,
+  type TemplateSubmissionActivityDeps,
+  type TemplateSyncActivityDeps,
+} from '../templates/activities';
 import { createWelcomeActivities } from '../welcome/activities';
 export {
+  createTemplateSubmissionActivities,
   createTemplateSyncActivities,
   type TemplateSyncActivities,
   type TemplateSyncActivityDeps,
@@ -18,8 +24,10 @@ export {
 
 export type ActivityDeps = DripActivityDeps &
   SendDeps & {
-    /** How template sync reaches Interakt; without it a sync fails with a configuration error. */
-    getInteraktTemplateClient?: TemplateSyncActivityDeps['getInteraktTemplateClient'];
+    /** How template sync reads the provider's template list; without it a sync fails with a configuration error. */
+    getTemplateSource?: TemplateSyncActivityDeps['getTemplateSource'];
+    /** Meta's template edge (META_WABA_ID), for submissions; without it a submission fails with a configuration error. */
+    getMetaTemplateClient?: TemplateSubmissionActivityDeps['getMetaTemplateClient'];
     /** How the Infobip sync reads People and SMS logs; without it a sync fails with a configuration error. */
     getInfobipClient?: InfobipSyncActivityDeps['getInfobipClient'];
     /** The CTA link signing keys; without them a CTA message fails with a configuration error. */
@@ -47,10 +55,27 @@ export function createActivities(deps: ActivityDeps) {
     }),
     ...createTemplateSyncActivities({
       db: deps.db,
-      getInteraktTemplateClient:
-        deps.getInteraktTemplateClient ??
+      provider: deps.provider.name,
+      getTemplateSource:
+        deps.getTemplateSource ??
         (() => {
-          throw new Error('template sync needs the Interakt provider; this worker has none configured');
+          throw new ProviderError(
+            'config',
+            'template_sync_not_configured',
+            `template sync needs the ${deps.provider.name} template list configured (for Meta, META_WABA_ID); this worker has none`,
+          );
+        }),
+    }),
+    ...createTemplateSubmissionActivities({
+      db: deps.db,
+      getMetaTemplateClient:
+        deps.getMetaTemplateClient ??
+        (() => {
+          throw new ProviderError(
+            'config',
+            'template_submission_not_configured',
+            'template submissions need Meta (MESSAGING_PROVIDER=meta) and META_WABA_ID; this worker has neither',
+          );
         }),
     }),
     ...createInfobipSyncActivities({

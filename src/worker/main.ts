@@ -2,7 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
-import { loadConfig, type Config } from '../config';
+import { deploymentSenders, loadConfig, type Config } from '../config';
 import { openDb } from '../db/client';
 import { ctaKeyringReader } from '../cta/signing-keys';
 import { createDeploymentProvider } from './provider';
@@ -10,6 +10,7 @@ import { createInfobipClient } from '../providers/infobip';
 import { isCountryCode } from '../providers/phone';
 import { createSecretBox } from '../settings/secret-box';
 import { ensureTemplateSyncSchedule } from '../templates/schedule';
+import { templateSyncScheduleId } from '../templates/contract';
 import { createWorkers, runWorkers } from './workers';
 import { createLogger, createProcessLogger, temporalLogger } from '../logging/logger';
 import { createWorkerMetrics, serveMetrics } from '../metrics';
@@ -48,22 +49,28 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const secretBox = createSecretBox(config.DRIPLINE_SECRET_KEY);
   if (!secretBox.available) log.warn('DRIPLINE_SECRET_KEY is not set: API keys stored in settings cannot be read');
-  const { provider, sendsPerSecond, templateClient } = createDeploymentProvider(config, db, secretBox);
+  const { provider, sendsPerSecond, templateSource, metaTemplateClient } = createDeploymentProvider(
+    config,
+    db,
+    secretBox,
+  );
   // The CTA activities signal other workflows (a "not interested" stops the lead's drips).
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
-  const activities = createActivities({
+  const activityDeps: ActivityDeps = {
     db,
     provider,
     temporal: client,
     ...(secretBox.available && { getCtaKeyring: ctaKeyringReader(db, secretBox) }),
     reconcileWindowMs: config.SEND_RECONCILE_WINDOW_MS,
     configRetryDelayMs: 5 * 60_000,
-    getInteraktTemplateClient: templateClient,
+    getTemplateSource: templateSource,
+    getMetaTemplateClient: metaTemplateClient,
     ...infobipSyncDeps(config),
     log,
     sends: metrics.sends,
-  });
+  };
+  const activities = createActivities(activityDeps);
   const workers = await createWorkers({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -71,11 +78,20 @@ async function main(): Promise<void> {
     activities,
     provider: provider.name,
     sendsPerSecond,
+    // Each further sender number polls its own queue with activities that send from it.
+    senders: deploymentSenders(config).others.map((sender) => ({
+      sender,
+      activities: createActivities({ ...activityDeps, sender }),
+    })),
     log,
   });
-  if (templateClient) {
-    // Hourly template sync; creating it when it already exists is a no-op.
-    await ensureTemplateSyncSchedule(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, every: '1h' });
+  if (templateSource) {
+    // Hourly template sync of this provider's list; creating it when it already exists is a no-op.
+    await ensureTemplateSyncSchedule(client, {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      every: '1h',
+      scheduleId: templateSyncScheduleId(provider.name),
+    });
   }
   log.info(
     {

@@ -9,7 +9,7 @@ import {
 } from '@temporalio/worker';
 import type { Activities } from './activities';
 import { temporalLogger, type Logger } from '../logging/logger';
-import { sendTaskQueue, type ProviderName } from '../shared';
+import { senderSendQueue, sendTaskQueue, type ProviderName } from '../shared';
 
 export interface WorkerSetup {
   connection: NativeConnection;
@@ -17,8 +17,13 @@ export interface WorkerSetup {
   taskQueue: string;
   activities: Activities;
   provider: ProviderName;
-  /** The provider account's plan limit; the server enforces it across every worker of the queue. */
+  /** The limit per sender number; the server enforces it across every worker of each sender's queue. */
   sendsPerSecond: number;
+  /**
+   * The deployment's other sender numbers, each with activities that send from it: each gets its
+   * own send queue (senderSendQueue), so each number is limited on its own, as the provider limits it.
+   */
+  senders?: Array<{ sender: string; activities: Activities }>;
   /** Pre-bundled workflow code (tests); otherwise the build's bundle, or bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Where bundling reports its warnings; by default stderr. */
@@ -88,14 +93,26 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
     nonStickyToStickyPollRatio: NON_STICKY_TO_STICKY_POLL_RATIO,
     maxConcurrentActivityTaskPolls: MAX_ACTIVITY_TASK_POLLS,
   });
+  const sendQueue = sendTaskQueue(setup.taskQueue, setup.provider);
   const sends = await Worker.create({
     connection: setup.connection,
     namespace: setup.namespace,
-    taskQueue: sendTaskQueue(setup.taskQueue, setup.provider),
+    taskQueue: sendQueue,
     activities: setup.activities,
     maxTaskQueueActivitiesPerSecond: setup.sendsPerSecond,
   });
-  return [main, sends];
+  const senderWorkers = await Promise.all(
+    (setup.senders ?? []).map(({ sender, activities }) =>
+      Worker.create({
+        connection: setup.connection,
+        namespace: setup.namespace,
+        taskQueue: senderSendQueue(sendQueue, sender),
+        activities,
+        maxTaskQueueActivitiesPerSecond: setup.sendsPerSecond,
+      }),
+    ),
+  );
+  return [main, sends, ...senderWorkers];
 }
 
 /** Runs the workers until one stops (or fails), then shuts the others down. */

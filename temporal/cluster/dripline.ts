@@ -1,8 +1,9 @@
 /**
  * Dripline on the cluster: N workers and M API processes on one CRM database, the Interakt
  * emulator they send to, and a balancer in front of the APIs that the emulator posts its signed
- * webhooks to. Each is started through the project's own entry point (ENTRY_POINTS, the one place
- * to change if the entry points become compiled `node dist/...` files).
+ * webhooks to. Each runs the production build, as the Dockerfile does: `npm run build` once, then
+ * `node dist/...` with the pre-bundled workflow code (a worker that bundles at start holds about
+ * 300 MiB more). `source: true` runs the TypeScript entry points through tsx instead.
  *
  * The CRM database is one SQLite file that every process writes: within a process writes queue in
  * JS (src/db/sqlite-gate.ts), between processes SQLite's busy timeout (10 s, src/db/client.ts)
@@ -16,12 +17,12 @@ import { startBalancer, type Balancer } from './balancer';
 import type { Cluster } from './cluster';
 import type { Supervisor } from './supervisor';
 
-/** The entry points, run as `node --import tsx <file>` (what `npm run worker|api|emulator|db:migrate` run). */
+/** The entry points, under dist/ (`node <file>`) or src/ (`node --import tsx <file>`, what `npm run worker|api|emulator|db:migrate` run). */
 export const ENTRY_POINTS = {
-  worker: 'src/worker/main.ts',
-  api: 'src/api/server.ts',
-  emulator: 'src/emulators/main.ts',
-  migrate: 'src/cli/migrate.ts',
+  worker: 'worker/main',
+  api: 'api/server',
+  emulator: 'emulators/main',
+  migrate: 'cli/migrate',
 } as const;
 
 /** One process, no wrapper: a SIGKILL of the pid is a SIGKILL of the worker itself. */
@@ -29,8 +30,10 @@ export function entryCommand(
   entry: keyof typeof ENTRY_POINTS,
   extraArgs: readonly string[] = [],
   nodeArgs: readonly string[] = [],
+  source = false,
 ): [string, string[]] {
-  return [process.execPath, [...nodeArgs, '--import', 'tsx', ENTRY_POINTS[entry], ...extraArgs]];
+  const file = source ? ['--import', 'tsx', `src/${ENTRY_POINTS[entry]}.ts`] : [`dist/${ENTRY_POINTS[entry]}.js`];
+  return [process.execPath, [...nodeArgs, ...file, ...extraArgs]];
 }
 
 export const EMULATOR_API_KEY = 'cluster-emulator-key';
@@ -48,6 +51,8 @@ export interface DriplineOptions {
   env?: Record<string, string>;
   /** Extra `node` arguments for the workers (a bench's `--cpu-prof`). */
   workerNodeArgs?: string[];
+  /** Run src/ through tsx instead of building dist/ first. */
+  source?: boolean;
 }
 
 export interface Dripline {
@@ -99,11 +104,22 @@ export async function startDripline(
   };
   const processEnv = (extra: Record<string, string> = {}) => ({ ...process.env, ...env, ...extra });
 
+  const source = options.source ?? false;
+  const command = (
+    entry: keyof typeof ENTRY_POINTS,
+    extraArgs: readonly string[] = [],
+    nodeArgs: readonly string[] = [],
+  ) => entryCommand(entry, extraArgs, nodeArgs, source);
+  if (!source) {
+    // The Dockerfile's build stage: dist/ with the workflow code pre-bundled.
+    await supervisor.runOnce('build', process.execPath, ['scripts/build.mjs'], { env: processEnv() });
+  }
+
   // Like compose's `migrate` service: once, before any worker or API touches the schema.
-  const [migrateCommand, migrateArgs] = entryCommand('migrate');
+  const [migrateCommand, migrateArgs] = command('migrate');
   await supervisor.runOnce('migrate', migrateCommand, migrateArgs, { env: processEnv() });
 
-  const [emulatorCommand, emulatorArgs] = entryCommand('emulator', [
+  const [emulatorCommand, emulatorArgs] = command('emulator', [
     '--port',
     String(emulatorPort),
     '--webhook-url',
@@ -118,8 +134,8 @@ export async function startDripline(
   const apiNames = apiUrls.map((url, i) => {
     const name = `api-${i + 1}`;
     starters.set(name, async () => {
-      const [command, args] = entryCommand('api');
-      supervisor.start(name, command, args, {
+      const [apiCommand, args] = command('api');
+      supervisor.start(name, apiCommand, args, {
         env: processEnv({ API_HOST: '127.0.0.1', API_PORT: String(apiPorts[i]) }),
       });
       await waitForHttp(supervisor, `${url}/health`);
@@ -129,14 +145,19 @@ export async function startDripline(
   const workerNames = Array.from({ length: options.workers }, (_, i) => {
     const name = `worker-${i + 1}`;
     starters.set(name, async () => {
-      const [command, args] = entryCommand('worker', [], options.workerNodeArgs);
-      supervisor.start(name, command, args, { env: processEnv() });
-      await waitForLogLine(supervisor, name, '[worker] polling');
+      const [workerCommand, args] = command('worker', [], options.workerNodeArgs);
+      // Metrics on ports of their own (the defaults would collide between workers); info level so
+      // the worker's `polling` line, written once its workers exist, reaches the log.
+      const metricsPorts = { WORKER_METRICS_PORT: String(await freePort()), WORKER_TEMPORAL_METRICS_PORT: '0' };
+      supervisor.start(name, workerCommand, args, {
+        env: processEnv({ ...metricsPorts, LOG_LEVEL: 'info', LOG_FORMAT: 'json' }),
+      });
+      await waitForLogLine(supervisor, name, '"msg":"polling"');
     });
     return name;
   });
-  // Workers bundle the workflow code at start (seconds of CPU each); start them one at a time so
-  // the first is polling soon rather than all finishing late together.
+  // From source a worker bundles the workflow code at start (seconds of CPU each); start them one at
+  // a time so the first is polling soon rather than all finishing late together.
   for (const name of workerNames) await starters.get(name)!();
   await Promise.all(apiNames.map((name) => starters.get(name)!()));
   log(

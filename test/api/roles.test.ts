@@ -59,6 +59,12 @@ describe('roles', () => {
     ['POST', '/settings/cta-signing-keys/rotate', undefined],
     ['POST', '/templates', template],
     ['POST', '/templates/sync', undefined],
+    [
+      'POST',
+      '/templates/submissions',
+      { name: 'agent_probe', language: 'en', body: { text: 'Hi {{1}}', examples: ['Asha'] } },
+    ],
+    ['GET', '/templates/submissions/1', undefined],
     ['POST', '/sync/infobip/schedule', { every: 'daily' }],
   ])('refuses an agent %s %s with 403 role_required', async (method, path, body) => {
     const response = await asAgent(method, path, body);
@@ -93,6 +99,8 @@ describe('roles', () => {
     expect(document.paths['/templates']!.post!['x-required-role']).toBe('admin');
     expect(document.paths['/templates']!.post!.responses['403']).toBeDefined();
     expect(document.paths['/templates']!.get!['x-required-role']).toBe('agent');
+    expect(document.paths['/templates/submissions']!.post!['x-required-role']).toBe('admin');
+    expect(document.paths['/templates/submissions/{id}']!.get!['x-required-role']).toBe('admin');
     expect(document.paths['/leads']!.post!['x-required-role']).toBe('agent');
     expect(document.paths['/health']!.get!['x-required-role']).toBeUndefined();
   });

@@ -208,6 +208,15 @@ describe('SQL Server migration vs schema', () => {
       .map((m) => ({ name: m[1]!, type: m[2]!.toLowerCase(), rest: m[3]! }));
     createdTables.get(match[1]!)?.push(...added);
   }
+  // …and widen one with `ALTER TABLE [T] ALTER COLUMN [C] <type> <nullability>;`.
+  for (const match of ddl.matchAll(/ALTER TABLE \[(\w+)\] ALTER COLUMN \[(\w+)\] (\w+(?:\([\w,]+\))?)(.*?);\n/g)) {
+    const column = createdTables.get(match[1]!)?.find((c) => c.name === match[2]);
+    if (column)
+      Object.assign(column, {
+        type: match[3]!.toLowerCase(),
+        rest: column.rest.replace(/\bNOT NULL\b|\bNULL\b/, match[4]!.trim()),
+      });
+  }
   const createdIndexes = [
     ...ddl.matchAll(/CREATE (UNIQUE )?INDEX \[(\w+)\] ON \[(\w+)\] \(([^)]*)\)(\s*WHERE [^;]+)?;/g),
   ].map((m) => ({

@@ -2,6 +2,7 @@ import { getTableColumns } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Db } from '../../src/db/client';
 import {
+  applyTemplateStatusUpdate,
   createTemplateSyncRun,
   findRunningTemplateSyncRun,
   findTemplateSyncRunByStart,
@@ -186,7 +187,7 @@ describe('T-SQL of the template sync queries', () => {
   });
 
   const TEMPLATE_COLUMNS =
-    '[Id], [Name], [Language], [Category], [ApprovalStatus], [HeaderType], [HeaderText], [Body], [Footer], [Buttons], [Provider], [ProviderTemplateId], [CreatedAt], [UpdatedAt], [ArchivedAt], [HeaderMediaUrl], [RejectionReason], [Source], [LastSyncedAt], [RemovedUpstreamAt]';
+    '[Id], [Name], [Language], [Category], [ApprovalStatus], [HeaderType], [HeaderText], [Body], [Footer], [Buttons], [Provider], [ProviderTemplateId], [CreatedAt], [UpdatedAt], [ArchivedAt], [HeaderMediaUrl], [RejectionReason], [Source], [LastSyncedAt], [RemovedUpstreamAt], [QualityScore]';
   const RUN_COLUMNS =
     '[Id], [Provider], [Trigger], [Status], [StartedAt], [FinishedAt], [Fetched], [Created], [Updated], [Unchanged], [Removed], [ErrorCount], [Errors]';
 
@@ -220,12 +221,63 @@ describe('T-SQL of the template sync queries', () => {
       params: ['welcome', 'en'],
     });
     expect(queries[1]?.sql).toBe(
-      'insert into [MessageMaster] ([Name], [Language], [Category], [ApprovalStatus], [HeaderType], [HeaderText], [Body], [Footer], [Buttons], [Provider], [ProviderTemplateId], [CreatedAt], [UpdatedAt], [ArchivedAt], [HeaderMediaUrl], [RejectionReason], [Source], [LastSyncedAt], [RemovedUpstreamAt]) values (@par0, @par1, @par2, @par3, @par4, @par5, @par6, @par7, @par8, @par9, @par10, @par11, @par12, default, @par13, @par14, @par15, @par16, @par17)',
+      'insert into [MessageMaster] ([Name], [Language], [Category], [ApprovalStatus], [HeaderType], [HeaderText], [Body], [Footer], [Buttons], [Provider], [ProviderTemplateId], [CreatedAt], [UpdatedAt], [ArchivedAt], [HeaderMediaUrl], [RejectionReason], [Source], [LastSyncedAt], [RemovedUpstreamAt], [QualityScore]) values (@par0, @par1, @par2, @par3, @par4, @par5, @par6, @par7, @par8, @par9, @par10, @par11, @par12, default, @par13, @par14, @par15, @par16, @par17, @par18)',
     );
     expect(queries[1]?.params).toEqual(
       expect.arrayContaining(['welcome', 'en', 'Approved', '[]', 'interakt', 'wa-welcome', T1]),
     );
     expect(queries).toHaveLength(2);
+  });
+
+  it('applyTemplateStatusUpdate finds the template by the provider’s id, else by name and either language spelling, and sets what changed', async () => {
+    const row = (overrides: Record<string, unknown>) => {
+      const values: Record<string, unknown> = {
+        id: 12,
+        name: 'order_update',
+        language: 'en_US',
+        approvalStatus: 'Approved',
+        headerType: 'none',
+        body: 'Hi {{1}}',
+        buttons: '[]',
+        provider: 'meta',
+        providerTemplateId: '5551',
+        source: 'meta',
+        createdAt: T0,
+        updatedAt: T0,
+        ...overrides,
+      };
+      return Object.keys(getTableColumns(mssqlSchema.messageMaster)).map((key) => values[key] ?? null);
+    };
+    const { db, queries } = createRecordingMssql((q) =>
+      q.sql.startsWith('select') ? { recordset: q.params.includes('5551') ? [] : [row({})] } : { rowsAffected: [1] },
+    );
+
+    const result = await applyTemplateStatusUpdate(db, {
+      provider: 'meta',
+      providerTemplateId: '5551',
+      name: 'order_update',
+      language: 'en-US',
+      approvalStatus: 'Paused',
+      rejectionReason: null,
+      qualityScore: 'RED',
+      at: T1,
+    });
+
+    expect(result).toEqual({ templateId: 12, changed: true });
+    expect(queries).toEqual<RecordedQuery[]>([
+      {
+        sql: `select ${TEMPLATE_COLUMNS} from [MessageMaster] where (([MessageMaster].[Provider] = @par0) and ([MessageMaster].[ProviderTemplateId] = @par1))`,
+        params: ['meta', '5551'],
+      },
+      {
+        sql: `select ${TEMPLATE_COLUMNS} from [MessageMaster] where (([MessageMaster].[Name] = @par0) and ([MessageMaster].[Language] in (@par1, @par2)))`,
+        params: ['order_update', 'en-US', 'en_US'],
+      },
+      {
+        sql: 'update [MessageMaster] set [ApprovalStatus] = @par0, [UpdatedAt] = @par1, [QualityScore] = @par2 where [MessageMaster].[Id] = @par3',
+        params: ['Paused', T1, 'RED', 12],
+      },
+    ]);
   });
 
   it('markTemplatesRemovedUpstream selects the provider’s unmarked templates, then marks the unseen ones by id', async () => {

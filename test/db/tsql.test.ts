@@ -36,9 +36,9 @@ const CLIENT_COLUMNS =
 const ASSIGNMENT_COLUMNS =
   '[Id], [LeadId], [SequenceId], [SequenceVersion], [StepsSnapshot], [Status], [NextStep], [TotalSteps], [NextSendAt], [StopReason], [LastError], [WorkflowId], [StartedAt], [CompletedAt], [UpdatedAt]';
 const TEMPLATE_COLUMNS =
-  '[Id], [Name], [Language], [Category], [ApprovalStatus], [HeaderType], [HeaderText], [Body], [Footer], [Buttons], [Provider], [ProviderTemplateId], [CreatedAt], [UpdatedAt], [ArchivedAt], [HeaderMediaUrl], [RejectionReason], [Source], [LastSyncedAt], [RemovedUpstreamAt]';
+  '[Id], [Name], [Language], [Category], [ApprovalStatus], [HeaderType], [HeaderText], [Body], [Footer], [Buttons], [Provider], [ProviderTemplateId], [CreatedAt], [UpdatedAt], [ArchivedAt], [HeaderMediaUrl], [RejectionReason], [Source], [LastSyncedAt], [RemovedUpstreamAt], [QualityScore]';
 const MESSAGE_COLUMNS =
-  '[Id], [IdempotencyKey], [LeadId], [Direction], [Provider], [ProviderMessageId], [Phone], [CountryCode], [TemplateName], [TemplateLanguage], [MessageContent], [MediaUrl], [ReferenceType], [ReferenceId], [WorkflowId], [StepIndex], [CallbackData], [CampaignId], [Status], [Attempts], [AttemptStartedAt], [SentAt], [DeliveredAt], [ReadAt], [FailedAt], [ErrorCode], [ErrorMessage], [CreatedAt], [UpdatedAt]';
+  '[Id], [IdempotencyKey], [LeadId], [Direction], [Provider], [ProviderMessageId], [Phone], [CountryCode], [TemplateName], [TemplateLanguage], [MessageContent], [MediaUrl], [ReferenceType], [ReferenceId], [WorkflowId], [StepIndex], [CallbackData], [CampaignId], [Status], [Attempts], [AttemptStartedAt], [SentAt], [DeliveredAt], [ReadAt], [FailedAt], [ErrorCode], [ErrorMessage], [CreatedAt], [UpdatedAt], [Sender]';
 
 /** A WhatsAppMessages row as the driver returns it in array-row mode (columns in schema order). */
 function messageRecord(overrides: Record<string, unknown>): unknown[] {
@@ -72,6 +72,7 @@ function messageRecord(overrides: Record<string, unknown>): unknown[] {
     errorMessage: null,
     createdAt: NOW,
     updatedAt: NOW,
+    sender: null,
     ...overrides,
   };
   return Object.keys(getTableColumns(mssqlSchema.whatsAppMessages)).map((key) => row[key]);
@@ -222,6 +223,7 @@ describe('T-SQL of the message ledger', () => {
       workflowId: 'drip-7',
       stepIndex: 0,
       callbackData: 'drip-7:0',
+      sender: '100000000000002',
     });
 
     expect(row).toMatchObject({ id: 9, status: 'pending', messageContent: {} });
@@ -238,7 +240,7 @@ describe('T-SQL of the message ledger', () => {
         sql:
           `insert into [WhatsAppMessages] (${insertColumns}) output ${output} values (@par0, @par1, @par2, @par3, default, @par4, @par5,` +
           ' @par6, @par7, @par8, @par9, @par10, @par11, @par12, @par13, @par14, @par15, @par16, default, default, default, default,' +
-          ' default, default, default, default, @par17, @par18)',
+          ' default, default, default, default, @par17, @par18, @par19)',
         params: [
           'drip-7:0',
           7,
@@ -259,6 +261,7 @@ describe('T-SQL of the message ledger', () => {
           'pending',
           NOW,
           NOW,
+          '100000000000002',
         ],
       },
     ]);

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import express from 'express';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generatedPersonKind } from '../../src/emulators/infobip';
-import { formatInfobipTimestamp } from '../../src/providers/infobip';
+import { formatInfobipTimestamp, formatPeopleDateTime } from '../../src/providers/infobip';
 import { infobipBasicAuthHeader } from '../../src/providers/infobip-webhook';
 import { listen, type RunningApp } from '../support/api';
 import { waitFor } from '../support/drip-harness';
@@ -92,9 +92,9 @@ describe('Infobip emulator: People', () => {
     expect(numbers[duplicate]).not.toBe(numbers[duplicate - 1]);
   });
 
-  it('filters on the last-contacted attribute with #and/#gte/#lt and on the channel with #or', async () => {
-    const since = new Date(Date.now() - 2 * 24 * HOUR).toISOString();
-    const until = new Date(Date.now() - 24 * HOUR).toISOString();
+  it('filters on the last-contacted DATE_TIME attribute with #and/#gte/#lt and on the channel with #or', async () => {
+    const since = formatPeopleDateTime(new Date(Date.now() - 2 * 24 * HOUR));
+    const until = formatPeopleDateTime(new Date(Date.now() - 24 * HOUR));
     const filter = {
       '#and': [
         { '#gte': { 'customAttributes.LastContactedAt': since } },
@@ -145,7 +145,7 @@ describe('Infobip emulator: People', () => {
     const boundary = firstPage.body.persons[999].createdAt as string;
     const filter = {
       '#and': [
-        { '#gte': { 'customAttributes.LastContactedAt': new Date(0).toISOString() } },
+        { '#gte': { 'customAttributes.LastContactedAt': formatPeopleDateTime(new Date(0)) } },
         { '#gte': { createdAt: boundary } },
       ],
     };
@@ -166,11 +166,12 @@ describe('Infobip emulator: People', () => {
   it('re-contacts a person over the control API: the last-contacted attribute and channel change, and the filter sees it', async () => {
     const small = await emulator({ people: { count: 10, seed: 4 } });
     const [person] = (await get(small.url, '/people/2/persons', { limit: '1' })).body.persons;
-    const at = new Date(Date.now() + HOUR).toISOString();
+    const contactedAt = new Date(Math.floor(Date.now() / 1000) * 1000 + HOUR);
+    const at = formatPeopleDateTime(contactedAt);
     const contacted = await fetch(`${small.url}/__emulator/people/${person.id}/contact`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ at, channel: 'sms' }),
+      body: JSON.stringify({ at: contactedAt.toISOString(), channel: 'sms' }),
     });
     expect(contacted.status).toBe(200);
     const filter = { '#gte': { 'customAttributes.LastContactedAt': at } };
@@ -186,6 +187,62 @@ describe('Infobip emulator: People', () => {
     expect((await get(small.url, '/people/2/persons', { filter: JSON.stringify(filter) })).body.persons).toEqual([]);
   });
 
+  it('describes the account’s custom attributes: LastContactedAt is a DATE_TIME, an unknown one is 404', async () => {
+    const small = await emulator({ people: { count: 1, seed: 4 } });
+    const found = await get(small.url, '/people/2/customAttributes/LastContactedAt');
+    expect(found).toMatchObject({ status: 200, body: { name: 'LastContactedAt', dataType: 'DATE_TIME' } });
+    const missing = await get(small.url, '/people/2/customAttributes/Nope');
+    expect(missing.status).toBe(404);
+    expect(missing.body.requestError.serviceException.messageId).toBe('NOT_FOUND');
+  });
+
+  it('refuses a range operator on a text attribute: the old filter against an account set up the old way', async () => {
+    // The attribute as the sync used to assume it: a STRING holding an ISO timestamp.
+    const old = await emulator({
+      people: { count: 5, seed: 4 },
+      customAttributes: [
+        { name: 'LastContactedAt', dataType: 'STRING' },
+        { name: 'LastContactedChannel', dataType: 'STRING' },
+      ],
+    });
+    const filter = { '#gte': { 'customAttributes.LastContactedAt': new Date(0).toISOString() } };
+    const refused = await get(old.url, '/people/2/persons', { filter: JSON.stringify(filter) });
+    expect(refused.status).toBe(400);
+    expect(refused.body.requestError.serviceException.validationErrors.filter[0]).toMatch(
+      /#gte is not supported on customAttributes\.LastContactedAt \(STRING\); range operators apply to number and date attributes only/,
+    );
+    // A range on a person's own text field is refused the same way; equality on text is fine.
+    expect((await get(old.url, '/people/2/persons', { filter: '{"#gt":{"firstName":"A"}}' })).status).toBe(400);
+    expect((await get(old.url, '/people/2/persons', { filter: '{"#eq":{"firstName":"Asha"}}' })).status).toBe(200);
+  });
+
+  it('refuses the old ISO value with milliseconds and a zone against a DATE_TIME, and a custom attribute the account lacks', async () => {
+    const small = await emulator({ people: { count: 5, seed: 4 } });
+    const iso = { '#gte': { 'customAttributes.LastContactedAt': new Date(0).toISOString() } };
+    const refused = await get(small.url, '/people/2/persons', { filter: JSON.stringify(iso) });
+    expect(refused.status).toBe(400);
+    expect(refused.body.requestError.serviceException.validationErrors.filter[0]).toMatch(/is a DATE_TIME/);
+    const unknown = { '#eq': { 'customAttributes.LastContacted': 'x' } };
+    expect((await get(small.url, '/people/2/persons', { filter: JSON.stringify(unknown) })).status).toBe(400);
+  });
+
+  it('creates a custom attribute over POST /people/2/customAttributes, once', async () => {
+    const bare = await emulator({ people: { count: 1, seed: 4 }, customAttributes: [] });
+    const create = (body: unknown) =>
+      fetch(`${bare.url}/people/2/customAttributes`, {
+        method: 'POST',
+        headers: { ...AUTH, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await get(bare.url, '/people/2/customAttributes/LastContactedAt')).status).toBe(404);
+    const created = await create({ name: 'LastContactedAt', dataType: 'DATE_TIME' });
+    expect(created.status).toBe(200);
+    expect(await created.json()).toMatchObject({ name: 'LastContactedAt', dataType: 'DATE_TIME' });
+    expect((await create({ name: 'LastContactedAt', dataType: 'DATE_TIME' })).status).toBe(400);
+    expect((await create({ name: 'Other', dataType: 'TIMESTAMP' })).status).toBe(400);
+    expect((await get(bare.url, '/people/2/customAttributes/lastcontactedat')).body.dataType).toBe('DATE_TIME');
+  });
+
   it('enforces 5 People requests per second with 429 in the E429 shape and a Retry-After', async () => {
     const responses = await Promise.all(
       Array.from({ length: 8 }, () => get(big.url, '/people/2/persons', { limit: '1' })),
@@ -196,7 +253,7 @@ describe('Infobip emulator: People', () => {
     expect(limited[0]!.body).toMatchObject({ errorCode: 'E429', description: 'Too many requests.', violations: [] });
     expect(Number(limited[0]!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     const counts = (await (await fetch(`${big.url}/__emulator/requests`)).json()) as any;
-    expect(counts.counts).toEqual({ people: 8, logs: 0, send: 0, other: 0 });
+    expect(counts.counts).toEqual({ people: 8, attributes: 0, logs: 0, send: 0, templates: 0, other: 0 });
   });
 });
 
@@ -274,7 +331,7 @@ describe('Infobip emulator: sends, reports and faults', () => {
     from: '447860099299',
     to: '919876543210',
     messageId: 'dl-test-1',
-    content: { templateName: 'welcome', language: 'en', templateData: { body: { placeholders: ['Asha'] } } },
+    content: { templateName: 'drip_day_1', language: 'en', templateData: { body: { placeholders: ['Asha'] } } },
     callbackData: 'drip-1:0',
     notifyUrl: `${receiver.url}/reports`,
   });
@@ -300,7 +357,7 @@ describe('Infobip emulator: sends, reports and faults', () => {
     received.length = 0;
   });
 
-  it('accepts a template send with PENDING and then posts a delivery report and a seen report to its notifyUrl, with BASIC credentials', async () => {
+  it('accepts a template send with PENDING and then posts a delivery report and a seen report to its notifyUrl, without the subscription’s credentials', async () => {
     const response = await send(valid());
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({
@@ -314,10 +371,8 @@ describe('Infobip emulator: sends, reports and faults', () => {
       ],
     });
     await waitFor(() => received.length >= 2, 'the delivery and seen reports');
-    expect(received.map((post) => post.authorization)).toEqual([
-      infobipBasicAuthHeader('infobip', 'hook-pass'),
-      infobipBasicAuthHeader('infobip', 'hook-pass'),
-    ]);
+    // A notifyUrl gets the reports bare: the BASIC credentials belong to the subscription's URL.
+    expect(received.map((post) => post.authorization)).toEqual([undefined, undefined]);
     expect(received[0]!.body.results[0]).toMatchObject({
       messageId: 'dl-test-1',
       to: '919876543210',
@@ -330,6 +385,17 @@ describe('Infobip emulator: sends, reports and faults', () => {
       to: '447860099299',
       seenAt: expect.any(String),
     });
+  });
+
+  it('posts the reports of a message without notifyUrl to the subscription’s URL, with its BASIC credentials', async () => {
+    running.emulator.state.configure({ webhookUrl: `${receiver.url}/reports` });
+    const { notifyUrl: _none, ...withoutNotifyUrl } = valid();
+    expect((await send(withoutNotifyUrl)).status).toBe(200);
+    await waitFor(() => received.length >= 2, 'the delivery and seen reports');
+    expect(received.map((post) => post.authorization)).toEqual([
+      infobipBasicAuthHeader('infobip', 'hook-pass'),
+      infobipBasicAuthHeader('infobip', 'hook-pass'),
+    ]);
   });
 
   it('answers 400 naming each failing field and records nothing', async () => {
@@ -361,6 +427,85 @@ describe('Infobip emulator: sends, reports and faults', () => {
     expect(running.emulator.state.acceptedMessages()).toEqual([]);
   });
 
+  it('checks a send against the sender’s registered template: name, language, approval, placeholders and header', async () => {
+    const content = (templateName: string, templateData: Record<string, unknown>, language = 'en') => ({
+      ...valid(),
+      content: { templateName, language, templateData },
+    });
+    const problems = async (message: Record<string, unknown>) => {
+      const response = await send(message);
+      expect(response.status).toBe(400);
+      return ((await response.json()) as any).requestError.serviceException.validationErrors;
+    };
+    expect(await problems(content('no_such_template', { body: { placeholders: [] } }))).toEqual({
+      'messages[0].content.templateName': ['no template no_such_template in language en is registered for this sender'],
+    });
+    expect(await problems(content('drip_day_1', { body: { placeholders: ['Asha'] } }, 'en_GB'))).toHaveProperty([
+      'messages[0].content.templateName',
+    ]);
+    expect(await problems(content('welcome_message', { body: { placeholders: ['Asha'] } }))).toEqual({
+      'messages[0].content.templateData.body.placeholders': ["the template's body has 2 placeholders; 1 given"],
+    });
+    expect(await problems(content('seller_registration', { body: { placeholders: ['Asha'] } }))).toMatchObject({
+      'messages[0].content.templateData.header': ['the template has a DOCUMENT header, which needs a value'],
+    });
+    running.emulator.state.upsertTemplate({
+      name: 'drip_day_1',
+      language: 'en',
+      body: 'Hi {{1}}',
+      approvalStatus: 'PAUSED',
+    });
+    expect(await problems(valid())).toEqual({
+      'messages[0].content.templateName': ['template drip_day_1 (en) is PAUSED, not APPROVED'],
+    });
+    expect(running.emulator.state.acceptedMessages()).toEqual([]);
+  });
+
+  it('refuses buttons that do not list, in template order, every button that takes a parameter: the old URL-only shape', async () => {
+    running.emulator.state.configure({ autoReports: false });
+    running.emulator.state.upsertTemplate({
+      name: 'order_update',
+      language: 'en',
+      body: 'Hi {{1}}, your order shipped.',
+      buttons: [
+        { type: 'QUICK_REPLY', text: 'Thanks' },
+        { type: 'PHONE_NUMBER', text: 'Call us', phone_number: '+919800000000' },
+        { type: 'URL', text: 'Track', url: 'https://shop.example/t/{{1}}' },
+        { type: 'URL', text: 'Shop', url: 'https://shop.example/' },
+        { type: 'COPY_CODE', text: 'Copy code' },
+      ],
+    });
+    const withButtons = (buttons: unknown[]) => ({
+      ...valid(),
+      content: {
+        templateName: 'order_update',
+        language: 'en',
+        templateData: { body: { placeholders: ['Asha'] }, buttons },
+      },
+    });
+    // What the client used to send: the dynamic URL alone.
+    const old = await send(withButtons([{ type: 'URL', parameter: 'A1' }]));
+    expect(old.status).toBe(400);
+    expect(((await old.json()) as any).requestError.serviceException.validationErrors).toEqual({
+      'messages[0].content.templateData.buttons': [
+        'must list every button that takes a parameter, in template order: [QUICK_REPLY, URL, COPY_CODE]; got [URL]',
+      ],
+    });
+    const shuffled = withButtons([
+      { type: 'URL', parameter: 'A1' },
+      { type: 'QUICK_REPLY', parameter: 'thanks' },
+      { type: 'COPY_CODE', parameter: 'SAVE10' },
+    ]);
+    expect((await send(shuffled)).status).toBe(400);
+    const right = withButtons([
+      { type: 'QUICK_REPLY', parameter: 'thanks' },
+      { type: 'URL', parameter: 'A1' },
+      { type: 'COPY_CODE', parameter: 'SAVE10' },
+    ]);
+    expect((await send(right)).status).toBe(200);
+    expect(running.emulator.state.acceptedMessages()).toHaveLength(1);
+  });
+
   it('takes faults over HTTP: 5xx twice then success, counted per endpoint, cleared by reset', async () => {
     running.emulator.state.configure({ autoReports: false });
     const injected = await fetch(`${running.url}/__emulator/faults`, {
@@ -384,7 +529,14 @@ describe('Infobip emulator: sends, reports and faults', () => {
     });
     await fetch(`${running.url}/__emulator/reset`, { method: 'POST' });
     expect(running.emulator.state.pendingFaults()).toEqual([]);
-    expect(running.emulator.state.requestCounts()).toEqual({ people: 0, logs: 0, send: 0, other: 0 });
+    expect(running.emulator.state.requestCounts()).toEqual({
+      people: 0,
+      attributes: 0,
+      logs: 0,
+      send: 0,
+      templates: 0,
+      other: 0,
+    });
   });
 
   it('posts failure reports and inbound messages on demand', async () => {

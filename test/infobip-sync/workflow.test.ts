@@ -78,7 +78,7 @@ describe('Infobip sync runs', () => {
     });
     listening = await emulator.listen(0, '127.0.0.1');
     const holdingFetch: typeof fetch = async (input, init) => {
-      if (String(input).includes('/people/')) await holdPage?.(pageOf(String(input)));
+      if (String(input).includes('/people/2/persons?')) await holdPage?.(pageOf(String(input)));
       return fetch(input, init);
     };
     worker = await Worker.create({
@@ -376,6 +376,24 @@ describe('Infobip sync runs', () => {
       expect(run?.failure).not.toContain('wrong-key');
     } finally {
       workerApiKey = KEY;
+    }
+  });
+
+  it('fails a run at once, saying how to fix it, when LastContactedAt is a text attribute People cannot filter by a window', async () => {
+    emulator.state.defineCustomAttribute({ name: 'LastContactedAt', dataType: 'STRING' });
+    const listed = () => emulator.state.requests().filter((entry) => entry.endpoint === 'people').length;
+    const listedBefore = listed();
+    try {
+      const started = await request('POST', '/sync/infobip/runs', { since: since(), pageSize: PAGE_SIZE });
+      await expect(env.client.workflow.getHandle(started.body.workflowId).result()).rejects.toThrow();
+      const run = await getInfobipSyncRun(db, started.body.runId);
+      expect(run).toMatchObject({ status: 'failed', fetched: 0 });
+      expect(run?.failure).toContain('"LastContactedAt" is STRING, not DATE_TIME');
+      expect(run?.failure).toContain('POST /people/2/customAttributes');
+      // Nothing was listed: the check came first.
+      expect(listed()).toBe(listedBefore);
+    } finally {
+      emulator.state.defineCustomAttribute({ name: 'LastContactedAt', dataType: 'DATE_TIME' });
     }
   });
 

@@ -19,6 +19,9 @@ describe('redactText', () => {
     );
     expect(redactText('sent Authorization: Bearer dl_abcdefghijklmnop')).toBe('sent Authorization: Bearer [redacted]');
     expect(redactText('GET /x?api_key=sk_live_123&page=2')).toBe('GET /x?api_key=[redacted]&page=2');
+    expect(redactText('POST https://crm.example/webhooks/infobip/notify/Zx9_secret-segment-0123456789abcdef?x=1')).toBe(
+      'POST https://crm.example/webhooks/infobip/notify/[redacted]?x=1',
+    );
   });
 
   it('cuts a message longer than 500 characters', () => {

@@ -43,6 +43,7 @@ describe('parseInfobipWebhook', () => {
       errorCode: null,
       errorMessage: null,
       recipient: '919876543210',
+      recipientUserId: null,
       raw: JSON.stringify(dlr()),
     });
   });
@@ -114,6 +115,7 @@ describe('parseInfobipWebhook', () => {
         errorCode: null,
         errorMessage: null,
         recipient: '919876543210',
+        recipientUserId: null,
         raw: JSON.stringify(seen),
       },
     ]);

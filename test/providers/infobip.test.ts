@@ -11,7 +11,7 @@ import {
   type InfobipPerson,
 } from '../../src/providers/infobip';
 import { parseInfobipWebhook } from '../../src/providers/infobip-webhook';
-import type { TemplateSend } from '../../src/providers/types';
+import type { TemplateButtonShape, TemplateSend } from '../../src/providers/types';
 import { listen, type RunningApp } from '../support/api';
 import { startInfobipEmulator, TEST_INFOBIP_API_KEY, type StartedInfobipEmulator } from '../support/infobip-emulator';
 
@@ -90,6 +90,24 @@ beforeAll(async () => {
     smsLogs: { count: 25, seed: 5 },
     whatsappSender: SENDER,
     autoReports: false,
+    templates: [
+      {
+        name: 'price_list',
+        language: 'en',
+        header: { format: 'DOCUMENT' },
+        body: 'Hi {{1}}, the {{2}} price list is attached.',
+        buttons: [
+          { type: 'QUICK_REPLY', text: 'Interested' },
+          { type: 'URL', text: 'Offer', url: 'https://shop.example/o/{{1}}' },
+          { type: 'URL', text: 'Track', url: 'https://shop.example/t/{{1}}' },
+          { type: 'PHONE_NUMBER', text: 'Call us', phone_number: '+919800000000' },
+          { type: 'COPY_CODE', text: 'Copy code' },
+        ],
+      },
+      { name: 'order_header', language: 'en', header: { format: 'TEXT', text: 'Order {{1}}' }, body: 'Thanks!' },
+      { name: 'sale_image', language: 'en', header: { format: 'IMAGE' }, body: 'Hi {{1}}, {{2}} sale.' },
+      { name: 'invoice_document', language: 'en', header: { format: 'DOCUMENT' }, body: 'Hi {{1}}, {{2}} invoice.' },
+    ],
   });
 });
 afterAll(async () => {
@@ -155,7 +173,7 @@ describe('Infobip client: People and logs against the emulator', () => {
   });
 
   it('reads people created in the same second once each, even when they fill whole pages', async () => {
-    const contacted = '2025-03-10T13:30:00.000Z';
+    const contacted = '2025-03-10T13:30:00';
     const person = (n: number, createdAt: string) => ({
       id: `same-${n}`,
       createdAt,
@@ -175,7 +193,7 @@ describe('Infobip client: People and logs against the emulator', () => {
     expect(new Set(ids).size).toBe(15);
   });
 
-  it('sends the window as the documented filter JSON, ordered by createdAt, and reports the total on page 1', async () => {
+  it('sends the window as the documented filter JSON, in the DATE_TIME format, ordered by createdAt, and reports the total on page 1', async () => {
     const page = await client().listPeople({
       contactedSince: new Date('2025-03-08T00:00:00.000Z'),
       contactedUntil: new Date('2025-03-09T00:00:00.000Z'),
@@ -185,8 +203,8 @@ describe('Infobip client: People and logs against the emulator', () => {
     const url = new URL(running.emulator.state.requests()[0]!.path, running.url);
     expect(JSON.parse(url.searchParams.get('filter')!)).toEqual({
       '#and': [
-        { '#gte': { 'customAttributes.LastContactedAt': '2025-03-08T00:00:00.000Z' } },
-        { '#lt': { 'customAttributes.LastContactedAt': '2025-03-09T00:00:00.000Z' } },
+        { '#gte': { 'customAttributes.LastContactedAt': '2025-03-08T00:00:00' } },
+        { '#lt': { 'customAttributes.LastContactedAt': '2025-03-09T00:00:00' } },
         { '#or': [{ 'customAttributes.LastContactedChannel': 'WHATSAPP' }] },
       ],
     });
@@ -204,7 +222,7 @@ describe('Infobip client: People and logs against the emulator', () => {
         firstName: 'Meera',
         lastName: 'Iyer',
         modifiedAt: '2025-03-09T08:00:00',
-        customAttributes: { LastContactedAt: '2025-03-09T07:59:00.000Z', LastContactedChannel: 'SMS' },
+        customAttributes: { LastContactedAt: '2025-03-09T07:59:00', LastContactedChannel: 'SMS' },
         contactInformation: { phone: [{ number: '0098 7654 3210' }, { number: 919812345678 }] },
       },
     ]);
@@ -269,6 +287,56 @@ describe('Infobip client: People and logs against the emulator', () => {
     const first = new URL(running.emulator.state.requests()[0]!.path, running.url).searchParams;
     expect(first.get('sentSince')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$/);
     expect(first.get('useCursor')).toBe('true');
+  });
+
+  it('widens a window with milliseconds to whole seconds, so a contact in its edges is still read', async () => {
+    await client().listPeople({
+      contactedSince: new Date('2025-03-08T00:00:00.750Z'),
+      contactedUntil: new Date('2025-03-08T06:00:00.250Z'),
+      limit: 10,
+    });
+    const filter = JSON.parse(
+      new URL(running.emulator.state.requests()[0]!.path, running.url).searchParams.get('filter')!,
+    );
+    expect(filter['#and'].slice(0, 2)).toEqual([
+      { '#gte': { 'customAttributes.LastContactedAt': '2025-03-08T00:00:00' } },
+      { '#lt': { 'customAttributes.LastContactedAt': '2025-03-08T06:00:01' } },
+    ]);
+  });
+
+  it('checks that LastContactedAt is a DATE_TIME before a sync reads People', async () => {
+    expect(await client().checkPeopleAttributes()).toEqual({ name: 'LastContactedAt', dataType: 'DATE_TIME' });
+    const [request] = running.emulator.state.requests();
+    expect(request).toMatchObject({
+      method: 'GET',
+      path: '/people/2/customAttributes/LastContactedAt',
+      endpoint: 'attributes',
+    });
+  });
+
+  it('refuses to sync, with a configuration error saying how to fix it, when LastContactedAt is text or missing', async () => {
+    const textual = await startInfobipEmulator({
+      customAttributes: [{ name: 'LastContactedAt', dataType: 'STRING' }],
+    });
+    const missing = await startInfobipEmulator({ customAttributes: [] });
+    try {
+      const wrongType = await failure(client({ baseUrl: textual.url }).checkPeopleAttributes());
+      expect(wrongType).toMatchObject({ kind: 'config', code: 'people_attribute_type' });
+      expect(wrongType.message).toContain('"LastContactedAt" is STRING, not DATE_TIME');
+      expect(wrongType.message).toContain('{"name": "LastContactedAt", "dataType": "DATE_TIME"}');
+      const absent = await failure(client({ baseUrl: missing.url }).checkPeopleAttributes());
+      expect(absent).toMatchObject({ kind: 'config', code: 'people_attribute_missing', details: { httpStatus: 404 } });
+      expect(absent.message).toContain('POST /people/2/customAttributes');
+      // The window itself, against the text attribute, is what People would refuse.
+      const refused = await failure(
+        client({ baseUrl: textual.url }).listPeople({ contactedSince: new Date(0), contactedUntil: ANCHOR, limit: 5 }),
+      );
+      expect(refused).toMatchObject({ kind: 'permanent', code: 'infobip_bad_request', details: { httpStatus: 400 } });
+      expect(refused.message).toContain('range operators apply to number and date attributes only');
+    } finally {
+      await textual.close();
+      await missing.close();
+    }
   });
 
   it('paces People requests so that a long run never trips the 5 requests/s limit', async () => {
@@ -341,13 +409,25 @@ describe('Infobip client errors', () => {
 });
 
 describe('Infobip provider: WhatsApp template sends', () => {
-  it('posts the documented body: digits-only numbers, derived messageId, placeholders, document header, URL button', async () => {
-    const accepted = await provider().sendTemplate({
-      ...welcome,
-      headerValues: ['https://files.example/brochures/Price%20List.pdf'],
-      headerFormat: 'document',
-      buttonValues: { '2': ['track/123'], '1': ['offer/9'] },
-    });
+  /** As Message Master has it: the buttons a send must bind by position. */
+  const priceListButtons: TemplateButtonShape[] = [
+    { type: 'QUICK_REPLY', text: 'Interested' },
+    { type: 'URL', text: 'Offer', url: 'https://shop.example/o/{{1}}' },
+    { type: 'URL', text: 'Track', url: 'https://shop.example/t/{{1}}' },
+    { type: 'PHONE_NUMBER', text: 'Call us' },
+    { type: 'COPY_CODE', text: 'Copy code' },
+  ];
+  const priceList: TemplateSend = {
+    ...welcome,
+    templateName: 'price_list',
+    headerValues: ['https://files.example/brochures/Price%20List.pdf'],
+    headerFormat: 'document',
+    buttonValues: { '2': ['track/123'], '1': ['offer/9'], '4': ['SAVE10'] },
+    templateButtons: priceListButtons,
+  };
+
+  it('posts the documented body: digits-only numbers, derived messageId, placeholders, document header, every button that takes a parameter in template order', async () => {
+    const accepted = await provider().sendTemplate(priceList);
 
     const [message] = running.emulator.state.acceptedMessages();
     expect(message!.message).toEqual({
@@ -355,7 +435,7 @@ describe('Infobip provider: WhatsApp template sends', () => {
       to: '919876543210',
       messageId: infobipMessageId('drip-42:0'),
       content: {
-        templateName: 'welcome_message',
+        templateName: 'price_list',
         language: 'en',
         templateData: {
           body: { placeholders: ['Asha', 'Acme'] },
@@ -364,24 +444,69 @@ describe('Infobip provider: WhatsApp template sends', () => {
             mediaUrl: 'https://files.example/brochures/Price%20List.pdf',
             filename: 'Price List.pdf',
           },
+          // The quick reply's payload is its text unless one is given; the phone button takes none.
           buttons: [
+            { type: 'QUICK_REPLY', parameter: 'Interested' },
             { type: 'URL', parameter: 'offer/9' },
             { type: 'URL', parameter: 'track/123' },
+            { type: 'COPY_CODE', parameter: 'SAVE10' },
           ],
         },
       },
       callbackData: 'drip-42:0',
       notifyUrl: `${receiver.url}/reports`,
     });
-    expect(accepted).toEqual({ provider: 'infobip', providerMessageId: infobipMessageId('drip-42:0') });
+    expect(accepted).toEqual({ provider: 'infobip', providerMessageId: infobipMessageId('drip-42:0'), sender: SENDER });
     expect(running.emulator.state.requests()[0]).toMatchObject({ endpoint: 'send', authorized: true });
   });
 
+  it('sends a quick-reply payload given for the button, and refuses a value for a button that takes none before any request', async () => {
+    await provider().sendTemplate({ ...priceList, buttonValues: { ...priceList.buttonValues, '0': ['lead-7:yes'] } });
+    const [message] = running.emulator.state.acceptedMessages();
+    expect((message!.message.content as any).templateData.buttons[0]).toEqual({
+      type: 'QUICK_REPLY',
+      parameter: 'lead-7:yes',
+    });
+    expect(
+      await failure(provider().sendTemplate({ ...priceList, buttonValues: { ...priceList.buttonValues, '3': ['x'] } })),
+    ).toMatchObject({
+      kind: 'permanent',
+      code: 'invalid_request',
+      message: 'Button 3 (PHONE_NUMBER) takes no parameter',
+    });
+    expect(
+      await failure(provider().sendTemplate({ ...priceList, buttonValues: { '1': ['offer/9'], '2': ['t'] } })),
+    ).toMatchObject({ kind: 'permanent', code: 'invalid_request' });
+    expect(running.emulator.state.requestCounts().send).toBe(1);
+  });
+
+  it('is refused by Infobip when it lists only the URL buttons, as it used to (without the template’s buttons)', async () => {
+    const { templateButtons: _omitted, ...withoutTemplateButtons } = priceList;
+    const error = await failure(
+      provider().sendTemplate({ ...withoutTemplateButtons, buttonValues: { '1': ['offer/9'], '2': ['track/123'] } }),
+    );
+    expect(error).toMatchObject({ kind: 'permanent', code: 'infobip_bad_request', details: { httpStatus: 400 } });
+    expect(error.message).toContain('[QUICK_REPLY, URL, URL, COPY_CODE]; got [URL, URL]');
+    expect(running.emulator.state.acceptedMessages()).toEqual([]);
+  });
+
   it('sends text, image and file-named document headers, and an empty placeholder list when the body has none', async () => {
-    await provider().sendTemplate({ ...welcome, bodyValues: undefined, headerValues: ['Order 42'], callbackData: 'a' });
-    await provider().sendTemplate({ ...welcome, headerValues: ['https://cdn.example/sale.png'], callbackData: 'b' });
     await provider().sendTemplate({
       ...welcome,
+      templateName: 'order_header',
+      bodyValues: undefined,
+      headerValues: ['Order 42'],
+      callbackData: 'a',
+    });
+    await provider().sendTemplate({
+      ...welcome,
+      templateName: 'sale_image',
+      headerValues: ['https://cdn.example/sale.png'],
+      callbackData: 'b',
+    });
+    await provider().sendTemplate({
+      ...welcome,
+      templateName: 'invoice_document',
       headerValues: ['https://cdn.example/x'],
       fileName: 'Invoice.pdf',
       callbackData: 'c',

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ProviderError } from '../../src/providers/errors';
 import {
+  INTERAKT_TEMPLATE_STATUSES,
   createInteraktTemplateClient,
   parseInteraktTemplate,
   type InteraktTemplatePage,
@@ -230,30 +231,45 @@ describe('Interakt template list client against the emulator', () => {
     await running.close();
   });
 
-  it('reads one page by offset with Basic auth and language=all', async () => {
-    const page = await client().listTemplatesPage(2);
+  it('reads one page of one approval status by offset, with Basic auth and language=all', async () => {
+    const page = await client().listTemplatesPage('APPROVED', 2);
 
-    expect(page.offset).toBe(2);
+    expect(page).toMatchObject({ approvalStatus: 'APPROVED', offset: 2, hasNext: true, count: 6 });
     expect(page.rows).toHaveLength(2);
-    expect(page.hasNext).toBe(true);
-    expect(page.count).toBe(6);
     const [request] = running.emulator.state.requests();
     expect(request).toMatchObject({
       method: 'GET',
       authorized: true,
-      path: '/v1/public/track/organization/templates?offset=2&language=all',
+      path: '/v1/public/track/organization/templates?offset=2&approval_status=APPROVED&language=all',
     });
   });
 
-  it('walks every page, advancing by the rows returned, until has_next is false', async () => {
+  it('walks every status’s list, each page by page until has_next is false, so pending and rejected templates are seen too', async () => {
+    running.emulator.state.upsertTemplate({
+      name: 'diwali_offer',
+      language: 'en',
+      body: 'Hi {{1}}',
+      approvalStatus: 'PENDING',
+    });
+    running.emulator.state.upsertTemplate({
+      name: 'spam_offer',
+      language: 'en',
+      body: 'Buy {{1}}',
+      approvalStatus: 'REJECTED',
+    });
     const pages: InteraktTemplatePage[] = [];
     for await (const page of client().pages()) pages.push(page);
 
-    expect(pages.map((page) => [page.offset, page.rows.length, page.hasNext])).toEqual([
-      [0, 2, true],
-      [2, 2, true],
-      [4, 2, false],
+    expect(pages.map((page) => [page.approvalStatus, page.offset, page.rows.length])).toEqual([
+      ['APPROVED', 0, 2],
+      ['APPROVED', 2, 2],
+      ['APPROVED', 4, 2],
+      ['PENDING', 0, 1],
+      ['REJECTED', 0, 1],
+      ...INTERAKT_TEMPLATE_STATUSES.slice(3).map((status) => [status, 0, 0]),
     ]);
+    expect(pages.at(-1)!.next).toBeNull();
+    expect(pages[2]!.next).toEqual({ status: 1, offset: 0 });
     const names = pages.flatMap((page) => page.rows.map((raw) => (raw as { name: string }).name));
     expect(names).toEqual([
       'welcome_message',
@@ -262,7 +278,42 @@ describe('Interakt template list client against the emulator', () => {
       'drip_day_2',
       'drip_day_3',
       'seller_registration',
+      'diwali_offer',
+      'spam_offer',
     ]);
+    const asked = running.emulator.state.requests().map((request) => new URL(request.path, running.url).searchParams);
+    expect(asked.every((params) => params.has('approval_status'))).toBe(true);
+  });
+
+  it('resumes a pass from a cursor: the status list and offset it names', async () => {
+    const pages: InteraktTemplatePage[] = [];
+    for await (const page of client().pages({ status: 0, offset: 4 })) pages.push(page);
+    expect(pages.map((page) => [page.approvalStatus, page.offset])).toEqual([
+      ['APPROVED', 4],
+      ...INTERAKT_TEMPLATE_STATUSES.slice(1).map((status) => [status, 0]),
+    ]);
+  });
+
+  it('is answered as the real API answers: approved templates only without approval_status (the request we used to send), and 400 for `all`', async () => {
+    running.emulator.state.upsertTemplate({
+      name: 'diwali_offer',
+      language: 'en',
+      body: 'Hi {{1}}',
+      approvalStatus: 'PENDING',
+    });
+    const list = async (query: string) => {
+      const response = await fetch(`${running.baseUrl}/track/organization/templates?${query}`, {
+        headers: { Authorization: `Basic ${API_KEY}` },
+      });
+      return { status: response.status, body: (await response.json()) as any };
+    };
+    const old = await list('offset=0&language=all');
+    expect(old.status).toBe(200);
+    expect(old.body.count).toBe(6);
+    expect(old.body.results.templates.map((row: any) => row.name)).not.toContain('diwali_offer');
+    const all = await list('offset=0&approval_status=all&language=all');
+    expect(all).toMatchObject({ status: 400, body: { result: false } });
+    expect(all.body.message).toMatch(/approval_status must be one of APPROVED, PENDING, REJECTED/);
   });
 
   it('serves a template removed through the control API no more', async () => {
@@ -278,7 +329,7 @@ describe('Interakt template list client against the emulator', () => {
 
   it('classifies a refused API key as a config error without leaking the key', async () => {
     const error = await client('wrong-key')
-      .listTemplatesPage(0)
+      .listTemplatesPage('APPROVED', 0)
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ kind: 'config', code: 'unauthorized' });
@@ -293,7 +344,10 @@ describe('Interakt template list client against the emulator', () => {
       getApiKey: () => API_KEY,
       timeoutMs: 1_000,
     });
-    await expect(unreachable.listTemplatesPage(0)).rejects.toMatchObject({ kind: 'retryable', code: 'network' });
+    await expect(unreachable.listTemplatesPage('APPROVED', 0)).rejects.toMatchObject({
+      kind: 'retryable',
+      code: 'network',
+    });
   });
 });
 
@@ -331,15 +385,17 @@ describe('Interakt template list client against odd providers', () => {
     );
     const pages: InteraktTemplatePage[] = [];
     for await (const page of client.pages()) pages.push(page);
-    expect(pages.map((page) => page.rows.length)).toEqual([1]);
+    expect(pages.filter((page) => page.approvalStatus === 'APPROVED').map((page) => page.rows.length)).toEqual([1, 0]);
   });
 
   it('treats a 2xx without a template list as retryable, and a 5xx as retryable', async () => {
-    await expect(fakeClient(() => json({ result: true })).listTemplatesPage(0)).rejects.toMatchObject({
+    await expect(fakeClient(() => json({ result: true })).listTemplatesPage('APPROVED', 0)).rejects.toMatchObject({
       kind: 'retryable',
       code: 'unexpected_response',
     });
-    await expect(fakeClient(() => json({ message: 'down' }, 503)).listTemplatesPage(0)).rejects.toMatchObject({
+    await expect(
+      fakeClient(() => json({ message: 'down' }, 503)).listTemplatesPage('APPROVED', 0),
+    ).rejects.toMatchObject({
       kind: 'retryable',
       code: 'http_503',
     });

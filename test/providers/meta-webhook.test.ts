@@ -240,7 +240,7 @@ describe('parseMetaWebhook', () => {
     ]);
   });
 
-  it('ignores other objects and fields, unknown statuses, system messages and malformed parts', () => {
+  it('ignores other objects and fields, unknown statuses, system messages and malformed parts, but keeps value.errors', () => {
     const payload = {
       object: 'whatsapp_business_account',
       entry: [
@@ -274,6 +274,7 @@ describe('parseMetaWebhook', () => {
       ],
     };
     expect(parseMetaWebhook(payload, RECEIVED_AT)).toEqual([
+      expect.objectContaining({ kind: 'error', code: '131000', message: null, at: RECEIVED_AT }),
       expect.objectContaining({ providerMessageId: 'wamid.E', status: 'delivered', at: RECEIVED_AT }),
     ]);
 
@@ -379,7 +380,9 @@ describe('webhooks the Meta emulator posts', () => {
     expect(received).toHaveLength(1);
     const events = parseMetaWebhook(JSON.parse(received[0]!.rawBody.toString('utf8')));
     expect(events.map((event) => event.kind === 'status' && event.status)).toEqual(['sent', 'delivered', 'read']);
-    expect(events.every((event) => event.providerMessageId === accepted.providerMessageId)).toBe(true);
+    expect(
+      events.every((event) => event.kind === 'status' && event.providerMessageId === accepted.providerMessageId),
+    ).toBe(true);
   });
 
   it('posts an inbound reply that parses to the sender, text and replied-to wamid', async () => {

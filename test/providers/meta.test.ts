@@ -85,7 +85,7 @@ describe('Meta client against the emulator', () => {
 
     const [message] = running.emulator.state.acceptedMessages();
     expect(message!.id).toMatch(/^wamid\./);
-    expect(accepted).toEqual({ provider: 'meta', providerMessageId: message!.id });
+    expect(accepted).toEqual({ provider: 'meta', providerMessageId: message!.id, sender: PHONE_NUMBER_ID });
 
     const [request] = running.emulator.state.requests();
     expect(request).toMatchObject({

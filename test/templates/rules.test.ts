@@ -142,26 +142,46 @@ describe('checkTemplateUse', () => {
     ]);
   });
 
-  it('needs exactly one value per dynamic URL button, and refuses values for any other button', () => {
+  it('needs one value per dynamic URL and copy-code button, at most one (a payload) per quick reply, and none for others', () => {
     const withButtons = template({
       buttons: [
         { type: 'QUICK_REPLY', text: 'Yes' },
         { type: 'URL', text: 'Track', url: 'https://shop.example/t/{{1}}' },
+        { type: 'PHONE_NUMBER', text: 'Call', phoneNumber: '+919800000000' },
+        { type: 'COPY_CODE', text: 'Copy code' },
       ],
     });
-    expect(checkTemplateUse(withButtons, { body: [field], buttons: { '1': [{ value: 'A1' }] } })).toEqual([]);
+    const code = { '3': [{ value: 'SAVE10' }] };
+    expect(checkTemplateUse(withButtons, { body: [field], buttons: { '1': [{ value: 'A1' }], ...code } })).toEqual([]);
+    expect(checkTemplateUse(withButtons, { body: [field], buttons: { '0': [field], '1': [field], ...code } })).toEqual(
+      [],
+    );
     expect(checkTemplateUse(withButtons, { body: [field] })).toEqual([
       {
         path: 'variables.buttons.1',
         message: 'button 1 of template drip_day_2 (en) is a dynamic URL button and takes exactly 1 value; 0 given',
       },
+      {
+        path: 'variables.buttons.3',
+        message:
+          'button 3 of template drip_day_2 (en) is a copy-code button and takes exactly 1 value (the code); 0 given',
+      },
     ]);
     expect(
-      checkTemplateUse(withButtons, { body: [field], buttons: { '0': [field], '1': [field], '5': [field] } }),
+      checkTemplateUse(withButtons, {
+        body: [field],
+        buttons: { '0': [field, field], '1': [field], '2': [field], '5': [field], ...code },
+      }),
     ).toEqual([
       {
         path: 'variables.buttons.0',
-        message: 'button 0 of template drip_day_2 (en) (QUICK_REPLY) is not a dynamic URL button and takes no value',
+        message:
+          'button 0 of template drip_day_2 (en) is a quick reply and takes at most 1 value (its payload); 2 given',
+      },
+      {
+        path: 'variables.buttons.2',
+        message:
+          'button 2 of template drip_day_2 (en) (PHONE_NUMBER) takes no value: only dynamic URL, copy-code and quick-reply buttons do',
       },
       { path: 'variables.buttons.5', message: 'template drip_day_2 (en) has no button 5' },
     ]);

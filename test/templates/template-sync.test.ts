@@ -10,7 +10,7 @@ import { templateSyncRouter } from '../../src/templates/sync-routes';
 import type { Db } from '../../src/db/client';
 import { getTemplateSyncRun, listTemplateSyncRuns } from '../../src/db/queries';
 import { DEFAULT_EMULATOR_TEMPLATES, type EmulatorTemplate } from '../../src/emulators/interakt';
-import { createInteraktTemplateClient } from '../../src/providers/interakt-templates';
+import { createInteraktTemplateSource, INTERAKT_TEMPLATE_STATUSES } from '../../src/providers/interakt-templates';
 import { ensureTemplateSyncSchedule } from '../../src/templates/schedule';
 import { TEMPLATE_SYNC_SCHEDULE_ID, templateSyncWorkflowId } from '../../src/templates/contract';
 import { apiClient, listen, type RunningApp } from '../support/api';
@@ -81,8 +81,8 @@ describe('template sync from Interakt', () => {
       workflowBundle: await bundleWorkflows(),
       activities: createTemplateSyncActivities({
         db,
-        getInteraktTemplateClient: () =>
-          createInteraktTemplateClient({
+        getTemplateSource: () =>
+          createInteraktTemplateSource({
             baseUrl: emulator.baseUrl,
             getApiKey: () => KEY,
             timeoutMs: 10_000,
@@ -125,16 +125,30 @@ describe('template sync from Interakt', () => {
     return { runId: started.body.runId, summary: summary as TemplateSyncSummary };
   }
 
-  const listOffsets = () =>
+  /** The lists asked for, as `<approval_status>@<offset>`. */
+  const listRequests = () =>
     emulator.emulator.state
       .requests()
       .filter((entry) => entry.path.includes('/track/organization/templates'))
-      .map((entry) => Number(new URL(entry.path, 'http://x').searchParams.get('offset')));
+      .map((entry) => {
+        const params = new URL(entry.path, 'http://x').searchParams;
+        return `${params.get('approval_status')}@${params.get('offset')}`;
+      });
+  const listOffsets = (status = 'APPROVED') =>
+    listRequests()
+      .filter((entry) => entry.startsWith(`${status}@`))
+      .map((entry) => Number(entry.split('@')[1]));
 
   it('pages through every template two at a time and creates each with its approval status', async () => {
     const { runId, summary } = await syncThroughApi();
 
-    expect(listOffsets()).toEqual([0, 2, 4, 6]);
+    // Every status's list is asked for: the pending and paused templates are in theirs.
+    expect(listRequests()).toEqual([
+      'APPROVED@0',
+      'APPROVED@2',
+      'APPROVED@4',
+      ...INTERAKT_TEMPLATE_STATUSES.slice(1).map((status) => `${status}@0`),
+    ]);
     expect(summary).toEqual({
       runId,
       status: 'completed',
@@ -302,6 +316,7 @@ describe('template sync from Interakt', () => {
 
   it('retries a page the provider rate-limited and resumes the pass from its last heartbeat, not from the start', async () => {
     const offsetsBefore = listOffsets().length;
+    const requestsBefore = listRequests().length;
     let limited = 0;
     intercept = async (offset) => {
       if (offset !== 4 || limited > 0) return undefined;
@@ -315,7 +330,13 @@ describe('template sync from Interakt', () => {
       const { runId, summary } = await syncThroughApi();
 
       expect(limited).toBe(1);
-      expect(listOffsets().slice(offsetsBefore)).toEqual([0, 2, 4, 6, 8]);
+      // Page 4 of the approved list was asked for again, never page 0; the other lists once each.
+      expect(listOffsets().slice(offsetsBefore)).toEqual([0, 2, 4]);
+      expect(
+        listRequests()
+          .slice(requestsBefore)
+          .filter((entry) => !entry.startsWith('APPROVED@')),
+      ).toEqual(INTERAKT_TEMPLATE_STATUSES.slice(1).map((status) => `${status}@0`));
       expect(summary).toEqual({
         runId,
         status: 'completed',

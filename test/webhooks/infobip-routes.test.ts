@@ -2,6 +2,7 @@ import http from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app';
+import { infobipNotifyUrl, loadConfig } from '../../src/config';
 import type { Db } from '../../src/db/client';
 import {
   claimOutgoingMessage,
@@ -19,6 +20,7 @@ import { createTestDb } from '../support/db';
 import { startInfobipEmulator, TEST_INFOBIP_API_KEY, type StartedInfobipEmulator } from '../support/infobip-emulator';
 import { silentLogger } from '../support/logs';
 
+const NOTIFY_SECRET = 'n0t1fy-secret-for-the-infobip-route-test';
 const USERNAME = 'infobip-hooks';
 const PASSWORD = 'correct horse battery staple';
 const SENDER = '447860099299';
@@ -48,6 +50,7 @@ describe('POST /webhooks/infobip', () => {
         defaultCountry: 'IN',
         infobipWebhookUsername: USERNAME,
         infobipWebhookPassword: PASSWORD,
+        infobipNotifySecret: NOTIFY_SECRET,
         log: silentLogger(),
         webhookPipeline: pipeline,
       }),
@@ -70,7 +73,7 @@ describe('POST /webhooks/infobip', () => {
   });
 
   /** An outgoing row as the send activity leaves it: claimed, sent through Infobip, accepted. */
-  async function sentMessage(phone: string) {
+  async function sentMessage(phone: string, notifyUrl?: string) {
     const key = `drip-7:${(sequence += 1)}`;
     const row = await claimOutgoingMessage(db, {
       idempotencyKey: key,
@@ -91,9 +94,10 @@ describe('POST /webhooks/infobip', () => {
       getApiKey: () => TEST_INFOBIP_API_KEY,
       timeoutMs: 10_000,
       whatsappSender: SENDER,
+      notifyUrl,
     }).sendTemplate({
       to: phone,
-      templateName: 'welcome',
+      templateName: 'drip_day_1',
       languageCode: 'en',
       bodyValues: ['Asha'],
       callbackData: key,
@@ -172,6 +176,45 @@ describe('POST /webhooks/infobip', () => {
       body: forged.rawBody,
     });
     expect(await good.json()).toEqual({ received: true, statuses: 1, inbound: 0 });
+  });
+
+  it('takes the reports of a message sent with the notify URL: its secret path authenticates them, as they carry no credentials', async () => {
+    const message = await sentMessage('+919811113333', `${api.url}/webhooks/infobip/notify/${NOTIFY_SECRET}`);
+    const delivery = await infobip.emulator.state.deliverReport({ messageId: message.providerMessageId });
+    expect(delivery).toMatchObject({ responseStatus: 200, url: `${api.url}/webhooks/infobip/notify/${NOTIFY_SECRET}` });
+    expect((await infobip.emulator.state.deliverSeenReport(message.providerMessageId)).responseStatus).toBe(200);
+    await pipeline.processor.idle();
+    expect(await getMessageById(db, message.id)).toMatchObject({ status: 'read', deliveredAt: expect.any(Date) });
+  });
+
+  it('refuses reports sent to a notifyUrl at the BASIC endpoint (they carry no credentials), which is why INFOBIP_NOTIFY_URL is refused at start', async () => {
+    const message = await sentMessage('+919811114444', `${api.url}/webhooks/infobip`);
+    const delivery = await infobip.emulator.state.deliverReport({ messageId: message.providerMessageId });
+    expect(delivery.responseStatus).toBe(401);
+    await pipeline.processor.idle();
+    expect(await getMessageById(db, message.id)).toMatchObject({ status: 'sent' });
+    expect(() => loadConfig({ INFOBIP_NOTIFY_URL: `${api.url}/webhooks/infobip` })).toThrow(
+      /INFOBIP_NOTIFY_URL: is no longer supported/,
+    );
+    expect(
+      infobipNotifyUrl(loadConfig({ INFOBIP_NOTIFY_SECRET: NOTIFY_SECRET, PUBLIC_BASE_URL: 'https://crm.example' })),
+    ).toBe(`https://crm.example/webhooks/infobip/notify/${NOTIFY_SECRET}`);
+    expect(() => loadConfig({ INFOBIP_NOTIFY_SECRET: 'short' })).toThrow(/INFOBIP_NOTIFY_SECRET/);
+  });
+
+  it('answers 401 to a notify URL with another secret, before reading the body, and changes nothing', async () => {
+    const message = await sentMessage('+919811115555', `${api.url}/webhooks/infobip/notify/${NOTIFY_SECRET}x`);
+    const before = (await events()).length;
+    const delivery = await infobip.emulator.state.deliverReport({ messageId: message.providerMessageId });
+    expect(delivery.responseStatus).toBe(401);
+    const bare = await fetch(`${api.url}/webhooks/infobip/notify/guess`, { method: 'POST', body: delivery.rawBody });
+    expect(bare.status).toBe(401);
+    expect(await bare.json()).toEqual({
+      error: { code: 'invalid_credentials', message: 'the notify URL does not match' },
+    });
+    await pipeline.processor.idle();
+    expect((await events()).length).toBe(before);
+    expect(await getMessageById(db, message.id)).toMatchObject({ status: 'sent' });
   });
 
   it('refuses wrong credentials before reading the body: a request announcing more than the body limit still gets 401, with the body never sent', async () => {

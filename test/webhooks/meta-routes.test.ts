@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { errorHandler } from '../../src/api/errors';
 import { metaWebhookRouter, type MetaWebhookContext, type MetaWebhookSink } from '../../src/webhooks/meta-routes';
 import { createMetaProvider } from '../../src/providers/meta';
-import { signMetaWebhook, type MetaInboundEvent, type MetaStatusEvent } from '../../src/providers/meta-webhook';
+import { signMetaWebhook, type MetaWebhookEvent } from '../../src/providers/meta-webhook';
 import { listen, type RunningApp } from '../support/api';
 import { startMetaEmulator, type StartedMetaEmulator } from '../support/meta-emulator';
 import { silentLogger } from '../support/logs';
@@ -14,10 +14,10 @@ const VERIFY_TOKEN = 'dripline-verify-token';
 
 /** Records what reaches the sink; `failNext` makes the next call throw, as a database outage would. */
 function recordingSink() {
-  const events: Array<MetaStatusEvent | MetaInboundEvent> = [];
+  const events: MetaWebhookEvent[] = [];
   const contexts: MetaWebhookContext[] = [];
   let failNext = false;
-  const take = async (event: MetaStatusEvent | MetaInboundEvent, context: MetaWebhookContext) => {
+  const take = async (event: MetaWebhookEvent, context: MetaWebhookContext) => {
     if (failNext) {
       failNext = false;
       throw new Error('database unavailable');
@@ -25,7 +25,7 @@ function recordingSink() {
     events.push(event);
     contexts.push(context);
   };
-  const sink: MetaWebhookSink = { status: take, inbound: take };
+  const sink: MetaWebhookSink = { status: take, inbound: take, error: take, template: take };
   return {
     sink,
     events,

@@ -17,7 +17,10 @@ export interface CtaFlow extends Omit<CtaFlowRow, 'bodyVariables'> {
   bodyVariables: VariableSource[];
 }
 
-export type NewCtaFlow = Omit<CtaFlow, 'id' | 'createdAt' | 'updatedAt' | 'archivedAt'>;
+export type NewCtaFlow = Omit<CtaFlow, 'id' | 'createdAt' | 'updatedAt' | 'archivedAt' | 'sender'> & {
+  /** The sender number its messages go from; absent or null: the deployment's default. */
+  sender?: string | null;
+};
 
 /** A run still waiting for its answer: a click or a stop may still change it. */
 export const OPEN_CTA_RUN_STATUSES: readonly CtaRunStatus[] = ['pending', 'sent', 'reminded'];
@@ -29,7 +32,13 @@ function toFlow(row: CtaFlowRow): CtaFlow {
 /** Inserts a flow. A second flow with the same name hits UX_CtaFlows_Name (see isUniqueViolation). */
 export async function createCtaFlow(db: Db, params: NewCtaFlow): Promise<CtaFlow> {
   const now = new Date();
-  const values = { ...params, bodyVariables: JSON.stringify(params.bodyVariables), createdAt: now, updatedAt: now };
+  const values = {
+    ...params,
+    sender: params.sender ?? null,
+    bodyVariables: JSON.stringify(params.bodyVariables),
+    createdAt: now,
+    updatedAt: now,
+  };
   return toFlow(await insertReturning(db, 'ctaFlows', values));
 }
 

@@ -46,6 +46,8 @@ export interface ClaimOutgoingMessageParams {
   countryCode?: string | null;
   mediaUrl?: string | null;
   campaignId?: string | null;
+  /** The business number it goes from (Meta phone number id, Infobip sender), when the provider has one. */
+  sender?: string | null;
 }
 
 export interface ListMessagesParams extends PageParams {
@@ -128,6 +130,7 @@ export async function claimOutgoingMessage(db: Db, params: ClaimOutgoingMessageP
     stepIndex: params.stepIndex,
     callbackData: params.callbackData,
     campaignId: params.campaignId ?? null,
+    sender: params.sender ?? null,
     status: 'pending' as const,
     createdAt: now,
     updatedAt: now,
@@ -514,8 +517,10 @@ export async function listMessagesChangedSince(
 export interface InsertIncomingMessageParams {
   provider: string;
   providerMessageId: string;
-  /** E.164 when it could be normalised, else the number as the provider gave it. */
+  /** E.164 when it could be normalised, else the number (or user id) as the provider gave it. */
   phone: string;
+  /** `+91` for an E.164 phone; null otherwise. */
+  countryCode?: string | null;
   leadId: number | null;
   messageContent: MessageContent;
   mediaUrl?: string | null;
@@ -544,6 +549,7 @@ export async function insertIncomingMessage(
     provider: params.provider,
     providerMessageId: params.providerMessageId,
     phone: params.phone,
+    countryCode: params.countryCode ?? null,
     messageContent: JSON.stringify(params.messageContent),
     mediaUrl: params.mediaUrl ?? null,
     status: 'delivered' as const,

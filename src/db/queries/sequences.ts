@@ -38,6 +38,8 @@ export interface CreateSequenceParams {
   name: string;
   description?: string | null;
   stopOnReply?: boolean;
+  /** The sender number its messages go from; null: the deployment's default. */
+  sender?: string | null;
   steps: StepInput[];
 }
 
@@ -45,6 +47,7 @@ export interface UpdateSequenceParams {
   name?: string;
   description?: string | null;
   stopOnReply?: boolean;
+  sender?: string | null;
   /** When given, replaces all steps. */
   steps?: StepInput[];
 }
@@ -60,6 +63,7 @@ export async function createSequence(db: Db, params: CreateSequenceParams): Prom
       name: params.name,
       description: params.description ?? null,
       stopOnReply: params.stopOnReply ?? false,
+      sender: params.sender ?? null,
       createdAt: now,
       updatedAt: now,
     };
@@ -114,6 +118,7 @@ export async function updateSequence(
         ...(params.name !== undefined && { name: params.name }),
         ...(params.description !== undefined && { description: params.description }),
         ...(params.stopOnReply !== undefined && { stopOnReply: params.stopOnReply }),
+        ...(params.sender !== undefined && { sender: params.sender }),
       })
       .where(eq(dripSequences.id, id));
     if (affectedRows(result) === 0) return undefined;

@@ -37,6 +37,8 @@ export interface SyncedTemplateValues {
   /** Stored as JSON text in `Buttons`. */
   buttons: readonly unknown[];
   providerTemplateId: string | null;
+  /** The provider's quality rating, when its list has one. */
+  qualityScore?: string | null;
 }
 
 export type UpsertSyncedTemplateOutcome = 'created' | 'updated' | 'unchanged';
@@ -87,6 +89,7 @@ function syncedColumns(provider: string, template: SyncedTemplateValues) {
     buttons: JSON.stringify(template.buttons),
     provider,
     providerTemplateId: template.providerTemplateId,
+    qualityScore: template.qualityScore ?? null,
     source: provider,
   };
 }
@@ -193,6 +196,66 @@ export async function markTemplatesRemovedUpstream(
 }
 
 const keyOf = (key: TemplateKey): string => JSON.stringify([key.name, key.language]);
+
+/** What a provider's template status or quality webhook says of one template. */
+export interface TemplateStatusUpdate {
+  provider: string;
+  /** The provider's id for the template; found by it first. */
+  providerTemplateId: string | null;
+  /** Else by name + language (Meta's webhooks write `en-US` where its lists write `en_US`). */
+  name: string | null;
+  language: string | null;
+  /** Normalised (normaliseApprovalStatus); absent for a quality-only update. */
+  approvalStatus?: string;
+  rejectionReason?: string | null;
+  qualityScore?: string;
+  at: Date;
+}
+
+export interface TemplateStatusResult {
+  /** The Message Master row it applied to; null when no template matched. */
+  templateId: number | null;
+  changed: boolean;
+}
+
+/**
+ * Applies a provider's word on a template at once: its approval status (a paused or disabled
+ * template stops being sendable, as the send check reads it from here), rejection reason and
+ * quality rating. Found by the provider's template id, else by name and language; a template we do
+ * not have is left for the next sync. Applying the same update twice changes nothing.
+ */
+export async function applyTemplateStatusUpdate(db: Db, update: TemplateStatusUpdate): Promise<TemplateStatusResult> {
+  const t = db.schema.messageMaster;
+  let row: TemplateRow | undefined;
+  if (update.providerTemplateId) {
+    [row] = await db.orm
+      .select()
+      .from(t)
+      .where(and(eq(t.provider, update.provider), eq(t.providerTemplateId, update.providerTemplateId)));
+  }
+  if (!row && update.name && update.language) {
+    const languages = [...new Set([update.language, update.language.replace(/-/g, '_')])];
+    [row] = await db.orm
+      .select()
+      .from(t)
+      .where(and(eq(t.name, update.name), inArray(t.language, languages)));
+  }
+  if (!row) return { templateId: null, changed: false };
+
+  const changes: Partial<Pick<TemplateRow, 'approvalStatus' | 'rejectionReason' | 'qualityScore'>> = {};
+  if (update.approvalStatus !== undefined && update.approvalStatus !== row.approvalStatus)
+    changes.approvalStatus = update.approvalStatus;
+  if (update.rejectionReason !== undefined && update.rejectionReason !== row.rejectionReason)
+    changes.rejectionReason = update.rejectionReason;
+  if (update.qualityScore !== undefined && update.qualityScore !== row.qualityScore)
+    changes.qualityScore = update.qualityScore;
+  if (Object.keys(changes).length === 0) return { templateId: row.id, changed: false };
+  await db.orm
+    .update(t)
+    .set({ ...changes, updatedAt: update.at })
+    .where(eq(t.id, row.id));
+  return { templateId: row.id, changed: true };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Sync runs

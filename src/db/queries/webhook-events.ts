@@ -14,9 +14,11 @@ export type WebhookEvent = typeof webhookEvents.$inferSelect;
 /**
  * What applying the event did: `applied` changed a message, `unchanged` matched one that was
  * already at or past it, `unknown_message` matched none (kept so a later redelivery can retry),
- * `stored` wrote an incoming message.
+ * `stored` wrote an incoming message, `recorded` is an event kept for the record only (an
+ * account-level error), `unknown_template` named a template Message Master does not have.
  */
-export type WebhookOutcome = 'applied' | 'unchanged' | 'unknown_message' | 'stored' | 'pending';
+export type WebhookOutcome =
+  'applied' | 'unchanged' | 'unknown_message' | 'unknown_template' | 'stored' | 'pending' | 'recorded';
 
 /** Outcome of an event stored but not applied yet (see src/webhooks/queue.ts). */
 export const PENDING_OUTCOME = 'pending';

@@ -115,6 +115,7 @@ export const messageMaster = mssqlTable(
     source: str('Source', 50).notNull().default('crm'),
     lastSyncedAt: timestamp('LastSyncedAt'),
     removedUpstreamAt: timestamp('RemovedUpstreamAt'),
+    qualityScore: str('QualityScore', 20),
   },
   (t) => [uniqueIndex('UX_MessageMaster_Name_Language').on(t.name, t.language)],
 );
@@ -169,6 +170,7 @@ export const dripSequences = mssqlTable('DripSequence', {
   archivedAt: timestamp('ArchivedAt'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
+  sender: str('Sender', 32),
 });
 
 export const dripSequenceSteps = mssqlTable(
@@ -249,7 +251,8 @@ export const whatsAppMessages = mssqlTable(
     direction: nvarchar('Direction', { length: 10, enum: MESSAGE_DIRECTIONS }).notNull(),
     provider: str('Provider', 50).notNull(),
     providerMessageId: str('ProviderMessageId', 200),
-    phone: str('Phone', 32).notNull(),
+    /** E.164, or a business-scoped user id (up to 150 characters) for a user WhatsApp names no number for. */
+    phone: str('Phone', 160).notNull(),
     countryCode: str('CountryCode', 8),
     templateName: str('TemplateName', 200),
     templateLanguage: str('TemplateLanguage', 20),
@@ -272,6 +275,7 @@ export const whatsAppMessages = mssqlTable(
     errorMessage: str('ErrorMessage', 2000),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
+    sender: str('Sender', 32),
   },
   (t) => [
     // Filtered so incoming messages (no key) do not collide: SQL Server treats NULLs as equal in
@@ -335,6 +339,7 @@ export const ctaFlows = mssqlTable(
     archivedAt: timestamp('ArchivedAt'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
+    sender: str('Sender', 32),
   },
   (t) => [uniqueIndex('UX_CtaFlows_Name').on(t.name)],
 );

@@ -119,6 +119,8 @@ export const messageMaster = sqliteTable(
     lastSyncedAt: timestamp('LastSyncedAt'),
     /** Set when a sync no longer finds the template upstream. */
     removedUpstreamAt: timestamp('RemovedUpstreamAt'),
+    /** The provider's quality rating (Meta GREEN / YELLOW / RED / UNKNOWN), from a sync or a webhook. */
+    qualityScore: text('QualityScore'),
   },
   (t) => [uniqueIndex('UX_MessageMaster_Name_Language').on(t.name, t.language)],
 );
@@ -175,6 +177,8 @@ export const dripSequences = sqliteTable('DripSequence', {
   archivedAt: timestamp('ArchivedAt'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
+  /** The sender number its messages go from; null: the deployment's default sender. */
+  sender: text('Sender'),
 });
 
 export const dripSequenceSteps = sqliteTable(
@@ -283,6 +287,8 @@ export const whatsAppMessages = sqliteTable(
     errorMessage: text('ErrorMessage'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
+    /** The business number that sent it (Meta phone number id, Infobip sender); null where the provider names none. */
+    sender: text('Sender'),
   },
   (t) => [
     uniqueIndex('UX_WhatsAppMessages_IdempotencyKey')
@@ -350,6 +356,8 @@ export const ctaFlows = sqliteTable(
     archivedAt: timestamp('ArchivedAt'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
+    /** The sender number its messages go from; null: the deployment's default sender. */
+    sender: text('Sender'),
   },
   (t) => [uniqueIndex('UX_CtaFlows_Name').on(t.name)],
 );

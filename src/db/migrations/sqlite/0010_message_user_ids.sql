@@ -1,0 +1,3 @@
+-- SQL Server widens WhatsAppMessages.Phone to hold business-scoped user ids (up to 150
+-- characters); SQLite's TEXT has no length, so nothing changes here. Kept so both dialects number
+-- their migrations alike.

@@ -1,0 +1,3 @@
+-- The provider's quality rating of a template (Meta: GREEN, YELLOW, RED, UNKNOWN; Infobip's
+-- `quality`), from a sync or a quality webhook.
+ALTER TABLE MessageMaster ADD COLUMN QualityScore TEXT;
