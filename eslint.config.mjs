@@ -23,7 +23,18 @@ const WORKFLOW_WALL = {
 };
 
 /** Feature folders; the platform (db, providers, emulators, logging, the API shell) never imports them. */
-const FEATURES = ['drips', 'cta', 'welcome', 'infobip-sync', 'templates', 'webhooks', 'leads', 'messages', 'settings'];
+const FEATURES = [
+  'drips',
+  'cta',
+  'welcome',
+  'infobip-sync',
+  'templates',
+  'webhooks',
+  'leads',
+  'messages',
+  'settings',
+  'analytics',
+];
 const NO_FEATURE = {
   regex: `^(?:\\.\\./)+(?:${FEATURES.join('|')})(?:/|$)`,
   message: 'The platform never imports a feature: move what both need into the platform, or pass it in.',

@@ -36,6 +36,7 @@ import {
   getInfobipSyncRunByKey,
   getLastInfobipSyncSuccess,
   getTemplateSyncRun,
+  listAssignmentEvents,
   updateLead,
 } from '../src/db/queries';
 import { generatedPersonKind, type GeneratedPeopleSpec } from '../src/emulators/infobip';
@@ -47,7 +48,9 @@ import { ctaKeyringReader } from '../src/cta/signing-keys';
 import { startCtaFlow } from '../src/cta/start';
 import type { CtaKeyring } from '../src/cta/tokens';
 import { createSecretBox, generateSecretKey } from '../src/settings/secret-box';
-import { cancelDripSignal, pauseDripSignal, resumeDripSignal } from '../src/drips/contract';
+import { cancelDripSignal, pauseDripSignal, rescheduleDripUpdate, resumeDripSignal } from '../src/drips/contract';
+import { EXIT_STATUS_REASON } from '../src/drips/exits';
+import { writeDeliverySettings } from '../src/delivery/settings';
 import {
   infobipSyncWorkflowId,
   type InfobipSyncOptions,
@@ -365,6 +368,52 @@ const SCENARIOS: Scenario[] = [
       const drip = await startDrip(db, env.client, harness, [step('drip_day_1', 0), step('drip_day_2', DAY)]);
       await waitFor(() => sentTo(harness, drip.lead.phone).length === 1, 'the first step');
       await updateLead(db, drip.lead.id, { optedOut: true });
+      return drip.handle;
+    },
+  },
+  {
+    name: 'drip-window-and-cap',
+    ends: { completes: { status: 'completed', nextStep: 2 } },
+    async run({ env, db, harness }) {
+      // Sends only 09:00–20:00 UTC, at most one marketing message a day: the first step waits for
+      // the window (unless it is open), the second for the cap.
+      await writeDeliverySettings(db, {
+        window: { days: [1, 2, 3, 4, 5, 6, 7], start: '09:00', end: '20:00' },
+        frequencyCap: { max: 1, periodSeconds: 24 * 3600 },
+      });
+      const drip = await startDrip(db, env.client, harness, [step('drip_day_1', 0), step('drip_day_2', 3600)], {
+        timeZone: 'UTC',
+      });
+      return drip.handle;
+    },
+    async verify({ db }, _result, handle) {
+      await writeDeliverySettings(db, { window: null, frequencyCap: null });
+      const assignmentId = Number(handle.workflowId.replace(/^drip-/, ''));
+      const events = await listAssignmentEvents(db, assignmentId);
+      check(
+        events.some((event) => event.detail?.startsWith('frequency cap')),
+        'the second step did not wait for the frequency cap',
+      );
+    },
+  },
+  {
+    name: 'drip-reschedule-then-exit',
+    ends: { completes: { status: 'cancelled', stopReason: 'exit_status', nextStep: 2 } },
+    async run({ env, db, harness }) {
+      const drip = await startDrip(
+        db,
+        env.client,
+        harness,
+        [step('drip_day_1', 0), step('drip_day_2', 2 * DAY), step('drip_day_3', 2 * DAY)],
+        { timeZone: 'UTC' },
+        { window: null, exitStatuses: ['Won'] },
+      );
+      await waitFor(async () => (await drip.assignment())?.nextStep === 1, 'the first step');
+      await drip.handle.executeUpdate(rescheduleDripUpdate, { args: [{ action: 'snooze', seconds: DAY }] });
+      await drip.handle.executeUpdate(rescheduleDripUpdate, { args: [{ action: 'send_now' }] });
+      await waitFor(async () => (await drip.assignment())?.nextStep === 2, 'the step sent now');
+      await updateLead(db, drip.lead.id, { stage: 'Won' });
+      await drip.handle.signal(cancelDripSignal, { reason: EXIT_STATUS_REASON });
       return drip.handle;
     },
   },

@@ -1,10 +1,12 @@
 import express, { type Express, type Router } from 'express';
+import { analyticsRouter } from '../analytics/routes';
 import { ctaRouter } from '../cta/routes';
 import { ivrRouter } from '../cta/ivr-routes';
 import { ctaSigningKeysRouter } from '../cta/signing-keys-routes';
 import { ctaTemplateJsonRouter } from '../cta/template-json-routes';
 import { trackRouter } from '../cta/track-routes';
 import { assignmentsRouter } from '../drips/assignments-routes';
+import { deliverySettingsRouter } from '../delivery/routes';
 import { sequencesRouter } from '../drips/sequences-routes';
 import { infobipSyncRouter } from '../infobip-sync/routes';
 import { leadsRouter } from '../leads/routes';
@@ -94,6 +96,7 @@ function mountedRoutes(
   // is not a provider's settings).
   const admin: MountedRoutes[] = [
     { prefix: '/settings/cta-signing-keys', routes: ctaSigningKeysRouter(context) },
+    { prefix: '/settings/delivery', routes: deliverySettingsRouter(context) },
     { prefix: '/settings', routes: settingsRouter(context) },
     { prefix: '/leads', routes: leadsRouter(context) },
     { prefix: '/sequences', routes: sequencesRouter(context) },
@@ -108,6 +111,7 @@ function mountedRoutes(
     { prefix: '/ivr', routes: ivrRouter(context) },
     { prefix: '/sync/infobip', routes: infobipSyncRouter(context) },
     { prefix: '/audit', routes: auditRouter(context) },
+    { prefix: '/analytics', routes: analyticsRouter(context) },
   ];
   return { open, admin };
 }

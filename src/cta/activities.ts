@@ -17,6 +17,10 @@ import {
   type Lead,
 } from '../db/queries';
 import { stopDrips } from '../drips/stop';
+import { CTA_ANSWER_REASON, dripsExitingOn } from '../drips/exits';
+import { claimSendSlot } from '../delivery/rules';
+import { FREQUENCY_CAPPED } from '../delivery/contract';
+import { readDeliverySettings } from '../delivery/settings';
 import { sendIdempotencyKey } from '../shared';
 import { stopCtaSignal, type CtaAction, type CtaClick } from './contract';
 import {
@@ -102,6 +106,23 @@ export function createCtaActivities(deps: CtaActivityDeps) {
           ...(await sendTemplateOnce(deps, request, { refusal: { code: error.code, message: error.message } })),
         };
       }
+      if (input.kind === 'reminder') {
+        // A reminder is marketing: it takes a slot of the lead's frequency cap. Capped, it is not
+        // sent (failed without retry, so the run waits on with the first message's links).
+        const { frequencyCap: cap } = await readDeliverySettings(deps.db);
+        const claim = await claimSendSlot(deps.db, {
+          leadId: lead.id,
+          claimKey: request.idempotencyKey,
+          at: now(),
+          cap,
+        });
+        if (!claim.claimed)
+          throw ApplicationFailure.create({
+            type: FREQUENCY_CAPPED,
+            message: `frequency cap reached; a slot frees at ${claim.freeAt.toISOString()}`,
+            nonRetryable: true,
+          });
+      }
       const buttonValues = input.kind === 'brochure' ? undefined : await signedButtons(lead, flow);
       const result = await sendTemplateMessage(deps, {
         ...request,
@@ -165,6 +186,11 @@ export function createCtaActivities(deps: CtaActivityDeps) {
           source: 'cta',
           dedupeKey: key('suppressed'),
         });
+      }
+      if (input.action === 'interested' && deps.temporal) {
+        // Sequences that end on any CTA answer (a "not interested" stopped every drip above).
+        const exiting = await dripsExitingOn(deps.db, run.leadId, { kind: 'cta_answer' });
+        await stopDrips({ temporal: deps.temporal, log }, exiting, CTA_ANSWER_REASON);
       }
       await closeDecidedCtaRun(deps.db, { runId: run.id, at: now() });
     },

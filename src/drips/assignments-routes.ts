@@ -15,6 +15,8 @@ import { AssignmentActionResponse, AssignmentDetailResponse, AssignmentPageRespo
 import { IdParams } from '../api/schemas';
 import { ApiRouter } from '../api/route';
 import { z } from 'zod';
+import { RescheduleBody, RescheduleResponse, RetryResponse } from '../delivery/schemas';
+import { rescheduleDrip, retryFailedDrip } from './control';
 
 const DetailQuery = z.object({ live: z.enum(['true', 'false', '1', '0']).optional() });
 
@@ -60,6 +62,51 @@ export function assignmentsRouter(deps: ApiContext): ApiRouter {
             : null
           : undefined;
       res.json({ ...assignment, events, messages: messages.items, ...(live !== undefined && { live }) });
+    },
+  );
+
+  const control = () => ({
+    db: deps.db,
+    temporal: deps.temporal,
+    taskQueue: deps.taskQueue,
+    sendTaskQueue: deps.sendTaskQueue,
+  });
+
+  routes.post(
+    '/:id/schedule',
+    {
+      summary: "Change one lead's schedule: send the next step now, snooze it, or move it",
+      description:
+        "A Temporal Update on the running drip; the answer is the new next-send time, already in the assignment row. A time in the past, or outside the lead's send window, is refused (409 `reschedule_refused`); a snooze lands on the window's next opening. The frequency cap still applies when the step is sent.",
+      params: IdParams,
+      body: RescheduleBody,
+      responses: {
+        200: RescheduleResponse,
+        409: {
+          description:
+            'The drip has ended, is paused or sending, the time breaks the window rules (`reschedule_refused`), or no worker answered (`drip_not_answering`)',
+        },
+      },
+    },
+    async ({ params, body }, res) => {
+      res.json(await rescheduleDrip(control(), params.id, body));
+    },
+  );
+
+  routes.post(
+    '/:id/retry',
+    {
+      summary: 'Retry a failed drip from its failed step',
+      description:
+        'Starts the drip again at the step that failed, under the same idempotency key: a step the provider refused is sent again, a step the provider had in fact accepted is not sent twice.',
+      params: IdParams,
+      responses: {
+        202: RetryResponse,
+        409: { description: 'The drip has not failed, or is running, or the lead is on the sequence again' },
+      },
+    },
+    async ({ params }, res) => {
+      res.status(202).json(await retryFailedDrip(control(), params.id));
     },
   );
 

@@ -15,6 +15,7 @@ import {
 import { ASSIGNMENT_STATUSES } from '../db/schema/values';
 import { dripAssignmentEvents, dripSequences, dripSequenceSteps, leadDripAssignments } from '../db/schema/sqlite';
 import { MessageResponse } from '../messages/schemas';
+import { SequenceSendRulesSchema } from '../delivery/schemas';
 
 const MAX_DELAY_SECONDS = 365 * 24 * 3600;
 
@@ -62,6 +63,8 @@ export const CreateSequenceBody = z
     name: singleLine(200),
     description: multiLine(2000, { min: 0 }).optional(),
     stopOnReply: z.boolean().default(false),
+    /** The sequence's own window, quiet days, exits and transactional flag; null or absent: the account's defaults. */
+    sendRules: SequenceSendRulesSchema.nullable().optional(),
     /** The sender number (Meta phone number id, Infobip sender) its messages go from; default: the deployment's. */
     sender: matching(32, /^\+?\d{1,30}$/, 'must be a phone number id or a sender number, digits').optional(),
     steps: z.array(StepSchema).min(1).max(100),
@@ -73,6 +76,7 @@ export const UpdateSequenceBody = z
     name: singleLine(200).optional(),
     description: multiLine(2000, { min: 0 }).optional(),
     stopOnReply: z.boolean().optional(),
+    sendRules: SequenceSendRulesSchema.nullable().optional(),
     /** Null goes back to the deployment's default sender. */
     sender: matching(32, /^\+?\d{1,30}$/, 'must be a phone number id or a sender number, digits')
       .nullable()
@@ -115,7 +119,9 @@ export const TemplateVariablesResponse = z
   })
   .meta({ id: 'TemplateVariables' });
 
-export const SequenceResponse = rowJson(dripSequences).meta({ id: 'Sequence' });
+export const SequenceResponse = rowJson(dripSequences, { sendRules: SequenceSendRulesSchema.nullable() }).meta({
+  id: 'Sequence',
+});
 
 export const SequenceWithStepsResponse = SequenceResponse.extend({
   steps: z.array(rowJson(dripSequenceSteps, { variables: TemplateVariablesResponse })),

@@ -14,6 +14,8 @@ import {
   UpdateSequenceBody,
 } from './schemas';
 import { ApiRouter } from '../api/route';
+import { TimelineQuery, TimelineResponse } from '../delivery/schemas';
+import { previewTimeline } from './timeline';
 import { storedSender } from '../messages/senders';
 
 export function sequencesRouter(deps: ApiContext): ApiRouter {
@@ -49,6 +51,24 @@ export function sequencesRouter(deps: ApiContext): ApiRouter {
       const sequence = await getSequence(deps.db, params.id);
       if (!sequence) throw notFound('sequence');
       res.json(sequence);
+    },
+  );
+
+  routes.get(
+    '/:id/timeline',
+    {
+      summary: 'Preview when each step would be sent to a lead (or in a time zone)',
+      description:
+        "Every step's planned send time from `from` (default now): its delay after the previous send, then the send window and quiet days in the lead's time zone and, for a lead, the frequency cap given what they have already been sent. The drip workflow waits by the same computation.",
+      params: IdParams,
+      query: TimelineQuery,
+      responses: { 200: TimelineResponse },
+    },
+    async ({ params, query }, res) => {
+      const sequence = await getSequence(deps.db, params.id);
+      if (!sequence) throw notFound('sequence');
+      const from = query.from ? new Date(query.from) : new Date();
+      res.json(await previewTimeline(deps.db, sequence, { leadId: query.leadId, timeZone: query.timeZone, from }));
     },
   );
 

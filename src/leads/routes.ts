@@ -10,6 +10,7 @@ import {
   updateLead,
 } from '../db/queries';
 import { stopDrips } from '../drips/stop';
+import { dripsExitingOn, EXIT_STATUS_REASON } from '../drips/exits';
 import { normalizePhone } from '../providers/phone';
 import { defaultCountryOf, readInteraktOptions } from '../settings/provider-settings';
 import type { ApiContext } from '../api/context';
@@ -102,7 +103,8 @@ export function leadsRouter(deps: ApiContext): ApiRouter {
     '/:id',
     {
       summary: 'Update a lead',
-      description: 'Opting out stops every running drip of the lead.',
+      description:
+        "Opting out stops every running drip of the lead; a status or stage that is one of a sequence's exit statuses ends the lead's drips of that sequence.",
       params: IdParams,
       body: UpdateLeadBody,
       responses: { 200: LeadResponse, 409: { description: 'Another lead has this phone' } },
@@ -122,6 +124,14 @@ export function leadsRouter(deps: ApiContext): ApiRouter {
       if (body.optedOut === true && !lead.optedOut) {
         const drips = await listActiveAssignmentsForLead(deps.db, params.id);
         await stopDrips({ temporal: deps.temporal, log: deps.log }, drips, 'opted_out');
+      } else if (updated && (updated.status !== lead.status || updated.stage !== lead.stage)) {
+        // A sequence that ends on this status or stage (e.g. Won, Lost) ends now, mid-delay.
+        const exiting = await dripsExitingOn(deps.db, params.id, {
+          kind: 'status',
+          status: updated.status,
+          stage: updated.stage,
+        });
+        await stopDrips({ temporal: deps.temporal, log: deps.log }, exiting, EXIT_STATUS_REASON);
       }
       res.json(updated);
     },

@@ -23,4 +23,6 @@ export const SEND_OPTIONS: ActivityOptions = {
 /** What the send activity reports back for one step. */
 export type StepOutcome =
   | { kind: 'sent'; messageId: number; providerMessageId: string }
-  | { kind: 'skipped'; reason: 'opted_out' | 'suppressed' | 'lead_not_found' };
+  | { kind: 'skipped'; reason: 'opted_out' | 'suppressed' | 'lead_not_found' | 'exit_status' }
+  /** The lead has had the frequency cap's worth of marketing: nothing sent, a slot frees at `freeAt` (ISO). */
+  | { kind: 'capped'; freeAt: string };

@@ -6,8 +6,11 @@ import type { Db } from '../db/client';
 import {
   beginSendAttempt,
   claimOutgoingMessage,
+  claimMarketingSlot,
   getLead,
   getMessageById,
+  getSequence,
+  releaseMarketingSlot,
   markMessageAccepted,
   markMessageFailed,
   releaseSendAttempt,
@@ -20,6 +23,8 @@ import type { MessagingProvider, TemplateSend } from '../providers/types';
 import { checkTemplateSend } from '../templates/check';
 import { MissingVariableError, resolveTemplateValues } from './variables';
 import type { SendCounter } from '../metrics';
+import { capFreeAt } from '../delivery/contract';
+import { readDeliverySettings } from '../delivery/settings';
 
 export interface SendDeps {
   db: Db;
@@ -279,9 +284,45 @@ export interface SendDripStepInput {
   leadId: number;
   stepIndex: number;
   step: DripStepSnapshot;
+  /**
+   * Set by runs on the send-rules path: the sequence (for its exit statuses), whether the step
+   * takes a frequency-cap slot, and the workflow's time of the send (when the slot is taken).
+   */
+  rules?: { sequenceId: number; capped: boolean; at: string };
 }
 
 export function createSendActivities(deps: SendDeps) {
+  async function sendClaimedDripStep(
+    input: SendDripStepInput,
+    lead: NonNullable<Awaited<ReturnType<typeof getLead>>>,
+    idempotencyKey: string,
+  ): Promise<StepOutcome> {
+    const request: SendOnceRequest = {
+      idempotencyKey,
+      leadId: lead.id,
+      phone: lead.phone,
+      message: { templateName: input.step.templateName, languageCode: input.step.templateLanguage },
+      referenceType: 'drip',
+      referenceId: String(input.assignmentId),
+      workflowId: input.workflowId,
+      stepIndex: input.stepIndex,
+    };
+    let values: ReturnType<typeof resolveTemplateValues>;
+    try {
+      values = resolveTemplateValues(lead, input.step.variables);
+    } catch (error) {
+      if (!(error instanceof MissingVariableError)) throw error;
+      // The lead lacks a field the template needs: a permanent failure, on record in the message
+      // log like any refusal (unless an earlier attempt already sent this step).
+      const earlier = await sendTemplateOnce(deps, request, {
+        refusal: { code: error.code, message: error.message },
+      });
+      return { kind: 'sent', ...earlier };
+    }
+    const result = await sendTemplateMessage(deps, { ...request, message: { ...request.message, ...values } });
+    return { kind: 'sent', ...result };
+  }
+
   return {
     /**
      * Sends one drip step to its lead, unless the lead has opted out, said "not interested" to a
@@ -292,31 +333,36 @@ export function createSendActivities(deps: SendDeps) {
       if (!lead) return { kind: 'skipped', reason: 'lead_not_found' };
       if (lead.optedOut) return { kind: 'skipped', reason: 'opted_out' };
       if (lead.marketingSuppressedAt) return { kind: 'skipped', reason: 'suppressed' };
-
-      const request: SendOnceRequest = {
-        idempotencyKey: sendIdempotencyKey(input.workflowId, input.stepIndex),
-        leadId: lead.id,
-        phone: lead.phone,
-        message: { templateName: input.step.templateName, languageCode: input.step.templateLanguage },
-        referenceType: 'drip',
-        referenceId: String(input.assignmentId),
-        workflowId: input.workflowId,
-        stepIndex: input.stepIndex,
-      };
-      let values: ReturnType<typeof resolveTemplateValues>;
-      try {
-        values = resolveTemplateValues(lead, input.step.variables);
-      } catch (error) {
-        if (!(error instanceof MissingVariableError)) throw error;
-        // The lead lacks a field the template needs: a permanent failure, on record in the message
-        // log like any refusal (unless an earlier attempt already sent this step).
-        const earlier = await sendTemplateOnce(deps, request, {
-          refusal: { code: error.code, message: error.message },
-        });
-        return { kind: 'sent', ...earlier };
+      const idempotencyKey = sendIdempotencyKey(input.workflowId, input.stepIndex);
+      if (input.rules) {
+        // The lead reached an exit status since the last step: the sequence ends before sending.
+        const sequence = await getSequence(deps.db, input.rules.sequenceId);
+        const exits = sequence?.sendRules?.exitStatuses ?? [];
+        if (exits.includes(lead.status) || exits.includes(lead.stage))
+          return { kind: 'skipped', reason: 'exit_status' };
+        if (input.rules.capped) {
+          const { frequencyCap: cap } = await readDeliverySettings(deps.db);
+          const at = new Date(input.rules.at);
+          const claim =
+            cap && (await claimMarketingSlot(deps.db, { leadId: lead.id, claimKey: idempotencyKey, at, cap }));
+          if (cap && claim && !claim.claimed) {
+            const freeAt = capFreeAt(
+              claim.claimedAt.map((d) => d.getTime()),
+              cap,
+              at.getTime(),
+            );
+            return { kind: 'capped', freeAt: new Date(freeAt).toISOString() };
+          }
+        }
       }
-      const result = await sendTemplateMessage(deps, { ...request, message: { ...request.message, ...values } });
-      return { kind: 'sent', ...result };
+      try {
+        return await sendClaimedDripStep(input, lead, idempotencyKey);
+      } catch (error) {
+        // A step refused for good reached no one: its slot of the cap goes back.
+        if (input.rules?.capped && error instanceof ApplicationFailure && error.type === PERMANENT_SEND_ERROR)
+          await releaseMarketingSlot(deps.db, { leadId: lead.id, claimKey: idempotencyKey });
+        throw error;
+      }
     },
   };
 }

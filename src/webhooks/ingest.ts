@@ -11,8 +11,14 @@
  */
 import type { Db } from '../db/client';
 import { stopDrips, type StopDripsDeps } from '../drips/stop';
+import { matchKeyword, type KeywordMatch } from '../delivery/contract';
+import { keywordsOf, readDeliverySettings } from '../delivery/settings';
 import {
+  addLeadNote,
   findLeadByPhone,
+  listActiveAssignmentsForLead,
+  listOpenCtaRunsForLead,
+  updateLead,
   insertIncomingMessage,
   listActiveDripsStoppingOnReply,
   recordWebhookEvent,
@@ -85,7 +91,16 @@ export interface InboundResult {
    * cancel signal is idempotent. Signal them with `stopRepliedDrips`.
    */
   dripsToStop: ActiveAssignmentRef[];
+  /** The message was an opt-out or opt-in keyword (STOP, START, the settings' own), applied to the lead. */
+  keyword: KeywordMatch;
+  /**
+   * After an opt-out: every live drip and open CTA flow of the lead, to stop with reason
+   * `opted_out` (given for redeliveries too; the signals are idempotent).
+   */
+  optOutStops: { drips: ActiveAssignmentRef[]; ctaWorkflowIds: string[] } | null;
 }
+
+export const OPTED_OUT_REASON = 'opted_out';
 
 export const REPLIED_STOP_REASON = 'replied';
 
@@ -114,9 +129,23 @@ export async function applyInboundMessage(deps: IngestDeps, event: InboundMessag
   // The first delivery decided the lead; a lead created since does not re-own an old message.
   const leadId = message.leadId;
   let dripsToStop: ActiveAssignmentRef[] = [];
+  let keyword: KeywordMatch = null;
+  let optOutStops: InboundResult['optOutStops'] = null;
   if (leadId !== null) {
     await touchLeadLastContact(db, leadId, event.receivedAt);
-    dripsToStop = await listActiveDripsStoppingOnReply(db, { leadId, startedBy: event.receivedAt });
+    keyword = matchKeyword(event.text, keywordsOf(await readDeliverySettings(db)));
+    if (keyword) {
+      await applyKeyword(db, { leadId, keyword, messageId: message.id, created, at: event.receivedAt });
+      if (keyword === 'opt_out') {
+        const [drips, runs] = await Promise.all([
+          listActiveAssignmentsForLead(db, leadId),
+          listOpenCtaRunsForLead(db, leadId),
+        ]);
+        optOutStops = { drips, ctaWorkflowIds: runs.map((run) => run.workflowId) };
+      }
+    } else {
+      dripsToStop = await listActiveDripsStoppingOnReply(db, { leadId, startedBy: event.receivedAt });
+    }
   }
   const recorded = await recordWebhookEvent(db, {
     provider: event.provider,
@@ -133,7 +162,36 @@ export async function applyInboundMessage(deps: IngestDeps, event: InboundMessag
     messageId: message.id,
     leadId,
     dripsToStop,
+    keyword,
+    optOutStops,
   };
+}
+
+/**
+ * Opts the lead out (or back in) and records it on their timeline, once per message: a
+ * redelivery applies it again only if the first delivery stopped before the note was written.
+ */
+async function applyKeyword(
+  db: Db,
+  params: { leadId: number; keyword: 'opt_out' | 'opt_in'; messageId: number; created: boolean; at: Date },
+): Promise<void> {
+  const optedOut = params.keyword === 'opt_out';
+  const note = () =>
+    addLeadNote(db, {
+      leadId: params.leadId,
+      body: optedOut
+        ? 'Opted out by keyword: every drip and CTA flow stopped, no more messages'
+        : 'Opted back in by keyword',
+      source: 'keyword',
+      dedupeKey: `keyword:${params.messageId}`,
+      at: params.at,
+    });
+  if (params.created) {
+    await updateLead(db, params.leadId, { optedOut });
+    await note();
+  } else if (await note()) {
+    await updateLead(db, params.leadId, { optedOut });
+  }
 }
 
 /** Stops the drips a reply ends (see `dripsToStop`), logging any signal that fails. */

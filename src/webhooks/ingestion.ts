@@ -4,7 +4,9 @@ import { normaliseApprovalStatus } from '../providers/approval-status';
 import type { DeliveryStatus, InboundResult } from './ingest';
 import { normalizePhone } from '../providers/phone';
 import type { ProviderName } from '../shared';
-import { applyInboundMessage, stopRepliedDrips } from './ingest';
+import { applyInboundMessage, OPTED_OUT_REASON, stopRepliedDrips } from './ingest';
+import { stopDrips } from '../drips/stop';
+import { stopCtaSignal } from '../cta/contract';
 import type { ApiContext } from '../api/context';
 import { templateReviewedSignal, templateSubmissionWorkflowId } from '../templates/contract';
 import type { QueuedStatus } from './queue';
@@ -165,6 +167,16 @@ export function webhookIngestionSink(deps: ApiContext, provider: ProviderName) {
       });
       count(result.outcome);
       if (result.dripsToStop.length > 0) void stopRepliedDrips({ temporal: deps.temporal, log }, result.dripsToStop);
+      if (result.optOutStops) {
+        // STOP: every drip and CTA flow of the lead ends before its next send.
+        void stopDrips({ temporal: deps.temporal, log }, result.optOutStops.drips, OPTED_OUT_REASON);
+        for (const workflowId of result.optOutStops.ctaWorkflowIds) {
+          deps.temporal.workflow
+            .getHandle(workflowId)
+            .signal(stopCtaSignal, { reason: OPTED_OUT_REASON })
+            .catch((err: unknown) => log.warn({ err, workflowId }, 'could not stop a CTA flow'));
+        }
+      }
       return result;
     },
     /**

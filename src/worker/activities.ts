@@ -1,5 +1,6 @@
 import { ProviderError } from '../providers/errors';
 import { createCtaActivities, type CtaActivityDeps } from '../cta/activities';
+import { createDeliveryActivities } from '../delivery/activities';
 import { createDripActivities, type DripActivityDeps } from '../drips/activities';
 import { createInfobipSyncActivities, type InfobipSyncActivityDeps } from '../infobip-sync/activities';
 import { createSendActivities, type SendDeps } from '../messages/send';
@@ -43,6 +44,7 @@ export type ActivityDeps = DripActivityDeps &
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createDripActivities(deps),
+    ...createDeliveryActivities(deps),
     ...createSendActivities(deps),
     ...createWelcomeActivities(deps),
     ...createCtaActivities({

@@ -9,6 +9,7 @@ import { createInteraktProvider } from '../../src/providers/interakt';
 import type { SendCounter } from '../../src/metrics';
 import { dripWorkflowId, type DripWorkflowInput } from '../../src/drips/contract';
 import { sendTaskQueue } from '../../src/shared';
+import type { SequenceSendRules } from '../../src/delivery/contract';
 import type { dripWorkflow } from '../../src/drips/workflow';
 import { createWorkers, runWorkers } from '../../src/worker/workers';
 import { startInteraktEmulator } from './emulator';
@@ -108,10 +109,20 @@ export async function startDrip(
   client: Client,
   harness: DripHarness,
   steps: StepInput[],
-  lead: { name?: string; phone?: string } = {},
+  lead: { name?: string; phone?: string; timeZone?: string } = {},
+  /** The sequence's own send rules (window, quiet days, exits, transactional). */
+  sendRules?: SequenceSendRules,
 ) {
-  const createdLead = await createLead(db, { name: lead.name ?? 'Asha Rao', phone: lead.phone ?? nextPhone() });
-  const sequence = await createSequence(db, { name: `seq ${Date.now()}-${Math.random()}`, steps });
+  const createdLead = await createLead(db, {
+    name: lead.name ?? 'Asha Rao',
+    phone: lead.phone ?? nextPhone(),
+    ...(lead.timeZone && { timeZone: lead.timeZone }),
+  });
+  const sequence = await createSequence(db, {
+    name: `seq ${Date.now()}-${Math.random()}`,
+    steps,
+    ...(sendRules && { sendRules }),
+  });
   const snapshot = sequence.steps.map(({ templateName, templateLanguage, delaySeconds, variables }) => ({
     templateName,
     templateLanguage,

@@ -109,7 +109,7 @@ describe('what the message log records from each provider', () => {
         variables: { body: [{ field: 'name' }] },
       },
     });
-    if (result.kind !== 'sent') throw new Error(`not sent: ${result.reason}`);
+    if (result.kind !== 'sent') throw new Error(`not sent: ${JSON.stringify(result)}`);
     return { lead, result };
   }
 

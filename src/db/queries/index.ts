@@ -14,3 +14,5 @@ export * from './templates';
 export type { AssignmentEventKind, HeaderType, MessageDirection, MessageStatus, ReferenceType } from '../schema/values';
 export * from './cta';
 export * from './console-sessions';
+export * from './marketing-slots';
+export * from './analytics';

@@ -566,3 +566,17 @@ export async function insertIncomingMessage(
     return { message: existing, created: false };
   }
 }
+
+/**
+ * A send the provider refused for good and never accepted goes back to 'pending', so a retry
+ * the user asked for sends it again under the same idempotency key. A row the provider accepted
+ * (it has a provider message id, whatever a webhook said since) is left alone: it went out.
+ */
+export async function reopenFailedMessage(db: Db, params: { id: number }): Promise<boolean> {
+  const t = db.schema.whatsAppMessages;
+  const result = await db.orm
+    .update(t)
+    .set({ status: 'pending', errorCode: null, errorMessage: null, failedAt: null, updatedAt: new Date() })
+    .where(and(eq(t.id, params.id), eq(t.status, 'failed'), isNull(t.providerMessageId)));
+  return affectedRows(result) > 0;
+}

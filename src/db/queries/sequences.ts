@@ -2,6 +2,7 @@ import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
 import { withTransaction, type Db } from '../client';
 import type { dripSequences, dripSequenceSteps } from '../schema/sqlite';
 import type { TemplateVariables } from '../../shared';
+import type { SequenceSendRules } from '../schema/values';
 import {
   affectedRows,
   chunk,
@@ -13,7 +14,19 @@ import {
   insertReturning,
 } from './common';
 
-export type Sequence = typeof dripSequences.$inferSelect;
+type SequenceRow = typeof dripSequences.$inferSelect;
+
+export interface Sequence extends Omit<SequenceRow, 'sendRules'> {
+  /** The sequence's own send rules; null: the account's defaults. */
+  sendRules: SequenceSendRules | null;
+}
+
+function toSequence(row: SequenceRow): Sequence {
+  return {
+    ...row,
+    sendRules: row.sendRules === null ? null : parseJson<SequenceSendRules>(row.sendRules, 'DripSequence.SendRules'),
+  };
+}
 
 type StepRow = typeof dripSequenceSteps.$inferSelect;
 
@@ -38,6 +51,7 @@ export interface CreateSequenceParams {
   name: string;
   description?: string | null;
   stopOnReply?: boolean;
+  sendRules?: SequenceSendRules | null;
   /** The sender number its messages go from; null: the deployment's default. */
   sender?: string | null;
   steps: StepInput[];
@@ -47,6 +61,7 @@ export interface UpdateSequenceParams {
   name?: string;
   description?: string | null;
   stopOnReply?: boolean;
+  sendRules?: SequenceSendRules | null;
   sender?: string | null;
   /** When given, replaces all steps. */
   steps?: StepInput[];
@@ -63,6 +78,7 @@ export async function createSequence(db: Db, params: CreateSequenceParams): Prom
       name: params.name,
       description: params.description ?? null,
       stopOnReply: params.stopOnReply ?? false,
+      sendRules: params.sendRules ? JSON.stringify(params.sendRules) : null,
       sender: params.sender ?? null,
       createdAt: now,
       updatedAt: now,
@@ -83,7 +99,7 @@ export async function getSequence(db: Db, id: number): Promise<SequenceWithSteps
     .where(eq(dripSequenceSteps.sequenceId, id))
     .orderBy(asc(dripSequenceSteps.stepOrder));
   return {
-    ...sequence,
+    ...toSequence(sequence),
     steps: steps.map((step) => ({
       ...step,
       variables: parseJson<TemplateVariables>(step.variables, 'DripSequenceSteps.Variables'),
@@ -96,7 +112,8 @@ export async function listSequences(db: Db, params: ListSequencesParams): Promis
   const { dripSequences } = db.schema;
   const where = params.includeArchived ? undefined : isNull(dripSequences.archivedAt);
 
-  return selectPage(db, 'dripSequences', params, { where, orderBy: (t) => [desc(t.id)] });
+  const page = await selectPage(db, 'dripSequences', params, { where, orderBy: (t) => [desc(t.id)] });
+  return { ...page, items: page.items.map(toSequence) };
 }
 
 /**
@@ -118,6 +135,9 @@ export async function updateSequence(
         ...(params.name !== undefined && { name: params.name }),
         ...(params.description !== undefined && { description: params.description }),
         ...(params.stopOnReply !== undefined && { stopOnReply: params.stopOnReply }),
+        ...(params.sendRules !== undefined && {
+          sendRules: params.sendRules === null ? null : JSON.stringify(params.sendRules),
+        }),
         ...(params.sender !== undefined && { sender: params.sender }),
       })
       .where(eq(dripSequences.id, id));
@@ -140,7 +160,7 @@ export async function archiveSequence(db: Db, id: number): Promise<Sequence | un
     .set({ archivedAt: now, updatedAt: now })
     .where(and(eq(dripSequences.id, id), isNull(dripSequences.archivedAt)));
   const [row] = await db.orm.select().from(dripSequences).where(eq(dripSequences.id, id));
-  return row;
+  return row && toSequence(row);
 }
 
 async function insertSteps(db: Db, sequenceId: number, steps: StepInput[]): Promise<void> {

@@ -37,28 +37,33 @@ const flag = (name: string) => bit(name).notNull().default(false);
 const str = (name: string, length: number) => nvarchar(name, { length });
 const longText = (name: string) => nvarchar(name, { length: 'max' });
 
-export const clients = mssqlTable('Clients', {
-  id: id(),
-  name: str('Name', 200).notNull(),
-  firstName: str('FirstName', 100),
-  lastName: str('LastName', 100),
-  phone: str('Phone', 32).notNull().unique('UQ_Clients_Phone'),
-  email: str('Email', 320),
-  status: str('Status', 50).notNull().default('New'),
-  stage: str('Stage', 100).notNull().default('New'),
-  optedOut: flag('OptedOut'),
-  optedOutAt: timestamp('OptedOutAt'),
-  timeZone: str('TimeZone', 64),
-  lastContactedAt: timestamp('LastContactedAt'),
-  customFields: longText('CustomFields').notNull().default('{}'),
-  createdAt: createdAt(),
-  updatedAt: updatedAt(),
-  marketingSuppressedAt: timestamp('MarketingSuppressedAt'),
-  source: str('Source', 50).notNull().default('crm'),
-  lastChannel: str('LastChannel', 30),
-  infobipProfileId: str('InfobipProfileId', 100),
-  lastSyncedAt: timestamp('LastSyncedAt'),
-});
+export const clients = mssqlTable(
+  'Clients',
+  {
+    id: id(),
+    name: str('Name', 200).notNull(),
+    firstName: str('FirstName', 100),
+    lastName: str('LastName', 100),
+    phone: str('Phone', 32).notNull().unique('UQ_Clients_Phone'),
+    email: str('Email', 320),
+    status: str('Status', 50).notNull().default('New'),
+    stage: str('Stage', 100).notNull().default('New'),
+    optedOut: flag('OptedOut'),
+    optedOutAt: timestamp('OptedOutAt'),
+    timeZone: str('TimeZone', 64),
+    lastContactedAt: timestamp('LastContactedAt'),
+    customFields: longText('CustomFields').notNull().default('{}'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    marketingSuppressedAt: timestamp('MarketingSuppressedAt'),
+    source: str('Source', 50).notNull().default('crm'),
+    lastChannel: str('LastChannel', 30),
+    infobipProfileId: str('InfobipProfileId', 100),
+    lastSyncedAt: timestamp('LastSyncedAt'),
+  },
+  // Analytics: contacts by creation time (totals at a date, new per month).
+  (t) => [index('IX_Clients_CreatedAt').on(t.createdAt)],
+);
 
 export const users = mssqlTable('Users', {
   id: id(),
@@ -171,6 +176,8 @@ export const dripSequences = mssqlTable('DripSequence', {
   createdAt: createdAt(),
   updatedAt: updatedAt(),
   sender: str('Sender', 32),
+  /** JSON SequenceSendRules (src/delivery): window, quiet days, exits, transactional; null = the account's defaults. */
+  sendRules: longText('SendRules'),
 });
 
 export const dripSequenceSteps = mssqlTable(
@@ -288,6 +295,30 @@ export const whatsAppMessages = mssqlTable(
     index('IX_WhatsAppMessages_Lead_CreatedAt').on(t.leadId, t.createdAt),
     index('IX_WhatsAppMessages_Reference').on(t.referenceType, t.referenceId),
     index('IX_WhatsAppMessages_UpdatedAt_Id').on(t.updatedAt, t.id),
+    // Analytics (migration 0050): a lead's messages of one direction in time order (replies to a
+    // send, the next answer to an inbound message), the sends and inbound messages of a period, and
+    // the sends of one reference (a drip assignment, a campaign). The last two carry every column an
+    // outcome count reads, so counting a million-row log never touches the rows themselves.
+    index('IX_WhatsAppMessages_Direction_Lead_CreatedAt').on(t.direction, t.leadId, t.createdAt),
+    index('IX_WhatsAppMessages_Direction_CreatedAt_Outcome').on(
+      t.direction,
+      t.createdAt,
+      t.leadId,
+      t.sentAt,
+      t.deliveredAt,
+      t.readAt,
+      t.status,
+    ),
+    index('IX_WhatsAppMessages_Reference_Outcome').on(
+      t.referenceType,
+      t.referenceId,
+      t.stepIndex,
+      t.leadId,
+      t.sentAt,
+      t.deliveredAt,
+      t.readAt,
+      t.status,
+    ),
   ],
 );
 
@@ -370,6 +401,8 @@ export const ctaFlowRuns = mssqlTable(
     uniqueIndex('UX_CtaFlowRuns_WorkflowId').on(t.workflowId),
     index('IX_CtaFlowRuns_Lead').on(t.leadId),
     index('IX_CtaFlowRuns_Flow_SentAt').on(t.flowId, t.sentAt),
+    // Analytics: the count of runs still open.
+    index('IX_CtaFlowRuns_Status').on(t.status),
   ],
 );
 
@@ -520,4 +553,17 @@ export const auditLog = mssqlTable(
     status: int('Status').notNull(),
   },
   (t) => [index('IX_AuditLog_At').on(t.at)],
+);
+
+/** The frequency cap's slots (see sqlite.ts). */
+export const leadMarketingSlots = mssqlTable(
+  'LeadMarketingSlots',
+  {
+    id: id(),
+    leadId: int('LeadId').notNull(),
+    slotNo: int('SlotNo').notNull(),
+    claimedAt: timestamp('ClaimedAt'),
+    claimKey: str('ClaimKey', 300),
+  },
+  (t) => [uniqueIndex('UX_LeadMarketingSlots_Lead_Slot').on(t.leadId, t.slotNo)],
 );

@@ -34,32 +34,37 @@ const updatedAt = () =>
     .$defaultFn(() => new Date());
 const flag = (name: string) => integer(name, { mode: 'boolean' }).notNull().default(false);
 
-export const clients = sqliteTable('Clients', {
-  id: id(),
-  name: text('Name').notNull(),
-  firstName: text('FirstName'),
-  lastName: text('LastName'),
-  phone: text('Phone').notNull().unique('UQ_Clients_Phone'),
-  email: text('Email'),
-  status: text('Status').notNull().default('New'),
-  stage: text('Stage').notNull().default('New'),
-  optedOut: flag('OptedOut'),
-  optedOutAt: timestamp('OptedOutAt'),
-  timeZone: text('TimeZone'),
-  lastContactedAt: timestamp('LastContactedAt'),
-  customFields: text('CustomFields').notNull().default('{}'),
-  createdAt: createdAt(),
-  updatedAt: updatedAt(),
-  /** Set when the lead said "not interested": no marketing (drips, CTA flows) reaches them after. */
-  marketingSuppressedAt: timestamp('MarketingSuppressedAt'),
-  /** Where the lead came from: `crm`, `ivr`, `infobip`, ... */
-  source: text('Source').notNull().default('crm'),
-  /** The channel of the last contact (`whatsapp`, `sms`, ...), as the last sync saw it. */
-  lastChannel: text('LastChannel'),
-  infobipProfileId: text('InfobipProfileId'),
-  /** When an Infobip sync last touched this lead. */
-  lastSyncedAt: timestamp('LastSyncedAt'),
-});
+export const clients = sqliteTable(
+  'Clients',
+  {
+    id: id(),
+    name: text('Name').notNull(),
+    firstName: text('FirstName'),
+    lastName: text('LastName'),
+    phone: text('Phone').notNull().unique('UQ_Clients_Phone'),
+    email: text('Email'),
+    status: text('Status').notNull().default('New'),
+    stage: text('Stage').notNull().default('New'),
+    optedOut: flag('OptedOut'),
+    optedOutAt: timestamp('OptedOutAt'),
+    timeZone: text('TimeZone'),
+    lastContactedAt: timestamp('LastContactedAt'),
+    customFields: text('CustomFields').notNull().default('{}'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    /** Set when the lead said "not interested": no marketing (drips, CTA flows) reaches them after. */
+    marketingSuppressedAt: timestamp('MarketingSuppressedAt'),
+    /** Where the lead came from: `crm`, `ivr`, `infobip`, ... */
+    source: text('Source').notNull().default('crm'),
+    /** The channel of the last contact (`whatsapp`, `sms`, ...), as the last sync saw it. */
+    lastChannel: text('LastChannel'),
+    infobipProfileId: text('InfobipProfileId'),
+    /** When an Infobip sync last touched this lead. */
+    lastSyncedAt: timestamp('LastSyncedAt'),
+  },
+  // Analytics: contacts by creation time (totals at a date, new per month).
+  (t) => [index('IX_Clients_CreatedAt').on(t.createdAt)],
+);
 
 export const users = sqliteTable('Users', {
   id: id(),
@@ -179,6 +184,8 @@ export const dripSequences = sqliteTable('DripSequence', {
   updatedAt: updatedAt(),
   /** The sender number its messages go from; null: the deployment's default sender. */
   sender: text('Sender'),
+  /** JSON SequenceSendRules (src/delivery): window, quiet days, exits, transactional; null = the account's defaults. */
+  sendRules: text('SendRules'),
 });
 
 export const dripSequenceSteps = sqliteTable(
@@ -299,6 +306,30 @@ export const whatsAppMessages = sqliteTable(
     index('IX_WhatsAppMessages_Lead_CreatedAt').on(t.leadId, t.createdAt),
     index('IX_WhatsAppMessages_Reference').on(t.referenceType, t.referenceId),
     index('IX_WhatsAppMessages_UpdatedAt_Id').on(t.updatedAt, t.id),
+    // Analytics (migration 0050): a lead's messages of one direction in time order (replies to a
+    // send, the next answer to an inbound message), the sends and inbound messages of a period, and
+    // the sends of one reference (a drip assignment, a campaign). The last two carry every column an
+    // outcome count reads, so counting a million-row log never touches the rows themselves.
+    index('IX_WhatsAppMessages_Direction_Lead_CreatedAt').on(t.direction, t.leadId, t.createdAt),
+    index('IX_WhatsAppMessages_Direction_CreatedAt_Outcome').on(
+      t.direction,
+      t.createdAt,
+      t.leadId,
+      t.sentAt,
+      t.deliveredAt,
+      t.readAt,
+      t.status,
+    ),
+    index('IX_WhatsAppMessages_Reference_Outcome').on(
+      t.referenceType,
+      t.referenceId,
+      t.stepIndex,
+      t.leadId,
+      t.sentAt,
+      t.deliveredAt,
+      t.readAt,
+      t.status,
+    ),
   ],
 );
 
@@ -390,6 +421,8 @@ export const ctaFlowRuns = sqliteTable(
     uniqueIndex('UX_CtaFlowRuns_WorkflowId').on(t.workflowId),
     index('IX_CtaFlowRuns_Lead').on(t.leadId),
     index('IX_CtaFlowRuns_Flow_SentAt').on(t.flowId, t.sentAt),
+    // Analytics: the count of runs still open.
+    index('IX_CtaFlowRuns_Status').on(t.status),
   ],
 );
 
@@ -554,4 +587,22 @@ export const auditLog = sqliteTable(
     status: integer('Status').notNull(),
   },
   (t) => [index('IX_AuditLog_At').on(t.at)],
+);
+
+/**
+ * The frequency cap's slots: at most N rows per lead (SlotNo 0 … N-1), each holding the last
+ * marketing message that took it. A send takes a slot with one conditional UPDATE (free, or its
+ * claim older than the period), so two sends racing for the last slot cannot both win.
+ */
+export const leadMarketingSlots = sqliteTable(
+  'LeadMarketingSlots',
+  {
+    id: id(),
+    leadId: integer('LeadId').notNull(),
+    slotNo: integer('SlotNo').notNull(),
+    claimedAt: timestamp('ClaimedAt'),
+    /** The send's idempotency key: a retried send finds its own claim. */
+    claimKey: text('ClaimKey'),
+  },
+  (t) => [uniqueIndex('UX_LeadMarketingSlots_Lead_Slot').on(t.leadId, t.slotNo)],
 );

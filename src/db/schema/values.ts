@@ -20,6 +20,12 @@ export const ASSIGNMENT_EVENTS = [
   'cancelled',
   'completed',
   'failed',
+  /** The next send waits for the lead's send window or a free slot of the frequency cap. */
+  'deferred',
+  /** Send now, snooze or move (the drip's reschedule update). */
+  'rescheduled',
+  /** A failed step retried from the API. */
+  'retried',
 ] as const;
 export type AssignmentEventKind = (typeof ASSIGNMENT_EVENTS)[number];
 
@@ -93,4 +99,33 @@ export interface InfobipSyncCounts {
   skipped: number;
   invalid: number;
   errorCount: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Send rules (DripSequence.SendRules; the functions that read them are in src/delivery/contract.ts).
+
+/** ISO weekdays: 1 = Monday … 7 = Sunday. */
+export type IsoWeekday = 1 | 2 | 3 | 4 | 5 | 6 | 7;
+
+/** Hours of the lead's day a message may go in, e.g. Mon–Sat 09:00–20:00. */
+export interface SendWindow {
+  days: IsoWeekday[];
+  /** `HH:MM`, local; the window opens at this minute. */
+  start: string;
+  /** `HH:MM`, local, after `start`; the window closes at this minute (exclusive). */
+  end: string;
+}
+
+/** What a sequence may set for itself (DripSequence.SendRules); what it leaves out, the account's defaults give. */
+export interface SequenceSendRules {
+  /** null: any time of day; absent: the account's window. */
+  window?: SendWindow | null;
+  /** Added to the account's quiet days. */
+  quietDates?: string[];
+  /** The drip ends when the lead's status or stage becomes one of these (e.g. `Won`, `Lost`). */
+  exitStatuses?: string[];
+  /** The drip ends when the lead answers a CTA flow. */
+  exitOnCtaAnswer?: boolean;
+  /** Transactional: sent whatever the window, not counted against or held by the frequency cap. */
+  transactional?: boolean;
 }
