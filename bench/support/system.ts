@@ -141,9 +141,13 @@ export interface DevServer {
 
 /**
  * The dev server as temporal/dev-server.mjs runs it (same settings module, persisted file), but
- * headless, on free ports and logging errors only.
+ * on free ports, logging errors only, and headless unless a UI port is given.
  */
-export async function startDevServer(children: Children, dir: string): Promise<DevServer> {
+export async function startDevServer(
+  children: Children,
+  dir: string,
+  options: { uiPort?: number } = {},
+): Promise<DevServer> {
   if (!fs.existsSync(TEMPORAL_CLI_PATH))
     throw new Error(`Temporal CLI not found at ${TEMPORAL_CLI_PATH}: run \`npm run setup\` first.`);
   const port = await freePort();
@@ -161,7 +165,7 @@ export async function startDevServer(children: Children, dir: string): Promise<D
       '127.0.0.1',
       '--port',
       String(port),
-      '--headless',
+      ...(options.uiPort ? ['--ui-port', String(options.uiPort)] : ['--headless']),
       '--namespace',
       NAMESPACE,
       ...sqlitePragmaArgs(),

@@ -71,6 +71,8 @@ export interface ApiOptions {
   checkResponses?: boolean;
   /** How campaigns run: cursor page size, sends queued at once, attempts per send (defaults in campaigns/start.ts). */
   campaigns?: Partial<CampaignRunOptions>;
+  /** Where the built console is (web/dist by default); served at /console. */
+  consoleDir?: string;
 }
 
 export interface ApiContext {

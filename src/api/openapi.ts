@@ -61,7 +61,11 @@ export function buildOpenApiDocument(mounted: MountedRoutes[], info: { version: 
         responses['401'] ??= errorResponse('No API key, or not a valid one');
       }
       if (role === 'admin')
-        responses['403'] ??= errorResponse('The credentials used have the agent role; this needs admin');
+        responses['403'] ??= errorResponse(
+          'The credentials used have the agent role; this needs admin (or a session cookie without its CSRF token)',
+        );
+      else if (role && method !== 'get')
+        responses['403'] ??= errorResponse('A change made with a session cookie without its X-CSRF-Token');
       if (spec.params) responses['404'] ??= errorResponse('Not found');
       responses['500'] ??= errorResponse('Unexpected failure (details only in the server log)');
 
@@ -103,15 +107,21 @@ export function buildOpenApiDocument(mounted: MountedRoutes[], info: { version: 
         title: 'Dripline API',
         version: info.version,
         description:
-          'WhatsApp drip sequences, CTA follow-ups and CRM sync beside a CRM. Every route except the public ones needs an admin API key.',
+          'WhatsApp drip sequences, CTA follow-ups and CRM sync beside a CRM. Every route except the public ones needs an API key (admin or agent) or a console session.',
       },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'An admin API key: `Authorization: Bearer <key>`' },
           apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'dripline_session',
+            description: 'The console session (POST /session); changes also need its `X-CSRF-Token` header',
+          },
         },
       },
-      security: [{ bearer: [] }, { apiKey: [] }],
+      security: [{ bearer: [] }, { apiKey: [] }, { session: [] }],
       paths,
     },
     // Document what a client sends (defaults optional) for requests, and what it receives for responses.

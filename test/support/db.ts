@@ -24,6 +24,8 @@ const TABLES_IN_DELETE_ORDER = [
   'WebhookEvents',
   'WhatsAppMessages',
   'Clients',
+  'ConsoleSessions',
+  'AuditLog',
   'ApiKeys',
   'Users',
   'MasterData',

@@ -16,5 +16,6 @@ export * from './cta';
 export * from './segments';
 export * from './campaigns';
 export * from './lead-import';
+export * from './console-sessions';
 export * from './marketing-slots';
 export * from './analytics';

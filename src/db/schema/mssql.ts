@@ -598,6 +598,43 @@ export const campaignRecipients = mssqlTable(
   ],
 );
 
+/**
+ * Console sign-ins: an API key exchanged for a session cookie. Only the SHA-256 of the cookie's
+ * token is stored; the session acts with its key's role and ends when the key is revoked.
+ */
+export const consoleSessions = mssqlTable(
+  'ConsoleSessions',
+  {
+    id: id(),
+    tokenHash: str('TokenHash', 64).notNull().unique('UQ_ConsoleSessions_TokenHash'),
+    apiKeyId: int('ApiKeyId')
+      .notNull()
+      .references(() => apiKeys.id),
+    createdAt: createdAt(),
+    expiresAt: timestamp('ExpiresAt').notNull(),
+    revokedAt: timestamp('RevokedAt'),
+  },
+  (t) => [index('IX_ConsoleSessions_ExpiresAt').on(t.expiresAt)],
+);
+
+/** Who changed what, when: one row per successful change made through the API or the console. */
+export const auditLog = mssqlTable(
+  'AuditLog',
+  {
+    id: id(),
+    at: timestamp('At').notNull(),
+    actorKeyId: int('ActorKeyId').notNull(),
+    actorName: str('ActorName', 200).notNull(),
+    actorRole: nvarchar('ActorRole', { length: 16, enum: ROLES }).notNull(),
+    via: str('Via', 16).notNull(),
+    method: str('Method', 10).notNull(),
+    route: str('Route', 200).notNull(),
+    targetId: str('TargetId', 100),
+    status: int('Status').notNull(),
+  },
+  (t) => [index('IX_AuditLog_At').on(t.at)],
+);
+
 /** The frequency cap's slots (see sqlite.ts). */
 export const leadMarketingSlots = mssqlTable(
   'LeadMarketingSlots',

@@ -643,6 +643,46 @@ export const campaignRecipients = sqliteTable(
 );
 
 /**
+ * Console sign-ins: an API key exchanged for a session cookie. Only the SHA-256 of the cookie's
+ * token is stored; the session acts with its key's role and ends when the key is revoked.
+ */
+export const consoleSessions = sqliteTable(
+  'ConsoleSessions',
+  {
+    id: id(),
+    tokenHash: text('TokenHash').notNull().unique('UQ_ConsoleSessions_TokenHash'),
+    apiKeyId: integer('ApiKeyId')
+      .notNull()
+      .references(() => apiKeys.id),
+    createdAt: createdAt(),
+    expiresAt: timestamp('ExpiresAt').notNull(),
+    revokedAt: timestamp('RevokedAt'),
+  },
+  (t) => [index('IX_ConsoleSessions_ExpiresAt').on(t.expiresAt)],
+);
+
+/** Who changed what, when: one row per successful change made through the API or the console. */
+export const auditLog = sqliteTable(
+  'AuditLog',
+  {
+    id: id(),
+    at: timestamp('At').notNull(),
+    actorKeyId: integer('ActorKeyId').notNull(),
+    actorName: text('ActorName').notNull(),
+    actorRole: text('ActorRole', { enum: ROLES }).notNull(),
+    /** `api_key` or `session`: how the actor was signed in. */
+    via: text('Via').notNull(),
+    method: text('Method').notNull(),
+    /** The route pattern, e.g. `/sequences/:id`: what was changed. */
+    route: text('Route').notNull(),
+    /** The id in the path, when the route has one. */
+    targetId: text('TargetId'),
+    status: integer('Status').notNull(),
+  },
+  (t) => [index('IX_AuditLog_At').on(t.at)],
+);
+
+/**
  * The frequency cap's slots: at most N rows per lead (SlotNo 0 … N-1), each holding the last
  * marketing message that took it. A send takes a slot with one conditional UPDATE (free, or its
  * claim older than the period), so two sends racing for the last slot cannot both win.
