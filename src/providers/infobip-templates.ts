@@ -7,7 +7,6 @@ import { infobipGet, type InfobipClientOptions } from './infobip';
 import { normaliseApprovalStatus } from './approval-status';
 import { e164Digits } from './phone';
 import {
-  MEDIA_HEADERS,
   describe,
   isRecord,
   limit,
@@ -20,6 +19,8 @@ import {
   type ParsedTemplate,
   type SyncedTemplate,
   type TemplateSource,
+  parseTemplateHeader,
+  type ParsedHeader,
 } from './templates';
 
 export interface InfobipTemplateSourceOptions extends Pick<
@@ -91,23 +92,13 @@ export function parseInfobipTemplate(raw: unknown): ParsedTemplate {
   }
 }
 
-function parseHeader(
-  header: Record<string, unknown> | undefined,
-): Pick<SyncedTemplate, 'headerType' | 'headerText' | 'headerMediaUrl'> {
-  if (!header) return { headerType: 'none', headerText: null, headerMediaUrl: null };
-  const format = optionalText(header, 'format')?.toUpperCase() ?? null;
-  if (format === null) return { headerType: 'none', headerText: null, headerMediaUrl: null };
-  if (format === 'TEXT') {
-    const text = optionalText(header, 'text');
-    if (text === null) throw new RowError('structure.header is TEXT without text');
-    return { headerType: 'text', headerText: limit('headerText', text), headerMediaUrl: null };
-  }
-  const headerType = MEDIA_HEADERS[format];
-  if (!headerType) throw new RowError(`header format ${format} is not supported (TEXT, DOCUMENT, IMAGE, VIDEO)`);
-  const example = optionalText(header, 'example');
-  return {
-    headerType,
-    headerText: null,
-    headerMediaUrl: limit('headerMediaUrl', example && /^https?:\/\//i.test(example) ? example : null),
-  };
+function parseHeader(header: Record<string, unknown> | undefined): ParsedHeader {
+  return parseTemplateHeader(
+    {
+      format: header ? optionalText(header, 'format') : null,
+      text: header ? optionalText(header, 'text') : null,
+      mediaSample: header ? optionalText(header, 'example') : null,
+    },
+    { format: 'structure.header.format', text: 'structure.header.text' },
+  );
 }

@@ -6,7 +6,6 @@
  */
 import { callProvider } from './transport';
 import {
-  MEDIA_HEADERS,
   describe,
   isRecord,
   limit,
@@ -21,6 +20,8 @@ import {
   type ParsedTemplate,
   type SyncedTemplate,
   type TemplateSource,
+  parseTemplateHeader,
+  type ParsedHeader,
 } from './templates';
 import { normaliseApprovalStatus } from './approval-status';
 import { ProviderError } from './errors';
@@ -246,22 +247,13 @@ export function parseInteraktTemplate(raw: unknown): ParsedTemplate {
   }
 }
 
-function parseHeader(
-  raw: Record<string, unknown>,
-): Pick<SyncedTemplate, 'headerType' | 'headerText' | 'headerMediaUrl'> {
-  const format = optionalText(raw, 'header_format')?.toUpperCase() ?? null;
-  if (format === null || format === 'NONE') return { headerType: 'none', headerText: null, headerMediaUrl: null };
-  if (format === 'TEXT') {
-    const text = optionalText(raw, 'header');
-    if (text === null) throw new RowError('header_format is TEXT but header has no text');
-    return { headerType: 'text', headerText: limit('headerText', text), headerMediaUrl: null };
-  }
-  const headerType = MEDIA_HEADERS[format];
-  if (!headerType) throw new RowError(`header_format ${format} is not supported (TEXT, DOCUMENT, IMAGE, VIDEO)`);
-  const url = optionalText(raw, 'header_handle_file_url');
-  return {
-    headerType,
-    headerText: null,
-    headerMediaUrl: limit('headerMediaUrl', url && /^https?:\/\//i.test(url) ? url : null),
-  };
+function parseHeader(raw: Record<string, unknown>): ParsedHeader {
+  return parseTemplateHeader(
+    {
+      format: optionalText(raw, 'header_format'),
+      text: optionalText(raw, 'header'),
+      mediaSample: optionalText(raw, 'header_handle_file_url'),
+    },
+    { format: 'header_format', text: 'header' },
+  );
 }

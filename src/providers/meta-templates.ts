@@ -7,7 +7,6 @@ import { ProviderError } from './errors';
 import { META_GRAPH_BASE_URL, classifyMetaResponse, parseMetaJson, type MetaGraphError } from './meta';
 import { normaliseApprovalStatus } from './approval-status';
 import {
-  MEDIA_HEADERS,
   describe,
   isRecord,
   limit,
@@ -21,6 +20,8 @@ import {
   type ParsedTemplate,
   type SyncedTemplate,
   type TemplateSource,
+  parseTemplateHeader,
+  type ParsedHeader,
 } from './templates';
 import { callProvider, readCredential } from './transport';
 
@@ -239,24 +240,15 @@ export function parseMetaTemplate(raw: unknown): ParsedTemplate {
   }
 }
 
-function parseHeader(
-  header: Record<string, unknown> | undefined,
-): Pick<SyncedTemplate, 'headerType' | 'headerText' | 'headerMediaUrl'> {
-  if (!header) return { headerType: 'none', headerText: null, headerMediaUrl: null };
-  const format = optionalText(header, 'format')?.toUpperCase() ?? 'TEXT';
-  if (format === 'TEXT') {
-    const text = optionalText(header, 'text');
-    if (text === null) throw new RowError('has a TEXT header without text');
-    return { headerType: 'text', headerText: limit('headerText', text), headerMediaUrl: null };
-  }
-  const headerType = MEDIA_HEADERS[format];
-  if (!headerType) throw new RowError(`header format ${format} is not supported (TEXT, DOCUMENT, IMAGE, VIDEO)`);
-  // The sample Meta keeps is a handle URL: good enough as the default media until a send gives one.
-  const example = isRecord(header.example) ? header.example.header_handle : undefined;
-  const url = Array.isArray(example) ? example.find((value) => typeof value === 'string') : undefined;
-  return {
-    headerType,
-    headerText: null,
-    headerMediaUrl: limit('headerMediaUrl', typeof url === 'string' && /^https?:\/\//i.test(url) ? url : null),
-  };
+function parseHeader(header: Record<string, unknown> | undefined): ParsedHeader {
+  // Meta's header component has no format when it is text; its media sample is a handle URL.
+  const handles = header && isRecord(header.example) ? header.example.header_handle : undefined;
+  return parseTemplateHeader(
+    {
+      format: header ? (optionalText(header, 'format') ?? 'TEXT') : null,
+      text: header ? optionalText(header, 'text') : null,
+      mediaSample: Array.isArray(handles) ? handles.find((value) => typeof value === 'string') : undefined,
+    },
+    { format: 'the HEADER component', text: 'its text' },
+  );
 }

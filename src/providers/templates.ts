@@ -91,6 +91,33 @@ export const MEDIA_HEADERS: Readonly<Record<string, SyncedHeaderType>> = {
 /** Why a row cannot be used; caught by each parser and turned into `{ ok: false, reason }`. */
 export class RowError extends Error {}
 
+export type ParsedHeader = Pick<SyncedTemplate, 'headerType' | 'headerText' | 'headerMediaUrl'>;
+
+const NO_HEADER: ParsedHeader = { headerType: 'none', headerText: null, headerMediaUrl: null };
+
+/**
+ * A template's header from what every provider keeps under its own names: the format (TEXT,
+ * DOCUMENT, IMAGE, VIDEO; none or NONE for no header), the text of a TEXT header and the sample
+ * media URL of a media header, the default media until a send gives one. `fields` names the
+ * provider's fields in the reasons a row is refused.
+ */
+export function parseTemplateHeader(
+  values: { format: string | null; text: string | null; mediaSample: unknown },
+  fields: { format: string; text: string },
+): ParsedHeader {
+  const format = values.format?.toUpperCase() ?? null;
+  if (format === null || format === 'NONE') return NO_HEADER;
+  if (format === 'TEXT') {
+    if (values.text === null) throw new RowError(`${fields.format} is TEXT but ${fields.text} has no text`);
+    return { headerType: 'text', headerText: limit('headerText', values.text), headerMediaUrl: null };
+  }
+  const headerType = MEDIA_HEADERS[format];
+  if (!headerType) throw new RowError(`${fields.format} ${format} is not supported (TEXT, DOCUMENT, IMAGE, VIDEO)`);
+  const url =
+    typeof values.mediaSample === 'string' && /^https?:\/\//i.test(values.mediaSample) ? values.mediaSample : null;
+  return { headerType, headerText: null, headerMediaUrl: limit('headerMediaUrl', url) };
+}
+
 /** A parser's error as the reason a row is refused. */
 export function rowFailure(error: unknown, key: { name: string; language: string } | undefined): ParsedTemplate {
   const reason =
