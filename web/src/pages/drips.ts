@@ -105,37 +105,28 @@ function splitDelay(seconds: number): [number, string] {
   return [Math.round(seconds / 60), '60'];
 }
 
-/** One step: template picker with preview, delay with its unit, a source for each {{n}}. */
-function stepEditor(
-  index: number,
+/**
+ * A source for each {{n}} of the chosen template (a lead field, a custom field or fixed text) and
+ * the template's body as a preview; drip steps and campaigns map their variables with it.
+ */
+export function variableMapper(
+  prefix: string,
   templates: Schemas['Template'][],
-  step: Partial<StepInput> | undefined,
-  onRemove: () => void,
-) {
-  const prefix = `steps.${index}`;
-  const template = select(
-    `${prefix}.templateName`,
-    [['', 'Choose a template'], ...templates.map((t): [string, string] => [t.name, `${t.name} (${t.language})`])],
-    step?.templateName ?? '',
-    { required: true },
-  );
-  const [amount, unit] = splitDelay(step?.delaySeconds ?? 0);
-  const delay = input(`${prefix}.delaySeconds`, { type: 'number', min: 0, step: 1, value: amount, required: true });
-  const delayUnit = select(`${prefix}.delayUnit`, UNITS, unit, { 'aria-label': `Step ${index + 1} delay unit` });
+  template: HTMLSelectElement,
+  existing: readonly unknown[],
+): { element: HTMLElement; preview: HTMLElement; read(): Source[] } {
   const variables = h('div', { class: 'variables' });
   const preview = h('p', { class: 'muted bubble-inline' });
-
   const drawVariables = () => {
     const chosen = templates.find((t) => t.name === template.value);
     replace(preview, chosen ? chosen.body : '');
     const numbers = chosen ? variablesOf(chosen.body) : [];
-    const existing = step?.variables?.body ?? [];
     replace(
       variables,
       numbers.map((n, i) => {
         const source = existing[i] as Source | undefined;
         const kind = select(
-          `${prefix}.variables.body.${i}`,
+          `${prefix ? `${prefix}.` : ''}variables.body.${i}`,
           [
             ...LEAD_FIELDS.map((f): [string, string] => [`field:${f}`, `lead ${f}`]),
             ['value', 'fixed text'],
@@ -147,7 +138,7 @@ function stepEditor(
               ? 'custom'
               : `field:${source?.field ?? 'name'}`,
         );
-        const text = input(`${prefix}.variables.body.${i}.text`, {
+        const text = input(`${prefix ? `${prefix}.` : ''}variables.body.${i}.text`, {
           value:
             source && 'value' in source
               ? source.value
@@ -166,29 +157,52 @@ function stepEditor(
   };
   template.addEventListener('change', drawVariables);
   drawVariables();
+  const read = (): Source[] =>
+    [...variables.querySelectorAll<HTMLSelectElement>('select')].map((kind) => {
+      const text = (kind.closest('.row')!.querySelector('input') as HTMLInputElement).value;
+      if (kind.value === 'value') return { value: text };
+      if (kind.value === 'custom') return { field: `custom.${text}` };
+      return { field: kind.value.slice('field:'.length) };
+    });
+  return { element: variables, preview, read };
+}
+
+/** One step: template picker with preview, delay with its unit, a source for each {{n}}. */
+function stepEditor(
+  index: number,
+  templates: Schemas['Template'][],
+  step: Partial<StepInput> | undefined,
+  onRemove: () => void,
+) {
+  const prefix = `steps.${index}`;
+  const template = select(
+    `${prefix}.templateName`,
+    [['', 'Choose a template'], ...templates.map((t): [string, string] => [t.name, `${t.name} (${t.language})`])],
+    step?.templateName ?? '',
+    { required: true },
+  );
+  const [amount, unit] = splitDelay(step?.delaySeconds ?? 0);
+  const delay = input(`${prefix}.delaySeconds`, { type: 'number', min: 0, step: 1, value: amount, required: true });
+  const delayUnit = select(`${prefix}.delayUnit`, UNITS, unit, { 'aria-label': `Step ${index + 1} delay unit` });
+  const mapper = variableMapper(prefix, templates, template, step?.variables?.body ?? []);
 
   const element = h(
     'fieldset',
     { class: 'step card', 'data-step': index },
     h('legend', {}, `Step ${index + 1}`),
     field('Template', template),
-    preview,
+    mapper.preview,
     h(
       'div',
       { class: 'row' },
       field(index === 0 ? 'Delay after enrolment' : 'Delay after the previous step', delay),
       field('Unit', delayUnit),
     ),
-    variables,
+    mapper.element,
     h('button', { type: 'button', onclick: onRemove, class: 'link' }, `Remove step ${index + 1}`),
   );
   const read = (): StepInput => {
-    const body: Source[] = [...variables.querySelectorAll<HTMLSelectElement>('select')].map((kind) => {
-      const text = (kind.closest('.row')!.querySelector('input') as HTMLInputElement).value;
-      if (kind.value === 'value') return { value: text };
-      if (kind.value === 'custom') return { field: `custom.${text}` };
-      return { field: kind.value.slice('field:'.length) };
-    });
+    const body = mapper.read();
     return {
       templateName: template.value,
       delaySeconds: Number(delay.value) * Number(delayUnit.value),
