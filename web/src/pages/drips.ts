@@ -8,6 +8,7 @@ import {
   empty,
   errorBox,
   field,
+  fmtPercent,
   fmtTime,
   h,
   input,
@@ -417,6 +418,41 @@ function assignmentsTable(context: PageContext, sequenceId: number | undefined, 
   );
 }
 
+/** Per step: how many assignments reached it, and of those sends, delivered, read and replied, as bars. */
+function funnelSection(sequenceId: number): HTMLElement {
+  const holder = h('div', { class: 'card' });
+  void section(holder, async () => {
+    const funnel = await must(api.GET('/analytics/drips/{sequenceId}/funnel', { params: { path: { sequenceId } } }));
+    const max = Math.max(1, funnel.outcomes.assignments, ...funnel.steps.map((step) => step.reached));
+    const bar = (value: number, className: string) => {
+      const cell = h('span', { class: `funnel-cell ${className}` }, String(value));
+      // Through the CSSOM: the console's CSP refuses style attributes.
+      cell.style.setProperty('--share', `${(value / max) * 100}%`);
+      return cell;
+    };
+    return [
+      h('h2', {}, 'Funnel'),
+      funnel.steps.length === 0
+        ? empty('No step has been sent yet.')
+        : table(
+            ['Step', 'Template', 'Reached', 'Delivered', 'Read', 'Replied', 'Failed', 'Reply rate'],
+            funnel.steps.map((step) => [
+              step.stepIndex + 1,
+              step.templateName ?? '—',
+              bar(step.reached, 'series-sent'),
+              bar(step.delivered, 'series-delivered'),
+              bar(step.read, 'series-read'),
+              bar(step.replied, 'series-replied'),
+              step.failed,
+              fmtPercent(step.replyRate),
+            ]),
+            `Drip funnel: ${funnel.outcomes.assignments} assignments, ${funnel.outcomes.completed} completed, ${funnel.outcomes.cancelled} cancelled`,
+          ),
+    ];
+  });
+  return holder;
+}
+
 export const sequencePage: Page = {
   path: '/drips/:id',
   title: 'Sequence',
@@ -448,6 +484,7 @@ export const sequencePage: Page = {
                 ];
               }),
             ),
+        editing ? null : funnelSection(id),
         sequence.archivedAt
           ? errorBox(new Error('Archived: no new assignments.'))
           : assignForm(sequence, () => undefined),
