@@ -19,6 +19,7 @@ import {
   table,
 } from '../dom';
 import { href, navigate, type Page, type PageContext } from '../router';
+import { segmentMemberIds } from './segments';
 import { variablesOf } from './templates';
 
 type Sequence = Schemas['SequenceWithSteps'];
@@ -293,13 +294,23 @@ export const sequenceEditorPage: Page = {
 };
 
 function assignForm(sequence: Sequence, onDone: () => void): HTMLElement {
-  const leads = input('leadIds', { placeholder: 'e.g. 12, 15, 31', required: true, inputmode: 'numeric' });
+  const leads = input('leadIds', { placeholder: 'e.g. 12, 15, 31', inputmode: 'numeric' });
+  const segment = select('segmentId', [['', 'No segment: the lead ids above']], '');
+  // The assign route takes lead ids: a segment's members are read and assigned as they are now.
+  void api
+    .GET('/segments', { params: { query: { pageSize: 100 } } })
+    .then(({ data }) => segment.append(...(data?.items ?? []).map((sg) => h('option', { value: sg.id }, sg.name))));
   const result = h('div', { role: 'status' });
   const form = h(
     'form',
     { class: 'card form', 'aria-label': 'Assign to leads' },
     h('h2', {}, 'Assign to leads'),
     field('Lead ids', leads, 'Comma-separated; find ids on the Leads page. Up to 10,000.'),
+    field(
+      'Or a segment',
+      segment,
+      'Its members as they are now (up to 10,000); leads who join later are not enrolled.',
+    ),
     h('button', { type: 'submit', class: 'primary' }, 'Assign'),
     result,
   );
@@ -307,10 +318,18 @@ function assignForm(sequence: Sequence, onDone: () => void): HTMLElement {
     event.preventDefault();
     clearErrors(form);
     replace(result);
-    const leadIds = leads.value
-      .split(/[\s,]+/)
-      .filter(Boolean)
-      .map(Number);
+    const leadIds = segment.value
+      ? (
+          await segmentMemberIds(Number(segment.value)).catch((error: unknown) => {
+            showErrors(form, error);
+            return undefined;
+          })
+        )?.ids
+      : leads.value
+          .split(/[\s,]+/)
+          .filter(Boolean)
+          .map(Number);
+    if (!leadIds) return;
     try {
       const answer = await must(
         api.POST('/sequences/{id}/assignments', { params: { path: { id: sequence.id } }, body: { leadIds } }),

@@ -184,7 +184,7 @@ export const segmentsPage: Page = {
 };
 
 /** The member ids of a segment, page by page, up to what one assign call takes. */
-async function memberIds(id: number): Promise<{ ids: number[]; total: number }> {
+export async function segmentMemberIds(id: number): Promise<{ ids: number[]; total: number }> {
   const ids: number[] = [];
   let total = 0;
   for (let page = 1; ids.length < MAX_ASSIGN; page++) {
@@ -264,7 +264,7 @@ export const segmentPage: Page = {
           clearErrors(form);
           replace(result);
           try {
-            const { ids, total } = await memberIds(id);
+            const { ids, total } = await segmentMemberIds(id);
             if (ids.length === 0) {
               replace(result, empty('The segment has no members to assign.'));
               return;
