@@ -225,17 +225,16 @@ export const segmentPage: Page = {
             `${segment.count.members} members now. `,
             h('a', { href: href('/segments') }, '← All segments'),
           ),
-          context.session.role === 'admin'
-            ? action(
-                'Delete segment',
-                async () => {
-                  if (!(await confirmDialog(`Delete the segment “${segment.name}”?`, 'Delete it'))) return;
-                  await must(api.DELETE('/segments/{id}', { params: { path: { id } } }));
-                  navigate(href('/segments'));
-                },
-                { class: 'danger' },
-              )
-            : null,
+          // Agents may delete segments too (the API's rule); one a campaign uses is refused with 409.
+          action(
+            'Delete segment',
+            async () => {
+              if (!(await confirmDialog(`Delete the segment “${segment.name}”?`, 'Delete it'))) return;
+              await must(api.DELETE('/segments/{id}', { params: { path: { id } } }));
+              navigate(href('/segments'));
+            },
+            { class: 'danger' },
+          ),
         ];
       }),
       section(assign, async () => {
