@@ -1,17 +1,19 @@
 # One image for every Dripline process (worker, api, migrate); docker-compose.yml picks the
 # command. glibc (bookworm), not Alpine: the Temporal worker's native core ships glibc builds.
 
-# Build stage: with dev dependencies (TypeScript), `npm run build` compiles src/ to dist/, copies
-# the SQL migrations beside the code that reads them and pre-bundles the workflow code.
+# Build stage: with dev dependencies (TypeScript, tsx, Vite), `npm run build` compiles src/ to dist/,
+# copies the SQL migrations beside the code that reads them, pre-bundles the workflow code and
+# builds the console (web/) into dist/console, which the API serves at /console.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # Lockfile first, so source edits reuse the dependency layer.
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/build.mjs ./scripts/
+COPY scripts/build.mjs scripts/console.ts ./scripts/
 COPY temporal/paths.cjs ./temporal/
 COPY src ./src
+COPY web ./web
 RUN npm run build
 
 # Runtime stage: production dependencies and dist/ only; no TypeScript, no tsx, no sources.

@@ -8,6 +8,8 @@
  *   dist/db/migrations/       the .sql files src/db/migrate.ts reads beside itself at run time
  *   dist/workflow-bundle.js   the workflow code pre-bundled, which the worker loads instead of
  *                             bundling at every start (src/worker/workers.ts)
+ *   dist/console/             the admin console (web/, built by scripts/console.ts), which the built
+ *                             API serves at /console (src/api/console-static.ts looks beside itself)
  *
  * The out dir is emptied first, so nothing of an older build (a deleted module, a dropped
  * migration) survives into the new one.
@@ -24,6 +26,8 @@ const require = createRequire(import.meta.url);
 
 /** The bundle's file name; src/worker/workers.ts looks for it one level above itself. */
 const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
+/** The console's folder; src/api/console-static.ts looks for it one level above itself. */
+const CONSOLE_DIR = 'console';
 
 async function main() {
   const { values } = parseArgs({ options: { 'out-dir': { type: 'string', default: 'dist' } } });
@@ -48,6 +52,17 @@ async function main() {
     logger: new DefaultLogger('WARN'),
   });
   fs.writeFileSync(path.join(outDir, WORKFLOW_BUNDLE_FILE), code);
+
+  // The console's types come from the app's OpenAPI document, so it is built from this same source.
+  const consoleBuild = spawnSync(
+    process.execPath,
+    [require.resolve('tsx/cli'), path.join(REPO_ROOT, 'scripts', 'console.ts'), 'build'],
+    { stdio: 'inherit', cwd: REPO_ROOT },
+  );
+  if (consoleBuild.status !== 0) {
+    throw new Error(`console build failed (exit ${consoleBuild.status ?? consoleBuild.signal})`);
+  }
+  fs.cpSync(path.join(REPO_ROOT, 'web', 'dist'), path.join(outDir, CONSOLE_DIR), { recursive: true });
 
   process.stdout.write(`built ${path.relative(process.cwd(), outDir) || '.'}\n`);
 }

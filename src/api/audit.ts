@@ -19,7 +19,13 @@ import { IdFromText, pageOf, Paging, Timestamp } from './schemas';
  * Calls that change nothing a person would audit: the template JSON builder only computes, and
  * IVR intake is the telephony system reporting calls (its own log is `GET /ivr/calls`).
  */
-const NOT_AUDITED = new Set(['POST /cta/template-json', 'POST /cta/template-json/project-update', 'POST /ivr/calls']);
+// Reads that are POSTs (a filter in the body) change nothing: the console's segment builder counts as you type.
+const NOT_AUDITED = new Set([
+  'POST /cta/template-json',
+  'POST /cta/template-json/project-update',
+  'POST /ivr/calls',
+  'POST /segments/preview',
+]);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The first path parameter's value (`/sequences/:id` on `/sequences/12` → `12`). */

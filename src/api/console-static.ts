@@ -9,8 +9,15 @@ import path from 'node:path';
 import type { RequestHandler, Response } from 'express';
 
 export const CONSOLE_PATH = '/console';
-/** Where the build writes; from src/api or dist/api alike, two levels up is the repository. */
-export const DEFAULT_CONSOLE_DIR = path.resolve(__dirname, '../../web/dist');
+/**
+ * `npm run build` copies the console beside the compiled code (dist/console), so the built API and
+ * the Docker image, which hold no web/, serve it; from src/api (tsx) it is web/dist, where
+ * `npm run console:build` writes.
+ */
+const BUILT_CONSOLE_DIR = path.resolve(__dirname, '../console');
+export const DEFAULT_CONSOLE_DIR = existsSync(path.join(BUILT_CONSOLE_DIR, 'index.html'))
+  ? BUILT_CONSOLE_DIR
+  : path.resolve(__dirname, '../../web/dist');
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -207,6 +207,8 @@ describe('the console in a browser', () => {
     await page.getByRole('link', { name: 'Overview' }).click();
     await page.getByRole('link', { name: 'running drips' }).waitFor();
     await page.getByText('Last template sync: completed').waitFor();
+    await page.getByRole('link', { name: 'reply rate' }).waitFor();
+    await page.getByRole('img', { name: 'Sent, delivered and read per day over 30 days' }).waitFor();
     await shot('overview');
   });
 
@@ -223,6 +225,83 @@ describe('the console in a browser', () => {
     expect(run.body.preview.length, JSON.stringify({ ...run.body, preview: undefined })).toBeGreaterThan(0);
     expect(await page.getByRole('row').count()).toBeGreaterThan(1);
     await shot('infobip-run');
+  });
+
+  it('imports leads from a CSV on the Leads page and reports each rejected row by its line and reason', async () => {
+    const csv = [
+      'phone,name,source',
+      `${nextPhone()},Kiran Das,console-import`,
+      `${nextPhone()},Lata Menon,console-import`,
+      'not-a-phone,Bad Row,console-import',
+    ].join('\n');
+    await page.goto(url('/leads'));
+    await page
+      .getByLabel('CSV file')
+      .setInputFiles({ name: 'leads.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByRole('button', { name: 'Import' }).click();
+    await page.getByText('Imported 3 rows: 2 created, 0 updated, 0 merged duplicates, 1 rejected.').waitFor();
+    const rejected = page.getByRole('table', { name: 'Rejected rows' });
+    await rejected.getByRole('cell', { name: '4', exact: true }).waitFor();
+    await page.getByRole('link', { name: 'Kiran Das' }).waitFor();
+    await shot('leads-import');
+  });
+
+  it('builds a segment with a live count, saves it and assigns the drip to its members', async () => {
+    await page.goto(url('/segments'));
+    await page.getByLabel('Sources').fill('console-import');
+    await page.getByText('2 leads match').waitFor();
+    expect(page.url()).toMatch(/sources=console-import/);
+    await page.getByRole('cell', { name: 'Lata Menon' }).waitFor();
+    await page.getByLabel('Segment name').fill('Imported from the console');
+    await shot('segments');
+    await page.getByRole('button', { name: 'Save segment' }).click();
+    await page.waitForURL(/\/console\/segments\/\d+$/);
+    await page.getByRole('heading', { name: 'Imported from the console' }).waitFor();
+    await page.getByLabel('Drip sequence').selectOption({ label: 'Console welcome series' });
+    await page.getByRole('button', { name: 'Assign to members' }).click();
+    await page.getByText('Started 2, skipped 0.').waitFor();
+    const sequenceId = Number(sequenceUrl.split('/').pop());
+    const assignments = await asAdmin('GET', `/assignments?sequenceId=${sequenceId}`);
+    expect(assignments.body.total).toBe(3);
+    await shot('segment');
+  });
+
+  it('shows the drip funnel per step on the sequence page', async () => {
+    await page.goto(sequenceUrl);
+    const funnel = page.getByRole('table', { name: /Drip funnel: 3 assignments/ });
+    await funnel.getByRole('cell', { name: 'drip_day_1' }).waitFor();
+    await shot('sequence-funnel');
+  });
+
+  it('runs a campaign to a list of leads, shows its progress, and its report drills down to the recipients', async () => {
+    const first = await asAdmin('POST', '/leads', { name: 'Meera Nair', phone: nextPhone() });
+    const second = await asAdmin('POST', '/leads', { name: 'Ravi Iyer', phone: nextPhone() });
+    expect([first.status, second.status]).toEqual([201, 201]);
+    await page.goto(url('/campaigns/new'));
+    await page.getByLabel('Name', { exact: true }).fill('Console festival offer');
+    await page.getByLabel('Template').selectOption('drip_day_1');
+    await page.getByLabel('{{1}} from').selectOption('field:name');
+    await page.getByLabel('Audience').selectOption('list');
+    await page.getByLabel('Lead ids').fill(`${first.body.id}, ${second.body.id}`);
+    await page.getByLabel('When').selectOption('now');
+    await shot('campaign-new');
+    await page.getByRole('button', { name: 'Create campaign' }).click();
+    await page.waitForURL(/\/console\/campaigns\/\d+$/);
+    const campaignId = Number(page.url().split('/').pop());
+    // The page polls while the campaign runs: the badge turns to completed without a reload.
+    await page.locator('h1 .badge-completed').waitFor();
+    await page.getByText('2 of 2 settled').waitFor();
+    await page.getByRole('img', { name: /recipients 2, sent 2/ }).waitFor();
+    await page.getByRole('link', { name: 'Export recipients (CSV)' }).waitFor();
+    await page.getByLabel('Show').selectOption('sent');
+    await page.waitForURL(/outcome=sent/);
+    await page.getByRole('link', { name: `#${second.body.id}` }).waitFor();
+    await shot('campaign-report');
+    const report = await asAdmin('GET', `/campaigns/${campaignId}/report`);
+    expect(report.body).toMatchObject({ totalRecipients: 2, sent: 2 });
+    await page.goto(url('/campaigns'));
+    await page.getByRole('link', { name: 'Console festival offer' }).waitFor();
+    await shot('campaigns');
   });
 
   it('shows the message log, the settings with the provider key masked, and the audit log of what was changed', async () => {
@@ -270,5 +349,8 @@ describe('the console in a browser', () => {
     await page.goto(url('/templates'));
     await page.getByRole('heading', { name: 'Message Master' }).waitFor();
     expect(await page.getByRole('button', { name: 'Sync templates' }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Campaigns', exact: true }).click();
+    await page.getByRole('link', { name: 'Console festival offer' }).waitFor();
+    expect(await page.getByRole('link', { name: 'New campaign' }).count()).toBe(1);
   });
 });

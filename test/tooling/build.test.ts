@@ -106,6 +106,27 @@ describe('npm run build', () => {
     expect(health).toMatchObject({ status: 'ok', database: { ok: true }, temporal: { ok: true } });
   });
 
+  it('node dist/api/server.js serves the console from dist/console, with its hashed assets, without web/', async () => {
+    expect(fs.existsSync(path.join(root, 'web'))).toBe(false);
+    expect(fs.existsSync(path.join(dist, 'console', 'index.html'))).toBe(true);
+    const page = await waitFor(
+      () =>
+        fetch(`${apiUrl}/console/leads`).then(
+          (response) => (response.status === 200 ? response : null),
+          () => null,
+        ),
+      'the built API to serve /console',
+      60_000,
+    );
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const html = await page.text();
+    const script = html.match(/src="(\/console\/assets\/[^"]+\.js)"/)?.[1];
+    expect(script).toBeDefined();
+    const asset = await fetch(`${apiUrl}${script}`, { headers: { 'accept-encoding': 'br' } });
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+  });
+
   it('node dist/worker/main.js runs a drip the built API started, sending through the provider once', async () => {
     const lead = await request('POST', '/leads', { name: 'Asha Rao', phone: nextPhone() });
     expect(lead.status).toBe(201);

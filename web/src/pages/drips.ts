@@ -8,6 +8,7 @@ import {
   empty,
   errorBox,
   field,
+  fmtPercent,
   fmtTime,
   h,
   input,
@@ -18,6 +19,7 @@ import {
   table,
 } from '../dom';
 import { href, navigate, type Page, type PageContext } from '../router';
+import { segmentMemberIds } from './segments';
 import { variablesOf } from './templates';
 
 type Sequence = Schemas['SequenceWithSteps'];
@@ -105,37 +107,28 @@ function splitDelay(seconds: number): [number, string] {
   return [Math.round(seconds / 60), '60'];
 }
 
-/** One step: template picker with preview, delay with its unit, a source for each {{n}}. */
-function stepEditor(
-  index: number,
+/**
+ * A source for each {{n}} of the chosen template (a lead field, a custom field or fixed text) and
+ * the template's body as a preview; drip steps and campaigns map their variables with it.
+ */
+export function variableMapper(
+  prefix: string,
   templates: Schemas['Template'][],
-  step: Partial<StepInput> | undefined,
-  onRemove: () => void,
-) {
-  const prefix = `steps.${index}`;
-  const template = select(
-    `${prefix}.templateName`,
-    [['', 'Choose a template'], ...templates.map((t): [string, string] => [t.name, `${t.name} (${t.language})`])],
-    step?.templateName ?? '',
-    { required: true },
-  );
-  const [amount, unit] = splitDelay(step?.delaySeconds ?? 0);
-  const delay = input(`${prefix}.delaySeconds`, { type: 'number', min: 0, step: 1, value: amount, required: true });
-  const delayUnit = select(`${prefix}.delayUnit`, UNITS, unit, { 'aria-label': `Step ${index + 1} delay unit` });
+  template: HTMLSelectElement,
+  existing: readonly unknown[],
+): { element: HTMLElement; preview: HTMLElement; read(): Source[] } {
   const variables = h('div', { class: 'variables' });
   const preview = h('p', { class: 'muted bubble-inline' });
-
   const drawVariables = () => {
     const chosen = templates.find((t) => t.name === template.value);
     replace(preview, chosen ? chosen.body : '');
     const numbers = chosen ? variablesOf(chosen.body) : [];
-    const existing = step?.variables?.body ?? [];
     replace(
       variables,
       numbers.map((n, i) => {
         const source = existing[i] as Source | undefined;
         const kind = select(
-          `${prefix}.variables.body.${i}`,
+          `${prefix ? `${prefix}.` : ''}variables.body.${i}`,
           [
             ...LEAD_FIELDS.map((f): [string, string] => [`field:${f}`, `lead ${f}`]),
             ['value', 'fixed text'],
@@ -147,7 +140,7 @@ function stepEditor(
               ? 'custom'
               : `field:${source?.field ?? 'name'}`,
         );
-        const text = input(`${prefix}.variables.body.${i}.text`, {
+        const text = input(`${prefix ? `${prefix}.` : ''}variables.body.${i}.text`, {
           value:
             source && 'value' in source
               ? source.value
@@ -166,29 +159,52 @@ function stepEditor(
   };
   template.addEventListener('change', drawVariables);
   drawVariables();
+  const read = (): Source[] =>
+    [...variables.querySelectorAll<HTMLSelectElement>('select')].map((kind) => {
+      const text = (kind.closest('.row')!.querySelector('input') as HTMLInputElement).value;
+      if (kind.value === 'value') return { value: text };
+      if (kind.value === 'custom') return { field: `custom.${text}` };
+      return { field: kind.value.slice('field:'.length) };
+    });
+  return { element: variables, preview, read };
+}
+
+/** One step: template picker with preview, delay with its unit, a source for each {{n}}. */
+function stepEditor(
+  index: number,
+  templates: Schemas['Template'][],
+  step: Partial<StepInput> | undefined,
+  onRemove: () => void,
+) {
+  const prefix = `steps.${index}`;
+  const template = select(
+    `${prefix}.templateName`,
+    [['', 'Choose a template'], ...templates.map((t): [string, string] => [t.name, `${t.name} (${t.language})`])],
+    step?.templateName ?? '',
+    { required: true },
+  );
+  const [amount, unit] = splitDelay(step?.delaySeconds ?? 0);
+  const delay = input(`${prefix}.delaySeconds`, { type: 'number', min: 0, step: 1, value: amount, required: true });
+  const delayUnit = select(`${prefix}.delayUnit`, UNITS, unit, { 'aria-label': `Step ${index + 1} delay unit` });
+  const mapper = variableMapper(prefix, templates, template, step?.variables?.body ?? []);
 
   const element = h(
     'fieldset',
     { class: 'step card', 'data-step': index },
     h('legend', {}, `Step ${index + 1}`),
     field('Template', template),
-    preview,
+    mapper.preview,
     h(
       'div',
       { class: 'row' },
       field(index === 0 ? 'Delay after enrolment' : 'Delay after the previous step', delay),
       field('Unit', delayUnit),
     ),
-    variables,
+    mapper.element,
     h('button', { type: 'button', onclick: onRemove, class: 'link' }, `Remove step ${index + 1}`),
   );
   const read = (): StepInput => {
-    const body: Source[] = [...variables.querySelectorAll<HTMLSelectElement>('select')].map((kind) => {
-      const text = (kind.closest('.row')!.querySelector('input') as HTMLInputElement).value;
-      if (kind.value === 'value') return { value: text };
-      if (kind.value === 'custom') return { field: `custom.${text}` };
-      return { field: kind.value.slice('field:'.length) };
-    });
+    const body = mapper.read();
     return {
       templateName: template.value,
       delaySeconds: Number(delay.value) * Number(delayUnit.value),
@@ -278,13 +294,23 @@ export const sequenceEditorPage: Page = {
 };
 
 function assignForm(sequence: Sequence, onDone: () => void): HTMLElement {
-  const leads = input('leadIds', { placeholder: 'e.g. 12, 15, 31', required: true, inputmode: 'numeric' });
+  const leads = input('leadIds', { placeholder: 'e.g. 12, 15, 31', inputmode: 'numeric' });
+  const segment = select('segmentId', [['', 'No segment: the lead ids above']], '');
+  // The assign route takes lead ids: a segment's members are read and assigned as they are now.
+  void api
+    .GET('/segments', { params: { query: { pageSize: 100 } } })
+    .then(({ data }) => segment.append(...(data?.items ?? []).map((sg) => h('option', { value: sg.id }, sg.name))));
   const result = h('div', { role: 'status' });
   const form = h(
     'form',
     { class: 'card form', 'aria-label': 'Assign to leads' },
     h('h2', {}, 'Assign to leads'),
     field('Lead ids', leads, 'Comma-separated; find ids on the Leads page. Up to 10,000.'),
+    field(
+      'Or a segment',
+      segment,
+      'Its members as they are now (up to 10,000); leads who join later are not enrolled.',
+    ),
     h('button', { type: 'submit', class: 'primary' }, 'Assign'),
     result,
   );
@@ -292,10 +318,18 @@ function assignForm(sequence: Sequence, onDone: () => void): HTMLElement {
     event.preventDefault();
     clearErrors(form);
     replace(result);
-    const leadIds = leads.value
-      .split(/[\s,]+/)
-      .filter(Boolean)
-      .map(Number);
+    const leadIds = segment.value
+      ? (
+          await segmentMemberIds(Number(segment.value)).catch((error: unknown) => {
+            showErrors(form, error);
+            return undefined;
+          })
+        )?.ids
+      : leads.value
+          .split(/[\s,]+/)
+          .filter(Boolean)
+          .map(Number);
+    if (!leadIds) return;
     try {
       const answer = await must(
         api.POST('/sequences/{id}/assignments', { params: { path: { id: sequence.id } }, body: { leadIds } }),
@@ -403,6 +437,41 @@ function assignmentsTable(context: PageContext, sequenceId: number | undefined, 
   );
 }
 
+/** Per step: how many assignments reached it, and of those sends, delivered, read and replied, as bars. */
+function funnelSection(sequenceId: number): HTMLElement {
+  const holder = h('div', { class: 'card' });
+  void section(holder, async () => {
+    const funnel = await must(api.GET('/analytics/drips/{sequenceId}/funnel', { params: { path: { sequenceId } } }));
+    const max = Math.max(1, funnel.outcomes.assignments, ...funnel.steps.map((step) => step.reached));
+    const bar = (value: number, className: string) => {
+      const cell = h('span', { class: `funnel-cell ${className}` }, String(value));
+      // Through the CSSOM: the console's CSP refuses style attributes.
+      cell.style.setProperty('--share', `${(value / max) * 100}%`);
+      return cell;
+    };
+    return [
+      h('h2', {}, 'Funnel'),
+      funnel.steps.length === 0
+        ? empty('No step has been sent yet.')
+        : table(
+            ['Step', 'Template', 'Reached', 'Delivered', 'Read', 'Replied', 'Failed', 'Reply rate'],
+            funnel.steps.map((step) => [
+              step.stepIndex + 1,
+              step.templateName ?? '—',
+              bar(step.reached, 'series-sent'),
+              bar(step.delivered, 'series-delivered'),
+              bar(step.read, 'series-read'),
+              bar(step.replied, 'series-replied'),
+              step.failed,
+              fmtPercent(step.replyRate),
+            ]),
+            `Drip funnel: ${funnel.outcomes.assignments} assignments, ${funnel.outcomes.completed} completed, ${funnel.outcomes.cancelled} cancelled`,
+          ),
+    ];
+  });
+  return holder;
+}
+
 export const sequencePage: Page = {
   path: '/drips/:id',
   title: 'Sequence',
@@ -434,6 +503,7 @@ export const sequencePage: Page = {
                 ];
               }),
             ),
+        editing ? null : funnelSection(id),
         sequence.archivedAt
           ? errorBox(new Error('Archived: no new assignments.'))
           : assignForm(sequence, () => undefined),

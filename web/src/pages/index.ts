@@ -1,15 +1,16 @@
 /**
- * The console's pages and its navigation. Campaigns, Segments and Analytics join here as their API
- * routes land on main: one entry in NAV and its pages in PAGES.
+ * The console's pages and its navigation: one entry in NAV and its pages in PAGES.
  */
 import type { Page } from '../router';
 import { auditPage } from './audit';
+import { campaignEditorPage, campaignPage, campaignsPage } from './campaigns';
 import { assignmentPage, dripsPage, sequencePage, sequenceEditorPage } from './drips';
 import { infobipPage, infobipRunPage } from './infobip';
 import { interactivePage } from './interactive';
 import { leadPage, leadsPage } from './leads';
 import { messagesPage } from './messages';
 import { overviewPage } from './overview';
+import { segmentPage, segmentsPage } from './segments';
 import { settingsPage } from './settings';
 import { templatesPage } from './templates';
 
@@ -24,6 +25,8 @@ export const NAV: NavItem[] = [
   { path: '/templates', label: 'Message Master' },
   { path: '/drips', label: 'Drips' },
   { path: '/leads', label: 'Leads' },
+  { path: '/segments', label: 'Segments' },
+  { path: '/campaigns', label: 'Campaigns' },
   { path: '/interactive', label: 'WhatsApp interactive' },
   { path: '/infobip', label: 'Infobip sync' },
   { path: '/messages', label: 'Message log' },
@@ -40,6 +43,11 @@ export const PAGES: Page[] = [
   assignmentPage,
   leadPage,
   leadsPage,
+  segmentPage,
+  segmentsPage,
+  campaignEditorPage,
+  campaignPage,
+  campaignsPage,
   interactivePage,
   infobipRunPage,
   infobipPage,

@@ -1,5 +1,19 @@
 import { api, must, type Schemas } from '../api';
-import { action, badge, empty, field, fmtTime, h, input, replace, section, select, table } from '../dom';
+import {
+  action,
+  badge,
+  clearErrors,
+  empty,
+  field,
+  fmtTime,
+  h,
+  input,
+  replace,
+  section,
+  select,
+  showErrors,
+  table,
+} from '../dom';
 import { href, type Page } from '../router';
 import { pager } from './audit';
 import { assignmentActions } from './drips';
@@ -42,31 +56,97 @@ export const leadsPage: Page = {
       context.setQuery(values);
     });
     const list = h('div');
-    main.append(h('h1', {}, 'Leads'), filters, list);
-    await section(list, async () => {
-      const queryParams: Record<string, string | number> = { page, pageSize: 50 };
-      if (query.get('search')) queryParams.search = query.get('search')!;
-      if (query.get('status')) queryParams.status = query.get('status')!;
-      for (const [key, value] of customFilters) queryParams[key] = value;
-      const leads = await must(api.GET('/leads', { params: { query: queryParams as { page: number } } }));
-      if (leads.items.length === 0) return empty('No leads match.');
-      return [
-        table(
-          ['Lead', 'Phone', 'Status', 'Stage', 'Last contact', 'Opted out'],
-          leads.items.map((lead) => [
-            h('a', { href: href(`/leads/${lead.id}`) }, lead.name),
-            maskPhone(lead.phone),
-            lead.status,
-            lead.stage,
-            fmtTime(lead.lastContactedAt),
-            lead.optedOut ? badge('opted out', 'failed') : '',
-          ]),
-        ),
-        pager(page, leads.total, 50, (p) => href('/leads', { ...Object.fromEntries(query), page: p })),
-      ];
-    });
+    main.append(
+      h('h1', {}, 'Leads'),
+      filters,
+      importForm(() => void loadList()),
+      list,
+    );
+    const loadList = () =>
+      section(list, async () => {
+        const queryParams: Record<string, string | number> = { page, pageSize: 50 };
+        if (query.get('search')) queryParams.search = query.get('search')!;
+        if (query.get('status')) queryParams.status = query.get('status')!;
+        for (const [key, value] of customFilters) queryParams[key] = value;
+        const leads = await must(api.GET('/leads', { params: { query: queryParams as { page: number } } }));
+        if (leads.items.length === 0) return empty('No leads match.');
+        return [
+          table(
+            ['Lead', 'Phone', 'Status', 'Stage', 'Last contact', 'Opted out'],
+            leads.items.map((lead) => [
+              h('a', { href: href(`/leads/${lead.id}`) }, lead.name),
+              maskPhone(lead.phone),
+              lead.status,
+              lead.stage,
+              fmtTime(lead.lastContactedAt),
+              lead.optedOut ? badge('opted out', 'failed') : '',
+            ]),
+          ),
+          pager(page, leads.total, 50, (p) => href('/leads', { ...Object.fromEntries(query), page: p })),
+        ];
+      });
+    await loadList();
   },
 };
+
+/**
+ * CSV import: the file is sent as it is (the API streams and checks it); the report counts what was
+ * created, updated and merged, and lists each rejected row by its line with the reason.
+ */
+function importForm(onImported: () => void): HTMLElement {
+  const file = input('file', { type: 'file', accept: '.csv,text/csv', required: true });
+  const dryRun = input('dryRun', { type: 'checkbox' });
+  const report = h('div', { role: 'status' });
+  const form = h(
+    'form',
+    { class: 'card form', 'aria-label': 'Import leads from CSV' },
+    h('h2', {}, 'Import leads'),
+    field(
+      'CSV file',
+      file,
+      'A header row with phone and any of name, firstName, lastName, email, status, stage, source, timeZone, optedOut, custom.<key>.',
+    ),
+    field('Check only, write nothing', dryRun),
+    h('button', { type: 'submit', class: 'primary' }, 'Import'),
+    report,
+  );
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    replace(report);
+    const chosen = file.files?.[0];
+    if (!chosen) return;
+    try {
+      const result = await must(
+        api.POST('/leads/import', {
+          params: { query: { dryRun: dryRun.checked ? 'true' : 'false' } },
+          body: (await chosen.text()) as never,
+          bodySerializer: (body: string) => body,
+          headers: { 'content-type': 'text/csv' },
+        }),
+      );
+      replace(
+        report,
+        h(
+          'p',
+          {},
+          `${result.dryRun ? 'Checked' : 'Imported'} ${result.rows} rows: ${result.created} created, ${result.updated} updated, ${result.mergedDuplicates} merged duplicates, ${result.rejected} rejected.`,
+        ),
+        result.rejections.length
+          ? table(
+              ['Line', 'Rejected because'],
+              result.rejections.map((r) => [r.line, r.reason]),
+              'Rejected rows',
+            )
+          : null,
+      );
+      if (!result.dryRun && result.created + result.updated > 0) onImported();
+    } catch (error) {
+      showErrors(form, error);
+    }
+  });
+  return form;
+}
 
 /** Lists show a phone's last four digits; the lead's own page shows it whole. */
 const maskPhone = (phone: string) => `${phone.slice(0, 3)}••••${phone.slice(-4)}`;
