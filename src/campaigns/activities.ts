@@ -20,6 +20,9 @@ import {
   type SendOnceRequest,
 } from '../messages/send';
 import { MissingVariableError, resolveTemplateValues } from '../messages/variables';
+import { FREQUENCY_CAPPED } from '../delivery/contract';
+import { claimSendSlot, mayMarket, releaseSendSlot, sendPlanFor } from '../delivery/rules';
+import { readDeliverySettings } from '../delivery/settings';
 import { campaignSendKey, type CampaignStatus, type CampaignTemplate, type RecipientOutcome } from './contract';
 
 /** Lead ids read per statement while a campaign's audience is written as its recipients. */
@@ -120,10 +123,24 @@ export function createCampaignActivities(deps: SendDeps) {
       const key = campaignSendKey(input.campaignId, input.leadId);
       // A send under this key already settled (an earlier run got this far): never twice.
       const earlier = await getMessageByKey(deps.db, key);
+      // A campaign has no rules of its own: the account's window, quiet days and cap apply.
+      let plan: ReturnType<typeof sendPlanFor> | null = null;
       if (!earlier || earlier.status === 'pending') {
         if (!lead) return skip('lead_not_found');
+        // Read again here, at the send: a STOP that arrived since the campaign started skips it.
         if (lead.optedOut) return skip('opted_out');
         if (lead.marketingSuppressedAt) return skip('suppressed');
+        const at = now();
+        const verdict = await mayMarket(deps.db, { leadId: lead.id, flow: null, at });
+        // Outside the window (or capped) the recipient is skipped with that reason, not deferred: a
+        // campaign is one pass over its audience, timed by whoever schedules it. The cap is left to
+        // the claim below, which keeps this send's own slot if an earlier attempt took it.
+        if (!verdict.allowed && verdict.reason !== FREQUENCY_CAPPED) return skip(verdict.reason);
+        plan = sendPlanFor(lead, null, await readDeliverySettings(deps.db));
+        if (plan.capped) {
+          const claim = await claimSendSlot(deps.db, { leadId: lead.id, claimKey: key, at, cap: plan.cap });
+          if (!claim.claimed) return skip(FREQUENCY_CAPPED);
+        }
       }
       if (!lead) return skip('lead_not_found');
 
@@ -156,6 +173,8 @@ export function createCampaignActivities(deps: SendDeps) {
         return { kind: 'sent', messageId: result.messageId };
       } catch (error) {
         if (!(error instanceof ApplicationFailure) || error.type !== PERMANENT_SEND_ERROR) throw error;
+        // Refused for good, it reached no one: its slot of the cap goes back.
+        if (plan?.capped) await releaseSendSlot(deps.db, { leadId: lead.id, claimKey: key });
         const message = await getMessageByKey(deps.db, key);
         const code = message?.errorCode ?? null;
         await settleRecipient(deps.db, {
