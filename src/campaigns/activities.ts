@@ -21,6 +21,7 @@ import {
 } from '../messages/send';
 import { MissingVariableError, resolveTemplateValues } from '../messages/variables';
 import { FREQUENCY_CAPPED } from '../delivery/contract';
+import { MILESTONE_EVENTS, type MilestoneSink } from '../interakt-track/contract';
 import { claimSendSlot, mayMarket, releaseSendSlot, sendPlanFor } from '../delivery/rules';
 import { readDeliverySettings } from '../delivery/settings';
 import { campaignSendKey, type CampaignStatus, type CampaignTemplate, type RecipientOutcome } from './contract';
@@ -36,7 +37,12 @@ export interface SendCampaignMessageInput {
   template: CampaignTemplate;
 }
 
-export function createCampaignActivities(deps: SendDeps) {
+export interface CampaignActivityDeps extends SendDeps {
+  /** Where a recipient's send is reported (an Interakt event, when tracking is on); none: not reported. */
+  milestones?: MilestoneSink;
+}
+
+export function createCampaignActivities(deps: CampaignActivityDeps) {
   const now = deps.now ?? (() => new Date());
   return {
     /**
@@ -169,6 +175,13 @@ export function createCampaignActivities(deps: SendDeps) {
           status: 'sent',
           messageId: result.messageId,
           at: now(),
+        });
+        // Keyed by the send, so a retried activity reports it once.
+        await deps.milestones?.({
+          leadId: lead.id,
+          event: MILESTONE_EVENTS.campaignSent,
+          key: `${key}-sent`,
+          traits: { campaignId: input.campaignId, templateName: input.template.templateName },
         });
         return { kind: 'sent', messageId: result.messageId };
       } catch (error) {
