@@ -124,8 +124,7 @@ export async function kpis(db: Db, params: { from: Date; to: Date; replyWindowHo
     },
     messages: withRates(messages[0] ?? NO_SENDS),
     responseTime,
-    // TODO(campaigns): count campaigns scheduled, running or paused once the campaigns table exists.
-    running: { ...running, campaigns: null },
+    running,
   };
 }
 

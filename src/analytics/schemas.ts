@@ -169,7 +169,7 @@ export const KpiResponse = z
     }),
     running: z.strictObject({
       drips: Count.meta({ description: 'Drip assignments pending, active or paused' }),
-      campaigns: Count.nullable().meta({ description: 'Campaigns scheduled, running or paused' }),
+      campaigns: Count.meta({ description: 'Campaigns scheduled, running or paused' }),
       ctaFlows: Count.meta({ description: 'CTA flows not archived' }),
       ctaRunsOpen: Count.meta({ description: 'CTA runs waiting for an answer' }),
     }),

@@ -20,6 +20,10 @@ import {
   type SendOnceRequest,
 } from '../messages/send';
 import { MissingVariableError, resolveTemplateValues } from '../messages/variables';
+import { FREQUENCY_CAPPED } from '../delivery/contract';
+import { MILESTONE_EVENTS, type MilestoneSink } from '../interakt-track/contract';
+import { claimSendSlot, mayMarket, releaseSendSlot, sendPlanFor } from '../delivery/rules';
+import { readDeliverySettings } from '../delivery/settings';
 import { campaignSendKey, type CampaignStatus, type CampaignTemplate, type RecipientOutcome } from './contract';
 
 /** Lead ids read per statement while a campaign's audience is written as its recipients. */
@@ -33,7 +37,12 @@ export interface SendCampaignMessageInput {
   template: CampaignTemplate;
 }
 
-export function createCampaignActivities(deps: SendDeps) {
+export interface CampaignActivityDeps extends SendDeps {
+  /** Where a recipient's send is reported (an Interakt event, when tracking is on); none: not reported. */
+  milestones?: MilestoneSink;
+}
+
+export function createCampaignActivities(deps: CampaignActivityDeps) {
   const now = deps.now ?? (() => new Date());
   return {
     /**
@@ -120,10 +129,24 @@ export function createCampaignActivities(deps: SendDeps) {
       const key = campaignSendKey(input.campaignId, input.leadId);
       // A send under this key already settled (an earlier run got this far): never twice.
       const earlier = await getMessageByKey(deps.db, key);
+      // A campaign has no rules of its own: the account's window, quiet days and cap apply.
+      let plan: ReturnType<typeof sendPlanFor> | null = null;
       if (!earlier || earlier.status === 'pending') {
         if (!lead) return skip('lead_not_found');
+        // Read again here, at the send: a STOP that arrived since the campaign started skips it.
         if (lead.optedOut) return skip('opted_out');
         if (lead.marketingSuppressedAt) return skip('suppressed');
+        const at = now();
+        const verdict = await mayMarket(deps.db, { leadId: lead.id, flow: null, at });
+        // Outside the window (or capped) the recipient is skipped with that reason, not deferred: a
+        // campaign is one pass over its audience, timed by whoever schedules it. The cap is left to
+        // the claim below, which keeps this send's own slot if an earlier attempt took it.
+        if (!verdict.allowed && verdict.reason !== FREQUENCY_CAPPED) return skip(verdict.reason);
+        plan = sendPlanFor(lead, null, await readDeliverySettings(deps.db));
+        if (plan.capped) {
+          const claim = await claimSendSlot(deps.db, { leadId: lead.id, claimKey: key, at, cap: plan.cap });
+          if (!claim.claimed) return skip(FREQUENCY_CAPPED);
+        }
       }
       if (!lead) return skip('lead_not_found');
 
@@ -153,9 +176,18 @@ export function createCampaignActivities(deps: SendDeps) {
           messageId: result.messageId,
           at: now(),
         });
+        // Keyed by the send, so a retried activity reports it once.
+        await deps.milestones?.({
+          leadId: lead.id,
+          event: MILESTONE_EVENTS.campaignSent,
+          key: `${key}-sent`,
+          traits: { campaignId: input.campaignId, templateName: input.template.templateName },
+        });
         return { kind: 'sent', messageId: result.messageId };
       } catch (error) {
         if (!(error instanceof ApplicationFailure) || error.type !== PERMANENT_SEND_ERROR) throw error;
+        // Refused for good, it reached no one: its slot of the cap goes back.
+        if (plan?.capped) await releaseSendSlot(deps.db, { leadId: lead.id, claimKey: key });
         const message = await getMessageByKey(deps.db, key);
         const code = message?.errorCode ?? null;
         await settleRecipient(deps.db, {

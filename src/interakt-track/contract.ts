@@ -31,7 +31,7 @@ export const MILESTONE_EVENTS = {
   ctaSent: 'CTA message sent',
   ctaAnswered: 'CTA answered',
   ctaNoResponse: 'CTA no response',
-  /** For campaigns, which are not built yet: nothing sends it today. */
+  /** A campaign's template accepted for the lead (once per campaign and lead). */
   campaignSent: 'Campaign message sent',
 } as const;
 

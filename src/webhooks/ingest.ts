@@ -95,7 +95,9 @@ export interface InboundResult {
   keyword: KeywordMatch;
   /**
    * After an opt-out: every live drip and open CTA flow of the lead, to stop with reason
-   * `opted_out` (given for redeliveries too; the signals are idempotent).
+   * `opted_out` (given for redeliveries too; the signals are idempotent). A campaign is not
+   * stopped, since it sends to others too: its send to this lead reads the lead just before it goes
+   * and is skipped with `opted_out`.
    */
   optOutStops: { drips: ActiveAssignmentRef[]; ctaWorkflowIds: string[] } | null;
 }

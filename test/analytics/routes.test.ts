@@ -9,12 +9,14 @@ import {
   claimOutgoingMessage,
   createApiKey,
   createAssignments,
+  createCampaign,
   createLead,
   createSequence,
   listMessages,
   markMessageAccepted,
   markMessageFailed,
   updateAssignment,
+  updateCampaign,
   type Lead,
 } from '../../src/db/queries';
 import { createWebhookPipeline, type WebhookPipeline } from '../../src/webhooks/queue';
@@ -309,7 +311,23 @@ describe('analytics routes', () => {
       expect(created).toBe(4);
       // One reply, stored after every send created so far: nothing answered it yet.
       expect(body.responseTime).toEqual({ inbound: 1, answered: 0, medianMs: null, p90Ms: null });
-      expect(body.running).toEqual({ drips: 0, campaigns: null, ctaFlows: 0, ctaRunsOpen: 0 });
+      expect(body.running).toEqual({ drips: 0, campaigns: 0, ctaFlows: 0, ctaRunsOpen: 0 });
+    });
+
+    it('count the campaigns scheduled, running or paused as running, not drafts or finished ones', async () => {
+      for (const status of ['draft', 'scheduled', 'running', 'paused', 'completed', 'cancelled', 'failed'] as const) {
+        const campaign = await createCampaign(db, {
+          name: `kpi ${status}`,
+          templateName: 'drip_day_1',
+          templateLanguage: 'en',
+          variables: {},
+          leadIds: [leads[0]!.id],
+        });
+        await updateCampaign(db, campaign.id, { status });
+      }
+      const response = await agent('GET', '/analytics/kpis');
+      expect(response.status).toBe(200);
+      expect(response.body.running.campaigns).toBe(3);
     });
 
     it('measure the time from an inbound message to the next outgoing one, median and p90', async () => {

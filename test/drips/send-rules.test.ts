@@ -17,6 +17,8 @@ import {
   listLeadNotes,
   type Assignment,
 } from '../../src/db/queries';
+import { campaignSendKey, campaignWorkflowId } from '../../src/campaigns/contract';
+import { claimSendSlot } from '../../src/delivery/rules';
 import { dripProgressQuery, dripWorkflowId, type DripProgress } from '../../src/drips/contract';
 import { localTime, zonedInstant } from '../../src/delivery/contract';
 import { sendIdempotencyKey, sendTaskQueue } from '../../src/shared';
@@ -191,6 +193,123 @@ describe('drips that respect the lead (time skipping)', () => {
       expect(harness.accepted().filter((message) => message.phone === lead.phone)).toHaveLength(2);
     } finally {
       await request('PUT', '/settings/delivery', { frequencyCap: null, window: NINE_TO_EIGHT });
+    }
+  });
+
+  /** Starts a campaign of drip_day_1 to these leads now; its handle's result() waits for its end. */
+  const runCampaign = async (leadIds: number[]) => {
+    const created = await request('POST', '/campaigns', {
+      name: `rules-campaign-${Math.random()}`,
+      templateName: 'drip_day_1',
+      variables: { body: [{ field: 'name' }] },
+      audience: { leadIds },
+      start: true,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as number;
+    const handle = env.client.workflow.getHandle(campaignWorkflowId(id));
+    return { id, handle };
+  };
+  const recipientsOf = async (campaignId: number) =>
+    (
+      (await request('GET', `/campaigns/${campaignId}/recipients`)).body.items as {
+        leadId: number;
+        status: string;
+        reason: string | null;
+      }[]
+    ).map((r) => [r.leadId, r.status, r.reason]);
+
+  it('lets two drips and a campaign racing for a cap of 1 per 24 h send exactly one message that day', async () => {
+    expect(
+      (await request('PUT', '/settings/delivery', { frequencyCap: { max: 1, periodSeconds: 24 * 3600 }, window: null }))
+        .status,
+    ).toBe(200);
+    try {
+      const lead = await createLead();
+      const [first, second] = [await createSequence([0]), await createSequence([0])];
+      const campaign = await runCampaign([lead.id]);
+      const drips = [await enrol(first.id, lead.id), await enrol(second.id, lead.id)];
+      await campaign.handle.result();
+      for (const drip of drips) await drip.handle.result();
+
+      const campaignMessage = await getMessageByKey(db, campaignSendKey(campaign.id, lead.id));
+      const campaignSent = campaignMessage?.status !== undefined && campaignMessage.status !== 'pending';
+      const [[, status, reason]] = (await recipientsOf(campaign.id)) as [[number, string, string | null]];
+      // Whichever claimed the slot first went; the campaign, if it lost, was skipped, not deferred.
+      expect([status, reason]).toEqual(campaignSent ? ['sent', null] : ['skipped', 'frequency_capped']);
+      const sent = [
+        ...(await sentTimes(drips[0]!.assignmentId)),
+        ...(await sentTimes(drips[1]!.assignmentId)),
+        ...(campaignSent ? [(campaignMessage!.sentAt ?? campaignMessage!.createdAt).getTime()] : []),
+      ].sort((a, b) => a - b);
+      expect(sent).toHaveLength(campaignSent ? 3 : 2);
+      for (let i = 1; i < sent.length; i++) expect(sent[i]! - sent[i - 1]!).toBeGreaterThanOrEqual(24 * HOUR_MS);
+      expect(harness.accepted().filter((message) => message.phone === lead.phone)).toHaveLength(sent.length);
+    } finally {
+      await request('PUT', '/settings/delivery', { frequencyCap: null, window: NINE_TO_EIGHT });
+    }
+  });
+
+  it('skips a capped campaign recipient with reason frequency_capped and sends to the others', async () => {
+    const cap = { max: 1, periodSeconds: 24 * 3600 };
+    expect((await request('PUT', '/settings/delivery', { frequencyCap: cap, window: null })).status).toBe(200);
+    try {
+      const [capped, free] = [await createLead(), await createLead()];
+      expect(await claimSendSlot(db, { leadId: capped.id, claimKey: 'earlier-send', at: new Date(), cap })).toEqual({
+        claimed: true,
+      });
+      const campaign = await runCampaign([capped.id, free.id]);
+      await campaign.handle.result();
+
+      expect(await recipientsOf(campaign.id)).toEqual([
+        [capped.id, 'skipped', 'frequency_capped'],
+        [free.id, 'sent', null],
+      ]);
+      expect(harness.accepted().filter((message) => message.phone === capped.phone)).toHaveLength(0);
+      expect(harness.accepted().filter((message) => message.phone === free.phone)).toHaveLength(1);
+    } finally {
+      await request('PUT', '/settings/delivery', { frequencyCap: null, window: NINE_TO_EIGHT });
+    }
+  });
+
+  it('skips a campaign recipient outside the account window with reason outside_window', async () => {
+    const lead = await createLead({ timeZone: 'UTC' });
+    const hour = new Date(await env.currentTimeMs()).getUTCHours();
+    // A one-hour window that the campaign's send (now, to the hour) is not in.
+    const start = `${String((hour + 3) % 24).padStart(2, '0')}:00`;
+    const end = `${String((hour + 4) % 24).padStart(2, '0')}:00`;
+    const window = { days: EVERY_DAY, start, end };
+    expect((await request('PUT', '/settings/delivery', { window })).status).toBe(200);
+    try {
+      const campaign = await runCampaign([lead.id]);
+      await campaign.handle.result();
+      expect(await recipientsOf(campaign.id)).toEqual([[lead.id, 'skipped', 'outside_window']]);
+      expect(harness.accepted().filter((message) => message.phone === lead.phone)).toHaveLength(0);
+    } finally {
+      await request('PUT', '/settings/delivery', { window: NINE_TO_EIGHT });
+    }
+  });
+
+  it('skips the campaign send of a lead who sent STOP after the campaign was created, with reason opted_out', async () => {
+    const lead = await createLead();
+    await request('PUT', '/settings/delivery', { window: null });
+    try {
+      const created = await request('POST', '/campaigns', {
+        name: `rules-campaign-${Math.random()}`,
+        templateName: 'drip_day_1',
+        variables: { body: [{ field: 'name' }] },
+        audience: { leadIds: [lead.id] },
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      await harness.emulator.emulator.state.deliverInbound(lead.phone, 'STOP');
+      await waitFor(async () => (await getLead(db, lead.id))?.optedOut === true, 'opted out');
+
+      expect((await request('POST', `/campaigns/${created.body.id}/start`, {})).status).toBe(202);
+      await env.client.workflow.getHandle(campaignWorkflowId(created.body.id)).result();
+      expect(await recipientsOf(created.body.id)).toEqual([[lead.id, 'skipped', 'opted_out']]);
+      expect(harness.accepted().filter((message) => message.phone === lead.phone)).toHaveLength(0);
+    } finally {
+      await request('PUT', '/settings/delivery', { window: NINE_TO_EIGHT });
     }
   });
 

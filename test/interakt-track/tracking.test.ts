@@ -209,6 +209,33 @@ describe('Interakt user and event tracking', () => {
     expect(tracked(lead.phone, 'user')).toEqual([]);
   });
 
+  it("sends a campaign's message to each recipient as an event", async () => {
+    await settings({ trackingEnabled: true, trackedTraits: {} });
+    const [first, second] = [await createLead(), await createLead()];
+    const created = await request('POST', '/campaigns', {
+      name: 'Tracked campaign',
+      templateName: 'drip_day_1',
+      variables: { body: [{ field: 'name' }] },
+      audience: { leadIds: [first.id, second.id] },
+      start: true,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    await waitFor(
+      async () => (await request('GET', `/campaigns/${created.body.id}`)).body.status === 'completed',
+      'the campaign',
+    );
+
+    for (const lead of [first, second]) {
+      const events = await waitFor(() => {
+        const calls = tracked(lead.phone, 'event');
+        return calls.length > 0 ? calls : null;
+      }, 'the campaign milestone');
+      expect(events.map((call) => [call.event, call.userId, call.traits.campaignId])).toEqual([
+        [MILESTONE_EVENTS.campaignSent, String(lead.id), created.body.id],
+      ]);
+    }
+  });
+
   it("sends a CTA flow's message and its answer as events", async () => {
     await settings({ trackingEnabled: true, trackedTraits: {} });
     const flow = await request('POST', '/cta/flows', {

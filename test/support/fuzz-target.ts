@@ -9,7 +9,16 @@ import { createApp } from '../../src/api/app';
 import { generateApiKey } from '../../src/api/auth';
 import { createSecretBox } from '../../src/settings/secret-box';
 import type { Db } from '../../src/db/client';
-import { claimOutgoingMessage, createApiKey, createCtaFlow, createLead, createSequence } from '../../src/db/queries';
+import {
+  claimOutgoingMessage,
+  createApiKey,
+  createCampaign,
+  createCtaFlow,
+  createCustomFieldDefinition,
+  createLead,
+  createSegment,
+  createSequence,
+} from '../../src/db/queries';
 import { sendTaskQueue } from '../../src/shared';
 import { createWebhookPipeline } from '../../src/webhooks/queue';
 import { listen, type RunningApp } from './api';
@@ -106,6 +115,23 @@ async function seed(db: Db): Promise<void> {
     brochureFileName: null,
     followUpCallAfterSeconds: 3600,
     ivrNumber: '+918000000001',
+  });
+  // Segments, campaigns and custom fields exist, so their routes are fuzzed with ids that resolve.
+  await createCustomFieldDefinition(db, { name: 'city', type: 'text', description: 'Where the lead lives' });
+  const segment = await createSegment(db, { name: 'Fuzz segment', filter: { statuses: ['New'] } });
+  await createCampaign(db, {
+    name: 'Fuzz campaign',
+    templateName: 'drip_day_1',
+    templateLanguage: 'en',
+    variables: { body: [{ field: 'name' }] },
+    segmentId: segment.id,
+  });
+  await createCampaign(db, {
+    name: 'Fuzz list campaign',
+    templateName: 'drip_day_1',
+    templateLanguage: 'en',
+    variables: { body: [{ field: 'name' }] },
+    leadIds: [lead.id],
   });
   await claimOutgoingMessage(db, {
     idempotencyKey: 'fuzz-message',

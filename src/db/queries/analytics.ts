@@ -23,7 +23,12 @@
 import { and, asc, count, desc, eq, gt, gte, inArray, lt, lte, max, or, sql, type SQL } from 'drizzle-orm';
 import { asMssql, type Db } from '../client';
 import type { whatsAppMessages } from '../schema/sqlite';
-import { ACTIVE_ASSIGNMENT_STATUSES, type AssignmentStatus, type ReferenceType } from '../schema/values';
+import {
+  ACTIVE_ASSIGNMENT_STATUSES,
+  LIVE_CAMPAIGN_STATUSES,
+  type AssignmentStatus,
+  type ReferenceType,
+} from '../schema/values';
 import { parseJson } from './common';
 
 // ---------------------------------------------------------------------------------------------
@@ -374,6 +379,8 @@ export async function getResponseTimes(db: Db, params: { from: Date; to: Date })
 export interface RunningCounts {
   /** Drip assignments pending, active or paused. */
   drips: number;
+  /** Campaigns scheduled, running or paused. */
+  campaigns: number;
   /** CTA flows not archived, and their runs still waiting for an answer (pending, sent, reminded). */
   ctaFlows: number;
   ctaRunsOpen: number;
@@ -401,7 +408,17 @@ export async function getRunningCounts(db: Db): Promise<RunningCounts> {
     .select({ n: count() })
     .from(r)
     .where(inArray(r.status, ['pending', 'sent', 'reminded']));
-  return { drips: Number(drips?.n ?? 0), ctaFlows: Number(flows?.n ?? 0), ctaRunsOpen: Number(runs?.n ?? 0) };
+  const c = db.schema.campaigns;
+  const [campaigns] = await db.orm
+    .select({ n: count() })
+    .from(c)
+    .where(inArray(c.status, [...LIVE_CAMPAIGN_STATUSES]));
+  return {
+    drips: Number(drips?.n ?? 0),
+    campaigns: Number(campaigns?.n ?? 0),
+    ctaFlows: Number(flows?.n ?? 0),
+    ctaRunsOpen: Number(runs?.n ?? 0),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
