@@ -118,7 +118,9 @@ describe('T-SQL of the analytics queries', () => {
       "select count(*) from [LeadDripAssignment] where [LeadDripAssignment].[Status] in ('pending', 'active', 'paused')",
       'select count(*) from [CtaFlows] where [CtaFlows].[ArchivedAt] is null',
       'select count(*) from [CtaFlowRuns] where [CtaFlowRuns].[Status] in (@par0, @par1, @par2)',
+      'select count(*) from [Campaigns] where [Campaigns].[Status] in (@par0, @par1, @par2)',
     ]);
+    expect(queries[3]?.params).toEqual(['scheduled', 'running', 'paused']);
   });
 
   it('listConversation pages by (CreatedAt, Id) from the cursor with OFFSET 0 ROWS FETCH NEXT n ROWS ONLY', async () => {
