@@ -6,15 +6,19 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/api/app';
 import { generateApiKey } from '../../src/api/auth';
 import type { Db } from '../../src/db/client';
 import { createApiKey, createLead, getMessageByKey, type Lead } from '../../src/db/queries';
 import { campaignSendKey } from '../../src/campaigns/contract';
-import { type apiClient, type RunningApp } from '../support/api';
-import { startApiStack, type ApiStack } from '../support/api-stack';
-import { nextPhone, waitFor, type DripHarness } from '../support/drip-harness';
+import { sendTaskQueue } from '../../src/shared';
+import { apiClient, listen, type RunningApp } from '../support/api';
+import { createTestDb } from '../support/db';
+import { nextPhone, startDripHarness, waitFor, type DripHarness } from '../support/drip-harness';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
+import { silentLogger } from '../support/logs';
 
+const WEBHOOK_SECRET = 'test-webhook-secret';
 /** Slow enough that a pause lands mid-send, fast enough for a test. */
 const SENDS_PER_SECOND = 8;
 const TEST_TIMEOUT_MS = 120_000;
@@ -25,21 +29,42 @@ describe('campaigns on the dev server', () => {
   let harness: DripHarness;
   let api: RunningApp;
   let request: ReturnType<typeof apiClient>;
-  let stack: ApiStack;
   const taskQueue = uniqueTaskQueue('campaign');
 
   beforeAll(async () => {
     env = await createDevServerEnv();
-    stack = await startApiStack(env, taskQueue, {
-      app: { campaigns: { pageSize: 10, maxInFlight: 4, sendMaxAttempts: 2 } },
-      harness: { autoWebhooks: false, sendsPerSecond: SENDS_PER_SECOND },
+    db = await createTestDb();
+    const app = createApp({
+      db,
+      temporal: env.client,
+      taskQueue,
+      sendTaskQueue: sendTaskQueue(taskQueue, 'interakt'),
+      defaultCountry: 'IN',
+      interaktWebhookSecret: WEBHOOK_SECRET,
+      log: silentLogger(),
+      campaigns: { pageSize: 10, maxInFlight: 4, sendMaxAttempts: 2 },
     });
-    ({ db, api, harness, request } = stack);
+    api = await listen(app);
+    harness = await startDripHarness({
+      db,
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      taskQueue,
+      webhookUrl: `${api.url}/webhooks/interakt`,
+      webhookSecret: WEBHOOK_SECRET,
+      autoWebhooks: false,
+      sendsPerSecond: SENDS_PER_SECOND,
+    });
+    const { key, keyHash, keyPrefix } = generateApiKey();
+    await createApiKey(db, { name: 'test', keyHash, keyPrefix });
+    request = apiClient(api.url, key);
   }, 60_000);
 
   afterAll(async () => {
-    await stack?.stop();
+    await harness?.stop();
+    await api?.close();
     await env?.teardown();
+    await db?.close();
   });
 
   const makeLeads = async (n: number, status: string) => {

@@ -2,16 +2,19 @@ import { dripWorkflowId } from '../../src/drips/contract';
 import { createHmac } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/api/app';
+import { generateApiKey } from '../../src/api/auth';
 import type { Db } from '../../src/db/client';
-import { createAssignments, getSequence, listMessages } from '../../src/db/queries';
+import { createApiKey, createAssignments, getSequence, listMessages } from '../../src/db/queries';
 import { enrolLeads } from '../../src/drips/enrol';
 import { sendTaskQueue } from '../../src/shared';
-import { apiClient, type RunningApp } from '../support/api';
-import { startApiStack, STACK_WEBHOOK_SECRET, type ApiStack } from '../support/api-stack';
-import { nextPhone, waitFor, type DripHarness } from '../support/drip-harness';
+import { apiClient, listen, type RunningApp } from '../support/api';
+import { createTestDb } from '../support/db';
+import { nextPhone, startDripHarness, waitFor, type DripHarness } from '../support/drip-harness';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
+import { silentLogger } from '../support/logs';
 
-const WEBHOOK_SECRET = STACK_WEBHOOK_SECRET;
+const WEBHOOK_SECRET = 'test-webhook-secret';
 
 /**
  * The admin API end to end on the Temporal dev server (real time, real visibility): HTTP in,
@@ -23,18 +26,39 @@ describe('drip API on the dev server', () => {
   let harness: DripHarness;
   let api: RunningApp;
   let request: ReturnType<typeof apiClient>;
-  let stack: ApiStack;
   const taskQueue = uniqueTaskQueue('api');
 
   beforeAll(async () => {
     env = await createDevServerEnv();
-    stack = await startApiStack(env, taskQueue);
-    ({ db, api, harness, request } = stack);
+    db = await createTestDb();
+    const app = createApp({
+      db,
+      temporal: env.client,
+      taskQueue,
+      sendTaskQueue: sendTaskQueue(taskQueue, 'interakt'),
+      defaultCountry: 'IN',
+      interaktWebhookSecret: WEBHOOK_SECRET,
+      log: silentLogger(),
+    });
+    api = await listen(app);
+    harness = await startDripHarness({
+      db,
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      taskQueue,
+      webhookUrl: `${api.url}/webhooks/interakt`,
+      webhookSecret: WEBHOOK_SECRET,
+    });
+    const { key, keyHash, keyPrefix } = generateApiKey();
+    await createApiKey(db, { name: 'test', keyHash, keyPrefix });
+    request = apiClient(api.url, key);
   });
 
   afterAll(async () => {
-    await stack?.stop();
+    await harness?.stop();
+    await api?.close();
     await env?.teardown();
+    await db?.close();
   });
 
   const createLead = async (name = 'Ravi Kumar', phone = nextPhone()) => {

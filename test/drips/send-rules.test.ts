@@ -6,18 +6,29 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/api/app';
+import { generateApiKey } from '../../src/api/auth';
 import type { Db } from '../../src/db/client';
-import { getLead, getMessageByKey, listAssignmentEvents, listLeadNotes, type Assignment } from '../../src/db/queries';
+import {
+  createApiKey,
+  getLead,
+  getMessageByKey,
+  listAssignmentEvents,
+  listLeadNotes,
+  type Assignment,
+} from '../../src/db/queries';
 import { campaignSendKey, campaignWorkflowId } from '../../src/campaigns/contract';
 import { claimSendSlot } from '../../src/delivery/rules';
 import { dripProgressQuery, dripWorkflowId, type DripProgress } from '../../src/drips/contract';
 import { localTime, zonedInstant } from '../../src/delivery/contract';
-import { sendIdempotencyKey } from '../../src/shared';
-import type { apiClient } from '../support/api';
-import { startApiStack, type ApiStack } from '../support/api-stack';
-import { DAY, nextPhone, waitFor, type DripHarness } from '../support/drip-harness';
+import { sendIdempotencyKey, sendTaskQueue } from '../../src/shared';
+import { apiClient, listen, type RunningApp } from '../support/api';
+import { createTestDb } from '../support/db';
+import { DAY, nextPhone, startDripHarness, waitFor, type DripHarness } from '../support/drip-harness';
 import { createTimeSkippingEnv, uniqueTaskQueue } from '../support/temporal';
+import { silentLogger } from '../support/logs';
 
+const WEBHOOK_SECRET = 'test-webhook-secret';
 const EVERY_DAY = [1, 2, 3, 4, 5, 6, 7];
 const NINE_TO_EIGHT = { days: EVERY_DAY, start: '09:00', end: '20:00' };
 const HOUR_MS = 3_600_000;
@@ -26,14 +37,35 @@ describe('drips that respect the lead (time skipping)', () => {
   let env: TestWorkflowEnvironment;
   let db: Db;
   let harness: DripHarness;
+  let api: RunningApp;
   let request: ReturnType<typeof apiClient>;
-  let stack: ApiStack;
   const taskQueue = uniqueTaskQueue('rules');
 
   beforeAll(async () => {
     env = await createTimeSkippingEnv();
-    stack = await startApiStack(env, taskQueue);
-    ({ db, harness, request } = stack);
+    db = await createTestDb();
+    api = await listen(
+      createApp({
+        db,
+        temporal: env.client,
+        taskQueue,
+        sendTaskQueue: sendTaskQueue(taskQueue, 'interakt'),
+        defaultCountry: 'IN',
+        interaktWebhookSecret: WEBHOOK_SECRET,
+        log: silentLogger(),
+      }),
+    );
+    harness = await startDripHarness({
+      db,
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      taskQueue,
+      webhookUrl: `${api.url}/webhooks/interakt`,
+      webhookSecret: WEBHOOK_SECRET,
+    });
+    const { key, keyHash, keyPrefix } = generateApiKey();
+    await createApiKey(db, { name: 'test', keyHash, keyPrefix });
+    request = apiClient(api.url, key);
     expect(
       (
         await request('PUT', '/settings/delivery', {
@@ -46,8 +78,10 @@ describe('drips that respect the lead (time skipping)', () => {
   });
 
   afterAll(async () => {
-    await stack?.stop();
+    await harness?.stop();
+    await api?.close();
     await env?.teardown();
+    await db?.close();
   });
 
   const createLead = async (fields: { timeZone?: string; phone?: string } = {}) => {
