@@ -77,3 +77,9 @@ export const RESCHEDULE_REFUSED = 'RescheduleRefused';
 
 /** The change id of the send-rules path (windows, cap, exits, reschedule) in dripWorkflow. */
 export const SEND_RULES_PATCH = 'drip-send-rules';
+
+/**
+ * The change id of local progress writes and plan reads in dripWorkflow: runs started since run
+ * `recordDripProgress` and `resolveDripSendPlan` as local activities, inside the workflow task.
+ */
+export const LOCAL_WRITES_PATCH = 'drip-local-writes';

@@ -6,6 +6,7 @@ import {
   continueAsNew,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -20,6 +21,7 @@ import {
   RESCHEDULE_REFUSED,
   rescheduleDripUpdate,
   resumeDripSignal,
+  LOCAL_WRITES_PATCH,
   SEND_RULES_PATCH,
   type AssignmentEventKind,
   type AssignmentStatus,
@@ -34,9 +36,22 @@ const PLAIN_SQL = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 } as const;
-const { recordDripProgress } = proxyActivities<DripActivities>(PLAIN_SQL);
-/** Reads the lead, the sequence and the settings: as safe to retry as the progress writes. */
-const { resolveDripSendPlan } = proxyActivities<DeliveryActivities>(PLAIN_SQL);
+// Proxies are looked up by name, so each is taken out by name rather than spread.
+const scheduled = {
+  recordDripProgress: proxyActivities<DripActivities>(PLAIN_SQL).recordDripProgress,
+  /** Reads the lead, the sequence and the settings: as safe to retry as the progress writes. */
+  resolveDripSendPlan: proxyActivities<DeliveryActivities>(PLAIN_SQL).resolveDripSendPlan,
+};
+/**
+ * The same writes and reads as local activities (patch `drip-local-writes`): they run inside the
+ * workflow task that needs them, so a drip's start (record `started`, read the plan, set the
+ * timer) is one workflow task instead of three plus two activity tasks, and the worker keeps up
+ * with enrolment. Each is one short idempotent SQL statement or read, what local activities are for.
+ */
+const local = {
+  recordDripProgress: proxyLocalActivities<DripActivities>(PLAIN_SQL).recordDripProgress,
+  resolveDripSendPlan: proxyLocalActivities<DeliveryActivities>(PLAIN_SQL).resolveDripSendPlan,
+};
 
 /** Start a fresh run well before the history grows near Temporal's 10k-event warning. */
 const CONTINUE_AS_NEW_AFTER_EVENTS = 2_000;
@@ -84,6 +99,10 @@ export async function dripWorkflow(input: DripWorkflowInput): Promise<DripProgre
     lastError,
   });
 
+  const withRules = patched(SEND_RULES_PATCH);
+  // Older runs keep their activity tasks so their histories replay.
+  const { recordDripProgress, resolveDripSendPlan } = withRules && patched(LOCAL_WRITES_PATCH) ? local : scheduled;
+
   const record = (event: AssignmentEventKind, stepIndex?: number, detail?: string) =>
     recordDripProgress({ progress: progress(), event: { type: event, stepIndex, detail } });
 
@@ -97,8 +116,6 @@ export async function dripWorkflow(input: DripWorkflowInput): Promise<DripProgre
     cancelReason ??= reason;
   });
   setHandler(dripProgressQuery, progress);
-
-  const withRules = patched(SEND_RULES_PATCH);
 
   // ---- The send-rules path: its state, the reschedule update, then its loop. ----
   let plan: DripSendPlan | null = null;
