@@ -4,7 +4,7 @@
  * time-skipping test server, with a real worker, SQLite database and Interakt (or Infobip) emulator
  * wired as in the workflow's own tests, checks that it ended the way the scenario says, and saves
  * its history as `<workflow>-<scenario>.json` (`drip-…`, `welcome-…`, `template-sync-…`, `cta-…`,
- * `infobip-sync-…`).
+ * `infobip-sync-…`, `campaign-…`, `interakt-track-…`).
  *
  *   npm run histories:record                               # every scenario: test/histories/<name>.json
  *   npm run histories:record -- --only welcome-            # only scenarios whose name starts so (repeatable)
@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import { asc, eq } from 'drizzle-orm';
 import express from 'express';
 import { createInfobipSyncActivities, createTemplateSyncActivities } from '../src/worker/activities';
 import { errorHandler } from '../src/api/errors';
@@ -28,16 +29,20 @@ import { templateSyncRouter } from '../src/templates/sync-routes';
 import { startWelcomeWorkflow } from '../src/welcome/start';
 import type { Db } from '../src/db/client';
 import {
+  createCampaign,
   createCtaFlow,
   createLead,
   finishInfobipSyncRun,
   findLeadByPhone,
+  getCampaign,
   getInfobipSyncRun,
   getInfobipSyncRunByKey,
   getLastInfobipSyncSuccess,
   getTemplateSyncRun,
   listAssignmentEvents,
   updateLead,
+  type Campaign,
+  type Lead,
 } from '../src/db/queries';
 import { generatedPersonKind, type GeneratedPeopleSpec } from '../src/emulators/infobip';
 import { DEFAULT_EMULATOR_TEMPLATES, type EmulatorTemplate } from '../src/emulators/interakt';
@@ -58,6 +63,19 @@ import {
   type InfobipSyncWorkflowInput,
 } from '../src/infobip-sync/contract';
 import type { CtaAction } from '../src/cta/contract';
+import {
+  campaignProgressQuery,
+  campaignSendKey,
+  campaignWorkflowId,
+  cancelCampaignSignal,
+  pauseCampaignSignal,
+  resumeCampaignSignal,
+  type CampaignProgress,
+} from '../src/campaigns/contract';
+import { retryCampaign, startCampaign, type CampaignRunOptions } from '../src/campaigns/start';
+import { interaktEventWorkflowId, interaktUserWorkflowId, MILESTONE_EVENTS } from '../src/interakt-track/contract';
+import { interaktMilestoneSink, mirrorLeadToInterakt, type TrackStartDeps } from '../src/interakt-track/start';
+import { writeInteraktSettings } from '../src/settings/provider-settings';
 import { INFOBIP_SCHEDULED_WORKFLOW_ID, INFOBIP_SYNC_SCHEDULE_ID } from '../src/infobip-sync/schedule';
 import { startInfobipSync } from '../src/infobip-sync/start';
 import { DEFAULT_INFOBIP_SYNC_SAFETY_MARGIN_MS, openInfobipSyncRun } from '../src/infobip-sync/run';
@@ -131,8 +149,15 @@ interface ScenarioContext {
   infobip: InfobipRig;
 }
 
-/** How a run must end for its history to be saved: a result with these fields, a failure, or a cancellation. */
-type Ending = { completes: Record<string, unknown> } | { fails: RegExp } | { cancelled: true };
+/**
+ * How a run must end for its history to be saved: a result with these fields, a plain result equal
+ * to this one, a failure, or a cancellation.
+ */
+type Ending =
+  | { completes: Record<string, unknown> }
+  | { returns: string | number | boolean }
+  | { fails: RegExp }
+  | { cancelled: true };
 
 interface Scenario {
   /** The file name without `.json`: `<workflow>-<scenario>`. */
@@ -295,6 +320,147 @@ async function infobipRunOf(infobip: InfobipRig, handle: WorkflowHandle) {
   check(detail, `Infobip sync run ${run.id} vanished`);
   return detail;
 }
+
+/**
+ * Campaigns run on the drip harness's worker pair, started by `startCampaign` / `retryCampaign` as
+ * the API starts them. Pages of two, so the cursor turns a page; one send in flight, so a pause or
+ * cancel lands while a known send is out; two attempts a send, as test/campaigns does.
+ */
+const CAMPAIGN_RUN: CampaignRunOptions = { pageSize: 2, maxInFlight: 1, sendMaxAttempts: 2 };
+
+/** A send the provider's fetch holds until the scenario lets it go: the send a pause or cancel meets in flight. */
+interface HeldSend {
+  key: string;
+  reached: Promise<void>;
+  release(): void;
+}
+let heldSend: (HeldSend & { arrive(): void; released: Promise<void> }) | undefined;
+
+/** Holds the send keyed `key` (`campaign-<id>:<leadId>`) before it leaves for the emulator. */
+function holdSend(key: string): HeldSend {
+  let arrive!: () => void;
+  let release!: () => void;
+  const reached = new Promise<void>((resolve) => (arrive = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  heldSend = { key, reached, release, arrive, released };
+  return heldSend;
+}
+
+/** The harness provider's fetch: passes every request through, except the held send until it is released. */
+const providerFetch: typeof fetch = async (input, init) => {
+  const hold = heldSend;
+  const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as { callbackData?: string }) : undefined;
+  if (!hold || body?.callbackData !== hold.key) return fetch(input, init);
+  heldSend = undefined;
+  hold.arrive();
+  await hold.released;
+  // Its timeout ran while it was held; the request leaves now, with the client's timeout from here.
+  return fetch(input, { ...init, signal: AbortSignal.timeout(2_000) });
+};
+
+let campaignCount = 0;
+async function campaignLeads(db: Db, count: number): Promise<Lead[]> {
+  const leads: Lead[] = [];
+  for (let i = 0; i < count; i++)
+    leads.push(await createLead(db, { name: `Campaign lead ${i + 1}`, phone: nextPhone() }));
+  return leads;
+}
+
+const campaignDeps = ({ env, db, harness }: ScenarioContext) => ({
+  db,
+  temporal: env.client,
+  taskQueue: harness.taskQueue,
+  sendTaskQueue: harness.sendTaskQueue,
+  campaigns: CAMPAIGN_RUN,
+});
+
+/**
+ * A campaign of the seeded one-variable template to these leads (an explicit list), started as the
+ * API starts it; with `hold`, that lead's send is held from before the start.
+ */
+async function startCampaignTo(
+  context: ScenarioContext,
+  leads: Lead[],
+  options: { scheduledAt?: Date; run?: Partial<CampaignRunOptions>; hold?: Lead } = {},
+): Promise<{ campaign: Campaign; handle: WorkflowHandle; held: HeldSend | undefined }> {
+  campaignCount += 1;
+  const campaign = await createCampaign(context.db, {
+    name: `history campaign ${campaignCount}`,
+    templateName: 'drip_day_1',
+    templateLanguage: 'en',
+    variables: { body: [{ field: 'name' }] },
+    leadIds: leads.map((lead) => lead.id),
+  });
+  const held = options.hold && holdSend(campaignSendKey(campaign.id, options.hold.id));
+  await startCampaign(
+    { ...campaignDeps(context), campaigns: { ...CAMPAIGN_RUN, ...options.run } },
+    campaign.id,
+    options.scheduledAt,
+  );
+  return { campaign, handle: context.env.client.workflow.getHandle(campaignWorkflowId(campaign.id)), held };
+}
+
+const campaignIdOf = (handle: WorkflowHandle) => Number(handle.workflowId.replace(/^campaign-/, ''));
+
+/** The campaign's recipient rows in id order, as `<leadId>:<status>[:<reason or failure kind>]`. */
+async function recipientsOf(db: Db, campaignId: number): Promise<string[]> {
+  const r = db.schema.campaignRecipients;
+  const rows = await db.orm.select().from(r).where(eq(r.campaignId, campaignId)).orderBy(asc(r.id));
+  return rows.map((row) =>
+    [row.leadId, row.status, row.status === 'failed' ? row.failureKind : row.reason].filter(Boolean).join(':'),
+  );
+}
+
+/** The leads the provider accepted this campaign's template for, in order of acceptance. */
+const campaignAccepted = (harness: DripHarness, campaignId: number) =>
+  harness
+    .accepted()
+    .filter((message) => message.callbackData?.startsWith(`${campaignWorkflowId(campaignId)}:`))
+    .map((message) => Number(message.callbackData!.split(':')[1]));
+
+/** Checks the campaign row's status and its recipients, and that the provider took exactly these leads, once each. */
+async function checkCampaign(
+  { db, harness }: ScenarioContext,
+  handle: WorkflowHandle,
+  expected: { status: string; recipients: string[]; accepted: Lead[]; stopReason?: string },
+): Promise<Campaign> {
+  const id = campaignIdOf(handle);
+  const campaign = await getCampaign(db, id);
+  check(
+    campaign?.status === expected.status &&
+      (expected.stopReason === undefined || campaign.stopReason === expected.stopReason),
+    `campaign ${id} row is ${JSON.stringify(campaign)}, expected ${expected.status}`,
+  );
+  const recipients = await recipientsOf(db, id);
+  check(
+    JSON.stringify(recipients) === JSON.stringify(expected.recipients),
+    `campaign ${id} recipients are ${JSON.stringify(recipients)}, expected ${JSON.stringify(expected.recipients)}`,
+  );
+  const accepted = campaignAccepted(harness, id).sort((a, b) => a - b);
+  const leadIds = expected.accepted.map((lead) => lead.id).sort((a, b) => a - b);
+  check(
+    JSON.stringify(accepted) === JSON.stringify(leadIds),
+    `the provider accepted campaign ${id} for leads ${JSON.stringify(accepted)}, expected ${JSON.stringify(leadIds)} once each`,
+  );
+  return campaign;
+}
+
+const PERMANENT_REFUSAL = 'Please correct the following error - Recipient is not a valid WhatsApp user';
+
+/** Interakt tracking on, mapping the lead's name, as an admin turns it on in the settings. */
+async function enableTracking(db: Db, on: boolean): Promise<void> {
+  await writeInteraktSettings(db, createSecretBox(generateSecretKey()), {
+    trackingEnabled: on,
+    trackedTraits: on ? { Name: 'name' } : {},
+  });
+}
+
+const trackDeps = ({ env, db, harness }: ScenarioContext): TrackStartDeps => ({
+  db,
+  temporal: env.client,
+  taskQueue: harness.taskQueue,
+  log: silentLogger(),
+});
 
 /** One scenario per path through each workflow: each leaves a differently shaped history. */
 const SCENARIOS: Scenario[] = [
@@ -815,7 +981,275 @@ const SCENARIOS: Scenario[] = [
       );
     },
   },
+  {
+    name: 'campaign-explicit-list',
+    ends: { completes: { status: 'completed', settledThisRun: 4, stopReason: null } },
+    async run(context) {
+      // Two sends in flight at a time, two pages and a last empty one: every lead sent.
+      const leads = await campaignLeads(context.db, 4);
+      campaignScenarioLeads = leads;
+      return (await startCampaignTo(context, leads, { run: { maxInFlight: 2 } })).handle;
+    },
+    async verify(context, _result, handle) {
+      await checkCampaign(context, handle, {
+        status: 'completed',
+        recipients: campaignScenarioLeads.map((lead) => `${lead.id}:sent`),
+        accepted: campaignScenarioLeads,
+      });
+    },
+  },
+  {
+    name: 'campaign-opted-out-and-permanent-failure',
+    ends: { completes: { status: 'completed', settledThisRun: 4, stopReason: null } },
+    async run(context) {
+      // The second lead opted out after the campaign was made; the provider refuses the third for good.
+      const leads = await campaignLeads(context.db, 4);
+      campaignScenarioLeads = leads;
+      context.harness.emulator.emulator.state.injectFault({
+        kind: 'permanent',
+        message: PERMANENT_REFUSAL,
+        match: { phone: leads[2]!.phone },
+      });
+      const started = await startCampaignTo(context, leads);
+      await updateLead(context.db, leads[1]!.id, { optedOut: true });
+      return started.handle;
+    },
+    async verify(context, _result, handle) {
+      const [a, optedOut, refused, d] = campaignScenarioLeads;
+      await checkCampaign(context, handle, {
+        status: 'completed',
+        recipients: [
+          `${a!.id}:sent`,
+          `${optedOut!.id}:skipped:opted_out`,
+          `${refused!.id}:failed:permanent`,
+          `${d!.id}:sent`,
+        ],
+        accepted: [a!, d!],
+      });
+    },
+  },
+  {
+    name: 'campaign-pause-resume',
+    // The send taken back by the pause finished anyway, so this run settles the other three.
+    ends: { completes: { status: 'completed', settledThisRun: 3, stopReason: null } },
+    async run(context) {
+      const { db, env } = context;
+      const leads = await campaignLeads(db, 4);
+      campaignScenarioLeads = leads;
+      const { campaign, handle, held } = await startCampaignTo(context, leads, { hold: leads[1] });
+      await held!.reached;
+      await handle.signal(pauseCampaignSignal);
+      await waitFor(async () => (await getCampaign(db, campaign.id))?.status === 'paused', 'the campaign paused');
+      // The provider answers the send that was out: its recipient is settled sent, and not sent again.
+      held!.release();
+      await waitFor(
+        async () => (await recipientsOf(db, campaign.id))[1] === `${leads[1]!.id}:sent`,
+        'the taken-back send settled',
+      );
+      await env.sleep('2 hours');
+      check(campaignAccepted(context.harness, campaign.id).length === 2, 'a send went out while paused');
+      await handle.signal(resumeCampaignSignal);
+      return handle;
+    },
+    async verify(context, _result, handle) {
+      await checkCampaign(context, handle, {
+        status: 'completed',
+        recipients: campaignScenarioLeads.map((lead) => `${lead.id}:sent`),
+        accepted: campaignScenarioLeads,
+      });
+    },
+  },
+  {
+    name: 'campaign-cancel-mid-send',
+    ends: { completes: { status: 'cancelled', settledThisRun: 1, stopReason: 'wrong template' } },
+    async run(context) {
+      const { db } = context;
+      const leads = await campaignLeads(db, 4);
+      campaignScenarioLeads = leads;
+      const { handle, held } = await startCampaignTo(context, leads, { hold: leads[1] });
+      releaseCampaignHold = held!.release;
+      await held!.reached;
+      await handle.signal(cancelCampaignSignal, { reason: 'wrong template' });
+      return handle;
+    },
+    async verify(context, _result, handle) {
+      // The send that was out when the cancel came is let go only now, after the run ended: it
+      // reaches the provider and settles its row; the two after it were never handed out.
+      releaseCampaignHold();
+      const [a, b, c, d] = campaignScenarioLeads;
+      const id = campaignIdOf(handle);
+      await waitFor(async () => (await recipientsOf(context.db, id))[1] === `${b!.id}:sent`, 'the last send settled');
+      await checkCampaign(context, handle, {
+        status: 'cancelled',
+        stopReason: 'wrong template',
+        recipients: [`${a!.id}:sent`, `${b!.id}:sent`, `${c!.id}:pending`, `${d!.id}:pending`],
+        accepted: [a!, b!],
+      });
+    },
+  },
+  {
+    name: 'campaign-transient-failure',
+    ends: { completes: { status: 'completed', settledThisRun: 3, stopReason: null } },
+    async run(context) {
+      // Both attempts of the second lead's send meet a 503: the workflow records it as a transient failure.
+      const leads = await campaignLeads(context.db, 3);
+      campaignScenarioLeads = leads;
+      context.harness.emulator.emulator.state.injectFault({
+        kind: 'http_5xx',
+        status: 503,
+        times: CAMPAIGN_RUN.sendMaxAttempts,
+        match: { phone: leads[1]!.phone },
+      });
+      return (await startCampaignTo(context, leads)).handle;
+    },
+    async verify(context, _result, handle) {
+      const [a, b, c] = campaignScenarioLeads;
+      await checkCampaign(context, handle, {
+        status: 'completed',
+        recipients: [`${a!.id}:sent`, `${b!.id}:failed:transient`, `${c!.id}:sent`],
+        accepted: [a!, c!],
+      });
+    },
+  },
+  {
+    name: 'campaign-retry-failed',
+    ends: { completes: { status: 'completed', settledThisRun: 1, stopReason: null } },
+    async run(context) {
+      // The first run: one sent, one refused for good, one unreachable (transient). The retry is a
+      // second run of campaign-<id> over the transient failure only; this is its history.
+      const leads = await campaignLeads(context.db, 3);
+      campaignScenarioLeads = leads;
+      const state = context.harness.emulator.emulator.state;
+      state.injectFault({ kind: 'permanent', message: PERMANENT_REFUSAL, match: { phone: leads[1]!.phone } });
+      state.injectFault({
+        kind: 'http_5xx',
+        status: 503,
+        times: CAMPAIGN_RUN.sendMaxAttempts,
+        match: { phone: leads[2]!.phone },
+      });
+      const { campaign, handle } = await startCampaignTo(context, leads);
+      const first = (await handle.result()) as CampaignProgress;
+      check(first.status === 'completed', `the first run ended ${JSON.stringify(first)}`);
+      const finished = await getCampaign(context.db, campaign.id);
+      const { requeued } = await retryCampaign(campaignDeps(context), finished!);
+      check(requeued === 1, `retry requeued ${requeued} recipients, expected the transient one`);
+      return context.env.client.workflow.getHandle(handle.workflowId);
+    },
+    async verify(context, _result, handle) {
+      const [a, refused, unreachable] = campaignScenarioLeads;
+      const campaign = await checkCampaign(context, handle, {
+        status: 'completed',
+        recipients: [`${a!.id}:sent`, `${refused!.id}:failed:permanent`, `${unreachable!.id}:sent`],
+        accepted: [a!, unreachable!],
+      });
+      check(campaign.retryCount === 1, `campaign retryCount is ${campaign.retryCount}, expected 1`);
+    },
+  },
+  {
+    name: 'campaign-scheduled',
+    ends: { completes: { status: 'completed', settledThisRun: 2, stopReason: null } },
+    async run(context) {
+      // Scheduled a day ahead: the workflow waits (time skipped), then writes its recipients and sends.
+      const leads = await campaignLeads(context.db, 2);
+      campaignScenarioLeads = leads;
+      const { handle } = await startCampaignTo(context, leads, { scheduledAt: await aDayAhead(context.env) });
+      const progress = await handle.query(campaignProgressQuery);
+      check(progress.status === 'scheduled', `the campaign is not waiting for its time: ${JSON.stringify(progress)}`);
+      return handle;
+    },
+    async verify(context, _result, handle) {
+      await checkCampaign(context, handle, {
+        status: 'completed',
+        recipients: campaignScenarioLeads.map((lead) => `${lead.id}:sent`),
+        accepted: campaignScenarioLeads,
+      });
+    },
+  },
+  {
+    name: 'campaign-cancelled-while-scheduled',
+    ends: { completes: { status: 'cancelled', settledThisRun: 0, stopReason: 'admin' } },
+    async run(context) {
+      // Cancelled before its time: no recipient is written, nothing is sent.
+      const leads = await campaignLeads(context.db, 2);
+      const { handle } = await startCampaignTo(context, leads, { scheduledAt: await aDayAhead(context.env) });
+      await waitFor(
+        async () => (await handle.query(campaignProgressQuery)).status === 'scheduled',
+        'the campaign waiting for its time',
+      );
+      await handle.signal(cancelCampaignSignal, { reason: 'admin' });
+      return handle;
+    },
+    async verify(context, _result, handle) {
+      await checkCampaign(context, handle, { status: 'cancelled', stopReason: 'admin', recipients: [], accepted: [] });
+    },
+  },
+  {
+    name: 'interakt-track-user-after-429',
+    ends: { returns: 'sent' },
+    async run(context) {
+      // Tracking on; the lead's mirror meets two 429s (Retry-After 1 s) before Interakt takes it.
+      await enableTracking(context.db, true);
+      const lead = await createLead(context.db, { name: 'Asha Rao', phone: nextPhone() });
+      trackedPhone = lead.phone;
+      context.harness.emulator.emulator.state.injectFault({
+        kind: 'rate_limit',
+        retryAfterSeconds: 1,
+        times: 2,
+        match: { phone: lead.phone },
+      });
+      await mirrorLeadToInterakt(trackDeps(context), lead);
+      return context.env.client.workflow.getHandle(interaktUserWorkflowId(lead.id, lead.updatedAt.getTime()));
+    },
+    async verify({ db, harness }) {
+      await enableTracking(db, false);
+      const calls = harness.emulator.emulator.state.tracked().filter((call) => call.phone === trackedPhone);
+      check(
+        calls.length === 1 && calls[0]!.kind === 'user',
+        `Interakt tracked ${JSON.stringify(calls)}, expected one user call`,
+      );
+    },
+  },
+  {
+    name: 'interakt-track-campaign-event',
+    ends: { returns: 'sent' },
+    async run(context) {
+      // A campaign's send reported as an event, through the worker's milestone sink.
+      await enableTracking(context.db, true);
+      const lead = await createLead(context.db, { name: 'Ravi Kumar', phone: nextPhone() });
+      trackedPhone = lead.phone;
+      const key = `campaign-history-${Date.now()}:${lead.id}-sent`;
+      await interaktMilestoneSink(trackDeps(context))({
+        leadId: lead.id,
+        event: MILESTONE_EVENTS.campaignSent,
+        key,
+        traits: { campaignId: 1, templateName: 'drip_day_1' },
+      });
+      return context.env.client.workflow.getHandle(interaktEventWorkflowId(key));
+    },
+    async verify({ db, harness }) {
+      await enableTracking(db, false);
+      const calls = harness.emulator.emulator.state.tracked().filter((call) => call.phone === trackedPhone);
+      check(
+        calls.length === 1 && calls[0]!.event === MILESTONE_EVENTS.campaignSent,
+        `Interakt tracked ${JSON.stringify(calls)}, expected one "${MILESTONE_EVENTS.campaignSent}" event`,
+      );
+    },
+  },
 ];
+
+/**
+ * A day after the test server's clock, which runs ahead of the wall clock by all the time skipped
+ * so far: what the workflow compares a scheduled time with.
+ */
+const aDayAhead = async (env: TestWorkflowEnvironment) =>
+  new Date(Math.max(Date.now(), await env.currentTimeMs()) + DAY * 1000);
+
+/** The leads of the campaign scenario running now, for its verify. */
+let campaignScenarioLeads: Lead[] = [];
+/** Lets go of the send the cancel scenario holds. */
+let releaseCampaignHold: () => void = () => {};
+/** The phone of the tracking scenario running now. */
+let trackedPhone = '';
 
 /** Lets go of the People request the cancelled scenario holds. */
 let releaseInfobipHold: () => void = () => {};
@@ -1025,6 +1459,13 @@ async function awaitEnding(scenario: Scenario, handle: WorkflowHandle): Promise<
     }
     return result;
   }
+  if ('returns' in ends) {
+    if ('error' in outcome || outcome.result !== ends.returns)
+      throw new Error(
+        `Scenario ${scenario.name} ended as ${JSON.stringify(outcome)}, expected it to return ${JSON.stringify(ends.returns)}`,
+      );
+    return outcome.result;
+  }
   if ('cancelled' in ends) {
     if (
       'error' in outcome &&
@@ -1094,6 +1535,8 @@ async function main(): Promise<void> {
       namespace: env.namespace ?? 'default',
       client: env.client,
       getCtaKeyring: CTA_KEYRING,
+      providerFetch,
+      interaktTracking: true,
     });
     sync = await startSyncRig(env);
     infobip = await startInfobipRig(env);
@@ -1108,7 +1551,7 @@ async function main(): Promise<void> {
       recorded.push({
         file: historyPath(scenario.name, label),
         text: `${historyToJSON(history)}\n`,
-        summary: `${history.events?.length ?? 0} events, ${'completes' in scenario.ends ? 'completed' : 'cancelled' in scenario.ends ? 'cancelled' : 'failed'}`,
+        summary: `${history.events?.length ?? 0} events, ${'fails' in scenario.ends ? 'failed' : 'cancelled' in scenario.ends ? 'cancelled' : 'completed'}`,
       });
     }
     // Written only once every scenario succeeded, so a failed run leaves no partial set behind.
@@ -1119,6 +1562,7 @@ async function main(): Promise<void> {
     }
   } finally {
     releaseInfobipHold();
+    releaseCampaignHold();
     await infobip?.stop();
     await sync?.stop();
     await harness?.stop();

@@ -6,6 +6,7 @@ import { ctaEmulatorTemplates, DEFAULT_EMULATOR_TEMPLATES } from '../../src/emul
 import type { Db } from '../../src/db/client';
 import { createAssignments, createLead, createSequence, getAssignment, type StepInput } from '../../src/db/queries';
 import { createInteraktProvider } from '../../src/providers/interakt';
+import { createInteraktTrackClient } from '../../src/providers/interakt-track';
 import type { SendCounter } from '../../src/metrics';
 import { dripWorkflowId, type DripWorkflowInput } from '../../src/drips/contract';
 import { sendTaskQueue } from '../../src/shared';
@@ -39,6 +40,10 @@ export interface DripHarnessOptions {
   sendsPerSecond?: number;
   /** Whether the emulator posts sent/delivered/read by itself (default: when a webhook URL is given). */
   autoWebhooks?: boolean;
+  /** The provider's fetch, so a caller can hold or inspect a send on its way to the emulator. */
+  providerFetch?: typeof fetch;
+  /** Wires Interakt's Track APIs (the same emulator), as the worker does; without it a track call fails as unconfigured. */
+  interaktTracking?: boolean;
 }
 
 /**
@@ -58,10 +63,10 @@ export async function startDripHarness(options: DripHarnessOptions) {
     autoWebhooks: options.autoWebhooks ?? options.webhookUrl !== undefined,
     ctaBaseUrl: options.ctaBaseUrl ?? 'http://localhost:3000',
   });
+  const account = { baseUrl: emulator.baseUrl, getApiKey: () => EMULATOR_KEY, timeoutMs: 2_000 };
   const provider = createInteraktProvider({
-    baseUrl: emulator.baseUrl,
-    getApiKey: () => EMULATOR_KEY,
-    timeoutMs: 2_000,
+    ...account,
+    ...(options.providerFetch && { fetch: options.providerFetch }),
   });
   const taskQueue = options.taskQueue ?? uniqueTaskQueue('drip');
   const workers: Worker[] = await createWorkers({
@@ -76,6 +81,7 @@ export async function startDripHarness(options: DripHarnessOptions) {
       ...(options.getCtaKeyring && { getCtaKeyring: options.getCtaKeyring }),
       ...(options.client && { temporal: options.client }),
       ...(options.sends && { sends: options.sends }),
+      ...(options.interaktTracking && { getInteraktTrackClient: () => createInteraktTrackClient(account) }),
       log: silentLogger(),
     }),
     provider: 'interakt',

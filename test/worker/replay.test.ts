@@ -46,6 +46,16 @@ const FIRST_RECORDINGS = [
   'infobip-sync-dry-run.json',
   'infobip-sync-people-pages.json',
   'infobip-sync-scheduled.json',
+  'campaign-explicit-list.json',
+  'campaign-opted-out-and-permanent-failure.json',
+  'campaign-pause-resume.json',
+  'campaign-cancel-mid-send.json',
+  'campaign-transient-failure.json',
+  'campaign-retry-failed.json',
+  'campaign-scheduled.json',
+  'campaign-cancelled-while-scheduled.json',
+  'interakt-track-user-after-429.json',
+  'interakt-track-campaign-event.json',
 ];
 
 function listHistoryFiles(): string[] {
@@ -70,7 +80,7 @@ describe('saved workflow histories', () => {
     workflowBundle = await bundleWorkflows();
   });
 
-  it('include every drip, welcome and template sync scenario first recorded, so the replay below cannot pass on nothing', () => {
+  it('include every scenario first recorded for each workflow, so the replay below cannot pass on nothing', () => {
     expect(listHistoryFiles()).toEqual(expect.arrayContaining(FIRST_RECORDINGS));
   });
 
