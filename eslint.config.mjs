@@ -27,6 +27,7 @@ const FEATURES = [
   'drips',
   'cta',
   'welcome',
+  'keyword-replies',
   'infobip-sync',
   'templates',
   'webhooks',

@@ -51,7 +51,7 @@ export const FLOW_KIND = defineSearchAttributeKey('FlowKind', SearchAttributeTyp
 
 export const SEARCH_ATTRIBUTES = [LEAD_ID, DRIP_SEQUENCE_ID, FLOW_KIND] as const;
 
-export type FlowKind = 'drip' | 'welcome' | 'cta' | 'infobip-sync' | 'campaign';
+export type FlowKind = 'drip' | 'welcome' | 'cta' | 'infobip-sync' | 'campaign' | 'keyword-reply';
 
 // ---------------------------------------------------------------------------------------------
 // Providers and templates as they cross the workflow boundary.

@@ -1,8 +1,9 @@
 /** The send rules' request and response shapes: one definition each, shared by settings, sequences and the preview. */
 import { z } from 'zod';
-import { matching, singleLine, Timestamp } from '../api/schemas';
+import { LanguageCode, matching, singleLine, TemplateName, Timestamp } from '../api/schemas';
 import { TimeZone } from '../leads/schemas';
 import { minuteOfDay } from './contract';
+import { MAX_MARKETING_LIMIT_RETRY_MINUTES } from './settings';
 
 const HHMM = matching(5, /^(?:[01]\d|2[0-3]):[0-5]\d$/, 'a local time such as 09:00');
 const LocalDate = matching(10, /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])$/, 'a date such as 2026-12-25');
@@ -51,6 +52,23 @@ export const FrequencyCapSchema = z
 
 const Keyword = singleLine(50);
 
+export const KeywordReplyTemplateSchema = z
+  .strictObject({ templateName: TemplateName, templateLanguage: LanguageCode.default('en') })
+  .meta({
+    id: 'KeywordReplyTemplate',
+    description: "An approved template in Message Master: no body variable, or {{1}} = the lead's name",
+  });
+
+const StoredKeywordReplyTemplate = z.strictObject({ templateName: z.string(), templateLanguage: z.string() });
+
+const KeywordRepliesSchema = z.strictObject({
+  optOut: KeywordReplyTemplateSchema.nullable(),
+  optIn: KeywordReplyTemplateSchema.nullable(),
+});
+
+/** Minutes; null: no automatic retry. */
+const MarketingLimitRetryMinutes = z.number().int().min(1).max(MAX_MARKETING_LIMIT_RETRY_MINUTES).nullable();
+
 export const UpdateDeliverySettingsBody = z
   .strictObject({
     defaultTimeZone: TimeZone,
@@ -59,6 +77,9 @@ export const UpdateDeliverySettingsBody = z
     frequencyCap: FrequencyCapSchema.nullable(),
     optOutKeywords: z.array(Keyword).max(50),
     optInKeywords: z.array(Keyword).max(50),
+    /** One kind may be given alone: the other keeps its template. */
+    keywordReplies: KeywordRepliesSchema.partial(),
+    marketingLimitRetryMinutes: MarketingLimitRetryMinutes,
   })
   .partial()
   .refine((body) => Object.keys(body).length > 0, 'nothing to update');
@@ -71,6 +92,11 @@ export const DeliverySettingsResponse = z
     frequencyCap: FrequencyCapSchema.nullable(),
     optOutKeywords: z.array(z.string()),
     optInKeywords: z.array(z.string()),
+    keywordReplies: z.strictObject({
+      optOut: StoredKeywordReplyTemplate.nullable(),
+      optIn: StoredKeywordReplyTemplate.nullable(),
+    }),
+    marketingLimitRetryMinutes: z.number().int().nullable(),
   })
   .meta({ id: 'DeliverySettings' });
 

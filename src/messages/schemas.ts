@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IdFromText, pageOf, Paging, rowJson, singleLine, TemplateName } from '../api/schemas';
 import { whatsAppMessages } from '../db/schema/sqlite';
+import { REFERENCE_TYPES } from '../db/schema/values';
 
 /** An ISO 8601 date-time with a zone (`2030-01-31T09:00:00Z`, `…+05:30`) or a date (`2030-01-31`, UTC midnight). */
 const Instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).transform((value) => new Date(value));
@@ -8,7 +9,7 @@ const Instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).transf
 export const ListMessagesQuery = Paging.extend({
   leadId: IdFromText.optional(),
   status: z.enum(['pending', 'sending', 'sent', 'delivered', 'read', 'failed']).optional(),
-  referenceType: z.enum(['drip', 'welcome', 'cta', 'manual']).optional(),
+  referenceType: z.enum(REFERENCE_TYPES).optional(),
   referenceId: singleLine(64).optional(),
   templateName: TemplateName.optional(),
   direction: z.enum(['outgoing', 'incoming']).optional(),

@@ -3,6 +3,7 @@ import { sendIdempotencyKey } from '../shared';
 import type { DripStepSnapshot } from '../drips/contract';
 import type { StepOutcome } from './contract';
 import type { Db } from '../db/client';
+import type { ReferenceType } from '../db/schema/values';
 import {
   beginSendAttempt,
   claimOutgoingMessage,
@@ -17,7 +18,7 @@ import {
   touchLeadLastContact,
   type MessageLogRow,
 } from '../db/queries';
-import { isProviderError, type ProviderErrorKind } from '../providers/errors';
+import { isProviderError, type ProviderError, type ProviderErrorKind } from '../providers/errors';
 import { callingCodeOf } from '../providers/phone';
 import type { MessagingProvider, TemplateSend } from '../providers/types';
 import { checkTemplateSend } from '../templates/check';
@@ -62,7 +63,7 @@ export interface SendOnceRequest {
   leadId: number;
   phone: string;
   message: Omit<TemplateSend, 'to' | 'callbackData'>;
-  referenceType: 'drip' | 'welcome' | 'cta' | 'manual' | 'campaign';
+  referenceType: ReferenceType;
   referenceId: string;
   workflowId: string;
   stepIndex: number | null;
@@ -273,12 +274,39 @@ async function failureFor(deps: SendDeps, messageId: number, error: unknown): Pr
       });
     case 'retryable':
       await releaseSendAttempt(deps.db, { id: messageId });
+      if (error.details.marketingLimit) return marketingLimitFailure(deps, error);
       return ApplicationFailure.create({
         type: 'ProviderUnavailable',
         message: error.message,
         nextRetryDelay: error.details.retryAfterMs,
       });
   }
+}
+
+/**
+ * A send the provider held back for the user's marketing limit (Meta 131049), its row back to
+ * pending: retried after the account's `marketingLimitRetryMinutes` (read now, so a change applies
+ * to the next such answer), or, when that is off, failed at once without a retry. The failure's
+ * type is then the provider's code (`meta_131049`), which the drip step's error and the campaign
+ * recipient's error code carry; the same key is sent again by `POST /assignments/:id/retry` or the
+ * campaign retry.
+ */
+async function marketingLimitFailure(deps: SendDeps, error: ProviderError): Promise<ApplicationFailure> {
+  const { marketingLimitRetryMinutes: minutes } = await readDeliverySettings(deps.db);
+  if (minutes === null) {
+    return ApplicationFailure.create({
+      type: error.code,
+      message: `${error.message} (not retried automatically: marketingLimitRetryMinutes is off)`,
+      nonRetryable: true,
+      details: [{ code: error.code }],
+    });
+  }
+  return ApplicationFailure.create({
+    type: 'ProviderUnavailable',
+    message: error.message,
+    nextRetryDelay: minutes * 60_000,
+    details: [{ code: error.code }],
+  });
 }
 
 export interface SendDripStepInput {

@@ -13,6 +13,17 @@ export type ProviderErrorKind =
   /** No answer in time: the provider may or may not have accepted the message. */
   | 'ambiguous';
 
+export interface ProviderErrorDetails {
+  httpStatus?: number;
+  retryAfterMs?: number;
+  /**
+   * The provider held the message back because this user has had enough marketing for now (Meta
+   * 131049): hours later it may pass. The send activity retries it after the account's
+   * `marketingLimitRetryMinutes` rather than `retryAfterMs`, or not at all when that is off.
+   */
+  marketingLimit?: boolean;
+}
+
 export class ProviderError extends Error {
   override readonly name = 'ProviderError';
 
@@ -21,7 +32,7 @@ export class ProviderError extends Error {
     /** Short machine code, e.g. `http_503`, `rate_limited`, `invalid_template`, `timeout`. */
     readonly code: string,
     message: string,
-    readonly details: { httpStatus?: number; retryAfterMs?: number } = {},
+    readonly details: ProviderErrorDetails = {},
   ) {
     super(message);
   }

@@ -21,7 +21,11 @@ export const META_PROVIDER_NAME: ProviderName = 'meta';
 
 /** Meta's pair rate limit is one message per 6 s to the same user (§3.4); its advice is 4^X s. */
 export const META_PAIR_RATE_RETRY_MS = 6_000;
-/** 131049: Meta held the message back for ecosystem reasons; a retry within hours is pointless. */
+/**
+ * 131049: Meta held the message back for ecosystem reasons (the user's marketing limit); a retry
+ * within hours is pointless. The send activity replaces it with the account's setting
+ * (`marketingLimitRetryMinutes`, 6 h by default); other callers keep it.
+ */
 export const META_ECOSYSTEM_RETRY_MS = 6 * 60 * 60 * 1000;
 
 export interface MetaProviderOptions {
@@ -255,14 +259,18 @@ const CONFIG_CODES = new Set([0, 3, 10, 190, 368, 131031, 131042]);
 const PAIR_RATE_LIMIT = 131056;
 const ECOSYSTEM_LIMIT = 131049;
 
-type CodeClass = { kind: 'retryable'; defaultRetryAfterMs?: number } | { kind: 'permanent' } | { kind: 'config' };
+type CodeClass =
+  | { kind: 'retryable'; defaultRetryAfterMs?: number; marketingLimit?: boolean }
+  | { kind: 'permanent' }
+  | { kind: 'config' };
 
 /** §3.5. Unknown codes return undefined and fall back to the HTTP status. */
 function classifyCode(code: number): CodeClass | undefined {
   if (RETRYABLE_CODES.has(code)) return { kind: 'retryable' };
   // Retrying the activity retries this recipient alone, which is exactly what both limits ask for.
   if (code === PAIR_RATE_LIMIT) return { kind: 'retryable', defaultRetryAfterMs: META_PAIR_RATE_RETRY_MS };
-  if (code === ECOSYSTEM_LIMIT) return { kind: 'retryable', defaultRetryAfterMs: META_ECOSYSTEM_RETRY_MS };
+  if (code === ECOSYSTEM_LIMIT)
+    return { kind: 'retryable', defaultRetryAfterMs: META_ECOSYSTEM_RETRY_MS, marketingLimit: true };
   if (PERMANENT_CODES.has(code)) return { kind: 'permanent' };
   if (CONFIG_CODES.has(code) || (code >= 200 && code <= 299)) return { kind: 'config' };
   return undefined;
@@ -287,6 +295,7 @@ function classifyResponse(
       return new ProviderError('retryable', `meta_${code}`, description, {
         httpStatus: status,
         ...(delay === undefined ? {} : { retryAfterMs: delay }),
+        ...(known.marketingLimit && { marketingLimit: true }),
       });
     }
     if (known) return new ProviderError(known.kind, `meta_${code}`, description, { httpStatus: status });

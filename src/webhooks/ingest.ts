@@ -12,7 +12,7 @@
 import type { Db } from '../db/client';
 import { stopDrips, type StopDripsDeps } from '../drips/stop';
 import { matchKeyword, type KeywordMatch } from '../delivery/contract';
-import { keywordsOf, readDeliverySettings } from '../delivery/settings';
+import { keywordsOf, readDeliverySettings, type KeywordReplyTemplate } from '../delivery/settings';
 import {
   addLeadNote,
   findLeadByPhone,
@@ -100,6 +100,12 @@ export interface InboundResult {
    * and is skipped with `opted_out`.
    */
   optOutStops: { drips: ActiveAssignmentRef[]; ctaWorkflowIds: string[] } | null;
+  /**
+   * The template confirming the keyword, when the delivery settings name one (`keywordReplies`):
+   * start it with `startKeywordReply` (given for redeliveries too; the workflow id and the send key
+   * make it one message).
+   */
+  keywordReply: KeywordReplyTemplate | null;
 }
 
 export const OPTED_OUT_REASON = 'opted_out';
@@ -133,11 +139,14 @@ export async function applyInboundMessage(deps: IngestDeps, event: InboundMessag
   let dripsToStop: ActiveAssignmentRef[] = [];
   let keyword: KeywordMatch = null;
   let optOutStops: InboundResult['optOutStops'] = null;
+  let keywordReply: KeywordReplyTemplate | null = null;
   if (leadId !== null) {
     await touchLeadLastContact(db, leadId, event.receivedAt);
-    keyword = matchKeyword(event.text, keywordsOf(await readDeliverySettings(db)));
+    const settings = await readDeliverySettings(db);
+    keyword = matchKeyword(event.text, keywordsOf(settings));
     if (keyword) {
       await applyKeyword(db, { leadId, keyword, messageId: message.id, created, at: event.receivedAt });
+      keywordReply = settings.keywordReplies[keyword === 'opt_out' ? 'optOut' : 'optIn'];
       if (keyword === 'opt_out') {
         const [drips, runs] = await Promise.all([
           listActiveAssignmentsForLead(db, leadId),
@@ -166,6 +175,7 @@ export async function applyInboundMessage(deps: IngestDeps, event: InboundMessag
     dripsToStop,
     keyword,
     optOutStops,
+    keywordReply,
   };
 }
 

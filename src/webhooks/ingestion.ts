@@ -7,6 +7,7 @@ import type { ProviderName } from '../shared';
 import { applyInboundMessage, OPTED_OUT_REASON, stopRepliedDrips } from './ingest';
 import { stopDrips } from '../drips/stop';
 import { stopCtaSignal } from '../cta/contract';
+import { startKeywordReply } from '../keyword-replies/start';
 import type { ApiContext } from '../api/context';
 import { templateReviewedSignal, templateSubmissionWorkflowId } from '../templates/contract';
 import type { QueuedStatus } from './queue';
@@ -176,6 +177,18 @@ export function webhookIngestionSink(deps: ApiContext, provider: ProviderName) {
             .signal(stopCtaSignal, { reason: OPTED_OUT_REASON })
             .catch((err: unknown) => log.warn({ err, workflowId }, 'could not stop a CTA flow'));
         }
+      }
+      if (result.keyword && result.keywordReply && result.leadId !== null) {
+        // Awaited, unlike the stops: a confirmation whose start is lost is never sent, so a failed
+        // start fails the webhook and the provider's redelivery starts it (the keyword itself is
+        // applied once; the workflow id and the send key keep the reply to one message).
+        const started = await startKeywordReply(deps, {
+          leadId: result.leadId,
+          inboundMessageId: result.messageId,
+          keyword: result.keyword,
+          template: result.keywordReply,
+        });
+        if (started.kind === 'failed') throw started.error;
       }
       return result;
     },

@@ -12,6 +12,7 @@ import {
   type TemplateSyncActivityDeps,
 } from '../templates/activities';
 import { createWelcomeActivities } from '../welcome/activities';
+import { createKeywordReplyActivities } from '../keyword-replies/activities';
 import { createInteraktTrackActivities, type InteraktTrackActivityDeps } from '../interakt-track/activities';
 export {
   createTemplateSubmissionActivities,
@@ -51,6 +52,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDeliveryActivities(deps),
     ...createSendActivities(deps),
     ...createWelcomeActivities(deps),
+    ...createKeywordReplyActivities(deps),
     ...createCampaignActivities(deps),
     ...createInteraktTrackActivities(deps),
     ...createCtaActivities({

@@ -40,7 +40,7 @@ export type MessageDirection = (typeof MESSAGE_DIRECTIONS)[number];
 export const MESSAGE_STATUSES = ['pending', 'sending', 'sent', 'delivered', 'read', 'failed'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
-export const REFERENCE_TYPES = ['drip', 'welcome', 'cta', 'manual', 'campaign'] as const;
+export const REFERENCE_TYPES = ['drip', 'welcome', 'cta', 'manual', 'campaign', 'keyword_reply'] as const;
 export type ReferenceType = (typeof REFERENCE_TYPES)[number];
 
 export const HEADER_TYPES = ['none', 'text', 'document', 'image', 'video'] as const;
