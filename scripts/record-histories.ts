@@ -1,10 +1,10 @@
 /**
  * Records the workflow histories that test/worker/replay.test.ts replays on every change to
  * workflow code (see test/histories/README.md). Each scenario runs a real workflow on the
- * time-skipping test server, with a real worker, SQLite database and Interakt (or Infobip) emulator
+ * time-skipping test server, with a real worker, SQLite database and Interakt (Infobip, Meta) emulator
  * wired as in the workflow's own tests, checks that it ended the way the scenario says, and saves
- * its history as `<workflow>-<scenario>.json` (`drip-…`, `welcome-…`, `template-sync-…`, `cta-…`,
- * `infobip-sync-…`, `campaign-…`, `interakt-track-…`).
+ * its history as `<workflow>-<scenario>.json` (`drip-…`, `welcome-…`, `template-sync-…`,
+ * `template-submission-…`, `cta-…`, `infobip-sync-…`, `campaign-…`, `interakt-track-…`, `keyword-reply-…`).
  *
  *   npm run histories:record                               # every scenario: test/histories/<name>.json
  *   npm run histories:record -- --only welcome-            # only scenarios whose name starts so (repeatable)
@@ -23,12 +23,19 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { asc, eq } from 'drizzle-orm';
 import express from 'express';
-import { createInfobipSyncActivities, createTemplateSyncActivities } from '../src/worker/activities';
+import {
+  createInfobipSyncActivities,
+  createTemplateSubmissionActivities,
+  createTemplateSyncActivities,
+} from '../src/worker/activities';
+import { createApp } from '../src/api/app';
+import { generateApiKey } from '../src/api/auth';
 import { errorHandler } from '../src/api/errors';
 import { templateSyncRouter } from '../src/templates/sync-routes';
 import { startWelcomeWorkflow } from '../src/welcome/start';
 import type { Db } from '../src/db/client';
 import {
+  createApiKey,
   createCampaign,
   createCtaFlow,
   createLead,
@@ -38,14 +45,21 @@ import {
   getInfobipSyncRun,
   getInfobipSyncRunByKey,
   getLastInfobipSyncSuccess,
+  getLead,
+  getTemplate,
   getTemplateSyncRun,
   listAssignmentEvents,
+  listMessages,
   updateLead,
   type Campaign,
   type Lead,
 } from '../src/db/queries';
 import { generatedPersonKind, type GeneratedPeopleSpec } from '../src/emulators/infobip';
 import { DEFAULT_EMULATOR_TEMPLATES, type EmulatorTemplate } from '../src/emulators/interakt';
+import { META_EMULATOR_WABA_ID } from '../src/emulators/meta';
+import { createMetaTemplateClient } from '../src/providers/meta-templates';
+import { createWebhookPipeline, type WebhookPipeline } from '../src/webhooks/queue';
+import { keywordReplyWorkflowId } from '../src/keyword-replies/contract';
 import { createInfobipClient } from '../src/providers/infobip';
 import { createInteraktTemplateSource } from '../src/providers/interakt-templates';
 import { handleCtaClick } from '../src/cta/click';
@@ -79,7 +93,11 @@ import { writeInteraktSettings } from '../src/settings/provider-settings';
 import { INFOBIP_SCHEDULED_WORKFLOW_ID, INFOBIP_SYNC_SCHEDULE_ID } from '../src/infobip-sync/schedule';
 import { startInfobipSync } from '../src/infobip-sync/start';
 import { DEFAULT_INFOBIP_SYNC_SAFETY_MARGIN_MS, openInfobipSyncRun } from '../src/infobip-sync/run';
-import { TEMPLATE_SYNC_SCHEDULE_ID } from '../src/templates/contract';
+import {
+  TEMPLATE_SYNC_SCHEDULE_ID,
+  templateReviewedSignal,
+  type TemplateSubmissionResult,
+} from '../src/templates/contract';
 import type { infobipSyncWorkflow } from '../src/infobip-sync/workflow';
 import type { templateSyncWorkflow } from '../src/templates/workflow';
 import { REPO_ROOT } from '../temporal/paths.cjs';
@@ -97,6 +115,8 @@ import {
   type DripHarness,
 } from '../test/support/drip-harness';
 import { startInteraktEmulator, type StartedInteraktEmulator } from '../test/support/emulator';
+import { startMetaEmulator, type StartedMetaEmulator } from '../test/support/meta-emulator';
+import { seedTemplates } from '../test/support/templates';
 import {
   generatedPeoplePageOf,
   startInfobipEmulator,
@@ -140,13 +160,31 @@ interface InfobipRig {
   stop(): Promise<void>;
 }
 
+/**
+ * Template submission: its own database, Meta emulator and worker, and the API as a deployment that
+ * sends through Meta runs it (POST /templates/submissions, Meta's webhooks through the webhook
+ * pipeline), as in test/templates/template-submission.test.ts.
+ */
+interface MetaRig {
+  db: Db;
+  emulator: StartedMetaEmulator;
+  /** Authenticated calls to that API. */
+  request: ReturnType<typeof apiClient>;
+  stop(): Promise<void>;
+}
+
 interface ScenarioContext {
   env: TestWorkflowEnvironment;
-  /** Drip and welcome: the drip harness's database, worker pair and emulator. */
+  /**
+   * Drip, welcome, CTA, campaign, tracking and keyword reply: the drip harness's database, worker
+   * pair and emulator. The emulator posts a lead's message (`deliverInbound`) to the API's
+   * Interakt webhook, on the harness's queues, as in test/keyword-replies.
+   */
   db: Db;
   harness: DripHarness;
   sync: SyncRig;
   infobip: InfobipRig;
+  meta: MetaRig;
 }
 
 /**
@@ -461,6 +499,82 @@ const trackDeps = ({ env, db, harness }: ScenarioContext): TrackStartDeps => ({
   taskQueue: harness.taskQueue,
   log: silentLogger(),
 });
+
+/** Signs Meta's webhooks (emulator) and checks them (API). */
+const META_APP_SECRET = 'history-meta-app-secret';
+/** Signs the Interakt emulator's webhooks to the harness's API, and checks them there. */
+const INBOUND_WEBHOOK_SECRET = 'history-webhook-secret';
+
+/** A template as POST /templates/submissions takes it: what the template JSON builder describes. */
+const describeTemplate = (name: string) => ({
+  name,
+  language: 'en',
+  category: 'UTILITY',
+  body: { text: 'Hi {{1}}, your visit is at {{2}}.', examples: ['Asha', '5 pm'] },
+  footer: 'Bop Realty',
+  buttons: [{ type: 'QUICK_REPLY', text: 'Confirm' }],
+});
+
+/**
+ * Submits a template through the API and returns once the workflow has started its first wait (a
+ * minute's timer, raced against the signal): Meta has the template pending and Message Master holds
+ * Meta's id. A review that lands before that wait would be looked at only when the timer fires.
+ */
+async function submitTemplate({ env, meta }: ScenarioContext, name: string): Promise<WorkflowHandle> {
+  const response = await meta.request('POST', '/templates/submissions', describeTemplate(name));
+  check(
+    response.status === 202,
+    `POST /templates/submissions answered ${response.status} ${JSON.stringify(response.body)}`,
+  );
+  const { templateId, workflowId } = response.body as { templateId: number; workflowId: string };
+  const handle = env.client.workflow.getHandle(workflowId);
+  await waitFor(
+    async () => ((await handle.fetchHistory()).events ?? []).some((event) => event.timerStartedEventAttributes),
+    'the first wait for the review',
+  );
+  check((await getTemplate(meta.db, templateId))?.providerTemplateId, `template ${templateId} has no Meta id`);
+  return handle;
+}
+
+/** What woke the submission's waits: the review webhook's signal, and how many look timers fired. */
+async function reviewWakes(handle: WorkflowHandle): Promise<{ signalled: boolean; timersFired: number }> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  return {
+    signalled: events.some(
+      (event) => event.workflowExecutionSignaledEventAttributes?.signalName === templateReviewedSignal.name,
+    ),
+    timersFired: events.filter((event) => event.timerFiredEventAttributes).length,
+  };
+}
+
+/** Checks Message Master's row of the submitted template and what woke the workflow. */
+async function checkSubmission(
+  { meta }: ScenarioContext,
+  result: unknown,
+  handle: WorkflowHandle,
+  expected: { approvalStatus: string; rejectionReason: string | null; signalled: boolean; timersFired: number },
+): Promise<void> {
+  const { templateId } = result as TemplateSubmissionResult;
+  const row = await getTemplate(meta.db, templateId);
+  check(
+    row?.approvalStatus === expected.approvalStatus && row.rejectionReason === expected.rejectionReason,
+    `template ${templateId} row is ${JSON.stringify(row)}, expected ${expected.approvalStatus} (${expected.rejectionReason})`,
+  );
+  const wakes = await reviewWakes(handle);
+  check(
+    wakes.signalled === expected.signalled && wakes.timersFired === expected.timersFired,
+    `the review wait was woken by ${JSON.stringify(wakes)}, expected ${JSON.stringify(expected)}`,
+  );
+}
+
+/** The opt-out confirmation (no variable), as test/keyword-replies has it. */
+const STOP_CONFIRMATION: EmulatorTemplate = {
+  name: 'stop_confirmation',
+  language: 'en',
+  body: 'You will get no more messages from us. Reply START to hear from us again.',
+};
+/** The lead of the keyword reply scenario, for its verify. */
+let keywordLead: Lead | undefined;
 
 /** One scenario per path through each workflow: each leaves a differently shaped history. */
 const SCENARIOS: Scenario[] = [
@@ -1235,6 +1349,95 @@ const SCENARIOS: Scenario[] = [
       );
     },
   },
+  {
+    name: 'template-submission-approved-by-webhook',
+    ends: { completes: { approvalStatus: 'Approved', decided: true } },
+    async run(context) {
+      // Meta approves it within the first minute: its webhook, applied by the pipeline, signals the
+      // workflow, which looks at once instead of when its timer fires.
+      const handle = await submitTemplate(context, 'visit_reminder_approved');
+      const delivery = await context.meta.emulator.emulator.state.reviewTemplate('visit_reminder_approved', 'en', {
+        event: 'APPROVED',
+      });
+      check(delivery.responseStatus === 200, `the review webhook was answered ${delivery.responseStatus}`);
+      await waitFor(async () => (await reviewWakes(handle)).signalled, 'the templateReviewed signal');
+      return handle;
+    },
+    async verify(context, result, handle) {
+      await checkSubmission(context, result, handle, {
+        approvalStatus: 'Approved',
+        rejectionReason: null,
+        signalled: true,
+        timersFired: 0,
+      });
+    },
+  },
+  {
+    name: 'template-submission-rejected-found-by-timer',
+    ends: { completes: { approvalStatus: 'Rejected', decided: true } },
+    async run(context) {
+      // Meta rejects it and its webhook never comes: the first look, when the minute's timer fires
+      // (time skipped while the result is awaited), reads the rejection by id.
+      const handle = await submitTemplate(context, 'visit_reminder_rejected');
+      const state = context.meta.emulator.emulator.state;
+      const submitted = state.templates().find((template) => template.name === 'visit_reminder_rejected');
+      check(submitted, 'Meta does not have the submitted template');
+      state.upsertTemplate({ ...submitted, approvalStatus: 'REJECTED', rejectionReason: 'PROMOTIONAL' });
+      return handle;
+    },
+    async verify(context, result, handle) {
+      const state = context.meta.emulator.emulator.state;
+      const rejected = state.templates().find((template) => template.name === 'visit_reminder_rejected');
+      check(
+        !state
+          .webhookDeliveries()
+          .some((delivery) =>
+            delivery.events.some((event) => 'templateId' in event && event.templateId === rejected?.waTemplateId),
+          ),
+        'Meta posted a webhook about the rejected template',
+      );
+      await checkSubmission(context, result, handle, {
+        approvalStatus: 'Rejected',
+        rejectionReason: 'PROMOTIONAL',
+        signalled: false,
+        timersFired: 1,
+      });
+    },
+  },
+  {
+    name: 'keyword-reply-opt-out-sent',
+    ends: { completes: { kind: 'sent' } },
+    async run({ env, db, harness }) {
+      // The lead writes STOP: the Interakt webhook opts them out and starts the confirmation the
+      // delivery settings name, which goes to the lead now opted out.
+      harness.emulator.emulator.state.upsertTemplate(STOP_CONFIRMATION);
+      await seedTemplates(db, [STOP_CONFIRMATION]);
+      await writeDeliverySettings(db, {
+        keywordReplies: { optOut: { templateName: STOP_CONFIRMATION.name, templateLanguage: 'en' } },
+      });
+      const lead = await createLead(db, { name: 'Asha Rao', phone: nextPhone() });
+      keywordLead = lead;
+      const delivery = await harness.emulator.emulator.state.deliverInbound(lead.phone, 'STOP');
+      check(delivery.responseStatus === 200, `the STOP webhook was answered ${delivery.responseStatus}`);
+      const inboundId = await waitFor(async () => {
+        const log = await listMessages(db, { page: 1, pageSize: 10, leadId: lead.id, direction: 'incoming' });
+        return log.items.find((row) => (row.messageContent as { text?: string } | null)?.text === 'STOP')?.id;
+      }, 'the inbound STOP');
+      return env.client.workflow.getHandle(keywordReplyWorkflowId(inboundId));
+    },
+    async verify({ db, harness }, _result, handle) {
+      await writeDeliverySettings(db, { keywordReplies: { optOut: null } });
+      check(keywordLead, 'no keyword reply lead');
+      check((await getLead(db, keywordLead.id))?.optedOut === true, `lead ${keywordLead.id} is not opted out`);
+      const sent = sentTo(harness, keywordLead.phone);
+      check(
+        sent.length === 1 &&
+          sent[0]!.template.name === STOP_CONFIRMATION.name &&
+          sent[0]!.callbackData === `${handle.workflowId}:0`,
+        `expected one ${STOP_CONFIRMATION.name} keyed ${handle.workflowId}:0, the provider accepted ${JSON.stringify(sent)}`,
+      );
+    },
+  },
 ];
 
 /**
@@ -1438,6 +1641,89 @@ async function startInfobipRig(env: TestWorkflowEnvironment): Promise<InfobipRig
   return rig as InfobipRig;
 }
 
+async function startMetaRig(env: TestWorkflowEnvironment): Promise<MetaRig> {
+  const db = await createTestDb();
+  const taskQueue = uniqueTaskQueue('template-submission');
+  const pipeline: WebhookPipeline = createWebhookPipeline(db, { log: silentLogger() });
+  const api = await listen(
+    createApp({
+      db,
+      temporal: env.client,
+      taskQueue,
+      sendTaskQueue: `${taskQueue}-sends-meta`,
+      defaultCountry: 'IN',
+      metaAppSecret: META_APP_SECRET,
+      metaVerifyToken: 'verify',
+      messagingProvider: 'meta',
+      log: silentLogger(),
+      webhookPipeline: pipeline,
+    }),
+  );
+  const { key, keyHash, keyPrefix } = generateApiKey();
+  await createApiKey(db, { name: 'histories', keyHash, keyPrefix });
+  // Webhooks only when a scenario asks for one (a review), as the test has it.
+  const emulator = await startMetaEmulator({
+    appSecret: META_APP_SECRET,
+    webhookUrl: `${api.url}/webhooks/meta`,
+    autoWebhooks: false,
+  });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: await bundleWorkflows(),
+    activities: createTemplateSubmissionActivities({
+      db,
+      getMetaTemplateClient: () =>
+        createMetaTemplateClient({
+          graphBaseUrl: emulator.url,
+          apiVersion: 'v21.0',
+          wabaId: META_EMULATOR_WABA_ID,
+          getAccessToken: () => 'test-meta-token',
+          timeoutMs: 10_000,
+        }),
+    }),
+  });
+  const running = worker.run();
+  return {
+    db,
+    emulator,
+    request: apiClient(api.url, key),
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await emulator.close();
+      await api.close();
+      await pipeline.close();
+      await db.close();
+    },
+  };
+}
+
+/**
+ * The API on the drip harness's database and queues, receiving the Interakt emulator's webhooks:
+ * what a lead writes (`deliverInbound`) reaches it signed, as in test/keyword-replies. The emulator
+ * still posts no status of its own (`autoWebhooks` stays off), so the other scenarios see no webhook.
+ */
+async function startInboundApi(env: TestWorkflowEnvironment, db: Db, harness: DripHarness): Promise<RunningApp> {
+  const api = await listen(
+    createApp({
+      db,
+      temporal: env.client,
+      taskQueue: harness.taskQueue,
+      sendTaskQueue: harness.sendTaskQueue,
+      defaultCountry: 'IN',
+      interaktWebhookSecret: INBOUND_WEBHOOK_SECRET,
+      log: silentLogger(),
+    }),
+  );
+  harness.emulator.emulator.state.configureWebhooks({
+    webhookUrl: `${api.url}/webhooks/interakt`,
+    webhookSecret: INBOUND_WEBHOOK_SECRET,
+  });
+  return api;
+}
+
 /** Waits for the run's end and throws unless it ended as the scenario says; returns its result. */
 async function awaitEnding(scenario: Scenario, handle: WorkflowHandle): Promise<unknown> {
   const outcome = await handle.result().then(
@@ -1527,6 +1813,8 @@ async function main(): Promise<void> {
   let harness: DripHarness | undefined;
   let sync: SyncRig | undefined;
   let infobip: InfobipRig | undefined;
+  let meta: MetaRig | undefined;
+  let inboundApi: RunningApp | undefined;
   try {
     CTA_KEYRING = ctaKeyringReader(db, createSecretBox(generateSecretKey()));
     harness = await startDripHarness({
@@ -1540,7 +1828,9 @@ async function main(): Promise<void> {
     });
     sync = await startSyncRig(env);
     infobip = await startInfobipRig(env);
-    const context: ScenarioContext = { env, db, harness, sync, infobip };
+    meta = await startMetaRig(env);
+    inboundApi = await startInboundApi(env, db, harness);
+    const context: ScenarioContext = { env, db, harness, sync, infobip, meta };
     const recorded: { file: string; text: string; summary: string }[] = [];
     // One at a time, so no scenario's time skipping or faults reach into another's history.
     for (const scenario of scenarios) {
@@ -1563,6 +1853,8 @@ async function main(): Promise<void> {
   } finally {
     releaseInfobipHold();
     releaseCampaignHold();
+    await inboundApi?.close();
+    await meta?.stop();
     await infobip?.stop();
     await sync?.stop();
     await harness?.stop();
