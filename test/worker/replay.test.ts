@@ -56,6 +56,9 @@ const FIRST_RECORDINGS = [
   'campaign-cancelled-while-scheduled.json',
   'interakt-track-user-after-429.json',
   'interakt-track-campaign-event.json',
+  'template-submission-approved-by-webhook.json',
+  'template-submission-rejected-found-by-timer.json',
+  'keyword-reply-opt-out-sent.json',
 ];
 
 function listHistoryFiles(): string[] {
