@@ -10,13 +10,13 @@
  *    keeps up when its backlog of first tasks (started, not yet active) does not grow while
  *    starts arrive.
  * 2. Bounded workers (item 3). On the cluster, enrolment goes on until `--asleep` drips are asleep
- *    on their first delay (an hour), sampling each worker's RSS; then `--leads` more are enrolled
+ *    on their first delay (a day), sampling each worker's RSS; then `--leads` more are enrolled
  *    and timed like the first ones, to show new enrolments still start at full speed.
  *
  * Order: dev server (`--leads`), then the cluster: `--leads` (the cluster empty), the rest up to
  * `--asleep`, `--leads` more (with `--asleep` asleep). Every enrolment goes through the API's bulk
  * path (100 leads per call, 4 calls in flight, the API starting up to 32 workflows of a call at
- * once) behind the harness's balancer. Each sequence has one step an hour out, so nothing is sent.
+ * once) behind the harness's balancer. Each sequence has one step a day out, so nothing is sent however long the fill takes.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -240,12 +240,12 @@ async function prepare(
       {
         templateName: 'drip_day_1',
         templateLanguage: 'en',
-        delaySeconds: 3_600,
+        delaySeconds: 86_400,
         variables: { body: [{ field: 'name' }] },
       },
     ],
   });
-  say(`${leads} leads on ${path.basename(databaseFile)}; sequence ${sequence.id} (one step, an hour out)`);
+  say(`${leads} leads on ${path.basename(databaseFile)}; sequence ${sequence.id} (one step, a day out)`);
   return { db, dripline, apiKey: key, sequenceId: sequence.id, leadIds };
 }
 
@@ -459,7 +459,7 @@ function renderReport(input: {
     '',
     `Set-up: the same Dripline processes (${options.workers} worker, ${options.apis} API behind the harness's balancer, one CRM SQLite file each run, worker options of src/worker/workers.ts) on ` +
       `(a) the CLI dev server as \`npm start\` runs it (SQLite, WAL, 1 partition) and (b) the cluster of temporal/cluster/: Temporal ${input.version} on PostgreSQL, ${input.shards} history shards, ` +
-      `4 partitions on the main queue. Enrolment through the API, ${CALL_BATCH} leads per call, ${CALLS_IN_FLIGHT} calls in flight; one-step sequence an hour out, so every drip sleeps after its first task.`,
+      `4 partitions on the main queue. Enrolment through the API, ${CALL_BATCH} leads per call, ${CALLS_IN_FLIGHT} calls in flight; one-step sequence a day out, so every drip sleeps after its first task.`,
     '',
     markdownTable(
       [
