@@ -1,9 +1,9 @@
 /**
  * The T-SQL the analytics queries send to SQL Server (recording fake pool, see fake-mssql.ts): the
- * outcome counts classify each send in a derived table (SQL Server refuses a subquery inside an
- * aggregate) and add the reply window with DATEADD; the predicates the filtered and covering
- * indexes of migration 0050 match are literals, not parameters; percentiles are ranked with
- * ROW_NUMBER and milliseconds taken with DATEDIFF_BIG; pages are OFFSET … FETCH.
+ * outcome counts classify each send in a derived table and compare its FirstReplyAt with the send
+ * time plus the reply window (DATEADD); the predicates the filtered and covering indexes of
+ * migrations 0050 and 0051 match are literals, not parameters; a percentile is one row at an
+ * OFFSET of the ordered response times; pages are OFFSET … FETCH.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -32,7 +32,7 @@ describe('T-SQL of the analytics queries', () => {
     ]);
     expect(queries).toEqual<RecordedQuery[]>([
       {
-        sql: "select count(*) as [total], sum([s].[sent]) as [sent], sum([s].[delivered]) as [delivered], sum([s].[read]) as [read], sum([s].[replied]) as [replied], sum([s].[failed]) as [failed], sum([s].[pending]) as [pending] from (select case when coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt]) is not null then 1 else 0 end as [sent], case when [m].[DeliveredAt] is not null or [m].[ReadAt] is not null then 1 else 0 end as [delivered], case when [m].[ReadAt] is not null then 1 else 0 end as [read], case when coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt]) is not null and exists (select 1 from [WhatsAppMessages] [r] where [r].[Direction] = 'incoming' and [r].[LeadId] = [m].[LeadId] and [r].[CreatedAt] > coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt]) and [r].[CreatedAt] <= dateadd(second, @par0, coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt]))) then 1 else 0 end as [replied], case when [m].[Status] = 'failed' then 1 else 0 end as [failed], case when coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt]) is null and [m].[Status] <> 'failed' then 1 else 0 end as [pending] from [WhatsAppMessages] [m] where [m].[Direction] = 'outgoing' and [m].[CreatedAt] >= @par1 and [m].[CreatedAt] < @par2) [s]",
+        sql: "select count(*) as [total], sum([s].[sent]) as [sent], sum([s].[delivered]) as [delivered], sum([s].[read]) as [read], sum([s].[replied]) as [replied], sum([s].[failed]) as [failed], sum([s].[pending]) as [pending] from (select case when coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt]) is not null then 1 else 0 end as [sent], case when [m].[DeliveredAt] is not null or [m].[ReadAt] is not null then 1 else 0 end as [delivered], case when [m].[ReadAt] is not null then 1 else 0 end as [read], case when coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt]) is not null and [m].[FirstReplyAt] > coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt]) and [m].[FirstReplyAt] <= dateadd(second, @par0, coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt])) then 1 else 0 end as [replied], case when [m].[Status] = 'failed' then 1 else 0 end as [failed], case when coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt]) is null and [m].[Status] <> 'failed' then 1 else 0 end as [pending] from [WhatsAppMessages] [m] where [m].[Direction] = 'outgoing' and [m].[CreatedAt] >= @par1 and [m].[CreatedAt] < @par2) [s]",
         params: [86400, NOW, LATER],
       },
     ]);
@@ -53,7 +53,7 @@ describe('T-SQL of the analytics queries', () => {
     ]);
     expect(queries).toEqual<RecordedQuery[]>([
       {
-        sql: "select [s].[stepIndex] as [stepIndex], count(*) as [total], sum([s].[sent]) as [sent], sum([s].[delivered]) as [delivered], sum([s].[read]) as [read], sum([s].[replied]) as [replied], sum([s].[failed]) as [failed], sum([s].[pending]) as [pending] from (select [m].[StepIndex] as [stepIndex], case when coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt]) is not null then 1 else 0 end as [sent], case when [m].[DeliveredAt] is not null or [m].[ReadAt] is not null then 1 else 0 end as [delivered], case when [m].[ReadAt] is not null then 1 else 0 end as [read], case when coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt]) is not null and exists (select 1 from [WhatsAppMessages] [r] where [r].[Direction] = 'incoming' and [r].[LeadId] = [m].[LeadId] and [r].[CreatedAt] > coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt]) and [r].[CreatedAt] <= dateadd(second, @par0, coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt]))) then 1 else 0 end as [replied], case when [m].[Status] = 'failed' then 1 else 0 end as [failed], case when coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt]) is null and [m].[Status] <> 'failed' then 1 else 0 end as [pending] from [LeadDripAssignment] [a] inner join [WhatsAppMessages] [m] on [m].[ReferenceType] = 'drip' and [m].[ReferenceId] = cast([a].[Id] as nvarchar(100)) where [a].[SequenceId] = @par1 and [m].[StepIndex] >= 0 and [m].[StepIndex] < 2) [s] group by [s].[stepIndex]",
+        sql: "select [s].[stepIndex] as [stepIndex], count(*) as [total], sum([s].[sent]) as [sent], sum([s].[delivered]) as [delivered], sum([s].[read]) as [read], sum([s].[replied]) as [replied], sum([s].[failed]) as [failed], sum([s].[pending]) as [pending] from (select [m].[StepIndex] as [stepIndex], case when coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt]) is not null then 1 else 0 end as [sent], case when [m].[DeliveredAt] is not null or [m].[ReadAt] is not null then 1 else 0 end as [delivered], case when [m].[ReadAt] is not null then 1 else 0 end as [read], case when coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt]) is not null and [m].[FirstReplyAt] > coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt]) and [m].[FirstReplyAt] <= dateadd(second, @par0, coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt])) then 1 else 0 end as [replied], case when [m].[Status] = 'failed' then 1 else 0 end as [failed], case when coalesce([m].[SentAt], [m].[DeliveredAt], [m].[ReadAt]) is null and [m].[Status] <> 'failed' then 1 else 0 end as [pending] from [LeadDripAssignment] [a] inner join [WhatsAppMessages] [m] on [m].[ReferenceType] = 'drip' and [m].[ReferenceId] = cast([a].[Id] as nvarchar(100)) where [a].[SequenceId] = @par1 and [m].[StepIndex] >= 0 and [m].[StepIndex] < 2) [s] group by [s].[stepIndex]",
         params: [3600, 3],
       },
     ]);
@@ -82,30 +82,32 @@ describe('T-SQL of the analytics queries', () => {
     ]);
   });
 
-  it('getResponseTimes ranks the times to the next send with ROW_NUMBER and picks the nearest ranks', async () => {
+  it('getResponseTimes counts the answered inbound messages, then takes each percentile as one row at its OFFSET in ResponseMs order', async () => {
     const { db, queries } = createRecordingMssql((q) =>
-      q.sql.includes('row_number')
-        ? {
-            recordset: [
-              { ms: 1000, rn: 2, n: 3 },
-              { ms: 5000, rn: 3, n: 3 },
-            ],
-          }
-        : { recordset: [{ inbound: 4 }] },
+      q.sql.startsWith('select count')
+        ? { recordset: [{ inbound: 5, answered: 4 }] }
+        : { recordset: [{ ms: q.sql.includes('desc') ? 5000 : 1000 }] },
     );
+    // Nearest rank of 4: the median is the 2nd fastest, the p90 the 4th (the slowest).
     expect(await getResponseTimes(db, { from: NOW, to: LATER })).toEqual({
-      inbound: 4,
-      answered: 3,
+      inbound: 5,
+      answered: 4,
       medianMs: 1000,
       p90Ms: 5000,
     });
+    const inbound =
+      "from [WhatsAppMessages] [i] where [i].[Direction] = 'incoming' and [i].[CreatedAt] >= @par0 and [i].[CreatedAt] < @par1 and [i].[LeadId] is not null";
     expect(queries).toEqual<RecordedQuery[]>([
       {
-        sql: "select [r].[ms] as [ms], [r].[rn] as [rn], [r].[n] as [n] from (select [d].[ms] as [ms], row_number() over (order by case when [d].[ms] is null then 1 else 0 end, [d].[ms]) as [rn], count([d].[ms]) over () as [n] from (select datediff_big(millisecond, [i].[CreatedAt], (select min([o].[CreatedAt]) from [WhatsAppMessages] [o] where [o].[Direction] = 'outgoing' and [o].[LeadId] = [i].[LeadId] and [o].[CreatedAt] > [i].[CreatedAt])) as [ms] from [WhatsAppMessages] [i] where [i].[Direction] = 'incoming' and [i].[CreatedAt] >= @par0 and [i].[CreatedAt] < @par1 and [i].[LeadId] is not null) [d]) [r] where [r].[rn] = ([r].[n] + 1) / 2 or [r].[rn] = (9 * [r].[n] + 9) / 10 order by [r].[rn]",
+        sql: `select count(*) as [inbound], count([i].[ResponseMs]) as [answered] ${inbound}`,
         params: [NOW, LATER],
       },
       {
-        sql: "select count(*) as [inbound] from [WhatsAppMessages] [i] where [i].[Direction] = 'incoming' and [i].[CreatedAt] >= @par0 and [i].[CreatedAt] < @par1 and [i].[LeadId] is not null",
+        sql: `select [i].[ResponseMs] as [ms] ${inbound} and [i].[ResponseMs] is not null order by [i].[ResponseMs] offset 1 rows fetch next 1 rows only`,
+        params: [NOW, LATER],
+      },
+      {
+        sql: `select [i].[ResponseMs] as [ms] ${inbound} and [i].[ResponseMs] is not null order by [i].[ResponseMs] desc offset 0 rows fetch next 1 rows only`,
         params: [NOW, LATER],
       },
     ]);
