@@ -655,3 +655,38 @@ export const leadMarketingSlots = mssqlTable(
   },
   (t) => [uniqueIndex('UX_LeadMarketingSlots_Lead_Slot').on(t.leadId, t.slotNo)],
 );
+
+/** See `analyticsSendDays` in sqlite.ts. */
+export const analyticsSendDays = mssqlTable(
+  'AnalyticsSendDays',
+  {
+    id: id(),
+    day: int('Day').notNull(),
+    replyHour: int('ReplyHour').notNull(),
+    total: int('Total').notNull(),
+    sent: int('Sent').notNull(),
+    delivered: int('Delivered').notNull(),
+    read: int('Read').notNull(),
+    failed: int('Failed').notNull(),
+    pending: int('Pending').notNull(),
+  },
+  (t) => [
+    uniqueIndex('UX_AnalyticsSendDays_Day_ReplyHour').on(t.day, t.replyHour),
+    index('IX_AnalyticsSendDays_Day_Counts').on(
+      t.day,
+      t.replyHour,
+      t.total,
+      t.sent,
+      t.delivered,
+      t.read,
+      t.failed,
+      t.pending,
+    ),
+  ],
+);
+
+/** See `analyticsRollupState` in sqlite.ts. */
+export const analyticsRollupState = mssqlTable('AnalyticsRollupState', {
+  id: id(),
+  watermark: timestamp('Watermark').notNull(),
+});

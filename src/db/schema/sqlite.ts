@@ -712,3 +712,42 @@ export const leadMarketingSlots = sqliteTable(
   },
   (t) => [uniqueIndex('UX_LeadMarketingSlots_Lead_Slot').on(t.leadId, t.slotNo)],
 );
+
+/**
+ * The sends' outcomes per day (of CreatedAt, as days since 1970-01-01 UTC) and reply hour: a cache
+ * of the message log that src/db/queries/analytics-days.ts recomputes a day at a time, never adds to.
+ */
+export const analyticsSendDays = sqliteTable(
+  'AnalyticsSendDays',
+  {
+    id: id(),
+    day: integer('Day').notNull(),
+    /** 1..720: the first reply came within this many hours and not one less; 0: every other send. */
+    replyHour: integer('ReplyHour').notNull(),
+    total: integer('Total').notNull(),
+    sent: integer('Sent').notNull(),
+    delivered: integer('Delivered').notNull(),
+    read: integer('Read').notNull(),
+    failed: integer('Failed').notNull(),
+    pending: integer('Pending').notNull(),
+  },
+  (t) => [
+    uniqueIndex('UX_AnalyticsSendDays_Day_ReplyHour').on(t.day, t.replyHour),
+    index('IX_AnalyticsSendDays_Day_Counts').on(
+      t.day,
+      t.replyHour,
+      t.total,
+      t.sent,
+      t.delivered,
+      t.read,
+      t.failed,
+      t.pending,
+    ),
+  ],
+);
+
+/** One row: every send changed (UpdatedAt) at or before Watermark is counted in AnalyticsSendDays. */
+export const analyticsRollupState = sqliteTable('AnalyticsRollupState', {
+  id: id(),
+  watermark: timestamp('Watermark').notNull(),
+});
