@@ -159,7 +159,7 @@ describe('T-SQL of the analytics queries', () => {
     // The days of the sends written since, and of the sends an incoming message stored since is the first reply to.
     const changedDays = (sends: string, inbound: string) =>
       `select distinct datediff(day, '19700101', [m].[CreatedAt]) as [day] from [WhatsAppMessages] [m] where ${sends} and [m].[Direction] = 'outgoing'` +
-      ` union select distinct datediff(day, '19700101', [m].[CreatedAt]) from [WhatsAppMessages] [i] inner join [WhatsAppMessages] [m] on [m].[Direction] = 'outgoing' and [m].[LeadId] = [i].[LeadId] and [m].[FirstReplyAt] = [i].[CreatedAt] where ${inbound} and [i].[Direction] = 'incoming'`;
+      ` union select distinct datediff(day, '19700101', [m].[CreatedAt]) from [WhatsAppMessages] [i] cross join [WhatsAppMessages] [m] where ${inbound} and [i].[Direction] = 'incoming' and [m].[Direction] = 'outgoing' and [m].[LeadId] = [i].[LeadId] and [m].[FirstReplyAt] = [i].[CreatedAt]`;
     expect(queries).toEqual<RecordedQuery[]>([
       { sql: watermark, params: [] },
       {

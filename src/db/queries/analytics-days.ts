@@ -79,7 +79,10 @@ const whereDays = (db: Db, from: number, to: number): SQL =>
 /**
  * Days of the sends changed after `since` (and at or before `until`), ascending: the sends written
  * since (IX_WhatsAppMessages_UpdatedAt_Id), and the sends whose first reply is an incoming message
- * stored since (then IX_WhatsAppMessages_Direction_Lead_CreatedAt by its lead).
+ * stored since (then IX_WhatsAppMessages_Direction_Lead_CreatedAt by its lead). The join is written
+ * as a CROSS JOIN with its conditions in WHERE: SQLite then keeps the few new incoming messages as
+ * the outer loop (left to itself it scanned every send), and SQL Server plans it as the inner join
+ * it is.
  */
 async function changedDays(db: Db, since: Date, until?: Date): Promise<number[]> {
   const changed = (alias: string) =>
@@ -87,7 +90,7 @@ async function changedDays(db: Db, since: Date, until?: Date): Promise<number[]>
   const i = (column: string) => col('i', column);
   const rows = await selectRows<{ day: unknown }>(
     db,
-    sql`select distinct ${as(dayOf(db, col(M, 'CreatedAt')), 'day')} from ${sql.identifier(MESSAGES)} ${sql.identifier(M)} where ${changed(M)} and ${col(M, 'Direction')} = 'outgoing' union select distinct ${dayOf(db, col(M, 'CreatedAt'))} from ${sql.identifier(MESSAGES)} ${sql.identifier('i')} inner join ${sql.identifier(MESSAGES)} ${sql.identifier(M)} on ${col(M, 'Direction')} = 'outgoing' and ${col(M, 'LeadId')} = ${i('LeadId')} and ${col(M, 'FirstReplyAt')} = ${i('CreatedAt')} where ${changed('i')} and ${i('Direction')} = 'incoming'`,
+    sql`select distinct ${as(dayOf(db, col(M, 'CreatedAt')), 'day')} from ${sql.identifier(MESSAGES)} ${sql.identifier(M)} where ${changed(M)} and ${col(M, 'Direction')} = 'outgoing' union select distinct ${dayOf(db, col(M, 'CreatedAt'))} from ${sql.identifier(MESSAGES)} ${sql.identifier('i')} cross join ${sql.identifier(MESSAGES)} ${sql.identifier(M)} where ${changed('i')} and ${i('Direction')} = 'incoming' and ${col(M, 'Direction')} = 'outgoing' and ${col(M, 'LeadId')} = ${i('LeadId')} and ${col(M, 'FirstReplyAt')} = ${i('CreatedAt')}`,
   );
   return rows.map((row) => Number(row.day)).sort((a, b) => a - b);
 }
