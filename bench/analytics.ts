@@ -107,7 +107,7 @@ async function main(): Promise<void> {
         note: `sequence 1: ${shape.bigSequenceSends} sends of ${Math.min(BIG_SEQUENCE_ASSIGNMENTS, leads)} assignments`,
         run: () => dripFunnel(db, { sequenceId: 1, replyWindowHours: 24 }),
         indexes: [
-          'IX_LeadDripAssignment_Sequence_Status',
+          'IX_LeadDripAssignment_Sequence_Outcome',
           'IX_WhatsAppMessages_Reference_Replies',
           'IX_WhatsAppMessages_Reference_Failed',
         ],

@@ -260,7 +260,7 @@ export interface DripOutcomeCount {
   maxSteps: number;
 }
 
-/** The sequence's assignments by status and stop reason (IX_LeadDripAssignment_Sequence_Status). */
+/** The sequence's assignments by status and stop reason (IX_LeadDripAssignment_Sequence_Outcome alone). */
 export async function getDripOutcomes(db: Db, params: { sequenceId: number }): Promise<DripOutcomeCount[]> {
   const t = db.schema.leadDripAssignments;
   const rows = await db.orm

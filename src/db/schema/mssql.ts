@@ -232,6 +232,8 @@ export const leadDripAssignments = mssqlTable(
       .where(sql`[Status] IN (N'pending', N'active', N'paused')`),
     index('IX_LeadDripAssignment_Sequence_Status').on(t.sequenceId, t.status),
     index('IX_LeadDripAssignment_Lead_Status').on(t.leadId, t.status),
+    // A funnel's assignments by outcome, read from the index alone (migration 0051).
+    index('IX_LeadDripAssignment_Sequence_Outcome').on(t.sequenceId, t.status, t.stopReason, t.totalSteps),
   ],
 );
 

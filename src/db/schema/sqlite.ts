@@ -240,6 +240,8 @@ export const leadDripAssignments = sqliteTable(
       .where(sql`"Status" IN ('pending', 'active', 'paused')`),
     index('IX_LeadDripAssignment_Sequence_Status').on(t.sequenceId, t.status),
     index('IX_LeadDripAssignment_Lead_Status').on(t.leadId, t.status),
+    // A funnel's assignments by outcome, read from the index alone (migration 0051).
+    index('IX_LeadDripAssignment_Sequence_Outcome').on(t.sequenceId, t.status, t.stopReason, t.totalSteps),
   ],
 );
 

@@ -28,6 +28,9 @@ DROP INDEX IX_WhatsAppMessages_Reference_Outcome;
 CREATE INDEX IX_WhatsAppMessages_Direction_CreatedAt_Replies ON WhatsAppMessages (Direction, CreatedAt, LeadId, SentAt, DeliveredAt, ReadAt, Status, FirstReplyAt, ResponseMs);
 -- The sends of one reference (a drip assignment, a campaign), by step, with the same columns.
 CREATE INDEX IX_WhatsAppMessages_Reference_Replies ON WhatsAppMessages (ReferenceType, ReferenceId, StepIndex, SentAt, DeliveredAt, ReadAt, Status, FirstReplyAt);
+-- A funnel's assignments by status and stop reason, with the step counts it reads, from the index
+-- alone instead of a row lookup per assignment.
+CREATE INDEX IX_LeadDripAssignment_Sequence_Outcome ON LeadDripAssignment (SequenceId, Status, StopReason, TotalSteps);
 -- The failed sends of one reference by step and code (a tenth of the sends, or fewer): the
 -- failures of a funnel or report read these instead of every send's row. Filtered on a literal,
 -- which the queries repeat.
