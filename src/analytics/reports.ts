@@ -6,6 +6,7 @@ import type { Db } from '../db/client';
 import {
   getContactGrowth,
   getDripOutcomes,
+  getPeriodSendOutcomes,
   getResponseTimes,
   getRunningCounts,
   getSendFailures,
@@ -93,15 +94,12 @@ export async function dripFunnel(db: Db, params: { sequenceId: number; replyWind
   };
 }
 
-/** The KPIs of [from, to). */
+/** The KPIs of [from, to); the sends' outcomes add up whole days of the rollup (analytics-days.ts). */
 export async function kpis(db: Db, params: { from: Date; to: Date; replyWindowHours: number }) {
   const period = { from: params.from, to: params.to };
   const [contacts, messages, responseTime, running] = await Promise.all([
     getContactGrowth(db, period),
-    getSendOutcomes(db, {
-      set: { kind: 'period', ...period },
-      replyWindowSeconds: params.replyWindowHours * HOUR_SECONDS,
-    }),
+    getPeriodSendOutcomes(db, { ...period, replyWindowSeconds: params.replyWindowHours * HOUR_SECONDS }),
     getResponseTimes(db, period),
     getRunningCounts(db),
   ]);
@@ -122,7 +120,7 @@ export async function kpis(db: Db, params: { from: Date; to: Date; replyWindowHo
         growthRate: outcomeRate(month.created, month.totalBefore),
       })),
     },
-    messages: withRates(messages[0] ?? NO_SENDS),
+    messages: withRates(messages),
     responseTime,
     running,
   };

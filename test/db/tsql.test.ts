@@ -10,6 +10,7 @@ import {
   applyMessageStatus,
   applyMessageStatusBatch,
   claimOutgoingMessage,
+  insertIncomingMessage,
   createAssignments,
   findActiveAssignments,
   getLead,
@@ -38,7 +39,7 @@ const ASSIGNMENT_COLUMNS =
 const TEMPLATE_COLUMNS =
   '[Id], [Name], [Language], [Category], [ApprovalStatus], [HeaderType], [HeaderText], [Body], [Footer], [Buttons], [Provider], [ProviderTemplateId], [CreatedAt], [UpdatedAt], [ArchivedAt], [HeaderMediaUrl], [RejectionReason], [Source], [LastSyncedAt], [RemovedUpstreamAt], [QualityScore]';
 const MESSAGE_COLUMNS =
-  '[Id], [IdempotencyKey], [LeadId], [Direction], [Provider], [ProviderMessageId], [Phone], [CountryCode], [TemplateName], [TemplateLanguage], [MessageContent], [MediaUrl], [ReferenceType], [ReferenceId], [WorkflowId], [StepIndex], [CallbackData], [CampaignId], [Status], [Attempts], [AttemptStartedAt], [SentAt], [DeliveredAt], [ReadAt], [FailedAt], [ErrorCode], [ErrorMessage], [CreatedAt], [UpdatedAt], [Sender]';
+  '[Id], [IdempotencyKey], [LeadId], [Direction], [Provider], [ProviderMessageId], [Phone], [CountryCode], [TemplateName], [TemplateLanguage], [MessageContent], [MediaUrl], [ReferenceType], [ReferenceId], [WorkflowId], [StepIndex], [CallbackData], [CampaignId], [Status], [Attempts], [AttemptStartedAt], [SentAt], [DeliveredAt], [ReadAt], [FailedAt], [ErrorCode], [ErrorMessage], [CreatedAt], [UpdatedAt], [Sender], [FirstReplyAt], [ResponseMs]';
 
 /** A WhatsAppMessages row as the driver returns it in array-row mode (columns in schema order). */
 function messageRecord(overrides: Record<string, unknown>): unknown[] {
@@ -73,6 +74,8 @@ function messageRecord(overrides: Record<string, unknown>): unknown[] {
     createdAt: NOW,
     updatedAt: NOW,
     sender: null,
+    firstReplyAt: null,
+    responseMs: null,
     ...overrides,
   };
   return Object.keys(getTableColumns(mssqlSchema.whatsAppMessages)).map((key) => row[key]);
@@ -205,8 +208,8 @@ describe('T-SQL of the assignment queries', () => {
 });
 
 describe('T-SQL of the message ledger', () => {
-  it('claimOutgoingMessage looks the key up, then inserts with OUTPUT INSERTED.* and returns the inserted row', async () => {
-    const { db, queries } = createRecordingMssql((q) =>
+  it('claimOutgoingMessage looks the key up, inserts with OUTPUT INSERTED.* and answers the lead’s earlier inbound messages in one transaction', async () => {
+    const { db, queries, transactionEvents } = createRecordingMssql((q) =>
       q.sql.startsWith('insert') ? { recordset: [messageRecord({})] } : undefined,
     );
 
@@ -240,7 +243,7 @@ describe('T-SQL of the message ledger', () => {
         sql:
           `insert into [WhatsAppMessages] (${insertColumns}) output ${output} values (@par0, @par1, @par2, @par3, default, @par4, @par5,` +
           ' @par6, @par7, @par8, @par9, @par10, @par11, @par12, @par13, @par14, @par15, @par16, default, default, default, default,' +
-          ' default, default, default, default, @par17, @par18, @par19)',
+          ' default, default, default, default, @par17, @par18, @par19, default, default)',
         params: [
           'drip-7:0',
           7,
@@ -264,7 +267,53 @@ describe('T-SQL of the message ledger', () => {
           '100000000000002',
         ],
       },
+      {
+        // ResponseMs of the lead's inbound messages before it that nothing answered yet (or answered later).
+        sql:
+          'update [WhatsAppMessages] set [ResponseMs] = datediff_big(millisecond, [WhatsAppMessages].[CreatedAt], @par0)' +
+          " where (([WhatsAppMessages].[Direction] = 'incoming') and ([WhatsAppMessages].[LeadId] = @par1) and ([WhatsAppMessages].[CreatedAt] < @par2)" +
+          ' and (((([WhatsAppMessages].[ResponseMs] is null)) or ([WhatsAppMessages].[ResponseMs] > datediff_big(millisecond, [WhatsAppMessages].[CreatedAt], @par3)))))',
+        params: [NOW, 7, NOW, NOW],
+      },
     ]);
+    expect(transactionEvents).toEqual(['begin', 'commit']);
+  });
+
+  it('insertIncomingMessage is, in its transaction, the first reply to the lead’s sends before it that had none, and takes its own response time', async () => {
+    const { db, queries, transactionEvents } = createRecordingMssql((q) =>
+      q.sql.startsWith('insert')
+        ? {
+            recordset: [
+              messageRecord({ id: 12, direction: 'incoming', status: 'delivered', idempotencyKey: 'interakt:in:w1' }),
+            ],
+          }
+        : undefined,
+    );
+    await insertIncomingMessage(db, {
+      provider: 'interakt',
+      providerMessageId: 'w1',
+      phone: '+919812345678',
+      leadId: 7,
+      messageContent: { text: 'Hi' },
+      receivedAt: NOW,
+    });
+    expect(queries.slice(1)).toEqual<RecordedQuery[]>([
+      {
+        sql:
+          'update [WhatsAppMessages] set [FirstReplyAt] = @par0' +
+          " where (([WhatsAppMessages].[Direction] = 'outgoing') and ([WhatsAppMessages].[LeadId] = @par1)" +
+          ' and (coalesce([WhatsAppMessages].[SentAt], [WhatsAppMessages].[DeliveredAt], [WhatsAppMessages].[ReadAt]) < @par2)' +
+          ' and (((([WhatsAppMessages].[FirstReplyAt] is null)) or ([WhatsAppMessages].[FirstReplyAt] > @par3))))',
+        params: [NOW, 7, NOW, NOW],
+      },
+      {
+        sql:
+          "update [WhatsAppMessages] set [ResponseMs] = datediff_big(millisecond, [WhatsAppMessages].[CreatedAt], (select min([o].[CreatedAt]) from [WhatsAppMessages] [o] where [o].[Direction] = 'outgoing' and [o].[LeadId] = [WhatsAppMessages].[LeadId] and [o].[CreatedAt] > [WhatsAppMessages].[CreatedAt]))" +
+          ' where [WhatsAppMessages].[Id] = @par0',
+        params: [12],
+      },
+    ]);
+    expect(transactionEvents).toEqual(['begin', 'commit']);
   });
 
   it('claimOutgoingMessage re-reads the winner when its insert loses the race on the unique index', async () => {
@@ -291,7 +340,7 @@ describe('T-SQL of the message ledger', () => {
     expect(row).toMatchObject({ id: 77, status: 'sending' });
   });
 
-  it('markMessageAccepted moves only pending/sending rows to sent, else fills a missing provider id without touching the status', async () => {
+  it('markMessageAccepted moves only pending/sending rows to sent, else fills a missing provider id without touching the status; both recompute FirstReplyAt from the new sent time', async () => {
     const { db, queries } = createRecordingMssql(() => ({ rowsAffected: [0] }));
 
     expect(await markMessageAccepted(db, { id: 9, providerMessageId: 'p1', at: NOW })).toBe(false);
@@ -299,16 +348,18 @@ describe('T-SQL of the message ledger', () => {
     expect(queries).toEqual<RecordedQuery[]>([
       {
         sql:
-          'update [WhatsAppMessages] set [ProviderMessageId] = @par0, [Status] = @par1, [SentAt] = @par2, [UpdatedAt] = @par3' +
-          ' where (([WhatsAppMessages].[Id] = @par4) and ([WhatsAppMessages].[Status] in (@par5, @par6)))',
-        params: ['p1', 'sent', NOW, NOW, 9, 'pending', 'sending'],
+          'update [WhatsAppMessages] set [ProviderMessageId] = @par0, [Status] = @par1, [SentAt] = @par2, [UpdatedAt] = @par3,' +
+          " [FirstReplyAt] = (select min([r].[CreatedAt]) from [WhatsAppMessages] [r] where [r].[Direction] = 'incoming' and [r].[LeadId] = [WhatsAppMessages].[LeadId] and [r].[CreatedAt] > @par4)" +
+          ' where (([WhatsAppMessages].[Id] = @par5) and ([WhatsAppMessages].[Status] in (@par6, @par7)))',
+        params: ['p1', 'sent', NOW, NOW, NOW, 9, 'pending', 'sending'],
       },
       {
         sql:
           'update [WhatsAppMessages] set [ProviderMessageId] = coalesce([WhatsAppMessages].[ProviderMessageId], @par0),' +
-          ' [SentAt] = coalesce([WhatsAppMessages].[SentAt], @par1), [UpdatedAt] = @par2' +
-          ' where (([WhatsAppMessages].[Id] = @par3) and ([WhatsAppMessages].[Status] in (@par4, @par5)) and (([WhatsAppMessages].[ProviderMessageId] is null)))',
-        params: ['p1', NOW, NOW, 9, 'delivered', 'read'],
+          ' [SentAt] = coalesce([WhatsAppMessages].[SentAt], @par1), [UpdatedAt] = @par2,' +
+          " [FirstReplyAt] = (select min([r].[CreatedAt]) from [WhatsAppMessages] [r] where [r].[Direction] = 'incoming' and [r].[LeadId] = [WhatsAppMessages].[LeadId] and [r].[CreatedAt] > coalesce([WhatsAppMessages].[SentAt], @par3))" +
+          ' where (([WhatsAppMessages].[Id] = @par4) and ([WhatsAppMessages].[Status] in (@par5, @par6)) and (([WhatsAppMessages].[ProviderMessageId] is null)))',
+        params: ['p1', NOW, NOW, NOW, 9, 'delivered', 'read'],
       },
     ]);
   });
@@ -339,9 +390,11 @@ describe('T-SQL of the message ledger', () => {
       },
       {
         sql:
-          'update [WhatsAppMessages] set [Status] = @par0, [DeliveredAt] = @par1, [ReadAt] = @par2, [UpdatedAt] = @par3' +
-          ' where (([WhatsAppMessages].[Id] = @par4) and ([WhatsAppMessages].[Status] = @par5) and (([WhatsAppMessages].[DeliveredAt] is null)) and (([WhatsAppMessages].[ReadAt] is null)))',
-        params: ['read', NOW, later, NOW, 9, 'sent'],
+          'update [WhatsAppMessages] set [Status] = @par0, [DeliveredAt] = @par1, [ReadAt] = @par2, [UpdatedAt] = @par3,' +
+          // The sent time after the update: SentAt as it is, else the new DeliveredAt, else the new ReadAt.
+          " [FirstReplyAt] = (select min([r].[CreatedAt]) from [WhatsAppMessages] [r] where [r].[Direction] = 'incoming' and [r].[LeadId] = [WhatsAppMessages].[LeadId] and [r].[CreatedAt] > coalesce([WhatsAppMessages].[SentAt], @par4, @par5))" +
+          ' where (([WhatsAppMessages].[Id] = @par6) and ([WhatsAppMessages].[Status] = @par7) and (([WhatsAppMessages].[DeliveredAt] is null)) and (([WhatsAppMessages].[ReadAt] is null)))',
+        params: ['read', NOW, later, NOW, NOW, later, 9, 'sent'],
       },
     ]);
   });
@@ -375,10 +428,11 @@ describe('T-SQL of the message ledger', () => {
       },
       {
         sql:
-          'update [WhatsAppMessages] set [ProviderMessageId] = @par0, [Status] = @par1, [DeliveredAt] = @par2, [UpdatedAt] = @par3' +
-          ' where (([WhatsAppMessages].[Id] = @par4) and ([WhatsAppMessages].[Status] = @par5)' +
+          'update [WhatsAppMessages] set [ProviderMessageId] = @par0, [Status] = @par1, [DeliveredAt] = @par2, [UpdatedAt] = @par3,' +
+          " [FirstReplyAt] = (select min([r].[CreatedAt]) from [WhatsAppMessages] [r] where [r].[Direction] = 'incoming' and [r].[LeadId] = [WhatsAppMessages].[LeadId] and [r].[CreatedAt] > coalesce([WhatsAppMessages].[SentAt], @par4, [WhatsAppMessages].[ReadAt]))" +
+          ' where (([WhatsAppMessages].[Id] = @par5) and ([WhatsAppMessages].[Status] = @par6)' +
           ' and (([WhatsAppMessages].[DeliveredAt] is null)) and (([WhatsAppMessages].[ProviderMessageId] is null)))',
-        params: ['p1', 'delivered', NOW, NOW, 9, 'sending'],
+        params: ['p1', 'delivered', NOW, NOW, NOW, 9, 'sending'],
       },
     ]);
   });

@@ -4,8 +4,11 @@
  * growth, response times, counts of what is running, and one lead's conversation. Nothing is
  * pre-aggregated, so a webhook that arrives late changes the numbers the next time they are read.
  *
- * Each query reads through one index of migration 0050 (see the comments there and the EXPLAIN
- * QUERY PLAN checks in bench/analytics.ts). Filters the planner must match against a partial or
+ * Each query reads through one index of migrations 0050 and 0051 (see the comments there and the
+ * EXPLAIN QUERY PLAN checks in bench/analytics.ts). Replies and answers are read from the columns
+ * FirstReplyAt and AnsweredAt, which the writes of the message log keep (src/db/queries/messages.ts),
+ * so no count seeks the lead's other messages. Long periods add whole days from a rollup that is
+ * itself recomputed from the log (src/db/queries/analytics-days.ts). Filters the planner must match against a partial or
  * filtered index are written as literals, never parameters: SQL Server cannot use a filtered index
  * for a parameterised predicate, and SQLite only proves a partial index from a literal.
  *
@@ -16,7 +19,8 @@
  * - delivered: DeliveredAt or ReadAt set (a read report proves delivery even without its own);
  * - read: ReadAt set;
  * - replied: sent, and an incoming row from the same lead stored after the send and at most
- *   `replyWindowSeconds` after it;
+ *   `replyWindowSeconds` after it (that is: the send's FirstReplyAt, the first such row, is at most
+ *   that long after it);
  * - failed: Status 'failed' (refused, or reported failed after acceptance), with its error code;
  * - pending: neither sent nor failed yet (queued, or awaiting the provider's answer).
  */
@@ -37,10 +41,10 @@ import { parseJson } from './common';
 /**
  * Which outgoing messages an outcome count covers:
  * - `reference`: the sends of one reference, e.g. `{ referenceType: 'campaign', referenceId: '12' }`
- *   (index IX_WhatsAppMessages_Reference_Outcome);
+ *   (index IX_WhatsAppMessages_Reference_Replies);
  * - `dripSequence`: every send of every assignment of one sequence (its assignments by
- *   IX_LeadDripAssignment_Sequence_Status, their sends by IX_WhatsAppMessages_Reference_Outcome);
- * - `period`: every send created in [from, to) (IX_WhatsAppMessages_Direction_CreatedAt_Outcome).
+ *   IX_LeadDripAssignment_Sequence_Status, their sends by IX_WhatsAppMessages_Reference_Replies);
+ * - `period`: every send created in [from, to) (IX_WhatsAppMessages_Direction_CreatedAt_Replies).
  */
 export type SendSet =
   | { kind: 'reference'; referenceType: ReferenceType; referenceId: string }
@@ -91,34 +95,30 @@ export function outcomeRate(part: number, base: number): number | null {
   return base === 0 ? null : Math.round((part / base) * 10_000) / 10_000;
 }
 
-const M = 'm';
-const MESSAGES = 'WhatsAppMessages';
+export const M = 'm';
+export const MESSAGES = 'WhatsAppMessages';
 const ASSIGNMENTS = 'LeadDripAssignment';
 
 /** `"alias"."Column"` in SQLite, `[alias].[Column]` in SQL Server. */
-const col = (alias: string, column: string): SQL => sql`${sql.identifier(alias)}.${sql.identifier(column)}`;
-const as = (expression: SQL, name: string): SQL => sql`${expression} as ${sql.identifier(name)}`;
+export const col = (alias: string, column: string): SQL => sql`${sql.identifier(alias)}.${sql.identifier(column)}`;
+export const as = (expression: SQL, name: string): SQL => sql`${expression} as ${sql.identifier(name)}`;
 
 /** A timestamp parameter, encoded as the dialect stores it (ms since the epoch in SQLite, datetime2 in SQL Server). */
-const at = (db: Db, value: Date): SQL => sql`${sql.param(value, db.schema.whatsAppMessages.createdAt)}`;
+export const at = (db: Db, value: Date): SQL => sql`${sql.param(value, db.schema.whatsAppMessages.createdAt)}`;
 
 /** `time + seconds`: SQLite keeps milliseconds since the epoch; SQL Server adds with DATEADD. */
-function plusSeconds(db: Db, time: SQL, seconds: number): SQL {
+export function plusSeconds(db: Db, time: SQL, seconds: number): SQL {
   if (!Number.isSafeInteger(seconds) || seconds < 0 || seconds > MAX_REPLY_WINDOW_SECONDS)
     throw new RangeError(`the reply window must be 0 to ${MAX_REPLY_WINDOW_SECONDS} s, got ${seconds}`);
   return db.dialect === 'mssql' ? sql`dateadd(second, ${seconds}, ${time})` : sql`(${time} + ${seconds * 1000})`;
 }
-
-/** Milliseconds from `from` to `to` (null when either is). */
-const msBetween = (db: Db, from: SQL, to: SQL): SQL =>
-  db.dialect === 'mssql' ? sql`datediff_big(millisecond, ${from}, ${to})` : sql`(${to} - ${from})`;
 
 /** An assignment id as the text ReferenceId holds for drip sends. */
 const idAsText = (db: Db, id: SQL): SQL =>
   db.dialect === 'mssql' ? sql`cast(${id} as nvarchar(100))` : sql`cast(${id} as text)`;
 
 /** Runs a raw SELECT in either dialect and returns its rows as objects keyed by column alias. */
-async function selectRows<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
+export async function selectRows<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
   if (db.dialect === 'mssql') return asMssql(db).orm.execute<T>(query, 'objects');
   return db.orm.all<T>(query);
 }
@@ -145,33 +145,47 @@ function sendSource(db: Db, set: SendSet): { from: SQL; where: SQL } {
   }
 }
 
-const flag = (condition: SQL): SQL => sql`case when ${condition} then 1 else 0 end`;
+export const flag = (condition: SQL): SQL => sql`case when ${condition} then 1 else 0 end`;
 
 const MEASURES = ['sent', 'delivered', 'read', 'replied', 'failed', 'pending'] as const;
 
+/** When a send (aliased `m`) was accepted, as the outcomes read it; null while it was not. */
+export const SENT_TIME = sql`coalesce(${col(M, 'SentAt')}, ${col(M, 'DeliveredAt')}, ${col(M, 'ReadAt')})`;
+
+/** A send (aliased `m`) was sent and its lead's first reply after it came at most `seconds` later. */
+export const repliedWithin = (db: Db, seconds: number): SQL =>
+  sql`${SENT_TIME} is not null and ${col(M, 'FirstReplyAt')} > ${SENT_TIME} and ${col(M, 'FirstReplyAt')} <= ${plusSeconds(db, SENT_TIME, seconds)}`;
+
+/** Each outcome but `replied` of a send aliased `m`, as 0/1 columns named after MEASURES. */
+export const OUTCOME_FLAGS = {
+  sent: flag(sql`${SENT_TIME} is not null`),
+  delivered: flag(sql`${col(M, 'DeliveredAt')} is not null or ${col(M, 'ReadAt')} is not null`),
+  read: flag(sql`${col(M, 'ReadAt')} is not null`),
+  failed: flag(sql`${col(M, 'Status')} = 'failed'`),
+  pending: flag(sql`${SENT_TIME} is null and ${col(M, 'Status')} <> 'failed'`),
+};
+
 /**
  * Counts the outcomes of a set of sends (see the file comment for each outcome), for the whole set
- * or per step. The reply test is an index seek per sent message
- * (IX_WhatsAppMessages_Direction_Lead_CreatedAt). SQL Server refuses a subquery inside an
- * aggregate, so each send is first classified in a derived table, then summed (per step: grouped by
- * StepIndex; SQLite sorts the set's sends for it, a fixed cost per send the bench includes).
+ * or per step, from the covering index of the set alone: a reply is the send's FirstReplyAt
+ * compared with its sent time. Each send is first classified in a derived table, then summed (per
+ * step: grouped by StepIndex; SQLite sorts the set's sends for it, a fixed cost per send the bench
+ * includes).
  */
 export async function getSendOutcomes(db: Db, params: SendOutcomesParams): Promise<SendOutcomeCounts[]> {
   const steps = params.steps;
   if (steps !== undefined && (!Number.isInteger(steps) || steps < 1 || steps > MAX_STEPS))
     throw new RangeError(`steps must be 1 to ${MAX_STEPS}, got ${steps}`);
   const { from, where } = sendSource(db, params.set);
-  const sentTime = sql`coalesce(${col(M, 'SentAt')}, ${col(M, 'DeliveredAt')}, ${col(M, 'ReadAt')})`;
-  const replied = sql`${sentTime} is not null and exists (select 1 from ${sql.identifier(MESSAGES)} ${sql.identifier('r')} where ${col('r', 'Direction')} = 'incoming' and ${col('r', 'LeadId')} = ${col(M, 'LeadId')} and ${col('r', 'CreatedAt')} > ${sentTime} and ${col('r', 'CreatedAt')} <= ${plusSeconds(db, sentTime, params.replyWindowSeconds)})`;
   const classified = sql.join(
     [
       ...(steps === undefined ? [] : [as(col(M, 'StepIndex'), 'stepIndex')]),
-      as(flag(sql`${sentTime} is not null`), 'sent'),
-      as(flag(sql`${col(M, 'DeliveredAt')} is not null or ${col(M, 'ReadAt')} is not null`), 'delivered'),
-      as(flag(sql`${col(M, 'ReadAt')} is not null`), 'read'),
-      as(flag(replied), 'replied'),
-      as(flag(sql`${col(M, 'Status')} = 'failed'`), 'failed'),
-      as(flag(sql`${sentTime} is null and ${col(M, 'Status')} <> 'failed'`), 'pending'),
+      as(OUTCOME_FLAGS.sent, 'sent'),
+      as(OUTCOME_FLAGS.delivered, 'delivered'),
+      as(OUTCOME_FLAGS.read, 'read'),
+      as(flag(repliedWithin(db, params.replyWindowSeconds)), 'replied'),
+      as(OUTCOME_FLAGS.failed, 'failed'),
+      as(OUTCOME_FLAGS.pending, 'pending'),
     ],
     sql`, `,
   );
@@ -207,7 +221,8 @@ export async function getSendOutcomes(db: Db, params: SendOutcomesParams): Promi
 
 /**
  * The failed sends of a set, by error code (and step with `byStep`), most frequent first, at most
- * `limit` (100) groups.
+ * `limit` (100) groups. `Status = 'failed'` is a literal, so the filtered index
+ * IX_WhatsAppMessages_Reference_Failed serves the sets of a reference or a sequence.
  */
 export async function getSendFailures(
   db: Db,
@@ -245,7 +260,7 @@ export interface DripOutcomeCount {
   maxSteps: number;
 }
 
-/** The sequence's assignments by status and stop reason (IX_LeadDripAssignment_Sequence_Status). */
+/** The sequence's assignments by status and stop reason (IX_LeadDripAssignment_Sequence_Outcome alone). */
 export async function getDripOutcomes(db: Db, params: { sequenceId: number }): Promise<DripOutcomeCount[]> {
   const t = db.schema.leadDripAssignments;
   const rows = await db.orm
@@ -333,47 +348,42 @@ export interface ResponseTimes {
 
 /**
  * Response time: for each incoming message of a lead stored in [from, to), the time until the next
- * outgoing message to that lead (any send: a reply typed by an agent, or the next automated step).
- * The next send is one index seek per inbound message (IX_WhatsAppMessages_Direction_Lead_CreatedAt);
- * the percentiles are picked by rank in SQL (ROW_NUMBER over the sorted times: nearest rank,
- * ceil(n × p)), so no list of times leaves the database and both dialects agree exactly.
+ * outgoing message to that lead (any send: a reply typed by an agent, or the next automated step),
+ * which the log keeps as the message's ResponseMs. Every statement reads the period's inbound
+ * messages from IX_WhatsAppMessages_Direction_CreatedAt_Replies alone: one counts them, and each
+ * percentile is the value at its nearest rank, ceil(n × p), taken in SQL as one row at an offset of
+ * the times in order (from the slower end for a rank past the middle, so the sort keeps the fewest
+ * rows); no list of times leaves the database, and both dialects agree exactly.
  */
 export async function getResponseTimes(db: Db, params: { from: Date; to: Date }): Promise<ResponseTimes> {
   const i = (column: string) => col('i', column);
-  const nextSend = sql`(select min(${col('o', 'CreatedAt')}) from ${sql.identifier(MESSAGES)} ${sql.identifier('o')} where ${col('o', 'Direction')} = 'outgoing' and ${col('o', 'LeadId')} = ${i('LeadId')} and ${col('o', 'CreatedAt')} > ${i('CreatedAt')})`;
   const inbound = sql`${sql.identifier(MESSAGES)} ${sql.identifier('i')} where ${i('Direction')} = 'incoming' and ${i('CreatedAt')} >= ${at(db, params.from)} and ${i('CreatedAt')} < ${at(db, params.to)} and ${i('LeadId')} is not null`;
-  const d = (column: string) => col('d', column);
-  const r = (column: string) => col('r', column);
-  // Unanswered messages (null) sort last and are not counted, so ranks 1..n are the answered
-  // ones; filtering them out instead would make SQLite evaluate the next-send seek twice.
-  const ranked = sql`select ${as(d('ms'), 'ms')}, ${as(
-    sql`row_number() over (order by case when ${d('ms')} is null then 1 else 0 end, ${d('ms')})`,
-    'rn',
-  )}, ${as(sql`count(${d('ms')}) over ()`, 'n')} from (select ${as(
-    msBetween(db, i('CreatedAt'), nextSend),
-    'ms',
-  )} from ${inbound}) ${sql.identifier('d')}`;
-  const picked = await selectRows<{ ms: unknown; rn: unknown; n: unknown }>(
+  const [counts] = await selectRows<{ inbound: unknown; answered: unknown }>(
     db,
-    sql`select ${r('ms')} as ${sql.identifier('ms')}, ${r('rn')} as ${sql.identifier('rn')}, ${r('n')} as ${sql.identifier('n')} from (${ranked}) ${sql.identifier('r')} where ${r('rn')} = (${r('n')} + 1) / 2 or ${r('rn')} = (9 * ${r('n')} + 9) / 10 order by ${r('rn')}`,
+    sql`select ${as(sql`count(*)`, 'inbound')}, ${as(sql`count(${i('ResponseMs')})`, 'answered')} from ${inbound}`,
   );
-  const [total] = await selectRows<{ inbound: unknown }>(
-    db,
-    sql`select ${as(sql`count(*)`, 'inbound')} from ${inbound}`,
-  );
-  const answered = picked.length > 0 ? Number(picked[0]!.n) : 0;
-  const rankOf = (numerator: number, plus: number, denominator: number) =>
-    Math.floor((numerator * answered + plus) / denominator);
-  const at_ = (rank: number) => {
-    const row = picked.find((p) => Number(p.rn) === rank);
+  const answered = Number(counts?.answered ?? 0);
+  // The time at 1-based rank `rank` among the answered ones, fastest first.
+  const atRank = async (rank: number): Promise<number | null> => {
+    const fromSlowest = rank > answered / 2;
+    const offset = sql.raw(String(fromSlowest ? answered - rank : rank - 1));
+    const order = sql`${i('ResponseMs')}${fromSlowest ? sql` desc` : sql``}`;
+    const page =
+      db.dialect === 'mssql'
+        ? sql`order by ${order} offset ${offset} rows fetch next 1 rows only`
+        : sql`order by ${order} limit 1 offset ${offset}`;
+    const [row] = await selectRows<{ ms: unknown }>(
+      db,
+      sql`select ${as(i('ResponseMs'), 'ms')} from ${inbound} and ${i('ResponseMs')} is not null ${page}`,
+    );
     return row ? Number(row.ms) : null;
   };
-  return {
-    inbound: Number(total?.inbound ?? 0),
-    answered,
-    medianMs: answered === 0 ? null : at_(rankOf(1, 1, 2)),
-    p90Ms: answered === 0 ? null : at_(rankOf(9, 9, 10)),
-  };
+  if (answered === 0) return { inbound: Number(counts?.inbound ?? 0), answered, medianMs: null, p90Ms: null };
+  const [medianMs, p90Ms] = await Promise.all([
+    atRank(Math.floor((answered + 1) / 2)),
+    atRank(Math.floor((9 * answered + 9) / 10)),
+  ]);
+  return { inbound: Number(counts?.inbound ?? 0), answered, medianMs, p90Ms };
 }
 
 export interface RunningCounts {

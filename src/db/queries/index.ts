@@ -19,3 +19,4 @@ export * from './lead-import';
 export * from './console-sessions';
 export * from './marketing-slots';
 export * from './analytics';
+export { getPeriodSendOutcomes, refreshAnalyticsDays } from './analytics-days';

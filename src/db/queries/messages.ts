@@ -3,9 +3,21 @@
  * claimed under the send's idempotency key before the provider is called, and every later write is
  * a conditional update, so retries, concurrent attempts and out-of-order webhooks cannot move a
  * message backwards.
+ *
+ * Two columns link a lead's messages across directions for the analytics (migration 0051), and are
+ * kept here, in the statements that change what they depend on:
+ * - FirstReplyAt, on an outgoing row: CreatedAt of the lead's first incoming row stored after the
+ *   send's sent time, coalesce(SentAt, DeliveredAt, ReadAt). Recomputed (one index seek) by every
+ *   update that sets one of those times; lowered by each incoming row stored, in its transaction.
+ * - ResponseMs, on an incoming row: ms to the lead's first outgoing row stored after it. Lowered by
+ *   each outgoing row claimed, in its transaction; computed for a new incoming row.
+ * The lowering updates only ever move a value down to one that qualifies ("is null or later"), so
+ * concurrent writers reach the same result in any order. They leave UpdatedAt alone: the live log
+ * shows what a conversation shows, and neither column is part of that; the analytics rollup finds
+ * the days they touched through the new row that caused them (analytics-days.ts).
  */
 import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import { asMssql, type Db } from '../client';
+import { asMssql, withTransaction, type Db } from '../client';
 import { isUniqueViolation } from '../errors';
 import type { whatsAppMessages } from '../schema/sqlite';
 import type { MessageDirection, MessageStatus, ReferenceType } from '../schema/values';
@@ -103,10 +115,45 @@ function toMessage(row: MessageRow): MessageLogRow {
   return { ...row, messageContent: parseJson<MessageContent>(row.messageContent, 'WhatsAppMessages.MessageContent') };
 }
 
+const MESSAGES = 'WhatsAppMessages';
+/** A column of the row being updated, qualified so a subquery over the same table cannot capture it. */
+const own = (column: string): SQL => sql`${sql.identifier(MESSAGES)}.${sql.identifier(column)}`;
+/** A column of a subquery's alias. */
+const of = (alias: string, column: string): SQL => sql`${sql.identifier(alias)}.${sql.identifier(column)}`;
+/** A time as the dialect stores it (ms since the epoch in SQLite, datetime2 in SQL Server). */
+const timeParam = (db: Db, value: Date): SQL => sql`${sql.param(value, db.schema.whatsAppMessages.createdAt)}`;
+
+/** FirstReplyAt of the row being updated once its sent time is `sentTime`: its lead's first incoming row after it. */
+function firstReplyAfter(sentTime: SQL): SQL {
+  const r = (column: string) => of('r', column);
+  return sql`(select min(${r('CreatedAt')}) from ${sql.identifier(MESSAGES)} ${sql.identifier('r')} where ${r('Direction')} = 'incoming' and ${r('LeadId')} = ${own('LeadId')} and ${r('CreatedAt')} > ${sentTime})`;
+}
+
+type TimeUpdate = Partial<Pick<MessageRow, 'sentAt' | 'deliveredAt' | 'readAt'>>;
+
+/**
+ * The FirstReplyAt to set with an update that sets some of SentAt, DeliveredAt and ReadAt (the
+ * new sent time is their coalesce, the others keeping their values), or undefined when it sets none.
+ */
+function replyTimeWith(db: Db, update: TimeUpdate): SQL | undefined {
+  const columns = [
+    ['sentAt', 'SentAt'],
+    ['deliveredAt', 'DeliveredAt'],
+    ['readAt', 'ReadAt'],
+  ] as const;
+  if (columns.every(([key]) => update[key] === undefined || update[key] === null)) return undefined;
+  const parts = columns.map(([key, column]) => {
+    const value = update[key];
+    return value === undefined || value === null ? own(column) : timeParam(db, value);
+  });
+  return firstReplyAfter(sql`coalesce(${sql.join(parts, sql`, `)})`);
+}
+
 /**
  * Returns the ledger row for this idempotency key, creating it as 'pending' if the key is new. An
  * existing row is returned untouched, whatever its status. Two concurrent claims of one key both
- * get the single row: the loser's insert hits the unique index and re-reads.
+ * get the single row: the loser's insert hits the unique index and re-reads. A new row answers the
+ * lead's incoming rows before it (their ResponseMs), in the same transaction.
  */
 export async function claimOutgoingMessage(db: Db, params: ClaimOutgoingMessageParams): Promise<MessageLogRow> {
   const existing = await getMessageByKey(db, params.idempotencyKey);
@@ -136,13 +183,43 @@ export async function claimOutgoingMessage(db: Db, params: ClaimOutgoingMessageP
     updatedAt: now,
   };
   try {
-    return toMessage(await insertReturning(db, 'whatsAppMessages', values));
+    return await withTransaction(db, async (tx) => {
+      const row = toMessage(await insertReturning(tx, 'whatsAppMessages', values));
+      if (row.leadId !== null) await answerIncoming(tx, { leadId: row.leadId, at: row.createdAt });
+      return row;
+    });
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     const winner = await getMessageByKey(db, params.idempotencyKey);
     if (!winner) throw err;
     return winner;
   }
+}
+
+/** Milliseconds from a row's CreatedAt to `at`. */
+const msSinceCreated = (db: Db, at: Date): SQL =>
+  db.dialect === 'mssql'
+    ? sql`datediff_big(millisecond, ${own('CreatedAt')}, ${timeParam(db, at)})`
+    : sql`(${timeParam(db, at)} - ${own('CreatedAt')})`;
+
+/**
+ * An outgoing row stored at `at` answers the lead's incoming rows stored before it that no earlier
+ * outgoing row answered (IX_WhatsAppMessages_Direction_Lead_CreatedAt).
+ */
+async function answerIncoming(db: Db, params: { leadId: number; at: Date }): Promise<void> {
+  const t = db.schema.whatsAppMessages;
+  const responseMs = msSinceCreated(db, params.at);
+  await db.orm
+    .update(t)
+    .set({ responseMs: sql`${responseMs}` })
+    .where(
+      and(
+        sql`${t.direction} = 'incoming'`,
+        eq(t.leadId, params.leadId),
+        lt(t.createdAt, params.at),
+        or(isNull(t.responseMs), sql`${t.responseMs} > ${responseMs}`),
+      ),
+    );
 }
 
 /**
@@ -170,7 +247,13 @@ export async function markMessageAccepted(
   const t = db.schema.whatsAppMessages;
   const moved = await db.orm
     .update(t)
-    .set({ status: 'sent', providerMessageId: params.providerMessageId, sentAt: params.at, updatedAt: params.at })
+    .set({
+      status: 'sent',
+      providerMessageId: params.providerMessageId,
+      sentAt: params.at,
+      firstReplyAt: firstReplyAfter(timeParam(db, params.at)),
+      updatedAt: params.at,
+    })
     .where(and(eq(t.id, params.id), inArray(t.status, IN_FLIGHT)));
   if (affectedRows(moved) > 0) return true;
 
@@ -179,6 +262,7 @@ export async function markMessageAccepted(
     .set({
       providerMessageId: sql`coalesce(${t.providerMessageId}, ${params.providerMessageId})`,
       sentAt: sql`coalesce(${t.sentAt}, ${params.at})`,
+      firstReplyAt: firstReplyAfter(sql`coalesce(${own('SentAt')}, ${timeParam(db, params.at)})`),
       updatedAt: params.at,
     })
     .where(and(eq(t.id, params.id), inArray(t.status, ['delivered', 'read']), isNull(t.providerMessageId)));
@@ -272,9 +356,10 @@ export async function applyMessageStatus(db: Db, params: ApplyMessageStatusParam
     for (const column of ['sentAt', 'deliveredAt', 'readAt', 'failedAt', 'providerMessageId'] as const) {
       if (update[column] !== undefined) guards.push(isNull(t[column]));
     }
+    const firstReplyAt = replyTimeWith(db, update);
     const result = await db.orm
       .update(t)
-      .set({ ...update, updatedAt: new Date() })
+      .set({ ...update, ...(firstReplyAt && { firstReplyAt }), updatedAt: new Date() })
       .where(and(...guards));
     if (affectedRows(result) > 0) return { matched: true, changed: true, messageId: row.id };
   }
@@ -360,9 +445,10 @@ export async function applyMessageStatusBatch(
       for (const column of ['sentAt', 'deliveredAt', 'readAt', 'failedAt', 'providerMessageId'] as const) {
         if (change.update[column] !== undefined) guards.push(isNull(t[column]));
       }
+      const firstReplyAt = replyTimeWith(db, change.update);
       const result = await db.orm
         .update(t)
-        .set({ ...change.update, updatedAt: now })
+        .set({ ...change.update, ...(firstReplyAt && { firstReplyAt }), updatedAt: now })
         .where(and(...guards));
       if (affectedRows(result) === 0) oneByOne.push(...change.reports);
     }
@@ -383,7 +469,10 @@ const CASE_COLUMNS = [
   'errorMessage',
 ] as const;
 
-/** One UPDATE for many rows: each column set by CASE Id WHEN … THEN … ELSE the column END. */
+/**
+ * One UPDATE for many rows: each column set by CASE Id WHEN … THEN … ELSE the column END, and
+ * FirstReplyAt recomputed for the rows whose sent time may move.
+ */
 async function setMessagesByCase(db: Db, rows: { id: number; update: StatusUpdate }[], now: Date): Promise<void> {
   const t = db.schema.whatsAppMessages;
   for (const part of chunk(rows, 200)) {
@@ -394,6 +483,12 @@ async function setMessagesByCase(db: Db, rows: { id: number; update: StatusUpdat
         .map((row) => sql`when ${row.id} then ${sql.param(row.update[column], t[column])}`);
       if (whens.length > 0) set[column] = sql`case ${t.id} ${sql.join(whens, sql` `)} else ${t[column]} end`;
     }
+    const replyWhens = part.flatMap((row) => {
+      const firstReplyAt = replyTimeWith(db, row.update);
+      return firstReplyAt ? [sql`when ${row.id} then ${firstReplyAt}`] : [];
+    });
+    if (replyWhens.length > 0)
+      set.firstReplyAt = sql`case ${t.id} ${sql.join(replyWhens, sql` `)} else ${t.firstReplyAt} end`;
     await db.orm
       .update(t)
       .set({ ...set, updatedAt: now })
@@ -531,7 +626,9 @@ export interface InsertIncomingMessageParams {
 /**
  * Stores a message a customer sent us, once per provider message id: the row's idempotency key is
  * `<provider>:in:<providerMessageId>`, so a redelivered webhook finds the first row (`created:
- * false`) instead of adding a second.
+ * false`) instead of adding a second. In the same transaction, a new row from a lead is the first
+ * reply to the lead's sends before it that none had yet (their FirstReplyAt), and takes its own
+ * ResponseMs (normally none: nothing was sent after a message just stored).
  *
  * Convention for incoming rows: status 'delivered' (it reached us; nothing moves it further) with
  * DeliveredAt = when the provider received it; no template; CreatedAt = when we stored it.
@@ -558,7 +655,36 @@ export async function insertIncomingMessage(
     updatedAt: now,
   };
   try {
-    return { message: toMessage(await insertReturning(db, 'whatsAppMessages', values)), created: true };
+    const message = await withTransaction(db, async (tx) => {
+      const row = toMessage(await insertReturning(tx, 'whatsAppMessages', values));
+      if (row.leadId === null) return row;
+      const t = tx.schema.whatsAppMessages;
+      const sentTime = sql`coalesce(${t.sentAt}, ${t.deliveredAt}, ${t.readAt})`;
+      await tx.orm
+        .update(t)
+        .set({ firstReplyAt: row.createdAt })
+        .where(
+          and(
+            sql`${t.direction} = 'outgoing'`,
+            eq(t.leadId, row.leadId),
+            sql`${sentTime} < ${timeParam(tx, row.createdAt)}`,
+            or(isNull(t.firstReplyAt), gt(t.firstReplyAt, row.createdAt)),
+          ),
+        );
+      // Only a send stored after `now` but committed first answers it already: null otherwise.
+      const o = (column: string) => of('o', column);
+      const answer = sql`(select min(${o('CreatedAt')}) from ${sql.identifier(MESSAGES)} ${sql.identifier('o')} where ${o('Direction')} = 'outgoing' and ${o('LeadId')} = ${own('LeadId')} and ${o('CreatedAt')} > ${own('CreatedAt')})`;
+      const responseMs =
+        tx.dialect === 'mssql'
+          ? sql`datediff_big(millisecond, ${own('CreatedAt')}, ${answer})`
+          : sql`(${answer} - ${own('CreatedAt')})`;
+      await tx.orm
+        .update(t)
+        .set({ responseMs: sql`${responseMs}` })
+        .where(eq(t.id, row.id));
+      return row;
+    });
+    return { message, created: true };
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     const existing = await getMessageByKey(db, idempotencyKey);

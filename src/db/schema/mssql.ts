@@ -7,7 +7,7 @@
  * millisecond timestamps. Key columns are bounded nvarchar so they can be indexed.
  */
 import { sql } from 'drizzle-orm';
-import { bit, datetime2, index, int, mssqlTable, nvarchar, uniqueIndex } from 'drizzle-orm/mssql-core';
+import { bigint, bit, datetime2, index, int, mssqlTable, nvarchar, uniqueIndex } from 'drizzle-orm/mssql-core';
 import {
   ASSIGNMENT_EVENTS,
   ASSIGNMENT_STATUSES,
@@ -232,6 +232,8 @@ export const leadDripAssignments = mssqlTable(
       .where(sql`[Status] IN (N'pending', N'active', N'paused')`),
     index('IX_LeadDripAssignment_Sequence_Status').on(t.sequenceId, t.status),
     index('IX_LeadDripAssignment_Lead_Status').on(t.leadId, t.status),
+    // A funnel's assignments by outcome, read from the index alone (migration 0051).
+    index('IX_LeadDripAssignment_Sequence_Outcome').on(t.sequenceId, t.status, t.stopReason, t.totalSteps),
   ],
 );
 
@@ -287,6 +289,8 @@ export const whatsAppMessages = mssqlTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     sender: str('Sender', 32),
+    firstReplyAt: timestamp('FirstReplyAt'),
+    responseMs: bigint('ResponseMs', { mode: 'number' }),
   },
   (t) => [
     // Filtered so incoming messages (no key) do not collide: SQL Server treats NULLs as equal in
@@ -299,12 +303,13 @@ export const whatsAppMessages = mssqlTable(
     index('IX_WhatsAppMessages_Lead_CreatedAt').on(t.leadId, t.createdAt),
     index('IX_WhatsAppMessages_Reference').on(t.referenceType, t.referenceId),
     index('IX_WhatsAppMessages_UpdatedAt_Id').on(t.updatedAt, t.id),
-    // Analytics (migration 0050): a lead's messages of one direction in time order (replies to a
-    // send, the next answer to an inbound message), the sends and inbound messages of a period, and
-    // the sends of one reference (a drip assignment, a campaign). The last two carry every column an
-    // outcome count reads, so counting a million-row log never touches the rows themselves.
+    // Analytics (migrations 0050, 0051): a lead's messages of one direction in time order (replies
+    // to a send, the next answer to an inbound message), the sends and inbound messages of a period,
+    // and the sends of one reference (a drip assignment, a campaign). The last two carry every column
+    // an outcome count reads, so counting a million-row log never touches the rows themselves; the
+    // failed sends of a reference have their own filtered index.
     index('IX_WhatsAppMessages_Direction_Lead_CreatedAt').on(t.direction, t.leadId, t.createdAt),
-    index('IX_WhatsAppMessages_Direction_CreatedAt_Outcome').on(
+    index('IX_WhatsAppMessages_Direction_CreatedAt_Replies').on(
       t.direction,
       t.createdAt,
       t.leadId,
@@ -312,17 +317,22 @@ export const whatsAppMessages = mssqlTable(
       t.deliveredAt,
       t.readAt,
       t.status,
+      t.firstReplyAt,
+      t.responseMs,
     ),
-    index('IX_WhatsAppMessages_Reference_Outcome').on(
+    index('IX_WhatsAppMessages_Reference_Replies').on(
       t.referenceType,
       t.referenceId,
       t.stepIndex,
-      t.leadId,
       t.sentAt,
       t.deliveredAt,
       t.readAt,
       t.status,
+      t.firstReplyAt,
     ),
+    index('IX_WhatsAppMessages_Reference_Failed')
+      .on(t.referenceType, t.referenceId, t.stepIndex, t.errorCode)
+      .where(sql`[Status] = N'failed'`),
   ],
 );
 
@@ -647,3 +657,38 @@ export const leadMarketingSlots = mssqlTable(
   },
   (t) => [uniqueIndex('UX_LeadMarketingSlots_Lead_Slot').on(t.leadId, t.slotNo)],
 );
+
+/** See `analyticsSendDays` in sqlite.ts. */
+export const analyticsSendDays = mssqlTable(
+  'AnalyticsSendDays',
+  {
+    id: id(),
+    day: int('Day').notNull(),
+    replyHour: int('ReplyHour').notNull(),
+    total: int('Total').notNull(),
+    sent: int('Sent').notNull(),
+    delivered: int('Delivered').notNull(),
+    read: int('Read').notNull(),
+    failed: int('Failed').notNull(),
+    pending: int('Pending').notNull(),
+  },
+  (t) => [
+    uniqueIndex('UX_AnalyticsSendDays_Day_ReplyHour').on(t.day, t.replyHour),
+    index('IX_AnalyticsSendDays_Day_Counts').on(
+      t.day,
+      t.replyHour,
+      t.total,
+      t.sent,
+      t.delivered,
+      t.read,
+      t.failed,
+      t.pending,
+    ),
+  ],
+);
+
+/** See `analyticsRollupState` in sqlite.ts. */
+export const analyticsRollupState = mssqlTable('AnalyticsRollupState', {
+  id: id(),
+  watermark: timestamp('Watermark').notNull(),
+});

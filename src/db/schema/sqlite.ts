@@ -240,6 +240,8 @@ export const leadDripAssignments = sqliteTable(
       .where(sql`"Status" IN ('pending', 'active', 'paused')`),
     index('IX_LeadDripAssignment_Sequence_Status').on(t.sequenceId, t.status),
     index('IX_LeadDripAssignment_Lead_Status').on(t.leadId, t.status),
+    // A funnel's assignments by outcome, read from the index alone (migration 0051).
+    index('IX_LeadDripAssignment_Sequence_Outcome').on(t.sequenceId, t.status, t.stopReason, t.totalSteps),
   ],
 );
 
@@ -300,6 +302,13 @@ export const whatsAppMessages = sqliteTable(
     updatedAt: updatedAt(),
     /** The business number that sent it (Meta phone number id, Infobip sender); null where the provider names none. */
     sender: text('Sender'),
+    /**
+     * Outgoing: CreatedAt of the lead's first incoming message after this send's sent time
+     * (coalesce(SentAt, DeliveredAt, ReadAt)); null until sent or replied to. Kept by messages.ts.
+     */
+    firstReplyAt: timestamp('FirstReplyAt'),
+    /** Incoming: ms from it to the lead's first outgoing message after it (response time); null until answered. Kept by messages.ts. */
+    responseMs: integer('ResponseMs'),
   },
   (t) => [
     uniqueIndex('UX_WhatsAppMessages_IdempotencyKey')
@@ -310,12 +319,13 @@ export const whatsAppMessages = sqliteTable(
     index('IX_WhatsAppMessages_Lead_CreatedAt').on(t.leadId, t.createdAt),
     index('IX_WhatsAppMessages_Reference').on(t.referenceType, t.referenceId),
     index('IX_WhatsAppMessages_UpdatedAt_Id').on(t.updatedAt, t.id),
-    // Analytics (migration 0050): a lead's messages of one direction in time order (replies to a
-    // send, the next answer to an inbound message), the sends and inbound messages of a period, and
-    // the sends of one reference (a drip assignment, a campaign). The last two carry every column an
-    // outcome count reads, so counting a million-row log never touches the rows themselves.
+    // Analytics (migrations 0050, 0051): a lead's messages of one direction in time order (replies
+    // to a send, the next answer to an inbound message), the sends and inbound messages of a period,
+    // and the sends of one reference (a drip assignment, a campaign). The last two carry every column
+    // an outcome count reads, so counting a million-row log never touches the rows themselves; the
+    // failed sends of a reference have their own filtered index.
     index('IX_WhatsAppMessages_Direction_Lead_CreatedAt').on(t.direction, t.leadId, t.createdAt),
-    index('IX_WhatsAppMessages_Direction_CreatedAt_Outcome').on(
+    index('IX_WhatsAppMessages_Direction_CreatedAt_Replies').on(
       t.direction,
       t.createdAt,
       t.leadId,
@@ -323,17 +333,22 @@ export const whatsAppMessages = sqliteTable(
       t.deliveredAt,
       t.readAt,
       t.status,
+      t.firstReplyAt,
+      t.responseMs,
     ),
-    index('IX_WhatsAppMessages_Reference_Outcome').on(
+    index('IX_WhatsAppMessages_Reference_Replies').on(
       t.referenceType,
       t.referenceId,
       t.stepIndex,
-      t.leadId,
       t.sentAt,
       t.deliveredAt,
       t.readAt,
       t.status,
+      t.firstReplyAt,
     ),
+    index('IX_WhatsAppMessages_Reference_Failed')
+      .on(t.referenceType, t.referenceId, t.stepIndex, t.errorCode)
+      .where(sql`"Status" = 'failed'`),
   ],
 );
 
@@ -699,3 +714,42 @@ export const leadMarketingSlots = sqliteTable(
   },
   (t) => [uniqueIndex('UX_LeadMarketingSlots_Lead_Slot').on(t.leadId, t.slotNo)],
 );
+
+/**
+ * The sends' outcomes per day (of CreatedAt, as days since 1970-01-01 UTC) and reply hour: a cache
+ * of the message log that src/db/queries/analytics-days.ts recomputes a day at a time, never adds to.
+ */
+export const analyticsSendDays = sqliteTable(
+  'AnalyticsSendDays',
+  {
+    id: id(),
+    day: integer('Day').notNull(),
+    /** 1..720: the first reply came within this many hours and not one less; 0: every other send. */
+    replyHour: integer('ReplyHour').notNull(),
+    total: integer('Total').notNull(),
+    sent: integer('Sent').notNull(),
+    delivered: integer('Delivered').notNull(),
+    read: integer('Read').notNull(),
+    failed: integer('Failed').notNull(),
+    pending: integer('Pending').notNull(),
+  },
+  (t) => [
+    uniqueIndex('UX_AnalyticsSendDays_Day_ReplyHour').on(t.day, t.replyHour),
+    index('IX_AnalyticsSendDays_Day_Counts').on(
+      t.day,
+      t.replyHour,
+      t.total,
+      t.sent,
+      t.delivered,
+      t.read,
+      t.failed,
+      t.pending,
+    ),
+  ],
+);
+
+/** One row: every send changed (UpdatedAt) at or before Watermark is counted in AnalyticsSendDays. */
+export const analyticsRollupState = sqliteTable('AnalyticsRollupState', {
+  id: id(),
+  watermark: timestamp('Watermark').notNull(),
+});
