@@ -318,6 +318,64 @@ describe('the console in a browser', () => {
     await shot('audit');
   });
 
+  it("sets the delivery rules on the settings page; a window ending before it starts, an unknown time zone or a malformed quiet date shows the API's message beside its field and changes nothing", async () => {
+    await page.goto(url('/settings'));
+    const form = page.getByRole('form', { name: 'Delivery rules' });
+    await form.getByLabel('Send only inside a window').check();
+    for (const day of ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat']) await form.getByLabel(day, { exact: true }).check();
+    await form.getByLabel('Sun', { exact: true }).uncheck();
+    await form.getByLabel('From', { exact: true }).fill('09:00');
+    await form.getByLabel('To', { exact: true }).fill('20:00');
+    await form.getByLabel('Cap marketing messages per lead').check();
+    await form.getByLabel('At most', { exact: true }).fill('2');
+    await form.getByLabel('Messages per', { exact: true }).fill('24');
+    await form.getByLabel('Unit', { exact: true }).selectOption({ label: 'hours' });
+    await form.getByRole('button', { name: 'Save delivery rules' }).click();
+    await form.getByText('Saved.').waitFor();
+    const saved = (await asAdmin('GET', '/settings/delivery')).body;
+    expect(saved).toMatchObject({
+      window: { days: [1, 2, 3, 4, 5, 6], start: '09:00', end: '20:00' },
+      frequencyCap: { max: 2, periodSeconds: 86400 },
+    });
+
+    await page.reload();
+    await form.getByLabel('Sat', { exact: true }).waitFor();
+    expect(await form.getByLabel('Sat', { exact: true }).isChecked()).toBe(true);
+    expect(await form.getByLabel('Sun', { exact: true }).isChecked()).toBe(false);
+    expect(await form.getByLabel('From', { exact: true }).inputValue()).toBe('09:00');
+    expect(await form.getByLabel('To', { exact: true }).inputValue()).toBe('20:00');
+    expect(await form.getByLabel('At most', { exact: true }).inputValue()).toBe('2');
+    // 24 hours comes back as the whole unit it is.
+    expect(await form.getByLabel('Messages per', { exact: true }).inputValue()).toBe('1');
+    expect(await form.getByLabel('Unit', { exact: true }).inputValue()).toBe('86400');
+
+    await form.getByLabel('Default time zone').fill('Mars/Olympus');
+    await form.getByLabel('From', { exact: true }).fill('20:00');
+    await form.getByLabel('To', { exact: true }).fill('09:00');
+    await form.getByLabel('Quiet dates').fill('2026-13-01');
+    await form.getByRole('button', { name: 'Save delivery rules' }).click();
+    const zoneError = form.locator('[name="defaultTimeZone"] + .field-error');
+    const windowError = form.locator('fieldset[name="window"] + .field-error');
+    await zoneError.waitFor();
+    const refused = await asAdmin('PUT', '/settings/delivery', {
+      defaultTimeZone: 'Mars/Olympus',
+      window: { days: [1, 2, 3, 4, 5, 6], start: '20:00', end: '09:00' },
+      quietDates: ['2026-13-01'],
+    });
+    expect(refused.status).toBe(400);
+    const messageAt = (at: string) =>
+      (refused.body.error.issues as { path: string; message: string }[]).find((issue) => issue.path === at)?.message;
+    expect(await zoneError.textContent()).toBe(messageAt('defaultTimeZone'));
+    expect(await windowError.textContent()).toBe(messageAt('window'));
+    // An issue about one entry of a list lands on the list, saying which entry.
+    expect(await form.locator('[name="quietDates"] + .field-error').textContent()).toBe(
+      `entry 1: ${messageAt('quietDates.0')}`,
+    );
+    expect(await form.getByLabel('Default time zone').getAttribute('aria-invalid')).toBe('true');
+    expect((await asAdmin('GET', '/settings/delivery')).body).toEqual(saved);
+    await form.screenshot({ path: path.join(SCREENSHOTS, 'delivery-rules.png') });
+  });
+
   it('fits a phone-width screen behind a menu button', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(url('/'));
@@ -346,6 +404,7 @@ describe('the console in a browser', () => {
     await page.goto(url('/settings'));
     await page.getByText('This page needs the admin role').waitFor();
     expect((await page.request.get(`${stack.api.url}/settings/interakt`)).status()).toBe(403);
+    expect((await page.request.get(`${stack.api.url}/settings/delivery`)).status()).toBe(403);
     await page.goto(url('/templates'));
     await page.getByRole('heading', { name: 'Message Master' }).waitFor();
     expect(await page.getByRole('button', { name: 'Sync templates' }).count()).toBe(0);

@@ -146,6 +146,27 @@ export function select(name: string, options: [string, string][], value = '', at
 }
 
 /**
+ * The control named by an issue's path, or else by its nearest parent path: an issue about one
+ * entry of a list (`quietDates.2`) lands on the list's control, saying which entry.
+ */
+function controlFor(form: HTMLElement, path: string): { control: HTMLElement; rest: string } | undefined {
+  const parts = path.split('.');
+  for (let length = parts.length; length > 0; length--) {
+    const control = form.querySelector<HTMLElement>(`[name="${CSS.escape(parts.slice(0, length).join('.'))}"]`);
+    if (control) return { control, rest: parts.slice(length).join('.') };
+  }
+  return undefined;
+}
+
+/** `2` → `entry 3`, `1.name` → `entry 2, name`: what is left of the path once its control is found. */
+function describeRest(rest: string): string {
+  return rest
+    .split('.')
+    .map((part) => (/^\d+$/.test(part) ? `entry ${Number(part) + 1}` : part))
+    .join(', ');
+}
+
+/**
  * Shows a failed call on its form: each field issue next to the control whose `name` is the
  * issue's path (the API's 400 names it, src/api/errors.ts), the rest at the top of the form.
  */
@@ -155,10 +176,12 @@ export function showErrors(form: HTMLElement, error: unknown, pathPrefix = ''): 
   const issues = error instanceof ApiError ? error.issues : [];
   for (const issue of issues) {
     const path = pathPrefix && issue.path.startsWith(pathPrefix) ? issue.path.slice(pathPrefix.length) : issue.path;
-    const control = form.querySelector<HTMLElement>(`[name="${CSS.escape(path)}"]`);
-    if (control) {
+    const found = controlFor(form, path);
+    if (found) {
+      const { control, rest } = found;
       control.setAttribute('aria-invalid', 'true');
-      const message = h('small', { class: 'field-error', id: `${control.id}-error`, role: 'alert' }, issue.message);
+      const text = rest ? `${describeRest(rest)}: ${issue.message}` : issue.message;
+      const message = h('small', { class: 'field-error', id: `${control.id}-error`, role: 'alert' }, text);
       control.setAttribute('aria-errormessage', message.id);
       control.insertAdjacentElement('afterend', message);
     } else general.push(`${issue.path}: ${issue.message}`);

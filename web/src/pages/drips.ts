@@ -28,7 +28,7 @@ type Source = { field: string } | { value: string };
 type StepInput = paths['/sequences']['post']['requestBody']['content']['application/json']['steps'][number];
 
 const LEAD_FIELDS = ['name', 'firstName', 'lastName', 'phone', 'email', 'status', 'stage'];
-const UNITS: [string, string][] = [
+export const UNITS: [string, string][] = [
   ['60', 'minutes'],
   ['3600', 'hours'],
   ['86400', 'days'],
@@ -101,7 +101,7 @@ export const dripsPage: Page = {
   },
 };
 
-function splitDelay(seconds: number): [number, string] {
+export function splitDelay(seconds: number): [number, string] {
   if (seconds > 0 && seconds % 86400 === 0) return [seconds / 86400, '86400'];
   if (seconds > 0 && seconds % 3600 === 0) return [seconds / 3600, '3600'];
   return [Math.round(seconds / 60), '60'];

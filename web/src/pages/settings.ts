@@ -1,6 +1,7 @@
 import { api, must, type Schemas } from '../api';
 import { action, clearErrors, copyText, empty, field, fmtTime, h, input, section, showErrors, table } from '../dom';
 import type { Page } from '../router';
+import { loadDeliveryRulesForm } from './delivery-rules';
 
 function providerForm(settings: Schemas['InteraktSettings']): HTMLElement {
   // Secrets are write-only: the field starts empty and shows the masked value as its placeholder.
@@ -94,9 +95,11 @@ export const settingsPage: Page = {
   adminOnly: true,
   async render({ main }) {
     const provider = h('div');
+    const delivery = h('div');
     const keys = h('div');
-    main.append(h('h1', {}, 'Settings'), provider, webhookUrls(), h('h2', {}, 'CTA link signing keys'), keys);
+    main.append(h('h1', {}, 'Settings'), provider, delivery, webhookUrls(), h('h2', {}, 'CTA link signing keys'), keys);
     void section(provider, async () => providerForm(await must(api.GET('/settings/interakt'))));
+    void section(delivery, loadDeliveryRulesForm);
     const drawKeys = () =>
       section(keys, async () => {
         const list = await must(api.GET('/settings/cta-signing-keys'));
