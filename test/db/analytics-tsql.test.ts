@@ -116,6 +116,37 @@ describe('T-SQL of the analytics queries', () => {
     ]);
   });
 
+  it('getResponseTimes of a period holding a tenth or more of all answered inbound messages reads each rank through the ResponseMs index WITH (INDEX)', async () => {
+    const { db, queries } = createRecordingMssql((q) => {
+      if (q.sql.startsWith('select count(*) as [inbound]')) return { recordset: [{ inbound: 2500, answered: 2000 }] };
+      if (q.sql.startsWith('select count(*) as [answered]')) return { recordset: [{ answered: 20000 }] };
+      return { recordset: [{ ms: q.sql.includes('desc') ? 5000 : 1000 }] };
+    });
+    expect(await getResponseTimes(db, { from: NOW, to: LATER })).toEqual({
+      inbound: 2500,
+      answered: 2000,
+      medianMs: 1000,
+      p90Ms: 5000,
+    });
+    const period =
+      "where [i].[Direction] = 'incoming' and [i].[CreatedAt] >= @par0 and [i].[CreatedAt] < @par1 and [i].[LeadId] is not null";
+    const ordered = `from [WhatsAppMessages] [i] with (index([IX_WhatsAppMessages_Incoming_ResponseMs])) ${period} and [i].[ResponseMs] is not null`;
+    expect(queries.slice(1)).toEqual<RecordedQuery[]>([
+      {
+        sql: "select count(*) as [answered] from [WhatsAppMessages] [i] where [i].[Direction] = 'incoming' and [i].[ResponseMs] is not null and [i].[LeadId] is not null",
+        params: [],
+      },
+      {
+        sql: `select [i].[ResponseMs] as [ms] ${ordered} order by [i].[ResponseMs] offset 999 rows fetch next 1 rows only`,
+        params: [NOW, LATER],
+      },
+      {
+        sql: `select [i].[ResponseMs] as [ms] ${ordered} order by [i].[ResponseMs] desc offset 200 rows fetch next 1 rows only`,
+        params: [NOW, LATER],
+      },
+    ]);
+  });
+
   it('getPeriodSendOutcomes lets the rollup catch up under an application lock, sums its whole days but those changed since, and reads the rest live', async () => {
     const DAY = 86_400_000;
     const day = (month: number, date: number) => Date.UTC(2030, month, date) / DAY;

@@ -336,6 +336,27 @@ export async function getContactGrowth(db: Db, params: { from: Date; to: Date })
   };
 }
 
+/** The partial (filtered) index of the answered inbound messages in ResponseMs order (migration 0053). */
+const RESPONSE_MS_INDEX = 'IX_WhatsAppMessages_Incoming_ResponseMs';
+/** A period with at least this share of all answered inbound messages reads its ranks in index order. */
+const WALK_SHARE = 0.1;
+/** Below this many answered messages the period's sort costs less than counting the index to decide. */
+const MIN_ANSWERED_TO_WALK = 1_000;
+
+/** `indexed by` (SQLite) or `with (index(…))` (SQL Server) after a table and its alias. */
+const indexHint = (db: Db, index: string): SQL =>
+  db.dialect === 'mssql' ? sql` with (index(${sql.identifier(index)}))` : sql` indexed by ${sql.identifier(index)}`;
+
+/** Every answered inbound message of a lead, counted from RESPONSE_MS_INDEX alone (its filter, as literals). */
+async function countAnswered(db: Db): Promise<number> {
+  const i = (column: string) => col('i', column);
+  const [row] = await selectRows<{ answered: unknown }>(
+    db,
+    sql`select ${as(sql`count(*)`, 'answered')} from ${sql.identifier(MESSAGES)} ${sql.identifier('i')} where ${i('Direction')} = 'incoming' and ${i('ResponseMs')} is not null and ${i('LeadId')} is not null`,
+  );
+  return Number(row?.answered ?? 0);
+}
+
 export interface ResponseTimes {
   /** Incoming messages from leads stored in the period. */
   inbound: number;
@@ -349,20 +370,35 @@ export interface ResponseTimes {
 /**
  * Response time: for each incoming message of a lead stored in [from, to), the time until the next
  * outgoing message to that lead (any send: a reply typed by an agent, or the next automated step),
- * which the log keeps as the message's ResponseMs. Every statement reads the period's inbound
- * messages from IX_WhatsAppMessages_Direction_CreatedAt_Replies alone: one counts them, and each
- * percentile is the value at its nearest rank, ceil(n × p), taken in SQL as one row at an offset of
- * the times in order (from the slower end for a rank past the middle, so the sort keeps the fewest
- * rows); no list of times leaves the database, and both dialects agree exactly.
+ * which the log keeps as the message's ResponseMs. The period's inbound messages are counted from
+ * IX_WhatsAppMessages_Direction_CreatedAt_Replies alone, and each percentile is the value at its nearest rank, ceil(n × p), taken in SQL as one row at an offset of
+ * the times in order (from the slower end for a rank past the middle, so the fewest rows are read
+ * before it); no list of times leaves the database, and both dialects agree exactly.
+ *
+ * Which order the rank is read in depends on the period's share of all answered inbound messages.
+ * A short period is sorted (its rows from the period's index, ordered in a temporary B-tree). A
+ * long one walks IX_WhatsAppMessages_Incoming_ResponseMs (migration 0053), already in ResponseMs
+ * order, and skips the rows outside the period from the index itself: about 0.6 of that index is
+ * walked for both ranks whatever the period, and a walk costs a fraction of a sort per row, so it
+ * wins once the period holds WALK_SHARE of the index, and at worst (the period's times all at the
+ * far end) costs about what the sort would. The planners cost the two by statistics that may be
+ * missing or stale and pick the sort for long periods, so the index is named (INDEXED BY, WITH
+ * (INDEX)); the share is counted from that index only for a period with MIN_ANSWERED_TO_WALK
+ * answered messages or more, below which the sort is cheaper than the count.
  */
 export async function getResponseTimes(db: Db, params: { from: Date; to: Date }): Promise<ResponseTimes> {
   const i = (column: string) => col('i', column);
-  const inbound = sql`${sql.identifier(MESSAGES)} ${sql.identifier('i')} where ${i('Direction')} = 'incoming' and ${i('CreatedAt')} >= ${at(db, params.from)} and ${i('CreatedAt')} < ${at(db, params.to)} and ${i('LeadId')} is not null`;
+  const period = sql`where ${i('Direction')} = 'incoming' and ${i('CreatedAt')} >= ${at(db, params.from)} and ${i('CreatedAt')} < ${at(db, params.to)} and ${i('LeadId')} is not null`;
+  const inbound = sql`${sql.identifier(MESSAGES)} ${sql.identifier('i')} ${period}`;
+  const periodAnswered = sql`${period} and ${i('ResponseMs')} is not null`;
   const [counts] = await selectRows<{ inbound: unknown; answered: unknown }>(
     db,
     sql`select ${as(sql`count(*)`, 'inbound')}, ${as(sql`count(${i('ResponseMs')})`, 'answered')} from ${inbound}`,
   );
   const answered = Number(counts?.answered ?? 0);
+  if (answered === 0) return { inbound: Number(counts?.inbound ?? 0), answered, medianMs: null, p90Ms: null };
+  const byResponseMs = answered >= MIN_ANSWERED_TO_WALK && answered >= WALK_SHARE * (await countAnswered(db));
+  const source = sql`${sql.identifier(MESSAGES)} ${sql.identifier('i')}${byResponseMs ? indexHint(db, RESPONSE_MS_INDEX) : sql``} ${periodAnswered}`;
   // The time at 1-based rank `rank` among the answered ones, fastest first.
   const atRank = async (rank: number): Promise<number | null> => {
     const fromSlowest = rank > answered / 2;
@@ -374,11 +410,10 @@ export async function getResponseTimes(db: Db, params: { from: Date; to: Date })
         : sql`order by ${order} limit 1 offset ${offset}`;
     const [row] = await selectRows<{ ms: unknown }>(
       db,
-      sql`select ${as(i('ResponseMs'), 'ms')} from ${inbound} and ${i('ResponseMs')} is not null ${page}`,
+      sql`select ${as(i('ResponseMs'), 'ms')} from ${source} ${page}`,
     );
     return row ? Number(row.ms) : null;
   };
-  if (answered === 0) return { inbound: Number(counts?.inbound ?? 0), answered, medianMs: null, p90Ms: null };
   const [medianMs, p90Ms] = await Promise.all([
     atRank(Math.floor((answered + 1) / 2)),
     atRank(Math.floor((9 * answered + 9) / 10)),
