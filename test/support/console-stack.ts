@@ -23,7 +23,7 @@ import { startInteraktEmulator, type StartedInteraktEmulator } from './emulator'
 import { startInfobipEmulator, TEST_INFOBIP_API_KEY, type StartedInfobipEmulator } from './infobip-emulator';
 import { silentLogger } from './logs';
 import { createDevServerEnv, uniqueTaskQueue } from './temporal';
-import { spawnWorker, type WorkerProcess } from './worker-process';
+import { spawnWorker, workerEnv, type WorkerProcess } from './worker-process';
 
 const WEBHOOK_SECRET = 'console-e2e-webhook-secret';
 const SECRET_KEY = Buffer.alloc(32, 11).toString('base64');
@@ -98,14 +98,9 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
     closers.push(() => infobip.close());
 
     const worker = spawnWorker({
-      DATABASE_URL: dbUrl,
-      TEMPORAL_ADDRESS: env.address,
-      TEMPORAL_NAMESPACE: env.namespace ?? 'default',
-      TEMPORAL_TASK_QUEUE: taskQueue,
+      ...workerEnv({ dbUrl, temporal: env, taskQueue, interakt: { baseUrl: interakt.baseUrl, apiKey: EMULATOR_KEY } }),
       DRIPLINE_SECRET_KEY: SECRET_KEY,
       PUBLIC_BASE_URL: api.url,
-      INTERAKT_BASE_URL: interakt.baseUrl,
-      INTERAKT_API_KEY: EMULATOR_KEY,
       INTERAKT_SENDS_PER_SECOND: '50',
       INFOBIP_BASE_URL: infobip.url,
       INFOBIP_API_KEY: TEST_INFOBIP_API_KEY,

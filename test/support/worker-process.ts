@@ -41,3 +41,23 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
   });
   return { child, ready, output: () => output };
 }
+
+/**
+ * The environment every test worker process starts with: its database, its Temporal server and
+ * queue, and the Interakt emulator it sends through. Callers add their own rates and extras.
+ */
+export function workerEnv(params: {
+  dbUrl: string;
+  temporal: { address: string; namespace?: string | undefined };
+  taskQueue: string;
+  interakt: { baseUrl: string; apiKey: string };
+}): Record<string, string> {
+  return {
+    DATABASE_URL: params.dbUrl,
+    TEMPORAL_ADDRESS: params.temporal.address,
+    TEMPORAL_NAMESPACE: params.temporal.namespace ?? 'default',
+    TEMPORAL_TASK_QUEUE: params.taskQueue,
+    INTERAKT_BASE_URL: params.interakt.baseUrl,
+    INTERAKT_API_KEY: params.interakt.apiKey,
+  };
+}

@@ -17,7 +17,7 @@ import { EMULATOR_KEY, nextPhone, waitFor } from '../support/drip-harness';
 import { startInteraktEmulator, type StartedInteraktEmulator } from '../support/emulator';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
 import { seedTemplates } from '../support/templates';
-import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { spawnWorker, workerEnv, type WorkerProcess } from '../support/worker-process';
 
 /** Two real worker processes bundle the workflows at start, and a send killed mid-call waits out its 1-minute timeout: a bound on a hang. */
 const CRASH_TEST_TIMEOUT_MS = 300_000;
@@ -77,12 +77,7 @@ describe('campaign worker crash and restart', () => {
 
   function startWorker(): WorkerProcess {
     const worker = spawnWorker({
-      DATABASE_URL: dbUrl,
-      TEMPORAL_ADDRESS: env.address,
-      TEMPORAL_NAMESPACE: env.namespace ?? 'default',
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      INTERAKT_BASE_URL: emulator.baseUrl,
-      INTERAKT_API_KEY: EMULATOR_KEY,
+      ...workerEnv({ dbUrl, temporal: env, taskQueue, interakt: { baseUrl: emulator.baseUrl, apiKey: EMULATOR_KEY } }),
       // Slow, so the kill lands with most recipients still to send.
       INTERAKT_SENDS_PER_SECOND: '4',
       // Long enough for the webhook of a send accepted just before the kill to arrive first.

@@ -13,7 +13,7 @@ import { EMULATOR_KEY, nextPhone, step, waitFor } from '../support/drip-harness'
 import { startInteraktEmulator, type StartedInteraktEmulator } from '../support/emulator';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
 import { seedTemplates } from '../support/templates';
-import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { spawnWorker, workerEnv, type WorkerProcess } from '../support/worker-process';
 
 /**
  * Two real worker processes each bundle the workflow code at start: about 35 s alone on two cores,
@@ -58,12 +58,7 @@ describe('worker crash and restart', () => {
 
   function startWorker(): WorkerProcess {
     const worker = spawnWorker({
-      DATABASE_URL: dbUrl,
-      TEMPORAL_ADDRESS: env.address,
-      TEMPORAL_NAMESPACE: env.namespace ?? 'default',
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      INTERAKT_BASE_URL: emulator.baseUrl,
-      INTERAKT_API_KEY: EMULATOR_KEY,
+      ...workerEnv({ dbUrl, temporal: env, taskQueue, interakt: { baseUrl: emulator.baseUrl, apiKey: EMULATOR_KEY } }),
       INTERAKT_SENDS_PER_SECOND: '100',
       SEND_RECONCILE_WINDOW_MS: '3000',
     });

@@ -14,7 +14,7 @@ import { EMULATOR_KEY, step, waitFor } from '../support/drip-harness';
 import { startInteraktEmulator, type StartedInteraktEmulator } from '../support/emulator';
 import { createDevServerEnv, uniqueTaskQueue } from '../support/temporal';
 import { seedTemplates } from '../support/templates';
-import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { spawnWorker, workerEnv, type WorkerProcess } from '../support/worker-process';
 
 /** A port free right now (the worker binds it a moment later). */
 async function freePort(): Promise<number> {
@@ -54,12 +54,7 @@ describe('worker metrics and logs', () => {
     metricsUrl = `http://127.0.0.1:${port}/metrics`;
     temporalMetricsUrl = `http://127.0.0.1:${temporalPort}/metrics`;
     worker = spawnWorker({
-      DATABASE_URL: dbUrl,
-      TEMPORAL_ADDRESS: env.address,
-      TEMPORAL_NAMESPACE: env.namespace ?? 'default',
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      INTERAKT_BASE_URL: emulator.baseUrl,
-      INTERAKT_API_KEY: EMULATOR_KEY,
+      ...workerEnv({ dbUrl, temporal: env, taskQueue, interakt: { baseUrl: emulator.baseUrl, apiKey: EMULATOR_KEY } }),
       INTERAKT_SENDS_PER_SECOND: '100',
       WORKER_METRICS_PORT: String(port),
       WORKER_TEMPORAL_METRICS_PORT: String(temporalPort),
