@@ -27,5 +27,5 @@ USER node
 
 # `node` itself rather than `npm run`: one process, so SIGTERM from `docker stop` reaches the
 # worker directly and it can drain its activities. It loads dist/workflow-bundle.js rather than
-# bundling the workflow code at every start.
-CMD ["node", "dist/worker/main.js"]
+# bundling the workflow code at every start. Its flags are src/worker/node-flags.ts's.
+CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=30", "dist/worker/main.js"]

@@ -28,6 +28,7 @@ import { INTERAKT_API_PREFIX } from './emulators/interakt';
 import { generateSecretKey, SECRET_KEY_BYTES } from './settings/secret-box';
 import { SEARCH_ATTRIBUTES } from './shared';
 import { ensureTemplateSyncSchedule } from './templates/schedule';
+import { WORKER_NODE_FLAGS } from './worker/node-flags';
 import { REPO_ROOT } from '../temporal/paths.cjs';
 import { errorMessage } from './logging/redact';
 
@@ -222,7 +223,7 @@ async function startSystem(config: Config, supervisor: Supervisor): Promise<void
   if (supervisor.isStopping) throw new StartupAborted();
 
   // 4. Worker and API.
-  supervisor.start('worker', [...TSX, 'src/worker/main.ts'], childEnv);
+  supervisor.start('worker', [...WORKER_NODE_FLAGS, ...TSX, 'src/worker/main.ts'], childEnv);
   supervisor.start('api', [...TSX, 'src/api/server.ts'], childEnv);
   const apiHost = reachableHost(config.API_HOST);
   await waitForPort('api', apiHost, config.API_PORT, supervisor);

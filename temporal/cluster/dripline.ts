@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { freePort, NAMESPACE } from '../../bench/support/system';
 import { INTERAKT_API_PREFIX } from '../../src/emulators/interakt';
+import { WORKER_NODE_FLAGS } from '../../src/worker/node-flags';
 import { startBalancer, type Balancer } from './balancer';
 import type { Cluster } from './cluster';
 import type { Supervisor } from './supervisor';
@@ -51,6 +52,11 @@ export interface DriplineOptions {
   env?: Record<string, string>;
   /** Extra `node` arguments for the workers (a bench's `--cpu-prof`). */
   workerNodeArgs?: string[];
+  /**
+   * What worker `index` (0-based) runs with: its `node` flags instead of WORKER_NODE_FLAGS, and
+   * more environment. A bench comparing settings side by side in one run gives each worker its own.
+   */
+  workerVariant?: (index: number) => { nodeArgs?: string[]; env?: Record<string, string> };
   /** Run src/ through tsx instead of building dist/ first. */
   source?: boolean;
 }
@@ -145,12 +151,17 @@ export async function startDripline(
   const workerNames = Array.from({ length: options.workers }, (_, i) => {
     const name = `worker-${i + 1}`;
     starters.set(name, async () => {
-      const [workerCommand, args] = command('worker', [], options.workerNodeArgs);
+      const variant = options.workerVariant?.(i) ?? {};
+      const [workerCommand, args] = command(
+        'worker',
+        [],
+        [...(variant.nodeArgs ?? WORKER_NODE_FLAGS), ...(options.workerNodeArgs ?? [])],
+      );
       // Metrics on ports of their own (the defaults would collide between workers); info level so
       // the worker's `polling` line, written once its workers exist, reaches the log.
       const metricsPorts = { WORKER_METRICS_PORT: String(await freePort()), WORKER_TEMPORAL_METRICS_PORT: '0' };
       supervisor.start(name, workerCommand, args, {
-        env: processEnv({ ...metricsPorts, LOG_LEVEL: 'info', LOG_FORMAT: 'json' }),
+        env: processEnv({ ...metricsPorts, LOG_LEVEL: 'info', LOG_FORMAT: 'json', ...variant.env }),
       });
       await waitForLogLine(supervisor, name, '"msg":"polling"');
     });

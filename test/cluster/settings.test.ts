@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sendTaskQueue, type ProviderName } from '../../src/shared';
+import { WORKER_NODE_FLAGS } from '../../src/worker/node-flags';
 import { SEARCH_ATTRIBUTES } from '../../temporal/dev-server-settings.cjs';
 import { REPO_ROOT } from '../../temporal/paths.cjs';
 import {
@@ -62,6 +63,14 @@ describe('docker-compose.yml and the cluster harness', () => {
   it('create the namespace with the same retention and our search attributes', () => {
     expect(compose).toContain(`--retention ${NAMESPACE_RETENTION}`);
     for (const { name, type } of SEARCH_ATTRIBUTES) expect(compose).toContain(`--name ${name} --type ${type}`);
+  });
+
+  it("start workers with src/worker/node-flags.ts's flags, as npm start and the harness do", () => {
+    const dockerfile = fs.readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    const command = ['node', ...WORKER_NODE_FLAGS, 'dist/worker/main.js'];
+    expect(dockerfile).toContain(`CMD [${command.map((part) => `"${part}"`).join(', ')}]`);
+    const worker = compose.slice(compose.indexOf('\n  worker:') + 1).split(/\n {2}(?=\S)/)[0]!;
+    expect(worker).toContain(`command: [${command.map((part) => `'${part}'`).join(', ')}]`);
   });
 });
 
