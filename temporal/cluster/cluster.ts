@@ -148,8 +148,19 @@ async function startPostgres(supervisor: Supervisor, tools: ClusterTools): Promi
       // Each Temporal service keeps its own pool per store (up to 20 + 10 connections); four services.
       '-c',
       'max_connections=200',
+      // Sized as a production PostgreSQL for Temporal would be, rather than initdb's defaults.
+      // After each checkpoint (by default every 5 minutes or 1 GB of WAL) the first write to a
+      // page puts a full copy of it in the WAL, and Temporal's writes land on random pages of
+      // tables that grow with every workflow (executions, timers, visibility): the fewer
+      // checkpoints and the more of those tables in memory, the less a large cluster slows.
       '-c',
-      'shared_buffers=256MB',
+      'shared_buffers=1GB',
+      '-c',
+      'max_wal_size=8GB',
+      '-c',
+      'checkpoint_timeout=30min',
+      '-c',
+      'wal_compression=on',
       // Durability stays at PostgreSQL's defaults (fsync on, synchronous_commit on): the restart
       // test is only meaningful if what Temporal was told is committed really is.
     ],
