@@ -1,5 +1,6 @@
 /**
- * `npm run bench:cluster -- [--leads 10000] [--asleep 100000] [--workers 1] [--apis 1] [--profile-worker <dir>] [--record] [--keep]`
+ * `npm run bench:cluster -- [--leads 10000] [--asleep 100000] [--workers 1] [--apis 1] [--worker-flags="<node flags>"]
+ *                          [--profile-worker <dir>] [--record] [--keep]`
  *
  * Two questions about Dripline on the production shape, answered in one run on one machine:
  *
@@ -27,6 +28,7 @@ import { count, eq } from 'drizzle-orm';
 import { generateApiKey } from '../src/api/auth';
 import { openDb, type Db } from '../src/db/client';
 import { createApiKey, createSequence } from '../src/db/queries';
+import { WORKER_NODE_FLAGS } from '../src/worker/node-flags';
 import { startCluster } from '../temporal/cluster/cluster';
 import { startDripline, type Dripline } from '../temporal/cluster/dripline';
 import { Supervisor } from '../temporal/cluster/supervisor';
@@ -57,6 +59,8 @@ interface Options {
   apis: number;
   /** Directory for V8 CPU profiles of the workers (`node --cpu-prof`), written when they stop. */
   profileWorker: string | undefined;
+  /** The workers' `node` flags instead of WORKER_NODE_FLAGS (`--worker-flags=` for none), to compare. */
+  workerFlags: string[] | undefined;
   /** Time budget for filling up to `asleep`: the report says how many were reached. */
   fillMinutes: number;
   record: boolean;
@@ -174,6 +178,7 @@ function parseOptions(argv: string[]): Options {
       workers: { type: 'string', default: '1' },
       apis: { type: 'string', default: '1' },
       'profile-worker': { type: 'string' },
+      'worker-flags': { type: 'string' },
       'fill-minutes': { type: 'string', default: '600' },
       record: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
@@ -192,6 +197,7 @@ function parseOptions(argv: string[]): Options {
     workers: integer('workers', values.workers, 1, 8),
     apis: integer('apis', values.apis, 1, 4),
     profileWorker: values['profile-worker'] && path.resolve(values['profile-worker']),
+    workerFlags: values['worker-flags']?.split(/\s+/).filter(Boolean),
     fillMinutes: integer('fill-minutes', values['fill-minutes'], 1, 10_000),
     record: values.record ?? false,
     keep: values.keep ?? false,
@@ -227,6 +233,7 @@ async function prepare(
       databaseFile,
       log: say,
       ...(options.profileWorker && { workerNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.profileWorker}`] }),
+      ...(options.workerFlags && { workerVariant: () => ({ nodeArgs: options.workerFlags }) }),
     },
   );
   const db = await openDb(dripline.databaseUrl);
@@ -457,7 +464,7 @@ function renderReport(input: {
     '',
     `Machine: ${input.machine}`,
     '',
-    `Set-up: the same Dripline processes (${options.workers} worker, ${options.apis} API behind the harness's balancer, one CRM SQLite file each run, worker options of src/worker/workers.ts) on ` +
+    `Set-up: the same Dripline processes (${options.workers} worker, ${options.apis} API behind the harness's balancer, one CRM SQLite file each run, worker options of src/worker/workers.ts, worker node flags \`${(options.workerFlags ?? WORKER_NODE_FLAGS).join(' ') || 'none'}\`) on ` +
       `(a) the CLI dev server as \`npm start\` runs it (SQLite, WAL, 1 partition) and (b) the cluster of temporal/cluster/: Temporal ${input.version} on PostgreSQL, ${input.shards} history shards, ` +
       `4 partitions on the main queue. Enrolment through the API, ${CALL_BATCH} leads per call, ${CALLS_IN_FLIGHT} calls in flight; one-step sequence a day out, so every drip sleeps after its first task.`,
     '',
