@@ -9,13 +9,15 @@
  * few, and a reply must stop its lead's stop-on-reply drips at once. An incoming message is keyed
  * by its provider id, so a redelivery stores nothing twice.
  */
-import type { Db } from '../db/client';
+import { withTransaction, type Db } from '../db/client';
 import { stopDrips, type StopDripsDeps } from '../drips/stop';
 import { matchKeyword, type KeywordMatch } from '../delivery/contract';
 import { keywordsOf, readDeliverySettings, type KeywordReplyTemplate } from '../delivery/settings';
 import {
   addLeadNote,
   findLeadByPhone,
+  getLead,
+  hasLeadNote,
   listActiveAssignmentsForLead,
   listOpenCtaRunsForLead,
   updateLead,
@@ -145,8 +147,9 @@ export async function applyInboundMessage(deps: IngestDeps, event: InboundMessag
     const settings = await readDeliverySettings(db);
     keyword = matchKeyword(event.text, keywordsOf(settings));
     if (keyword) {
-      await applyKeyword(db, { leadId, keyword, messageId: message.id, created, at: event.receivedAt });
-      keywordReply = settings.keywordReplies[keyword === 'opt_out' ? 'optOut' : 'optIn'];
+      const changed = await applyKeyword(db, { leadId, keyword, messageId: message.id, at: event.receivedAt });
+      // A second STOP from a lead already opted out (or START from one opted in) is not confirmed again.
+      if (changed) keywordReply = settings.keywordReplies[keyword === 'opt_out' ? 'optOut' : 'optIn'];
       if (keyword === 'opt_out') {
         const [drips, runs] = await Promise.all([
           listActiveAssignmentsForLead(db, leadId),
@@ -180,30 +183,35 @@ export async function applyInboundMessage(deps: IngestDeps, event: InboundMessag
 }
 
 /**
- * Opts the lead out (or back in) and records it on their timeline, once per message: a
- * redelivery applies it again only if the first delivery stopped before the note was written.
+ * Opts the lead out (or back in) and records it on their timeline, if this message changes it;
+ * returns whether it did. The note (dedupe key `keyword:<message id>`) and the lead's new state are
+ * written in one transaction, so the note is the durable record that this message made the change:
+ * a redelivery finds it and answers as the first delivery did, without touching the lead again
+ * (which a later keyword may have changed since).
  */
 async function applyKeyword(
   db: Db,
-  params: { leadId: number; keyword: 'opt_out' | 'opt_in'; messageId: number; created: boolean; at: Date },
-): Promise<void> {
+  params: { leadId: number; keyword: 'opt_out' | 'opt_in'; messageId: number; at: Date },
+): Promise<boolean> {
   const optedOut = params.keyword === 'opt_out';
-  const note = () =>
-    addLeadNote(db, {
+  const dedupeKey = `keyword:${params.messageId}`;
+  if (await hasLeadNote(db, dedupeKey)) return true;
+  const lead = await getLead(db, params.leadId);
+  if (!lead || lead.optedOut === optedOut) return false;
+  await withTransaction(db, async (tx) => {
+    const noted = await addLeadNote(tx, {
       leadId: params.leadId,
       body: optedOut
         ? 'Opted out by keyword: every drip and CTA flow stopped, no more messages'
         : 'Opted back in by keyword',
       source: 'keyword',
-      dedupeKey: `keyword:${params.messageId}`,
+      dedupeKey,
       at: params.at,
     });
-  if (params.created) {
-    await updateLead(db, params.leadId, { optedOut });
-    await note();
-  } else if (await note()) {
-    await updateLead(db, params.leadId, { optedOut });
-  }
+    // Not noted: a concurrent delivery of this message made the change already.
+    if (noted) await updateLead(tx, params.leadId, { optedOut });
+  });
+  return true;
 }
 
 /** Stops the drips a reply ends (see `dripsToStop`), logging any signal that fails. */

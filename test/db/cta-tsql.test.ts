@@ -11,6 +11,7 @@ import {
   closeDecidedCtaRun,
   decideCtaRun,
   getCtaFlowCounts,
+  hasLeadNote,
   listCtaRuns,
   listRecentCtaInteractions,
 } from '../../src/db/queries';
@@ -110,6 +111,15 @@ describe('T-SQL of the CTA queries', () => {
         params: [NOW, LATER, 2],
       },
     ]);
+  });
+
+  it('hasLeadNote looks the note up by its unique dedupe key', async () => {
+    const { db, queries } = createRecordingMssql(() => ({ recordset: [{ id: 3 }] }));
+    expect(await hasLeadNote(db, 'keyword:42')).toBe(true);
+    expect(queries[0]).toEqual<RecordedQuery>({
+      sql: 'select [Id] from [LeadNotes] where [LeadNotes].[DedupeKey] = @par0',
+      params: ['keyword:42'],
+    });
   });
 
   it('listCtaRuns pages with ORDER BY … OFFSET … ROWS FETCH NEXT … ROWS ONLY (SQL Server has no LIMIT)', async () => {

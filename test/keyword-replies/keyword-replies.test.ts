@@ -9,7 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app';
 import { generateApiKey } from '../../src/api/auth';
 import type { Db } from '../../src/db/client';
-import { createApiKey, createLead as createLeadRow, getLead, listMessages, updateLead } from '../../src/db/queries';
+import {
+  createApiKey,
+  createLead as createLeadRow,
+  getLead,
+  listLeadNotes,
+  listMessages,
+  updateLead,
+} from '../../src/db/queries';
 import type { EmulatorTemplate } from '../../src/emulators/interakt-templates';
 import { createKeywordReplyActivities } from '../../src/keyword-replies/activities';
 import { keywordReplyWorkflowId } from '../../src/keyword-replies/contract';
@@ -189,6 +196,34 @@ describe('keyword confirmations', () => {
     expect(acceptedFor(lead.phone).map((message) => [message.template.name, message.bodyValues])).toEqual([
       ['stop_confirmation', []],
       ['drip_day_1', ['Asha Rao']],
+    ]);
+  });
+
+  it('confirms a keyword only when it changes the lead: a second STOP, or START while opted in, gets nothing', async () => {
+    await setReplies({
+      optOut: { templateName: 'stop_confirmation', templateLanguage: 'en' },
+      optIn: { templateName: 'drip_day_1', templateLanguage: 'en' },
+    });
+    const lead = await createLead();
+    const state = harness.emulator.emulator.state;
+    // Inbound messages are applied before the webhook is answered, confirmation start included.
+    expect((await state.deliverInbound(lead.phone, 'START')).responseStatus).toBe(200);
+    await state.deliverInbound(lead.phone, 'STOP');
+    expect(await result(await inboundId(lead.id, 'STOP'))).toMatchObject({ kind: 'sent' });
+    expect((await state.deliverInbound(lead.phone, 'stop')).responseStatus).toBe(200);
+
+    for (const text of ['START', 'stop']) {
+      const id = await inboundId(lead.id, text);
+      await expect(env.client.workflow.getHandle(keywordReplyWorkflowId(id)).describe()).rejects.toBeInstanceOf(
+        WorkflowNotFoundError,
+      );
+    }
+    expect((await getLead(db, lead.id))?.optedOut).toBe(true);
+    expect(acceptedFor(lead.phone).map((message) => message.template.name)).toEqual(['stop_confirmation']);
+    // The timeline notes the one change, not the keywords that changed nothing.
+    const notes = await listLeadNotes(db, lead.id);
+    expect(notes.filter((note) => note.source === 'keyword').map((note) => note.body)).toEqual([
+      'Opted out by keyword: every drip and CTA flow stopped, no more messages',
     ]);
   });
 

@@ -374,6 +374,13 @@ export async function addLeadNote(
   }
 }
 
+/** Whether the note with this dedupe key was written (at most one can be: the key is unique). */
+export async function hasLeadNote(db: Db, dedupeKey: string): Promise<boolean> {
+  const { leadNotes } = db.schema;
+  const rows = await db.orm.select({ id: leadNotes.id }).from(leadNotes).where(eq(leadNotes.dedupeKey, dedupeKey));
+  return rows.length > 0;
+}
+
 export async function listLeadNotes(db: Db, leadId: number): Promise<LeadNote[]> {
   const { leadNotes } = db.schema;
   return db.orm.select().from(leadNotes).where(eq(leadNotes.leadId, leadId)).orderBy(leadNotes.id);
