@@ -42,7 +42,6 @@ const MAX_BACKLOG = 2_000;
 /** Issue 15's goal for one worker: 500 MB (476.8 MiB). */
 const RSS_GOAL_BYTES = 500_000_000;
 
-
 interface Setting {
   nodeArgs: string[];
   env: Record<string, string>;
@@ -217,7 +216,7 @@ async function main(): Promise<void> {
           xLabel: 'seconds',
           yLabel: 'RSS (MiB)',
           series: runs.map((run) => ({
-            label: `${run.name}: ${run.setting}`.slice(0, 40),
+            label: `${run.name}: ${run.setting}`,
             points: run.rss.map(([x, y]) => [x, y / 2 ** 20] as const),
           })),
           threshold: { y: RSS_GOAL_BYTES / 2 ** 20, label: 'goal: 500 MB' },

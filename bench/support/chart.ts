@@ -11,7 +11,8 @@ export interface Series {
 const COLOURS = ['#2563eb', '#dc2626', '#059669', '#d97706'];
 const WIDTH = 760;
 const HEIGHT = 320;
-const MARGIN = { left: 64, right: 16, top: 36, bottom: 44 };
+const MARGIN = { left: 64, right: 16, top: 44, bottom: 44 };
+const LEGEND_ROW = 16;
 
 export function lineChartSvg(input: {
   title: string;
@@ -24,16 +25,19 @@ export function lineChartSvg(input: {
   const all = input.series.flatMap((s) => s.points);
   const xMax = Math.max(1, ...all.map(([x]) => x));
   const yMax = niceCeiling(Math.max(1, input.threshold?.y ?? 0, ...all.map(([, y]) => y)) * 1.05);
+  // One legend row per series, between the title and the plot.
+  const top = MARGIN.top + LEGEND_ROW * input.series.length + 8;
+  const height = HEIGHT + LEGEND_ROW * input.series.length;
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
-  const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
+  const plotH = height - top - MARGIN.bottom;
   const sx = (x: number) => MARGIN.left + (x / xMax) * plotW;
-  const sy = (y: number) => MARGIN.top + plotH - (y / yMax) * plotH;
+  const sy = (y: number) => top + plotH - (y / yMax) * plotH;
   const text = (x: number, y: number, body: string, extra = '') =>
     `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${extra}>${escapeXml(body)}</text>`;
 
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${WIDTH}" height="${height}" fill="white"/>`,
     text(MARGIN.left, 20, input.title, 'font-size="14" font-weight="bold"'),
   ];
   for (let i = 0; i <= 5; i++) {
@@ -42,17 +46,12 @@ export function lineChartSvg(input: {
       `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${sy(y).toFixed(1)}" y2="${sy(y).toFixed(1)}" stroke="#e5e7eb"/>`,
       text(MARGIN.left - 8, sy(y) + 4, formatTick(y), 'text-anchor="end"'),
     );
-    const x = (xMax * i) / 5;
-    parts.push(text(sx(x), HEIGHT - MARGIN.bottom + 16, formatTick(x), 'text-anchor="middle"'));
+    const x = Math.round((xMax * i) / 5);
+    parts.push(text(sx(x), height - MARGIN.bottom + 16, formatTick(x), 'text-anchor="middle"'));
   }
   parts.push(
-    text(MARGIN.left + plotW / 2, HEIGHT - 8, input.xLabel, 'text-anchor="middle"'),
-    text(
-      14,
-      MARGIN.top + plotH / 2,
-      input.yLabel,
-      `text-anchor="middle" transform="rotate(-90 14 ${MARGIN.top + plotH / 2})"`,
-    ),
+    text(MARGIN.left + plotW / 2, height - 8, input.xLabel, 'text-anchor="middle"'),
+    text(14, top + plotH / 2, input.yLabel, `text-anchor="middle" transform="rotate(-90 14 ${top + plotH / 2})"`),
   );
   if (input.threshold) {
     const y = sy(input.threshold.y).toFixed(1);
@@ -66,8 +65,8 @@ export function lineChartSvg(input: {
     const d = series.points.map(([x, y], j) => `${j ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join('');
     parts.push(
       `<path d="${d}" fill="none" stroke="${colour}" stroke-width="1.5"/>`,
-      `<rect x="${MARGIN.left + 8 + i * 250}" y="${MARGIN.top - 2}" width="12" height="3" fill="${colour}"/>`,
-      text(MARGIN.left + 24 + i * 250, MARGIN.top + 2, series.label),
+      `<rect x="${MARGIN.left}" y="${MARGIN.top + i * LEGEND_ROW - 4}" width="14" height="3" fill="${colour}"/>`,
+      text(MARGIN.left + 20, MARGIN.top + i * LEGEND_ROW, series.label),
     );
   });
   parts.push('</svg>');
@@ -76,7 +75,7 @@ export function lineChartSvg(input: {
 
 function niceCeiling(value: number): number {
   const magnitude = 10 ** Math.floor(Math.log10(value));
-  const step = [1, 2, 2.5, 5, 10].find((s) => s * magnitude >= value) ?? 10;
+  const step = [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find((s) => s * magnitude >= value) ?? 10;
   return step * magnitude;
 }
 
