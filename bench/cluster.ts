@@ -24,7 +24,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { count, eq } from 'drizzle-orm';
 import { generateApiKey } from '../src/api/auth';
 import { openDb, type Db } from '../src/db/client';
 import { createApiKey, createSequence } from '../src/db/queries';
@@ -35,7 +34,7 @@ import { Supervisor } from '../temporal/cluster/supervisor';
 import { ensureClusterTools } from '../temporal/cluster/tools';
 import { REPO_ROOT } from '../temporal/paths.cjs';
 import { seedTemplates } from '../test/support/templates';
-import { appendBenchResult, insertBenchLeads } from './support/bench-files';
+import { appendBenchResult, insertBenchLeads, sequenceCounts } from './support/bench-files';
 import { describeMachine, machineLine } from './support/machine';
 import { cpuDelta, cpuSnapshot, machineCpu, MemorySampler } from './support/sampler';
 import { fixed, markdownTable, mib } from './support/stats';
@@ -397,18 +396,6 @@ async function fillUp(
     if (active >= total) return active - before.active;
     await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
-}
-
-async function sequenceCounts(db: Db, sequenceId: number): Promise<{ total: number; active: number }> {
-  const t = db.schema.leadDripAssignments;
-  const rows = await db.orm
-    .select({ status: t.status, n: count() })
-    .from(t)
-    .where(eq(t.sequenceId, sequenceId))
-    .groupBy(t.status);
-  const total = rows.reduce((sum, row) => sum + row.n, 0);
-  const active = rows.filter((row) => row.status !== 'pending').reduce((sum, row) => sum + row.n, 0);
-  return { total, active };
 }
 
 function renderReport(input: {

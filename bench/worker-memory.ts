@@ -19,7 +19,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { count, eq } from 'drizzle-orm';
 import { generateApiKey } from '../src/api/auth';
 import { openDb } from '../src/db/client';
 import { createApiKey, createSequence } from '../src/db/queries';
@@ -28,7 +27,7 @@ import { startDripline } from '../temporal/cluster/dripline';
 import { Supervisor } from '../temporal/cluster/supervisor';
 import { REPO_ROOT } from '../temporal/paths.cjs';
 import { seedTemplates } from '../test/support/templates';
-import { appendBenchResult, insertBenchLeads } from './support/bench-files';
+import { appendBenchResult, insertBenchLeads, sequenceCounts } from './support/bench-files';
 import { lineChartSvg } from './support/chart';
 import { describeMachine, machineLine } from './support/machine';
 import { readCpuSeconds, readRss } from './support/sampler';
@@ -159,22 +158,10 @@ async function main(): Promise<void> {
       });
     }, 1_000);
 
-    const counts = async () => {
-      const t = db.schema.leadDripAssignments;
-      const rows = await db.orm
-        .select({ status: t.status, n: count() })
-        .from(t)
-        .where(eq(t.sequenceId, sequence.id))
-        .groupBy(t.status);
-      return {
-        total: rows.reduce((sum, row) => sum + row.n, 0),
-        active: rows.filter((row) => row.status !== 'pending').reduce((sum, row) => sum + row.n, 0),
-      };
-    };
     let next = 0;
     let lastSay = 0;
     for (;;) {
-      const { total, active } = await counts();
+      const { total, active } = await sequenceCounts(db, sequence.id);
       if (Date.now() - lastSay > 15_000) {
         lastSay = Date.now();
         const rss = runs.map((run) => `${run.name.split(' ')[0]} ${mib(run.rss.at(-1)?.[1] ?? 0)}`).join(', ');

@@ -1,6 +1,7 @@
 /** The CRM side of a bench's set-up, and where its results go. */
 import fs from 'node:fs';
 import path from 'node:path';
+import { count, eq } from 'drizzle-orm';
 import type { Db } from '../../src/db/client';
 
 /** One multi-row insert per 500 leads in one transaction; distinct mobile numbers for the unique index. */
@@ -25,6 +26,22 @@ export async function insertBenchLeads(db: Db, howMany: number): Promise<number[
     }
   });
   return ids;
+}
+
+/**
+ * A sequence's assignments: how many exist (`total`) and how many have run their first workflow
+ * task (`active`: no longer `pending`). Their difference is the worker's backlog of first tasks.
+ */
+export async function sequenceCounts(db: Db, sequenceId: number): Promise<{ total: number; active: number }> {
+  const t = db.schema.leadDripAssignments;
+  const rows = await db.orm
+    .select({ status: t.status, n: count() })
+    .from(t)
+    .where(eq(t.sequenceId, sequenceId))
+    .groupBy(t.status);
+  const total = rows.reduce((sum, row) => sum + row.n, 0);
+  const active = rows.filter((row) => row.status !== 'pending').reduce((sum, row) => sum + row.n, 0);
+  return { total, active };
 }
 
 /** Size of a SQLite file with its WAL, in bytes. */
