@@ -4,6 +4,12 @@ import { z } from 'zod';
  * The only reader of the environment. Every entry point calls `loadConfig()` once and passes the
  * values it needs down; workflows never see config, they get values as input.
  */
+/**
+ * The highest provider limit a worker takes (Meta's highest throughput tier is 1,000 messages a
+ * second): the send-window ledger holds a row for each send of a sender's minute.
+ */
+const MAX_SENDS_PER_SECOND = 1000;
+
 const EnvSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -43,8 +49,8 @@ const EnvSchema = z
     INTERAKT_API_KEY: z.string().min(1).optional(),
     INTERAKT_BASE_URL: z.url().default('https://api.interakt.ai/v1/public'),
     INTERAKT_WEBHOOK_SECRET: z.string().min(1).optional(),
-    /** Sends per second for the whole Interakt account, enforced by the Temporal server on the send queue. */
-    INTERAKT_SENDS_PER_SECOND: z.coerce.number().positive().default(4.5),
+    /** Sends per second for the whole Interakt account: paced by the Temporal server, held by the send-window ledger. */
+    INTERAKT_SENDS_PER_SECOND: z.coerce.number().positive().max(MAX_SENDS_PER_SECOND).default(4.5),
     /** The sending provider of this deployment. */
     MESSAGING_PROVIDER: z.enum(['interakt', 'meta', 'infobip']).default('interakt'),
     /** Meta WhatsApp Cloud API (when MESSAGING_PROVIDER=meta). */
@@ -68,7 +74,7 @@ const EnvSchema = z
     META_APP_SECRET: z.string().min(1).optional(),
     META_WEBHOOK_VERIFY_TOKEN: z.string().min(1).optional(),
     /** 75% of Meta's default 80 messages/s per number: inbound messages count against it too. */
-    META_SENDS_PER_SECOND: z.coerce.number().positive().default(60),
+    META_SENDS_PER_SECOND: z.coerce.number().positive().max(MAX_SENDS_PER_SECOND).default(60),
     /** Infobip: the account's own base URL (default: the local emulator), `App` API key, WhatsApp sender. */
     INFOBIP_BASE_URL: z.url().default('http://127.0.0.1:4020'),
     INFOBIP_API_KEY: z.string().min(1).optional(),
@@ -85,10 +91,10 @@ const EnvSchema = z
       )
       .optional(),
     /**
-     * Sends per second for the Infobip account, enforced by the Temporal server on the send queue.
+     * Sends per second for the Infobip account: paced by the Temporal server, held by the send-window ledger.
      * Infobip's endpoint takes far more; Meta's 80 messages/s per number still applies underneath (§2.6).
      */
-    INFOBIP_SENDS_PER_SECOND: z.coerce.number().positive().default(60),
+    INFOBIP_SENDS_PER_SECOND: z.coerce.number().positive().max(MAX_SENDS_PER_SECOND).default(60),
     /**
      * A per-deployment secret (32 to 128 URL-safe characters) that turns on per-message
      * `notifyUrl`s: each message's reports go to `<PUBLIC_BASE_URL>/webhooks/infobip/notify/<secret>`,

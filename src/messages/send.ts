@@ -26,6 +26,7 @@ import { MissingVariableError, resolveTemplateValues } from './variables';
 import type { SendCounter } from '../metrics';
 import { capFreeAt } from '../delivery/contract';
 import { readDeliverySettings } from '../delivery/settings';
+import { senderKeyOf, type SendLimit } from './send-limit';
 
 export interface SendDeps {
   db: Db;
@@ -46,6 +47,12 @@ export interface SendDeps {
   now?: () => Date;
   /** Counts every call by provider and outcome (`dripline_sends_total`); see `SendOutcome`. */
   sends?: SendCounter;
+  /**
+   * The provider limit's ledger (src/messages/send-limit.ts): every provider call first takes a
+   * slot of its sender's minute. Workers always have one; without it only the send queue's pacing
+   * by the Temporal server holds the limit.
+   */
+  sendLimit?: SendLimit;
 }
 
 /**
@@ -53,10 +60,20 @@ export interface SendDeps {
  * (permanently refused), `retryable`, `ambiguous` or `config` (the provider error's kind), `error`
  * (no provider answer: a local failure), `refused` (recorded as failed without calling the
  * provider), `duplicate` (an earlier attempt had settled it: nothing sent), `reconciling` (an
- * earlier attempt may have been accepted: waiting for its webhook).
+ * earlier attempt may have been accepted: waiting for its webhook), `limited` (the sender's minute
+ * stayed full: nothing sent, retried when a slot frees).
  */
 export type SendOutcome =
-  'sent' | 'rejected' | 'retryable' | 'ambiguous' | 'config' | 'error' | 'refused' | 'duplicate' | 'reconciling';
+  | 'sent'
+  | 'rejected'
+  | 'retryable'
+  | 'ambiguous'
+  | 'config'
+  | 'error'
+  | 'refused'
+  | 'duplicate'
+  | 'reconciling'
+  | 'limited';
 
 export interface SendOnceRequest {
   idempotencyKey: string;
@@ -90,6 +107,7 @@ export interface SendOnceOptions {
 /** Failure types the workflows' retry policies refer to. */
 export const PERMANENT_SEND_ERROR = 'PermanentSendError';
 export const SEND_OUTCOME_UNKNOWN = 'SendOutcomeUnknown';
+export const SEND_LIMIT_REACHED = 'SendLimitReached';
 
 /** The message-log error code of a send refused because its template may not be used (see templates/rules.ts). */
 export const TEMPLATE_NOT_USABLE = 'template_not_usable';
@@ -167,6 +185,19 @@ export async function sendTemplateOnce(
     // Someone else moved the row on (a webhook confirmed it, or it failed): report that.
     count('duplicate');
     return reportCurrent(db, row.id);
+  }
+  // The last step before the call, so that nothing but the call itself lies between the slot's
+  // time and the provider's.
+  const limit = deps.sendLimit;
+  const slot = limit && (await limit.take(senderKeyOf(provider.name, deps.sender ?? provider.defaultSender)));
+  if (limit && slot && !slot.taken) {
+    count('limited');
+    await releaseSendAttempt(db, { id: row.id });
+    throw ApplicationFailure.create({
+      type: SEND_LIMIT_REACHED,
+      message: `the provider limit of ${limit.sendsPerSecond}/s had no free slot in time; sending when one frees`,
+      nextRetryDelay: slot.retryInMs,
+    });
   }
 
   let providerMessageId: string;

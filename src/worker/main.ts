@@ -12,6 +12,7 @@ import { createSecretBox } from '../settings/secret-box';
 import { ensureTemplateSyncSchedule } from '../templates/schedule';
 import { templateSyncScheduleId } from '../templates/contract';
 import { createWorkers, runWorkers } from './workers';
+import { createSendLimit } from '../messages/send-limit';
 import { createInteraktTrackClient } from '../providers/interakt-track';
 import { interaktMilestoneSink } from '../interakt-track/start';
 import { interaktApiKeyReader } from '../settings/provider-settings';
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
     db,
     secretBox,
   );
+  // Every provider call takes a slot of its sender's minute first, on top of the send queue's pacing.
+  const sendLimit = createSendLimit(db, { sendsPerSecond });
   // The CTA activities signal other workflows (a "not interested" stops the lead's drips).
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
     ...infobipSyncDeps(config),
     log,
     sends: metrics.sends,
+    sendLimit,
     // Interakt's Track APIs mirror leads and milestones whatever the sending provider, when settings turn them on.
     getInteraktTrackClient: () =>
       createInteraktTrackClient({
@@ -88,7 +92,7 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities,
     provider: provider.name,
-    sendsPerSecond,
+    sendsPerSecond: sendLimit.sendsPerSecond,
     // Each further sender number polls its own queue with activities that send from it.
     senders: deploymentSenders(config).others.map((sender) => ({
       sender,

@@ -65,21 +65,23 @@ const NON_STICKY_TO_STICKY_POLL_RATIO = 0.5;
 const MAX_ACTIVITY_TASK_POLLS = 20;
 
 /**
- * The rate the Temporal server is asked to hold a send queue to, for a provider limit of
- * `sendsPerSecond`. The server's limiter (matching's GCRA, with a fixed burst of one second) lets
- * up to a second's worth of tasks through at once after any pause in dispatch, so at rate r one
- * 60-second window can see r × 61 sends: the 10,000-lead scale test saw 608 where the limit allows
- * 600 (bench/results/cluster-scale.md). Asking for r × 60/61 keeps every 60-second window within
- * the limit a per-minute plan counts, for 1.6 % of the rate.
+ * The rate the Temporal server is asked to pace a send queue at, for a provider limit of
+ * `sendsPerSecond`: 1 % under it. The server orders sends by priority and keeps them waiting in
+ * the queue rather than in workers, but cannot hold the limit exactly: its limiter (matching's
+ * GCRA, with a fixed burst of one second) lets a second's worth through at once after any pause,
+ * and workers take varying time from its dispatch to their call. The send-window ledger does that
+ * (src/messages/send-limit.ts), and admits 0.8 % less than the limit; pacing 1 % under it keeps
+ * the ledger trimming bursts instead of becoming the queue.
  */
 export function serverSendRate(sendsPerSecond: number): number {
-  return (sendsPerSecond * 60) / 61;
+  return sendsPerSecond * 0.99;
 }
 
 /**
  * Two workers share one connection: the main queue runs workflows and bookkeeping activities;
- * the send queue runs only provider calls, rate-limited by the Temporal server
- * (`maxTaskQueueActivitiesPerSecond`), so adding workers never exceeds the provider's limit.
+ * the send queue runs only provider calls, paced by the Temporal server
+ * (`maxTaskQueueActivitiesPerSecond`) and held to the provider's limit by the send-window ledger
+ * its activities take a slot of (`SendDeps.sendLimit`), so adding workers never exceeds it.
  */
 export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
   const workflowBundle =

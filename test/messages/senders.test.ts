@@ -2,6 +2,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
 import type { Worker } from '@temporalio/worker';
+import { count, gt } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app';
 import { generateApiKey } from '../../src/api/auth';
@@ -11,6 +12,7 @@ import type { Db } from '../../src/db/client';
 import { createApiKey, createLead, listCtaFlows, listMessages, listSequences } from '../../src/db/queries';
 import { ctaEmulatorTemplates, DEFAULT_EMULATOR_TEMPLATES } from '../../src/emulators/interakt-templates';
 import { createSendActivities } from '../../src/messages/send';
+import { createSendLimit, senderKeyOf } from '../../src/messages/send-limit';
 import { type ProviderError } from '../../src/providers/errors';
 import { createInfobipProvider } from '../../src/providers/infobip';
 import { createMetaProvider } from '../../src/providers/meta';
@@ -96,6 +98,7 @@ describe('sender numbers', () => {
       getCtaKeyring,
       temporal: env.client,
       log: silentLogger(),
+      sendLimit: createSendLimit(db, { sendsPerSecond: SENDS_PER_SECOND }),
     };
     // Wired as src/worker/main.ts wires them: one more queue, with its own activities, per extra number.
     workers = await createWorkers({
@@ -178,6 +181,21 @@ describe('sender numbers', () => {
     expect(row!.sender).toBe(DEFAULT_NUMBER);
     const atMeta = meta.emulator.state.acceptedMessages().filter((message) => message.phone === lead.phone);
     expect(atMeta.map((message) => message.phoneNumberId)).toEqual([DEFAULT_NUMBER]);
+  });
+
+  it("takes each number's sends from that number's own window of the provider limit", async () => {
+    // The two tests above sent two steps from the second number and one from the default.
+    const t = db.schema.sendWindowSlots;
+    const used = await db.orm
+      .select({ senderKey: t.senderKey, sends: count() })
+      .from(t)
+      .where(gt(t.claimedAtMs, 0))
+      .groupBy(t.senderKey)
+      .orderBy(t.senderKey);
+    expect(used).toEqual([
+      { senderKey: senderKeyOf('meta', DEFAULT_NUMBER), sends: 1 },
+      { senderKey: senderKeyOf('meta', SECOND_NUMBER), sends: 2 },
+    ]);
   });
 
   it('sends the interactive message of a CTA flow that names a sender from that number', async () => {

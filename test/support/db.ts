@@ -39,6 +39,7 @@ const TABLES_IN_DELETE_ORDER = [
   'LeadTasks',
   'InfobipSyncPages',
   'InfobipSyncRuns',
+  'SendWindowSlots',
 ] as const;
 
 export async function createTestDb(): Promise<Db> {

@@ -13,6 +13,7 @@ import { sendTaskQueue } from '../../src/shared';
 import type { SequenceSendRules } from '../../src/delivery/contract';
 import type { dripWorkflow } from '../../src/drips/workflow';
 import { createWorkers, runWorkers } from '../../src/worker/workers';
+import { createSendLimit, type SendLimit } from '../../src/messages/send-limit';
 import { startInteraktEmulator } from './emulator';
 import { bundleWorkflows, uniqueTaskQueue } from './temporal';
 import { seedTemplates } from './templates';
@@ -36,8 +37,10 @@ export interface DripHarnessOptions {
   ctaBaseUrl?: string;
   /** Counts sends by provider and outcome, as the worker process does (src/metrics.ts). */
   sends?: SendCounter;
-  /** The send queue's server-enforced rate (default 200/s: effectively unlimited). */
+  /** The provider limit: the send queue's pacing and the send-window ledger (default 200/s: effectively unlimited). */
   sendsPerSecond?: number;
+  /** Replaces the send-window ledger made from `sendsPerSecond` (tests of the ledger use short windows). */
+  sendLimit?: SendLimit;
   /** Whether the emulator posts sent/delivered/read by itself (default: when a webhook URL is given). */
   autoWebhooks?: boolean;
   /** The provider's fetch, so a caller can hold or inspect a send on its way to the emulator. */
@@ -69,6 +72,7 @@ export async function startDripHarness(options: DripHarnessOptions) {
     ...(options.providerFetch && { fetch: options.providerFetch }),
   });
   const taskQueue = options.taskQueue ?? uniqueTaskQueue('drip');
+  const sendLimit = options.sendLimit ?? createSendLimit(options.db, { sendsPerSecond: options.sendsPerSecond ?? 200 });
   const workers: Worker[] = await createWorkers({
     connection: options.connection,
     namespace: options.namespace,
@@ -78,6 +82,7 @@ export async function startDripHarness(options: DripHarnessOptions) {
       provider,
       reconcileWindowMs: options.reconcileWindowMs ?? 3_000,
       configRetryDelayMs: 1_000,
+      sendLimit,
       ...(options.getCtaKeyring && { getCtaKeyring: options.getCtaKeyring }),
       ...(options.client && { temporal: options.client }),
       ...(options.sends && { sends: options.sends }),
@@ -85,7 +90,7 @@ export async function startDripHarness(options: DripHarnessOptions) {
       log: silentLogger(),
     }),
     provider: 'interakt',
-    sendsPerSecond: options.sendsPerSecond ?? 200,
+    sendsPerSecond: sendLimit.sendsPerSecond,
     workflowBundle: await bundleWorkflows(),
   });
   const running = runWorkers(workers);

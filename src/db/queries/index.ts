@@ -20,3 +20,4 @@ export * from './console-sessions';
 export * from './marketing-slots';
 export * from './analytics';
 export { getPeriodSendOutcomes, refreshAnalyticsDays } from './analytics-days';
+export * from './send-window';

@@ -663,6 +663,21 @@ export const leadMarketingSlots = mssqlTable(
   (t) => [uniqueIndex('UX_LeadMarketingSlots_Lead_Slot').on(t.leadId, t.slotNo)],
 );
 
+/** See `sendWindowSlots` in sqlite.ts. */
+export const sendWindowSlots = mssqlTable(
+  'SendWindowSlots',
+  {
+    id: id(),
+    senderKey: str('SenderKey', 200).notNull(),
+    slotNo: int('SlotNo').notNull(),
+    claimedAtMs: bigint('ClaimedAtMs', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [
+    uniqueIndex('UX_SendWindowSlots_Sender_Slot').on(t.senderKey, t.slotNo),
+    index('IX_SendWindowSlots_Sender_Claimed').on(t.senderKey, t.claimedAtMs),
+  ],
+);
+
 /** See `analyticsSendDays` in sqlite.ts. */
 export const analyticsSendDays = mssqlTable(
   'AnalyticsSendDays',

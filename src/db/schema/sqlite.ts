@@ -721,6 +721,26 @@ export const leadMarketingSlots = sqliteTable(
 );
 
 /**
+ * The provider limit's ledger: per sender (`provider:number`), one row for each send the limit
+ * allows in a minute (SlotNo 0 … N-1), holding when a send last took it, in ms since 1970 by the
+ * database's clock. A send takes the sender's oldest row when that is more than a window old, in one
+ * conditional UPDATE, so however many workers send, no window holds more than N sends.
+ */
+export const sendWindowSlots = sqliteTable(
+  'SendWindowSlots',
+  {
+    id: id(),
+    senderKey: text('SenderKey').notNull(),
+    slotNo: integer('SlotNo').notNull(),
+    claimedAtMs: integer('ClaimedAtMs').notNull().default(0),
+  },
+  (t) => [
+    uniqueIndex('UX_SendWindowSlots_Sender_Slot').on(t.senderKey, t.slotNo),
+    index('IX_SendWindowSlots_Sender_Claimed').on(t.senderKey, t.claimedAtMs),
+  ],
+);
+
+/**
  * The sends' outcomes per day (of CreatedAt, as days since 1970-01-01 UTC) and reply hour: a cache
  * of the message log that src/db/queries/analytics-days.ts recomputes a day at a time, never adds to.
  */
