@@ -190,6 +190,23 @@ export function showErrors(form: HTMLElement, error: unknown, pathPrefix = ''): 
   if (general.length) form.prepend(h('div', { class: 'error form-error', role: 'alert' }, general.join('; ')));
 }
 
+/**
+ * A form's submit, handled the console's one way: no page load, the last attempt's errors
+ * cleared, then `submit`; whatever that throws (an API refusal from `must`, a failed read) is shown
+ * on the form, next to the fields it names (`showErrors`).
+ */
+export function onSubmit(form: HTMLElement, submit: () => Promise<void>): void {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      await submit();
+    } catch (error) {
+      showErrors(form, error);
+    }
+  });
+}
+
 export function clearErrors(form: HTMLElement): void {
   form.querySelectorAll('.field-error, .form-error').forEach((node) => node.remove());
   form.querySelectorAll('[aria-invalid]').forEach((node) => node.removeAttribute('aria-invalid'));

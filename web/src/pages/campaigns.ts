@@ -9,7 +9,6 @@ import type { paths } from '../api/schema';
 import {
   action,
   badge,
-  clearErrors,
   confirmDialog,
   empty,
   field,
@@ -17,11 +16,11 @@ import {
   fmtTime,
   h,
   input,
+  onSubmit,
   replace,
   s,
   section,
   select,
-  showErrors,
   table,
 } from '../dom';
 import { href, navigate, type Page, type PageContext } from '../router';
@@ -192,9 +191,7 @@ async function campaignForm(context: PageContext): Promise<HTMLElement> {
     scheduledField,
     h('button', { type: 'submit', class: 'primary' }, 'Create campaign'),
   );
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    clearErrors(form);
+  onSubmit(form, async () => {
     const body = mapper.read();
     const ids = leadIds.value
       .split(/[\s,]+/)
@@ -208,12 +205,8 @@ async function campaignForm(context: PageContext): Promise<HTMLElement> {
       start: when.value !== 'draft',
       ...(when.value === 'later' && scheduledAt.value && { scheduledAt: new Date(scheduledAt.value).toISOString() }),
     } as CreateBody;
-    try {
-      const created = await must(api.POST('/campaigns', { body: request }));
-      navigate(href(`/campaigns/${created.id}`));
-    } catch (error) {
-      showErrors(form, error);
-    }
+    const created = await must(api.POST('/campaigns', { body: request }));
+    navigate(href(`/campaigns/${created.id}`));
   });
   return form;
 }
@@ -333,17 +326,11 @@ function controls(campaign: Campaign, refresh: () => void): HTMLElement {
       field('Retarget recipients who were', outcome),
       h('button', { type: 'submit' }, 'Create retarget draft'),
     );
-    retarget.addEventListener('submit', async (event) => {
-      event.preventDefault();
-      clearErrors(retarget);
-      try {
-        const draft = await must(
-          api.POST('/campaigns/{id}/retarget', { ...path, body: { outcome: outcome.value as 'failed' } }),
-        );
-        navigate(href(`/campaigns/${draft.id}`));
-      } catch (error) {
-        showErrors(retarget, error);
-      }
+    onSubmit(retarget, async () => {
+      const draft = await must(
+        api.POST('/campaigns/{id}/retarget', { ...path, body: { outcome: outcome.value as 'failed' } }),
+      );
+      navigate(href(`/campaigns/${draft.id}`));
     });
     return h('div', {}, row, retarget);
   }

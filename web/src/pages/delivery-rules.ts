@@ -5,7 +5,7 @@
  * 400 appears beside the field it names.
  */
 import { api, must, type Schemas } from '../api';
-import { clearErrors, field, h, input, select, showErrors } from '../dom';
+import { field, h, input, onSubmit, select } from '../dom';
 import { splitDelay, UNITS } from './drips';
 
 type Rules = Schemas['DeliverySettings'];
@@ -170,33 +170,27 @@ export function deliveryRulesForm(rules: Rules, templates: Schemas['Template'][]
     h('button', { type: 'submit', class: 'primary' }, 'Save delivery rules'),
     saved,
   );
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    clearErrors(form);
+  onSubmit(form, async () => {
     saved.textContent = '';
-    try {
-      await must(
-        api.PUT('/settings/delivery', {
-          body: {
-            defaultTimeZone: timeZone.value.trim(),
-            window: windowOn.checked
-              ? { days: dayBoxes.filter((d) => d.box.checked).map((d) => d.day), start: start.value, end: end.value }
-              : null,
-            quietDates: listOf(quietDates.value),
-            frequencyCap: capOn.checked
-              ? { max: Number(capMax.value), periodSeconds: Number(capPeriod.value) * Number(capUnit.value) }
-              : null,
-            optOutKeywords: listOf(optOutKeywords.value),
-            optInKeywords: listOf(optInKeywords.value),
-            keywordReplies: { optOut: optOutReply.read(), optIn: optInReply.read() },
-            marketingLimitRetryMinutes: retry.value === '' ? null : Number(retry.value),
-          },
-        }),
-      );
-      saved.textContent = 'Saved.';
-    } catch (error) {
-      showErrors(form, error);
-    }
+    await must(
+      api.PUT('/settings/delivery', {
+        body: {
+          defaultTimeZone: timeZone.value.trim(),
+          window: windowOn.checked
+            ? { days: dayBoxes.filter((d) => d.box.checked).map((d) => d.day), start: start.value, end: end.value }
+            : null,
+          quietDates: listOf(quietDates.value),
+          frequencyCap: capOn.checked
+            ? { max: Number(capMax.value), periodSeconds: Number(capPeriod.value) * Number(capUnit.value) }
+            : null,
+          optOutKeywords: listOf(optOutKeywords.value),
+          optInKeywords: listOf(optInKeywords.value),
+          keywordReplies: { optOut: optOutReply.read(), optIn: optInReply.read() },
+          marketingLimitRetryMinutes: retry.value === '' ? null : Number(retry.value),
+        },
+      }),
+    );
+    saved.textContent = 'Saved.';
   });
   return form;
 }

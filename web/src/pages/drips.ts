@@ -3,7 +3,6 @@ import type { paths } from '../api/schema';
 import {
   action,
   badge,
-  clearErrors,
   confirmDialog,
   empty,
   errorBox,
@@ -12,10 +11,10 @@ import {
   fmtTime,
   h,
   input,
+  onSubmit,
   replace,
   section,
   select,
-  showErrors,
   table,
 } from '../dom';
 import { href, navigate, type Page, type PageContext } from '../router';
@@ -261,23 +260,17 @@ async function sequenceForm(context: PageContext, existing: Sequence | undefined
       h('button', { type: 'submit', class: 'primary' }, existing ? 'Save as new version' : 'Create sequence'),
     ),
   );
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    clearErrors(form);
+  onSubmit(form, async () => {
     const body = {
       name: name.value,
       description: description.value || undefined,
       stopOnReply: stopOnReply.checked,
       steps: editors.map((e) => e.read()),
     };
-    try {
-      const saved = existing
-        ? await must(api.PATCH('/sequences/{id}', { params: { path: { id: existing.id } }, body }))
-        : await must(api.POST('/sequences', { body }));
-      navigate(href(`/drips/${saved.id}`));
-    } catch (error) {
-      showErrors(form, error);
-    }
+    const saved = existing
+      ? await must(api.PATCH('/sequences/{id}', { params: { path: { id: existing.id } }, body }))
+      : await must(api.POST('/sequences', { body }));
+    navigate(href(`/drips/${saved.id}`));
   });
   void context;
   return form;
@@ -314,43 +307,31 @@ function assignForm(sequence: Sequence, onDone: () => void): HTMLElement {
     h('button', { type: 'submit', class: 'primary' }, 'Assign'),
     result,
   );
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    clearErrors(form);
+  onSubmit(form, async () => {
     replace(result);
     const leadIds = segment.value
-      ? (
-          await segmentMemberIds(Number(segment.value)).catch((error: unknown) => {
-            showErrors(form, error);
-            return undefined;
-          })
-        )?.ids
+      ? (await segmentMemberIds(Number(segment.value))).ids
       : leads.value
           .split(/[\s,]+/)
           .filter(Boolean)
           .map(Number);
-    if (!leadIds) return;
-    try {
-      const answer = await must(
-        api.POST('/sequences/{id}/assignments', { params: { path: { id: sequence.id } }, body: { leadIds } }),
-      );
-      replace(
-        result,
-        h('p', {}, `Started ${answer.started}, skipped ${answer.skipped}.`),
-        answer.skippedLeads.length
-          ? table(
-              ['Lead', 'Skipped because'],
-              answer.skippedLeads.map((s) => [
-                h('a', { href: href(`/leads/${s.leadId}`) }, `#${s.leadId}`),
-                s.reason.replace(/_/g, ' '),
-              ]),
-            )
-          : null,
-      );
-      onDone();
-    } catch (error) {
-      showErrors(form, error);
-    }
+    const answer = await must(
+      api.POST('/sequences/{id}/assignments', { params: { path: { id: sequence.id } }, body: { leadIds } }),
+    );
+    replace(
+      result,
+      h('p', {}, `Started ${answer.started}, skipped ${answer.skipped}.`),
+      answer.skippedLeads.length
+        ? table(
+            ['Lead', 'Skipped because'],
+            answer.skippedLeads.map((s) => [
+              h('a', { href: href(`/leads/${s.leadId}`) }, `#${s.leadId}`),
+              s.reason.replace(/_/g, ' '),
+            ]),
+          )
+        : null,
+    );
+    onDone();
   });
   return form;
 }

@@ -1,18 +1,5 @@
 import { api, ApiError, must, type Schemas } from '../api';
-import {
-  action,
-  badge,
-  clearErrors,
-  empty,
-  field,
-  fmtTime,
-  h,
-  input,
-  section,
-  select,
-  showErrors,
-  table,
-} from '../dom';
+import { action, badge, empty, field, fmtTime, h, input, onSubmit, section, select, table } from '../dom';
 import { href, navigate, type Page } from '../router';
 
 function counts(run: Schemas['InfobipSyncRun']): string {
@@ -50,24 +37,18 @@ function syncNowForm(isAdmin: boolean): HTMLElement {
     field('Since', since, 'Empty: from the last successful run'),
     h('button', { type: 'submit', class: 'primary' }, 'Start sync'),
   );
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    try {
-      const started = await must(
-        api.POST('/sync/infobip/runs', {
-          body: {
-            source: source.value as 'both',
-            mode: mode.value as 'create_update',
-            dryRun: dryRun.checked,
-            ...(since.value && { since: new Date(since.value).toISOString() }),
-          },
-        }),
-      );
-      navigate(href(`/infobip/runs/${started.runId}`));
-    } catch (error) {
-      showErrors(form, error);
-    }
+  onSubmit(form, async () => {
+    const started = await must(
+      api.POST('/sync/infobip/runs', {
+        body: {
+          source: source.value as 'both',
+          mode: mode.value as 'create_update',
+          dryRun: dryRun.checked,
+          ...(since.value && { since: new Date(since.value).toISOString() }),
+        },
+      }),
+    );
+    navigate(href(`/infobip/runs/${started.runId}`));
   });
   return form;
 }

@@ -2,7 +2,6 @@ import { api, must } from '../api';
 import {
   action,
   badge,
-  clearErrors,
   copyText,
   empty,
   field,
@@ -10,10 +9,10 @@ import {
   fmtTime,
   h,
   input,
+  onSubmit,
   replace,
   section,
   select,
-  showErrors,
   table,
 } from '../dom';
 import { href, type Page } from '../router';
@@ -50,35 +49,29 @@ function templateBuilder(): HTMLElement {
     output,
     copy,
   );
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    try {
-      const json = await must(
-        api.POST('/cta/template-json', {
-          body: {
-            name: name.value,
-            body: { text: body.value, examples: examples.value ? examples.value.split(',').map((e) => e.trim()) : [] },
-            ...(footer.value && { footer: footer.value }),
-            buttons: buttons.value
-              .split('\n')
-              .filter((line) => line.trim())
-              .map((line) => {
-                const [text = '', url = ''] = line.split('|').map((part) => part.trim());
-                return { type: 'URL' as const, text, url, example: url.replace(/\{\{1\}\}/, '1?token=example') };
-              }),
-          },
-        }),
-      );
-      const text = JSON.stringify(json, null, 2);
-      output.textContent = text;
-      replace(
-        copy,
-        action('Copy JSON', () => copyText(text)),
-      );
-    } catch (error) {
-      showErrors(form, error);
-    }
+  onSubmit(form, async () => {
+    const json = await must(
+      api.POST('/cta/template-json', {
+        body: {
+          name: name.value,
+          body: { text: body.value, examples: examples.value ? examples.value.split(',').map((e) => e.trim()) : [] },
+          ...(footer.value && { footer: footer.value }),
+          buttons: buttons.value
+            .split('\n')
+            .filter((line) => line.trim())
+            .map((line) => {
+              const [text = '', url = ''] = line.split('|').map((part) => part.trim());
+              return { type: 'URL' as const, text, url, example: url.replace(/\{\{1\}\}/, '1?token=example') };
+            }),
+        },
+      }),
+    );
+    const text = JSON.stringify(json, null, 2);
+    output.textContent = text;
+    replace(
+      copy,
+      action('Copy JSON', () => copyText(text)),
+    );
   });
   return form;
 }

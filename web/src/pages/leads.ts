@@ -1,19 +1,5 @@
 import { api, must, type Schemas } from '../api';
-import {
-  action,
-  badge,
-  clearErrors,
-  empty,
-  field,
-  fmtTime,
-  h,
-  input,
-  replace,
-  section,
-  select,
-  showErrors,
-  table,
-} from '../dom';
+import { action, badge, empty, field, fmtTime, h, input, onSubmit, replace, section, select, table } from '../dom';
 import { href, type Page } from '../router';
 import { pager } from './audit';
 import { assignmentActions } from './drips';
@@ -110,40 +96,34 @@ function importForm(onImported: () => void): HTMLElement {
     h('button', { type: 'submit', class: 'primary' }, 'Import'),
     report,
   );
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    clearErrors(form);
+  onSubmit(form, async () => {
     replace(report);
     const chosen = file.files?.[0];
     if (!chosen) return;
-    try {
-      const result = await must(
-        api.POST('/leads/import', {
-          params: { query: { dryRun: dryRun.checked ? 'true' : 'false' } },
-          body: (await chosen.text()) as never,
-          bodySerializer: (body: string) => body,
-          headers: { 'content-type': 'text/csv' },
-        }),
-      );
-      replace(
-        report,
-        h(
-          'p',
-          {},
-          `${result.dryRun ? 'Checked' : 'Imported'} ${result.rows} rows: ${result.created} created, ${result.updated} updated, ${result.mergedDuplicates} merged duplicates, ${result.rejected} rejected.`,
-        ),
-        result.rejections.length
-          ? table(
-              ['Line', 'Rejected because'],
-              result.rejections.map((r) => [r.line, r.reason]),
-              'Rejected rows',
-            )
-          : null,
-      );
-      if (!result.dryRun && result.created + result.updated > 0) onImported();
-    } catch (error) {
-      showErrors(form, error);
-    }
+    const result = await must(
+      api.POST('/leads/import', {
+        params: { query: { dryRun: dryRun.checked ? 'true' : 'false' } },
+        body: (await chosen.text()) as never,
+        bodySerializer: (body: string) => body,
+        headers: { 'content-type': 'text/csv' },
+      }),
+    );
+    replace(
+      report,
+      h(
+        'p',
+        {},
+        `${result.dryRun ? 'Checked' : 'Imported'} ${result.rows} rows: ${result.created} created, ${result.updated} updated, ${result.mergedDuplicates} merged duplicates, ${result.rejected} rejected.`,
+      ),
+      result.rejections.length
+        ? table(
+            ['Line', 'Rejected because'],
+            result.rejections.map((r) => [r.line, r.reason]),
+            'Rejected rows',
+          )
+        : null,
+    );
+    if (!result.dryRun && result.created + result.updated > 0) onImported();
   });
   return form;
 }

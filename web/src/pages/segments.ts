@@ -13,6 +13,7 @@ import {
   field,
   h,
   input,
+  onSubmit,
   replace,
   section,
   select,
@@ -150,19 +151,13 @@ export const segmentsPage: Page = {
       timer = setTimeout(() => void recount(), COUNT_DEBOUNCE_MS);
     });
     context.onLeave(() => clearTimeout(timer));
-    builder.addEventListener('submit', async (event) => {
-      event.preventDefault();
-      clearErrors(builder);
-      try {
-        const saved = await must(
-          api.POST('/segments', {
-            body: { name: name.value, filter: filterOf(new URLSearchParams(location.search)) },
-          }),
-        );
-        navigate(href(`/segments/${saved.id}`));
-      } catch (error) {
-        showErrors(builder, error);
-      }
+    onSubmit(builder, async () => {
+      const saved = await must(
+        api.POST('/segments', {
+          body: { name: name.value, filter: filterOf(new URLSearchParams(location.search)) },
+        }),
+      );
+      navigate(href(`/segments/${saved.id}`));
     });
 
     const saved = h('div');
@@ -258,34 +253,28 @@ export const segmentPage: Page = {
           h('button', { type: 'submit', class: 'primary' }, 'Assign to members'),
           result,
         );
-        form.addEventListener('submit', async (event) => {
-          event.preventDefault();
-          clearErrors(form);
+        onSubmit(form, async () => {
           replace(result);
-          try {
-            const { ids, total } = await segmentMemberIds(id);
-            if (ids.length === 0) {
-              replace(result, empty('The segment has no members to assign.'));
-              return;
-            }
-            const answer = await must(
-              api.POST('/sequences/{id}/assignments', {
-                params: { path: { id: Number(sequence.value) } },
-                body: { leadIds: ids },
-              }),
-            );
-            replace(
-              result,
-              h(
-                'p',
-                {},
-                `Started ${answer.started}, skipped ${answer.skipped}`,
-                total > ids.length ? ` (the first ${ids.length} of ${total} members).` : '.',
-              ),
-            );
-          } catch (error) {
-            showErrors(form, error);
+          const { ids, total } = await segmentMemberIds(id);
+          if (ids.length === 0) {
+            replace(result, empty('The segment has no members to assign.'));
+            return;
           }
+          const answer = await must(
+            api.POST('/sequences/{id}/assignments', {
+              params: { path: { id: Number(sequence.value) } },
+              body: { leadIds: ids },
+            }),
+          );
+          replace(
+            result,
+            h(
+              'p',
+              {},
+              `Started ${answer.started}, skipped ${answer.skipped}`,
+              total > ids.length ? ` (the first ${ids.length} of ${total} members).` : '.',
+            ),
+          );
         });
         return form;
       }),

@@ -1,5 +1,5 @@
 import { api, must, type Schemas } from '../api';
-import { action, clearErrors, copyText, empty, field, fmtTime, h, input, section, showErrors, table } from '../dom';
+import { action, copyText, empty, field, fmtTime, h, input, onSubmit, section, table } from '../dom';
 import type { Page } from '../router';
 import { loadDeliveryRulesForm } from './delivery-rules';
 
@@ -35,29 +35,23 @@ function providerForm(settings: Schemas['InteraktSettings']): HTMLElement {
     h('button', { type: 'submit', class: 'primary' }, 'Save settings'),
     saved,
   );
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    clearErrors(form);
+  onSubmit(form, async () => {
     saved.textContent = '';
-    try {
-      await must(
-        api.PUT('/settings/interakt', {
-          body: {
-            enabled: enabled.checked,
-            ...(apiKey.value && { apiKey: apiKey.value }),
-            ...(webhookSecret.value && { webhookSecret: webhookSecret.value }),
-            defaultCountryCode: country.value || null,
-            welcomeOnCreate: welcome.checked,
-            welcomeTemplateName: welcomeTemplate.value || null,
-          },
-        }),
-      );
-      apiKey.value = '';
-      webhookSecret.value = '';
-      saved.textContent = 'Saved.';
-    } catch (error) {
-      showErrors(form, error);
-    }
+    await must(
+      api.PUT('/settings/interakt', {
+        body: {
+          enabled: enabled.checked,
+          ...(apiKey.value && { apiKey: apiKey.value }),
+          ...(webhookSecret.value && { webhookSecret: webhookSecret.value }),
+          defaultCountryCode: country.value || null,
+          welcomeOnCreate: welcome.checked,
+          welcomeTemplateName: welcomeTemplate.value || null,
+        },
+      }),
+    );
+    apiKey.value = '';
+    webhookSecret.value = '';
+    saved.textContent = 'Saved.';
   });
   return form;
 }
