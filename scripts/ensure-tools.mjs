@@ -14,7 +14,9 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { hasThreadSafeAst } from './fuzz-python.cjs';
 import {
   REPO_ROOT,
   SCHEMATHESIS_PATH,
@@ -32,6 +34,8 @@ const TEST_SERVER_POM = path.join(REPO_ROOT, 'temporal', 'test-server', 'pom.xml
 
 /** Fuzzes the API from its OpenAPI document in `npm test` (test/api/fuzz.test.ts). */
 const SCHEMATHESIS_VERSION = '4.32.5';
+/** What the stamp records: the version, and that its Python was chosen as `fuzzPython` chooses. */
+const SCHEMATHESIS_WANTED = `${SCHEMATHESIS_VERSION} (python: thread-safe ast preferred)`;
 
 const STAMP_DIR = path.join(TOOLS_DIR, 'stamps');
 const CLI_STAMP = path.join(STAMP_DIR, 'temporal-cli');
@@ -63,9 +67,9 @@ function main() {
   }
 
   // Only the tests fuzz the API: `npm start` does not wait for it.
-  if (!JAVA_OPTIONAL && (readStamp(SCHEMATHESIS_STAMP) !== SCHEMATHESIS_VERSION || !isExecutable(SCHEMATHESIS_PATH))) {
+  if (!JAVA_OPTIONAL && (readStamp(SCHEMATHESIS_STAMP) !== SCHEMATHESIS_WANTED || !isExecutable(SCHEMATHESIS_PATH))) {
     installSchemathesis();
-    writeStamp(SCHEMATHESIS_STAMP, SCHEMATHESIS_VERSION);
+    writeStamp(SCHEMATHESIS_STAMP, SCHEMATHESIS_WANTED);
   }
 
   // The console's browser tests drive Debian's Chromium (no browser download is possible here).
@@ -220,11 +224,12 @@ function installTestServer() {
 
 /** Into its own virtual environment under .tools/, so nothing lands on the machine's Python. */
 function installSchemathesis() {
-  const python = ['python3', 'python'].find((cmd) => commandWorks(cmd, ['--version']));
+  const python = fuzzPython();
   if (!python) throw new MissingPrerequisiteError('schemathesis (API fuzzing in npm test) needs python3 with venv.');
+  log(`schemathesis on ${python.command} (Python ${python.version.join('.')})`);
   const venv = path.join(TOOLS_DIR, 'schemathesis');
   fs.rmSync(venv, { recursive: true, force: true });
-  run(python, ['-m', 'venv', venv]);
+  run(python.command, ['-m', 'venv', venv]);
   run(path.join(venv, 'bin', 'pip'), [
     'install',
     '--quiet',
@@ -233,6 +238,30 @@ function installSchemathesis() {
   ]);
   const version = run(SCHEMATHESIS_PATH, ['--version'], { capture: true }).trim();
   log(`installed ${version} -> ${path.relative(REPO_ROOT, SCHEMATHESIS_PATH)}`);
+}
+
+/**
+ * The Python for schemathesis, which runs its workers as threads: one whose AST constructor is
+ * thread-safe (scripts/fuzz-python.cjs) is preferred, from PATH or pyenv's versions; without one,
+ * the first Python 3.9+ (the fuzz test then runs one worker).
+ */
+function fuzzPython() {
+  const pyenvRoot = process.env.PYENV_ROOT ?? path.join(os.homedir(), '.pyenv');
+  const pyenvPythons = fs.existsSync(path.join(pyenvRoot, 'versions'))
+    ? fs
+        .readdirSync(path.join(pyenvRoot, 'versions'))
+        .map((name) => path.join(pyenvRoot, 'versions', name, 'bin', 'python3'))
+        .filter(isExecutable)
+    : [];
+  const candidates = ['python3.14', 'python3.13', 'python3.12', 'python3', ...pyenvPythons.reverse(), 'python'];
+  const found = [];
+  for (const command of candidates) {
+    const result = spawnSync(command, ['-c', 'import sys, venv; print(*sys.version_info[:3])'], { encoding: 'utf8' });
+    if (result.error || result.status !== 0) continue;
+    const version = result.stdout.trim().split(' ').map(Number);
+    if (version[0] === 3 && version[1] >= 9) found.push({ command, version });
+  }
+  return found.find((python) => hasThreadSafeAst(python.version)) ?? found[0];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasThreadSafeAst, venvPythonVersion } from '../../scripts/fuzz-python.cjs';
 import { SCHEMATHESIS_PATH } from '../../temporal/paths.cjs';
 import { startFuzzTarget, type FuzzTarget } from '../support/fuzz-target';
 import { LEVEL } from '../support/logs';
@@ -24,6 +25,12 @@ const CHECKS = [
 const MAX_EXAMPLES = Number(process.env.FUZZ_MAX_EXAMPLES ?? 8);
 /** Fixed, so a failure in CI replays exactly; set FUZZ_SEED to explore other inputs. */
 const SEED = Number(process.env.FUZZ_SEED ?? 20261206);
+/**
+ * schemathesis runs its workers as threads: 2 where its Python's AST constructor is thread-safe
+ * (scripts/ensure-tools.mjs prefers such a Python), else 1 (see scripts/fuzz-python.cjs).
+ */
+const PYTHON_VERSION = venvPythonVersion(path.dirname(path.dirname(SCHEMATHESIS_PATH)));
+const WORKERS = PYTHON_VERSION && hasThreadSafeAst(PYTHON_VERSION) ? 2 : 1;
 /** The run is bounded by the cases above; this only stops a hang. */
 const FUZZ_TIMEOUT_MS = 15 * 60_000;
 
@@ -48,7 +55,7 @@ function runSchemathesis(target: FuzzTarget, workDir: string): Promise<Run> {
     '--seed',
     String(SEED),
     '--workers',
-    '2',
+    String(WORKERS),
     '--no-color',
   ];
   return new Promise((resolve, reject) => {
@@ -82,7 +89,9 @@ describe('the API under schemathesis, from its own OpenAPI document', () => {
       const tested = /Tested: (\d+)/.exec(run.output)?.[1];
       const generated = /(\d+) generated/.exec(run.output)?.[1];
       // The record the README quotes: operations and cases of this run.
-      console.log(`[fuzz] schemathesis tested ${tested} operations with ${generated} cases (seed ${SEED})`);
+      console.log(
+        `[fuzz] schemathesis tested ${tested} operations with ${generated} cases (seed ${SEED}, ${WORKERS} workers on Python ${PYTHON_VERSION?.join('.') ?? 'unknown'})`,
+      );
       expect(run.code, run.output.slice(-6_000)).toBe(0);
       expect(Number(tested)).toBeGreaterThanOrEqual(58);
       // No unexpected error reached the server log either (a 500 is logged before it is answered).
