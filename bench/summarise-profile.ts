@@ -1,9 +1,11 @@
 /**
- * `npx tsx bench/summarise-profile.ts <file.cpuprofile> [--top 25]`
+ * `npx tsx bench/summarise-profile.ts <file.cpuprofile> [--top 25] [--under <function>[@<file>] ...]`
  *
  * Where a Node process spent its CPU, from a V8 profile (`node --cpu-prof`, e.g. the API's with
  * `npm run bench:enrol -- --profile-api <dir>`): self time grouped by package (node_modules/<pkg>,
- * our src/<dir>, Node internals, GC, idle) and the hottest functions.
+ * our src/<dir>, Node internals, GC, idle) and the hottest functions. Each `--under` adds the time
+ * spent in a function and everything it called (e.g. `--under init@vm-shared.js`, the Temporal
+ * SDK's promise hook in a worker's workflow thread).
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -13,6 +15,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 
 interface Profile {
@@ -37,10 +40,11 @@ function groupOf(node: ProfileNode): string {
 function main(): void {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { top: { type: 'string', default: '25' } },
+    options: { top: { type: 'string', default: '25' }, under: { type: 'string', multiple: true, default: [] } },
   });
   const file = positionals[0];
-  if (!file) throw new Error('usage: tsx bench/summarise-profile.ts <file.cpuprofile> [--top 25]');
+  if (!file)
+    throw new Error('usage: tsx bench/summarise-profile.ts <file.cpuprofile> [--top 25] [--under <function>[@<file>]]');
   const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 
@@ -70,6 +74,26 @@ function main(): void {
       .slice(0, top)
       .map(([name, us]) => [name, fixed(us / 1000, 0), `${fixed((us / busyUs) * 100, 1)}%`]);
 
+  // Inclusive time: a sample counts for a frame when the frame is on its stack.
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const matches = (node: ProfileNode, spec: string): boolean => {
+    const [name, fileName] = spec.split('@');
+    return node.callFrame.functionName === name && (!fileName || node.callFrame.url.endsWith(`/${fileName}`));
+  };
+  const underRows = values.under.map((spec) => {
+    let us = 0;
+    for (const [id, selfTime] of selfUs) {
+      for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+        if (matches(byId.get(at)!, spec)) {
+          us += selfTime;
+          break;
+        }
+      }
+    }
+    return [spec, fixed(us / 1000, 0), `${fixed((us / busyUs) * 100, 1)}%`];
+  });
+
   process.stdout.write(
     [
       `Profile ${file}: ${fixed(totalUs / 1e6)} s sampled, ${fixed(busyUs / 1e6)} s busy (not idle).`,
@@ -78,6 +102,7 @@ function main(): void {
       '',
       markdownTable(['hottest functions (self)', 'ms', 'of busy'], rows(functions)),
       '',
+      ...(underRows.length ? [markdownTable(['time under (inclusive)', 'ms', 'of busy'], underRows), ''] : []),
     ].join('\n'),
   );
 }
