@@ -11,8 +11,8 @@
  *
  * Set-up (untimed): the dev server (temporal/dev-server-settings.cjs, persisted to a file), the
  * Interakt emulator in-process (no webhooks), a migrated SQLite file with `--recipients` leads,
- * and the real worker code in this process (src/worker/workers.ts: the send queue rate-limited by
- * the server at `--rate`).
+ * and the real worker code in this process (src/worker/workers.ts: the send queue paced by the
+ * server and held to `--rate` by the send-window ledger, src/messages/send-limit.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,6 +31,7 @@ import { createInteraktProvider } from '../src/providers/interakt';
 import { SEND_PRIORITY, sendTaskQueue } from '../src/shared';
 import { welcomeWorkflowId, type WelcomeWorkflowInput } from '../src/welcome/contract';
 import type { welcomeWorkflow } from '../src/welcome/workflow';
+import { createSendLimit } from '../src/messages/send-limit';
 import { createActivities } from '../src/worker/activities';
 import { createWorkers, runWorkers } from '../src/worker/workers';
 import { REPO_ROOT } from '../temporal/paths.cjs';
@@ -89,7 +90,6 @@ async function main() {
       getApiKey: () => EMULATOR_KEY,
       timeoutMs: 10_000,
     });
-    const activities = createActivities({ db, provider, reconcileWindowMs: 120_000, configRetryDelayMs: 60_000, log });
 
     // Bundled once for both variants (the worker would bundle at each start).
     const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows') });
@@ -99,13 +99,24 @@ async function main() {
       { name: 'ours: transactional before campaign', priorityKey: SEND_PRIORITY.campaign },
     ]) {
       const taskQueue = `bench-campaign-${results.length}`;
+      // Each variant starts with an empty minute in the send-window ledger, as the worker holds it.
+      await db.orm.delete(db.schema.sendWindowSlots);
+      const sendLimit = createSendLimit(db, { sendsPerSecond: rate });
+      const activities = createActivities({
+        db,
+        provider,
+        reconcileWindowMs: 120_000,
+        configRetryDelayMs: 60_000,
+        log,
+        sendLimit,
+      });
       const workers = await createWorkers({
         connection,
         namespace: NAMESPACE,
         taskQueue,
         activities,
         provider: 'interakt',
-        sendsPerSecond: rate,
+        sendsPerSecond: sendLimit.sendsPerSecond,
         workflowBundle,
         log,
       });
