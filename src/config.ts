@@ -1,15 +1,15 @@
 import { z } from 'zod';
 
 /**
- * The only reader of the environment. Every entry point calls `loadConfig()` once and passes the
- * values it needs down; workflows never see config, they get values as input.
- */
-/**
  * The highest provider limit a worker takes (Meta's highest throughput tier is 1,000 messages a
  * second): the send-window ledger holds a row for each send of a sender's minute.
  */
 const MAX_SENDS_PER_SECOND = 1000;
 
+/**
+ * The only reader of the environment. Every entry point calls `loadConfig()` once and passes the
+ * values it needs down; workflows never see config, they get values as input.
+ */
 const EnvSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),

@@ -26,7 +26,7 @@ import { MissingVariableError, resolveTemplateValues } from './variables';
 import type { SendCounter } from '../metrics';
 import { capFreeAt } from '../delivery/contract';
 import { readDeliverySettings } from '../delivery/settings';
-import { senderKeyOf, type SendLimit } from './send-limit';
+import { senderKeyOf, type SendLimit, type SendSlot } from './send-limit';
 
 export interface SendDeps {
   db: Db;
@@ -189,7 +189,16 @@ export async function sendTemplateOnce(
   // The last step before the call, so that nothing but the call itself lies between the slot's
   // time and the provider's.
   const limit = deps.sendLimit;
-  const slot = limit && (await limit.take(senderKeyOf(provider.name, deps.sender ?? provider.defaultSender)));
+  let slot: SendSlot | undefined;
+  try {
+    slot = limit && (await limit.take(senderKeyOf(provider.name, deps.sender ?? provider.defaultSender)));
+  } catch (error) {
+    // The ledger could not be read (the database failed): nothing was sent, so the next attempt
+    // need not wait for a webhook.
+    count('error');
+    await releaseSendAttempt(db, { id: row.id }).catch(() => undefined);
+    throw error;
+  }
   if (limit && slot && !slot.taken) {
     count('limited');
     await releaseSendAttempt(db, { id: row.id });
