@@ -3,21 +3,24 @@
  * - The Temporal server paces each send queue at a little under R (`serverSendRate` in
  *   src/worker/workers.ts), in priority order, so sends wait in the queue, not in workers.
  * - This ledger makes the limit exact: a send takes one of the sender's R × 60 slots of a minute
- *   in the database (src/db/queries/send-window.ts) just before its provider call. The server's
- *   pacing cannot do that alone: its limiter lets a second's worth through at once after any
- *   pause, and the time between its dispatch and the provider call varies with every worker's
- *   load. The ledger is read at the last moment, by the database's clock.
+ *   in the database (src/db/queries/send-window.ts) just before its provider call, and when the
+ *   call has ended it moves the slot's time on to then. The server's pacing cannot do that alone:
+ *   its limiter lets a second's worth through at once after any pause, and the time between its
+ *   dispatch and the provider call varies with every worker's load.
  *
- * Its window is a minute plus `SEND_WINDOW_MARGIN_MS`, the time a send may take from the ledger to
- * the provider: only a send held up longer than that between the two could put one more than R × 60
- * into a provider's minute. The margin costs 0.8 % of the rate, inside the 1 % the server's pacing
- * leaves, so the ledger trims bursts and never becomes the queue.
+ * Why that holds every minute: a send reaches the provider after it took its slot, and before its
+ * call ended; the slot is taken again only a window after that end. So the sends 600 apart (at
+ * R = 10/s) reach the provider more than a window apart, however long any of them took between the
+ * ledger and the provider. (A slot time stays at its claim only if the worker dies during the
+ * call.) The window is a minute plus `SEND_WINDOW_MARGIN_MS` for the clocks' resolution; with the
+ * calls' own time it admits about 0.3 % less than R, inside the 1 % the server's pacing leaves, so
+ * the ledger trims bursts and never becomes the queue.
  */
-import { claimSendWindowSlot, ensureSendWindow, type SendWindow } from '../db/queries';
+import { claimSendWindowSlot, ensureSendWindow, stampSendWindowSlot, type SendWindow } from '../db/queries';
 import type { Db } from '../db/client';
 
 export const SEND_WINDOW_MS = 60_000;
-export const SEND_WINDOW_MARGIN_MS = 500;
+export const SEND_WINDOW_MARGIN_MS = 100;
 /**
  * The longest a send waits in a worker for a slot before giving it back to the queue as a retry
  * (well inside the send activities' minute). Only a ledger kept full by something other than this
@@ -26,8 +29,12 @@ export const SEND_WINDOW_MARGIN_MS = 500;
 export const MAX_SEND_SLOT_WAIT_MS = 15_000;
 
 export type SendSlot =
-  /** `atMs`: the database's time the slot was taken at; `waitedMs`: how long this send waited for it. */
-  | { taken: true; atMs: number; waitedMs: number }
+  /**
+   * `atMs`: the database's time the slot was taken at; `waitedMs`: how long this send waited for it.
+   * `callEnded` moves the slot's time on to now: call it once the provider call has ended, however it
+   * ended. It never throws (a slot left at its claim time only frees sooner).
+   */
+  | { taken: true; atMs: number; waitedMs: number; callEnded(): Promise<void> }
   /** No slot came free in time: retry after `retryInMs`, when the oldest send leaves the window. */
   | { taken: false; retryInMs: number };
 
@@ -84,7 +91,15 @@ export function createSendLimit(db: Db, options: SendLimitOptions): SendLimit {
       for (;;) {
         const claim = await claimSendWindowSlot(db, window);
         const waitedMs = Date.now() - started;
-        if (claim.claimed) return { taken: true, atMs: claim.atMs, waitedMs };
+        if (claim.claimed) {
+          const { atMs, slotId } = claim;
+          return {
+            taken: true,
+            atMs,
+            waitedMs,
+            callEnded: () => stampSendWindowSlot(db, { slotId, claimedAtMs: atMs }).catch(() => undefined),
+          };
+        }
         if (waitedMs + claim.waitMs > maxWaitMs) return { taken: false, retryInMs: claim.waitMs };
         await new Promise((resolve) => setTimeout(resolve, claim.waitMs));
       }

@@ -221,6 +221,9 @@ export async function sendTemplateOnce(
   } catch (error) {
     count(isProviderError(error) ? OUTCOME_OF_ERROR[error.kind] : 'error');
     throw await failureFor(deps, row.id, error);
+  } finally {
+    // The provider has the request by now, if it ever will: its slot frees a window from here.
+    if (slot?.taken) await slot.callEnded();
   }
   count('sent');
   const acceptedAt = now();

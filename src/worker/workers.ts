@@ -70,8 +70,8 @@ const MAX_ACTIVITY_TASK_POLLS = 20;
  * the queue rather than in workers, but cannot hold the limit exactly: its limiter (matching's
  * GCRA, with a fixed burst of one second) lets a second's worth through at once after any pause,
  * and workers take varying time from its dispatch to their call. The send-window ledger does that
- * (src/messages/send-limit.ts), and admits 0.8 % less than the limit; pacing 1 % under it keeps
- * the ledger trimming bursts instead of becoming the queue.
+ * (src/messages/send-limit.ts), and admits about 0.3 % less than the limit; pacing 1 % under it
+ * keeps the ledger trimming bursts instead of becoming the queue.
  */
 export function serverSendRate(sendsPerSecond: number): number {
   return sendsPerSecond * 0.99;

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { asc, eq } from 'drizzle-orm';
 import { openDb, type Db } from '../../src/db/client';
 import { migrate } from '../../src/db/migrate';
-import { claimSendWindowSlot, ensureSendWindow } from '../../src/db/queries';
+import { claimSendWindowSlot, ensureSendWindow, stampSendWindowSlot } from '../../src/db/queries';
 import { createSendLimit, senderKeyOf, sendWindowOf } from '../../src/messages/send-limit';
 import { tempSqliteUrl } from '../support/db';
 
@@ -90,6 +90,30 @@ describe('the send-window ledger', () => {
     expect(rows[0]!.claimedAtMs).toBe(first.atMs);
   });
 
+  it('frees a slot a window after its call ended, not after it was taken, unless it was taken again', async () => {
+    const { db } = await openMigrated();
+    const window = { senderKey: 'interakt:default', slots: 1, windowMs: 400 };
+    await ensureSendWindow(db, window);
+    const first = await claimSendWindowSlot(db, window);
+    if (!first.claimed) throw new Error('the empty window refused a send');
+
+    // The call took 300 ms: the slot frees 400 ms after it ended, about 700 ms after it was taken.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await stampSendWindowSlot(db, { slotId: first.slotId, claimedAtMs: first.atMs });
+    const refused = await claimSendWindowSlot(db, window);
+    expect(refused.claimed).toBe(false);
+    expect(refused.claimed === false && refused.waitMs).toBeGreaterThan(300);
+
+    // A stamp for a claim the slot no longer holds changes nothing.
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    const second = await claimSendWindowSlot(db, window);
+    if (!second.claimed) throw new Error('the slot did not free a window after its call');
+    await stampSendWindowSlot(db, { slotId: first.slotId, claimedAtMs: first.atMs });
+    const t = db.schema.sendWindowSlots;
+    const [row] = await db.orm.select({ claimedAtMs: t.claimedAtMs }).from(t).where(eq(t.id, first.slotId));
+    expect(row?.claimedAtMs).toBe(second.atMs);
+  });
+
   it('gives each sender its own window', async () => {
     const { db } = await openMigrated();
     const limit = createSendLimit(db, {
@@ -148,7 +172,7 @@ describe('the send-window ledger', () => {
     expect(sendWindowOf('interakt:default', 4.5)).toEqual({
       senderKey: 'interakt:default',
       slots: 270,
-      windowMs: 60_500,
+      windowMs: 60_100,
     });
     expect(sendWindowOf('meta:1', 0.001).slots).toBe(1);
   });

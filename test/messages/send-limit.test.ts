@@ -56,6 +56,11 @@ describe('the provider limit on the send path', () => {
       },
       // Long, so a send left `sending` would visibly wait for a webhook before its retry.
       reconcileWindowMs: 60_000,
+      // Every send takes 200 ms from its slot to the provider, as a loaded worker's might.
+      providerFetch: async (input, init) => {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return fetch(input, init);
+      },
     });
   }, 60_000);
 
@@ -89,6 +94,11 @@ describe('the provider limit on the send path', () => {
       const row = await getMessageByKey(db, sendIdempotencyKey(dripWorkflowId(drip.assignmentId), 0));
       expect(row?.status).toBe('sent');
     }
+    // The slot's time moved on to when the last call ended, after the provider received it (not
+    // when it was taken, 200 ms before): the next send waits a window from the provider's receipt.
+    const t = db.schema.sendWindowSlots;
+    const [slot] = await db.orm.select({ atMs: t.claimedAtMs }).from(t);
+    expect(slot!.atMs).toBeGreaterThanOrEqual(second!);
   });
 
   it('a send whose slot could not be taken gives its attempt back, so its retry sends without waiting for a webhook', async () => {

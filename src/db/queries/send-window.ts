@@ -7,6 +7,8 @@
  *
  * The time is read by the database when the slot is taken (after any wait for its lock), never
  * passed in: a worker that waited for the lock cannot stamp its send with the time it began to wait.
+ * When the provider call has ended, the slot's time moves on to then (`stampSendWindowSlot`), so a
+ * slot frees a window after the provider received its send, not a window after it was taken.
  * - SQLite: one conditional UPDATE, which holds the file's write lock from start to end.
  * - SQL Server: one batch that takes an application lock for the sender, then reads the time and
  *   updates the oldest row, in one transaction.
@@ -25,8 +27,8 @@ export interface SendWindow {
 }
 
 export type SendWindowClaim =
-  /** `atMs`: the database's time the slot was taken at. */
-  | { claimed: true; atMs: number }
+  /** `atMs`: the database's time the slot was taken at; `slotId`: the row, for `stampSendWindowSlot`. */
+  | { claimed: true; atMs: number; slotId: number }
   /** The window is full: its oldest send leaves it in `waitMs`. */
   | { claimed: false; waitMs: number };
 
@@ -79,8 +81,8 @@ export async function claimSendWindowSlot(db: Db, window: SendWindow): Promise<S
     .update(t)
     .set({ claimedAtMs: SQLITE_NOW_MS })
     .where(and(eq(t.id, sql`(${oldest})`), lte(t.claimedAtMs, sql`${SQLITE_NOW_MS} - ${window.windowMs}`)))
-    .returning({ atMs: t.claimedAtMs });
-  if (taken[0]) return { claimed: true, atMs: taken[0].atMs };
+    .returning({ atMs: t.claimedAtMs, slotId: t.id });
+  if (taken[0]) return { claimed: true, atMs: taken[0].atMs, slotId: taken[0].slotId };
   const [row] = await db.orm
     .select({ oldestMs: min(t.claimedAtMs), nowMs: sql<number>`${SQLITE_NOW_MS}` })
     .from(t)
@@ -95,16 +97,16 @@ async function claimMssql(db: Db, window: SendWindow): Promise<SendWindowClaim> 
   const [row] = (await orm.execute(
     sql.join(
       [
-        sql`declare @lock int, @now bigint, @claimed int;`,
+        sql`declare @lock int, @now bigint, @claimed int, @slot table ([Id] int);`,
         sql`begin try`,
         sql`begin transaction;`,
         sql`exec @lock = sp_getapplock @Resource = ${`dripline:send-window:${window.senderKey}`}, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = ${sql.raw(String(MSSQL_LOCK_TIMEOUT_MS))};`,
         sql`if @lock < 0 throw 51000, N'the send window lock was not granted', 1;`,
         sql`set @now = datediff_big(millisecond, '19700101', sysutcdatetime());`,
-        sql`with oldest as (select top (1) [ClaimedAtMs] from ${t} where ${ofSender} order by [ClaimedAtMs], [SlotNo])`,
-        sql`update oldest set [ClaimedAtMs] = @now where [ClaimedAtMs] <= @now - ${window.windowMs};`,
+        sql`with oldest as (select top (1) [Id], [ClaimedAtMs] from ${t} where ${ofSender} order by [ClaimedAtMs], [SlotNo])`,
+        sql`update oldest set [ClaimedAtMs] = @now output inserted.[Id] into @slot where [ClaimedAtMs] <= @now - ${window.windowMs};`,
         sql`set @claimed = @@rowcount;`,
-        sql`select @claimed as [claimed], @now as [nowMs], (select min([ClaimedAtMs]) from ${t} where ${ofSender}) as [oldestMs];`,
+        sql`select @claimed as [claimed], @now as [nowMs], (select min([ClaimedAtMs]) from ${t} where ${ofSender}) as [oldestMs], (select top (1) [Id] from @slot) as [slotId];`,
         sql`commit transaction;`,
         sql`end try`,
         sql`begin catch`,
@@ -115,11 +117,40 @@ async function claimMssql(db: Db, window: SendWindow): Promise<SendWindowClaim> 
       sql` `,
     ),
     'objects',
-  )) as { claimed: number; nowMs: number | string; oldestMs: number | string | null }[];
+  )) as { claimed: number; nowMs: number | string; oldestMs: number | string | null; slotId: number | null }[];
   if (!row) throw new Error('the send window claim returned no row');
   const nowMs = Number(row.nowMs);
-  if (row.claimed > 0) return { claimed: true, atMs: nowMs };
+  if (row.claimed > 0 && row.slotId !== null) return { claimed: true, atMs: nowMs, slotId: row.slotId };
   return { claimed: false, waitMs: waitFor(window, row.oldestMs === null ? null : Number(row.oldestMs), nowMs) };
+}
+
+/**
+ * Moves a taken slot's time on to now, once its provider call has ended (answered or not): the
+ * provider has received the send by then, so the slot comes free a window after the provider saw
+ * it, however long the send took from the ledger to the provider. Only while the slot still holds
+ * this claim (`claimedAtMs`): a slot taken again meanwhile (a call longer than a window) is left.
+ */
+export async function stampSendWindowSlot(db: Db, params: { slotId: number; claimedAtMs: number }): Promise<void> {
+  if (db.dialect === 'mssql') {
+    const { orm, schema } = asMssql(db);
+    const t = schema.sendWindowSlots;
+    await orm.execute(
+      sql.join(
+        [
+          sql`declare @now bigint = datediff_big(millisecond, '19700101', sysutcdatetime());`,
+          sql`update ${t} set [ClaimedAtMs] = case when @now > [ClaimedAtMs] then @now else [ClaimedAtMs] end`,
+          sql`where [Id] = ${params.slotId} and [ClaimedAtMs] = ${params.claimedAtMs};`,
+        ],
+        sql` `,
+      ),
+    );
+    return;
+  }
+  const t = db.schema.sendWindowSlots;
+  await db.orm
+    .update(t)
+    .set({ claimedAtMs: sql`max(${SQLITE_NOW_MS}, ${t.claimedAtMs})` })
+    .where(and(eq(t.id, params.slotId), eq(t.claimedAtMs, params.claimedAtMs)));
 }
 
 /** When the oldest send leaves the window; an empty ledger (not ensured) is a bug. */
