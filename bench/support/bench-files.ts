@@ -28,20 +28,25 @@ export async function insertBenchLeads(db: Db, howMany: number): Promise<number[
   return ids;
 }
 
-/**
- * A sequence's assignments: how many exist (`total`) and how many have run their first workflow
- * task (`active`: no longer `pending`). Their difference is the worker's backlog of first tasks.
- */
-export async function sequenceCounts(db: Db, sequenceId: number): Promise<{ total: number; active: number }> {
+/** A sequence's assignments by status: `{ pending: 12, active: 3, … }`. */
+export async function assignmentStatusCounts(db: Db, sequenceId: number): Promise<Record<string, number>> {
   const t = db.schema.leadDripAssignments;
   const rows = await db.orm
     .select({ status: t.status, n: count() })
     .from(t)
     .where(eq(t.sequenceId, sequenceId))
     .groupBy(t.status);
-  const total = rows.reduce((sum, row) => sum + row.n, 0);
-  const active = rows.filter((row) => row.status !== 'pending').reduce((sum, row) => sum + row.n, 0);
-  return { total, active };
+  return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+}
+
+/**
+ * A sequence's assignments: how many exist (`total`) and how many have run their first workflow
+ * task (`active`: no longer `pending`). Their difference is the worker's backlog of first tasks.
+ */
+export async function sequenceCounts(db: Db, sequenceId: number): Promise<{ total: number; active: number }> {
+  const byStatus = await assignmentStatusCounts(db, sequenceId);
+  const total = Object.values(byStatus).reduce((sum, n) => sum + n, 0);
+  return { total, active: total - (byStatus.pending ?? 0) };
 }
 
 /** Size of a SQLite file with its WAL, in bytes. */

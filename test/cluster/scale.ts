@@ -35,7 +35,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { and, count, desc, eq, gt, inArray, isNotNull, ne } from 'drizzle-orm';
-import { appendBenchResult, insertBenchLeads } from '../../bench/support/bench-files';
+import { appendBenchResult, assignmentStatusCounts, insertBenchLeads } from '../../bench/support/bench-files';
 import { describeMachine, machineLine } from '../../bench/support/machine';
 import { machineCpu, readCpuSeconds } from '../../bench/support/sampler';
 import { markdownTable, fixed } from '../../bench/support/stats';
@@ -347,7 +347,7 @@ async function runScaleTest(context: RunContext): Promise<RunResult> {
     'phase A to complete',
     (expectedSendS + 600) * 1000,
     supervisor,
-    async () => (await assignmentCounts(db, sequenceA.id)).completed === options.leads,
+    async () => (await assignmentStatusCounts(db, sequenceA.id)).completed === options.leads,
   );
   await chaos.stop();
   const drainS = (Date.now() - drainStarted) / 1000;
@@ -386,7 +386,7 @@ async function runScaleTest(context: RunContext): Promise<RunResult> {
       'phase B to complete',
       (phaseBLeads.length / options.rate + 600) * 1000,
       supervisor,
-      async () => (await assignmentCounts(db, sequenceB.id)).completed === phaseBLeads.length,
+      async () => (await assignmentStatusCounts(db, sequenceB.id)).completed === phaseBLeads.length,
     );
     phaseB = await phaseResult(db, dripline, sequenceB.id, phaseBLeads, bEnrolS, (Date.now() - bDrainStarted) / 1000);
   }
@@ -710,7 +710,7 @@ class Progress {
 
   private async print(): Promise<void> {
     const { db, dripline, supervisor } = this.context;
-    const counts = await assignmentCounts(db, this.sequenceId);
+    const counts = await assignmentStatusCounts(db, this.sequenceId);
     const sent = await emulatorCount(dripline);
     const now = Date.now();
     const seconds = (now - this.lastAt) / 1000;
@@ -746,16 +746,6 @@ async function emulatorCount(dripline: Dripline): Promise<number> {
 
 async function emulatorMessages(dripline: Dripline): Promise<EmulatorMessage[]> {
   return ((await getJson(`${dripline.emulatorUrl}/__emulator/messages`)) as { messages: EmulatorMessage[] }).messages;
-}
-
-async function assignmentCounts(db: Db, sequenceId: number): Promise<Record<string, number>> {
-  const t = db.schema.leadDripAssignments;
-  const rows = await db.orm
-    .select({ status: t.status, n: count() })
-    .from(t)
-    .where(eq(t.sequenceId, sequenceId))
-    .groupBy(t.status);
-  return Object.fromEntries(rows.map((row) => [row.status, row.n]));
 }
 
 async function assignmentIds(db: Db, sequenceId: number): Promise<number[]> {
@@ -814,7 +804,7 @@ async function phaseResult(
     leadsWithOneMessage: counts.filter((n) => n === 1).length,
     leadsWithNone: counts.filter((n) => n === 0).length,
     leadsWithMore: counts.filter((n) => n > 1).length,
-    assignments: await assignmentCounts(db, sequenceId),
+    assignments: await assignmentStatusCounts(db, sequenceId),
     drainS,
   };
 }
